@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// The gradc command: one subcommand per file under cli/.
+
+import { parseArgs } from "node:util";
+import { GradcError } from "./core/errors.js";
+
+type Command = { summary: string; run(argv: string[]): Promise<void> | void };
+
+const commands: Record<string, () => Promise<Command>> = {
+  inspect: async () => (await import("./cli/inspect.js")).command,
+  view: async () => (await import("./cli/view.js")).command,
+  experiment: async () => (await import("./cli/experiment.js")).command,
+};
+
+async function main(argv: string[]): Promise<void> {
+  const { positionals } = parseArgs({ args: argv.slice(0, 1), allowPositionals: true, strict: false });
+  const name = positionals[0];
+  if (!name || name === "help" || name === "--help" || name === "-h") {
+    const lines = await Promise.all(Object.entries(commands).map(async ([k, load]) => `  gradc ${k.padEnd(11)} ${(await load().catch(() => null))?.summary ?? ""}`));
+    console.log(`usage: gradc <command> [options]\n\n${lines.join("\n")}\n\nRun gradc <command> --help for its options.`);
+    return;
+  }
+  const load = commands[name];
+  if (!load) throw new GradcError(`unknown command "${name}": try ${Object.keys(commands).join(", ")}`);
+  await (await load()).run(argv.slice(1));
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  if (e instanceof GradcError || (e instanceof Error && e.name === "GradcError")) {
+    console.error(`gradc: ${e.message}`);
+    process.exit(2);
+  }
+  throw e;
+});

@@ -1,0 +1,182 @@
+// Reverse-mode autodiff on graphs: "topological order, then walk it in reverse", producing a new
+// graph (never a tape), so the backward can be printed, optimized, compiled and differentiated.
+
+import * as b from "../core/builder.js";
+import { GradcError } from "../core/errors.js";
+import { Graph, substitute, toposort } from "../core/graph.js";
+import { apply, Node } from "../core/node.js";
+import { sameShape, shapeStr } from "../core/tensor.js";
+
+export interface GradOptions {
+  /** The output to differentiate (default: the only output). */
+  of?: string;
+  /** Inputs to differentiate with respect to (default: all). */
+  wrt?: readonly string[];
+  /** Also return the forward outputs (JAX's value_and_grad). */
+  withValue?: boolean;
+}
+
+/** Sum a cotangent down to `shape`: the one place where broadcasting is undone. */
+function unbroadcast(ct: Node, shape: readonly number[], where: Node): Node {
+  if (sameShape(ct.shape, shape)) return ct;
+  const lead = ct.rank - shape.length;
+  if (lead < 0) throw new GradcError(`grad: the gradient rule of ${where.op} returned ${shapeStr(ct.shape)} for an input of shape ${shapeStr(shape)}`);
+  const axes = ct.shape.flatMap((s, i) => (i < lead || (shape[i - lead] === 1 && s !== 1) ? [i] : []));
+  return b.reshape(b.sum(ct, axes, true), shape);
+}
+
+/**
+ * Cotangents of every node on a path from `wrt` to `root`, given the cotangent `seed` of root.
+ * Returns the map node -> cotangent (only nodes that lead to `wrt`).
+ */
+export function backpropagate(root: Node, seed: Node, wrt: ReadonlySet<Node>): Map<Node, Node> {
+  const order = toposort([root]);
+  const needed = new Set<Node>();
+  for (const n of order) if (wrt.has(n) || n.inputs.some((x) => needed.has(x))) needed.add(n);
+  const parts = new Map<Node, Node[]>([[root, [seed]]]);
+  const cts = new Map<Node, Node>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    const n = order[i];
+    const ps = parts.get(n);
+    if (!ps || !needed.has(n)) continue;
+    const ct = ps.reduce((acc, p) => b.add(acc, p));
+    cts.set(n, ct);
+    if (n.inputs.length === 0) continue;
+    const rule = n.def.vjp;
+    if (!rule) throw new GradcError(`grad: op "${n.op}" is not differentiable (its record has no vjp rule)\n  at ${n.op} ${n} on the path to ${[...wrt].map(String).join(", ")}`);
+    const ins = rule(ct, n.inputs, n, n.attrs);
+    n.inputs.forEach((x, k) => {
+      const c = ins[k];
+      if (!c || !needed.has(x)) return;
+      const fixed = unbroadcast(c, x.shape, n);
+      if (fixed.dtype !== x.dtype) throw new GradcError(`grad: the gradient rule of ${n.op} returned ${fixed.dtype} for a ${x.dtype} input`);
+      const list = parts.get(x);
+      if (list) list.push(fixed);
+      else parts.set(x, [fixed]);
+    });
+  }
+  return cts;
+}
+
+function resolve(g: Graph, opts: GradOptions): { of: string; wrt: Node[] } {
+  const of = opts.of ?? (g.outputNames.length === 1 ? g.outputNames[0] : undefined);
+  if (of === undefined) throw new GradcError(`grad: the graph has outputs ${g.outputNames.join(", ")}: say which with { of }`);
+  g.output(of);
+  const wrt = (opts.wrt ?? g.inputNames).map((name) => g.input(name));
+  return { of, wrt };
+}
+
+/**
+ * The gradient graph. Its inputs are the forward inputs plus the cotangent `d<of>` (none when the
+ * output is a scalar: its cotangent is 1, as in JAX's grad); its outputs are `d<input>` for each
+ * input in `wrt`.
+ *
+ *   const bn = trace({ x: [N, D], gamma: [D], beta: [D] }, ({ x, gamma, beta }) => batchnorm(x, gamma, beta).out);
+ *   const g = grad(bn, { of: "out" });          // inputs x, gamma, beta, dout; outputs dx, dgamma, dbeta
+ */
+export function grad(g: Graph, opts: GradOptions = {}): Graph {
+  const { of, wrt } = resolve(g, opts);
+  const y = g.output(of);
+  const ctName = `d${of}`;
+  const seedInput = y.rank === 0 ? null : b.input(ctName, y.shape, y.dtype);
+  if (seedInput && g.inputNames.includes(ctName)) throw new GradcError(`grad: the cotangent input "${ctName}" would clash with an input of the same name`);
+  const seed = seedInput ?? b.constant(1, y.dtype);
+  const cts = backpropagate(y, seed, new Set(wrt));
+  const outputs: Record<string, Node> = opts.withValue ? { ...g.outputs } : {};
+  for (const x of wrt) {
+    const name = `d${x.name}`;
+    if (name in outputs) throw new GradcError(`grad: the gradient output "${name}" clashes with an output of the same name`);
+    outputs[name] = cts.get(x) ?? b.broadcastTo(b.constant(0, x.dtype), x.shape);
+  }
+  return new Graph(seedInput ? [...g.inputs, seedInput] : g.inputs, outputs);
+}
+
+export interface Vjp {
+  /** The forward graph: the original outputs plus the residuals the backward needs. */
+  forward: Graph;
+  /** Residuals and the cotangent in, gradients out. */
+  backward: Graph;
+  /** Names of the backward's inputs that are residuals (forward inputs or forward outputs). */
+  residuals: string[];
+}
+
+/** Ops cheap enough to recompute in the backward rather than save: views and constants. */
+const rematerialize = (n: Node): boolean => n.isConst || n.def.kind === "movement";
+
+/**
+ * Split the gradient into a forward that saves residuals (the notebook's `cache`) and a backward
+ * that uses only those and the cotangent. Values that do not depend on the cotangent are computed
+ * in the forward; views (broadcasts, reshapes) of residuals are recomputed in the backward.
+ */
+export function vjp(g: Graph, opts: GradOptions = {}): Vjp {
+  const full = grad(g, opts);
+  const ct = full.inputs.find((x) => !g.inputs.includes(x));
+  const gradOuts = Object.values(full.outputs);
+  const order = toposort(gradOuts);
+  const live = new Set<Node>(ct ? [ct] : []); // depends on the cotangent
+  for (const n of order) if (n.inputs.some((x) => live.has(x))) live.add(n);
+
+  // residuals: forward values used by the backward, seen through recomputed views
+  const residuals: Node[] = [];
+  const isResidual = new Set<Node>();
+  const visit = (n: Node) => {
+    const stack = [n];
+    while (stack.length) {
+      const m = stack.pop()!;
+      if (live.has(m) || isResidual.has(m)) continue;
+      if (rematerialize(m)) stack.push(...m.inputs);
+      else {
+        isResidual.add(m);
+        residuals.push(m);
+      }
+    }
+  };
+  for (const n of order) if (live.has(n)) n.inputs.forEach(visit);
+  for (const out of gradOuts) if (!live.has(out)) visit(out);
+
+  const used = new Set(g.inputNames.concat(Object.keys(g.outputs), ct ? [ct.name] : []));
+  const names = new Map<Node, string>();
+  residuals.forEach((r, k) => {
+    if (r.isInput) return names.set(r, r.name);
+    let name = r.label ?? `r${k}`;
+    for (let i = 2; used.has(name); i++) name = `${r.label ?? `r${k}`}_${i}`;
+    used.add(name);
+    names.set(r, name);
+  });
+
+  const asInput = new Map(residuals.map((r) => [r, b.input(names.get(r)!, r.shape, r.dtype)]));
+  const done = substitute(gradOuts, asInput);
+  const outputs = Object.fromEntries(Object.entries(full.outputs).map(([k, v]) => [k, done.get(v)!]));
+  const bwdInputs = [...asInput.values(), ...(ct ? [ct] : [])];
+  const facts = residualFacts(residuals, asInput);
+  const backward = new Graph(bwdInputs, outputs, facts);
+
+  const forwardOuts: Record<string, Node> = { ...g.outputs };
+  for (const r of residuals) if (!r.isInput) forwardOuts[names.get(r)!] = r;
+  const forward = new Graph(g.inputs, forwardOuts);
+  return { forward, backward, residuals: residuals.map((r) => names.get(r)!) };
+}
+
+/**
+ * A residual's definition in terms of other residuals, when its op's operands are residuals or
+ * views of them: xhat = div(xc, broadcastTo(std)). The optimizer may use these to reuse values
+ * the forward computed instead of recomputing them.
+ */
+function residualFacts(residuals: readonly Node[], asInput: ReadonlyMap<Node, Node>): Record<string, Node> {
+  const facts: Record<string, Node> = {};
+  const express = (n: Node): Node | null => {
+    const hit = asInput.get(n);
+    if (hit) return hit;
+    if (!rematerialize(n)) return null;
+    const ins = n.inputs.map(express);
+    return ins.every((x): x is Node => x !== null) ? substituteOne(n, ins) : null;
+  };
+  for (const r of residuals) {
+    if (r.isInput || r.inputs.length === 0) continue;
+    const ins = r.inputs.map(express);
+    if (ins.every((x): x is Node => x !== null)) facts[asInput.get(r)!.name] = substituteOne(r, ins);
+  }
+  return facts;
+}
+
+const substituteOne = (n: Node, inputs: Node[]): Node => apply(n.op, inputs, n.attrs);

@@ -1,0 +1,162 @@
+// The graph IR: one immutable, hash-consed node type. Building a structurally equal node returns
+// the same object, so common-subexpression elimination is free and node identity is equality.
+
+import "../ops/index.js"; // registers the builtin primitives before any node is built
+import type { DType, Shape } from "./tensor.js";
+import { shapeStr } from "./tensor.js";
+import { lookup, type AttrValue, type Attrs, type Aval, type OpDef } from "./registry.js";
+import { GradcError } from "./errors.js";
+import * as b from "./builder.js";
+
+let nextId = 0;
+const table = new Map<string, WeakRef<Node>>();
+const reaper = new FinalizationRegistry<string>((key) => {
+  if (!table.get(key)?.deref()) table.delete(key);
+});
+/** Debug names for values (xhat, invstd): a side table, so names never split hash-consing. */
+const names = new WeakMap<Node, string>();
+
+export class Node implements Aval {
+  readonly id = nextId++;
+  constructor(
+    readonly op: string,
+    readonly inputs: readonly Node[],
+    readonly attrs: Attrs,
+    readonly shape: Shape,
+    readonly dtype: DType,
+    readonly key: string,
+  ) {}
+
+  get def(): OpDef {
+    return lookup(this.op);
+  }
+  get size(): number {
+    let n = 1;
+    for (const s of this.shape) n *= s;
+    return n;
+  }
+  get rank(): number {
+    return this.shape.length;
+  }
+  /** The value's debug name, if a composite gave it one. */
+  get label(): string | undefined {
+    return names.get(this);
+  }
+  /** Give this value a debug name (shown by the printer and used to name residuals). */
+  named(name: string): this {
+    names.set(this, name);
+    return this;
+  }
+  get isInput(): boolean {
+    return this.op === "input";
+  }
+  get isConst(): boolean {
+    return this.op === "const";
+  }
+  /** The scalar value of a constant node. */
+  get value(): number {
+    return this.attrs.value as number;
+  }
+  get name(): string {
+    return this.attrs.name as string;
+  }
+
+  // The builder vocabulary as methods, NumPy style: x.sub(x.mean(0)).square()
+  add(y: Operand): Node { return b.add(this, y); }
+  sub(y: Operand): Node { return b.sub(this, y); }
+  mul(y: Operand): Node { return b.mul(this, y); }
+  div(y: Operand): Node { return b.div(this, y); }
+  maximum(y: Operand): Node { return b.maximum(this, y); }
+  less(y: Operand): Node { return b.less(this, y); }
+  equal(y: Operand): Node { return b.equal(this, y); }
+  neg(): Node { return b.neg(this); }
+  exp(): Node { return b.exp(this); }
+  log(): Node { return b.log(this); }
+  sqrt(): Node { return b.sqrt(this); }
+  rsqrt(): Node { return b.rsqrt(this); }
+  square(): Node { return b.square(this); }
+  recip(): Node { return b.recip(this); }
+  tanh(): Node { return b.tanh(this); }
+  relu(): Node { return b.maximum(this, 0); }
+  sum(axes?: number | readonly number[], keepdims = false): Node { return b.sum(this, axes, keepdims); }
+  max(axes?: number | readonly number[], keepdims = false): Node { return b.max(this, axes, keepdims); }
+  mean(axes?: number | readonly number[], keepdims = false): Node { return b.mean(this, axes, keepdims); }
+  reshape(shape: Shape): Node { return b.reshape(this, shape); }
+  transpose(perm?: readonly number[]): Node { return b.transpose(this, perm); }
+  get T(): Node { return b.transpose(this); }
+  broadcastTo(shape: Shape): Node { return b.broadcastTo(this, shape); }
+  matmul(y: Node): Node { return b.matmul(this, y); }
+  cast(dtype: DType): Node { return b.cast(this, dtype); }
+
+  toString(): string {
+    return `${ref(this)}: ${this.dtype}${shapeStr(this.shape)}`;
+  }
+}
+
+export type Operand = Node | number;
+
+/** How error messages and the printer refer to a node outside a numbered graph. */
+export function ref(n: Node): string {
+  if (n.isInput) return `%${n.name}`;
+  if (n.isConst) return formatNumber(n.value);
+  return `%n${n.id}`;
+}
+
+export function formatNumber(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (!Number.isFinite(v)) return v > 0 ? "Infinity" : "-Infinity";
+  return Object.is(v, -0) ? "-0" : String(v);
+}
+
+/** One-line description of a node with its operands, for error messages. */
+export function describe(op: string, inputs: readonly Node[], attrs: Attrs): string {
+  const a = formatAttrs(attrs);
+  const operands = inputs.map((x) => `${ref(x)}: ${x.dtype}${shapeStr(x.shape)}`).join(", ");
+  return `${op}${a} (${operands})`;
+}
+
+export function formatAttrs(attrs: Attrs): string {
+  const keys = Object.keys(attrs);
+  if (keys.length === 0) return "";
+  return `[${keys.map((k) => `${k}=${formatAttr(attrs[k])}`).join(", ")}]`;
+}
+
+function formatAttr(v: AttrValue): string {
+  if (Array.isArray(v)) return `[${v.join(",")}]`;
+  if (typeof v === "string") return JSON.stringify(v);
+  return typeof v === "number" ? formatNumber(v) : String(v);
+}
+
+function attrKey(attrs: Attrs): string {
+  const keys = Object.keys(attrs).sort();
+  return keys.map((k) => `${k}:${JSON.stringify(attrs[k])}`).join(";");
+}
+
+/**
+ * Record a node: check its inputs with the op's shape rule, then return the existing node with
+ * the same op, inputs and attributes, or a new one.
+ */
+export function apply(op: string, inputs: readonly Node[], attrs: Attrs = {}): Node {
+  const def = lookup(op);
+  if (def.arity >= 0 && inputs.length !== def.arity) {
+    throw new GradcError(`${op}: expects ${def.arity} input(s), got ${inputs.length}\n  at ${describe(op, inputs, attrs)}`);
+  }
+  for (const x of inputs) {
+    if (!(x instanceof Node)) throw new GradcError(`${op}: an input is not a graph node (${String(x)})\n  at ${op}`);
+  }
+  let aval: Aval;
+  try {
+    aval = def.shape(inputs, attrs);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new GradcError(`${op}: ${msg}\n  at ${describe(op, inputs, attrs)}`);
+  }
+  const frozen = Object.freeze({ ...attrs }) as Attrs;
+  const key = `${op}(${inputs.map((x) => x.id).join(",")}){${attrKey(frozen)}}${aval.dtype}${shapeStr(aval.shape)}`;
+  const hit = table.get(key)?.deref();
+  if (hit) return hit;
+  const node = new Node(op, Object.freeze([...inputs]), frozen, Object.freeze([...aval.shape]), aval.dtype, key);
+  table.set(key, new WeakRef(node));
+  reaper.register(node, key);
+  return node;
+}

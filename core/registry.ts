@@ -1,0 +1,65 @@
+// The op registry: a plain map from name to a declarative record. Builtins are registered
+// by ops/index.ts; user ops through `defineOp` (ops/define.ts).
+
+import type { DType, Shape, Tensor } from "./tensor.js";
+import type { Node } from "./node.js";
+import { fail } from "./errors.js";
+
+export type AttrValue = number | string | boolean | readonly number[];
+export type Attrs = Readonly<Record<string, AttrValue>>;
+export type Kind = "leaf" | "elementwise" | "reduce" | "movement" | "matmul" | "other";
+
+export interface Aval {
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+export interface OpDef {
+  readonly name: string;
+  readonly kind: Kind;
+  /** Number of inputs, or -1 for any. */
+  readonly arity: number;
+  /** Tags the optimizer and scheduler read: commutative, linear, ... */
+  readonly tags?: readonly string[];
+  /** Output shape and dtype from input avals; throws an Error whose message says what is wrong. */
+  shape(inputs: readonly Aval[], attrs: Attrs): Aval;
+  /** The reference kernel, used by `evaluate`. */
+  impl(inputs: readonly Tensor[], attrs: Attrs, out: Aval): Tensor;
+  /**
+   * Vector-Jacobian product written with builder ops: the cotangent of each input, or null when
+   * it has none (a comparison, an integer index). Absent: the op is not differentiable.
+   */
+  vjp?(g: Node, inputs: readonly Node[], out: Node, attrs: Attrs): readonly (Node | null)[];
+  /** For elementwise ops: the scalar function, the reference for codegen and constant folding. */
+  scalar?(...xs: number[]): number;
+  /** For elementwise ops: a JavaScript expression over operand expressions (codegen template). */
+  expr?(args: readonly string[], attrs: Attrs): string;
+  /** Where the record was defined (for messages). */
+  readonly source?: string;
+}
+
+const registry = new Map<string, OpDef>();
+
+export function register(def: OpDef): OpDef {
+  if (registry.has(def.name)) fail(`register: an op named "${def.name}" is already registered`);
+  registry.set(def.name, Object.freeze(def));
+  return def;
+}
+
+export function unregister(name: string): boolean {
+  return registry.delete(name);
+}
+
+export function lookup(name: string): OpDef {
+  const def = registry.get(name);
+  if (!def) fail(`unknown op "${name}": registered ops are ${[...registry.keys()].join(", ")}`);
+  return def;
+}
+
+export function hasOp(name: string): boolean {
+  return registry.has(name);
+}
+
+export function allOps(): OpDef[] {
+  return [...registry.values()];
+}

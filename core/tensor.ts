@@ -1,0 +1,125 @@
+// Tensors: a row-major typed array and a shape. Float64 by default, float32 on request.
+
+export type DType = "f64" | "f32";
+export type Shape = readonly number[];
+export type Data = Float64Array | Float32Array;
+
+export class Tensor {
+  constructor(
+    readonly data: Data,
+    readonly shape: Shape,
+  ) {}
+
+  get dtype(): DType {
+    return this.data instanceof Float32Array ? "f32" : "f64";
+  }
+  get size(): number {
+    return this.data.length;
+  }
+  /** The element at a multi-index, e.g. `t.at(1, 2)`. */
+  at(...index: number[]): number {
+    return this.data[flatIndex(this.shape, index)];
+  }
+  /** Nested arrays, as numpy's `tolist()`. */
+  toArray(): unknown {
+    const go = (dim: number, offset: number): unknown => {
+      if (dim === this.shape.length) return this.data[offset];
+      const stride = strides(this.shape)[dim];
+      return Array.from({ length: this.shape[dim] }, (_, i) => go(dim + 1, offset + i * stride));
+    };
+    return go(0, 0);
+  }
+  toString(): string {
+    return `${this.dtype}[${this.shape.join(",")}] ${JSON.stringify(this.toArray())}`;
+  }
+}
+
+type Nested = number | readonly Nested[];
+
+/**
+ * Make a tensor from numbers, nested arrays or a typed array.
+ *
+ *   tensor([[1, 2], [3, 4]])              // f64[2,2]
+ *   tensor([1, 2, 3, 4], [2, 2], "f32")   // f32[2,2]
+ *   tensor(new Float64Array(6), [2, 3])
+ */
+export function tensor(data: Nested | Data, shape?: Shape, dtype?: DType): Tensor {
+  let flat: ArrayLike<number>;
+  let inferred: number[];
+  if (data instanceof Float64Array || data instanceof Float32Array) {
+    flat = data;
+    inferred = [data.length];
+    dtype ??= data instanceof Float32Array ? "f32" : "f64";
+  } else {
+    inferred = nestedShape(data);
+    flat = Array.isArray(data) ? ((data as unknown[]).flat(Infinity as 1) as number[]) : [data as number];
+  }
+  const finalShape = shape ? [...shape] : inferred;
+  checkShape(finalShape, "tensor");
+  if (sizeOf(finalShape) !== flat.length) {
+    throw new Error(`tensor: ${flat.length} values do not fill shape [${finalShape.join(",")}] (${sizeOf(finalShape)} elements)`);
+  }
+  const Ctor = (dtype ?? "f64") === "f32" ? Float32Array : Float64Array;
+  const buf = flat instanceof Ctor ? flat : Ctor.from(flat);
+  return new Tensor(buf as Data, Object.freeze(finalShape));
+}
+
+export function zeros(shape: Shape, dtype: DType = "f64"): Tensor {
+  return new Tensor(allocate(sizeOf(shape), dtype), Object.freeze([...shape]));
+}
+
+export function full(shape: Shape, value: number, dtype: DType = "f64"): Tensor {
+  const t = zeros(shape, dtype);
+  t.data.fill(value);
+  return t;
+}
+
+export function allocate(size: number, dtype: DType): Data {
+  return dtype === "f32" ? new Float32Array(size) : new Float64Array(size);
+}
+
+function nestedShape(data: Nested): number[] {
+  const shape: number[] = [];
+  let d: Nested = data;
+  while (Array.isArray(d)) {
+    shape.push(d.length);
+    d = (d as Nested[])[0];
+  }
+  return shape;
+}
+
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const s of shape) n *= s;
+  return n;
+}
+
+export function strides(shape: Shape): number[] {
+  const out = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    out[i] = s;
+    s *= shape[i];
+  }
+  return out;
+}
+
+function flatIndex(shape: Shape, index: number[]): number {
+  if (index.length !== shape.length) throw new Error(`at: index of rank ${index.length} into shape [${shape.join(",")}]`);
+  const st = strides(shape);
+  let k = 0;
+  index.forEach((i, d) => {
+    if (!Number.isInteger(i) || i < 0 || i >= shape[d]) throw new Error(`at: index ${i} out of range for axis ${d} of [${shape.join(",")}]`);
+    k += i * st[d];
+  });
+  return k;
+}
+
+export function checkShape(shape: Shape, where: string): void {
+  for (const s of shape) {
+    if (!Number.isInteger(s) || s < 0) throw new Error(`${where}: bad shape [${shape.join(",")}]: dimensions must be non-negative integers`);
+  }
+}
+
+export const shapeStr = (shape: Shape): string => `[${shape.join(",")}]`;
+export const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((s, i) => s === b[i]);

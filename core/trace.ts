@@ -1,0 +1,37 @@
+// trace: call a function with symbolic inputs and record what it computes as a Graph.
+
+import { GradcError } from "./errors.js";
+import { Graph } from "./graph.js";
+import { input } from "./builder.js";
+import { Node } from "./node.js";
+import { checkShape, type DType, type Shape } from "./tensor.js";
+
+export type InputSpec = Shape | { shape: Shape; dtype?: DType };
+export type Outputs = Node | Record<string, Node>;
+
+/**
+ * Record a computation. Each entry of `inputs` names an input and gives its shape (and dtype);
+ * `fn` receives symbolic tensors and returns one node (named "out") or named nodes.
+ *
+ *   const g = trace({ x: [4, 5] }, ({ x }) => x.sub(x.mean(0)).square().mean(0));
+ */
+export function trace<K extends string>(
+  inputs: Record<K, InputSpec>,
+  fn: (xs: Record<K, Node>) => Outputs,
+  opts: { dtype?: DType } = {},
+): Graph {
+  const nodes = {} as Record<K, Node>;
+  for (const [name, spec] of Object.entries(inputs) as [K, InputSpec][]) {
+    const shape = Array.isArray(spec) ? (spec as Shape) : (spec as { shape: Shape }).shape;
+    if (!Array.isArray(shape)) throw new GradcError(`trace: input "${name}" needs a shape (an array of sizes), got ${JSON.stringify(spec)}`);
+    checkShape(shape, `trace: input "${name}"`);
+    const dtype = (!Array.isArray(spec) && (spec as { dtype?: DType }).dtype) || opts.dtype || "f64";
+    nodes[name] = input(name, shape, dtype);
+  }
+  const result = fn(nodes);
+  const outputs = result instanceof Node ? { out: result } : result;
+  for (const [k, v] of Object.entries(outputs)) {
+    if (!(v instanceof Node)) throw new GradcError(`trace: output "${k}" is not a graph node (got ${typeof v}); return nodes built from the inputs`);
+  }
+  return new Graph(Object.values(nodes), outputs);
+}

@@ -1,0 +1,16 @@
+// gradc: record a computation, derive its gradient graph, simplify it by algebra, compile it.
+
+export { tensor, zeros, full, Tensor, type DType, type Shape } from "./core/tensor.js";
+export { GradcError } from "./core/errors.js";
+export { Node, apply } from "./core/node.js";
+export { Graph, printGraph, toposort, substitute } from "./core/graph.js";
+export { trace, type InputSpec } from "./core/trace.js";
+export { evaluate, type InputValue } from "./core/evaluate.js";
+export { register, lookup, allOps, type OpDef, type Attrs, type Aval } from "./core/registry.js";
+export { grad, vjp, type GradOptions, type Vjp } from "./compile/autodiff.js";
+export { primitives } from "./ops/index.js";
+
+import * as builder from "./core/builder.js";
+import * as composites from "./ops/composites.js";
+/** The builder vocabulary and the composites: ops.add, ops.sum, ops.batchnorm, ... */
+export const ops = { ...builder, ...composites };

@@ -1,0 +1,152 @@
+// Elementwise primitives. Each record: scalar function (reference kernel and constant folding),
+// codegen expression, and gradient rule, a few lines apart.
+
+import type { Node } from "../core/node.js";
+import type { Attrs, OpDef } from "../core/registry.js";
+import * as b from "../core/builder.js";
+import { sameAvals } from "./checks.js";
+import { map1, map2, output } from "./kernels.js";
+
+export interface ElementwiseSpec {
+  name: string;
+  arity: number;
+  scalar: (...xs: number[]) => number;
+  expr: (args: readonly string[], attrs: Attrs) => string;
+  vjp?: (g: Node, x: readonly Node[], out: Node) => readonly (Node | null)[];
+  tags?: readonly string[];
+  source?: string;
+}
+
+/** Make an elementwise op record from its scalar function: shape rule and kernel come for free. */
+export function elementwise(spec: ElementwiseSpec): OpDef {
+  const { scalar } = spec;
+  return {
+    name: spec.name,
+    kind: "elementwise",
+    arity: spec.arity,
+    tags: spec.tags ?? [],
+    source: spec.source,
+    scalar,
+    expr: spec.expr,
+    shape: (inputs) => sameAvals(inputs),
+    impl(inputs, _attrs, out) {
+      const r = output(out);
+      if (inputs.length === 1) map1(inputs[0].data, r.data, scalar);
+      else if (inputs.length === 2) map2(inputs[0].data, inputs[1].data, r.data, scalar);
+      else for (let i = 0; i < r.data.length; i++) r.data[i] = scalar(...inputs.map((x) => x.data[i]));
+      return r;
+    },
+    vjp: spec.vjp && ((g, x, out) => spec.vjp!(g, x, out)),
+  };
+}
+
+const zero = (like: Node): Node => b.constant(0, like.dtype, like.shape);
+
+export const elementwiseOps: OpDef[] = [
+  elementwise({
+    name: "add", arity: 2, tags: ["commutative", "associative"],
+    scalar: (a, c) => a + c,
+    expr: ([a, c]) => `(${a} + ${c})`,
+    vjp: (g) => [g, g],
+  }),
+  elementwise({
+    name: "sub", arity: 2,
+    scalar: (a, c) => a - c,
+    expr: ([a, c]) => `(${a} - ${c})`,
+    vjp: (g) => [g, b.neg(g)],
+  }),
+  elementwise({
+    name: "mul", arity: 2, tags: ["commutative", "associative"],
+    scalar: (a, c) => a * c,
+    expr: ([a, c]) => `(${a} * ${c})`,
+    vjp: (g, [x, y]) => [b.mul(g, y), b.mul(g, x)],
+  }),
+  elementwise({
+    name: "div", arity: 2,
+    scalar: (a, c) => a / c,
+    expr: ([a, c]) => `(${a} / ${c})`,
+    vjp: (g, [, y], out) => [b.div(g, y), b.neg(b.div(b.mul(g, out), y))],
+  }),
+  elementwise({
+    name: "maximum", arity: 2, tags: ["commutative"],
+    scalar: (a, c) => Math.max(a, c),
+    expr: ([a, c]) => `Math.max(${a}, ${c})`,
+    // ties send the gradient to the second operand, so relu'(0) = 0 as in the notebook
+    vjp: (g, [x, y]) => {
+      const wins = b.less(y, x);
+      return [b.select(wins, g, zero(g)), b.select(wins, zero(g), g)];
+    },
+  }),
+  elementwise({
+    name: "less", arity: 2,
+    scalar: (a, c) => (a < c ? 1 : 0),
+    expr: ([a, c]) => `(${a} < ${c} ? 1 : 0)`,
+    vjp: () => [null, null],
+  }),
+  elementwise({
+    name: "equal", arity: 2, tags: ["commutative"],
+    scalar: (a, c) => (a === c ? 1 : 0),
+    expr: ([a, c]) => `(${a} === ${c} ? 1 : 0)`,
+    vjp: () => [null, null],
+  }),
+  elementwise({
+    name: "select", arity: 3,
+    scalar: (c, a, d) => (c !== 0 ? a : d),
+    expr: ([c, a, d]) => `(${c} !== 0 ? ${a} : ${d})`,
+    vjp: (g, [c]) => [null, b.select(c, g, zero(g)), b.select(c, zero(g), g)],
+  }),
+  elementwise({
+    name: "neg", arity: 1,
+    scalar: (a) => -a,
+    expr: ([a]) => `(-${a})`,
+    vjp: (g) => [b.neg(g)],
+  }),
+  elementwise({
+    name: "exp", arity: 1,
+    scalar: Math.exp,
+    expr: ([a]) => `Math.exp(${a})`,
+    vjp: (g, _x, out) => [b.mul(g, out)],
+  }),
+  elementwise({
+    name: "log", arity: 1,
+    scalar: Math.log,
+    expr: ([a]) => `Math.log(${a})`,
+    vjp: (g, [x]) => [b.div(g, x)],
+  }),
+  elementwise({
+    name: "sqrt", arity: 1,
+    scalar: Math.sqrt,
+    expr: ([a]) => `Math.sqrt(${a})`,
+    vjp: (g, _x, out) => [b.div(b.mul(g, 0.5), out)],
+  }),
+  elementwise({
+    name: "rsqrt", arity: 1,
+    scalar: (a) => 1 / Math.sqrt(a),
+    expr: ([a]) => `(1 / Math.sqrt(${a}))`,
+    vjp: (g, [x], out) => [b.mul(b.div(b.mul(g, out), x), -0.5)],
+  }),
+  elementwise({
+    name: "square", arity: 1,
+    scalar: (a) => a * a,
+    expr: ([a]) => `(${a} * ${a})`,
+    vjp: (g, [x]) => [b.mul(b.mul(g, x), 2)],
+  }),
+  elementwise({
+    name: "recip", arity: 1,
+    scalar: (a) => 1 / a,
+    expr: ([a]) => `(1 / ${a})`,
+    vjp: (g, _x, out) => [b.neg(b.mul(g, b.square(out)))],
+  }),
+  elementwise({
+    name: "tanh", arity: 1,
+    scalar: Math.tanh,
+    expr: ([a]) => `Math.tanh(${a})`,
+    vjp: (g, _x, out) => [b.mul(g, b.sub(1, b.square(out)))],
+  }),
+  elementwise({
+    name: "stopGradient", arity: 1,
+    scalar: (a) => a,
+    expr: ([a]) => a,
+    vjp: () => [null],
+  }),
+];

@@ -1,0 +1,11 @@
+// The builtin primitives, registered once. The list is plain data: tests walk it.
+
+import { register } from "../core/registry.js";
+import type { OpDef } from "../core/registry.js";
+import { elementwiseOps } from "./elementwise.js";
+import { leafOps } from "./leaf.js";
+import { structuralOps } from "./structural.js";
+
+export const primitives: readonly OpDef[] = [...leafOps, ...elementwiseOps, ...structuralOps];
+
+for (const def of primitives) register(def);

@@ -1,0 +1,124 @@
+// Reductions, movement (broadcastTo, reshape, transpose) and matmul.
+
+import type { OpDef } from "../core/registry.js";
+import * as b from "../core/builder.js";
+import { sizeOf, strides, Tensor } from "../core/tensor.js";
+import { axesAttr, shapeAttr, show } from "./checks.js";
+import { broadcastStrides, output, walk } from "./kernels.js";
+
+/** Reduced axes keep size 1: reductions and their broadcasts line up without reshapes. */
+const reducedShape = (shape: readonly number[], axes: readonly number[]) => shape.map((s, i) => (axes.includes(i) ? 1 : s));
+
+function reduceKernel(init: number, combine: (acc: number, v: number) => number): OpDef["impl"] {
+  return ([x], attrs, out) => {
+    const r = output(out);
+    r.data.fill(init);
+    const st = broadcastStrides(out.shape, x.shape); // zero stride on reduced axes
+    const xd = x.data, rd = r.data;
+    walk(x.shape, st, (i, off) => {
+      rd[off] = combine(rd[off], xd[i]);
+    });
+    return r;
+  };
+}
+
+export const structuralOps: OpDef[] = [
+  {
+    name: "sum", kind: "reduce", arity: 1, tags: ["linear"],
+    shape: ([x], attrs) => ({ shape: reducedShape(x.shape, axesAttr(attrs, x.shape.length)), dtype: x.dtype }),
+    impl: reduceKernel(0, (acc, v) => acc + v),
+    vjp: (g, [x]) => [b.broadcastTo(g, x.shape)],
+  },
+  {
+    name: "max", kind: "reduce", arity: 1,
+    shape: ([x], attrs) => ({ shape: reducedShape(x.shape, axesAttr(attrs, x.shape.length)), dtype: x.dtype }),
+    impl: reduceKernel(-Infinity, (acc, v) => (v > acc || Number.isNaN(v) ? v : acc)),
+    // ties share the gradient equally
+    vjp: (g, [x], out, attrs) => {
+      const axes = attrs.axes as number[];
+      const hit = b.equal(x, b.broadcastTo(out, x.shape));
+      const count = b.sum(hit, axes, true);
+      return [b.mul(hit, b.broadcastTo(b.div(g, count), x.shape))];
+    },
+  },
+  {
+    name: "broadcastTo", kind: "movement", arity: 1,
+    shape: ([x], attrs) => {
+      const shape = shapeAttr(attrs);
+      if (shape.length !== x.shape.length) throw new Error(`cannot broadcast ${show(x.shape)} to ${show(shape)}: ranks differ (reshape first)`);
+      x.shape.forEach((s, i) => {
+        if (s !== 1 && s !== shape[i]) throw new Error(`cannot broadcast ${show(x.shape)} to ${show(shape)}: axis ${i} has size ${s}, not 1`);
+      });
+      return { shape, dtype: x.dtype };
+    },
+    impl: ([x], _attrs, out) => {
+      const r = output(out);
+      const xd = x.data, rd = r.data;
+      walk(out.shape, broadcastStrides(x.shape, out.shape), (i, off) => {
+        rd[i] = xd[off];
+      });
+      return r;
+    },
+    // un-broadcasting lives here, once: the gradient of an expansion is a sum over it
+    vjp: (g, [x]) => [b.sum(g, x.shape.flatMap((s, i) => (s === 1 && g.shape[i] !== 1 ? [i] : [])), true)],
+  },
+  {
+    name: "reshape", kind: "movement", arity: 1,
+    shape: ([x], attrs) => {
+      const shape = shapeAttr(attrs);
+      if (sizeOf(shape) !== sizeOf(x.shape)) throw new Error(`cannot reshape ${show(x.shape)} (${sizeOf(x.shape)} elements) to ${show(shape)} (${sizeOf(shape)})`);
+      return { shape, dtype: x.dtype };
+    },
+    impl: ([x], _attrs, out) => new Tensor(x.data, out.shape),
+    vjp: (g, [x]) => [b.reshape(g, x.shape)],
+  },
+  {
+    name: "transpose", kind: "movement", arity: 1,
+    shape: ([x], attrs) => {
+      const perm = attrs.perm;
+      const rank = x.shape.length;
+      if (!Array.isArray(perm) || perm.length !== rank || [...perm].sort((p, q) => p - q).some((v, i) => v !== i)) {
+        throw new Error(`perm ${JSON.stringify(perm)} is not a permutation of the ${rank} axes of ${show(x.shape)}`);
+      }
+      return { shape: perm.map((p: number) => x.shape[p]), dtype: x.dtype };
+    },
+    impl: ([x], attrs, out) => {
+      const perm = attrs.perm as number[];
+      const r = output(out);
+      const st = strides(x.shape);
+      const xd = x.data, rd = r.data;
+      walk(out.shape, perm.map((p) => st[p]), (i, off) => {
+        rd[i] = xd[off];
+      });
+      return r;
+    },
+    vjp: (g, _x, _out, attrs) => {
+      const perm = attrs.perm as number[];
+      const inverse = perm.map((_, i) => perm.indexOf(i));
+      return [b.transpose(g, inverse)];
+    },
+  },
+  {
+    name: "matmul", kind: "matmul", arity: 2,
+    shape: ([x, y]) => {
+      if (x.shape.length !== 2 || y.shape.length !== 2) throw new Error(`operands must be 2-D, got ${show(x.shape)} and ${show(y.shape)}`);
+      if (x.shape[1] !== y.shape[0]) throw new Error(`inner dimensions differ: ${show(x.shape)} @ ${show(y.shape)}`);
+      if (x.dtype !== y.dtype) throw new Error(`mixed dtypes ${x.dtype} and ${y.dtype}: cast one operand explicitly`);
+      return { shape: [x.shape[0], y.shape[1]], dtype: x.dtype };
+    },
+    impl: ([x, y], _attrs, out) => {
+      const [m, k] = x.shape;
+      const n = y.shape[1];
+      const r = output(out);
+      const xd = x.data, yd = y.data, rd = r.data;
+      for (let i = 0; i < m; i++) {
+        for (let p = 0; p < k; p++) {
+          const a = xd[i * k + p];
+          for (let j = 0; j < n; j++) rd[i * n + j] += a * yd[p * n + j];
+        }
+      }
+      return r;
+    },
+    vjp: (g, [x, y]) => [b.matmul(g, b.transpose(y)), b.matmul(b.transpose(x), g)],
+  },
+];

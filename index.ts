@@ -14,3 +14,6 @@ import * as builder from "./core/builder.js";
 import * as composites from "./ops/composites.js";
 /** The builder vocabulary and the composites: ops.add, ops.sum, ops.batchnorm, ... */
 export const ops = { ...builder, ...composites };
+export { optimize, type OptimizeOptions, type OptimizeResult, type RewriteStep, type StopReason } from "./compile/optimize.js";
+export { stats, type GraphStats } from "./compile/stats.js";
+export { zoo, zooGraph } from "./ops/zoo.js";

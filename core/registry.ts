@@ -36,6 +36,22 @@ export interface OpDef {
   expr?(args: readonly string[], attrs: Attrs): string;
   /** Where the record was defined (for messages). */
   readonly source?: string;
+  /**
+   * Valid random inputs for the op's property tests (spec/ops.test.ts walks the registry). The
+   * builtins are sampled by a table in that test; an op added later must say how, here.
+   */
+  sample?(rand: () => number): OpSample;
+}
+
+/** Random inputs for an op, and how to check its gradient at them. */
+export interface OpSample {
+  inputs: Tensor[];
+  attrs: Attrs;
+  /** Inputs whose gradient is checked by finite differences (default: every f64 input). */
+  wrt?: readonly number[];
+  /** Finite-difference step (default 1e-5) and tolerated relative error (default 1e-6). */
+  h?: number;
+  tol?: number;
 }
 
 const registry = new Map<string, OpDef>();

@@ -1,0 +1,215 @@
+// The notebook's FullyConnectedNet: {affine, [batchnorm | layernorm], relu} x (L - 1), affine,
+// softmax cross-entropy, L2 regularization. Only the forward pass is written here: the loss is
+// traced to a graph, gradc derives every gradient (grad), simplifies it (optimize) and compiles
+// it. There is no hand-written backward.
+
+import { GradcError } from "../core/errors.js";
+import { Graph } from "../core/graph.js";
+import type { Node } from "../core/node.js";
+import { RandomState } from "../core/random.js";
+import { Tensor, full, zeros, shapeStr, type DType } from "../core/tensor.js";
+import { trace, type InputSpec } from "../core/trace.js";
+import * as b from "../core/builder.js";
+import { affine, batchnorm, layernorm, softmaxCrossEntropy } from "../ops/composites.js";
+import { grad } from "../compile/autodiff.js";
+import { makeRunner, type Engine, type Runner } from "./runner.js";
+
+export type Normalization = "batchnorm" | "layernorm" | null;
+export type Mode = "train" | "test";
+
+export interface NetOptions {
+  /** Features per example (default 3*32*32, a CIFAR-10 image). */
+  inputDim?: number;
+  numClasses?: number;
+  /** L2 strength: the loss adds 0.5 * reg * sum(W^2) for every weight matrix. */
+  reg?: number;
+  /** Standard deviation of the initial weights. */
+  weightScale?: number;
+  dtype?: DType;
+  normalization?: Normalization | "none";
+  /** Seed of the initialization (as np.random.seed(seed) before the notebook's constructor). */
+  seed?: number;
+  /** Or a stream to draw from, shared with other nets and solvers as the notebook's global one. */
+  rng?: RandomState;
+  engine?: Engine;
+}
+
+export interface LossAndGrads {
+  loss: number;
+  grads: Record<string, Tensor>;
+}
+
+const BN_EPS = 1e-5;
+const BN_MOMENTUM = 0.9;
+
+/**
+ * A fully connected network with optional normalization, as the cs231n notebook's.
+ *
+ *   const net = new FullyConnectedNet([100, 100], { normalization: "batchnorm", seed: 231 });
+ *   const { loss, grads } = net.loss(X, y);   // train mode: also updates the running averages
+ *   const scores = net.loss(X);               // test mode: class scores [N, 10]
+ */
+export class FullyConnectedNet {
+  readonly hiddenDims: readonly number[];
+  readonly numLayers: number;
+  readonly inputDim: number;
+  readonly numClasses: number;
+  readonly normalization: Normalization;
+  readonly dtype: DType;
+  reg: number;
+  engine: Engine;
+  /** W1, b1, gamma1, beta1, ..., WL, bL: the trainable parameters. */
+  params: Record<string, Tensor> = {};
+  /** runningMean1, runningVar1, ...: batchnorm's running averages (not trained, updated in train mode). */
+  state: Record<string, Tensor> = {};
+  private readonly runners = new Map<string, Runner>();
+
+  constructor(hiddenDims: readonly number[], opts: NetOptions = {}) {
+    const { inputDim = 3 * 32 * 32, numClasses = 10, reg = 0, weightScale = 1e-2, dtype = "f64", engine = "compiled" } = opts;
+    const normalization = opts.normalization === "none" ? null : (opts.normalization ?? null);
+    for (const [what, v] of [["inputDim", inputDim], ["numClasses", numClasses], ...hiddenDims.map((h, i) => [`hiddenDims[${i}]`, h] as const)] as const) {
+      if (!Number.isInteger(v) || (v as number) < 1) throw new GradcError(`FullyConnectedNet: ${what} must be a positive integer, got ${v}`);
+    }
+    if (normalization !== null && normalization !== "batchnorm" && normalization !== "layernorm") {
+      throw new GradcError(`FullyConnectedNet: normalization must be "batchnorm", "layernorm" or null, got ${JSON.stringify(normalization)}`);
+    }
+    if (!(reg >= 0) || !(weightScale >= 0)) throw new GradcError(`FullyConnectedNet: reg and weightScale must be >= 0, got ${reg} and ${weightScale}`);
+    this.hiddenDims = Object.freeze([...hiddenDims]);
+    this.numLayers = hiddenDims.length + 1;
+    this.inputDim = inputDim;
+    this.numClasses = numClasses;
+    this.normalization = normalization;
+    this.dtype = dtype;
+    this.reg = reg;
+    this.engine = engine;
+
+    // The notebook's order of draws: W1, W2, ..., WL from one stream (biases draw nothing).
+    const rng = opts.rng ?? new RandomState(opts.seed);
+    const dims = [inputDim, ...hiddenDims, numClasses];
+    for (let i = 1; i <= this.numLayers; i++) {
+      const [din, dout] = [dims[i - 1], dims[i]];
+      const w = rng.randn(din, dout);
+      for (let k = 0; k < w.length; k++) w[k] *= weightScale;
+      this.params[`W${i}`] = new Tensor(dtype === "f32" ? Float32Array.from(w) : w, [din, dout]);
+      this.params[`b${i}`] = zeros([dout], dtype);
+      if (normalization && i < this.numLayers) {
+        this.params[`gamma${i}`] = full([dout], 1, dtype);
+        this.params[`beta${i}`] = zeros([dout], dtype);
+      }
+      if (normalization === "batchnorm" && i < this.numLayers) {
+        this.state[`runningMean${i}`] = zeros([dout], dtype);
+        this.state[`runningVar${i}`] = zeros([dout], dtype);
+      }
+    }
+  }
+
+  /**
+   * The notebook's `loss(X, y=None)`. Without labels: test mode, returns the scores [N, C].
+   * With labels: train mode, returns the loss and the gradient of every parameter, and updates
+   * batchnorm's running averages.
+   */
+  loss(X: Tensor): Tensor;
+  loss(X: Tensor, y: Tensor | ArrayLike<number>): LossAndGrads;
+  loss(X: Tensor, y?: Tensor | ArrayLike<number>): Tensor | LossAndGrads {
+    const x = this.flatten(X);
+    const n = x.shape[0];
+    if (y === undefined) {
+      return this.runner("test", n).run({ X: x, ...this.params, ...this.state }).scores;
+    }
+    const labels = this.labels(y, n);
+    const out = this.runner("train", n).run({ X: x, y: labels, ...this.params, ...this.state });
+    for (const k of Object.keys(this.state)) this.state[k] = out[k];
+    const grads: Record<string, Tensor> = {};
+    for (const k of Object.keys(this.params)) grads[k] = out[`d${k}`];
+    const loss = out.loss.data[0];
+    if (!Number.isFinite(loss)) throw new GradcError(`FullyConnectedNet.loss: the loss is ${loss} (batch of ${n}; weights or learning rate too large?)`);
+    return { loss, grads };
+  }
+
+  /**
+   * The traced graph for a batch of n: in train mode the loss with every parameter's gradient
+   * (outputs loss, runningMean<i>, runningVar<i>, d<param>), in test mode the scores.
+   *
+   *   console.log(net.graph("train", 50).toString());
+   */
+  graph(mode: Mode, n: number): Graph {
+    const g = this.forwardGraph(mode, n);
+    if (mode === "test") return g;
+    return grad(g, { of: "loss", wrt: Object.keys(this.params), withValue: true });
+  }
+
+  /** The executable for a mode and batch size, prepared once and cached. */
+  runner(mode: Mode, n: number): Runner {
+    const key = `${mode}:${n}:${this.engine}:${this.reg}`;
+    let r = this.runners.get(key);
+    if (!r) {
+      r = makeRunner(this.graph(mode, n), this.engine);
+      this.runners.set(key, r);
+    }
+    return r;
+  }
+
+  /** The forward computation as a graph: scores (test) or the loss and running averages (train). */
+  private forwardGraph(mode: Mode, n: number): Graph {
+    const specs: Record<string, InputSpec> = { X: { shape: [n, this.inputDim], dtype: this.dtype } };
+    if (mode === "train") specs.y = { shape: [n], dtype: this.dtype };
+    for (const [k, t] of Object.entries({ ...this.params, ...this.state })) specs[k] = { shape: t.shape, dtype: this.dtype };
+    return trace(specs, (xs): Record<string, Node> => {
+      const { scores, updates } = this.forward(xs, mode);
+      if (mode === "test") return { scores };
+      let loss = softmaxCrossEntropy(scores, xs.y);
+      if (this.reg > 0) {
+        for (let i = 1; i <= this.numLayers; i++) {
+          loss = b.add(loss, b.mul(b.sum(b.square(xs[`W${i}`]), undefined, false), 0.5 * this.reg));
+        }
+      }
+      return { loss, ...updates };
+    });
+  }
+
+  private forward(xs: Record<string, Node>, mode: Mode): { scores: Node; updates: Record<string, Node> } {
+    const updates: Record<string, Node> = {};
+    let h = xs.X;
+    for (let i = 1; i < this.numLayers; i++) {
+      h = affine(h, xs[`W${i}`], xs[`b${i}`]);
+      if (this.normalization === "batchnorm") {
+        const r = batchnorm(h, xs[`gamma${i}`], xs[`beta${i}`], {
+          mode, eps: BN_EPS, momentum: BN_MOMENTUM,
+          runningMean: xs[`runningMean${i}`], runningVar: xs[`runningVar${i}`],
+        });
+        h = r.out;
+        if (mode === "train") {
+          updates[`runningMean${i}`] = r.runningMean!;
+          updates[`runningVar${i}`] = r.runningVar!;
+        }
+      } else if (this.normalization === "layernorm") {
+        h = layernorm(h, xs[`gamma${i}`], xs[`beta${i}`], { eps: BN_EPS });
+      }
+      h = b.relu(h);
+    }
+    const L = this.numLayers;
+    return { scores: affine(h, xs[`W${L}`], xs[`b${L}`]), updates };
+  }
+
+  /** (N, d1, ..., dk) -> (N, inputDim) in the model's dtype, as the notebook's reshape. */
+  private flatten(X: Tensor): Tensor {
+    const n = X.shape[0];
+    if (X.shape.length < 1 || n < 1 || X.size !== n * this.inputDim) {
+      throw new GradcError(`FullyConnectedNet.loss: X has shape ${shapeStr(X.shape)}; expected N examples of ${this.inputDim} features`);
+    }
+    const data = X.dtype === this.dtype ? X.data : this.dtype === "f32" ? Float32Array.from(X.data) : Float64Array.from(X.data);
+    return new Tensor(data, [n, this.inputDim]);
+  }
+
+  private labels(y: Tensor | ArrayLike<number>, n: number): Tensor {
+    const values = y instanceof Tensor ? y.data : y;
+    if (values.length !== n) throw new GradcError(`FullyConnectedNet.loss: ${values.length} labels for ${n} examples`);
+    const out = zeros([n], this.dtype);
+    for (let i = 0; i < n; i++) {
+      const c = values[i];
+      if (!Number.isInteger(c) || c < 0 || c >= this.numClasses) throw new GradcError(`FullyConnectedNet.loss: label ${c} at ${i} is not a class in 0..${this.numClasses - 1}`);
+      out.data[i] = c;
+    }
+    return out;
+  }
+}

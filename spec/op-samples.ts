@@ -1,0 +1,130 @@
+// How to draw valid random inputs for each builtin primitive, for the registry-walking property
+// tests in ops.test.ts. Domains keep finite differences honest: positive inputs for log, sqrt,
+// rsqrt and recip; operands kept apart (no ties) for maximum, less, equal and max.
+// An op that is not listed here must carry its own `sample` in its OpDef.
+
+import type { OpDef, OpSample } from "../core/registry.js";
+import { tensor, type Shape, type Tensor } from "../core/tensor.js";
+import { randomTensor } from "./helpers.js";
+
+type Rand = () => number;
+export type Sampler = (rand: Rand) => OpSample;
+
+const int = (rand: Rand, lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
+
+/** A shape of rank minRank..maxRank with sizes 1..maxDim. */
+export function randShape(rand: Rand, minRank = 0, maxRank = 3, maxDim = 4): number[] {
+  return Array.from({ length: int(rand, minRank, maxRank) }, () => int(rand, 1, maxDim));
+}
+
+const sign = (rand: Rand): number => (rand() < 0.5 ? -1 : 1);
+
+/** Values bounded away from zero: ±[0.5, 2]. */
+function awayFromZero(rand: Rand, shape: Shape): Tensor {
+  const t = randomTensor(rand, shape, 0.5, 2);
+  for (let i = 0; i < t.data.length; i++) t.data[i] *= sign(rand);
+  return t;
+}
+
+/** y = x ± [0.1, 1]: a pair of operands that never tie (nor come within a finite-difference step). */
+function apart(rand: Rand, shape: Shape): [Tensor, Tensor] {
+  const x = randomTensor(rand, shape);
+  const y = tensor(Array.from(x.data, (v) => v + sign(rand) * (0.1 + 0.9 * rand())), shape);
+  return [x, y];
+}
+
+/** Distinct values at least 0.2 apart, in random order: max reductions without ties. */
+function distinct(rand: Rand, shape: Shape): Tensor {
+  const n = shape.reduce((m, s) => m * s, 1);
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = int(rand, 0, i);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return tensor(order.map((k) => (k - n / 2) * 0.3 + 0.1 * rand()), shape);
+}
+
+const unary = (lo: number, hi: number): Sampler => (rand) => ({ inputs: [randomTensor(rand, randShape(rand), lo, hi)], attrs: {} });
+const binary = (rand: Rand): OpSample => {
+  const shape = randShape(rand);
+  return { inputs: [randomTensor(rand, shape), randomTensor(rand, shape)], attrs: {} };
+};
+const noTies = (rand: Rand): OpSample => ({ inputs: apart(rand, randShape(rand)), attrs: {} });
+
+/** A non-empty sorted subset of the axes of a rank-r tensor. */
+function randAxes(rand: Rand, rank: number): number[] {
+  const axes = Array.from({ length: rank }, (_, i) => i).filter(() => rand() < 0.5);
+  return axes.length ? axes : [int(rand, 0, rank - 1)];
+}
+
+export const builtinSamples: Readonly<Record<string, Sampler>> = {
+  add: binary,
+  sub: binary,
+  mul: binary,
+  div: (rand) => {
+    const shape = randShape(rand);
+    return { inputs: [randomTensor(rand, shape), awayFromZero(rand, shape)], attrs: {} };
+  },
+  maximum: noTies,
+  less: noTies,
+  equal: noTies,
+  // the condition is a mask: perturbing it is meaningless, and it gets no gradient
+  select: (rand) => {
+    const shape = randShape(rand);
+    const cond = tensor(Array.from({ length: shape.reduce((m, s) => m * s, 1) }, () => (rand() < 0.5 ? 0 : 1)), shape);
+    return { inputs: [cond, randomTensor(rand, shape), randomTensor(rand, shape)], attrs: {}, wrt: [1, 2] };
+  },
+  neg: unary(-2, 2),
+  exp: unary(-2, 2),
+  log: unary(0.2, 3),
+  sqrt: unary(0.2, 3),
+  rsqrt: unary(0.2, 3),
+  recip: unary(0.3, 3),
+  square: unary(-2, 2),
+  tanh: unary(-2, 2),
+  // declared gradient-free: finite differences see the identity, the gradient must be zero
+  stopGradient: (rand) => ({ ...unary(-2, 2)(rand), wrt: [] }),
+  // f32 rounding (6e-8 relative) over a step of 1e-3 gives errors near 1e-4
+  cast: (rand) => {
+    const up = rand() < 0.5;
+    const x = randomTensor(rand, randShape(rand), -2, 2, up ? "f32" : "f64");
+    return { inputs: [x], attrs: { dtype: up ? "f64" : "f32" }, h: 1e-3, tol: 1e-3 };
+  },
+  sum: (rand) => {
+    const shape = randShape(rand, 1, 3);
+    return { inputs: [randomTensor(rand, shape)], attrs: { axes: randAxes(rand, shape.length) } };
+  },
+  max: (rand) => {
+    const shape = randShape(rand, 1, 3);
+    return { inputs: [distinct(rand, shape)], attrs: { axes: randAxes(rand, shape.length) } };
+  },
+  broadcastTo: (rand) => {
+    const target = randShape(rand, 1, 3);
+    const shape = target.map((s) => (rand() < 0.5 ? 1 : s));
+    return { inputs: [randomTensor(rand, shape)], attrs: { shape: target } };
+  },
+  reshape: (rand) => {
+    const shape = randShape(rand, 1, 3);
+    const n = shape.reduce((m, s) => m * s, 1);
+    const choices = [[n], [...shape].reverse(), [1, ...shape], [n, 1]];
+    return { inputs: [randomTensor(rand, shape)], attrs: { shape: choices[int(rand, 0, choices.length - 1)] } };
+  },
+  transpose: (rand) => {
+    const shape = randShape(rand, 1, 4);
+    const perm = shape.map((_, i) => i);
+    for (let i = perm.length - 1; i > 0; i--) {
+      const j = int(rand, 0, i);
+      [perm[i], perm[j]] = [perm[j], perm[i]];
+    }
+    return { inputs: [randomTensor(rand, shape)], attrs: { perm } };
+  },
+  matmul: (rand) => {
+    const [m, k, n] = [int(rand, 1, 4), int(rand, 1, 4), int(rand, 1, 4)];
+    return { inputs: [randomTensor(rand, [m, k]), randomTensor(rand, [k, n])], attrs: {} };
+  },
+};
+
+/** The op's sampler: its own `sample`, else the builtin table; undefined if neither knows it. */
+export function samplerFor(def: OpDef): Sampler | undefined {
+  return def.sample ? (rand) => def.sample!(rand) : builtinSamples[def.name];
+}

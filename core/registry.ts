@@ -47,7 +47,7 @@ export interface OpDef {
 export interface OpSample {
   inputs: Tensor[];
   attrs: Attrs;
-  /** Inputs whose gradient is checked by finite differences (default: every f64 input). */
+  /** Inputs whose gradient is checked by finite differences (default: every f64 input); the others must get a zero gradient. */
   wrt?: readonly number[];
   /** Finite-difference step (default 1e-5) and tolerated relative error (default 1e-6). */
   h?: number;

@@ -4,7 +4,7 @@
 import * as b from "../core/builder.js";
 import { GradcError } from "../core/errors.js";
 import { Graph, substitute, toposort } from "../core/graph.js";
-import { apply, Node } from "../core/node.js";
+import { Node } from "../core/node.js";
 import { sameShape, shapeStr } from "../core/tensor.js";
 
 export interface GradOptions {
@@ -148,7 +148,8 @@ export function vjp(g: Graph, opts: GradOptions = {}): Vjp {
   const done = substitute(gradOuts, asInput);
   const outputs = Object.fromEntries(Object.entries(full.outputs).map(([k, v]) => [k, done.get(v)!]));
   const bwdInputs = [...asInput.values(), ...(ct ? [ct] : [])];
-  const facts = residualFacts(residuals, asInput);
+  // each residual's forward definition, so passes over the backward can reuse what it knows
+  const facts = Object.fromEntries(residuals.filter((r) => !r.isInput).map((r) => [names.get(r)!, r]));
   const backward = new Graph(bwdInputs, outputs, facts);
 
   const forwardOuts: Record<string, Node> = { ...g.outputs };
@@ -156,27 +157,3 @@ export function vjp(g: Graph, opts: GradOptions = {}): Vjp {
   const forward = new Graph(g.inputs, forwardOuts);
   return { forward, backward, residuals: residuals.map((r) => names.get(r)!) };
 }
-
-/**
- * A residual's definition in terms of other residuals, when its op's operands are residuals or
- * views of them: xhat = div(xc, broadcastTo(std)). The optimizer may use these to reuse values
- * the forward computed instead of recomputing them.
- */
-function residualFacts(residuals: readonly Node[], asInput: ReadonlyMap<Node, Node>): Record<string, Node> {
-  const facts: Record<string, Node> = {};
-  const express = (n: Node): Node | null => {
-    const hit = asInput.get(n);
-    if (hit) return hit;
-    if (!rematerialize(n)) return null;
-    const ins = n.inputs.map(express);
-    return ins.every((x): x is Node => x !== null) ? substituteOne(n, ins) : null;
-  };
-  for (const r of residuals) {
-    if (r.isInput || r.inputs.length === 0) continue;
-    const ins = r.inputs.map(express);
-    if (ins.every((x): x is Node => x !== null)) facts[asInput.get(r)!.name] = substituteOne(r, ins);
-  }
-  return facts;
-}
-
-const substituteOne = (n: Node, inputs: Node[]): Node => apply(n.op, inputs, n.attrs);

@@ -1,0 +1,72 @@
+// What the optimizer knows about values: signs (for cancelling x/x) and, for a backward graph from
+// `vjp`, how the forward defined each residual input.
+
+import type { Graph } from "../core/graph.js";
+import { toposort } from "../core/graph.js";
+import type { Node } from "../core/node.js";
+import type { Context } from "./rules/rule.js";
+import { Rewriter, type Limits } from "./rewrite.js";
+import { ruleTables } from "./rules/index.js";
+
+const NO_LIMITS: Limits = { maxIterations: 100_000, maxNodes: 1_000_000, timeLimitMs: 10_000 };
+
+export function analysis(g: Graph, limits: Limits = NO_LIMITS): Context {
+  const facts = new Map(Object.entries(g.facts).map(([name, def]) => [name, def]));
+  const inputs = new Set(g.inputs);
+  const pos = new Map<Node, boolean>();
+  const nonneg = new Map<Node, boolean>();
+
+  const factOf = (x: Node) => (x.isInput && inputs.has(x) ? facts.get(x.name) : undefined);
+
+  function isNonneg(n: Node): boolean {
+    const hit = nonneg.get(n);
+    if (hit !== undefined) return hit;
+    nonneg.set(n, false); // cycles cannot happen, but recursion through facts is guarded anyway
+    const [a, c] = n.inputs;
+    let r: boolean;
+    switch (n.op) {
+      case "const": r = n.value >= 0; break;
+      case "input": { const f = factOf(n); r = f ? isNonneg(f) : false; break; }
+      case "square": case "sqrt": case "exp": r = true; break;
+      case "add": case "mul": case "div": case "maximum": r = isNonneg(a) && isNonneg(c); break;
+      case "recip": case "sum": case "broadcastTo": case "reshape": case "transpose": case "rsqrt": r = isNonneg(a); break;
+      default: r = false;
+    }
+    nonneg.set(n, r);
+    return r || isPositive(n);
+  }
+
+  function isPositive(n: Node): boolean {
+    const hit = pos.get(n);
+    if (hit !== undefined) return hit;
+    pos.set(n, false);
+    const [a, c] = n.inputs;
+    let r: boolean;
+    switch (n.op) {
+      case "const": r = n.value > 0; break;
+      case "input": { const f = factOf(n); r = f ? isPositive(f) : false; break; }
+      case "exp": r = true; break;
+      case "sqrt": case "rsqrt": case "recip": case "broadcastTo": case "reshape": case "transpose": case "sum": r = isPositive(a); break;
+      case "add": r = (isPositive(a) && isNonneg(c)) || (isNonneg(a) && isPositive(c)); break;
+      case "mul": case "div": r = isPositive(a) && isPositive(c); break;
+      case "square": r = false; break;
+      default: r = false;
+    }
+    pos.set(n, r);
+    return r;
+  }
+
+  const ctx: Context = {
+    memo: new Map(),
+    positive: isPositive,
+    nonzero: (n) => (n.isConst ? n.value !== 0 : isPositive(n)),
+    factOf,
+    available: (n) => toposort([n]).every((m) => m.inputs.length > 0 || m.isConst || inputs.has(m) || (m.op === "iota")),
+    simplify(n: Node) {
+      // forward definitions live in a world without the backward's facts
+      const inner = { ...ctx, memo: new Map(), factOf: () => undefined } as Context;
+      return new Rewriter(ruleTables, inner, limits).normalize(n);
+    },
+  };
+  return ctx;
+}

@@ -1,0 +1,253 @@
+// The canonical form of elementwise arithmetic: a sum of terms, each an exact coefficient times a
+// product of atoms with integer exponents. Flattening a subtree of add/sub/neg/mul/div/recip/
+// square/broadcastTo into this form collects like terms (so x - x vanishes and the centered sum
+// cancels); emitting it back factors what all terms share and gathers the broadcast factors of a
+// term into one broadcast of a small product (gamma/std computed once per feature, not per element).
+
+import * as b from "../core/builder.js";
+import { apply, type Node } from "../core/node.js";
+import { sameShape } from "../core/tensor.js";
+import { Coef } from "./rational.js";
+
+export interface Term {
+  coef: Coef;
+  /** Atoms with positive exponents. */
+  num: Map<Node, number>;
+  /** Atoms with positive exponents in the denominator (kept apart unless the atom is nonzero). */
+  den: Map<Node, number>;
+}
+
+export interface Facts {
+  /** True when the value is known never to be zero (so x/x may cancel). */
+  nonzero(n: Node): boolean;
+}
+
+const LINEAR_OPS = new Set(["add", "sub", "neg", "mul", "div", "recip", "square", "rsqrt", "const", "broadcastTo"]);
+
+export const isArithmetic = (n: Node): boolean => LINEAR_OPS.has(n.op);
+
+const monomial = (coef: Coef, num: Map<Node, number> = new Map(), den: Map<Node, number> = new Map()): Term => ({ coef, num, den });
+const atomTerm = (n: Node, exp = 1): Term => (exp > 0 ? monomial(Coef.one, new Map([[n, exp]])) : monomial(Coef.one, new Map(), new Map([[n, -exp]])));
+
+function mulTerms(p: Term, q: Term, facts: Facts): Term {
+  const num = new Map(p.num);
+  const den = new Map(p.den);
+  for (const [a, e] of q.num) num.set(a, (num.get(a) ?? 0) + e);
+  for (const [a, e] of q.den) den.set(a, (den.get(a) ?? 0) + e);
+  for (const [a, e] of [...den]) {
+    const up = num.get(a);
+    if (up === undefined || !facts.nonzero(a)) continue;
+    const net = up - e;
+    num.delete(a);
+    den.delete(a);
+    if (net > 0) num.set(a, net);
+    if (net < 0) den.set(a, -net);
+  }
+  return monomial(p.coef.mul(q.coef), num, den);
+}
+
+/** 1/t, when t is a monomial with a nonzero coefficient. */
+function invert(t: Term): Term {
+  return monomial(t.coef.inverse(), new Map(t.den), new Map(t.num));
+}
+
+function powTerm(t: Term, k: number, facts: Facts): Term {
+  let out = monomial(Coef.one);
+  for (let i = 0; i < k; i++) out = mulTerms(out, t, facts);
+  return out;
+}
+
+export function termKey(t: Term): string {
+  const part = (m: Map<Node, number>) => [...m].map(([a, e]) => `${a.id}^${e}`).sort().join("*");
+  return `${part(t.num)}/${part(t.den)}`;
+}
+
+/** Add like terms; drop zero ones. */
+export function collect(terms: readonly Term[]): Term[] {
+  const byKey = new Map<string, Term>();
+  for (const t of terms) {
+    const k = termKey(t);
+    const hit = byKey.get(k);
+    byKey.set(k, hit ? { ...hit, coef: hit.coef.add(t.coef) } : t);
+  }
+  return [...byKey.values()].filter((t) => !t.coef.isZero);
+}
+
+/** The canonical terms of a node. `memo` caches per pass. */
+export function flatten(n: Node, facts: Facts, memo: Map<Node, Term[]> = new Map()): Term[] {
+  const hit = memo.get(n);
+  if (hit) return hit;
+  const go = (x: Node) => flatten(x, facts, memo);
+  const single = (ts: Term[]) => (ts.length === 1 ? ts[0] : null);
+  let out: Term[];
+  switch (n.op) {
+    case "const":
+      out = [monomial(Coef.of(n.value))];
+      break;
+    case "add":
+      out = collect([...go(n.inputs[0]), ...go(n.inputs[1])]);
+      break;
+    case "sub":
+      out = collect([...go(n.inputs[0]), ...go(n.inputs[1]).map((t) => ({ ...t, coef: t.coef.neg() }))]);
+      break;
+    case "neg":
+      out = go(n.inputs[0]).map((t) => ({ ...t, coef: t.coef.neg() }));
+      break;
+    case "mul": {
+      const [p, q] = n.inputs.map(go);
+      const mp = single(p), mq = single(q);
+      if (mp && mq) out = [mulTerms(mp, mq, facts)];
+      else if (mp) out = collect(q.map((t) => mulTerms(mp, t, facts)));
+      else if (mq) out = collect(p.map((t) => mulTerms(t, mq, facts)));
+      else out = [atomTerm(n)];
+      break;
+    }
+    case "div": {
+      const [p, q] = n.inputs.map(go);
+      const mq = single(q);
+      const inv = mq && !mq.coef.isZero && mq.coef.exact ? invert(mq) : mq && !mq.coef.isZero ? invert(mq) : atomTerm(n.inputs[1], -1);
+      out = collect(p.map((t) => mulTerms(t, inv, facts)));
+      break;
+    }
+    case "recip": {
+      const m = single(go(n.inputs[0]));
+      out = [m && !m.coef.isZero ? invert(m) : atomTerm(n.inputs[0], -1)];
+      break;
+    }
+    case "square": {
+      const m = single(go(n.inputs[0]));
+      out = [m ? powTerm(m, 2, facts) : atomTerm(n.inputs[0], 2)];
+      break;
+    }
+    case "rsqrt":
+      out = [atomTerm(b.sqrt(n.inputs[0]), -1)];
+      break;
+    case "broadcastTo": {
+      // a broadcast of a monomial is the product of the broadcasts of its atoms
+      const m = single(go(n.inputs[0]));
+      if (!m) {
+        out = [atomTerm(n)];
+        break;
+      }
+      const spread = (map: Map<Node, number>) => new Map([...map].map(([a, e]) => [apply("broadcastTo", [a], n.attrs), e] as [Node, number]));
+      out = [monomial(m.coef, spread(m.num), spread(m.den))];
+      break;
+    }
+    default:
+      out = [atomTerm(n)];
+  }
+  memo.set(n, out);
+  return out;
+}
+
+// ---- emission -------------------------------------------------------------------------------
+
+const byId = (p: [Node, number], q: [Node, number]) => p[0].id - q[0].id;
+
+function power(a: Node, e: number): Node {
+  if (e === 1) return a;
+  if (e === 2) return b.square(a);
+  let out = a;
+  for (let i = 1; i < e; i++) out = b.mul(out, a);
+  return out;
+}
+
+function product(factors: [Node, number][]): Node | null {
+  return factors.sort(byId).reduce<Node | null>((acc, [a, e]) => (acc ? b.mul(acc, power(a, e)) : power(a, e)), null);
+}
+
+/** Group broadcast atoms by (source shape -> target) pattern. */
+function splitBroadcasts(m: Map<Node, number>): { plain: [Node, number][]; groups: Map<string, [Node, number][]> } {
+  const plain: [Node, number][] = [];
+  const groups = new Map<string, [Node, number][]>();
+  for (const [a, e] of m) {
+    if (a.op !== "broadcastTo") {
+      plain.push([a, e]);
+      continue;
+    }
+    const key = `${a.inputs[0].shape.join(",")}`;
+    const list = groups.get(key) ?? [];
+    list.push([a.inputs[0], e]);
+    groups.set(key, list);
+  }
+  return { plain, groups };
+}
+
+/** One term as nodes: coefficient and broadcast factors gathered into small computations. */
+export function emitTerm(t: Term, like: Node): Node {
+  const shape = like.shape, dtype = like.dtype;
+  const up = splitBroadcasts(t.num);
+  const down = splitBroadcasts(t.den);
+  const keys = [...new Set([...up.groups.keys(), ...down.groups.keys()])].sort();
+  const numFactors: Node[] = [];
+  const denFactors: Node[] = [];
+  let coef = t.coef;
+  // the broadcast groups: one broadcast of (prod up / prod down) per source shape
+  for (const k of keys) {
+    const u = up.groups.get(k) ?? [];
+    const d = down.groups.get(k) ?? [];
+    const src = (u[0] ?? d[0])[0];
+    const small = emitTerm(monomial(keys[0] === k ? coef : Coef.one, new Map(u), new Map(d)), src);
+    if (keys[0] === k) coef = Coef.one;
+    numFactors.push(b.broadcastTo(small, shape));
+  }
+  const p = product(up.plain);
+  if (p) numFactors.push(p);
+  const q = product(down.plain);
+  if (q) denFactors.push(q);
+  let out: Node | null = numFactors.reduce<Node | null>((acc, f) => (acc ? b.mul(acc, f) : f), null);
+  const negative = coef.value < 0;
+  const mag = negative ? coef.neg() : coef;
+  if (!mag.isOne || !out) out = out ? b.mul(b.constant(mag.value, dtype, shape), out) : b.constant(mag.value, dtype, shape);
+  if (denFactors.length) out = b.div(out, denFactors[0]);
+  return negative ? b.neg(out) : out;
+}
+
+/** Emit a sum of terms, factoring out what every term shares. */
+export function emit(terms: readonly Term[], like: Node, facts: Facts): Node {
+  if (terms.length === 0) return b.constant(0, like.dtype, like.shape);
+  if (terms.length === 1) return emitTerm(terms[0], like);
+  const common = commonFactor(terms);
+  if (common) {
+    const inv = invert(common);
+    const rest = collect(terms.map((t) => mulTerms(t, inv, { nonzero: () => true })));
+    const inner = emitSum(rest, like);
+    const outer = emitTerm(common, like);
+    return sameShape(outer.shape, like.shape) ? b.mul(outer, inner) : inner;
+  }
+  return emitSum(terms, like);
+  void facts;
+}
+
+function emitSum(terms: readonly Term[], like: Node): Node {
+  const sorted = [...terms].sort((p, q) => rank(p) - rank(q) || termKey(p).localeCompare(termKey(q)));
+  let out: Node | null = null;
+  for (const t of sorted) {
+    const negative = t.coef.value < 0;
+    const node = emitTerm(negative && out ? { ...t, coef: t.coef.neg() } : t, like);
+    out = out === null ? node : negative ? b.sub(out, node) : b.add(out, node);
+  }
+  return out!;
+}
+
+/** Terms with plain (full-size) atoms come first, so the form reads N*dout - sum(dout) - ... */
+const rank = (t: Term) => -[...t.num.keys()].filter((a) => a.op !== "broadcastTo").length;
+
+/** The monomial every term is a multiple of: shared atoms (min exponent) and a common coefficient. */
+function commonFactor(terms: readonly Term[]): Term | null {
+  const shared = (pick: (t: Term) => Map<Node, number>) => {
+    const out = new Map<Node, number>();
+    for (const [a, e] of pick(terms[0])) {
+      const m = Math.min(e, ...terms.map((t) => pick(t).get(a) ?? 0));
+      if (m > 0) out.set(a, m);
+    }
+    return out;
+  };
+  const num = shared((t) => t.num);
+  const den = shared((t) => t.den);
+  let coef = Coef.one;
+  const smallest = terms.map((t) => t.coef.abs()).reduce((m, c) => (c.value < m.value ? c : m));
+  if (!smallest.isOne && smallest.exact && terms.every((t) => t.coef.multipleOf(smallest) !== null)) coef = smallest;
+  if (num.size === 0 && den.size === 0 && coef.isOne) return null;
+  return monomial(coef, num, den);
+}

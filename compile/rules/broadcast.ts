@@ -1,0 +1,21 @@
+// Views: broadcasts and reshapes move outward, so small (per-feature) values are computed small.
+
+import * as b from "../../core/builder.js";
+import { apply } from "../../core/node.js";
+import { sameShape } from "../../core/tensor.js";
+import { any, P, rule, v, type Match, type Rule } from "./rule.js";
+
+const x = v("x"), y = v("y");
+
+const elementwiseUnary = ({ root }: Match) => root.def.kind === "elementwise" && root.inputs.length === 1 && !root.isConst;
+const sameSources = ({ root }: Match) =>
+  root.def.kind === "elementwise" && root.inputs.length === 2 && sameShape(root.inputs[0].inputs[0].shape, root.inputs[1].inputs[0].shape);
+
+export const broadcast: Rule[] = [
+  rule("broadcast-of-broadcast", P.broadcastTo(P.broadcastTo(x)), ({ x, root }) => b.broadcastTo(x, root.shape)),
+  rule("unary-of-broadcast",     any(P.broadcastTo(x)),            ({ x, root }) => b.broadcastTo(apply(root.op, [x], root.attrs), root.shape), { guard: elementwiseUnary }),
+  rule("binary-of-broadcasts",   any(P.broadcastTo(x), P.broadcastTo(y)), ({ x, y, root }) => b.broadcastTo(apply(root.op, [x, y], root.attrs), root.shape), { guard: sameSources }),
+  rule("reshape-of-reshape",     P.reshape(P.reshape(x)),          ({ x, root }) => b.reshape(x, root.shape)),
+  rule("broadcast-of-const",     P.broadcastTo(x),                 ({ x, root }) => b.constant(x.value, root.dtype, root.shape), { guard: ({ x }) => x.isConst }),
+  rule("reshape-of-const",       P.reshape(x),                     ({ x, root }) => b.constant(x.value, root.dtype, root.shape), { guard: ({ x }) => x.isConst }),
+];

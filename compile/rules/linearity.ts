@@ -1,0 +1,81 @@
+// Reductions are linear: sums split over terms, constant factors come out, a sum of a broadcast
+// is a count times the value. One implementation over the canonical form; three named rules say
+// which law applied.
+
+import * as b from "../../core/builder.js";
+import type { Node } from "../../core/node.js";
+import { Coef } from "../rational.js";
+import { collect, emit, emitTerm, flatten, type Term } from "../linear.js";
+import { P, rule, v, type Context, type Match, type Rule } from "./rule.js";
+
+const x = v("x");
+
+/** A factor is constant along the reduced axes when it is a broadcast along all of them. */
+const constantAlong = (a: Node, axes: readonly number[]) => a.op === "broadcastTo" && axes.every((i) => a.inputs[0].shape[i] === 1);
+
+interface Split {
+  coef: Coef;
+  pulled: [Node, number][];
+  pulledDen: [Node, number][];
+  kept: Term | null;
+}
+
+function split(t: Term, axes: readonly number[], full: Node): Split {
+  const pulled: [Node, number][] = [];
+  const pulledDen: [Node, number][] = [];
+  const num = new Map<Node, number>(), den = new Map<Node, number>();
+  for (const [a, e] of t.num) {
+    if (constantAlong(a, axes)) pulled.push([a, e]);
+    else num.set(a, e);
+  }
+  for (const [a, e] of t.den) {
+    if (constantAlong(a, axes)) pulledDen.push([a, e]);
+    else den.set(a, e);
+  }
+  const kept = num.size || den.size ? { coef: Coef.one, num, den } : null;
+  let coef = t.coef;
+  if (!kept) coef = coef.mul(Coef.of(axes.reduce((n, i) => n * full.shape[i], 1)));
+  return { coef, pulled, pulledDen, kept };
+}
+
+function terms(m: Match, ctx: Context): Term[] {
+  return flatten(m.x, ctx, ctx.memo);
+}
+
+/** sum_R(sum_i c_i * pulled_i * rest_i) = sum_i c_i * pulled_i * sum_R(rest_i) */
+function sumLinear(m: Match, ctx: Context): Node | null {
+  const { root, x } = m;
+  const axes = root.attrs.axes as number[];
+  const out: Term[] = terms(m, ctx).map((t) => {
+    const s = split(t, axes, x);
+    const narrow = (list: [Node, number][]) => list.map(([a, e]) => [b.broadcastTo(a.inputs[0], root.shape), e] as [Node, number]);
+    const num = new Map(narrow(s.pulled));
+    const den = new Map(narrow(s.pulledDen));
+    if (s.kept) {
+      const inner = b.sum(emitTerm(s.kept, x), axes, true);
+      num.set(inner, (num.get(inner) ?? 0) + 1);
+    }
+    return { coef: s.coef, num, den };
+  });
+  const result = emit(collect(out), root, ctx);
+  return result === root ? null : result;
+}
+
+const kind = (m: Match, ctx: Context): "terms" | "scaled" | "broadcast" | null => {
+  const ts = terms(m, ctx);
+  if (ts.length === 0) return "broadcast";
+  if (ts.length > 1) return "terms";
+  const axes = m.root.attrs.axes as number[];
+  const s = split(ts[0], axes, m.x);
+  if (!s.kept) return "broadcast";
+  if (s.pulled.length || s.pulledDen.length || !s.coef.isOne) return "scaled";
+  return null;
+};
+
+export const linearity: Rule[] = [
+  rule("sum-of-sum",       P.sum(P.sum(x)),  ({ x, root }) => b.sum(x, [...new Set([...(root.attrs.axes as number[]), ...(root.inputs[0].attrs.axes as number[])])], true)),
+  rule("sum-of-unit-axes", P.sum(x),         ({ x, root }) => b.reshape(x, root.shape), { guard: ({ x, root }) => (root.attrs.axes as number[]).every((i) => x.shape[i] === 1) }),
+  rule("sum-of-terms",     P.sum(x),         sumLinear, { guard: (m, ctx) => kind(m, ctx) === "terms" }),     // sum(a + b) = sum(a) + sum(b)
+  rule("sum-of-scaled",    P.sum(x),         sumLinear, { guard: (m, ctx) => kind(m, ctx) === "scaled" }),    // sum(bcast(c) * a) = c * sum(a)
+  rule("sum-of-broadcast", P.sum(x),         sumLinear, { guard: (m, ctx) => kind(m, ctx) === "broadcast" }), // sum(bcast(c)) = k * c
+];

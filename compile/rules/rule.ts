@@ -1,0 +1,75 @@
+// Rules as data: a name, a pattern written with the builder's op names, an optional guard and a
+// replacement built with builder ops. Patterns match structurally (commutative ops both ways).
+
+import type { Node } from "../../core/node.js";
+import { lookup } from "../../core/registry.js";
+import type { Facts } from "../linear.js";
+
+export type Pattern = { var: string } | { op: string; args: Pattern[]; as?: string };
+export type Match = Record<string, Node> & { root: Node };
+
+export interface Context extends Facts {
+  /** True when the value is known to be > 0 (sqrt(v + eps), exp(x), ...). */
+  positive(n: Node): boolean;
+  /** Per-pass memo for the canonical form. */
+  memo: Map<Node, import("../linear.js").Term[]>;
+  /** Try to simplify `n` with the same rules in a context without the graph's facts. */
+  simplify(n: Node): Node;
+  /** A forward definition of a residual input, if the graph carries one. */
+  factOf(input: Node): Node | undefined;
+  /** True when `n` can be computed from the graph's inputs alone. */
+  available(n: Node): boolean;
+}
+
+export interface Rule {
+  readonly name: string;
+  readonly pattern: Pattern;
+  readonly guard?: (m: Match, ctx: Context) => boolean;
+  /** The replacement, or null to decline. */
+  readonly rewrite: (m: Match, ctx: Context) => Node | null;
+  /** Rules that assume finite values (x - x = 0, x * 0 = 0) say so. */
+  readonly assumesFinite?: boolean;
+  /** Where it was defined, for messages and the viewer. */
+  readonly source?: string;
+}
+
+/** A pattern variable. */
+export const v = (name: string): Pattern => ({ var: name });
+
+/** Pattern builders named like the builder's ops: P.sum(P.add(a, c)). */
+export const P = new Proxy({} as Record<string, (...args: Pattern[]) => Pattern>, {
+  get: (_t, op: string) => (...args: Pattern[]) => ({ op, args }),
+});
+
+/** Any node, with its inputs matched by `args`: any(x) matches every unary node. */
+export const any = (...args: Pattern[]): Pattern => ({ op: "*", args });
+
+export function rule(
+  name: string,
+  pattern: Pattern,
+  rewrite: Rule["rewrite"],
+  opts: { guard?: Rule["guard"]; assumesFinite?: boolean } = {},
+): Rule {
+  if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(name)) throw new Error(`rule name "${name}" must be kebab-case`);
+  const source = new Error().stack?.split("\n")[2]?.trim().replace(/^at\s+/, "");
+  return Object.freeze({ name, pattern, rewrite, guard: opts.guard, assumesFinite: opts.assumesFinite, source });
+}
+
+export function match(p: Pattern, n: Node, into: Record<string, Node> = {}): Record<string, Node> | null {
+  if ("var" in p) {
+    const bound = into[p.var];
+    if (bound && bound !== n) return null;
+    return { ...into, [p.var]: n };
+  }
+  if ((p.op !== "*" && p.op !== n.op) || p.args.length > n.inputs.length) return null;
+  if (p.as) into = { ...into, [p.as]: n };
+  if (p.args.length === 0) return into;
+  const tryOrder = (order: number[]) => {
+    let acc: Record<string, Node> | null = into;
+    for (let i = 0; i < order.length && acc; i++) acc = match(p.args[i], n.inputs[order[i]], acc);
+    return acc;
+  };
+  const direct = tryOrder(p.args.map((_, i) => i));
+  if (direct || p.args.length !== 2 || n.inputs.length !== 2 || !lookup(n.op).tags?.includes("commutative")) return direct;
+  return tryOrder([1, 0]);
+}

@@ -94,7 +94,7 @@ describe("batchnorm backward: derived equals the hand-derived closed form", () =
     fc.assert(
       fc.property(arb, ({ n, d, scale, offset, seed }) => {
         const e = backwardErrors(randomCase(n, d, scale, offset, seed));
-        assert.ok(e.forward <= 1e-12, `forward differs from the reference by ${e.forward}`);
+        assert.ok(e.forward <= 1e-10, `forward differs from the reference by ${e.forward}`);
         assert.ok(e.grad <= 1e-10, `grad: relative error ${e.grad} at N=${n}, D=${d}`);
         assert.ok(e.vjp <= 1e-10, `vjp: relative error ${e.vjp} at N=${n}, D=${d}`);
         worst = Math.max(worst, e.grad, e.vjp);

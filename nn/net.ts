@@ -149,6 +149,13 @@ export class FullyConnectedNet {
     return r;
   }
 
+  /** Milliseconds spent so far optimizing and compiling this net's graphs (all batch sizes). */
+  get prepareMs(): number {
+    let ms = 0;
+    for (const r of this.runners.values()) ms += r.prepareMs;
+    return ms;
+  }
+
   /** The forward computation as a graph: scores (test) or the loss and running averages (train). */
   private forwardGraph(mode: Mode, n: number): Graph {
     const specs: Record<string, InputSpec> = { X: { shape: [n, this.inputDim], dtype: this.dtype } };

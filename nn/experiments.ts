@@ -1,0 +1,233 @@
+// The notebook's three batch-normalization experiments, as functions from data to results
+// (plain records, written as JSON) and figures (SVG). One seeded stream feeds every
+// initialization and minibatch in the notebook's order, as its single np.random.seed(231) does.
+
+import { RandomState } from "../core/random.js";
+import { Tensor } from "../core/tensor.js";
+import { FullyConnectedNet, type Normalization } from "./net.js";
+import type { Engine } from "./runner.js";
+import { Solver, takeRows, type Labels, type SolverData } from "./solver.js";
+import { linePlot, type PageSection, type Series } from "./plot.js";
+
+export type ExperimentName = "deep" | "weight-scale" | "batch-size";
+
+export interface ExperimentOptions {
+  /** Training and validation data; the experiments take the first `numTrain` training images. */
+  data: SolverData;
+  /** What the data is, for the record (e.g. "cifar10 subset (/work/shared/data/cifar10)"). */
+  dataName?: string;
+  epochs?: number;
+  seed?: number;
+  /** Tiny sizes for a smoke test: seconds, not minutes. */
+  quick?: boolean;
+  engine?: Engine;
+  /** batch-size only: the normalization compared against the baseline. */
+  norm?: "batchnorm" | "layernorm";
+  /** Progress lines (one per training run). */
+  log?: (line: string) => void;
+  /** Per-iteration log lines of each Solver. */
+  verbose?: boolean;
+}
+
+/** One training run: what was trained and everything the Solver recorded. */
+export interface RunResult {
+  label: string;
+  normalization: Normalization;
+  hiddenDims: number[];
+  weightScale: number;
+  batchSize: number;
+  learningRate: number;
+  lossHistory: number[];
+  trainAccHistory: number[];
+  valAccHistory: number[];
+  bestValAcc: number;
+  bestTrainAcc: number;
+  /** Mean of the last 100 losses, as the notebook's "final training loss". */
+  finalLoss: number;
+  timing: { totalMs: number; stepMs: number; accuracyMs: number; iterations: number; msPerIteration: number; prepareMs: number };
+}
+
+export interface ExperimentResult {
+  experiment: ExperimentName;
+  data: string;
+  numTrain: number;
+  numVal: number;
+  epochs: number;
+  seed: number;
+  engine: Engine;
+  quick: boolean;
+  runs: RunResult[];
+  totalMs: number;
+}
+
+interface Sizes { numTrain: number; numVal: number; epochs: number }
+
+function sizes(o: ExperimentOptions, full: number): Sizes {
+  const quick = o.quick ?? false;
+  return {
+    numTrain: Math.min(quick ? 100 : 1000, o.data.XTrain.shape[0]),
+    numVal: Math.min(quick ? 100 : Infinity, o.data.XVal.shape[0]),
+    epochs: o.epochs ?? (quick ? 2 : full),
+  };
+}
+
+const firstN = (X: Tensor, n: number) => takeRows(X, Array.from({ length: n }, (_, i) => i));
+const firstLabels = (y: Labels, n: number) => Array.from((y instanceof Tensor ? y.data : y) as ArrayLike<number>).slice(0, n);
+
+function smallData(o: ExperimentOptions, s: Sizes): SolverData {
+  return {
+    XTrain: firstN(o.data.XTrain, s.numTrain),
+    yTrain: firstLabels(o.data.yTrain, s.numTrain),
+    XVal: firstN(o.data.XVal, s.numVal),
+    yVal: firstLabels(o.data.yVal, s.numVal),
+  };
+}
+
+interface RunSpec { label: string; hiddenDims: number[]; normalization: Normalization; weightScale: number; batchSize: number; learningRate: number }
+
+/** Build both models first, then train (the notebook's order of draws), returning results. */
+function trainAll(o: ExperimentOptions, s: Sizes, data: SolverData, specs: RunSpec[], rng: RandomState, printEvery: number): RunResult[] {
+  const log = o.log ?? (() => {});
+  const inputDim = data.XTrain.size / data.XTrain.shape[0];
+  const nets = specs.map((r) => new FullyConnectedNet(r.hiddenDims, { inputDim, weightScale: r.weightScale, normalization: r.normalization, rng, engine: o.engine }));
+  return specs.map((r, k) => {
+    const solver = new Solver(nets[k], data, {
+      numEpochs: s.epochs, batchSize: r.batchSize, updateRule: "adam", optimConfig: { learningRate: r.learningRate },
+      verbose: o.verbose ?? false, printEvery, rng, log: o.log,
+    });
+    solver.train();
+    const prepareMs = nets[k].prepareMs;
+    const t = solver.timing;
+    const result: RunResult = {
+      ...r,
+      lossHistory: solver.lossHistory,
+      trainAccHistory: solver.trainAccHistory,
+      valAccHistory: solver.valAccHistory,
+      bestValAcc: Math.max(...solver.valAccHistory),
+      bestTrainAcc: Math.max(...solver.trainAccHistory),
+      finalLoss: mean(solver.lossHistory.slice(-100)),
+      timing: { ...t, msPerIteration: t.stepMs / t.iterations, prepareMs },
+    };
+    log(`${r.label}: train acc ${last(result.trainAccHistory).toFixed(3)}, val acc ${last(result.valAccHistory).toFixed(3)} (best ${result.bestValAcc.toFixed(3)}), ${(t.totalMs / 1000).toFixed(1)} s, ${result.timing.msPerIteration.toFixed(1)} ms/iteration`);
+    return result;
+  });
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
+const last = (xs: number[]) => xs[xs.length - 1];
+
+function wrap(name: ExperimentName, o: ExperimentOptions, s: Sizes, seed: number, t0: number, runs: RunResult[]): ExperimentResult {
+  return {
+    experiment: name, data: o.dataName ?? "unnamed", numTrain: s.numTrain, numVal: s.numVal, epochs: s.epochs, seed,
+    engine: o.engine ?? "compiled", quick: o.quick ?? false, runs, totalMs: performance.now() - t0,
+  };
+}
+
+/**
+ * Batchnorm in a deep network: 6 layers ([100] * 5), Adam 1e-3, weight scale 2e-2, batch 50,
+ * 10 epochs on 1,000 images, with and without batchnorm.
+ */
+export function runDeep(o: ExperimentOptions): ExperimentResult {
+  const t0 = performance.now();
+  const seed = o.seed ?? 231;
+  const s = sizes(o, 10);
+  const rng = new RandomState(seed);
+  const common = { hiddenDims: [100, 100, 100, 100, 100], weightScale: 2e-2, batchSize: 50, learningRate: 1e-3 };
+  const runs = trainAll(o, s, smallData(o, s), [
+    { label: "batchnorm", normalization: "batchnorm", ...common },
+    { label: "baseline", normalization: null, ...common },
+  ], rng, 20);
+  return wrap("deep", o, s, seed, t0, runs);
+}
+
+/** numpy's logspace(a, b, num): num points evenly spaced in log10. */
+export function logspace(a: number, b: number, num: number): number[] {
+  return Array.from({ length: num }, (_, i) => 10 ** (num === 1 ? a : a + i * ((b - a) / (num - 1))));
+}
+
+/**
+ * Batchnorm and initialization: 8 layers ([50] * 7), 20 weight scales from logspace(-4, 0),
+ * with and without batchnorm.
+ */
+export function runWeightScale(o: ExperimentOptions): ExperimentResult {
+  const t0 = performance.now();
+  const seed = o.seed ?? 231;
+  const s = sizes(o, 10);
+  const rng = new RandomState(seed);
+  const data = smallData(o, s);
+  const scales = logspace(-4, 0, o.quick ? 3 : 20);
+  const hiddenDims = [50, 50, 50, 50, 50, 50, 50];
+  const runs: RunResult[] = [];
+  scales.forEach((weightScale, i) => {
+    o.log?.(`weight scale ${i + 1} / ${scales.length}: ${weightScale.toExponential(2)}`);
+    const common = { hiddenDims, weightScale, batchSize: 50, learningRate: 1e-3 };
+    runs.push(...trainAll(o, s, data, [
+      { label: `batchnorm ws=${weightScale.toExponential(2)}`, normalization: "batchnorm", ...common },
+      { label: `baseline ws=${weightScale.toExponential(2)}`, normalization: null, ...common },
+    ], rng, 200));
+  });
+  return wrap("weight-scale", o, s, seed, t0, runs);
+}
+
+/**
+ * Batchnorm (or layernorm) and batch size: batch sizes 5, 10, 50 against a baseline at 5,
+ * [100] * 5, learning rate 10^-3.5.
+ */
+export function runBatchSize(o: ExperimentOptions): ExperimentResult {
+  const t0 = performance.now();
+  const seed = o.seed ?? 231;
+  const s = sizes(o, 10);
+  const rng = new RandomState(seed);
+  const data = smallData(o, s);
+  const norm = o.norm ?? "batchnorm";
+  const common = { hiddenDims: [100, 100, 100, 100, 100], weightScale: 2e-2, learningRate: 10 ** -3.5 };
+  // The notebook builds and trains the baseline first, then each normalized net in turn.
+  const runs = trainAll(o, s, data, [{ label: "baseline, batch 5", normalization: null, batchSize: 5, ...common }], rng, 10);
+  for (const batchSize of [5, 10, 50]) {
+    runs.push(...trainAll(o, s, data, [{ label: `${norm}, batch ${batchSize}`, normalization: norm, batchSize, ...common }], rng, 10));
+  }
+  return wrap("batch-size", o, s, seed, t0, runs);
+}
+
+export const experiments: Record<ExperimentName, (o: ExperimentOptions) => ExperimentResult> = {
+  deep: runDeep,
+  "weight-scale": runWeightScale,
+  "batch-size": runBatchSize,
+};
+
+const epochs = (r: RunResult) => r.trainAccHistory.map((_, i) => i);
+const iterations = (r: RunResult) => r.lossHistory.map((_, i) => i + 1);
+
+/** The notebook's figures for an experiment's results, as named SVG plots. */
+export function figures(res: ExperimentResult): (PageSection & { file: string })[] {
+  const sub = `${res.data}, ${res.numTrain} training images`;
+  if (res.experiment === "weight-scale") {
+    const by = (norm: Normalization) => res.runs.filter((r) => r.normalization === norm);
+    const series = (pick: (r: RunResult) => number): Series[] => [
+      { label: "baseline", x: by(null).map((r) => r.weightScale), y: by(null).map(pick) },
+      { label: "batchnorm", x: by("batchnorm").map((r) => r.weightScale), y: by("batchnorm").map(pick) },
+    ];
+    const plot = (file: string, title: string, yLabel: string, pick: (r: RunResult) => number, yScale: "linear" | "log" = "linear") => ({
+      file, heading: title, svg: linePlot({ title, xLabel: "weight initialization scale", yLabel, xScale: "log", yScale, series: series(pick), markers: true }),
+    });
+    return [
+      plot("best-val-acc", `Best validation accuracy vs weight initialization scale (${sub})`, "best val accuracy", (r) => r.bestValAcc),
+      plot("best-train-acc", `Best training accuracy vs weight initialization scale (${sub})`, "best training accuracy", (r) => r.bestTrainAcc),
+      plot("final-loss", `Final training loss vs weight initialization scale (${sub})`, "final training loss", (r) => r.finalLoss, "log"),
+    ];
+  }
+  const acc = (file: string, title: string, pick: (r: RunResult) => number[]) => ({
+    file, heading: title,
+    svg: linePlot({ title, xLabel: "epoch", yLabel: "accuracy", series: res.runs.map((r) => ({ label: r.label, x: epochs(r), y: pick(r) })), markers: true }),
+  });
+  const out = [
+    acc("train-acc", `Training accuracy (${sub})`, (r) => r.trainAccHistory),
+    acc("val-acc", `Validation accuracy (${sub})`, (r) => r.valAccHistory),
+  ];
+  if (res.experiment === "deep") {
+    const title = `Training loss (${sub})`;
+    const loss = { file: "loss", heading: title, svg: linePlot({ title, xLabel: "iteration", yLabel: "loss", markers: false, series: res.runs.map((r) => ({ label: r.label, x: iterations(r), y: r.lossHistory })) }) };
+    out.unshift(loss);
+  }
+  return out;
+}

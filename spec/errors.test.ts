@@ -1,0 +1,125 @@
+// Bad input is a GradcError when the graph is built or evaluated, never a NaN later, and the
+// message names the op, the node (in the printer's form) and the shapes.
+
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { trace } from "../core/trace.js";
+import { evaluate } from "../core/evaluate.js";
+import { grad } from "../compile/autodiff.js";
+import { apply } from "../core/node.js";
+import { input } from "../core/builder.js";
+import * as b from "../core/builder.js";
+import { register, unregister } from "../core/registry.js";
+import { GradcError } from "../core/errors.js";
+import { elementwise } from "../ops/elementwise.js";
+import { batchnorm } from "../ops/composites.js";
+import { tensor, zeros } from "../core/tensor.js";
+
+/** assert.throws validator: a GradcError whose message contains every part. */
+const gradcError = (...parts: (string | RegExp)[]) => (e: unknown): boolean => {
+  assert.ok(e instanceof GradcError, `expected a GradcError, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+  for (const p of parts) {
+    const ok = typeof p === "string" ? e.message.includes(p) : p.test(e.message);
+    assert.ok(ok, `the message should mention ${p}:\n${e.message}`);
+  }
+  return true;
+};
+
+describe("when the graph is built", () => {
+  test("a shape mismatch: add of [200,3] and [4,3]", () => {
+    assert.throws(
+      () => trace({ x: [200, 3], y: [4, 3] }, ({ x, y }) => x.add(y)),
+      gradcError(/^add:/, "[200,3]", "[4,3]", "do not broadcast", "%x: f64[200,3]", "%y: f64[4,3]"),
+    );
+  });
+
+  test("an axis out of range: sum over axis 2 of a [2,3] tensor", () => {
+    assert.throws(() => trace({ x: [2, 3] }, ({ x }) => x.sum(2)), gradcError(/^sum:/, "axis 2", "rank 2", "%x: f64[2,3]"));
+    assert.throws(() => trace({ x: [2, 3] }, ({ x }) => x.mean(-3)), gradcError(/^mean:/, "axis -3", "%x: f64[2,3]"));
+  });
+
+  test("mixed dtypes: f64 times f32", () => {
+    assert.throws(
+      () => trace({ x: [2, 3], y: { shape: [2, 3], dtype: "f32" } }, ({ x, y }) => x.mul(y)),
+      gradcError(/^mul:/, "mixed dtypes", "f64", "f32", "%y: f32[2,3]"),
+    );
+  });
+
+  test("matmul with inner dimensions that differ", () => {
+    assert.throws(
+      () => trace({ a: [2, 3], c: [4, 5] }, ({ a, c }) => a.matmul(c)),
+      gradcError(/^matmul:/, "inner dimensions", "[2,3]", "[4,5]", "%a", "%c"),
+    );
+  });
+
+  test("a reshape to the wrong number of elements", () => {
+    assert.throws(() => trace({ x: [2, 3] }, ({ x }) => x.reshape([4])), gradcError(/^reshape:/, "[2,3]", "[4]", "%x"));
+  });
+
+  test("an unknown op", () => {
+    assert.throws(() => apply("nope", [input("x", [2])]), gradcError('unknown op "nope"', "add", "matmul"));
+  });
+
+  test("a composite's parameter of the wrong size: batchnorm of [4,3] with gamma [5]", () => {
+    assert.throws(
+      () => trace({ x: [4, 3], gamma: [5], beta: [3] }, ({ x, gamma, beta }) => batchnorm(x, gamma, beta).out),
+      gradcError(/^batchnorm:/, "%gamma: f64[5]", "[3]"),
+    );
+  });
+
+  test("trace: a function that returns something other than nodes", () => {
+    assert.throws(() => trace({ x: [2] }, () => ({ y: 3 as never })), gradcError('output "y" is not a graph node'));
+  });
+});
+
+describe("when the graph is evaluated", () => {
+  const g = trace({ x: [2, 3], w: [3] }, ({ x, w }) => x.mul(w).sum(0));
+  const ok = { x: zeros([2, 3]), w: zeros([3]) };
+
+  test("a missing input", () => {
+    assert.throws(() => evaluate(g, { x: ok.x }), gradcError('missing input "w"', "f64[3]", "x, w"));
+  });
+
+  test("an extra input", () => {
+    assert.throws(() => evaluate(g, { ...ok, z: zeros([1]) }), gradcError('unexpected input(s) "z"', "x, w"));
+  });
+
+  test("an input of the wrong shape", () => {
+    assert.throws(() => evaluate(g, { ...ok, x: zeros([3, 2]) }), gradcError('input "x"', "[3,2]", "f64[2,3]"));
+    assert.throws(() => evaluate(g, { ...ok, w: [1, 2] }), gradcError('input "w"', "[2]", "f64[3]"));
+  });
+
+  test("an input of the wrong dtype", () => {
+    assert.throws(() => evaluate(g, { ...ok, w: tensor([1, 2, 3], [3], "f32") }), gradcError('input "w" is f32', "f64[3]"));
+  });
+
+  test("a kernel that fails: the error names the node in the printer's form", () => {
+    register({ ...elementwise({ name: "failing", arity: 1, scalar: () => { throw new Error("no"); }, expr: () => "0" }) });
+    try {
+      const f = trace({ x: [2] }, ({ x }) => apply("failing", [x.exp()]));
+      assert.throws(() => evaluate(f, { x: [1, 2] }), gradcError("evaluate: failing failed", "%1 = failing %0 : f64[2]"));
+    } finally {
+      unregister("failing");
+    }
+  });
+});
+
+describe("when the graph is differentiated", () => {
+  test("an op without a gradient rule, on the path to an input", () => {
+    register(elementwise({ name: "noGradient", arity: 1, scalar: (v) => Math.round(v), expr: ([v]) => `Math.round(${v})` }));
+    try {
+      const f = trace({ x: [2, 3] }, ({ x }) => apply("noGradient", [x]).sum());
+      assert.throws(() => grad(f), gradcError('op "noGradient" is not differentiable', "f64[2,3]", "%x"));
+      // off the path to the inputs asked for, it is no obstacle
+      const g = trace({ x: [2], y: [2] }, ({ x, y }) => apply("noGradient", [x]).add(y).sum());
+      assert.deepEqual(grad(g, { wrt: ["y"] }).outputNames, ["dy"]);
+    } finally {
+      unregister("noGradient");
+    }
+  });
+
+  test("a cotangent name that clashes with an input", () => {
+    const f = trace({ x: [2], dout: [2] }, ({ x, dout }) => b.mul(x, dout));
+    assert.throws(() => grad(f), gradcError('cotangent input "dout" would clash'));
+  });
+});

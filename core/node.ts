@@ -129,7 +129,9 @@ function formatAttr(v: AttrValue): string {
 
 function attrKey(attrs: Attrs): string {
   const keys = Object.keys(attrs).sort();
-  return keys.map((k) => `${k}:${JSON.stringify(attrs[k])}`).join(";");
+  // numbers by formatNumber: JSON writes NaN and ±Infinity as null and -0 as 0, which would merge them
+  const value = (v: AttrValue) => (typeof v === "number" ? formatNumber(v) : JSON.stringify(v));
+  return keys.map((k) => `${k}:${value(attrs[k])}`).join(";");
 }
 
 /**

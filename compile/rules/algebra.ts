@@ -26,7 +26,6 @@ export const algebra: Rule[] = [
   rule("rsqrt-as-sqrt",     P.rsqrt(x),       ({ x }) => b.recip(b.sqrt(x))),
   rule("select-same",       P.select(v("c"), x, x), ({ x }) => x),
   rule("stop-gradient",     P.stopGradient(x), ({ x }) => x), // only the derivative differs; after grad it is the identity
-  rule("cast-of-cast",      P.cast(P.cast(x)), ({ x, root }) => b.cast(x, root.dtype)),
 ];
 
 export const isCanonicalRoot = isArithmetic;

@@ -16,6 +16,4 @@ export const broadcast: Rule[] = [
   rule("unary-of-broadcast",     any(P.broadcastTo(x)),            ({ x, root }) => b.broadcastTo(apply(root.op, [x], root.attrs), root.shape), { guard: elementwiseUnary }),
   rule("binary-of-broadcasts",   any(P.broadcastTo(x), P.broadcastTo(y)), ({ x, y, root }) => b.broadcastTo(apply(root.op, [x, y], root.attrs), root.shape), { guard: sameSources }),
   rule("reshape-of-reshape",     P.reshape(P.reshape(x)),          ({ x, root }) => b.reshape(x, root.shape)),
-  rule("broadcast-of-const",     P.broadcastTo(x),                 ({ x, root }) => b.constant(x.value, root.dtype, root.shape), { guard: ({ x }) => x.isConst }),
-  rule("reshape-of-const",       P.reshape(x),                     ({ x, root }) => b.constant(x.value, root.dtype, root.shape), { guard: ({ x }) => x.isConst }),
 ];

@@ -1,0 +1,179 @@
+// Code generation for loop stages: one JavaScript loop nest per stage, sizes as constants, every
+// value bound to a `const` at the outermost loop it depends on (loop-invariant code motion for
+// free: a per-row value is computed once per row, a broadcast [1,D] value is a load).
+//
+// Safety: no user-supplied string reaches the source. Buffers and inputs are generated names
+// (b3, in0), numbers go through `literal`, comments name nodes by number (%7) and name ops only
+// when the op name is a plain identifier. The one thing printed from a record is an elementwise
+// op's `expr` template, which is code its author wrote, given only generated operand names.
+
+import type { Node } from "../core/node.js";
+import { GradcError } from "../core/errors.js";
+import { strides, type DType } from "../core/tensor.js";
+import { depthOf, termDepth, type Affine, type Lowering, type Term } from "./layout.js";
+import type { LoopStage, Store } from "./schedule.js";
+
+/** A number as a JavaScript literal; anything that is not a number is refused. */
+export function literal(v: unknown): string {
+  if (typeof v !== "number") throw new GradcError(`compile: expected a number for generated code, got ${typeof v}`);
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "Infinity";
+  if (v === -Infinity) return "(-Infinity)";
+  if (Object.is(v, -0)) return "(-0)";
+  const s = String(v);
+  if (!/^-?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/.test(s)) throw new GradcError(`compile: cannot print ${s} as a literal`);
+  return v < 0 ? `(${s})` : s;
+}
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/** A user-supplied name, only if it is a plain identifier (for comments); otherwise a placeholder. */
+export const safeName = (s: string, fallback = "op"): string => (IDENT.test(s) ? s : fallback);
+
+/** What codegen needs from the compiler: generated names for buffers and nodes. */
+export interface Names {
+  /** The generated identifier of a buffer (`b3`) or an input (`in0`). */
+  buffer(n: Node): string;
+  /** The node's number in the graph's text form (`%7`), or `in0` for inputs. */
+  label(n: Node): string;
+}
+
+/** `%7 = mul %5 in0 : f64[4,3]`, built only from numbers and identifiers. */
+export function describeNode(n: Node, names: Names): string {
+  const attrs = Object.entries(n.attrs).flatMap(([k, v]) => {
+    if (!IDENT.test(k)) return [];
+    if (typeof v === "number") return [`${k}=${literal(v)}`];
+    if (Array.isArray(v) && v.every((x) => typeof x === "number")) return [`${k}=[${v.map(literal).join(",")}]`];
+    return [];
+  });
+  const a = attrs.length ? `[${attrs.join(", ")}]` : "";
+  const args = n.inputs.map((x) => (x.isConst ? literal(x.value) : names.label(x))).join(" ");
+  return `${names.label(n)} = ${safeName(n.op)}${a} ${args} : ${n.dtype}[${n.shape.map(literal).join(",")}]`;
+}
+
+interface Scope {
+  lines: string[];
+  names: Map<Term | string, string>;
+}
+
+/** Counters shared by the stages of one kernel, so every generated name is unique in it. */
+export class KernelNames {
+  private counts: Record<string, number> = {};
+  next(prefix: string): string {
+    const k = this.counts[prefix] ?? 0;
+    this.counts[prefix] = k + 1;
+    return `${prefix}${k}`;
+  }
+}
+
+const round = (dtype: DType, e: string): string => (dtype === "f32" ? `Math.fround(${e})` : e);
+
+/** The source of one loop stage (a block of statements). */
+export function loopStageSource(st: LoopStage, low: Lowering, terms: Map<Store, Term>, names: Names, ids: KernelNames): string[] {
+  const rank = st.domain.length;
+  const split = st.split;
+  const scopes: Scope[] = Array.from({ length: rank + 1 }, () => ({ lines: [], names: new Map() }));
+  const depthMemo = new Map<Term, number>();
+  const loopVar = (d: number) => `i${d}`;
+
+  const find = (key: Term | string, upTo: number): string | undefined => {
+    for (let d = 0; d <= upTo; d++) {
+      const hit = scopes[d].names.get(key);
+      if (hit) return hit;
+    }
+    return undefined;
+  };
+
+  // an affine index as an expression; all but its innermost term is hoisted into a const
+  const offset = (a: Affine): string => {
+    const d = depthOf(a);
+    if (d === 0) return "0";
+    const inner = a[d - 1] === 1 ? loopVar(d - 1) : `${loopVar(d - 1)} * ${literal(a[d - 1])}`;
+    const rest = a.map((c, k) => (k === d - 1 ? 0 : c));
+    const rd = depthOf(rest);
+    if (rd === 0) return inner;
+    const key = `off:${rest.join(",")}`;
+    let name = find(key, rd);
+    if (!name) {
+      name = ids.next("o");
+      scopes[rd].lines.push(`const ${name} = ${offset(rest)};`);
+      scopes[rd].names.set(key, name);
+    }
+    return `${name} + ${inner}`;
+  };
+
+  const emit = (t: Term): string => {
+    if (t.kind === "const") return literal(t.node.dtype === "f32" ? Math.fround(t.node.value) : t.node.value);
+    if (t.kind === "iota") return `(${offset(t.index)})`;
+    const depth = termDepth(t, depthMemo);
+    const hit = find(t, depth);
+    if (hit) return hit;
+    let code: string, note: string;
+    if (t.kind === "load") {
+      code = `${names.buffer(t.base)}[${offset(t.offset)}]`;
+      note = names.label(t.base);
+    } else {
+      const args = t.args.map(emit);
+      const def = t.node.def;
+      const e = def.expr!(args, t.node.attrs);
+      if (typeof e !== "string") throw new GradcError(`compile: the expr template of op ${safeName(t.node.op)} returned ${typeof e}, not a string`);
+      code = round(t.node.dtype, e);
+      note = describeNode(t.node, names);
+    }
+    const name = ids.next("t");
+    scopes[depth].lines.push(`const ${name} = ${code}; // ${note}`);
+    scopes[depth].names.set(t, name);
+    return name;
+  };
+
+  // wrap scope d's lines in the loop over axis d-1 and append it to scope d-1
+  const close = (d: number) => {
+    const body = scopes[d].lines;
+    if (body.length) {
+      const v = loopVar(d - 1);
+      scopes[d - 1].lines.push(`for (let ${v} = 0; ${v} < ${literal(st.domain[d - 1])}; ${v}++) {`, ...body.map((l) => "  " + l), "}");
+    }
+    scopes[d] = { lines: [], names: new Map() };
+  };
+
+  const head = scopes[0].lines;
+  for (const s of st.stores) {
+    if (s.kind === "reduce" && !s.scalar) head.push(`${names.buffer(s.node)}.fill(${s.node.op === "max" ? "-Infinity" : "0"}); // ${names.label(s.node)}`);
+  }
+  const phases = Math.max(0, ...st.stores.map((s) => s.phase));
+  for (let p = 0; p <= phases; p++) {
+    const mine = st.stores.filter((s) => s.phase === p);
+    if (phases > 0) scopes[split].lines.push(`// row phase ${p}`);
+    const accs = new Map<Store, string>();
+    for (const s of mine) {
+      if (!s.scalar) continue;
+      const a = ids.next("a");
+      accs.set(s, a);
+      scopes[split].lines.push(`let ${a} = ${s.node.op === "max" ? "-Infinity" : "0"}; // ${names.label(s.node)}`);
+    }
+    for (const s of mine) {
+      const v = emit(terms.get(s)!);
+      const inner = scopes[rank].lines;
+      const buf = names.buffer(s.node);
+      const f32 = s.node.dtype === "f32";
+      if (s.kind === "map") {
+        inner.push(`${buf}[${offset(rowMajor(s.node.shape, rank))}] = ${v};`);
+      } else if (s.scalar) {
+        const a = accs.get(s)!;
+        inner.push(s.node.op === "max" ? `if (${v} > ${a} || ${v} !== ${v}) ${a} = ${v};` : f32 ? `${a} = Math.fround(${a} + ${v});` : `${a} += ${v};`);
+      } else {
+        const o = offset(rowMajor(s.node.shape, rank));
+        inner.push(s.node.op === "max" ? `if (${v} > ${buf}[${o}] || ${v} !== ${v}) ${buf}[${o}] = ${v};` : `${buf}[${o}] += ${v};`);
+      }
+    }
+    for (let d = rank; d > split; d--) close(d);
+    for (const [s, a] of accs) scopes[split].lines.push(`${names.buffer(s.node)}[${offset(rowMajor(s.node.shape, rank))}] = ${a};`);
+  }
+  for (let d = split; d > 0; d--) close(d);
+  return scopes[0].lines;
+}
+
+/** Row-major offsets of a value of `shape` indexed by the loop variables (size-1 axes ignored). */
+function rowMajor(shape: readonly number[], rank: number): Affine {
+  const st = strides(shape);
+  return Array.from({ length: rank }, (_, d) => (shape[d] === 1 ? 0 : st[d]));
+}

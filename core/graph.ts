@@ -140,7 +140,8 @@ export function rewriteGraph(g: Graph, map: ReadonlyMap<Node, Node>, inputs: rea
 export function printGraph(g: Graph, opts: { labels?: boolean } = {}): string {
   const names = numbering(g);
   const lines = [`graph(${g.inputs.map((x) => `${x.name}: ${x.dtype}${shapeStr(x.shape)}`).join(", ")}) {`];
-  for (const [name, def] of Object.entries(g.facts)) lines.push(`  # ${name} = ${def.op}${formatAttrs(def.attrs)} ${def.inputs.map((x) => names.get(x) ?? operand(x)).join(" ")}`);
+  const factName = new Map(Object.entries(g.facts).map(([k, v]) => [v, `%${k}`]));
+  for (const [name, def] of Object.entries(g.facts)) lines.push(`  # ${name} = ${expression(def, factName, 3, true)}   (forward)`);
   for (const n of g.nodes()) {
     if (n.isInput || n.isConst) continue;
     lines.push(`  ${printNode(n, names)}${opts.labels !== false && n.label ? `   # ${n.label}` : ""}`);
@@ -162,6 +163,16 @@ export function numbering(g: Graph): Map<Node, string> {
   let k = 0;
   for (const n of g.nodes()) names.set(n, n.isInput ? `%${n.name}` : n.isConst ? operand(n) : `%${k++}`);
   return names;
+}
+
+/** A forward definition inline, naming values the graph knows: div(%xc, broadcastTo(%std)). */
+function expression(n: Node, known: ReadonlyMap<Node, string>, depth: number, root = false): string {
+  if (n.isInput) return `%${n.name}`;
+  if (n.isConst) return formatNumber(n.value);
+  const name = known.get(n);
+  if (name && !root) return name;
+  if (depth === 0) return "...";
+  return `${n.op}${formatAttrs(n.attrs)}(${n.inputs.map((x) => expression(x, known, depth - 1)).join(", ")})`;
 }
 
 function operand(n: Node): string {

@@ -1,0 +1,160 @@
+// gradc inspect <graph>: a zoo graph's forward (with the residuals the backward needs), the backward
+// that autodiff derives, and that backward after the optimizer, side by side.
+//
+//   gradc inspect batchnorm
+//   gradc inspect layernorm --shape 64,128 --dtype f32
+//   gradc inspect batchnorm --json
+
+import { parseArgs } from "node:util";
+import { GradcError } from "../core/errors.js";
+import { printGraph, type Graph } from "../core/graph.js";
+import type { DType } from "../core/tensor.js";
+import { vjp } from "../compile/autodiff.js";
+import { optimize } from "../compile/optimize.js";
+import { stats, type GraphStats } from "../compile/stats.js";
+import { zoo } from "../ops/zoo.js";
+
+const usage = `usage: gradc inspect <graph> [--shape N,D,...] [--dtype f64|f32] [--json]
+
+Prints the forward graph with its residuals, the backward graph derived by autodiff, and the
+backward after the optimizer, with node counts and reduction depths.
+
+graphs:
+${Object.entries(zoo).map(([k, e]) => `  ${k.padEnd(18)} ${e.summary} (default shape ${e.shape.join(",")})`).join("\n")}
+
+options:
+  --shape   comma-separated sizes, e.g. 200,3 for batchnorm's N,D
+  --dtype   f64 (default) or f32
+  --json    print one JSON object instead of text`;
+
+export interface InspectReport {
+  graph: string;
+  shape: number[];
+  dtype: DType;
+  residuals: string[];
+  forward: { nodes: number; text: string };
+  backward: { nodes: number; text: string; reductionDepth: number; fullSizeReductions: number; elementwisePerElement: number };
+  optimized: {
+    nodes: number;
+    reductionDepth: number;
+    fullSizeReductions: number;
+    elementwisePerElement: number;
+    text: string;
+    stop: string;
+    /** Rule applications, and how many times each rule fired. */
+    steps: number;
+    rules: Record<string, number>;
+    ms: number;
+  };
+  // compiled?: { ... }   <- filled by the --kernels spot below (compile/ owner)
+}
+
+function parseShape(text: string, name: string): number[] {
+  const rank = zoo[name].shape.length;
+  const parts = text.split(",").map((s) => s.trim());
+  const shape = parts.map(Number);
+  if (parts.some((s) => !/^[0-9]+$/.test(s)) || shape.some((s) => s < 1) || shape.length !== rank) {
+    throw new GradcError(`inspect: --shape for ${name} must be ${rank} positive integers separated by commas, like ${zoo[name].shape.join(",")}; got "${text}"`);
+  }
+  return shape;
+}
+
+function graphName(positional: string | undefined): string {
+  const names = Object.keys(zoo);
+  if (positional === undefined) throw new GradcError(`inspect: which graph? choose one of ${names.join(", ")}`);
+  if (!Object.hasOwn(zoo, positional)) throw new GradcError(`inspect: unknown graph "${positional}": choose one of ${names.join(", ")}`);
+  return positional;
+}
+
+const statsOf = (s: GraphStats) => ({ reductionDepth: s.reductionDepth, fullSizeReductions: s.fullSizeReductions, elementwisePerElement: s.elementwisePerElement });
+
+/** Everything `inspect` shows, as data (the JSON output, and what the text output formats). */
+export function inspect(name: string, shape: readonly number[] = zoo[name].shape, dtype: DType = "f64"): InspectReport {
+  const g: Graph = zoo[name].build(shape, dtype);
+  const { forward, backward, residuals } = vjp(g, { of: "out" });
+  const opt = optimize(backward, { trace: true });
+  const rules: Record<string, number> = {};
+  for (const s of opt.steps) rules[s.rule] = (rules[s.rule] ?? 0) + 1;
+  return {
+    graph: name,
+    shape: [...shape],
+    dtype,
+    residuals,
+    forward: { nodes: forward.size, text: printGraph(forward) },
+    backward: { nodes: backward.size, text: printGraph(backward), ...statsOf(stats(backward)) },
+    optimized: {
+      nodes: opt.graph.size,
+      ...statsOf(stats(opt.graph)),
+      text: printGraph(opt.graph),
+      stop: opt.stop,
+      steps: opt.steps.length,
+      rules,
+      ms: Math.round(opt.ms * 10) / 10,
+    },
+  };
+}
+
+function formatText(r: InspectReport): string {
+  const row = (label: string, a: number | string, b: number | string) => `  ${label.padEnd(26)}${String(a).padStart(8)}${String(b).padStart(11)}`;
+  const { backward: n, optimized: o } = r;
+  return [
+    `${r.graph} at [${r.shape.join(",")}] ${r.dtype}: ${zoo[r.graph].summary}`,
+    "",
+    `forward, saving residuals ${r.residuals.join(", ")}: ${r.forward.nodes} nodes`,
+    r.forward.text,
+    "",
+    `backward, derived by autodiff: ${n.nodes} nodes`,
+    n.text,
+    "",
+    `${"backward".padEnd(28)}${"naive".padStart(8)}${"optimized".padStart(11)}`,
+    row("nodes", n.nodes, o.nodes),
+    row("reduction depth", n.reductionDepth, o.reductionDepth),
+    row("full-size reductions", n.fullSizeReductions, o.fullSizeReductions),
+    row("elementwise ops / element", n.elementwisePerElement, o.elementwisePerElement),
+    `  optimizer: ${o.steps} rule applications, stopped: ${o.stop}, ${o.ms} ms`,
+    "",
+    `backward, optimized: ${o.nodes} nodes`,
+    o.text,
+  ].join("\n");
+}
+
+function parseOptions(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        shape: { type: "string" },
+        dtype: { type: "string", default: "f64" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+        // ---- --kernels: reserved for the compile/ owner (fused kernels and generated code) ----
+      },
+    });
+  } catch (e) {
+    // node's message goes on to explain "--"; its first sentence says what is wrong
+    const first = (e as Error).message.split(". ")[0];
+    throw new GradcError(`inspect: ${first}; see gradc inspect --help`);
+  }
+}
+
+export const command = {
+  summary: "print a graph's forward, derived backward and optimized backward, with node counts and depths",
+  run(argv: string[]): void {
+    const { values, positionals } = parseOptions(argv);
+    if (values.help) {
+      console.log(usage);
+      return;
+    }
+    if (positionals.length > 1) throw new GradcError(`inspect: one graph at a time, got ${positionals.join(" ")}`);
+    const name = graphName(positionals[0]);
+    const shape = values.shape === undefined ? zoo[name].shape : parseShape(values.shape, name);
+    if (values.dtype !== "f64" && values.dtype !== "f32") throw new GradcError(`inspect: --dtype must be f64 or f32, got "${values.dtype}"`);
+    const report = inspect(name, shape, values.dtype);
+
+    // ---- compiled: the compile/ owner adds `--kernels` (options above) and a `compiled: {...}`
+    // ---- field here (report.compiled = ...; printed by formatText and included in --json).
+
+    console.log(values.json ? JSON.stringify(report, null, 2) : formatText(report));
+  },
+};

@@ -17,3 +17,4 @@ export const ops = { ...builder, ...composites };
 export { optimize, type OptimizeOptions, type OptimizeResult, type RewriteStep, type StopReason } from "./compile/optimize.js";
 export { stats, type GraphStats } from "./compile/stats.js";
 export { zoo, zooGraph } from "./ops/zoo.js";
+export { compile, type CompileOptions, type Executable, type KernelInfo, type CompiledStats } from "./compile/compile.js";

@@ -128,7 +128,9 @@ export function loopStageSource(st: LoopStage, low: Lowering, terms: Map<Store, 
   // wrap scope d's lines in the loop over axis d-1 and append it to scope d-1
   const close = (d: number) => {
     const body = scopes[d].lines;
-    if (body.length) {
+    if (body.length && st.domain[d - 1] === 1) {
+      scopes[d - 1].lines.push("{", ...body.map((l) => "  " + l), "}");
+    } else if (body.length) {
       const v = loopVar(d - 1);
       scopes[d - 1].lines.push(`for (let ${v} = 0; ${v} < ${literal(st.domain[d - 1])}; ${v}++) {`, ...body.map((l) => "  " + l), "}");
     }

@@ -125,11 +125,16 @@ export class Lowering {
   /** Inlined operation nodes (elementwise and movement) this lowering went through. */
   readonly touched = new Set<Node>();
 
-  constructor(readonly isBuffer: IsBuffer, readonly rank: number) {}
+  readonly rank: number;
 
-  /** The identity index of the loop nest: axis d is loop variable d. */
+  /** A lowering for the loop nest over `domain`; size-1 axes get no loop variable. */
+  constructor(readonly isBuffer: IsBuffer, readonly domain: Shape) {
+    this.rank = domain.length;
+  }
+
+  /** The identity index of the loop nest: axis d is loop variable d (0 on size-1 axes). */
   identity(): Affine[] {
-    return Array.from({ length: this.rank }, (_, d) => Array.from({ length: this.rank }, (_, k) => (k === d ? 1 : 0)));
+    return Array.from({ length: this.rank }, (_, d) => Array.from({ length: this.rank }, (_, k) => (k === d && this.domain[d] !== 1 ? 1 : 0)));
   }
 
   /** The value of n at idx, reading n's buffer if it has one. */

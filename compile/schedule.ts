@@ -132,7 +132,7 @@ function baseOf(n: Node, isBuffer: IsBuffer): Node {
  * expanded ones: it is then computed once per outer iteration (a per-row value in layernorm).
  */
 function hoistable(n: Node, isBuffer: IsBuffer): boolean {
-  const low = new Lowering(isBuffer, n.rank);
+  const low = new Lowering(isBuffer, n.shape);
   const t = low.access(n, low.identity());
   const expanded = n.shape.findIndex((s, d) => s !== 1 && n.inputs[0].shape[d] === 1);
   const used = new Set<number>();
@@ -166,7 +166,7 @@ function place(g: Graph, buffers: Set<Node>, isBuffer: IsBuffer): Stage[] {
     }
     const kind = isReduce(r) ? "reduce" : "map";
     const domain = kind === "reduce" ? n.inputs[0].shape : n.shape;
-    const low = new Lowering(isBuffer, domain.length);
+    const low = new Lowering(isBuffer, domain);
     const loads = loadsOf([storeTerm(low, { node: n, kind, scalar: false, phase: 0 })]);
     const deps = new Set(loads.map((l) => l.base).filter((b) => !b.isInput));
     const lo = Math.max(-1, ...[...deps].map((d) => stageOf.get(d)!));

@@ -1,0 +1,267 @@
+// compile: schedule a graph into fused loop kernels, generate one JavaScript function per kernel
+// (a closure created once over fixed buffers, sizes as constants), and run them.
+
+import { bindInputs, type InputValue } from "../core/evaluate.js";
+import { GradcError } from "../core/errors.js";
+import { numbering, type Graph } from "../core/graph.js";
+import type { Node } from "../core/node.js";
+import { allocate, Tensor, type Data } from "../core/tensor.js";
+import { describeNode, KernelNames, loopStageSource, type Names } from "./codegen.js";
+import { matmulSource } from "./codegen-matmul.js";
+import { loadsOf, Lowering, viewOf, type IsBuffer, type Term } from "./layout.js";
+import { isFullSize, schedule, storeTerm, type Schedule, type Stage, type Store } from "./schedule.js";
+
+export interface CompileOptions {
+  /**
+   * Return outputs as views of the executable's own buffers, overwritten by the next `run`
+   * (no copy). Default false: every run returns fresh tensors.
+   */
+  reuseOutputs?: boolean;
+}
+
+export interface KernelInfo {
+  /** The generated function's name: k0, k1, ... */
+  name: string;
+  /** The graph nodes whose computation this kernel holds (each node in the first kernel computing it). */
+  nodes: Node[];
+  /** The values it writes. */
+  stores: Node[];
+  /** Loop stages in it ("call" and "matmul" kernels have one). */
+  stages: number;
+  /** Passes over full-size data. */
+  sweeps: number;
+  /** Bytes read and written per call, each buffer counted once per stage. */
+  bytes: number;
+  source: string;
+}
+
+export interface CompiledStats {
+  kernels: number;
+  sweeps: number;
+  bytesPerCall: number;
+  stages: number;
+  /** Buffers the executable owns (after reuse by liveness) and their total size. */
+  buffers: number;
+  bufferBytes: number;
+  fullSize: number;
+}
+
+export interface Executable {
+  readonly graph: Graph;
+  run(inputs: Readonly<Record<string, InputValue>>): Record<string, Tensor>;
+  readonly source: string;
+  readonly stats: CompiledStats;
+  readonly kernels: KernelInfo[];
+}
+
+const cache = new Map<string, Executable>();
+const CACHE_SIZE = 32;
+
+/**
+ * Compile a graph to fused JavaScript kernels. Cached by the graph's nodes (hash-consed, so equal
+ * graphs with equal shapes share an executable) and options.
+ *
+ *   const bwd = compile(optimize(vjp(zooGraph("batchnorm", [100, 500])).backward));
+ *   const { dx, dgamma, dbeta } = bwd.run({ gamma, std, xhat, xc, dout });
+ *   bwd.stats   // { kernels: 2, sweeps: 2, bytesPerCall: ... }
+ */
+export function compile(g: Graph, opts: CompileOptions = {}): Executable {
+  const key = `${g.inputs.map((x) => x.id).join(",")}|${Object.entries(g.outputs).map(([k, v]) => `${JSON.stringify(k)}:${v.id}`).join(",")}|${opts.reuseOutputs ? 1 : 0}`;
+  const hit = cache.get(key);
+  if (hit) {
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  const exe = build(g, opts);
+  cache.set(key, exe);
+  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  return exe;
+}
+
+type Run = (arrays: readonly Data[]) => void;
+const bytesOf = (n: Node) => n.size * (n.dtype === "f32" ? 4 : 8);
+
+function build(g: Graph, opts: CompileOptions): Executable {
+  const sch = schedule(g);
+  const isBuffer: IsBuffer = (n) => n.isInput || sch.buffers.has(n);
+  const storage = planBuffers(sch, isBuffer);
+  const numbers = numbering(g);
+  const inputIndex = new Map(g.inputs.map((x, i) => [x, i]));
+  const names: Names = {
+    buffer: (n) => (n.isInput ? `in${inputIndex.get(n)}` : `b${storage.slot.get(n)}`),
+    label: (n) => (n.isInput ? `in${inputIndex.get(n)}` : numbers.get(n) ?? `%n${n.id}`),
+  };
+  const params = g.inputs.map((_, i) => `in${i}`).join(", ");
+  const bufferNames = storage.arrays.map((_, j) => `b${j}`);
+  const kernels: KernelInfo[] = [];
+  const runs: Run[] = [];
+  const claimed = new Set<Node>();
+
+  sch.kernels.forEach((stages, k) => {
+    const name = `k${k}`;
+    const ids = new KernelNames();
+    const body: string[] = [];
+    const nodes: Node[] = [];
+    let bytes = 0;
+    const claim = (n: Node) => {
+      if (!n.isInput && !n.isConst && !claimed.has(n)) {
+        claimed.add(n);
+        nodes.push(n);
+      }
+    };
+    const stores: Node[] = [];
+    for (const st of stages) {
+      const written = st.kind === "loop" ? st.stores.map((s) => s.node) : [st.node];
+      stores.push(...written);
+      body.push(`// ${stageTitle(st, sch.fullSize)}`, ...written.map((n) => `//   ${describeNode(n, names)}`));
+      if (st.kind === "call") {
+        runs.push(callKernel(st.node, isBuffer, storage, inputIndex));
+        body.push(`// (runs the reference kernel of op ${names.label(st.node)}: it has no codegen template)`);
+        bytes += [...st.node.inputs, st.node].reduce((s, x) => s + bytesOf(x), 0);
+        claim(st.node);
+        continue;
+      }
+      if (st.kind === "matmul") {
+        const [a, b] = st.node.inputs.map((x) => viewOf(x, isBuffer)!);
+        for (const x of st.node.inputs) for (let y = x; !isBuffer(y); y = y.inputs[0]) claim(y);
+        claim(st.node);
+        body.push(...matmulSource(st.node, { a, b, aName: names.buffer(a.base), bName: names.buffer(b.base), cName: names.buffer(st.node) }, ids));
+        bytes += bytesOf(a.base) + bytesOf(b.base) + bytesOf(st.node);
+        continue;
+      }
+      const low = new Lowering(isBuffer, st.domain);
+      const terms = new Map<Store, Term>(st.stores.map((s) => [s, storeTerm(low, s)]));
+      const lines = loopStageSource(st, low, terms, names, ids);
+      body.push("{", ...lines.map((l) => "  " + l), "}");
+      for (const s of st.stores) claim(s.node);
+      for (const n of low.touched) claim(n);
+      const read = new Set(loadsOf([...terms.values()]).map((l) => l.base));
+      bytes += [...read].reduce((s, x) => s + bytesOf(x), 0) + st.stores.reduce((s, x) => s + bytesOf(x.node), 0);
+    }
+    const sweeps = stages.filter((st) => isFullSize(st, sch.fullSize)).length;
+    const head = `// kernel ${name}: ${stages.length} stage(s), ${sweeps} full-size sweep(s), ${bytes} bytes`;
+    if (stages[0].kind === "call") {
+      kernels.push({ name, nodes, stores, stages: 1, sweeps, bytes, source: [head, ...body].join("\n") });
+      return;
+    }
+    const source = [head, `function ${name}(${params}) {`, ...body.map((l) => "  " + l), "}"].join("\n");
+    let fn: (...arrays: Data[]) => void;
+    try {
+      fn = new Function(...bufferNames, `"use strict";\n${source}\nreturn ${name};`)(...storage.arrays);
+    } catch (e) {
+      throw new GradcError(`compile: generated kernel ${name} does not compile (${(e as Error).message}); an op's expr template may be broken:\n${source}`);
+    }
+    runs.push((arrays) => fn(...arrays));
+    kernels.push({ name, nodes, stores, stages: stages.length, sweeps, bytes, source });
+  });
+
+  const source = [
+    `// compiled by gradc: ${kernels.length} kernel(s); inputs ${g.inputs.map((x, i) => `in${i}: ${x.dtype}[${x.shape.join(",")}]`).join(", ")}`,
+    ...storage.arrays.map((a, j) => `// b${j}: ${a instanceof Float32Array ? "f32" : "f64"}[${a.length}] holds ${storage.holders[j].map(names.label).join(", ")}`),
+    ...kernels.map((k) => k.source),
+  ].join("\n");
+  const stats: CompiledStats = {
+    kernels: kernels.length,
+    sweeps: kernels.reduce((s, k) => s + k.sweeps, 0),
+    bytesPerCall: kernels.reduce((s, k) => s + k.bytes, 0),
+    stages: sch.stages.length,
+    buffers: storage.arrays.length,
+    bufferBytes: storage.arrays.reduce((s, a) => s + a.byteLength, 0),
+    fullSize: sch.fullSize,
+  };
+  const outputs = Object.entries(g.outputs).map(([k, n]) => {
+    const base = sch.aliases.get(n) ?? n;
+    return { k, n, base };
+  });
+  const reuse = opts.reuseOutputs === true;
+  return {
+    graph: g,
+    source,
+    stats,
+    kernels,
+    run(inputs) {
+      const values = bindInputs(g, inputs, "compile(...).run");
+      const arrays = g.inputs.map((x) => values.get(x)!.data);
+      for (const r of runs) r(arrays);
+      const result: Record<string, Tensor> = {};
+      for (const { k, n, base } of outputs) {
+        const data = base.isInput ? arrays[inputIndex.get(base)!] : storage.arrays[storage.slot.get(base)!];
+        result[k] = new Tensor(reuse ? data : data.slice(), n.shape);
+      }
+      return result;
+    },
+  };
+}
+
+function stageTitle(st: Stage, fullSize: number): string {
+  const full = isFullSize(st, fullSize) ? "full-size sweep" : "small";
+  if (st.kind !== "loop") return `${st.kind} ${st.node.dtype}[${st.node.inputs.map((x) => x.shape.join("x")).join(" @ ")}] (${full})`;
+  const rows = st.rowwise ? `, rows over axes ${st.split}..${st.domain.length - 1}` : "";
+  const phases = 1 + Math.max(0, ...st.stores.map((s) => s.phase));
+  return `stage over [${st.domain.join(",")}]${rows}${phases > 1 ? `, ${phases} row phases` : ""} (${full})`;
+}
+
+interface Storage {
+  arrays: Data[];
+  slot: Map<Node, number>;
+  holders: Node[][];
+}
+
+/** Buffers by liveness: a buffer whose last reader ran in an earlier kernel is reused. */
+function planBuffers(sch: Schedule, isBuffer: IsBuffer): Storage {
+  const producedIn = new Map<Node, number>();
+  const lastUse = new Map<Node, number>();
+  sch.kernels.forEach((stages, k) => {
+    for (const st of stages) {
+      if (st.kind === "loop") {
+        const low = new Lowering(isBuffer, st.domain);
+        for (const s of st.stores) producedIn.set(s.node, k);
+        for (const l of loadsOf(st.stores.map((s) => storeTerm(low, s)))) lastUse.set(l.base, k);
+      } else {
+        producedIn.set(st.node, k);
+        for (const x of st.node.inputs) lastUse.set(viewOf(x, isBuffer)!.base, k);
+      }
+    }
+  });
+  for (const out of Object.values(sch.graph.outputs)) lastUse.set(sch.aliases.get(out) ?? out, Infinity);
+  const arrays: Data[] = [];
+  const holders: Node[][] = [];
+  const slot = new Map<Node, number>();
+  const free: number[] = [];
+  const live: { node: Node; slot: number }[] = [];
+  sch.kernels.forEach((_, k) => {
+    for (let i = live.length - 1; i >= 0; i--) {
+      if ((lastUse.get(live[i].node) ?? producedIn.get(live[i].node)!) < k) {
+        free.push(live[i].slot);
+        live.splice(i, 1);
+      }
+    }
+    for (const [n, pk] of producedIn) {
+      if (pk !== k) continue;
+      let j = free.findIndex((s) => arrays[s].length === n.size && (arrays[s] instanceof Float32Array) === (n.dtype === "f32"));
+      if (j >= 0) j = free.splice(j, 1)[0];
+      else {
+        j = arrays.length;
+        arrays.push(allocate(n.size, n.dtype));
+        holders.push([]);
+      }
+      slot.set(n, j);
+      holders[j].push(n);
+      live.push({ node: n, slot: j });
+    }
+  });
+  return { arrays, slot, holders };
+}
+
+function callKernel(node: Node, isBuffer: IsBuffer, storage: Storage, inputIndex: Map<Node, number>): Run {
+  const views = node.inputs.map((x) => ({ x, base: viewOf(x, isBuffer)!.base }));
+  const out = storage.arrays[storage.slot.get(node)!];
+  const def = node.def;
+  return (arrays) => {
+    const ts = views.map(({ x, base }) => new Tensor(base.isInput ? arrays[inputIndex.get(base)!] : storage.arrays[storage.slot.get(base)!], x.shape));
+    const r = def.impl(ts, node.attrs, node);
+    if (r.data.length !== out.length) throw new GradcError(`compile: op ${node.op} returned ${r.data.length} values for ${node}`);
+    out.set(r.data);
+  };
+}

@@ -1,6 +1,10 @@
 // gradc: record a computation, derive its gradient graph, simplify it by algebra, compile it.
 
 export { tensor, zeros, full, Tensor, type DType, type Shape } from "./core/tensor.js";
+export { RandomState, defaultRandom } from "./core/random.js";
+import { RandomState } from "./core/random.js";
+/** numpy's legacy RandomState, bit for bit: random(231).randn(2, 3) draws what np.random.seed(231); np.random.randn(2, 3) draws. */
+export const random = (seed?: number | readonly number[]): RandomState => new RandomState(seed);
 export { GradcError } from "./core/errors.js";
 export { Node, apply } from "./core/node.js";
 export { Graph, printGraph, toposort, substitute } from "./core/graph.js";

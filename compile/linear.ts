@@ -6,7 +6,6 @@
 
 import * as b from "../core/builder.js";
 import { apply, type Node } from "../core/node.js";
-import { sameShape } from "../core/tensor.js";
 import { Coef } from "./rational.js";
 
 export interface Term {
@@ -105,7 +104,7 @@ export function flatten(n: Node, facts: Facts, memo: Map<Node, Term[]> = new Map
     case "div": {
       const [p, q] = n.inputs.map(go);
       const mq = single(q);
-      const inv = mq && !mq.coef.isZero && mq.coef.exact ? invert(mq) : mq && !mq.coef.isZero ? invert(mq) : atomTerm(n.inputs[1], -1);
+      const inv = mq && !mq.coef.isZero ? invert(mq) : atomTerm(n.inputs[1], -1);
       out = collect(p.map((t) => mulTerms(t, inv, facts)));
       break;
     }
@@ -204,19 +203,15 @@ export function emitTerm(t: Term, like: Node): Node {
 }
 
 /** Emit a sum of terms, factoring out what every term shares. */
-export function emit(terms: readonly Term[], like: Node, facts: Facts): Node {
+export function emit(terms: readonly Term[], like: Node): Node {
   if (terms.length === 0) return b.constant(0, like.dtype, like.shape);
   if (terms.length === 1) return emitTerm(terms[0], like);
   const common = commonFactor(terms);
-  if (common) {
-    const inv = invert(common);
-    const rest = collect(terms.map((t) => mulTerms(t, inv, { nonzero: () => true })));
-    const inner = emitSum(rest, like);
-    const outer = emitTerm(common, like);
-    return sameShape(outer.shape, like.shape) ? b.mul(outer, inner) : inner;
-  }
-  return emitSum(terms, like);
-  void facts;
+  if (!common) return emitSum(terms, like);
+  // dividing every term by what all of them contain cancels exactly: no nonzero proof needed
+  const inv = invert(common);
+  const rest = collect(terms.map((t) => mulTerms(t, inv, { nonzero: () => true })));
+  return b.mul(emitTerm(common, like), emitSum(rest, like));
 }
 
 function emitSum(terms: readonly Term[], like: Node): Node {

@@ -1,14 +1,14 @@
 // Arithmetic: constant folding, like terms, identities, and the canonical form they share.
 
 import * as b from "../../core/builder.js";
-import { emit, flatten, isArithmetic } from "../linear.js";
+import { emit, flatten } from "../linear.js";
 import { any, P, rule, v, type Context, type Match, type Rule } from "./rule.js";
 
 const x = v("x"), y = v("y");
 
 /** Flatten to a sum of monomials and emit it back: collects like terms, cancels, factors. */
 function canonical({ root }: Match, ctx: Context) {
-  const out = emit(flatten(root, ctx, ctx.memo), root, ctx);
+  const out = emit(flatten(root, ctx, ctx.memo), root);
   return out === root ? null : out;
 }
 
@@ -27,5 +27,3 @@ export const algebra: Rule[] = [
   rule("select-same",       P.select(v("c"), x, x), ({ x }) => x),
   rule("stop-gradient",     P.stopGradient(x), ({ x }) => x), // only the derivative differs; after grad it is the identity
 ];
-
-export const isCanonicalRoot = isArithmetic;

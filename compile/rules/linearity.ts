@@ -57,7 +57,7 @@ function sumLinear(m: Match, ctx: Context): Node | null {
     }
     return { coef: s.coef, num, den };
   });
-  const result = emit(collect(out), root, ctx);
+  const result = emit(collect(out), root);
   return result === root ? null : result;
 }
 

@@ -7,12 +7,8 @@ import type { Graph } from "../core/graph.js";
 import { evaluate, type InputValue } from "../core/evaluate.js";
 import type { Tensor } from "../core/tensor.js";
 import { optimize } from "../compile/optimize.js";
+import { compile } from "../compile/compile.js";
 
-// compile/compile.ts is being written in parallel; until it lands, "compiled" runs the optimized
-// graph with the interpreter. TEMPORARY: becomes a static import once the module exists.
-type Compiled = { run(inputs: Readonly<Record<string, InputValue>>): Record<string, Tensor> };
-const compileModulePath: string = "../compile/compile.js";
-const compiler: { compile(g: Graph): Compiled } | null = await import(compileModulePath).catch(() => null);
 
 export type Engine = "compiled" | "interpreted";
 
@@ -36,6 +32,6 @@ export function makeRunner(graph: Graph, engine: Engine): Runner {
     return { graph, prepareMs: 0, run: (inputs) => evaluate(graph, inputs) };
   }
   const optimized = optimize(graph);
-  const compiled = compiler ? compiler.compile(optimized) : { run: (inputs: Readonly<Record<string, InputValue>>) => evaluate(optimized, inputs) };
+  const compiled = compile(optimized);
   return { graph: optimized, prepareMs: performance.now() - t0, run: (inputs) => compiled.run(inputs) };
 }

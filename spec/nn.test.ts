@@ -53,7 +53,11 @@ test("the compiled and the interpreted engines agree on loss, gradients and runn
   const ra = a.net.loss(a.X, a.y);
   const rb = b.net.loss(b.X, b.y);
   assert.ok(Math.abs(ra.loss - rb.loss) < 1e-12);
-  for (const k of Object.keys(ra.grads)) assert.ok(relError(ra.grads[k], rb.grads[k]) < 1e-9, k);
+  for (const k of Object.keys(ra.grads)) {
+    // b1, b2 feed batchnorm: both engines give round-off around a true 0, compared absolutely.
+    const diff = Math.max(...Array.from(ra.grads[k].data, (v, i) => Math.abs(v - rb.grads[k].data[i])));
+    assert.ok(relError(ra.grads[k], rb.grads[k]) < 1e-9 || diff < 1e-14, `${k}: relative error ${relError(ra.grads[k], rb.grads[k])}, max difference ${diff}`);
+  }
   for (const k of Object.keys(a.net.state)) assert.ok(relError(a.net.state[k], b.net.state[k]) < 1e-12, k);
   assert.ok(relError(a.net.loss(a.X), b.net.loss(b.X)) < 1e-9, "test-mode scores");
 });

@@ -9,7 +9,6 @@ import type { Tensor } from "../core/tensor.js";
 import { optimize } from "../compile/optimize.js";
 import { compile } from "../compile/compile.js";
 
-
 export type Engine = "compiled" | "interpreted";
 
 export interface Runner {

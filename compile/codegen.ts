@@ -10,7 +10,7 @@
 import type { Node } from "../core/node.js";
 import { GradcError } from "../core/errors.js";
 import { strides, type DType } from "../core/tensor.js";
-import { depthOf, termDepth, type Affine, type Lowering, type Term } from "./layout.js";
+import { depthOf, type Affine, type Lowering, type Term } from "./layout.js";
 import type { LoopStage, Store } from "./schedule.js";
 
 /** A number as a JavaScript literal; anything that is not a number is refused. */
@@ -72,7 +72,19 @@ export function loopStageSource(st: LoopStage, low: Lowering, terms: Map<Store, 
   const rank = st.domain.length;
   const split = st.split;
   const scopes: Scope[] = Array.from({ length: rank + 1 }, () => ({ lines: [], names: new Map() }));
+  // a load of a buffer this stage writes (a row sum of an earlier phase) stays inside the row loop
+  const writtenHere = new Set(st.stores.map((s) => s.node));
   const depthMemo = new Map<Term, number>();
+  const termDepth = (t: Term): number => {
+    const hit = depthMemo.get(t);
+    if (hit !== undefined) return hit;
+    let d = 0;
+    if (t.kind === "load") d = Math.max(depthOf(t.offset), writtenHere.has(t.base) ? split : 0);
+    else if (t.kind === "iota") d = depthOf(t.index);
+    else if (t.kind === "op") for (const a of t.args) d = Math.max(d, termDepth(a));
+    depthMemo.set(t, d);
+    return d;
+  };
   const loopVar = (d: number) => `i${d}`;
 
   const find = (key: Term | string, upTo: number): string | undefined => {
@@ -104,7 +116,7 @@ export function loopStageSource(st: LoopStage, low: Lowering, terms: Map<Store, 
   const emit = (t: Term): string => {
     if (t.kind === "const") return literal(t.node.dtype === "f32" ? Math.fround(t.node.value) : t.node.value);
     if (t.kind === "iota") return `(${offset(t.index)})`;
-    const depth = termDepth(t, depthMemo);
+    const depth = termDepth(t);
     const hit = find(t, depth);
     if (hit) return hit;
     let code: string, note: string;

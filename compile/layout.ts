@@ -33,6 +33,11 @@ export type IsBuffer = (n: Node) => boolean;
 /** The strided view a node is of a buffer, or null when it is (a view of) an inlined expression. */
 export function viewOf(n: Node, isBuffer: IsBuffer): View | null {
   if (isBuffer(n)) return { base: n, strides: strides(n.shape) };
+  return viewThrough(n, isBuffer);
+}
+
+/** The view a movement node makes of its operand's buffer, even when the node has its own buffer. */
+export function viewThrough(n: Node, isBuffer: IsBuffer): View | null {
   const r = roleOf(n);
   if (!isMovement(r)) return null;
   const x = n.inputs[0];
@@ -174,8 +179,8 @@ export class Lowering {
     }
     if (isMovement(r)) {
       this.touched.add(n);
-      const v = viewOf(n, this.isBuffer);
-      if (v && !this.isBuffer(n)) return this.load(v.base, v.strides, idx);
+      const v = viewThrough(n, this.isBuffer);
+      if (v) return this.load(v.base, v.strides, idx);
       const x = n.inputs[0];
       const zero = new Array<number>(this.rank).fill(0);
       if (r === "broadcastTo") return this.access(x, idx.map((a, d) => (x.shape[d] === 1 ? zero : a)));

@@ -13,7 +13,7 @@
 import type { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
 import { sameShape, sizeOf, type Shape } from "../core/tensor.js";
-import { isContiguous, isMovement, isReduce, loadsOf, Lowering, roleOf, squeezeMap, viewOf, depthOf, type IsBuffer } from "./layout.js";
+import { isContiguous, isMovement, isReduce, loadsOf, Lowering, roleOf, squeezeMap, viewOf, viewThrough, depthOf, type IsBuffer } from "./layout.js";
 
 /** One value written by a loop stage: an elementwise store or a reduction into accumulators. */
 export interface Store {
@@ -111,8 +111,8 @@ function materialize(g: Graph): Set<Node> {
         }
       } else if (r === "reshape") {
         const x = n.inputs[0];
-        if (!viewOf(n, isBuffer) && !squeezeMap(x.shape, n.shape)) want(x);
-      } else if (r === "broadcastTo" && !viewOf(n, isBuffer)) {
+        if (!viewThrough(n, isBuffer) && !squeezeMap(x.shape, n.shape)) want(x);
+      } else if (r === "broadcastTo" && !viewThrough(n, isBuffer)) {
         const b = baseOf(n, isBuffer);
         if (roleOf(b) === "map" && b.size > 1 && !hoistable(n, isBuffer)) want(b);
       }

@@ -13,10 +13,11 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { runChild, type ChildReply, type ChildRequest } from "./child.js";
 import type { CompileTiming } from "./compile-worker.js";
-import { checkCase, loadCompile, setupSize } from "./gradc.js";
+import { checkCase, setupSize } from "./gradc.js";
+import type { CompiledStats } from "../compile/compile.js";
 import { probeBytes } from "./probe.js";
 import { addRatios, checkTargets, markdownTable, ROWS, targetsTable, type Cell, type Row, type TargetResult } from "./report.js";
-import { fullTiming, quickTiming, time, type TimingOptions } from "./timing.js";
+import { fmtMs, fullTiming, quickTiming, time, type TimingOptions } from "./timing.js";
 
 export interface BenchOptions {
   quick?: boolean;
@@ -40,7 +41,8 @@ export interface BenchResult {
   rows: Row[];
   /** Probe bandwidth per size in GB/s (bytes moved by the two sweeps / probe time). */
   probeGBs: (number | null)[];
-  fusedStats: unknown[];
+  /** compile's stats of the float64 fused executable per size: kernels, sweeps, bytes per call */
+  fusedStats: CompiledStats[];
   compile: CompileTiming[] | null;
   targets: TargetResult[];
   notes: string[];
@@ -53,7 +55,7 @@ export const DEFAULT_SIZES: [number, number][] = [
 ];
 
 /** The order cases are timed in at each size: the fast ones first, on a quiet heap. */
-const IN_PROCESS = ["fused", "alt-specialized", "probe", "fused-f32", "alt", "staged", "interpreted", "naive"];
+const IN_PROCESS = ["fused", "alt-specialized", "probe", "fused-f32", "fused-copy", "alt", "staged", "interpreted", "naive"];
 
 export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
   const log = opts.log ?? console.log;
@@ -64,20 +66,14 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
   const notes: string[] = [];
   const cells = new Map<string, Cell[]>(ROWS.map((r) => [r.id, []]));
 
-  const { compile, why } = await loadCompile();
-  if (why) notes.push(`fused rows skipped: ${why}`);
-  const fusedStats: unknown[] = [];
+  const fusedStats: CompiledStats[] = [];
 
   for (const [N, D] of sizes) {
     log(`\n# batchnorm backward ${N}x${D} (in-process)`);
-    const setup = setupSize(N, D, seed, compile, why ?? "");
-    fusedStats.push(setup.fusedStats ?? null);
+    const setup = setupSize(N, D, seed);
+    fusedStats.push(setup.fusedStats);
     for (const id of IN_PROCESS) {
-      const c = setup.cases.find((k) => k.id === id);
-      if (!c) {
-        cells.get(id)!.push({ N, D, skipped: setup.skipped[id] ?? "not run" });
-        continue;
-      }
+      const c = setup.cases.find((k) => k.id === id)!;
       const relErr = checkCase(c, setup.reference);
       const t = await time(`${id} ${N}x${D}`, c.run, timing, log);
       cells.get(id)!.push({ N, D, ...t, relErr });
@@ -106,7 +102,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
         sizes.map(([N, D], k) => {
           const c = got?.cells[k];
           if (!c || c.error || !c.timing) return { N, D, skipped: c?.error ?? reply.error ?? "no result" };
-          return { N, D, ...c.timing, relErr: c.relErr };
+          return { N, D, ...c.timing, forwardMs: c.forward?.ms, relErr: c.relErr };
         }),
       );
     }
@@ -125,7 +121,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
   addRatios(rows);
   const probe = rows.find((r) => r.id === "probe")!;
   const bn = compileTimes?.find((c) => c.what.startsWith("batchnorm"));
-  const compileMs = bn && bn.codegenMs !== null ? bn.totalMs : null;
+  const compileMs = bn ? bn.totalMs : null;
   notes.push("† TF.js and jax-js rows run tf.grads / jit(grad) from x, recomputing the forward (how their users get gradients); gradc rows start from the forward's residuals.");
   return {
     benchmark: "batchnorm-backward",
@@ -159,17 +155,21 @@ function machine(): BenchResult["machine"] {
 export function summarize(r: BenchResult): string {
   const m = r.machine;
   const parts = [
-    `## Batchnorm backward, time per call (x ratio to fused, same run)`,
+    `## Batchnorm backward, median time per call (x ratio to fused, same run)`,
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}. Command: \`${r.command}\`.`,
     "",
     markdownTable(r.rows),
     "",
     `Probe bandwidth: ${r.probeGBs.map((g, k) => `${r.sizes[k].N}x${r.sizes[k].D} ${g === null ? "n/a" : g.toFixed(1)} GB/s`).join(", ")}.`,
   ];
+  const outside = r.rows.filter((row) => row.cells.some((c) => c.forwardMs !== undefined));
+  if (outside.length) {
+    parts.push("", `Forward alone (median), inside the † rows' times: ${outside.map((row) => `${row.id} ${row.cells.map((c) => (c.forwardMs === undefined ? "n/a" : fmtMs(c.forwardMs))).join(" / ")}`).join("; ")}.`);
+  }
   if (r.compile) {
     parts.push("", "| compile (first call, fresh process) | trace | grad | optimize | codegen | total | nodes: backward -> optimized |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |");
     for (const c of r.compile) {
-      const ms = (x: number | null) => (x === null ? "n/a" : x.toFixed(1));
+      const ms = (x: number) => x.toFixed(1);
       parts.push(`| ${c.what} | ${ms(c.traceMs)} | ${ms(c.gradMs)} | ${ms(c.optimizeMs)} | ${ms(c.codegenMs)} | ${ms(c.totalMs)} | ${c.backwardNodes} -> ${c.optimizedNodes} |`);
     }
   }

@@ -18,6 +18,8 @@ export interface ChildCell {
   N: number;
   D: number;
   timing?: Timing;
+  /** The forward alone, for context: these libraries recompute it inside grad. */
+  forward?: Timing;
   /** max |got - want| / max |want| against float64 reference gradients */
   relErr?: number;
   error?: string;

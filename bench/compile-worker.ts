@@ -4,11 +4,11 @@
 // hidden [100]*5, batchnorm, input 3072, 10 classes, batch 50).
 
 import { serveChild } from "./child.js";
-import { loadCompile, type Compile } from "./gradc.js";
 import type { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
 import { trace, type InputSpec } from "../core/trace.js";
 import { grad, vjp } from "../compile/autodiff.js";
+import { compile } from "../compile/compile.js";
 import { optimize } from "../compile/optimize.js";
 import { affine, batchnorm, relu, softmaxCrossEntropy } from "../ops/composites.js";
 import { zooGraph } from "../ops/zoo.js";
@@ -18,8 +18,8 @@ export interface CompileTiming {
   traceMs: number;
   gradMs: number;
   optimizeMs: number;
-  /** null when compile() is not available */
-  codegenMs: number | null;
+  /** schedule + codegen: the compile() call */
+  codegenMs: number;
   totalMs: number;
   backwardNodes: number;
   optimizedNodes: number;
@@ -45,7 +45,7 @@ export function fullyConnectedNet(hidden = [100, 100, 100, 100, 100], inputDim =
   });
 }
 
-function timeIt(what: string, traceFn: () => Graph, gradFn: (g: Graph) => Graph, compile: Compile | undefined): CompileTiming {
+function timeIt(what: string, traceFn: () => Graph, gradFn: (g: Graph) => Graph): CompileTiming {
   const t0 = performance.now();
   const g = traceFn();
   const t1 = performance.now();
@@ -53,14 +53,14 @@ function timeIt(what: string, traceFn: () => Graph, gradFn: (g: Graph) => Graph,
   const t2 = performance.now();
   const opt = optimize(back);
   const t3 = performance.now();
-  if (compile) compile(opt);
+  compile(opt);
   const t4 = performance.now();
   return {
     what,
     traceMs: t1 - t0,
     gradMs: t2 - t1,
     optimizeMs: t3 - t2,
-    codegenMs: compile ? t4 - t3 : null,
+    codegenMs: t4 - t3,
     totalMs: t4 - t0,
     backwardNodes: back.size,
     optimizedNodes: opt.size,
@@ -68,13 +68,12 @@ function timeIt(what: string, traceFn: () => Graph, gradFn: (g: Graph) => Graph,
 }
 
 serveChild(async (req) => {
-  const { compile, why } = await loadCompile();
   const [N, D] = req.sizes[0] ?? [1024, 1024];
   const params = ["W1", "b1", "W2", "b2", "W3", "b3", "W4", "b4", "W5", "b5", "W6", "b6"];
   for (let l = 1; l <= 5; l++) params.push(`gamma${l}`, `beta${l}`);
   const timings = [
-    timeIt(`batchnorm ${N}x${D}`, () => zooGraph("batchnorm", [N, D]), (g) => vjp(g).backward, compile),
-    timeIt("6-layer net, batch 50", () => fullyConnectedNet(), (g) => grad(g, { wrt: params }), compile),
+    timeIt(`batchnorm ${N}x${D}`, () => zooGraph("batchnorm", [N, D]), (g) => vjp(g).backward),
+    timeIt("6-layer net, batch 50", () => fullyConnectedNet(), (g) => grad(g, { wrt: params })),
   ];
-  return { rows: [], notes: why ? [why] : [], extra: timings };
+  return { rows: [], notes: [], extra: timings };
 });

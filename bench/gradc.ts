@@ -5,35 +5,13 @@ import { evaluate } from "../core/evaluate.js";
 import type { Graph } from "../core/graph.js";
 import { Tensor, type DType } from "../core/tensor.js";
 import { vjp } from "../compile/autodiff.js";
+import { compile, type CompiledStats } from "../compile/compile.js";
 import { optimize } from "../compile/optimize.js";
 import { zooGraph } from "../ops/zoo.js";
 import { altBackward, specializeAlt } from "./alt.js";
 import { makeBatch, relativeError, type Gradients } from "./data.js";
 import { specializeProbe } from "./probe.js";
 import { stagedBackward } from "./staged.js";
-
-/** What `compile(graph)` returns, as far as the benchmark uses it. */
-export interface Executable {
-  run(inputs: Record<string, Tensor>): Record<string, Tensor>;
-  source: string;
-  stats: unknown;
-}
-export type Compile = (g: Graph) => Executable;
-
-/**
- * compile() is written in parallel with this benchmark: load it if it is there, so the fused
- * rows are skipped with a note rather than the whole bench failing while it is missing.
- */
-export async function loadCompile(): Promise<{ compile?: Compile; why?: string }> {
-  const path = "../compile/compile.js"; // a variable, so tsc does not require the module to exist
-  try {
-    const mod = (await import(path)) as { compile?: Compile };
-    if (typeof mod.compile !== "function") return { why: "compile/compile.js exports no compile()" };
-    return { compile: mod.compile };
-  } catch (e) {
-    return { why: `compile() not available (${(e as Error).message.split("\n")[0]})` };
-  }
-}
 
 /** One thing to time: `run` does one backward pass; `result` gives its gradients for the check. */
 export interface Case {
@@ -44,12 +22,10 @@ export interface Case {
 
 export interface SizeSetup {
   cases: Case[];
-  /** Rows that could not be set up at this size, with why. */
-  skipped: Record<string, string>;
   /** The reference for every check: the ordinary alt kernel on gradc's residuals. */
   reference: Gradients;
-  /** compile's stats for the float64 fused kernel, when it exists. */
-  fusedStats?: unknown;
+  /** compile's stats for the float64 fused kernels. */
+  fusedStats: CompiledStats;
 }
 
 const asGrads = (out: Record<string, Tensor>): Gradients => ({ dx: out.dx.data, dgamma: out.dgamma.data, dbeta: out.dbeta.data });
@@ -67,14 +43,12 @@ function residuals(N: number, D: number, dtype: DType, seed: number) {
   return { v, all, inputsOf };
 }
 
-export function setupSize(N: number, D: number, seed: number, compile: Compile | undefined, whyNoCompile: string): SizeSetup {
+export function setupSize(N: number, D: number, seed: number): SizeSetup {
   const { v, all, inputsOf } = residuals(N, D, "f64", seed);
   const f64 = (name: string) => all[name].data as Float64Array;
   const [dout, xhat, xc, gamma, std] = ["dout", "xhat", "xc", "gamma", "std"].map(f64);
   const reference = altBackward(dout, xhat, gamma, std, N, D);
   const cases: Case[] = [];
-  const skipped: Record<string, string> = {};
-  let fusedStats: unknown;
 
   const backward = v.backward;
   const optimized = optimize(backward);
@@ -83,18 +57,18 @@ export function setupSize(N: number, D: number, seed: number, compile: Compile |
   cases.push({ id: "naive", run: () => evaluate(backward, naiveIn), result: () => asGrads(evaluate(backward, naiveIn)) });
   cases.push({ id: "interpreted", run: () => evaluate(optimized, optIn), result: () => asGrads(evaluate(optimized, optIn)) });
 
-  if (compile) {
-    const exe = compile(optimized);
-    fusedStats = exe.stats;
-    cases.push({ id: "fused", run: () => exe.run(optIn), result: () => asGrads(exe.run(optIn)) });
-    const r32 = residuals(N, D, "f32", seed);
-    const opt32 = optimize(r32.v.backward);
-    const exe32 = compile(opt32);
-    const in32 = r32.inputsOf(opt32);
-    cases.push({ id: "fused-f32", run: () => exe32.run(in32), result: () => asGrads(exe32.run(in32)) });
-  } else {
-    skipped.fused = skipped["fused-f32"] = whyNoCompile;
-  }
+  // reuseOutputs: results are views of the executable's buffers, as the hand-specialized kernel
+  // writes into fixed buffers; the default run copies every output (timed as its own row)
+  const exe = compile(optimized, { reuseOutputs: true });
+  const fusedStats = exe.stats;
+  cases.push({ id: "fused", run: () => exe.run(optIn), result: () => asGrads(exe.run(optIn)) });
+  const copying = compile(optimized);
+  cases.push({ id: "fused-copy", run: () => copying.run(optIn), result: () => asGrads(copying.run(optIn)) });
+  const r32 = residuals(N, D, "f32", seed);
+  const opt32 = optimize(r32.v.backward);
+  const exe32 = compile(opt32, { reuseOutputs: true });
+  const in32 = r32.inputsOf(opt32);
+  cases.push({ id: "fused-f32", run: () => exe32.run(in32), result: () => asGrads(exe32.run(in32)) });
 
   cases.push({ id: "alt", run: () => altBackward(dout, xhat, gamma, std, N, D), result: () => altBackward(dout, xhat, gamma, std, N, D) });
   const buf = { dout, xhat, gamma, std, dx: new Float64Array(N * D), dgamma: new Float64Array(D), dbeta: new Float64Array(D) };
@@ -105,7 +79,7 @@ export function setupSize(N: number, D: number, seed: number, compile: Compile |
   // the probe computes nothing meaningful: its "result" is the reference, so its check is vacuous
   const probe = specializeProbe(N, D, { a: new Float64Array(dout), b: new Float64Array(xhat), out: new Float64Array(N * D), acc: new Float64Array(D) });
   cases.push({ id: "probe", run: probe, result: () => reference });
-  return { cases, skipped, reference, fusedStats };
+  return { cases, reference, fusedStats };
 }
 
 export const checkCase = (c: Case, reference: Gradients): number => relativeError(c.result(), reference);

@@ -35,6 +35,7 @@ serveChild(async (req, log) => {
   const rows: ChildRow[] = [];
   for (const dtype of ["float32", "float64"] as const) {
     const g = jax.jit(jax.grad(loss, { argnums: [0, 1, 2] }));
+    const f = jax.jit(loss);
     const Typed = dtype === "float32" ? Float32Array : Float64Array;
     const row: ChildRow = { id: dtype === "float32" ? "jaxjs-f32" : "jaxjs-f64", cells: [] };
     for (const [N, D] of req.sizes) {
@@ -48,16 +49,19 @@ serveChild(async (req, log) => {
         const [dx, dgamma, dbeta] = g(x.ref, gamma.ref, beta.ref, dout.ref) as JArray[];
         return { dx: dx.dataSync() as Float32Array, dgamma: dgamma.dataSync() as Float32Array, dbeta: dbeta.dataSync() as Float32Array };
       };
+      const runForward = () => f(x.ref, gamma.ref, beta.ref, dout.ref).dataSync();
       try {
         const relErr = relativeError(run(), referenceGradients(batch));
         const timing = await time(`jax-js ${dtype} ${N}x${D}`, run, req.timing, log);
-        row.cells.push({ N, D, timing, relErr });
+        const forward = await time(`jax-js ${dtype} forward alone ${N}x${D}`, runForward, req.timing, log);
+        row.cells.push({ N, D, timing, forward, relErr });
       } catch (e) {
         row.cells.push({ N, D, error: (e as Error).message });
       }
       for (const a of [x, gamma, beta, dout]) a.dispose();
     }
     g.dispose();
+    f.dispose();
     rows.push(row);
   }
   return { rows, notes: ["@jax-js/jax on its wasm device, jit(grad(sum(out * dout))); float64 constants rounded to float32 under jit"] };

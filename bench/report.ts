@@ -15,13 +15,14 @@ export interface RowDef {
 export const ROWS: readonly RowDef[] = [
   { id: "naive", label: "naive: evaluate(vjp backward)", dtype: "f64", baseline: "fused" },
   { id: "interpreted", label: "optimized, interpreted: evaluate(optimize(backward))", dtype: "f64", baseline: "fused" },
-  { id: "fused", label: "**fused: compile(optimize(backward)).run**", dtype: "f64", baseline: "fused" },
+  { id: "fused", label: "**fused: compile(optimize(backward), {reuseOutputs}).run**", dtype: "f64", baseline: "fused" },
+  { id: "fused-copy", label: "fused, default run (fresh output arrays)", dtype: "f64", baseline: "fused" },
   { id: "alt", label: "alt kernel, ordinary TS function", dtype: "f64", baseline: "fused" },
   { id: "alt-specialized", label: "alt kernel, hand-specialized (new Function)", dtype: "f64", baseline: "fused" },
   { id: "staged", label: "notebook's staged backward in TS", dtype: "f64", baseline: "fused" },
   { id: "probe", label: "bandwidth probe (the two sweeps' bytes)", dtype: "f64", baseline: "fused" },
   { id: "jaxjs-f64", label: "jax-js wasm jit(grad), f64 †", dtype: "f64", baseline: "fused" },
-  { id: "fused-f32", label: "**fused, float32**", dtype: "f32", baseline: "fused-f32" },
+  { id: "fused-f32", label: "**fused, float32 {reuseOutputs}**", dtype: "f32", baseline: "fused-f32" },
   { id: "tfjs-wasm", label: "TF.js WASM tf.grads, f32 †", dtype: "f32", baseline: "fused-f32" },
   { id: "tfjs-cpu", label: "TF.js CPU tf.grads, f32 †", dtype: "f32", baseline: "fused-f32" },
   { id: "jaxjs-f32", label: "jax-js wasm jit(grad), f32 †", dtype: "f32", baseline: "fused-f32" },
@@ -30,13 +31,16 @@ export const ROWS: readonly RowDef[] = [
 export interface Cell {
   N: number;
   D: number;
+  /** median ms per call */
   ms?: number;
-  medianMs?: number;
+  meanMs?: number;
   opsPerSec?: number;
   marginPct?: number;
   samples?: number;
   /** this row's time / the baseline's time; null when either is missing */
   ratio?: number | null;
+  /** outside references: median ms of their forward alone (their grad recomputes it) */
+  forwardMs?: number;
   /** max |got - want| / max |want| against the float64 alt kernel's gradients */
   relErr?: number;
   /** why there is no measurement */

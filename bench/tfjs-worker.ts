@@ -59,10 +59,16 @@ serveChild(async (req, log) => {
       tf.dispose([dx, dgamma, dbeta]);
       return out;
     };
+    const runForward = () => {
+      const out = forward(x, gamma, beta);
+      out.dataSync();
+      out.dispose();
+    };
     try {
       const relErr = relativeError(run(), referenceGradients(batch));
       const timing = await time(`tfjs-${backend} ${N}x${D}`, run, req.timing, log);
-      cells.push({ N, D, timing, relErr });
+      const fwd = await time(`tfjs-${backend} forward alone ${N}x${D}`, runForward, req.timing, log);
+      cells.push({ N, D, timing, forward: fwd, relErr });
     } catch (e) {
       cells.push({ N, D, error: (e as Error).message });
     }

@@ -126,7 +126,7 @@ function build(g: Graph, opts: CompileOptions): Executable {
         const [a, b] = st.node.inputs.map((x) => viewOf(x, isBuffer)!);
         for (const x of st.node.inputs) for (let y = x; !isBuffer(y); y = y.inputs[0]) claim(y);
         claim(st.node);
-        body.push(...matmulSource(st.node, { a, b, aName: names.buffer(a.base), bName: names.buffer(b.base), cName: names.buffer(st.node) }, ids));
+        body.push(...matmulSource(st.node, { a, b, aName: names.buffer(a.base), bName: names.buffer(b.base), cName: names.buffer(st.node) }));
         bytes += bytesOf(a.base) + bytesOf(b.base) + bytesOf(st.node);
         continue;
       }

@@ -22,3 +22,8 @@ export { optimize, type OptimizeOptions, type OptimizeResult, type RewriteStep, 
 export { stats, type GraphStats } from "./compile/stats.js";
 export { zoo, zooGraph } from "./ops/zoo.js";
 export { compile, type CompileOptions, type Executable, type KernelInfo, type CompiledStats } from "./compile/compile.js";
+export { defineOp, removeOp, type OpSpec, type DefinedOp } from "./ops/define.js";
+export { defineRule, removeRule, userRules, rule } from "./compile/extend.js";
+export { P, v, any, type Rule, type Pattern, type Match, type Context } from "./compile/rules/index.js";
+export { checkOp, type CheckOpOptions, type CheckOpReport } from "./spec/check.js";
+export { checkRule, type CheckRuleOptions, type CheckRuleReport } from "./spec/check-rule.js";

@@ -1,0 +1,219 @@
+// defineOp: a new primitive from user code, as one declarative record, registered like the
+// builtins. The record is checked when it is defined, not when it is first used: a malformed
+// record, a taken name or a shape rule that throws on a probe is a GradcError naming the op and
+// the field. The op's name is data: it never reaches generated code (codegen prints only an
+// elementwise op's `expr` template, called with generated operand names).
+
+import { GradcError } from "../core/errors.js";
+import { apply, Node, type Operand } from "../core/node.js";
+import { hasOp, register, unregister, type Attrs, type Aval, type Kind, type OpDef, type OpSample } from "../core/registry.js";
+import { broadcastAll } from "../core/builder.js";
+import { sameShape, shapeStr, Tensor, type Shape } from "../core/tensor.js";
+import { elementwise } from "./elementwise.js";
+
+type Vjp = NonNullable<OpDef["vjp"]>;
+
+/** What a user writes for a new op. Elementwise ops need only `scalar` (+ `expr` to fuse). */
+export interface OpSpec {
+  /** An identifier: letters, digits and _, starting with a letter (softplus, gelu_tanh). */
+  name: string;
+  /** "elementwise" (the default when `scalar` is given) or "other" (an opaque kernel). */
+  kind?: "elementwise" | "other";
+  /** Number of inputs. */
+  arity: number;
+  /** Elementwise: the scalar function. Kernel, shape rule and constant folding derive from it. */
+  scalar?: (...xs: number[]) => number;
+  /** Elementwise: a JavaScript expression over operand expressions, so that the op fuses. */
+  expr?: (args: readonly string[], attrs: Attrs) => string;
+  /** Output shape and dtype from the input avals (default for elementwise: operands alike). */
+  shape?: (inputs: readonly Aval[], attrs: Attrs) => Aval;
+  /** Reference kernel (default for elementwise: the scalar function mapped over the data). */
+  impl?: (inputs: readonly Tensor[], attrs: Attrs, out: Aval) => Tensor;
+  /** Gradient rule written with builder ops; "none" declares the op not differentiable. */
+  vjp?: Vjp | "none";
+  /** false declares the op not differentiable (same as vjp: "none"). */
+  differentiable?: boolean;
+  tags?: readonly string[];
+  /** Valid random inputs, for checkOp and gradc's registry-walking tests. */
+  sample?: (rand: () => number) => OpSample;
+  /** Input shapes the shape rule is probed with at definition time (default: [2,3] each). */
+  probe?: { shapes: Shape[]; attrs?: Attrs };
+}
+
+/** The builder a definition returns: `softplus(x)` records a node; `.def` is the registered record. */
+export interface DefinedOp {
+  (...args: (Operand | Attrs)[]): Node;
+  readonly def: OpDef;
+  readonly opName: string;
+}
+
+const NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+const FIELDS = new Set(["name", "kind", "arity", "scalar", "expr", "shape", "impl", "vjp", "differentiable", "tags", "sample", "probe"]);
+const userOps = new Set<string>();
+
+/**
+ * Define and register a new primitive. Returns its builder.
+ *
+ *   const softplus = defineOp({
+ *     name: "softplus", arity: 1,
+ *     scalar: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
+ *     expr: ([x]) => `(Math.max(${x}, 0) + Math.log1p(Math.exp(-Math.abs(${x}))))`,
+ *     vjp: (g, [x]) => [g.mul(x.mul(0.5).tanh().add(1).mul(0.5))],   // sigmoid(x)
+ *   });
+ *   trace({ x: [4] }, ({ x }) => softplus(x).sum())
+ */
+export function defineOp(spec: OpSpec): DefinedOp {
+  const def = validate(spec);
+  register(def);
+  userOps.add(def.name);
+  return builderFor(def);
+}
+
+/** Remove an op defined with defineOp (builtins cannot be removed). Nodes already built keep working until then. */
+export function removeOp(name: string): boolean {
+  if (!userOps.has(name)) {
+    if (hasOp(name)) throw new GradcError(`removeOp: "${name}" is a builtin op, not one defined with defineOp`);
+    return false;
+  }
+  userOps.delete(name);
+  return unregister(name);
+}
+
+function builderFor(def: OpDef): DefinedOp {
+  const build = (...args: (Operand | Attrs)[]): Node => {
+    const last = args[args.length - 1];
+    const hasAttrs = args.length > def.arity && typeof last === "object" && last !== null && !(last instanceof Node);
+    const attrs = (hasAttrs ? last : {}) as Attrs;
+    const operands = (hasAttrs ? args.slice(0, -1) : args) as Operand[];
+    if (def.kind === "elementwise") {
+      if (operands.length !== def.arity) throw new GradcError(`${def.name}: expects ${def.arity} operand(s), got ${operands.length}`);
+      return apply(def.name, broadcastAll(def.name, operands), attrs);
+    }
+    const nodes = operands.map((x, k) => {
+      if (!(x instanceof Node)) throw new GradcError(`${def.name}: operand ${k} is not a graph node (got ${typeof x}); only elementwise ops take numbers`);
+      return x;
+    });
+    return apply(def.name, nodes, attrs);
+  };
+  Object.defineProperty(build, "def", { value: def });
+  Object.defineProperty(build, "opName", { value: def.name });
+  return build as DefinedOp;
+}
+
+function validate(spec: OpSpec): OpDef {
+  if (typeof spec !== "object" || spec === null) throw new GradcError(`defineOp: expects a record { name, arity, ... }, got ${spec === null ? "null" : typeof spec}`);
+  const name = spec.name;
+  if (typeof name !== "string" || !NAME.test(name)) {
+    throw new GradcError(`defineOp: name must be an identifier (a letter, then letters, digits or _; at most 64), got ${JSON.stringify(name)}`);
+  }
+  const who = `defineOp(${name})`;
+  if (hasOp(name)) throw new GradcError(`${who}: an op named "${name}" is already registered${userOps.has(name) ? " by defineOp (removeOp it first)" : " (a builtin)"}`);
+  const unknown = Object.keys(spec).filter((k) => !FIELDS.has(k));
+  if (unknown.length) throw new GradcError(`${who}: unknown field(s) ${unknown.join(", ")}; a record has ${[...FIELDS].join(", ")}`);
+  const kind: Kind = spec.kind ?? (spec.scalar ? "elementwise" : "other");
+  if (kind !== "elementwise" && kind !== "other") throw new GradcError(`${who}: kind must be "elementwise" or "other", got ${JSON.stringify(spec.kind)}`);
+  if (!Number.isInteger(spec.arity) || spec.arity < (kind === "elementwise" ? 1 : 0) || spec.arity > 16) {
+    throw new GradcError(`${who}: arity must be an integer number of inputs${kind === "elementwise" ? " from 1" : ""} up to 16, got ${JSON.stringify(spec.arity)}`);
+  }
+  for (const f of ["scalar", "expr", "shape", "impl", "sample"] as const) {
+    if (spec[f] !== undefined && typeof spec[f] !== "function") throw new GradcError(`${who}: ${f} must be a function, got ${typeof spec[f]}`);
+  }
+  if (spec.vjp !== undefined && spec.vjp !== "none" && typeof spec.vjp !== "function") {
+    throw new GradcError(`${who}: vjp must be a function (g, inputs, out, attrs) => cotangents, or "none", got ${typeof spec.vjp}`);
+  }
+  if (spec.differentiable !== undefined && typeof spec.differentiable !== "boolean") throw new GradcError(`${who}: differentiable must be true or false`);
+  const noGradient = spec.vjp === "none" || spec.differentiable === false;
+  if (typeof spec.vjp === "function" && noGradient) throw new GradcError(`${who}: has a vjp rule but is declared not differentiable`);
+  if (spec.vjp === undefined && !noGradient) {
+    throw new GradcError(`${who}: no gradient rule: give vjp: (g, inputs, out) => [...] written with builder ops, or declare vjp: "none" if the op is not differentiable`);
+  }
+  if (spec.tags !== undefined && !(Array.isArray(spec.tags) && spec.tags.every((t) => typeof t === "string"))) throw new GradcError(`${who}: tags must be a list of strings`);
+  const source = new Error().stack?.split("\n")[3]?.trim().replace(/^at\s+/, "");
+  const vjp = typeof spec.vjp === "function" ? spec.vjp : undefined;
+
+  let def: OpDef;
+  if (kind === "elementwise") {
+    if (!spec.scalar) throw new GradcError(`${who}: an elementwise op needs scalar: (...xs) => number (its kernel and constant folding come from it)`);
+    if (spec.impl || spec.shape) throw new GradcError(`${who}: an elementwise op gets its shape rule and kernel from scalar; use kind: "other" for a custom kernel`);
+    checkExpr(who, spec);
+    const base = elementwise({ name, arity: spec.arity, scalar: spec.scalar, expr: spec.expr as OpDef["expr"] & {}, tags: spec.tags, source });
+    def = { ...base, expr: spec.expr, vjp, sample: spec.sample };
+  } else {
+    if (spec.scalar || spec.expr) throw new GradcError(`${who}: scalar and expr are for elementwise ops (kind "elementwise")`);
+    if (!spec.shape) throw new GradcError(`${who}: needs a shape rule: shape: (inputs, attrs) => ({ shape, dtype })`);
+    if (!spec.impl) throw new GradcError(`${who}: needs a reference kernel: impl: (inputs, attrs, out) => Tensor`);
+    def = { name, kind, arity: spec.arity, tags: spec.tags ?? [], source, shape: spec.shape, impl: spec.impl, vjp, sample: spec.sample };
+  }
+  probe(who, def, spec);
+  return def;
+}
+
+/** The template must return a string that parses as an expression over its operands. */
+function checkExpr(who: string, spec: OpSpec): void {
+  if (!spec.expr) return;
+  const args = Array.from({ length: spec.arity }, (_, k) => `a${k}`);
+  let e: unknown;
+  try {
+    e = spec.expr(args, spec.probe?.attrs ?? {});
+  } catch (err) {
+    throw new GradcError(`${who}: expr throws on operands ${args.join(", ")}: ${(err as Error).message}`);
+  }
+  if (typeof e !== "string") throw new GradcError(`${who}: expr must return a string of JavaScript, got ${typeof e}`);
+  try {
+    new Function(...args, `return (${e});`);
+  } catch (err) {
+    throw new GradcError(`${who}: expr gives ${JSON.stringify(e)}, which is not a JavaScript expression (${(err as Error).message})`);
+  }
+}
+
+/** Run the shape rule (and the kernel) once, so a broken record fails here and not mid-trace. */
+function probe(who: string, def: OpDef, spec: OpSpec): void {
+  let inputs: Tensor[], attrs: Attrs, from: string;
+  if (spec.probe) {
+    if (!Array.isArray(spec.probe.shapes) || spec.probe.shapes.length !== def.arity) throw new GradcError(`${who}: probe.shapes must list ${def.arity} shape(s)`);
+    inputs = spec.probe.shapes.map((s) => filled(s));
+    attrs = spec.probe.attrs ?? {};
+    from = "probe";
+  } else if (def.sample) {
+    let s: OpSample;
+    try {
+      s = def.sample(constantRand);
+    } catch (err) {
+      throw new GradcError(`${who}: sample throws: ${(err as Error).message}`);
+    }
+    if (!s || !Array.isArray(s.inputs) || !s.inputs.every((t) => t instanceof Tensor)) throw new GradcError(`${who}: sample must return { inputs: Tensor[], attrs }`);
+    inputs = s.inputs;
+    attrs = s.attrs ?? {};
+    from = "sample";
+  } else {
+    inputs = Array.from({ length: def.arity }, () => filled([2, 3]));
+    attrs = {};
+    from = "default probe";
+  }
+  const avals = inputs.map((t) => `${t.dtype}${shapeStr(t.shape)}`).join(", ");
+  let aval: Aval;
+  try {
+    aval = def.shape(inputs, attrs);
+  } catch (err) {
+    throw new GradcError(`${who}: the shape rule throws on the ${from} (${avals}): ${(err as Error).message}; give probe: { shapes } that the op accepts`);
+  }
+  if (!aval || !Array.isArray(aval.shape) || !aval.shape.every((d) => Number.isInteger(d) && d >= 0) || (aval.dtype !== "f64" && aval.dtype !== "f32")) {
+    throw new GradcError(`${who}: the shape rule must return { shape: number[], dtype: "f64" | "f32" }, got ${JSON.stringify(aval)} for (${avals})`);
+  }
+  let out: unknown;
+  try {
+    out = def.impl(inputs, attrs, aval);
+  } catch (err) {
+    throw new GradcError(`${who}: the kernel throws on the ${from} (${avals}): ${(err as Error).message}`);
+  }
+  if (!(out instanceof Tensor) || !sameShape(out.shape, aval.shape) || out.dtype !== aval.dtype) {
+    const got = out instanceof Tensor ? `${out.dtype}${shapeStr(out.shape)}` : typeof out;
+    throw new GradcError(`${who}: the kernel returned ${got} where the shape rule says ${aval.dtype}${shapeStr(aval.shape)} (on ${avals})`);
+  }
+}
+
+const constantRand = () => 0.5;
+function filled(shape: Shape): Tensor {
+  const n = shape.reduce((m, s) => m * s, 1);
+  return new Tensor(new Float64Array(n).fill(0.5), shape);
+}

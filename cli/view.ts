@@ -1,0 +1,98 @@
+// gradc view <graph>: one self-contained HTML page (or a standalone SVG) showing a zoo graph's
+// forward, derived backward, optimized backward with its kernels, and the optimizer's rewrites.
+//
+//   gradc view batchnorm                                  -> ./gradc-batchnorm.html
+//   gradc view layernorm --shape 64,128 --out ln.html
+//   gradc view batchnorm --bench bench/results/batchnorm.json
+//   gradc view batchnorm --svg --out docs/batchnorm-backward.svg
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { GradcError } from "../core/errors.js";
+import type { DType } from "../core/tensor.js";
+import { zoo, zooGraph } from "../ops/zoo.js";
+import { view, viewData } from "../viz/view.js";
+import { renderSvg } from "../viz/svg.js";
+
+const usage = `usage: gradc view <graph> [--shape N,D,...] [--dtype f64|f32] [--out FILE] [--bench FILE] [--svg]
+
+Writes one HTML file (d3 inlined, opens from disk with no network) showing the forward graph, the
+backward derived by autodiff, the optimized backward with its compiled kernels, a player over the
+optimizer's rewrite steps, and a benchmark chart when --bench is given. Prints the file's path.
+
+graphs:
+${Object.entries(zoo).map(([k, e]) => `  ${k.padEnd(18)} ${e.summary} (default shape ${e.shape.join(",")})`).join("\n")}
+
+options:
+  --shape   comma-separated sizes, e.g. 200,3 for batchnorm's N,D
+  --dtype   f64 (default) or f32
+  --out     the file to write (default ./gradc-<graph>.html, or .svg with --svg)
+  --bench   a bench JSON written by bench/batchnorm.ts, charted as time per call per size
+  --svg     write the derived and optimized backward side by side as a standalone SVG instead`;
+
+function parseShape(text: string, name: string): number[] {
+  const rank = zoo[name].shape.length;
+  const parts = text.split(",").map((s) => s.trim());
+  if (parts.length !== rank || parts.some((s) => !/^[0-9]+$/.test(s) || Number(s) < 1)) {
+    throw new GradcError(`view: --shape for ${name} must be ${rank} positive integers separated by commas, like ${zoo[name].shape.join(",")}; got "${text}"`);
+  }
+  return parts.map(Number);
+}
+
+function readBench(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new GradcError(`view: cannot read --bench file ${file}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new GradcError(`view: --bench file ${file} is not JSON: ${(e as Error).message}`);
+  }
+}
+
+export const command = {
+  summary: "write an HTML page (or SVG) showing a graph, its derived and optimized backward, and the rewrites",
+  run(argv: string[]): void {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        shape: { type: "string" },
+        dtype: { type: "string", default: "f64" },
+        out: { type: "string" },
+        bench: { type: "string" },
+        svg: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+    if (values.help || positionals.length === 0) {
+      console.log(usage);
+      return;
+    }
+    const name = positionals[0];
+    if (!zoo[name]) throw new GradcError(`view: unknown graph "${name}": built-in graphs are ${Object.keys(zoo).join(", ")}`);
+    if (values.dtype !== "f64" && values.dtype !== "f32") throw new GradcError(`view: --dtype must be f64 or f32, got "${values.dtype}"`);
+    const shape = values.shape ? parseShape(values.shape, name) : [...zoo[name].shape];
+    const graph = zooGraph(name, shape, values.dtype as DType);
+    const title = `gradc view: ${name} [${shape.join(",")}] ${values.dtype}`;
+    const bench = values.bench ? readBench(values.bench) : undefined;
+
+    if (values.svg) {
+      const data = viewData(graph, { title, bench });
+      const panels = [
+        { caption: `${name}: backward derived by autodiff`, graph: data.backward! },
+        { caption: "after the optimizer, with its compiled kernels", graph: data.optimized!, kernels: data.kernels },
+      ];
+      const path = resolve(values.out ?? `gradc-${name}.svg`);
+      writeFileSync(path, renderSvg(panels, `${name} [${shape.join(",")}] ${values.dtype}: derived vs optimized backward`));
+      console.log(path);
+      return;
+    }
+    const { path } = view(graph, { title, bench, out: values.out ?? `gradc-${name}.html` });
+    console.log(path);
+  },
+};

@@ -1,0 +1,40 @@
+// Static export: graphs drawn with d3 in Node over a jsdom document, as one standalone SVG (for
+// READMEs and papers). Same layout, drawing and styles as the page.
+
+import * as d3 from "d3";
+import { JSDOM } from "jsdom";
+import { drawGraph, GRAPH_CSS } from "./draw.js";
+import type { VizGraph, VizKernel } from "./model.js";
+
+export interface SvgPanel {
+  caption: string;
+  graph: VizGraph;
+  kernels?: VizKernel[] | null;
+}
+
+const statsLine = (g: VizGraph) => `${g.stats.nodes} nodes · reduction depth ${g.stats.reductionDepth} · ${g.stats.fullSizeReductions} full-size reductions`;
+
+/** Panels side by side, each with its caption and stats, in one <svg> string. */
+export function renderSvg(panels: readonly SvgPanel[], title = ""): string {
+  const { document } = new JSDOM("<!DOCTYPE html><body></body>").window;
+  const svg = d3.select(document.body).append("svg").attr("xmlns", "http://www.w3.org/2000/svg");
+  svg.append("style").text(`${GRAPH_CSS}\n.caption { font: 600 15px system-ui, sans-serif; fill: #1d232a; } .statsline { font: 12px system-ui, sans-serif; fill: #56606b; } .title { font: 700 17px system-ui, sans-serif; }`);
+  svg.append("rect").attr("width", "100%").attr("height", "100%").attr("fill", "white");
+  const top = title ? 34 : 8;
+  if (title) svg.append("text").attr("class", "title").attr("x", 16).attr("y", 24).text(title);
+  let x = 0;
+  let height = 0;
+  for (const p of panels) {
+    const g = svg.append("g").attr("transform", `translate(${x},${top})`);
+    g.append("text").attr("class", "caption").attr("x", 16).attr("y", 18).text(p.caption);
+    g.append("text").attr("class", "statsline").attr("x", 16).attr("y", 36).text(statsLine(p.graph));
+    const body = g.append("g").attr("transform", "translate(0,44)");
+    const drawn = drawGraph(d3, body.node()!, p.graph, { kernels: p.kernels ?? null });
+    x += Math.max(drawn.width, 300) + 24;
+    height = Math.max(height, drawn.height + 44);
+  }
+  const width = Math.ceil(x);
+  height = Math.ceil(height + top + 8);
+  svg.attr("width", width).attr("height", height).attr("viewBox", `0 0 ${width} ${height}`);
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${svg.node()!.outerHTML}\n`;
+}

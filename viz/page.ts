@@ -37,7 +37,7 @@ const PAGE_CSS = `
 body { font: 14px system-ui, sans-serif; margin: 0 20px 40px; color: #1d232a; }
 h1 { font-size: 20px; margin: 16px 0 2px; } h2 { font-size: 16px; margin: 26px 0 6px; }
 .sub { color: #56606b; margin-bottom: 8px; }
-.pane { height: 520px; border: 1px solid #cfd5db; border-radius: 6px; background: #fbfcfd; overflow: hidden; position: relative; }
+.pane { height: 640px; border: 1px solid #cfd5db; border-radius: 6px; background: #fbfcfd; overflow: hidden; position: relative; }
 .pane svg.graph { width: 100%; height: 100%; cursor: grab; display: block; }
 .row { display: flex; gap: 12px; } .row > div { flex: 1; min-width: 0; }
 .caption { font-weight: 600; margin: 4px 0; }
@@ -62,7 +62,8 @@ table.stats td.changed { color: #1a7a2a; font-weight: 700; }
 #player input[type=range] { flex: 1; }
 #player-rule { font: 600 15px ui-monospace, Menlo, monospace; color: #7c2d12; }
 .legend-key span { display: inline-block; padding: 1px 8px; margin-right: 6px; border-radius: 4px; border: 1px solid #999; font-size: 12px; }
-.empty > :not(h2):not(.sub) { display: none; }
+#player.empty > :not(h2):not(.sub) { display: none; }
+#bench-section.empty, #backward-section.empty { display: none; }
 details.kernel-info pre { background: #f5f7f9; padding: 8px; overflow: auto; max-height: 420px; font-size: 12px; }
 svg.bench text.legend, svg.bench text.axis-label { font: 12px system-ui, sans-serif; fill: #333; }
 ${GRAPH_CSS}`;
@@ -83,8 +84,8 @@ const BODY = `
 <div><div class="caption">optimized</div><div class="pane" id="pane-optimized"></div></div></div>
 <div id="stats-compare"></div></section>
 <section id="player"><h2>Rewrite player</h2><div class="sub" id="player-note"></div>
-<div class="controls"><button id="player-first">⏮</button><button id="player-prev">◀ step</button>
-<input type="range" id="player-slider" min="1" max="1" value="1"><button id="player-next">step ▶</button><button id="player-last">⏭</button></div>
+<div class="controls"><button id="player-first">first</button><button id="player-prev">◀ step</button>
+<input type="range" id="player-slider" min="1" max="1" value="1"><button id="player-next">step ▶</button><button id="player-last">last</button></div>
 <div>rule: <span id="player-rule"></span></div><div id="player-counts"></div>
 <div class="legend-key"><span style="background:#ffe1a8">matched</span><span style="background:#ffd9d9">vanishes (cancels)</span><span style="background:#bff0c9">produced</span></div>
 <div class="row"><div><div class="caption">before the step</div><div class="pane" id="player-before"></div></div>

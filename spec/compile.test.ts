@@ -15,7 +15,7 @@ import { grad, vjp } from "../compile/autodiff.js";
 import { optimize } from "../compile/optimize.js";
 import { stats } from "../compile/stats.js";
 import { compile } from "../compile/compile.js";
-import { zooGraph } from "../ops/zoo.js";
+import { zoo, zooGraph } from "../ops/zoo.js";
 import { batchnormBackwardAlt, batchnormForwardRef, evalNumericalGradient, randomTensor, relError, seededRandom } from "./helpers.js";
 import { arbSeed, runs } from "./arbitraries.js";
 
@@ -130,12 +130,22 @@ describe("compile(g).run(x) equals evaluate(g, x)", () => {
       runs(150),
     );
   });
-  test("matmul with transposed operands, odd sizes: A@B, A^T@B, A@B^T, A^T@B^T", () => {
-    for (const [m, k, n] of [[1, 1, 1], [3, 5, 7], [4, 8, 2], [5, 3, 1], [2, 9, 6]]) {
+  test("matmul with transposed operands, odd sizes, long K in chunks: A@B, A^T@B, A@B^T, A^T@B^T", () => {
+    for (const [m, k, n] of [[1, 1, 1], [3, 5, 7], [4, 8, 2], [5, 3, 1], [2, 9, 6], [6, 203, 301]]) {
       const g = trace({ a: [m, k], at: [k, m], c: [k, n], ct: [n, k] }, ({ a, at, c, ct }) => ({
         nn: a.matmul(c), tn: at.T.matmul(c), nt: a.matmul(ct.T), tt: at.T.matmul(ct.T), fused: a.mul(2).matmul(c.exp()),
       }));
       agrees(g, m * 100 + k * 10 + n, 1e-12);
+    }
+  });
+});
+
+describe("named fixtures", () => {
+  test("every zoo normalization's backward, derived and optimized, compiles to what evaluate computes", () => {
+    for (const name of Object.keys(zoo)) {
+      const bwd = vjp(zooGraph(name), { of: "out" }).backward;
+      agrees(bwd, 7, 1e-12);
+      agrees(optimize(bwd), 7, 1e-12);
     }
   });
 });

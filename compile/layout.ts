@@ -113,17 +113,6 @@ export function depthOf(a: Affine): number {
   return 0;
 }
 
-export function termDepth(t: Term, memo = new Map<Term, number>()): number {
-  const hit = memo.get(t);
-  if (hit !== undefined) return hit;
-  let d = 0;
-  if (t.kind === "load") d = depthOf(t.offset);
-  else if (t.kind === "iota") d = depthOf(t.index);
-  else if (t.kind === "op") for (const a of t.args) d = Math.max(d, termDepth(a, memo));
-  memo.set(t, d);
-  return d;
-}
-
 /** Builds terms for one loop nest of `rank` loop variables; equal (node, index) pairs share a term. */
 export class Lowering {
   private memo = new Map<string, Term>();

@@ -155,7 +155,6 @@ export function storeTerm(low: Lowering, st: Store) {
 function place(g: Graph, buffers: Set<Node>, isBuffer: IsBuffer): Stage[] {
   const stages: Stage[] = [];
   const stageOf = new Map<Node, number>();
-  const storeOf = new Map<Node, Store>();
   for (const n of g.nodes()) {
     if (!buffers.has(n)) continue;
     const r = roleOf(n);
@@ -193,7 +192,6 @@ function place(g: Graph, buffers: Set<Node>, isBuffer: IsBuffer): Stage[] {
       }
       const store: Store = { node: n, kind, scalar, phase };
       st.stores.push(store);
-      storeOf.set(n, store);
       stageOf.set(n, s);
       placed = true;
     }
@@ -201,7 +199,6 @@ function place(g: Graph, buffers: Set<Node>, isBuffer: IsBuffer): Stage[] {
       const split = kind === "reduce" ? suffixFrom(axes, domain.length) : -1;
       const store: Store = { node: n, kind, scalar: split >= 0, phase: 0 };
       stages.push({ kind: "loop", domain, split: Math.max(split, 0), rowwise: split >= 0, stores: [store] });
-      storeOf.set(n, store);
       stageOf.set(n, stages.length - 1);
     }
   }

@@ -32,8 +32,6 @@ export function escapeXml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
 
-const fmt = (v: number): string => (Number.isInteger(v) ? String(v) : Number(v.toFixed(2)).toString());
-
 /**
  * One line plot as SVG markup.
  *
@@ -61,17 +59,22 @@ export function linePlot(spec: PlotSpec): string {
   parts.push(`<text x="${(m.left + width - m.right) / 2}" y="18" text-anchor="middle" font-size="14">${escapeXml(spec.title)}</text>`);
   // axes with ticks
   const decades = (ts: number[]) => ts.filter((t) => Math.abs(Math.log10(t) - Math.round(Math.log10(t))) < 1e-9);
-  const xTicks = xLog ? decades(x.ticks()) : x.ticks(8);
+  // integer data (epochs, iterations) gets integer ticks only
+  const integral = xs.every(Number.isInteger);
+  const xTicks = xLog ? decades(x.ticks()) : x.ticks(8).filter((t) => !integral || Number.isInteger(t));
   const yTicks = yLog ? decades(y.ticks()) : y.ticks(6);
-  const tickText = (v: number, log: boolean) => (log ? v.toExponential(0) : fmt(v));
+  const xFormat = x.tickFormat(8);
+  const yFormat = y.tickFormat(6);
+  const xText = (v: number) => (xLog ? v.toExponential(0) : xFormat(v));
+  const yText = (v: number) => (yLog ? v.toExponential(0) : yFormat(v));
   parts.push(`<g stroke="#999">`);
   parts.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${height - m.bottom}" y2="${height - m.bottom}"/>`);
   parts.push(`<line x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${height - m.bottom}"/>`);
   for (const t of xTicks) parts.push(`<line x1="${x(t)}" x2="${x(t)}" y1="${height - m.bottom}" y2="${height - m.bottom + 4}"/>`);
   for (const t of yTicks) parts.push(`<line x1="${m.left - 4}" x2="${width - m.right}" y1="${y(t)}" y2="${y(t)}" stroke-opacity="0.25"/>`);
   parts.push(`</g>`);
-  for (const t of xTicks) parts.push(`<text x="${x(t)}" y="${height - m.bottom + 16}" text-anchor="middle">${tickText(t, xLog)}</text>`);
-  for (const t of yTicks) parts.push(`<text x="${m.left - 7}" y="${y(t) + 4}" text-anchor="end">${tickText(t, yLog)}</text>`);
+  for (const t of xTicks) parts.push(`<text x="${x(t)}" y="${height - m.bottom + 16}" text-anchor="middle">${xText(t)}</text>`);
+  for (const t of yTicks) parts.push(`<text x="${m.left - 7}" y="${y(t) + 4}" text-anchor="end">${yText(t)}</text>`);
   parts.push(`<text x="${(m.left + width - m.right) / 2}" y="${height - 8}" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`);
   parts.push(`<text transform="translate(14,${(m.top + height - m.bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(spec.yLabel)}</text>`);
   // series

@@ -2,6 +2,12 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { findCifarSubset, loadDataset } from "../nn/data.js";
 import { FullyConnectedNet } from "../nn/net.js";
 import { adam, rmsprop, sgdMomentum } from "../nn/optim.js";
 import { Solver } from "../nn/solver.js";
@@ -100,4 +106,46 @@ test("adam (bias-corrected, t = 5 before the step) matches the notebook's expect
   close(config.v, [0.69966, 0.6890838227146813, 0.678513185595568, 0.6679480886426593, 0.6573885318559557, 0.6468345152354571, 0.6362860387811634, 0.6257431024930747, 0.615205706371191, 0.6046738504155125, 0.5941475346260386, 0.5836267590027702, 0.5731115235457064, 0.5626018282548476, 0.5520976731301939, 0.5415990581717451, 0.5311059833795013, 0.5206184487534625, 0.5101364542936287, 0.49966], "v");
   close(config.m, [0.48, 0.49947368421052635, 0.5189473684210526, 0.538421052631579, 0.5578947368421052, 0.5773684210526316, 0.596842105263158, 0.6163157894736842, 0.6357894736842106, 0.6552631578947368, 0.6747368421052632, 0.6942105263157895, 0.7136842105263158, 0.7331578947368422, 0.7526315789473684, 0.7721052631578947, 0.791578947368421, 0.8110526315789475, 0.8305263157894738, 0.85], "m");
   assert.equal(config.t, 6);
+});
+
+test("a 2-layer net overfits 50 training images to 100% train accuracy (Adam, 20 epochs)", () => {
+  // The CIFAR-10 subset when it is beside the project (as the notebook), else the MNIST digits.
+  const ds = loadDataset({ data: findCifarSubset(), numTrain: 50, numVal: 50, numTest: 0 });
+  const net = new FullyConnectedNet([100], { inputDim: ds.X_train.size / 50, weightScale: 1e-2, seed: 231 });
+  const data = { XTrain: ds.X_train, yTrain: ds.y_train, XVal: ds.X_val, yVal: ds.y_val };
+  const solver = new Solver(net, data, { updateRule: "adam", optimConfig: { learningRate: 1e-3 }, batchSize: 25, numEpochs: 20, seed: 231, verbose: false });
+  solver.train();
+  assert.equal(solver.trainAccHistory.length, 21);
+  assert.equal(solver.trainAccHistory.at(-1), 1, `train accuracy by epoch: ${solver.trainAccHistory.join(" ")}`);
+  assert.ok(solver.lossHistory.at(-1)! < 0.1, `final loss ${solver.lossHistory.at(-1)}`);
+});
+
+test("Solver logs the notebook's lines and keeps the best parameters by validation accuracy", () => {
+  const ds = loadDataset({ data: "mnist", numTrain: 40, numVal: 20, numTest: 0 });
+  const net = new FullyConnectedNet([10], { inputDim: 784, seed: 0 });
+  const lines: string[] = [];
+  const data = { XTrain: ds.X_train, yTrain: ds.y_train, XVal: ds.X_val, yVal: ds.y_val };
+  const solver = new Solver(net, data, { updateRule: "sgd", batchSize: 20, numEpochs: 2, printEvery: 1, seed: 0, log: (l) => lines.push(l), progress: false });
+  solver.train();
+  assert.match(lines[0], /^\(Iteration 1 \/ 4\) loss: \d+\.\d{6}$/);
+  assert.match(lines[1], /^\(Epoch 0 \/ 2\) train acc: \d\.\d{6}; val_acc: \d\.\d{6}$/);
+  assert.equal(solver.valAccHistory.length, 3);
+  assert.equal(solver.bestValAcc, Math.max(...solver.valAccHistory));
+  assert.equal(solver.checkAccuracy(data.XVal, data.yVal), solver.bestValAcc);
+});
+
+test("gradc experiment deep --quick writes results.json, SVG figures and an HTML page", () => {
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+  const out = mkdtempSync(join(tmpdir(), "gradc-experiment-"));
+  try {
+    execFileSync(process.execPath, [join(root, "cli.js"), "experiment", "deep", "--quick", "--out", out], { stdio: "pipe" });
+    const dir = join(out, "deep");
+    for (const f of ["results.json", "loss.svg", "train-acc.svg", "val-acc.svg", "index.html"]) assert.ok(existsSync(join(dir, f)), f);
+    const res = JSON.parse(readFileSync(join(dir, "results.json"), "utf8"));
+    assert.deepEqual(res.runs.map((r: { label: string }) => r.label), ["batchnorm", "baseline"]);
+    assert.equal(res.runs[0].trainAccHistory.length, res.epochs + 1);
+    assert.match(readFileSync(join(dir, "loss.svg"), "utf8"), /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });

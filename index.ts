@@ -27,3 +27,5 @@ export { defineRule, removeRule, userRules, rule } from "./compile/extend.js";
 export { P, v, any, type Rule, type Pattern, type Match, type Context } from "./compile/rules/index.js";
 export { checkOp, type CheckOpOptions, type CheckOpReport } from "./spec/check.js";
 export { checkRule, type CheckRuleOptions, type CheckRuleReport } from "./spec/check-rule.js";
+export { view, viewData, type ViewOptions, type ViewResult } from "./viz/view.js";
+export { renderSvg, type SvgPanel } from "./viz/svg.js";

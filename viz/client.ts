@@ -23,7 +23,7 @@ export function makePane(d3: typeof D3, host: HTMLElement, graph: VizGraph, mark
   const w = host.clientWidth || 800;
   const h = host.clientHeight || 500;
   // fit the width; fit the height too unless that makes the boxes unreadable (then pan down)
-  const k = Math.min(1, (w - 10) / drawn.width, Math.max((h - 10) / drawn.height, 0.7));
+  const k = Math.min(1, (w - 10) / drawn.width, Math.max((h - 10) / drawn.height, 0.55));
   svg.call(zoom.transform, d3.zoomIdentity.translate((w - drawn.width * k) / 2, Math.max(4, (h - drawn.height * k) / 2)).scale(k));
 
   const clear = () => host.querySelectorAll(".sel, .in, .out").forEach((el) => el.classList.remove("sel", "in", "out"));

@@ -49,8 +49,9 @@ export function layoutDag(input: LayoutInput): Layout {
     preds[b].push(a);
   }
 
-  // 1. layers: longest path from the sources (Kahn's order), then each source sinks to just above
-  // its first consumer so inputs and constants sit next to where they are used.
+  // 1. layers: longest path from the sources (Kahn's order); then, from the bottom up, a node with
+  // at least as many consumers as inputs sinks to just above its first consumer (that shortens its
+  // edges in total), so inputs, constants and their views sit next to where they are used.
   const indeg = preds.map((p) => p.length);
   const order: number[] = [];
   for (let i = 0; i < n; i++) if (indeg[i] === 0) order.push(i);
@@ -60,8 +61,9 @@ export function layoutDag(input: LayoutInput): Layout {
   if (order.length !== n) throw new Error(`layoutDag: the graph has a cycle (${n - order.length} nodes on it)`);
   const rank = new Array<number>(n).fill(0);
   for (const v of order) for (const p of preds[v]) rank[v] = Math.max(rank[v], rank[p] + 1);
-  for (const v of order) {
-    if (preds[v].length === 0 && succs[v].length > 0) rank[v] = Math.max(0, Math.min(...succs[v].map((s) => rank[s])) - 1);
+  for (let k = n - 1; k >= 0; k--) {
+    const v = order[k];
+    if (succs[v].length > 0 && succs[v].length >= preds[v].length) rank[v] = Math.min(...succs[v].map((s) => rank[s])) - 1;
   }
   const used = [...new Set(rank)].sort((a, b) => a - b);
   const compact = new Map(used.map((r, i) => [r, i]));

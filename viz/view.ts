@@ -38,10 +38,13 @@ export interface ViewResult {
 
 /** Everything the page shows, as JSON-ready data. */
 export function viewData(graph: Graph, opts: ViewOptions = {}): PageData {
-  const signature = graph.inputs.map((x) => `${x.name}: ${x.dtype}${shapeStr(x.shape)}`).join(", ");
+  const shown = graph.inputs.slice(0, 8).map((x) => `${x.name}: ${x.dtype}${shapeStr(x.shape)}`);
+  if (graph.inputs.length > 8) shown.push(`… ${graph.inputs.length - 8} more`);
+  const signature = shown.join(", ");
+  const outs = graph.outputNames.length > 8 ? `${graph.outputNames.slice(0, 8).join(", ")}, … ${graph.outputNames.length - 8} more` : graph.outputNames.join(", ");
   const data: PageData = {
     title: opts.title ?? "gradc view",
-    subtitle: `graph(${signature}) → ${graph.outputNames.join(", ")}`,
+    subtitle: `graph(${signature}) → ${outs}`,
     forward: toVizGraph(graph),
     backward: null,
     optimized: null,

@@ -1,4 +1,4 @@
-// Code generation for matmul: C[M,N] = A[M,K] @ B[K,N] with constant sizes and strides. Operands
+// Code generation for matmul (float64 main blocks go to wasm-matmul.ts when the engine has SIMD): C[M,N] = A[M,K] @ B[K,N] with constant sizes and strides. Operands
 // are strided views of buffers, so a transposed operand (W^T, x^T) is read in place, never copied.
 //
 // The kernel computes C in 4x4 register tiles: sixteen accumulators held in locals while p runs
@@ -12,6 +12,7 @@
 import type { Node } from "../core/node.js";
 import { literal } from "./codegen.js";
 import type { View } from "./layout.js";
+import type { WasmMatmulSpec } from "./wasm-matmul.js";
 
 export interface MatmulOperands {
   a: View;
@@ -32,7 +33,21 @@ function chunkOf(k: number, n: number): number {
   return kc >= k ? k : kc;
 }
 
-export function matmulSource(node: Node, ops: MatmulOperands): string[] {
+/** The WebAssembly kernel's share of a matmul: rows [0, m4) and columns [0, n4), or null. */
+export function wasmShare(node: Node): WasmMatmulSpec | null {
+  const [m, k] = node.inputs[0].shape;
+  const n = node.shape[1];
+  const m4 = m - (m % TILE), n4 = n - (n % TILE);
+  // worth the copies in and out from about 64k multiply-adds
+  if (node.dtype !== "f64" || m4 < TILE || n4 < TILE || m * n * k < 65536) return null;
+  return { m, k, n, m4, n4, kc: chunkOf(k, n), sa: [0, 0], sb: [0, 0], aSize: node.inputs[0].size, bSize: node.inputs[1].size };
+}
+
+/**
+ * The matmul's JavaScript. With `wasm` (the generated name of a kernel from wasm-matmul.ts), the
+ * JavaScript computes only the edges and the WebAssembly kernel the 4x4-divisible main block.
+ */
+export function matmulSource(node: Node, ops: MatmulOperands, wasm?: { name: string; spec: WasmMatmulSpec }): string[] {
   const [m, k] = node.inputs[0].shape;
   const n = node.shape[1];
   const m4 = m - (m % TILE), n4 = n - (n % TILE);
@@ -50,11 +65,21 @@ export function matmulSource(node: Node, ops: MatmulOperands): string[] {
     [m4, m, m - m4, 0, n4, TILE],
     [m4, m, m - m4, n4, n, n - n4],
   ];
-  for (const [i0, i1, tr, j0, j1, tc] of regions) {
+  for (const [i0, i1, tr, j0, j1, tc] of wasm ? regions.slice(1) : regions) {
     if (i1 > i0 && j1 > j0) body.push(...tile(node, ops, kc < k, k, n, i0, i1, tr, j0, j1, tc));
   }
-  if (kc < k) lines.push(...body.map((l) => "  " + l), "}");
+  if (body.length === 0) lines.length = 0;
+  else if (kc < k) lines.push(...body.map((l) => "  " + l), "}");
   else lines.push(...body);
+  if (wasm) {
+    const { name: w } = wasm;
+    const C = ops.cName;
+    lines.push(
+      `// C[0:${m4}, 0:${n4}]: WebAssembly SIMD kernel ${w} (f64x2 accumulators, 4x4 tiles${kc < k ? `, K in chunks of ${kc}` : ""})`,
+      `${w}.a.set(${ops.aName}); ${w}.b.set(${ops.bName}); ${w}.c.fill(0); ${w}.run();`,
+      n4 === n ? `${C}.set(${w}.c.subarray(0, ${literal(m4 * n)}));` : `for (let i = 0; i < ${literal(m4)}; i++) ${C}.set(${w}.c.subarray(i * ${literal(n)}, i * ${literal(n)} + ${literal(n4)}), i * ${literal(n)});`,
+    );
+  }
   return lines;
 }
 

@@ -7,7 +7,8 @@ import { numbering, type Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
 import { allocate, Tensor, type Data } from "../core/tensor.js";
 import { describeNode, KernelNames, loopStageSource, type Names } from "./codegen.js";
-import { matmulSource } from "./codegen-matmul.js";
+import { matmulSource, wasmShare } from "./codegen-matmul.js";
+import { wasmMatmul, wasmSimdSupported, type WasmMatmulSpec } from "./wasm-matmul.js";
 import { loadsOf, Lowering, viewOf, type IsBuffer, type Term } from "./layout.js";
 import { isFullSize, schedule, storeTerm, type Schedule, type Stage, type Store } from "./schedule.js";
 
@@ -17,6 +18,8 @@ export interface CompileOptions {
    * (no copy). Default false: every run returns fresh tensors.
    */
   reuseOutputs?: boolean;
+  /** Use WebAssembly SIMD for large float64 matmuls when the engine supports it (default true). */
+  wasm?: boolean;
 }
 
 export interface KernelInfo {
@@ -66,7 +69,7 @@ const CACHE_SIZE = 32;
  *   bwd.stats   // { kernels: 2, sweeps: 2, bytesPerCall: ... }
  */
 export function compile(g: Graph, opts: CompileOptions = {}): Executable {
-  const key = `${g.inputs.map((x) => x.id).join(",")}|${Object.entries(g.outputs).map(([k, v]) => `${JSON.stringify(k)}:${v.id}`).join(",")}|${opts.reuseOutputs ? 1 : 0}`;
+  const key = `${g.inputs.map((x) => x.id).join(",")}|${Object.entries(g.outputs).map(([k, v]) => `${JSON.stringify(k)}:${v.id}`).join(",")}|${opts.reuseOutputs ? 1 : 0}${opts.wasm === false ? 0 : 1}`;
   const hit = cache.get(key);
   if (hit) {
     cache.delete(key);
@@ -97,6 +100,8 @@ function build(g: Graph, opts: CompileOptions): Executable {
   const kernels: KernelInfo[] = [];
   const runs: Run[] = [];
   const claimed = new Set<Node>();
+  /** Values other than buffers that kernels close over: WebAssembly matmul kernels. */
+  const extras: { name: string; value: unknown }[] = [];
 
   sch.kernels.forEach((stages, k) => {
     const name = `k${k}`;
@@ -126,7 +131,14 @@ function build(g: Graph, opts: CompileOptions): Executable {
         const [a, b] = st.node.inputs.map((x) => viewOf(x, isBuffer)!);
         for (const x of st.node.inputs) for (let y = x; !isBuffer(y); y = y.inputs[0]) claim(y);
         claim(st.node);
-        body.push(...matmulSource(st.node, { a, b, aName: names.buffer(a.base), bName: names.buffer(b.base), cName: names.buffer(st.node) }));
+        const share = opts.wasm !== false && wasmSimdSupported() ? wasmShare(st.node) : null;
+        let wasm: { name: string; spec: WasmMatmulSpec } | undefined;
+        if (share) {
+          const spec = { ...share, sa: a.strides as [number, number], sb: b.strides as [number, number], aSize: a.base.size, bSize: b.base.size };
+          wasm = { name: `w${extras.length}`, spec };
+          extras.push({ name: wasm.name, value: wasmMatmul(spec) });
+        }
+        body.push(...matmulSource(st.node, { a, b, aName: names.buffer(a.base), bName: names.buffer(b.base), cName: names.buffer(st.node) }, wasm));
         bytes += bytesOf(a.base) + bytesOf(b.base) + bytesOf(st.node);
         continue;
       }
@@ -148,7 +160,7 @@ function build(g: Graph, opts: CompileOptions): Executable {
     const source = [head, `function ${name}(${params}) {`, ...body.map((l) => "  " + l), "}"].join("\n");
     let fn: (...arrays: Data[]) => void;
     try {
-      fn = new Function(...bufferNames, `"use strict";\n${source}\nreturn ${name};`)(...storage.arrays);
+      fn = new Function(...bufferNames, ...extras.map((e) => e.name), `"use strict";\n${source}\nreturn ${name};`)(...storage.arrays, ...extras.map((e) => e.value));
     } catch (e) {
       throw new GradcError(`compile: generated kernel ${name} does not compile (${(e as Error).message}); an op's expr template may be broken:\n${source}`);
     }

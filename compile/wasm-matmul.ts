@@ -1,0 +1,148 @@
+// A float64 matmul kernel in WebAssembly SIMD, generated as bytes with the sizes and strides as
+// constants: 4x4 tiles of C held in eight f64x2 accumulators, K cut into chunks as in the
+// JavaScript kernel. Each C[i,j] is still summed over p in increasing order from zero (f64x2.add
+// of f64x2.mul: no fused multiply-add), so results equal the interpreter's bit for bit.
+// The module owns its memory: A's and B's buffers are copied in, C is copied out.
+
+/** Sizes, strides (in elements) and the K-chunk of one matmul. */
+export interface WasmMatmulSpec {
+  m: number;
+  k: number;
+  n: number;
+  /** Only rows [0, m4) and columns [0, n4) are computed here (multiples of 4). */
+  m4: number;
+  n4: number;
+  kc: number;
+  sa: [number, number];
+  sb: [number, number];
+  /** Element counts of the operands' buffers (what is copied in). */
+  aSize: number;
+  bSize: number;
+}
+
+export interface WasmMatmul {
+  a: Float64Array;
+  b: Float64Array;
+  c: Float64Array;
+  run: () => void;
+}
+
+const u32 = (v: number): number[] => {
+  const out: number[] = [];
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v) byte |= 0x80;
+    out.push(byte);
+  } while (v);
+  return out;
+};
+const s32 = (v: number): number[] => {
+  const out: number[] = [];
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    if ((v === 0 && !(byte & 0x40)) || (v === -1 && byte & 0x40)) return [...out, byte];
+    out.push(byte | 0x80);
+  }
+};
+const section = (id: number, body: number[]): number[] => [id, ...u32(body.length), ...body];
+const vec = (items: number[][]): number[] => [...u32(items.length), ...items.flat()];
+const name = (s: string): number[] => [...u32(s.length), ...[...s].map((c) => c.charCodeAt(0))];
+
+// opcodes
+const GET = 0x20, SET = 0x21, I32 = 0x41, ADD = 0x6a, MUL = 0x6c, LTS = 0x48, GTS = 0x4a, SELECT = 0x1b;
+const F64LOAD = 0x2b, LOOP = 0x03, BRIF = 0x0d, END = 0x0b, VOID = 0x40;
+const simd = (op: number, ...imm: number[]) => [0xfd, ...u32(op), ...imm];
+const V128LOAD = 0x00, V128STORE = 0x0b, SPLAT = 0x14, REPLACE = 0x22, VADD = 0xf0, VMUL = 0xf2;
+const mem = (offset: number, align = 3) => [...u32(align), ...u32(offset)];
+
+/** The function body: locals i j p p0 pe ta tb tc (i32), 8 accumulators, 4 x, 2 y (v128). */
+function body(s: WasmMatmulSpec): number[] {
+  const [I, J, P, P0, PE, TA, TB, TC] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const ACC = (r: number, c: number) => 8 + r * 2 + c;
+  const X = (r: number) => 16 + r;
+  const Y = (c: number) => 20 + c;
+  const aOff = 0, bOff = s.aSize * 8, cOff = (s.aSize + s.bSize) * 8;
+  const [sa0, sa1] = s.sa.map((v) => v * 8), [sb0, sb1] = s.sb.map((v) => v * 8);
+  const n8 = s.n * 8;
+  const c: number[] = [];
+  const set = (l: number, ...e: number[]) => c.push(...e, SET, l);
+  const mulAdd = (l1: number, k1: number, l2: number, k2: number) => [GET, l1, I32, ...s32(k1), MUL, GET, l2, I32, ...s32(k2), MUL, ADD];
+  set(I, I32, 0);
+  c.push(LOOP, VOID);
+  set(J, I32, 0);
+  c.push(LOOP, VOID);
+  set(TC, ...mulAdd(I, n8, J, 8));
+  set(P0, I32, 0);
+  c.push(LOOP, VOID);
+  for (let r = 0; r < 4; r++) for (let q = 0; q < 2; q++) set(ACC(r, q), GET, TC, ...simd(V128LOAD, ...mem(cOff + r * n8 + q * 16)));
+  // pe = min(p0 + kc, k)
+  set(PE, I32, ...s32(s.k), GET, P0, I32, ...s32(s.kc), ADD, GET, P0, I32, ...s32(s.kc), ADD, I32, ...s32(s.k), GTS, SELECT);
+  set(P, GET, P0);
+  c.push(LOOP, VOID);
+  set(TA, ...mulAdd(I, sa0, P, sa1));
+  for (let r = 0; r < 4; r++) set(X(r), GET, TA, F64LOAD, ...mem(aOff + r * sa0), ...simd(SPLAT));
+  set(TB, ...mulAdd(P, sb0, J, sb1));
+  for (let q = 0; q < 2; q++) {
+    if (sb1 === 8) set(Y(q), GET, TB, ...simd(V128LOAD, ...mem(bOff + q * 16)));
+    else {
+      set(Y(q), GET, TB, F64LOAD, ...mem(bOff + 2 * q * sb1), ...simd(SPLAT));
+      set(Y(q), GET, Y(q), GET, TB, F64LOAD, ...mem(bOff + (2 * q + 1) * sb1), ...simd(REPLACE, 1));
+    }
+  }
+  for (let r = 0; r < 4; r++) for (let q = 0; q < 2; q++) set(ACC(r, q), GET, ACC(r, q), GET, X(r), GET, Y(q), ...simd(VMUL), ...simd(VADD));
+  set(P, GET, P, I32, 1, ADD);
+  c.push(GET, P, GET, PE, LTS, BRIF, 0, END);
+  for (let r = 0; r < 4; r++) for (let q = 0; q < 2; q++) c.push(GET, TC, GET, ACC(r, q), ...simd(V128STORE, ...mem(cOff + r * n8 + q * 16)));
+  set(P0, GET, P0, I32, ...s32(s.kc), ADD);
+  c.push(GET, P0, I32, ...s32(s.k), LTS, BRIF, 0, END);
+  set(J, GET, J, I32, 4, ADD);
+  c.push(GET, J, I32, ...s32(s.n4), LTS, BRIF, 0, END);
+  set(I, GET, I, I32, 4, ADD);
+  c.push(GET, I, I32, ...s32(s.m4), LTS, BRIF, 0, END);
+  c.push(END);
+  const locals = vec([[8, 0x7f], [14, 0x7b]]);
+  return [...locals, ...c];
+}
+
+/** The module's bytes. */
+export function wasmMatmulBytes(s: WasmMatmulSpec): Uint8Array<ArrayBuffer> {
+  const bytes = (s.aSize + s.bSize + s.m * s.n) * 8;
+  const pages = Math.max(1, Math.ceil(bytes / 65536));
+  const code = body(s);
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([[0x60, 0, 0]])),
+    ...section(3, vec([[0]])),
+    ...section(5, vec([[0x00, ...u32(pages)]])),
+    ...section(7, vec([[...name("mem"), 0x02, 0], [...name("mm"), 0x00, 0]])),
+    ...section(10, vec([[...u32(code.length), ...code]])),
+  ]);
+}
+
+let supported: boolean | undefined;
+/** Whether this engine runs WebAssembly SIMD (Node 16.4+ does). */
+export function wasmSimdSupported(): boolean {
+  if (supported === undefined) {
+    try {
+      const probe = wasmMatmulBytes({ m: 4, k: 1, n: 4, m4: 4, n4: 4, kc: 1, sa: [1, 1], sb: [4, 1], aSize: 4, bSize: 4 });
+      supported = typeof WebAssembly === "object" && WebAssembly.validate(probe);
+    } catch {
+      supported = false;
+    }
+  }
+  return supported;
+}
+
+/** Instantiate a kernel (synchronously: modules this small compile in well under a millisecond). */
+export function wasmMatmul(s: WasmMatmulSpec): WasmMatmul {
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(wasmMatmulBytes(s)));
+  const buf = (inst.exports.mem as WebAssembly.Memory).buffer;
+  return {
+    a: new Float64Array(buf, 0, s.aSize),
+    b: new Float64Array(buf, s.aSize * 8, s.bSize),
+    c: new Float64Array(buf, (s.aSize + s.bSize) * 8, s.m * s.n),
+    run: inst.exports.mm as () => void,
+  };
+}

@@ -9,15 +9,17 @@ import { drawGraph, GRAPH_CSS } from "./draw.js";
 import { main, makePane, renderBench, renderKernels, setupPlayer, showInfo, statsTable } from "./client.js";
 import type { PageData } from "./model.js";
 
+/** Where d3's minified UMD bundle is (d3's "exports" hide dist/: found from its entry point). */
+export function d3BundlePath(): string {
+  let dir = dirname(createRequire(import.meta.url).resolve("d3"));
+  while (!existsSync(join(dir, "dist", "d3.min.js")) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, "dist", "d3.min.js");
+}
+
 let d3Source: string | undefined;
 /** d3's UMD bundle from node_modules (defines the global `d3`). */
 export function d3Bundle(): string {
-  if (d3Source === undefined) {
-    // d3's "exports" hide dist/: find the package root from its entry point
-    let dir = dirname(createRequire(import.meta.url).resolve("d3"));
-    while (!existsSync(join(dir, "dist", "d3.min.js")) && dirname(dir) !== dir) dir = dirname(dir);
-    d3Source = readFileSync(join(dir, "dist", "d3.min.js"), "utf8");
-  }
+  d3Source ??= readFileSync(d3BundlePath(), "utf8");
   return d3Source;
 }
 

@@ -1,8 +1,9 @@
 // Static export: graphs drawn with d3 in Node over a jsdom document, as one standalone SVG (for
 // READMEs and papers). Same layout, drawing and styles as the page.
 
+import { createRequire } from "node:module";
 import * as d3 from "d3";
-import { JSDOM } from "jsdom";
+import type * as JSDOMModule from "jsdom";
 import { drawGraph, GRAPH_CSS } from "./draw.js";
 import type { VizGraph, VizKernel } from "./model.js";
 
@@ -12,11 +13,16 @@ export interface SvgPanel {
   kernels?: VizKernel[] | null;
 }
 
+// jsdom takes a second to load: only when an SVG is asked for
+const require = createRequire(import.meta.url);
+let jsdom: typeof JSDOMModule | undefined;
+
 const statsLine = (g: VizGraph) => `${g.stats.nodes} nodes · reduction depth ${g.stats.reductionDepth} · ${g.stats.fullSizeReductions} full-size reductions`;
 
 /** Panels side by side, each with its caption and stats, in one <svg> string. */
 export function renderSvg(panels: readonly SvgPanel[], title = ""): string {
-  const { document } = new JSDOM("<!DOCTYPE html><body></body>").window;
+  jsdom ??= require("jsdom") as typeof JSDOMModule;
+  const { document } = new jsdom.JSDOM("<!DOCTYPE html><body></body>").window;
   const svg = d3.select(document.body).append("svg").attr("xmlns", "http://www.w3.org/2000/svg");
   svg.append("style").text(`${GRAPH_CSS}\n.caption { font: 600 15px system-ui, sans-serif; fill: #1d232a; } .statsline { font: 12px system-ui, sans-serif; fill: #56606b; } .title { font: 700 17px system-ui, sans-serif; }`);
   svg.append("rect").attr("width", "100%").attr("height", "100%").attr("fill", "white");

@@ -28,3 +28,4 @@ export { P, v, any, type Rule, type Pattern, type Match, type Context } from "./
 export { checkOp, type CheckOpOptions, type CheckOpReport } from "./spec/check.js";
 export { checkRule, type CheckRuleOptions, type CheckRuleReport } from "./spec/check-rule.js";
 export { view, viewData, type ViewOptions, type ViewResult } from "./viz/view.js";
+export { renderSvg, type SvgPanel } from "./viz/svg.js";

@@ -11,10 +11,11 @@ import { printGraph, type Graph } from "../core/graph.js";
 import type { DType } from "../core/tensor.js";
 import { vjp } from "../compile/autodiff.js";
 import { optimize } from "../compile/optimize.js";
+import { compile } from "../compile/compile.js";
 import { stats, type GraphStats } from "../compile/stats.js";
 import { zoo } from "../ops/zoo.js";
 
-const usage = `usage: gradc inspect <graph> [--shape N,D,...] [--dtype f64|f32] [--json]
+const usage = `usage: gradc inspect <graph> [--shape N,D,...] [--dtype f64|f32] [--json] [--kernels]
 
 Prints the forward graph with its residuals, the backward graph derived by autodiff, and the
 backward after the optimizer, with node counts and reduction depths.
@@ -25,7 +26,8 @@ ${Object.entries(zoo).map(([k, e]) => `  ${k.padEnd(18)} ${e.summary} (default s
 options:
   --shape   comma-separated sizes, e.g. 200,3 for batchnorm's N,D
   --dtype   f64 (default) or f32
-  --json    print one JSON object instead of text`;
+  --json    print one JSON object instead of text
+  --kernels also print the generated JavaScript of the compiled, optimized backward`;
 
 export interface InspectReport {
   graph: string;
@@ -46,7 +48,8 @@ export interface InspectReport {
     rules: Record<string, number>;
     ms: number;
   };
-  // compiled?: { ... }   <- filled by the --kernels spot below (compile/ owner)
+  /** The optimized backward compiled: fused kernels, full-size sweeps, bytes per call (and source with --kernels). */
+  compiled?: { kernels: number; sweeps: number; bytesPerCall: number; source?: string };
 }
 
 function parseShape(text: string, name: string): number[] {
@@ -115,6 +118,8 @@ function formatText(r: InspectReport): string {
     "",
     `backward, optimized: ${o.nodes} nodes`,
     o.text,
+    ...(r.compiled ? ["", `compiled: ${r.compiled.kernels} kernel(s), ${r.compiled.sweeps} full-size sweep(s), ${r.compiled.bytesPerCall} bytes per call`] : []),
+    ...(r.compiled?.source ? ["", r.compiled.source] : []),
   ].join("\n");
 }
 
@@ -128,7 +133,7 @@ function parseOptions(argv: string[]) {
         dtype: { type: "string", default: "f64" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
-        // ---- --kernels: reserved for the compile/ owner (fused kernels and generated code) ----
+        kernels: { type: "boolean", default: false },
       },
     });
   } catch (e) {
@@ -152,8 +157,9 @@ export const command = {
     if (values.dtype !== "f64" && values.dtype !== "f32") throw new GradcError(`inspect: --dtype must be f64 or f32, got "${values.dtype}"`);
     const report = inspect(name, shape, values.dtype);
 
-    // ---- compiled: the compile/ owner adds `--kernels` (options above) and a `compiled: {...}`
-    // ---- field here (report.compiled = ...; printed by formatText and included in --json).
+    const exe = compile(optimize(vjp(zoo[name].build(shape, values.dtype), { of: "out" }).backward));
+    const { kernels, sweeps, bytesPerCall } = exe.stats;
+    report.compiled = { kernels, sweeps, bytesPerCall, ...(values.kernels ? { source: exe.source } : {}) };
 
     console.log(values.json ? JSON.stringify(report, null, 2) : formatText(report));
   },

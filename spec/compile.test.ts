@@ -3,6 +3,8 @@
 // hand-written alt kernel; and the optimized normalization backwards run in the sweeps promised.
 
 import { test, describe } from "node:test";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as b from "../core/builder.js";
@@ -227,6 +229,17 @@ describe("the compiled batchnorm backward", () => {
     const exe = compile(g);
     assert.equal(exe.stats.sweeps, 1, exe.source);
     assert.equal(exe.stats.kernels, 1, exe.source);
+  });
+
+  test("gradc inspect batchnorm --json reports it; --kernels prints the kernels", (t) => {
+    if (notYet(optimized("batchnorm", [200, 3]))) return t.skip("the optimizer does not reach the closed form yet");
+    const cli = fileURLToPath(new URL("../cli.js", import.meta.url));
+    const report = JSON.parse(execFileSync(process.execPath, [cli, "inspect", "batchnorm", "--json"], { encoding: "utf8" }));
+    assert.equal(report.compiled.kernels, 2);
+    assert.equal(report.compiled.sweeps, 2);
+    assert.ok(report.compiled.bytesPerCall > 0);
+    const text = execFileSync(process.execPath, [cli, "inspect", "batchnorm", "--kernels"], { encoding: "utf8" });
+    assert.match(text, /function k1\(in0/);
   });
 
   test("even un-optimized, no reduction's input is materialized", () => {

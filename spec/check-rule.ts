@@ -55,12 +55,20 @@ export function checkRule(r: Rule, opts: CheckRuleOptions = {}): CheckRuleReport
   const { firings, failures } = checkRules([r], cases, opts.tolerance ?? 1e-12);
   if (failures.length) {
     const shown = failures.slice(0, 3).map((f) => `  error ${f.error} at ${f.where}`).join("\n");
-    throw new GradcError(`checkRule(${r.name}): unsound: the two sides differ in ${failures.length} of ${firings.length} firings\n${shown}`);
+    throw new GradcError(`checkRule(${r.name}): unsound: the two sides differ in ${failures.length} of ${firings.length} firings\n${shown}${firstCase(cases, failures[0].where)}`);
   }
   if (firings.length === 0) {
     throw new GradcError(`checkRule(${r.name}): the rule never fired on ${cases.length} graphs (its pattern's instances, random graphs, the normalizations): pass { graphs } where it applies`);
   }
   return { rule: r.name, cases: cases.length, firings: firings.length, worst: Math.max(...firings.map((f) => f.error)) };
+}
+
+/** The first failing case in full, when it is small enough to read. */
+function firstCase(cases: readonly SoundnessCase[], where: string): string {
+  const c = cases.find((k) => k.label !== undefined && where.startsWith(`${k.label}: `));
+  if (!c || c.graph.size > 12 || Object.values(c.inputs).some((t) => t.size > 12)) return "";
+  const values = Object.entries(c.inputs).map(([k, t]) => `  ${k} = ${JSON.stringify(Array.from(t.data, (x) => +x.toPrecision(4)))}`);
+  return `\nthe first case (${c.label}):\n${c.graph.toString().replace(/^/gm, "  ")}\n${values.join("\n")}`;
 }
 
 /**

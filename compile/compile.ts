@@ -57,8 +57,11 @@ export interface Executable {
   readonly kernels: KernelInfo[];
 }
 
-const cache = new Map<string, Executable>();
-const CACHE_SIZE = 32;
+/**
+ * Executables live as long as their graph's nodes: the cache is keyed weakly on the first output
+ * node (an executable owns buffers as large as its data, so a global LRU could hold gigabytes).
+ */
+const cache = new WeakMap<Node, Map<string, Executable>>();
 
 /**
  * Compile a graph to fused JavaScript kernels. Cached by the graph's nodes (hash-consed, so equal
@@ -70,15 +73,12 @@ const CACHE_SIZE = 32;
  */
 export function compile(g: Graph, opts: CompileOptions = {}): Executable {
   const key = `${g.inputs.map((x) => x.id).join(",")}|${Object.entries(g.outputs).map(([k, v]) => `${JSON.stringify(k)}:${v.id}`).join(",")}|${opts.reuseOutputs ? 1 : 0}${opts.wasm === false ? 0 : 1}`;
-  const hit = cache.get(key);
-  if (hit) {
-    cache.delete(key);
-    cache.set(key, hit);
-    return hit;
-  }
-  const exe = build(g, opts);
-  cache.set(key, exe);
-  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  const anchor = Object.values(g.outputs)[0];
+  if (!anchor) return build(g, opts);
+  let entries = cache.get(anchor);
+  if (!entries) cache.set(anchor, (entries = new Map()));
+  let exe = entries.get(key);
+  if (!exe) entries.set(key, (exe = build(g, opts)));
   return exe;
 }
 

@@ -17,6 +17,7 @@ import { grad, vjp } from "../compile/autodiff.js";
 import { optimize } from "../compile/optimize.js";
 import { stats } from "../compile/stats.js";
 import { compile, type CompileOptions } from "../compile/compile.js";
+import { ROW_IN_CACHE } from "../compile/schedule.js";
 import { zoo, zooGraph } from "../ops/zoo.js";
 import { batchnormBackwardAlt, batchnormForwardRef, evalNumericalGradient, randomTensor, relError, seededRandom } from "./helpers.js";
 import { arbSeed, runs } from "./arbitraries.js";
@@ -229,6 +230,8 @@ describe("the compiled batchnorm backward", () => {
     const exe = compile(g);
     assert.equal(exe.stats.sweeps, 1, exe.source);
     assert.equal(exe.stats.kernels, 1, exe.source);
+    // a row too long for the cache is read twice: reduce, then elementwise
+    assert.equal(compile(optimized("layernorm", [2, ROW_IN_CACHE + 8])).stats.sweeps, 2);
   });
 
   test("gradc inspect batchnorm --json reports it; --kernels prints the kernels", (t) => {

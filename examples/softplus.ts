@@ -2,7 +2,7 @@
 // It is traced, differentiated twice, optimized, fused into a compiled loop and drawn, like a
 // builtin. Run: node dist/examples/softplus.js [--view softplus.html]
 
-import { checkOp, compile, defineOp, evaluate, grad, optimize, random, stats, tensor, trace, type CheckOpReport } from "gradc";
+import { checkOp, compile, defineOp, evaluate, grad, optimize, random, stats, tensor, trace, view, type CheckOpReport } from "gradc";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
@@ -76,20 +76,24 @@ export function main(argv: string[] = []): SoftplusResult {
   let compiledError = 0;
   for (const k of Object.keys(want)) want[k].data.forEach((v, i) => (compiledError = Math.max(compiledError, Math.abs(v - got[k].data[i]))));
   const nodes = { derived: dlayer.size, optimized: opt.size };
-  log(`layer gradient: ${nodes.derived} nodes derived, ${nodes.optimized} optimized (${JSON.stringify(stats(opt))}); compiled to ${exe.stats.kernels} kernels, ${exe.stats.sweeps} full-size sweeps; compiled vs interpreted: max difference ${compiledError.toExponential(1)}`);
+  const perElement = (g: typeof opt) => stats(g).elementwisePerElement.toFixed(2);
+  log(`layer gradient: derived ${nodes.derived} nodes, ${perElement(dlayer)} elementwise ops per element; optimized ${nodes.optimized} nodes, ${perElement(opt)} per element`);
+  log(`  compiled to ${exe.stats.kernels} kernels, ${exe.stats.sweeps} full-size sweeps; compiled vs interpreted: max difference ${compiledError.toExponential(1)}`);
   const forward = compile(layer);
   // fused: its expression is inlined in a generated loop, not run as a separate reference kernel
   const fused = forward.source.includes("Math.log1p") && !forward.source.includes("runs the reference kernel");
   log(`forward compiled: ${forward.stats.kernels} kernel(s); softplus inlined in a loop: ${fused}`);
 
   const result: SoftplusResult = { check, firstError, secondError, secondVsFiniteDifferences, nodes, kernels: exe.stats.kernels, fused, compiledError };
-  if (values.view) result.viewPath = drawView(layer, values.view);
+  if (values.view) result.viewPath = drawView(values.view);
   if (result.viewPath) log(`view: ${result.viewPath}`);
   return result;
 }
 
-function drawView(_g: unknown, _out: string): string | undefined {
-  return undefined;
+/** The viewer page: forward, derived and optimized backward, rewrite steps, kernels. Non-scalar output, so the backward has a cotangent. */
+function drawView(out: string): string {
+  const g = trace({ x: [64, 32], w: [32, 16], b: [16] }, ({ x, w, b }) => softplus(x.matmul(w).add(b)));
+  return view(g, { title: "softplus layer", out }).path!;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) main(process.argv.slice(2));

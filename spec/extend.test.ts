@@ -3,6 +3,9 @@
 // is wrong. Everything here goes through the public entry, as a user's code would.
 
 import { test, describe } from "node:test";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import assert from "node:assert/strict";
 import {
   checkOp, checkRule, compile, defineOp, defineRule, evaluate, grad, GradcError, ops, optimize, P, removeOp,
@@ -73,6 +76,14 @@ describe("a user op is a first-class citizen", () => {
     const want = evaluate(d2, feed).dw;
     const got = compile(opt).run(feed).dw;
     want.data.forEach((v, i) => assert.ok(Math.abs(v - got.data[i]) < 1e-12, `${want} vs ${got}`));
+  });
+
+  test("the viewer draws it: the page holds the softplus node, as text data", () => {
+    const out = join(mkdtempSync(join(tmpdir(), "gradc-extend-")), "softplus.html");
+    const r = quiet(() => softplusMain(["--view", out]));
+    assert.equal(r.viewPath, out);
+    const html = readFileSync(out, "utf8");
+    assert.match(html, /"op":"softplus","kind":"elementwise"/);
   });
 
   test("numbers broadcast like a builtin's operands; its record is frozen in the registry", () => {

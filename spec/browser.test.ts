@@ -60,13 +60,21 @@ async function open(file: string): Promise<{ page: Page; errors: string[]; dialo
 const count = (page: Page, sel: string) => page.locator(sel).count();
 
 test("batchnorm: one box per node in each pane, hover shows the node's text, click marks its neighbours", { skip }, async () => {
-  const { path, data } = view(zooGraph("batchnorm", [200, 3]), { title: "batchnorm", out: join(pages, "bn.html") });
+  const bench = [
+    { impl: "naive", N: 100, D: 500, dtype: "f64", msPerCall: 19, ratioToFused: 51 },
+    { impl: "naive", N: 1024, D: 1024, dtype: "f64", msPerCall: 334, ratioToFused: 38 },
+    { impl: "fused", N: 100, D: 500, dtype: "f64", msPerCall: 0.37, ratioToFused: 1 },
+    { impl: "fused", N: 1024, D: 1024, dtype: "f64", msPerCall: 8.8, ratioToFused: 1 },
+  ];
+  const { path, data } = view(zooGraph("batchnorm", [200, 3]), { title: "batchnorm", bench, out: join(pages, "bn.html") });
   const { page, errors } = await open(path!);
   assert.deepEqual(errors, []);
   assert.equal(await count(page, "#pane-forward g.node"), data.forward.nodes.length);
   assert.equal(await count(page, "#pane-backward g.node"), data.backward!.nodes.length);
   assert.equal(await count(page, "#pane-optimized g.node"), data.optimized!.nodes.length);
   if (data.kernels) assert.equal(await count(page, "#pane-optimized g.kernel"), data.kernels.length);
+  assert.equal(await count(page, "#bench g.series"), 2, "one line per implementation in the bench chart");
+  assert.equal(await count(page, "#bench circle"), 4);
 
   const sub = data.optimized!.nodes.find((n) => n.op === "sub") ?? data.optimized!.nodes[data.optimized!.nodes.length - 1];
   const box = page.locator(`#pane-optimized g.node[data-id="${sub.id}"]`);

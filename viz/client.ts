@@ -156,9 +156,9 @@ export function renderBench(d3: typeof D3, records: BenchRecord[]): void {
   const sizeKey = (r: BenchRecord) => `${r.N}×${r.D}`;
   const sizes = [...new Map(records.map((r) => [sizeKey(r), r.N * r.D])).entries()].sort((a, b) => a[1] - b[1]).map((e) => e[0]);
   const impls = [...new Set(records.map((r) => r.impl))];
-  const W = 900;
+  const W = 1060;
   const H = 420;
-  const m = { top: 20, right: 330, bottom: 40, left: 70 };
+  const m = { top: 20, right: 420, bottom: 40, left: 70 };
   const x = d3.scalePoint().domain(sizes).range([m.left, W - m.right]).padding(0.4);
   const [lo, hi] = d3.extent(records, (r) => r.ms) as [number, number];
   const y = d3.scaleLog().domain([lo / 1.5, hi * 1.5]).range([H - m.bottom, m.top]);
@@ -168,6 +168,7 @@ export function renderBench(d3: typeof D3, records: BenchRecord[]): void {
   svg.append("g").attr("transform", `translate(${m.left},0)`).call(d3.axisLeft(y).ticks(6, "~g"));
   svg.append("text").attr("x", 14).attr("y", m.top - 6).attr("class", "axis-label").text("ms per call (log)");
   svg.append("text").attr("x", (W - m.right + m.left) / 2).attr("y", H - 6).attr("class", "axis-label").text("size N×D");
+  svg.append("text").attr("x", W - m.right + 16).attr("y", m.top - 6).attr("class", "axis-label").text("implementation, ×time of the fused kernel at the largest size");
   const line = d3.line<BenchRecord>().x((r) => x(sizeKey(r))!).y((r) => y(r.ms));
   impls.forEach((impl, i) => {
     const rs = records.filter((r) => r.impl === impl).sort((a, b) => a.N * a.D - b.N * b.D);
@@ -183,14 +184,14 @@ export function renderBench(d3: typeof D3, records: BenchRecord[]): void {
       .append("title")
       .text((r) => `${r.label} ${sizeKey(r)} ${r.dtype}: ${r.ms.toPrecision(3)} ms per call${r.ratio == null ? "" : ` (×${r.ratio.toPrecision(3)} the fused kernel)`}`);
     const last = rs[rs.length - 1];
-    const legend = svg.append("g").attr("transform", `translate(${W - m.right + 16},${m.top + i * 19})`);
+    const legend = svg.append("g").attr("transform", `translate(${W - m.right + 16},${m.top + 8 + i * 19})`);
     legend.append("rect").attr("width", 12).attr("height", 12).attr("fill", color(impl));
     legend
       .append("text")
       .attr("x", 18)
       .attr("y", 10)
       .attr("class", "legend")
-      .text(`${(last?.label ?? impl).slice(0, 40)}${last?.ratio == null ? "" : `  ×${last.ratio >= 10 ? last.ratio.toFixed(0) : last.ratio.toFixed(2)}`}`);
+      .text(`${(last?.label ?? impl).slice(0, 52)}${last?.ratio == null ? "" : `  ×${last.ratio >= 10 ? last.ratio.toFixed(0) : last.ratio.toFixed(2)}`}`);
   });
 }
 

@@ -84,6 +84,13 @@ test("batchnorm: one box per node in each pane, hover shows the node's text, cli
   await box.click();
   assert.equal(await count(page, "#pane-optimized g.node.in"), new Set(sub.inputs).size);
   assert.ok((await count(page, "#pane-optimized g.node.sel")) === 1);
+  const xhat = data.backward!.nodes.find((n) => n.kind === "input" && n.title === "xhat")!;
+  await page.locator(`#pane-backward g.node[data-id="${xhat.id}"]`).hover();
+  assert.match((await page.locator("#info-from").textContent())!, /^residual xhat, saved by the forward/);
+  if (data.kernels) {
+    await page.locator("#pane-optimized g.kernel text").first().click();
+    assert.match((await page.locator("details.kernel-info[open] pre").first().textContent())!, /function/);
+  }
   await page.screenshot({ path: join(outDir, "viewer-batchnorm.png"), fullPage: true });
   await page.close();
 });

@@ -42,6 +42,17 @@ export function makePane(d3: typeof D3, host: HTMLElement, graph: VizGraph, mark
     });
   });
   svg.on("click", clear);
+  // a kernel's hull opens its generated source below
+  host.querySelectorAll("g.kernel").forEach((hull) =>
+    hull.addEventListener("click", (ev) => {
+      ev.stopPropagation();
+      const name = hull.getAttribute("data-kernel");
+      const box = [...document.querySelectorAll("details.kernel-info")].find((d) => d.getAttribute("data-kernel") === name) as HTMLDetailsElement | undefined;
+      if (!box) return;
+      box.open = true;
+      box.scrollIntoView({ block: "center" });
+    }),
+  );
   return drawn;
 }
 
@@ -139,6 +150,7 @@ export function renderKernels(data: PageData): void {
   for (const k of data.kernels) {
     const box = document.createElement("details");
     box.className = "kernel-info";
+    box.setAttribute("data-kernel", k.name);
     const summary = document.createElement("summary");
     summary.textContent = `${k.name}: ${k.nodes.length} nodes, ${k.sweeps} sweep${k.sweeps === 1 ? "" : "s"}, ${k.bytes.toLocaleString("en-US")} bytes per call — show source`;
     const pre = document.createElement("pre");

@@ -50,7 +50,7 @@ table.stats { border-collapse: collapse; margin: 6px 0; font-size: 13px; }
 table.stats td, table.stats th { border-bottom: 1px solid #e3e7eb; padding: 3px 12px; text-align: right; }
 table.stats td:first-child { text-align: left; color: #56606b; }
 table.stats td.changed { color: #1a7a2a; font-weight: 700; }
-.node { cursor: pointer; }
+.node, .kernel { cursor: pointer; }
 .node.sel rect { stroke: #111; stroke-width: 3px; }
 .node.in rect { stroke: #1f6fd1; stroke-width: 3px; }
 .node.out rect { stroke: #c2410c; stroke-width: 3px; }

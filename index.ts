@@ -29,3 +29,6 @@ export { checkOp, type CheckOpOptions, type CheckOpReport } from "./spec/check.j
 export { checkRule, type CheckRuleOptions, type CheckRuleReport } from "./spec/check-rule.js";
 export { view, viewData, type ViewOptions, type ViewResult } from "./viz/view.js";
 export { renderSvg, type SvgPanel } from "./viz/svg.js";
+export { FullyConnectedNet, type NetOptions, type Normalization, type LossAndGrads } from "./nn/net.js";
+export { Solver, type SolverOptions, type SolverData, type Model } from "./nn/solver.js";
+export { sgd, sgdMomentum, rmsprop, adam, updateRules, type OptimConfig, type UpdateRule } from "./nn/optim.js";

@@ -89,6 +89,8 @@ test("batchnorm: one box per node in each pane, hover shows the node's text, cli
   assert.match((await page.locator("#info-from").textContent())!, /^residual xhat, saved by the forward/);
   if (data.kernels) {
     await page.locator("#pane-optimized g.kernel text").first().click();
+    // the source is filled in by the <details> toggle event, which fires asynchronously
+    await page.waitForFunction(() => (document.querySelector("details.kernel-info[open] pre")?.textContent ?? "") !== "", null, { timeout: 5000 });
     assert.match((await page.locator("details.kernel-info[open] pre").first().textContent())!, /function/);
   }
   await page.screenshot({ path: join(outDir, "viewer-batchnorm.png"), fullPage: true });

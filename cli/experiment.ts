@@ -48,10 +48,9 @@ export function writeResults(res: ExperimentResult, dir: string): ExperimentFile
     `${r.label}: final train acc ${r.trainAccHistory.at(-1)?.toFixed(3)}, val acc ${r.valAccHistory.at(-1)?.toFixed(3)} (best ${r.bestValAcc.toFixed(3)}), ${(r.timing.totalMs / 1000).toFixed(1)} s`);
   const notes = [
     `Data: ${res.source}; used ${res.numTrain} training and ${res.numVal} validation images; ${res.epochs} epochs; seed ${res.seed}; engine ${res.engine}${res.quick ? " (quick smoke test)" : ""}; total ${(res.totalMs / 1000).toFixed(1)} s.`,
-    ...summary,
   ];
   const html = join(dir, "index.html");
-  writeFileSync(html, htmlPage(`gradc experiment ${res.experiment}`, figs, res, notes));
+  writeFileSync(html, htmlPage(`gradc experiment ${res.experiment}`, figs, res, notes, summary));
   return { dir, json, html, svgs };
 }
 

@@ -208,8 +208,8 @@ export function figures(res: ExperimentResult): (PageSection & { file: string })
   if (res.experiment === "weight-scale") {
     const by = (norm: Normalization) => res.runs.filter((r) => r.normalization === norm);
     const series = (pick: (r: RunResult) => number): Series[] => [
-      { label: "baseline", x: by(null).map((r) => r.weightScale), y: by(null).map(pick) },
       { label: "batchnorm", x: by("batchnorm").map((r) => r.weightScale), y: by("batchnorm").map(pick) },
+      { label: "baseline", x: by(null).map((r) => r.weightScale), y: by(null).map(pick) },
     ];
     const plot = (file: string, title: string, yLabel: string, pick: (r: RunResult) => number, yScale: "linear" | "log" = "linear") => ({
       file, heading: title, svg: linePlot({ title, xLabel: "weight initialization scale", yLabel, xScale: "log", yScale, series: series(pick), markers: true }),

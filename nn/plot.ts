@@ -105,7 +105,7 @@ export interface PageSection {
  *
  *   writeFileSync("deep.html", htmlPage("experiment deep", [{ heading: "Loss", svg }], results));
  */
-export function htmlPage(title: string, sections: readonly PageSection[], data?: unknown, notes: readonly string[] = []): string {
+export function htmlPage(title: string, sections: readonly PageSection[], data?: unknown, notes: readonly string[] = [], details: readonly string[] = []): string {
   const body = sections.map((s) => `<section><h2>${escapeXml(s.heading)}</h2>\n${s.svg}${s.caption ? `\n<p>${escapeXml(s.caption)}</p>` : ""}</section>`);
   // JSON inside <script>: escape "<" so no string in the data can close the element.
   const json = data === undefined ? "" : `<script type="application/json" id="results">${JSON.stringify(data).replace(/</g, "\\u003c")}</script>`;
@@ -116,6 +116,7 @@ export function htmlPage(title: string, sections: readonly PageSection[], data?:
 <h1>${escapeXml(title)}</h1>
 ${notes.map((n) => `<p class="note">${escapeXml(n)}</p>`).join("\n")}
 ${body.join("\n")}
+${details.length ? `<section><h2>Runs</h2><ul>\n${details.map((d) => `<li>${escapeXml(d)}</li>`).join("\n")}\n</ul></section>` : ""}
 ${json}
 </body></html>
 `;

@@ -130,7 +130,7 @@ export const GRAPH_CSS = `
 .kind-movement rect { fill: #efe6fa; stroke: #8a6bbf; }
 .kind-matmul rect { fill: #fff3b0; stroke: #b49a12; }
 .kind-other rect { fill: #eeeeee; }
-.node.output rect { stroke: #8a2b2b; stroke-width: 2.4px; }
+.output rect { stroke: #8a2b2b; stroke-width: 2.4px; }
 .kernel path { fill: #4f7fd8; fill-opacity: 0.07; stroke: #4f7fd8; stroke-opacity: 0.5; stroke-width: 18px; stroke-linejoin: round; }
 .kernel.kernel-1 path { fill: #d84f8a; stroke: #d84f8a; }
 .kernel.kernel-2 path { fill: #3aa58c; stroke: #3aa58c; }

@@ -39,8 +39,18 @@ export function renderSvg(panels: readonly SvgPanel[], title = ""): string {
     x += Math.max(drawn.width, 300) + 24;
     height = Math.max(height, drawn.height + 44);
   }
-  const width = Math.ceil(x);
-  height = Math.ceil(height + top + 8);
+  // a key to the box styles along the bottom
+  const legend = svg.append("g").attr("transform", `translate(16,${Math.ceil(height + top + 10)})`);
+  const kinds: [string, string][] = [["kind-input", "input"], ["kind-const", "constant"], ["kind-elementwise", "elementwise"], ["kind-reduce", "reduction"], ["kind-movement", "broadcast / reshape"], ["kind-elementwise output", "output"]];
+  let lx = 0;
+  for (const [cls, label] of kinds) {
+    const item = legend.append("g").attr("class", `legend-item ${cls}`).attr("transform", `translate(${lx},0)`);
+    item.append("rect").attr("width", 22).attr("height", 14).attr("rx", 3);
+    item.append("text").attr("class", "statsline").attr("x", 28).attr("y", 11).text(label);
+    lx += 40 + label.length * 7;
+  }
+  const width = Math.ceil(Math.max(x, lx + 32));
+  height = Math.ceil(height + top + 34);
   svg.attr("width", width).attr("height", height).attr("viewBox", `0 0 ${width} ${height}`);
   return `<?xml version="1.0" encoding="UTF-8"?>\n${svg.node()!.outerHTML}\n`;
 }

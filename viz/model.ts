@@ -89,7 +89,10 @@ function kindOf(n: Node): VizKind {
 
 function titleOf(n: Node): string {
   if (n.isInput) return n.name;
-  if (n.isConst) return formatNumber(n.value);
+  if (n.isConst) {
+    const full = formatNumber(n.value);
+    return full.length > 9 ? n.value.toPrecision(4) : full; // the hover line keeps every digit
+  }
   const axes = n.attrs.axes;
   if (Array.isArray(axes)) return `${n.op}{${axes.join(",")}}`;
   if (n.op === "transpose" && Array.isArray(n.attrs.perm)) return `transpose{${(n.attrs.perm as number[]).join(",")}}`;

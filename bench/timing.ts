@@ -16,7 +16,7 @@ export interface TimingOptions {
   rounds: number;
 }
 
-export const fullTiming: TimingOptions = { maxTime: 0.7, minSamples: 5, rounds: 3 };
+export const fullTiming: TimingOptions = { maxTime: 0.5, minSamples: 5, rounds: 5 };
 export const quickTiming: TimingOptions = { maxTime: 0.05, minSamples: 1, rounds: 1 };
 export const SLOW_MS = 100;
 

@@ -69,7 +69,11 @@ export function defineOp(spec: OpSpec): DefinedOp {
   return builderFor(def);
 }
 
-/** Remove an op defined with defineOp (builtins cannot be removed). Nodes already built keep working until then. */
+/**
+ * Remove an op defined with defineOp (builtins cannot be removed), e.g. to define it again in a
+ * notebook. Nodes are hash-consed and compiled executables cached by node: rebuild graphs of a
+ * redefined op in a fresh process if its expr changed.
+ */
 export function removeOp(name: string): boolean {
   if (!userOps.has(name)) {
     if (hasOp(name)) throw new GradcError(`removeOp: "${name}" is a builtin op, not one defined with defineOp`);
@@ -137,7 +141,13 @@ function validate(spec: OpSpec): OpDef {
     if (spec.impl || spec.shape) throw new GradcError(`${who}: an elementwise op gets its shape rule and kernel from scalar; use kind: "other" for a custom kernel`);
     checkExpr(who, spec);
     const base = elementwise({ name, arity: spec.arity, scalar: spec.scalar, expr: spec.expr as OpDef["expr"] & {}, tags: spec.tags, source });
-    def = { ...base, expr: spec.expr, vjp, sample: spec.sample };
+    // attributes would reach generated code through expr, and scalar could not see them: parameters are operands
+    const shape: OpDef["shape"] = (inputs, attrs) => {
+      const keys = Object.keys(attrs);
+      if (keys.length) throw new Error(`an elementwise op takes no attributes (got ${keys.join(", ")}); pass a parameter as an operand, e.g. ${name}(x, 0.1) with arity 2`);
+      return base.shape(inputs, attrs);
+    };
+    def = { ...base, shape, expr: spec.expr, vjp, sample: spec.sample };
   } else {
     if (spec.scalar || spec.expr) throw new GradcError(`${who}: scalar and expr are for elementwise ops (kind "elementwise")`);
     if (!spec.shape) throw new GradcError(`${who}: needs a shape rule: shape: (inputs, attrs) => ({ shape, dtype })`);

@@ -92,6 +92,24 @@ describe("a user op is a first-class citizen", () => {
     assert.throws(() => ((softplus.def as { name: string }).name = "x"), TypeError);
   });
 
+  test("an elementwise op takes parameters as operands, never as attributes (they would reach generated code)", () => {
+    const leaky = defineOp({
+      name: "leaky", arity: 2,
+      scalar: (x, a) => (x > 0 ? x : a * x),
+      expr: ([x, a]) => `(${x} > 0 ? ${x} : ${a} * ${x})`,
+      vjp: (g, [x, a]) => [ops.select(ops.less(0, x), g, g.mul(a)), null],
+      sample: (rand) => ({ inputs: [tensor([rand() + 0.1, -rand() - 0.1]), tensor([0.1, 0.1])], attrs: {}, wrt: [0] }),
+    });
+    try {
+      const g = trace({ x: [2] }, ({ x }) => leaky(x, 0.1));
+      assert.deepEqual(Array.from(compile(g).run({ x: [2, -2] }).out.data), [2, -0.2]);
+      assert.ok(checkOp(leaky, { runs: 5 }).checks.every((c) => c.worst !== null));
+      assert.throws(() => trace({ x: [2] }, ({ x }) => leaky(x, 0.1, { alpha: "0; throw 1" })), gradcError("leaky:", "takes no attributes (got alpha)"));
+    } finally {
+      removeOp("leaky");
+    }
+  });
+
   test("an op of kind other (a custom kernel: cumulative sum over the last axis) is checked, differentiated twice and compiled", () => {
     const upper = (n: number) => ops.sub(1, ops.less(ops.iota([n, n], 1), ops.iota([n, n], 0))); // U[i][j] = i <= j
     const cumsum = defineOp({
@@ -219,6 +237,18 @@ describe("defineRule", () => {
       assert.equal(removeRule("neg-of-neg-user"), true);
     }
     assert.equal(removeRule("neg-of-neg-user"), false);
+  });
+
+  test("patterns name user ops too: softplus(x) - softplus(-x) = x is checked, added and used", () => {
+    const r = rule("softplus-odd-part", P.sub(P.softplus(x), P.softplus(P.neg(x))), ({ x }) => x);
+    assert.ok(checkRule(r, { runs: 20 }).firings > 0);
+    defineRule(r);
+    try {
+      const g = trace({ y: [3] }, ({ y }) => softplus(y).sub(softplus(y.neg())).mul(2));
+      assert.equal(optimize(g).toString(), "graph(y: f64[3]) {\n  %0 = mul 2 %y : f64[3]\n  return { out: %0 }\n}");
+    } finally {
+      removeRule("softplus-odd-part");
+    }
   });
 
   test("checkRule says when a rule never fired", () => {

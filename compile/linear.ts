@@ -225,8 +225,8 @@ function emitSum(terms: readonly Term[], like: Node): Node {
   return out!;
 }
 
-/** Terms with plain (full-size) atoms come first, so the form reads N*dout - sum(dout) - ... */
-const rank = (t: Term) => -[...t.num.keys()].filter((a) => a.op !== "broadcastTo").length;
+/** Positive terms first, then simpler ones, so the form reads N*dout - sum(dout) - xhat*sum(dout*xhat). */
+const rank = (t: Term) => (t.coef.value < 0 ? 1000 : 0) + t.num.size + t.den.size;
 
 /** The monomial every term is a multiple of: shared atoms (min exponent) and a common coefficient. */
 function commonFactor(terms: readonly Term[]): Term | null {

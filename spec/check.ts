@@ -150,7 +150,10 @@ export function checkOp(op: Opish, opts: CheckOpOptions = {}): CheckOpReport {
       note("compiled", normwise(analytic[k], cgrad[k]), 1e-12, () => `${at}: compiled gradient ${k} ${cgrad[k]} vs interpreted ${analytic[k]}`);
       note("optimized", normwise(analytic[k], ograd[k]), 1e-10, () => `${at}: optimized gradient ${k} ${ograd[k]} vs derived ${analytic[k]}`);
     }
-    if (opts.secondOrder === false) return void (skipped["second-order"] = "turned off");
+    if (opts.secondOrder === false) {
+      skipped["second-order"] = "turned off";
+      return;
+    }
     // second order: grad of (d in_k . v) against central differences of the derived gradient
     for (const k of wrt) {
       const dname = `d${names[k]}`;

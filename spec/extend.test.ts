@@ -173,6 +173,17 @@ describe("an op without a gradient declares it", () => {
     assert.throws(() => grad(g), gradcError('"hardstep"', "not differentiable"));
   });
 
+  test("an op whose gradient uses it is checked to first order; the second order is skipped, saying why", () => {
+    const ramp = defineOp({ name: "ramp", arity: 1, scalar: (x) => Math.max(x, 0), expr: ([x]) => `Math.max(${x}, 0)`, vjp: (g, [x]) => [g.mul(hardstep(x))] });
+    try {
+      const r = checkOp(ramp, { runs: 5 });
+      assert.ok(r.checks.find((c) => c.check === "gradient")!.worst! < 1e-6);
+      assert.match(r.checks.find((c) => c.check === "second-order")!.skipped!, /not differentiable: grad: op "hardstep"/);
+    } finally {
+      removeOp("ramp");
+    }
+  });
+
   test("checkOp runs the other checks and says the derivative ones were skipped", () => {
     const r = checkOp(hardstep, { runs: 5 });
     assert.equal(r.differentiable, false);

@@ -166,15 +166,19 @@ export class Solver {
         if (verbose) say(`(Epoch ${this.epoch} / ${numEpochs}) train acc: ${trainAcc.toFixed(6)}; val_acc: ${valAcc.toFixed(6)}`);
         if (valAcc > this.bestValAcc || Object.keys(this.bestParams).length === 0) {
           this.bestValAcc = Math.max(this.bestValAcc, valAcc);
-          this.bestParams = { ...this.model.params }; // updates make new tensors, so no copy needed
+          this.bestParams = copyParams(this.model.params); // the update rules work in place
         }
       }
     }
     bar?.done();
-    this.model.params = { ...this.bestParams };
+    this.model.params = copyParams(this.bestParams);
     this.timing.totalMs = performance.now() - t0;
     return this;
   }
+}
+
+function copyParams(params: Record<string, Tensor>): Record<string, Tensor> {
+  return Object.fromEntries(Object.entries(params).map(([k, t]) => [k, new Tensor(t.data.slice(), t.shape)]));
 }
 
 /** Rows `idx` of X (any shape [N, ...]), in that order. */

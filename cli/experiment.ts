@@ -54,18 +54,24 @@ export function writeResults(res: ExperimentResult, dir: string): ExperimentFile
   return { dir, json, html, svgs };
 }
 
+const options = {
+  data: { type: "string" }, epochs: { type: "string" }, seed: { type: "string" }, out: { type: "string" },
+  norm: { type: "string" }, engine: { type: "string" }, quick: { type: "boolean" }, verbose: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options });
+  } catch (e) {
+    throw new GradcError(`experiment: ${(e as Error).message}\n\n${usage}`);
+  }
+}
+
 export const command = {
   summary: "run the notebook's batchnorm experiments (deep, weight-scale, batch-size); JSON + plots",
   async run(argv: string[]): Promise<void> {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        data: { type: "string" }, epochs: { type: "string" }, seed: { type: "string" }, out: { type: "string" },
-        norm: { type: "string" }, engine: { type: "string" }, quick: { type: "boolean" }, verbose: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
+    const { values, positionals } = parse(argv);
     const name = positionals[0] as ExperimentName | "speed" | undefined;
     if (values.help || !name) {
       console.log(usage);

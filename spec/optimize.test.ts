@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { evaluate } from "../core/evaluate.js";
 import { Graph } from "../core/graph.js";
 import * as b from "../core/builder.js";
+import { apply } from "../core/node.js";
 import { Tensor } from "../core/tensor.js";
 import { vjp } from "../compile/autodiff.js";
 import { optimize } from "../compile/optimize.js";
@@ -67,6 +68,7 @@ function fixtures(): SoundnessCase {
     same: b.select(b.less(c, x), x, x),
     stop: b.stopGradient(b.mul(x, 3)),
     views: b.broadcastTo(b.broadcastTo(s, [1, 3]), [2, 3]),
+    constView: b.mul(x, apply("broadcastTo", [apply("reshape", [b.constant(2)], { shape: [1, 1] })], { shape: [2, 3] })),
   });
   return { graph, inputs: { x: random([2, 3], r), s: random([1, 1], r), c: random([2, 3], r) }, label: "fixtures" };
 }

@@ -16,4 +16,5 @@ export const broadcast: Rule[] = [
   rule("unary-of-broadcast",     any(P.broadcastTo(x)),            ({ x, root }) => b.broadcastTo(apply(root.op, [x], root.attrs), root.shape), { guard: elementwiseUnary }),
   rule("binary-of-broadcasts",   any(P.broadcastTo(x), P.broadcastTo(y)), ({ x, y, root }) => b.broadcastTo(apply(root.op, [x, y], root.attrs), root.shape), { guard: sameSources }),
   rule("reshape-of-reshape",     P.reshape(P.reshape(x)),          ({ x, root }) => b.reshape(x, root.shape)),
+  rule("view-of-const",          any(x),                           ({ x, root }) => b.constant(x.value, root.dtype, root.shape), { guard: ({ x, root }) => x.isConst && root.def.kind === "movement" }),
 ];

@@ -53,14 +53,15 @@ serveChild(async (req, log) => {
     const gamma = tf.tensor1d(Float32Array.from(batch.gamma));
     const beta = tf.tensor1d(Float32Array.from(batch.beta));
     const dout = tf.tensor2d(Float32Array.from(batch.dout), [N, D]);
+    // tidy: every intermediate is freed at once (a leak fills the WASM heap and aborts)
     const run = () => {
-      const [dx, dgamma, dbeta] = grads([x, gamma, beta], dout);
+      const [dx, dgamma, dbeta] = tf.tidy(() => grads([x, gamma, beta], dout));
       const out = { dx: dx.dataSync() as Float32Array, dgamma: dgamma.dataSync() as Float32Array, dbeta: dbeta.dataSync() as Float32Array };
       tf.dispose([dx, dgamma, dbeta]);
       return out;
     };
     const runForward = () => {
-      const out = forward(x, gamma, beta);
+      const out = tf.tidy(() => forward(x, gamma, beta));
       out.dataSync();
       out.dispose();
     };
@@ -74,5 +75,6 @@ serveChild(async (req, log) => {
     }
     tf.dispose([x, gamma, beta, dout]);
   }
+  notes.push(`tensors alive after the run: ${tf.memory().numTensors} (0 means nothing leaked)`);
   return { rows: [{ id: `tfjs-${backend}`, cells }], notes };
 });

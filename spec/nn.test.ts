@@ -53,6 +53,32 @@ for (const reg of [0, 3.14]) {
   });
 }
 
+for (const normalization of ["layernorm", null] as const) {
+  test(`FullyConnectedNet([6, 7], ${normalization ?? "no normalization"}, reg 0.5): derived gradients match numerical ones`, () => {
+    const rs = new RandomState(0);
+    const X = tensor(rs.randn(3, 5), [3, 5]);
+    const y = rs.randint(4, undefined, [3]);
+    const net = new FullyConnectedNet([6, 7], { inputDim: 5, numClasses: 4, reg: 0.5, weightScale: 0.5, normalization, rng: rs });
+    const { grads } = net.loss(X, y);
+    for (const name of Object.keys(net.params)) {
+      const num = evalNumericalGradient(() => net.loss(X, y).loss, net.params[name]);
+      assert.ok(relError(num, grads[name]) < 1e-6, `${name} relative error ${relError(num, grads[name])}`);
+    }
+  });
+}
+
+test("a float32 net computes the float64 net's loss to float32 precision", () => {
+  const rs = new RandomState(1);
+  const X = tensor(rs.randn(4, 6), [4, 6]);
+  const y = [0, 1, 2, 1];
+  const [a, b] = (["f64", "f32"] as const).map((dtype) => new FullyConnectedNet([5], { inputDim: 6, numClasses: 3, weightScale: 0.3, normalization: "batchnorm", dtype, seed: 2 }));
+  const la = a.loss(X, y);
+  const lb = b.loss(X, y);
+  assert.equal(lb.grads.W1.dtype, "f32");
+  assert.ok(Math.abs(la.loss - lb.loss) < 1e-5, `${la.loss} vs ${lb.loss}`);
+  assert.ok(relError(la.grads.W1, lb.grads.W1) < 1e-3);
+});
+
 test("the compiled and the interpreted engines agree on loss, gradients and running averages", () => {
   const a = gradientCheckSetup(3.14, "compiled");
   const b = gradientCheckSetup(3.14, "interpreted");

@@ -1,8 +1,11 @@
 // The cost model: fewer sequential reduction rounds over the full data first (each is a sweep that
-// must finish before the next starts), then fewer full-size passes (reductions and full-size
-// inputs read), then fewer elementwise operations per element, then fewer nodes.
+// must finish before the next starts), then the same measured in elements on every path (so that
+// rounds over data smaller than the largest input, a hidden layer's activations, still count),
+// then fewer full-size passes (reductions and full-size inputs read), then less elementwise work,
+// then fewer nodes.
 
 import type { Graph } from "../core/graph.js";
+import type { Node } from "../core/node.js";
 import { stats } from "./stats.js";
 
 export type Cost = readonly number[];
@@ -11,7 +14,16 @@ export function cost(g: Graph): Cost {
   const s = stats(g);
   const used = new Set(g.nodes());
   const fullInputs = g.inputs.filter((x) => used.has(x) && x.size >= s.fullSize).length;
-  return [s.reductionDepth, s.fullSizeReductions + fullInputs, s.elementwisePerElement, s.nodes];
+  const swept = new Map<Node, number>();
+  let critical = 0;
+  for (const n of g.nodes()) {
+    let d = 0;
+    for (const x of n.inputs) d = Math.max(d, swept.get(x) ?? 0);
+    if (n.inputs.length && n.def.kind === "reduce") d += n.inputs[0].size;
+    swept.set(n, d);
+    critical = Math.max(critical, d);
+  }
+  return [s.reductionDepth, critical, s.fullSizeReductions + fullInputs, s.elementwisePerElement, s.nodes];
 }
 
 /** Lexicographic comparison: negative when a is cheaper. */

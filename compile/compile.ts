@@ -88,7 +88,16 @@ const bytesOf = (n: Node) => n.size * (n.dtype === "f32" ? 4 : 8);
 function build(g: Graph, opts: CompileOptions): Executable {
   const sch = schedule(g);
   const isBuffer: IsBuffer = (n) => n.isInput || sch.buffers.has(n);
-  const storage = planBuffers(sch, isBuffer);
+  const reuse = opts.reuseOutputs === true;
+  const storage = planBuffers(sch, isBuffer, !reuse);
+  // Without reuseOutputs, each run allocates fresh arrays for the outputs and the kernels write
+  // them directly (no copy afterwards). The kernels read those arrays from a holder object set
+  // before the call, hoisted to locals at the top of the function (the hot loops index a local);
+  // every other buffer stays a constant captured by the closure.
+  const fresh = new Set<number>(reuse ? [] : storage.outputSlots);
+  const holder: Record<string, Data> = {};
+  for (const j of fresh) holder[`b${j}`] = storage.arrays[j];
+  const arrayOf = (j: number): Data => (fresh.has(j) ? holder[`b${j}`] : storage.arrays[j]);
   const numbers = numbering(g);
   const inputIndex = new Map(g.inputs.map((x, i) => [x, i]));
   const names: Names = {
@@ -96,7 +105,10 @@ function build(g: Graph, opts: CompileOptions): Executable {
     label: (n) => (n.isInput ? `in${inputIndex.get(n)}` : numbers.get(n) ?? `%n${n.id}`),
   };
   const params = g.inputs.map((_, i) => `in${i}`).join(", ");
-  const bufferNames = storage.arrays.map((_, j) => `b${j}`);
+  const closed = storage.arrays.map((_, j) => j).filter((j) => !fresh.has(j));
+  const bufferNames = closed.map((j) => `b${j}`);
+  const closedArrays = closed.map((j) => storage.arrays[j]);
+  const hoist = [...fresh].map((j) => `const b${j} = out.b${j}; // an output: a fresh array each run`);
   const kernels: KernelInfo[] = [];
   const runs: Run[] = [];
   const claimed = new Set<Node>();
@@ -121,7 +133,7 @@ function build(g: Graph, opts: CompileOptions): Executable {
       stores.push(...written);
       body.push(`// ${stageTitle(st, sch.fullSize)}`, ...written.map((n) => `//   ${describeNode(n, names)}`));
       if (st.kind === "call") {
-        runs.push(callKernel(st.node, isBuffer, storage, inputIndex));
+        runs.push(callKernel(st.node, isBuffer, storage.slot, arrayOf, inputIndex));
         body.push(`// (runs the reference kernel of op ${names.label(st.node)}: it has no codegen template)`);
         bytes += [...st.node.inputs, st.node].reduce((s, x) => s + bytesOf(x), 0);
         claim(st.node);
@@ -157,10 +169,10 @@ function build(g: Graph, opts: CompileOptions): Executable {
       kernels.push({ name, nodes, stores, stages: 1, sweeps, bytes, source: [head, ...body].join("\n") });
       return;
     }
-    const source = [head, `function ${name}(${params}) {`, ...body.map((l) => "  " + l), "}"].join("\n");
+    const source = [head, `function ${name}(${params}) {`, ...[...hoist, ...body].map((l) => "  " + l), "}"].join("\n");
     let fn: (...arrays: Data[]) => void;
     try {
-      fn = new Function(...bufferNames, ...extras.map((e) => e.name), `"use strict";\n${source}\nreturn ${name};`)(...storage.arrays, ...extras.map((e) => e.value));
+      fn = new Function("out", ...bufferNames, ...extras.map((e) => e.name), `"use strict";\n${source}\nreturn ${name};`)(holder, ...closedArrays, ...extras.map((e) => e.value));
     } catch (e) {
       throw new GradcError(`compile: generated kernel ${name} does not compile (${(e as Error).message}); an op's expr template may be broken:\n${source}`);
     }
@@ -186,7 +198,6 @@ function build(g: Graph, opts: CompileOptions): Executable {
     const base = sch.aliases.get(n) ?? n;
     return { k, n, base };
   });
-  const reuse = opts.reuseOutputs === true;
   return {
     graph: g,
     source,
@@ -195,12 +206,18 @@ function build(g: Graph, opts: CompileOptions): Executable {
     run(inputs) {
       const values = bindInputs(g, inputs, "compile(...).run");
       const arrays = g.inputs.map((x) => values.get(x)!.data);
+      for (const j of fresh) holder[`b${j}`] = allocate(storage.arrays[j].length, storage.arrays[j] instanceof Float32Array ? "f32" : "f64");
       for (const r of runs) r(arrays);
       const result: Record<string, Tensor> = {};
+      const given = new Set<Data>();
       for (const { k, n, base } of outputs) {
-        const data = base.isInput ? arrays[inputIndex.get(base)!] : storage.arrays[storage.slot.get(base)!];
-        result[k] = new Tensor(reuse ? data : data.slice(), n.shape);
+        const data = base.isInput ? arrays[inputIndex.get(base)!] : arrayOf(storage.slot.get(base)!);
+        // an input returned as an output, or two outputs of one buffer: copies, so each is fresh
+        result[k] = new Tensor(reuse || (!base.isInput && !given.has(data)) ? data : data.slice(), n.shape);
+        given.add(data);
       }
+      // drop the references to the caller's arrays (the placeholders keep the holder's shape)
+      for (const j of fresh) holder[`b${j}`] = storage.arrays[j];
       return result;
     },
   };
@@ -218,10 +235,16 @@ interface Storage {
   arrays: Data[];
   slot: Map<Node, number>;
   holders: Node[][];
+  /** Slots holding graph outputs (not aliases of inputs). */
+  outputSlots: number[];
 }
 
-/** Buffers by liveness: a buffer whose last reader ran in an earlier kernel is reused. */
-function planBuffers(sch: Schedule, isBuffer: IsBuffer): Storage {
+/**
+ * Buffers by liveness: a buffer whose last reader ran in an earlier kernel is reused. With
+ * `ownOutputs`, an output never takes over a freed buffer (it gets a fresh array each run, which
+ * an earlier intermediate in the same slot would have to share).
+ */
+function planBuffers(sch: Schedule, isBuffer: IsBuffer, ownOutputs: boolean): Storage {
   const producedIn = new Map<Node, number>();
   const lastUse = new Map<Node, number>();
   sch.kernels.forEach((stages, k) => {
@@ -236,7 +259,8 @@ function planBuffers(sch: Schedule, isBuffer: IsBuffer): Storage {
       }
     }
   });
-  for (const out of Object.values(sch.graph.outputs)) lastUse.set(sch.aliases.get(out) ?? out, Infinity);
+  const outs = new Set(Object.values(sch.graph.outputs).map((out) => sch.aliases.get(out) ?? out));
+  for (const out of outs) lastUse.set(out, Infinity);
   const arrays: Data[] = [];
   const holders: Node[][] = [];
   const slot = new Map<Node, number>();
@@ -251,7 +275,7 @@ function planBuffers(sch: Schedule, isBuffer: IsBuffer): Storage {
     }
     for (const [n, pk] of producedIn) {
       if (pk !== k) continue;
-      let j = free.findIndex((s) => arrays[s].length === n.size && (arrays[s] instanceof Float32Array) === (n.dtype === "f32"));
+      let j = ownOutputs && outs.has(n) ? -1 : free.findIndex((s) => arrays[s].length === n.size && (arrays[s] instanceof Float32Array) === (n.dtype === "f32"));
       if (j >= 0) j = free.splice(j, 1)[0];
       else {
         j = arrays.length;
@@ -263,15 +287,16 @@ function planBuffers(sch: Schedule, isBuffer: IsBuffer): Storage {
       live.push({ node: n, slot: j });
     }
   });
-  return { arrays, slot, holders };
+  const outputSlots = [...new Set([...outs].filter((n) => slot.has(n)).map((n) => slot.get(n)!))];
+  return { arrays, slot, holders, outputSlots };
 }
 
-function callKernel(node: Node, isBuffer: IsBuffer, storage: Storage, inputIndex: Map<Node, number>): Run {
+function callKernel(node: Node, isBuffer: IsBuffer, slot: Map<Node, number>, arrayOf: (j: number) => Data, inputIndex: Map<Node, number>): Run {
   const views = node.inputs.map((x) => ({ x, base: viewOf(x, isBuffer)!.base }));
-  const out = storage.arrays[storage.slot.get(node)!];
   const def = node.def;
   return (arrays) => {
-    const ts = views.map(({ x, base }) => new Tensor(base.isInput ? arrays[inputIndex.get(base)!] : storage.arrays[storage.slot.get(base)!], x.shape));
+    const out = arrayOf(slot.get(node)!);
+    const ts = views.map(({ x, base }) => new Tensor(base.isInput ? arrays[inputIndex.get(base)!] : arrayOf(slot.get(base)!), x.shape));
     const r = def.impl(ts, node.attrs, node);
     if (r.data.length !== out.length) throw new GradcError(`compile: op ${node.op} returned ${r.data.length} values for ${node}`);
     out.set(r.data);

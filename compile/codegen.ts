@@ -52,7 +52,7 @@ export function describeNode(n: Node, names: Names): string {
 
 interface Scope {
   lines: string[];
-  names: Map<Term | string, string>;
+  names: Map<Term | string | object, string>;
 }
 
 /** Counters shared by the stages of one kernel, so every generated name is unique in it. */
@@ -87,7 +87,42 @@ export function loopStageSource(st: LoopStage, low: Lowering, terms: Map<Store, 
   };
   const loopVar = (d: number) => `i${d}`;
 
-  const find = (key: Term | string, upTo: number): string | undefined => {
+  // Two rows per iteration: a stage that is not row-wise runs its row loop (the last axis of size
+  // > 1 before the innermost one) two rows at a time. Copy 1 of the body reads row i + 1; a value
+  // that does not depend on the row (a per-feature load, a broadcast coefficient) is shared by
+  // both copies, and a column accumulator is loaded and stored once for two rows:
+  // `b1[i1] = b1[i1] + t4 + t9` adds in the same order as two `+=` (bit-identical results).
+  const u = unrollAxis(st);
+  let copy = 0;
+  const dependsMemo = new Map<Term, boolean>();
+  const onRow = (t: Term): boolean => {
+    let r = dependsMemo.get(t);
+    if (r !== undefined) return r;
+    if (t.kind === "load") r = t.offset[u] !== 0;
+    else if (t.kind === "iota") r = t.index[u] !== 0;
+    else if (t.kind === "op") r = t.args.some(onRow);
+    else r = false;
+    dependsMemo.set(t, r);
+    return r;
+  };
+  const copyKeys = new Map<Term, object>();
+  const keyOf = (t: Term): Term | object => {
+    if (copy === 0 || u < 0 || !onRow(t)) return t;
+    let k = copyKeys.get(t);
+    if (!k) copyKeys.set(t, (k = {}));
+    return k;
+  };
+  const inCopy0 = <T>(f: () => T): T => {
+    const c = copy;
+    copy = 0;
+    try {
+      return f();
+    } finally {
+      copy = c;
+    }
+  };
+
+  const find = (key: Term | string | object, upTo: number): string | undefined => {
     for (let d = 0; d <= upTo; d++) {
       const hit = scopes[d].names.get(key);
       if (hit) return hit;
@@ -99,15 +134,17 @@ export function loopStageSource(st: LoopStage, low: Lowering, terms: Map<Store, 
   const offset = (a: Affine): string => {
     const d = depthOf(a);
     if (d === 0) return "0";
+    const shifted = copy === 1 && u >= 0 && a[u] !== 0;
+    if (shifted && d - 1 === u) return `${inCopy0(() => offset(a))} + ${literal(a[u])}`;
     const inner = a[d - 1] === 1 ? loopVar(d - 1) : `${loopVar(d - 1)} * ${literal(a[d - 1])}`;
     const rest = a.map((c, k) => (k === d - 1 ? 0 : c));
     const rd = depthOf(rest);
     if (rd === 0) return inner;
-    const key = `off:${rest.join(",")}`;
+    const key = `off:${rest.join(",")}${shifted ? ":next" : ""}`;
     let name = find(key, rd);
     if (!name) {
       name = ids.next("o");
-      scopes[rd].lines.push(`const ${name} = ${offset(rest)};`);
+      scopes[rd].lines.push(`const ${name} = ${shifted ? `${inCopy0(() => offset(rest))} + ${literal(a[u])}` : offset(rest)};`);
       scopes[rd].names.set(key, name);
     }
     return `${name} + ${inner}`;
@@ -117,7 +154,8 @@ export function loopStageSource(st: LoopStage, low: Lowering, terms: Map<Store, 
     if (t.kind === "const") return literal(t.node.dtype === "f32" ? Math.fround(t.node.value) : t.node.value);
     if (t.kind === "iota") return `(${offset(t.index)})`;
     const depth = termDepth(t);
-    const hit = find(t, depth);
+    const key = keyOf(t);
+    const hit = find(key, depth);
     if (hit) return hit;
     let code: string, note: string;
     if (t.kind === "load") {
@@ -133,14 +171,16 @@ export function loopStageSource(st: LoopStage, low: Lowering, terms: Map<Store, 
     }
     const name = ids.next("t");
     scopes[depth].lines.push(`const ${name} = ${code}; // ${note}`);
-    scopes[depth].names.set(t, name);
+    scopes[depth].names.set(key, name);
     return name;
   };
 
   // wrap scope d's lines in the loop over axis d-1 and append it to scope d-1
-  const close = (d: number) => {
+  const close = (d: number, header?: string) => {
     const body = scopes[d].lines;
-    if (body.length && st.domain[d - 1] === 1) {
+    if (body.length && header) {
+      scopes[d - 1].lines.push(header, ...body.map((l) => "  " + l), "}");
+    } else if (body.length && st.domain[d - 1] === 1) {
       scopes[d - 1].lines.push("{", ...body.map((l) => "  " + l), "}");
     } else if (body.length) {
       const v = loopVar(d - 1);
@@ -150,6 +190,46 @@ export function loopStageSource(st: LoopStage, low: Lowering, terms: Map<Store, 
   };
 
   const head = scopes[0].lines;
+  if (u >= 0) {
+    for (const s of st.stores) {
+      if (s.kind === "reduce") head.push(`${names.buffer(s.node)}.fill(${s.node.op === "max" ? "-Infinity" : "0"}); // ${names.label(s.node)}`);
+    }
+    const rows = st.domain[u];
+    const v = loopVar(u);
+    // pairs of rows, then the last row when there is an odd number
+    const values = [0, 1].map((c) => ((copy = c), st.stores.map((s) => emit(terms.get(s)!))));
+    const inner = scopes[rank].lines;
+    st.stores.forEach((s, k) => {
+      const buf = names.buffer(s.node);
+      const rm = rowMajor(s.node.shape, rank);
+      const [v0, v1] = [values[0][k], values[1][k]];
+      copy = 0;
+      const o0 = offset(rm);
+      copy = 1;
+      const o1 = offset(rm);
+      copy = 0;
+      if (s.kind === "map") inner.push(`${buf}[${o0}] = ${v0};`, `${buf}[${o1}] = ${v1};`);
+      else if (s.node.op === "max") for (const [o, x] of [[o0, v0], [o1, v1]]) inner.push(`if (${x} > ${buf}[${o}] || ${x} !== ${x}) ${buf}[${o}] = ${x};`);
+      else if (rm[u] !== 0) inner.push(`${buf}[${o0}] += ${v0};`, `${buf}[${o1}] += ${v1};`);
+      else inner.push(s.node.dtype === "f32" ? `${buf}[${o0}] = Math.fround(${buf}[${o0}] + ${v0}) + ${v1};` : `${buf}[${o0}] = ${buf}[${o0}] + ${v0} + ${v1};`);
+    });
+    for (let d = rank; d > u + 1; d--) close(d);
+    const even = rows - (rows % 2);
+    close(u + 1, `for (let ${v} = 0; ${v} < ${literal(even)}; ${v} += 2) {`);
+    if (rows % 2) {
+      for (const s of st.stores) {
+        const x = emit(terms.get(s)!);
+        const o = offset(rowMajor(s.node.shape, rank));
+        const buf = names.buffer(s.node);
+        scopes[rank].lines.push(s.kind === "map" ? `${buf}[${o}] = ${x};` : s.node.op === "max" ? `if (${x} > ${buf}[${o}] || ${x} !== ${x}) ${buf}[${o}] = ${x};` : `${buf}[${o}] += ${x};`);
+      }
+      for (let d = rank; d > u + 1; d--) close(d);
+      close(u + 1, `for (let ${v} = ${literal(even)}; ${v} < ${literal(rows)}; ${v}++) {`);
+    }
+    for (let d = u; d > 0; d--) close(d);
+    return scopes[0].lines;
+  }
+
   for (const s of st.stores) {
     if (s.kind === "reduce" && !s.scalar) head.push(`${names.buffer(s.node)}.fill(${s.node.op === "max" ? "-Infinity" : "0"}); // ${names.label(s.node)}`);
   }
@@ -184,6 +264,16 @@ export function loopStageSource(st: LoopStage, low: Lowering, terms: Map<Store, 
   }
   for (let d = split; d > 0; d--) close(d);
   return scopes[0].lines;
+}
+
+/**
+ * The axis whose loop runs two rows per iteration, or -1: in a stage that is not row-wise, the
+ * last axis of size > 1 before the innermost axis of size > 1.
+ */
+function unrollAxis(st: LoopStage): number {
+  if (st.rowwise) return -1;
+  const big = st.domain.flatMap((n, d) => (n > 1 ? [d] : []));
+  return big.length >= 2 ? big[big.length - 2] : -1;
 }
 
 /** Row-major offsets of a value of `shape` indexed by the loop variables (size-1 axes ignored). */

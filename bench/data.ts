@@ -1,6 +1,9 @@
 // The benchmark's data: the same seeded batch for every implementation, in this process and in
 // the child processes that run the outside references (they regenerate it from the seed rather
-// than receive 32 MB over IPC). Plain typed arrays, no gradc imports, so a child loads nothing else.
+// than receive 32 MB over IPC). Plain typed arrays; the one gradc import (the generator) imports nothing, so a child
+// loads nothing else.
+
+import { mulberry32 } from "../core/mulberry32.js";
 
 /** Forward inputs and the cotangent, row-major [N, D] or [D], float64. */
 export interface Batch {
@@ -14,17 +17,6 @@ export interface Batch {
 
 export const EPS = 1e-5;
 
-/** mulberry32: a small, fast, seedable generator; uniform in [0, 1). */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normals(n: number, next: () => number, scale = 1, shift = 0): Float64Array {
   const out = new Float64Array(n);
@@ -40,7 +32,7 @@ function normals(n: number, next: () => number, scale = 1, shift = 0): Float64Ar
 
 /** The notebook's test batch: x ~ 5 randn + 12, gamma, beta and dout ~ randn. */
 export function makeBatch(N: number, D: number, seed = 231): Batch {
-  const next = uniform(seed ^ (N * 7919) ^ (D * 104729));
+  const next = mulberry32(seed ^ (N * 7919) ^ (D * 104729));
   return { N, D, x: normals(N * D, next, 5, 12), gamma: normals(D, next), beta: normals(D, next), dout: normals(N * D, next) };
 }
 

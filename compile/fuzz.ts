@@ -3,6 +3,7 @@
 // case is finite. Seeded, so a failing case is replayed from its seed.
 
 import * as b from "../core/builder.js";
+import { mulberry32 } from "../core/mulberry32.js";
 import { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
 import { Tensor, type DType } from "../core/tensor.js";
@@ -10,16 +11,7 @@ import { Tensor, type DType } from "../core/tensor.js";
 export type Rand = () => number;
 
 /** mulberry32: small, fast, good enough for test cases. */
-export function seeded(seed: number): Rand {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seeded: (seed: number) => Rand = mulberry32;
 
 export interface FuzzOptions {
   dtype?: DType;

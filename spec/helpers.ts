@@ -5,6 +5,7 @@
 
 import { Tensor, tensor, zeros, sameShape, shapeStr, type DType, type Shape } from "../core/tensor.js";
 import { GradcError } from "../core/errors.js";
+import { mulberry32 } from "../core/mulberry32.js";
 
 /**
  * The gradient of a scalar function at x by central differences, as the notebook's
@@ -154,16 +155,7 @@ function checkNd(who: string, x: Tensor, gamma: Tensor, beta: Tensor): [number, 
  * A small seeded generator (mulberry32) for tests that want reproducible values without
  * numpy compatibility; fast-check properties draw its seed so a failure can be replayed.
  */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom: (seed: number) => () => number = mulberry32;
 
 /** A tensor of `shape` with values uniform in [lo, hi) drawn from `rand`. */
 export function randomTensor(rand: () => number, shape: Shape, lo = -2, hi = 2, dtype: DType = "f64"): Tensor {

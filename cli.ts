@@ -20,7 +20,7 @@ async function main(argv: string[]): Promise<void> {
     console.log(`usage: gradc <command> [options]\n\n${lines.join("\n")}\n\nRun gradc <command> --help for its options.`);
     return;
   }
-  const load = commands[name];
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!load) throw new GradcError(`unknown command "${name}": try ${Object.keys(commands).join(", ")}`);
   await (await load()).run(argv.slice(1));
 }

@@ -78,7 +78,7 @@ export const command = {
       return;
     }
     if (name === "speed") return speed(resolve(values.out ?? "out/experiments", "speed"));
-    if (!(name in experiments)) throw new GradcError(`experiment: unknown experiment "${name}": use ${Object.keys(experiments).join(", ")}`);
+    if (!Object.hasOwn(experiments, name)) throw new GradcError(`experiment: unknown experiment "${name}": use ${Object.keys(experiments).join(", ")}`);
     const int = (flag: string, v: string | undefined, min: number) => {
       if (v === undefined) return undefined;
       const n = Number(v);

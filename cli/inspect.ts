@@ -14,6 +14,7 @@ import { optimize } from "../compile/optimize.js";
 import { compile } from "../compile/compile.js";
 import { stats, type GraphStats } from "../compile/stats.js";
 import { zoo } from "../ops/zoo.js";
+import { parseDtype, zooName, zooShape } from "./args.js";
 
 const usage = `usage: gradc inspect <graph> [--shape N,D,...] [--dtype f64|f32] [--json] [--kernels]
 
@@ -50,23 +51,6 @@ export interface InspectReport {
   };
   /** The optimized backward compiled: fused kernels, full-size sweeps, bytes per call (and source with --kernels). */
   compiled?: { kernels: number; sweeps: number; bytesPerCall: number; source?: string };
-}
-
-function parseShape(text: string, name: string): number[] {
-  const rank = zoo[name].shape.length;
-  const parts = text.split(",").map((s) => s.trim());
-  const shape = parts.map(Number);
-  if (parts.some((s) => !/^[0-9]+$/.test(s)) || shape.some((s) => s < 1) || shape.length !== rank) {
-    throw new GradcError(`inspect: --shape for ${name} must be ${rank} positive integers separated by commas, like ${zoo[name].shape.join(",")}; got "${text}"`);
-  }
-  return shape;
-}
-
-function graphName(positional: string | undefined): string {
-  const names = Object.keys(zoo);
-  if (positional === undefined) throw new GradcError(`inspect: which graph? choose one of ${names.join(", ")}`);
-  if (!Object.hasOwn(zoo, positional)) throw new GradcError(`inspect: unknown graph "${positional}": choose one of ${names.join(", ")}`);
-  return positional;
 }
 
 const statsOf = (s: GraphStats) => ({ reductionDepth: s.reductionDepth, fullSizeReductions: s.fullSizeReductions, elementwisePerElement: s.elementwisePerElement });
@@ -152,12 +136,12 @@ export const command = {
       return;
     }
     if (positionals.length > 1) throw new GradcError(`inspect: one graph at a time, got ${positionals.join(" ")}`);
-    const name = graphName(positionals[0]);
-    const shape = values.shape === undefined ? zoo[name].shape : parseShape(values.shape, name);
-    if (values.dtype !== "f64" && values.dtype !== "f32") throw new GradcError(`inspect: --dtype must be f64 or f32, got "${values.dtype}"`);
-    const report = inspect(name, shape, values.dtype);
+    const name = zooName("inspect", positionals[0]);
+    const shape = values.shape === undefined ? zoo[name].shape : zooShape("inspect", values.shape, name);
+    const dtype = parseDtype("inspect", values.dtype);
+    const report = inspect(name, shape, dtype);
 
-    const exe = compile(optimize(vjp(zoo[name].build(shape, values.dtype), { of: "out" }).backward));
+    const exe = compile(optimize(vjp(zoo[name].build(shape, dtype), { of: "out" }).backward));
     const { kernels, sweeps, bytesPerCall } = exe.stats;
     report.compiled = { kernels, sweeps, bytesPerCall, ...(values.kernels ? { source: exe.source } : {}) };
 

@@ -10,10 +10,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { GradcError } from "../core/errors.js";
-import type { DType } from "../core/tensor.js";
 import { zoo, zooGraph } from "../ops/zoo.js";
 import { view, viewData } from "../viz/view.js";
 import { renderSvg } from "../viz/svg.js";
+import { parseDtype, zooName, zooShape } from "./args.js";
 
 const usage = `usage: gradc view <graph> [--shape N,D,...] [--dtype f64|f32] [--out FILE] [--bench FILE] [--svg]
 
@@ -30,15 +30,6 @@ options:
   --out     the file to write (default ./gradc-<graph>.html, or .svg with --svg)
   --bench   a bench JSON written by bench/batchnorm.ts, charted as time per call per size
   --svg     write the derived and optimized backward side by side as a standalone SVG instead`;
-
-function parseShape(text: string, name: string): number[] {
-  const rank = zoo[name].shape.length;
-  const parts = text.split(",").map((s) => s.trim());
-  if (parts.length !== rank || parts.some((s) => !/^[0-9]+$/.test(s) || Number(s) < 1)) {
-    throw new GradcError(`view: --shape for ${name} must be ${rank} positive integers separated by commas, like ${zoo[name].shape.join(",")}; got "${text}"`);
-  }
-  return parts.map(Number);
-}
 
 function readBench(file: string): unknown {
   let text: string;
@@ -73,11 +64,10 @@ export const command = {
       console.log(usage);
       return;
     }
-    const name = positionals[0];
-    if (!zoo[name]) throw new GradcError(`view: unknown graph "${name}": built-in graphs are ${Object.keys(zoo).join(", ")}`);
-    if (values.dtype !== "f64" && values.dtype !== "f32") throw new GradcError(`view: --dtype must be f64 or f32, got "${values.dtype}"`);
-    const shape = values.shape ? parseShape(values.shape, name) : [...zoo[name].shape];
-    const graph = zooGraph(name, shape, values.dtype as DType);
+    const name = zooName("view", positionals[0]);
+    const dtype = parseDtype("view", values.dtype);
+    const shape = values.shape ? zooShape("view", values.shape, name) : [...zoo[name].shape];
+    const graph = zooGraph(name, shape, dtype);
     const title = `gradc view: ${name} [${shape.join(",")}] ${values.dtype}`;
     const bench = values.bench ? readBench(values.bench) : undefined;
 

@@ -70,7 +70,7 @@ export const zoo: Record<string, ZooEntry> = {
 };
 
 export function zooGraph(name: string, shape?: readonly number[], dtype?: DType): Graph {
-  const entry = zoo[name];
+  const entry = Object.hasOwn(zoo, name) ? zoo[name] : undefined;
   if (!entry) throw new GradcError(`unknown graph "${name}": built-in graphs are ${Object.keys(zoo).join(", ")}`);
   return entry.build(shape ?? entry.shape, dtype);
 }

@@ -56,4 +56,12 @@ describe("gradc inspect", () => {
     assert.equal(shape.status, 2);
     assert.match(shape.stderr, /--shape for batchnorm must be 2 positive integers separated by commas, like 200,3; got "200"/);
   });
+
+  test("a name that is an Object.prototype key is unknown too, for every command", () => {
+    for (const args of [["constructor"], ["inspect", "constructor"], ["view", "toString"], ["experiment", "toString"]]) {
+      const run = gradc(...args);
+      assert.equal(run.status, 2, `gradc ${args.join(" ")}: ${run.stderr}`);
+      assert.match(run.stderr, /^gradc: .*unknown (command|graph|experiment) "(constructor|toString)"/, run.stderr);
+    }
+  });
 });

@@ -1,0 +1,29 @@
+// What the subcommands that draw a built-in graph parse alike: its name, --shape and --dtype.
+// Names are looked up as own keys, so "constructor" or "toString" is an unknown graph, not a crash.
+
+import { GradcError } from "../core/errors.js";
+import type { DType } from "../core/tensor.js";
+import { zoo } from "../ops/zoo.js";
+
+/** The zoo graph named by the first positional argument of `cmd`. */
+export function zooName(cmd: string, positional: string | undefined): string {
+  const names = Object.keys(zoo);
+  if (positional === undefined) throw new GradcError(`${cmd}: which graph? choose one of ${names.join(", ")}`);
+  if (!Object.hasOwn(zoo, positional)) throw new GradcError(`${cmd}: unknown graph "${positional}": choose one of ${names.join(", ")}`);
+  return positional;
+}
+
+/** `--shape 200,3`: as many positive integers as the graph's default shape has axes. */
+export function zooShape(cmd: string, text: string, name: string): number[] {
+  const rank = zoo[name].shape.length;
+  const parts = text.split(",").map((s) => s.trim());
+  if (parts.length !== rank || parts.some((s) => !/^[0-9]+$/.test(s) || Number(s) < 1)) {
+    throw new GradcError(`${cmd}: --shape for ${name} must be ${rank} positive integers separated by commas, like ${zoo[name].shape.join(",")}; got "${text}"`);
+  }
+  return parts.map(Number);
+}
+
+export function parseDtype(cmd: string, value: string): DType {
+  if (value !== "f64" && value !== "f32") throw new GradcError(`${cmd}: --dtype must be f64 or f32, got "${value}"`);
+  return value;
+}

@@ -21,10 +21,6 @@ export interface Facts {
   nonzero(n: Node): boolean;
 }
 
-const LINEAR_OPS = new Set(["add", "sub", "neg", "mul", "div", "recip", "square", "rsqrt", "const", "broadcastTo"]);
-
-export const isArithmetic = (n: Node): boolean => LINEAR_OPS.has(n.op);
-
 const monomial = (coef: Coef, num: Map<Node, number> = new Map(), den: Map<Node, number> = new Map()): Term => ({ coef, num, den });
 const atomTerm = (n: Node, exp = 1): Term => (exp > 0 ? monomial(Coef.one, new Map([[n, exp]])) : monomial(Coef.one, new Map(), new Map([[n, -exp]])));
 

@@ -10,7 +10,7 @@ import { broadcastStrides, output, walk } from "./kernels.js";
 const reducedShape = (shape: readonly number[], axes: readonly number[]) => shape.map((s, i) => (axes.includes(i) ? 1 : s));
 
 function reduceKernel(init: number, combine: (acc: number, v: number) => number): OpDef["impl"] {
-  return ([x], attrs, out) => {
+  return ([x], _attrs, out) => {
     const r = output(out);
     r.data.fill(init);
     const st = broadcastStrides(out.shape, x.shape); // zero stride on reduced axes

@@ -42,7 +42,6 @@ const axesOf = (rank: number, mask: number): number[] => {
 
 /** Build a graph from a recipe: inputs of the shape and of broadcastable shapes, then the steps. */
 function build(r: Recipe, dtype: DType): Graph {
-  const rank = r.shape.length;
   const inputs = [
     b.input("x", r.shape, dtype),
     b.input("y", r.shape.map((s, i) => (i % 2 === 0 ? s : 1)), dtype),

@@ -19,7 +19,7 @@ import { stats } from "../compile/stats.js";
 import { compile, type CompileOptions } from "../compile/compile.js";
 import { ROW_IN_CACHE } from "../compile/schedule.js";
 import { zoo, zooGraph } from "../ops/zoo.js";
-import { batchnormBackwardAlt, batchnormForwardRef, evalNumericalGradient, randomTensor, relError, seededRandom } from "./helpers.js";
+import { batchnormBackwardAlt, batchnormForwardRef, evalNumericalGradient, maxAbs, maxAbsDiff, randomTensor, relError, seededRandom } from "./helpers.js";
 import { arbSeed, runs } from "./arbitraries.js";
 
 /** One step of a random graph: an op code and operand picks (indices into the nodes so far). */
@@ -98,13 +98,6 @@ function close(got: Tensor, want: Tensor, rtol: number, what: string): void {
   }
 }
 
-function maxAbsDiff(a: Tensor, c: Tensor): number {
-  let m = 0;
-  for (let i = 0; i < a.size; i++) m = Math.max(m, Math.abs(a.data[i] - c.data[i]));
-  return m;
-}
-
-const maxAbs = (a: Tensor): number => Math.max(...Array.from(a.data, Math.abs));
 
 function agrees(g: Graph, seed: number, rtol: number, opts: CompileOptions = {}): void {
   const x = inputsFor(g, seed);

@@ -60,6 +60,21 @@ export function evalNumericalGradientArray(f: (x: Tensor) => Tensor, x: Tensor, 
 type Values = Tensor | number | ArrayLike<number>;
 const flat = (v: Values): ArrayLike<number> => (v instanceof Tensor ? v.data : typeof v === "number" ? [v] : v);
 
+/** The largest magnitude of the values (NaN if any is NaN). */
+export function maxAbs(x: Values): number {
+  let m = 0;
+  for (const v of Array.from(flat(x))) m = Math.max(m, Math.abs(v));
+  return m;
+}
+
+/** The largest absolute difference of two tensors of the same size (NaN if any is NaN). */
+export function maxAbsDiff(a: Tensor, b: Tensor): number {
+  if (a.size !== b.size) throw new GradcError(`maxAbsDiff: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} differ in size`);
+  let m = 0;
+  for (let i = 0; i < a.size; i++) m = Math.max(m, Math.abs(a.data[i] - b.data[i]));
+  return m;
+}
+
 /**
  * The notebook's relative error: max(|x - y| / max(1e-8, |x| + |y|)) over all elements.
  * Shapes must agree (tensors) or lengths (arrays).

@@ -13,7 +13,7 @@ import { adam, rmsprop, sgdMomentum } from "../nn/optim.js";
 import { Solver } from "../nn/solver.js";
 import { RandomState } from "../core/random.js";
 import { tensor, Tensor } from "../core/tensor.js";
-import { evalNumericalGradient, relError } from "./helpers.js";
+import { evalNumericalGradient, maxAbs, relError } from "./helpers.js";
 
 // np.random.seed(231); N, D, H1, H2, C = 2, 15, 20, 30, 10; X = randn(N, D); y = randint(C, size=(N,));
 // for reg in [0, 3.14]: model = FullyConnectedNet([H1, H2], ...)
@@ -41,7 +41,6 @@ for (const reg of [0, 3.14]) {
       if (name === "b1" || name === "b2") {
         // A bias feeding batchnorm is subtracted away with the batch mean: its true gradient is 0,
         // so the relative error of two round-off noises means nothing; check absolute values.
-        const maxAbs = (t: Tensor) => Math.max(...Array.from(t.data, Math.abs));
         assert.ok(maxAbs(grads[name]) < 1e-12 && maxAbs(num) < 1e-8, `${name}: |derived| ${maxAbs(grads[name])}, |numerical| ${maxAbs(num)}`);
       } else if (name.startsWith("W")) {
         // The notebook expects 1e-4..1e-10 for W and itself prints 1.10e-04 for W1 at reg 0.

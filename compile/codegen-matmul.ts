@@ -12,7 +12,7 @@
 import type { Node } from "../core/node.js";
 import { literal } from "./codegen.js";
 import type { View } from "./layout.js";
-import type { WasmMatmulSpec } from "./wasm-matmul.js";
+import { packing, type WasmMatmulSpec } from "./wasm-matmul.js";
 
 export interface MatmulOperands {
   a: View;
@@ -74,13 +74,39 @@ export function matmulSource(node: Node, ops: MatmulOperands, wasm?: { name: str
   if (wasm) {
     const { name: w } = wasm;
     const C = ops.cName;
+    const pk = packing(wasm.spec);
     lines.push(
       `// C[0:${m4}, 0:${n4}]: WebAssembly SIMD kernel ${w} (f64x2 accumulators, 4x4 tiles${kc < k ? `, K in chunks of ${kc}` : ""})`,
-      `${w}.a.set(${ops.aName}); ${w}.b.set(${ops.bName}); ${w}.c.fill(0); ${w}.run();`,
+      // with K in one chunk the kernel starts its accumulators at zero: C needs no zeroing
+      ...copyIn(`${w}.a`, ops.aName, pk.a, m4, k, wasm.spec.sa[0], wasm.spec.sa[1]),
+      ...copyIn(`${w}.b`, ops.bName, pk.b, n4, k, wasm.spec.sb[1], wasm.spec.sb[0]),
+      // with K in one chunk the kernel starts its accumulators at zero: C needs no zeroing
+      `${kc < k ? `${w}.c.fill(0); ` : ""}${w}.run();`,
       n4 === n ? `${C}.set(${w}.c.subarray(0, ${literal(m4 * n)}));` : `for (let i = 0; i < ${literal(m4)}; i++) ${C}.set(${w}.c.subarray(i * ${literal(n)}, i * ${literal(n)} + ${literal(n4)}), i * ${literal(n)});`,
     );
   }
   return lines;
+}
+
+/**
+ * Copy an operand into the kernel's memory: as is, or packed (see wasm-matmul's `packing`) in
+ * panels of 4 along `rows` (sRow apart), each step of p (sP apart) giving 4 adjacent values. The
+ * loop nest walks the source in its memory order.
+ */
+function copyIn(dst: string, src: string, packed: boolean, rows: number, k: number, sRow: number, sP: number): string[] {
+  if (!packed) return [`${dst}.set(${src});`];
+  const L = literal;
+  const cells = [0, 1, 2, 3].map((r) => `d[o + ${r}] = ${src}[s${r ? ` + ${L(r * sRow)}` : ""}];`).join(" ");
+  const rowsOuter = Math.abs(sRow) >= Math.abs(sP);
+  return [
+    `{ // ${dst}: packed in panels of 4`,
+    `  const d = ${dst};`,
+    rowsOuter ? `  for (let r = 0; r < ${L(rows)}; r += 4) for (let p = 0; p < ${L(k)}; p++) {` : `  for (let p = 0; p < ${L(k)}; p++) for (let r = 0; r < ${L(rows)}; r += 4) {`,
+    `    const s = r * ${L(sRow)} + p * ${L(sP)}, o = r * ${L(k)} + p * 4;`,
+    `    ${cells}`,
+    `  }`,
+    `}`,
+  ];
 }
 
 /** One region of C computed in tr x tc tiles (locals never look like buffer names b3, in0). */

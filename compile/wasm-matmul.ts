@@ -54,8 +54,20 @@ const name = (s: string): number[] => [...u32(s.length), ...[...s].map((c) => c.
 const GET = 0x20, SET = 0x21, I32 = 0x41, ADD = 0x6a, MUL = 0x6c, LTS = 0x48, GTS = 0x4a, SELECT = 0x1b;
 const F64LOAD = 0x2b, LOOP = 0x03, BRIF = 0x0d, END = 0x0b, VOID = 0x40;
 const simd = (op: number, ...imm: number[]) => [0xfd, ...u32(op), ...imm];
-const V128LOAD = 0x00, V128STORE = 0x0b, SPLAT = 0x14, REPLACE = 0x22, VADD = 0xf0, VMUL = 0xf2;
+const V128LOAD = 0x00, V128STORE = 0x0b, V128CONST = 0x0c, SPLAT = 0x14, REPLACE = 0x22, VADD = 0xf0, VMUL = 0xf2;
 const mem = (offset: number, align = 3) => [...u32(align), ...u32(offset)];
+
+/**
+ * Whether an operand is packed on the way in rather than copied as is: an operand not contiguous
+ * along p (A = x.T, B = W.T) is rearranged by the caller into panels of 4 rows of A (4 columns
+ * of B), each p's 4 values adjacent: `[block][p][4]`. Unpacked, x.T's four values per p sat one
+ * row of x apart (24 KB at 3072 features: every load in the same L1 set), and W.T's needed four
+ * scalar loads per p.
+ */
+export function packing(s: WasmMatmulSpec): { a: boolean; b: boolean; aLen: number; bLen: number } {
+  const a = s.sa[1] !== 1, b = s.sb[1] !== 1;
+  return { a, b, aLen: a ? s.m4 * s.k : s.aSize, bLen: b ? s.k * s.n4 : s.bSize };
+}
 
 /** The function body: locals i j p p0 pe ta tb tc (i32), 8 accumulators, 4 x, 2 y (v128). */
 function body(s: WasmMatmulSpec): number[] {
@@ -63,8 +75,11 @@ function body(s: WasmMatmulSpec): number[] {
   const ACC = (r: number, c: number) => 8 + r * 2 + c;
   const X = (r: number) => 16 + r;
   const Y = (c: number) => 20 + c;
-  const aOff = 0, bOff = s.aSize * 8, cOff = (s.aSize + s.bSize) * 8;
-  const [sa0, sa1] = s.sa.map((v) => v * 8), [sb0, sb1] = s.sb.map((v) => v * 8);
+  const pk = packing(s);
+  const aOff = 0, bOff = pk.aLen * 8, cOff = (pk.aLen + pk.bLen) * 8;
+  // byte strides: per unit of i (a multiple of 4), per p, per row r of the tile; same for B
+  const [aI, aP, aR] = pk.a ? [s.k * 8, 32, 8] : [s.sa[0] * 8, s.sa[1] * 8, s.sa[0] * 8];
+  const [bJ, bP, bC] = pk.b ? [s.k * 8, 32, 8] : [s.sb[1] * 8, s.sb[0] * 8, s.sb[1] * 8];
   const n8 = s.n * 8;
   const c: number[] = [];
   const set = (l: number, ...e: number[]) => c.push(...e, SET, l);
@@ -76,22 +91,27 @@ function body(s: WasmMatmulSpec): number[] {
   set(TC, ...mulAdd(I, n8, J, 8));
   set(P0, I32, 0);
   c.push(LOOP, VOID);
-  for (let r = 0; r < 4; r++) for (let q = 0; q < 2; q++) set(ACC(r, q), GET, TC, ...simd(V128LOAD, ...mem(cOff + r * n8 + q * 16)));
+  // one chunk: accumulators start at zero (C is not read, nor zeroed by the caller)
+  const chunked = s.kc < s.k;
+  for (let r = 0; r < 4; r++) for (let q = 0; q < 2; q++) set(ACC(r, q), ...(chunked ? [GET, TC, ...simd(V128LOAD, ...mem(cOff + r * n8 + q * 16))] : simd(V128CONST, ...new Array(16).fill(0))));
   // pe = min(p0 + kc, k)
   set(PE, I32, ...s32(s.k), GET, P0, I32, ...s32(s.kc), ADD, GET, P0, I32, ...s32(s.kc), ADD, I32, ...s32(s.k), GTS, SELECT);
   set(P, GET, P0);
+  // operand addresses advance by a stride per step of p (no multiplies in the inner loop)
+  set(TA, ...mulAdd(I, aI, P0, aP));
+  set(TB, ...mulAdd(P0, bP, J, bJ));
   c.push(LOOP, VOID);
-  set(TA, ...mulAdd(I, sa0, P, sa1));
-  for (let r = 0; r < 4; r++) set(X(r), GET, TA, F64LOAD, ...mem(aOff + r * sa0), ...simd(SPLAT));
-  set(TB, ...mulAdd(P, sb0, J, sb1));
+  for (let r = 0; r < 4; r++) set(X(r), GET, TA, F64LOAD, ...mem(aOff + r * aR), ...simd(SPLAT));
   for (let q = 0; q < 2; q++) {
-    if (sb1 === 8) set(Y(q), GET, TB, ...simd(V128LOAD, ...mem(bOff + q * 16)));
+    if (bC === 8) set(Y(q), GET, TB, ...simd(V128LOAD, ...mem(bOff + q * 16)));
     else {
-      set(Y(q), GET, TB, F64LOAD, ...mem(bOff + 2 * q * sb1), ...simd(SPLAT));
-      set(Y(q), GET, Y(q), GET, TB, F64LOAD, ...mem(bOff + (2 * q + 1) * sb1), ...simd(REPLACE, 1));
+      set(Y(q), GET, TB, F64LOAD, ...mem(bOff + 2 * q * bC), ...simd(SPLAT));
+      set(Y(q), GET, Y(q), GET, TB, F64LOAD, ...mem(bOff + (2 * q + 1) * bC), ...simd(REPLACE, 1));
     }
   }
   for (let r = 0; r < 4; r++) for (let q = 0; q < 2; q++) set(ACC(r, q), GET, ACC(r, q), GET, X(r), GET, Y(q), ...simd(VMUL), ...simd(VADD));
+  set(TA, GET, TA, I32, ...s32(aP), ADD);
+  set(TB, GET, TB, I32, ...s32(bP), ADD);
   set(P, GET, P, I32, 1, ADD);
   c.push(GET, P, GET, PE, LTS, BRIF, 0, END);
   for (let r = 0; r < 4; r++) for (let q = 0; q < 2; q++) c.push(GET, TC, GET, ACC(r, q), ...simd(V128STORE, ...mem(cOff + r * n8 + q * 16)));
@@ -108,7 +128,8 @@ function body(s: WasmMatmulSpec): number[] {
 
 /** The module's bytes. */
 export function wasmMatmulBytes(s: WasmMatmulSpec): Uint8Array<ArrayBuffer> {
-  const bytes = (s.aSize + s.bSize + s.m * s.n) * 8;
+  const pk = packing(s);
+  const bytes = (pk.aLen + pk.bLen + s.m * s.n) * 8;
   const pages = Math.max(1, Math.ceil(bytes / 65536));
   const code = body(s);
   return new Uint8Array([
@@ -139,10 +160,11 @@ export function wasmSimdSupported(): boolean {
 export function wasmMatmul(s: WasmMatmulSpec): WasmMatmul {
   const inst = new WebAssembly.Instance(new WebAssembly.Module(wasmMatmulBytes(s)));
   const buf = (inst.exports.mem as WebAssembly.Memory).buffer;
+  const pk = packing(s);
   return {
-    a: new Float64Array(buf, 0, s.aSize),
-    b: new Float64Array(buf, s.aSize * 8, s.bSize),
-    c: new Float64Array(buf, (s.aSize + s.bSize) * 8, s.m * s.n),
+    a: new Float64Array(buf, 0, pk.aLen),
+    b: new Float64Array(buf, pk.aLen * 8, pk.bLen),
+    c: new Float64Array(buf, (pk.aLen + pk.bLen) * 8, s.m * s.n),
     run: inst.exports.mm as () => void,
   };
 }

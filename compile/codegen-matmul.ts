@@ -65,7 +65,8 @@ export function matmulSource(node: Node, ops: MatmulOperands, wasm?: { name: str
     [m4, m, m - m4, 0, n4, TILE],
     [m4, m, m - m4, n4, n, n - n4],
   ];
-  for (const [i0, i1, tr, j0, j1, tc] of wasm ? regions.slice(1) : regions) {
+  // the WebAssembly kernel computes columns [0, n4) of every row
+  for (const [i0, i1, tr, j0, j1, tc] of wasm ? [regions[1], regions[3]] : regions) {
     if (i1 > i0 && j1 > j0) body.push(...tile(node, ops, kc < k, k, n, i0, i1, tr, j0, j1, tc));
   }
   if (body.length === 0) lines.length = 0;
@@ -76,13 +77,13 @@ export function matmulSource(node: Node, ops: MatmulOperands, wasm?: { name: str
     const C = ops.cName;
     const pk = packing(wasm.spec);
     lines.push(
-      `// C[0:${m4}, 0:${n4}]: WebAssembly SIMD kernel ${w} (f64x2 accumulators, 4x4 tiles${kc < k ? `, K in chunks of ${kc}` : ""})`,
+      `// C[0:${m}, 0:${n4}]: WebAssembly SIMD kernel ${w} (f64x2 accumulators, 4x4 tiles${kc < k ? `, K in chunks of ${kc}` : ""})`,
       // with K in one chunk the kernel starts its accumulators at zero: C needs no zeroing
-      ...copyIn(`${w}.a`, ops.aName, pk.a, m4, k, wasm.spec.sa[0], wasm.spec.sa[1]),
+      ...copyIn(`${w}.a`, ops.aName, pk.a, m, k, wasm.spec.sa[0], wasm.spec.sa[1]),
       ...copyIn(`${w}.b`, ops.bName, pk.b, n4, k, wasm.spec.sb[1], wasm.spec.sb[0]),
       // with K in one chunk the kernel starts its accumulators at zero: C needs no zeroing
       `${kc < k ? `${w}.c.fill(0); ` : ""}${w}.run();`,
-      n4 === n ? `${C}.set(${w}.c.subarray(0, ${literal(m4 * n)}));` : `for (let i = 0; i < ${literal(m4)}; i++) ${C}.set(${w}.c.subarray(i * ${literal(n)}, i * ${literal(n)} + ${literal(n4)}), i * ${literal(n)});`,
+      n4 === n ? `${C}.set(${w}.c.subarray(0, ${literal(m * n)}));` : `for (let i = 0; i < ${literal(m)}; i++) ${C}.set(${w}.c.subarray(i * ${literal(n)}, i * ${literal(n)} + ${literal(n4)}), i * ${literal(n)});`,
     );
   }
   return lines;
@@ -96,17 +97,22 @@ export function matmulSource(node: Node, ops: MatmulOperands, wasm?: { name: str
 function copyIn(dst: string, src: string, packed: boolean, rows: number, k: number, sRow: number, sP: number): string[] {
   if (!packed) return [`${dst}.set(${src});`];
   const L = literal;
-  const cells = [0, 1, 2, 3].map((r) => `d[o + ${r}] = ${src}[s${r ? ` + ${L(r * sRow)}` : ""}];`).join(" ");
+  const cells = (h: number) => Array.from({ length: h }, (_, r) => `d[o + ${r}] = ${src}[s${r ? ` + ${L(r * sRow)}` : ""}];`).join(" ");
   const rowsOuter = Math.abs(sRow) >= Math.abs(sP);
-  return [
+  const rows4 = rows - (rows % 4);
+  const out = [
     `{ // ${dst}: packed in panels of 4`,
     `  const d = ${dst};`,
-    rowsOuter ? `  for (let r = 0; r < ${L(rows)}; r += 4) for (let p = 0; p < ${L(k)}; p++) {` : `  for (let p = 0; p < ${L(k)}; p++) for (let r = 0; r < ${L(rows)}; r += 4) {`,
+    rowsOuter ? `  for (let r = 0; r < ${L(rows4)}; r += 4) for (let p = 0; p < ${L(k)}; p++) {` : `  for (let p = 0; p < ${L(k)}; p++) for (let r = 0; r < ${L(rows4)}; r += 4) {`,
     `    const s = r * ${L(sRow)} + p * ${L(sP)}, o = r * ${L(k)} + p * 4;`,
-    `    ${cells}`,
+    `    ${cells(4)}`,
     `  }`,
-    `}`,
   ];
+  if (rows > rows4) {
+    // the last rows % 4 rows: a panel of its own, partly filled
+    out.push(`  for (let p = 0; p < ${L(k)}; p++) {`, `    const s = ${L(rows4 * sRow)} + p * ${L(sP)}, o = ${L(rows4 * k)} + p * 4;`, `    ${cells(rows % 4)}`, `  }`);
+  }
+  return [...out, `}`];
 }
 
 /** One region of C computed in tr x tc tiles (locals never look like buffer names b3, in0). */

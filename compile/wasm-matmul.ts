@@ -9,7 +9,7 @@ export interface WasmMatmulSpec {
   m: number;
   k: number;
   n: number;
-  /** Only rows [0, m4) and columns [0, n4) are computed here (multiples of 4). */
+  /** Only columns [0, n4) are computed here (a multiple of 4); rows [0, m4) in 4-row tiles, the rest in one smaller tile. */
   m4: number;
   n4: number;
   kc: number;
@@ -66,7 +66,7 @@ const mem = (offset: number, align = 3) => [...u32(align), ...u32(offset)];
  */
 export function packing(s: WasmMatmulSpec): { a: boolean; b: boolean; aLen: number; bLen: number } {
   const a = s.sa[1] !== 1, b = s.sb[1] !== 1;
-  return { a, b, aLen: a ? s.m4 * s.k : s.aSize, bLen: b ? s.k * s.n4 : s.bSize };
+  return { a, b, aLen: a ? Math.ceil(s.m / 4) * 4 * s.k : s.aSize, bLen: b ? s.k * s.n4 : s.bSize };
 }
 
 /** The function body: locals i j p p0 pe ta tb tc (i32), 8 accumulators, 4 x, 2 y (v128). */
@@ -84,43 +84,48 @@ function body(s: WasmMatmulSpec): number[] {
   const c: number[] = [];
   const set = (l: number, ...e: number[]) => c.push(...e, SET, l);
   const mulAdd = (l1: number, k1: number, l2: number, k2: number) => [GET, l1, I32, ...s32(k1), MUL, GET, l2, I32, ...s32(k2), MUL, ADD];
-  set(I, I32, 0);
-  c.push(LOOP, VOID);
-  set(J, I32, 0);
-  c.push(LOOP, VOID);
-  set(TC, ...mulAdd(I, n8, J, 8));
-  set(P0, I32, 0);
-  c.push(LOOP, VOID);
   // one chunk: accumulators start at zero (C is not read, nor zeroed by the caller)
   const chunked = s.kc < s.k;
-  for (let r = 0; r < 4; r++) for (let q = 0; q < 2; q++) set(ACC(r, q), ...(chunked ? [GET, TC, ...simd(V128LOAD, ...mem(cOff + r * n8 + q * 16))] : simd(V128CONST, ...new Array(16).fill(0))));
-  // pe = min(p0 + kc, k)
-  set(PE, I32, ...s32(s.k), GET, P0, I32, ...s32(s.kc), ADD, GET, P0, I32, ...s32(s.kc), ADD, I32, ...s32(s.k), GTS, SELECT);
-  set(P, GET, P0);
-  // operand addresses advance by a stride per step of p (no multiplies in the inner loop)
-  set(TA, ...mulAdd(I, aI, P0, aP));
-  set(TB, ...mulAdd(P0, bP, J, bJ));
-  c.push(LOOP, VOID);
-  for (let r = 0; r < 4; r++) set(X(r), GET, TA, F64LOAD, ...mem(aOff + r * aR), ...simd(SPLAT));
-  for (let q = 0; q < 2; q++) {
-    if (bC === 8) set(Y(q), GET, TB, ...simd(V128LOAD, ...mem(bOff + q * 16)));
-    else {
-      set(Y(q), GET, TB, F64LOAD, ...mem(bOff + 2 * q * bC), ...simd(SPLAT));
-      set(Y(q), GET, Y(q), GET, TB, F64LOAD, ...mem(bOff + (2 * q + 1) * bC), ...simd(REPLACE, 1));
+  // rows [i0, i1) in tiles of h rows (h = 4; the last m % 4 rows: one tile of fewer rows)
+  const nest = (i0: number, i1: number, h: number) => {
+    set(I, I32, ...s32(i0));
+    c.push(LOOP, VOID);
+    set(J, I32, 0);
+    c.push(LOOP, VOID);
+    set(TC, ...mulAdd(I, n8, J, 8));
+    set(P0, I32, 0);
+    c.push(LOOP, VOID);
+    for (let r = 0; r < h; r++) for (let q = 0; q < 2; q++) set(ACC(r, q), ...(chunked ? [GET, TC, ...simd(V128LOAD, ...mem(cOff + r * n8 + q * 16))] : simd(V128CONST, ...new Array(16).fill(0))));
+    // pe = min(p0 + kc, k)
+    set(PE, I32, ...s32(s.k), GET, P0, I32, ...s32(s.kc), ADD, GET, P0, I32, ...s32(s.kc), ADD, I32, ...s32(s.k), GTS, SELECT);
+    set(P, GET, P0);
+    // operand addresses advance by a stride per step of p (no multiplies in the inner loop)
+    set(TA, ...mulAdd(I, aI, P0, aP));
+    set(TB, ...mulAdd(P0, bP, J, bJ));
+    c.push(LOOP, VOID);
+    for (let r = 0; r < h; r++) set(X(r), GET, TA, F64LOAD, ...mem(aOff + r * aR), ...simd(SPLAT));
+    for (let q = 0; q < 2; q++) {
+      if (bC === 8) set(Y(q), GET, TB, ...simd(V128LOAD, ...mem(bOff + q * 16)));
+      else {
+        set(Y(q), GET, TB, F64LOAD, ...mem(bOff + 2 * q * bC), ...simd(SPLAT));
+        set(Y(q), GET, Y(q), GET, TB, F64LOAD, ...mem(bOff + (2 * q + 1) * bC), ...simd(REPLACE, 1));
+      }
     }
-  }
-  for (let r = 0; r < 4; r++) for (let q = 0; q < 2; q++) set(ACC(r, q), GET, ACC(r, q), GET, X(r), GET, Y(q), ...simd(VMUL), ...simd(VADD));
-  set(TA, GET, TA, I32, ...s32(aP), ADD);
-  set(TB, GET, TB, I32, ...s32(bP), ADD);
-  set(P, GET, P, I32, 1, ADD);
-  c.push(GET, P, GET, PE, LTS, BRIF, 0, END);
-  for (let r = 0; r < 4; r++) for (let q = 0; q < 2; q++) c.push(GET, TC, GET, ACC(r, q), ...simd(V128STORE, ...mem(cOff + r * n8 + q * 16)));
-  set(P0, GET, P0, I32, ...s32(s.kc), ADD);
-  c.push(GET, P0, I32, ...s32(s.k), LTS, BRIF, 0, END);
-  set(J, GET, J, I32, 4, ADD);
-  c.push(GET, J, I32, ...s32(s.n4), LTS, BRIF, 0, END);
-  set(I, GET, I, I32, 4, ADD);
-  c.push(GET, I, I32, ...s32(s.m4), LTS, BRIF, 0, END);
+    for (let r = 0; r < h; r++) for (let q = 0; q < 2; q++) set(ACC(r, q), GET, ACC(r, q), GET, X(r), GET, Y(q), ...simd(VMUL), ...simd(VADD));
+    set(TA, GET, TA, I32, ...s32(aP), ADD);
+    set(TB, GET, TB, I32, ...s32(bP), ADD);
+    set(P, GET, P, I32, 1, ADD);
+    c.push(GET, P, GET, PE, LTS, BRIF, 0, END);
+    for (let r = 0; r < h; r++) for (let q = 0; q < 2; q++) c.push(GET, TC, GET, ACC(r, q), ...simd(V128STORE, ...mem(cOff + r * n8 + q * 16)));
+    set(P0, GET, P0, I32, ...s32(s.kc), ADD);
+    c.push(GET, P0, I32, ...s32(s.k), LTS, BRIF, 0, END);
+    set(J, GET, J, I32, 4, ADD);
+    c.push(GET, J, I32, ...s32(s.n4), LTS, BRIF, 0, END);
+    set(I, GET, I, I32, 4, ADD);
+    c.push(GET, I, I32, ...s32(i1), LTS, BRIF, 0, END);
+  };
+  nest(0, s.m4, 4);
+  if (s.m > s.m4) nest(s.m4, s.m, s.m - s.m4);
   c.push(END);
   const locals = vec([[8, 0x7f], [14, 0x7b]]);
   return [...locals, ...c];

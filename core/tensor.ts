@@ -1,5 +1,7 @@
 // Tensors: a row-major typed array and a shape. Float64 by default, float32 on request.
 
+import { GradcError } from "./errors.js";
+
 export type DType = "f64" | "f32";
 export type Shape = readonly number[];
 export type Data = Float64Array | Float32Array;
@@ -57,7 +59,7 @@ export function tensor(data: Nested | Data, shape?: Shape, dtype?: DType): Tenso
   const finalShape = shape ? [...shape] : inferred;
   checkShape(finalShape, "tensor");
   if (sizeOf(finalShape) !== flat.length) {
-    throw new Error(`tensor: ${flat.length} values do not fill shape [${finalShape.join(",")}] (${sizeOf(finalShape)} elements)`);
+    throw new GradcError(`tensor: ${flat.length} values do not fill shape [${finalShape.join(",")}] (${sizeOf(finalShape)} elements)`);
   }
   const Ctor = (dtype ?? "f64") === "f32" ? Float32Array : Float64Array;
   const buf = flat instanceof Ctor ? flat : Ctor.from(flat);
@@ -105,11 +107,11 @@ export function strides(shape: Shape): number[] {
 }
 
 function flatIndex(shape: Shape, index: number[]): number {
-  if (index.length !== shape.length) throw new Error(`at: index of rank ${index.length} into shape [${shape.join(",")}]`);
+  if (index.length !== shape.length) throw new GradcError(`at: index of rank ${index.length} into shape [${shape.join(",")}]`);
   const st = strides(shape);
   let k = 0;
   index.forEach((i, d) => {
-    if (!Number.isInteger(i) || i < 0 || i >= shape[d]) throw new Error(`at: index ${i} out of range for axis ${d} of [${shape.join(",")}]`);
+    if (!Number.isInteger(i) || i < 0 || i >= shape[d]) throw new GradcError(`at: index ${i} out of range for axis ${d} of [${shape.join(",")}]`);
     k += i * st[d];
   });
   return k;
@@ -117,7 +119,7 @@ function flatIndex(shape: Shape, index: number[]): number {
 
 export function checkShape(shape: Shape, where: string): void {
   for (const s of shape) {
-    if (!Number.isInteger(s) || s < 0) throw new Error(`${where}: bad shape [${shape.join(",")}]: dimensions must be non-negative integers`);
+    if (!Number.isInteger(s) || s < 0) throw new GradcError(`${where}: bad shape [${shape.join(",")}]: dimensions must be non-negative integers`);
   }
 }
 

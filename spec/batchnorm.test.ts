@@ -13,27 +13,11 @@ import { RandomState } from "../core/random.js";
 import { tensor, zeros, full, type Tensor } from "../core/tensor.js";
 import type { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
-import { batchnormBackwardAlt, batchnormForwardRef, evalNumericalGradientArray, randomTensor, relError, seededRandom } from "./helpers.js";
+import { batchnormBackwardAlt, batchnormForwardRef, columnStats, evalNumericalGradientArray, randomTensor, relError, seededRandom } from "./helpers.js";
 import { arbSeed, runs } from "./arbitraries.js";
 
 const bnGraph = (n: number, d: number): Graph =>
   trace({ x: [n, d], gamma: [d], beta: [d] }, ({ x, gamma, beta }) => batchnorm(x, gamma, beta).out);
-
-/** Column means and standard deviations (numpy's mean/std over axis 0, ddof=0). */
-function columnStats(a: Tensor): { means: number[]; stds: number[] } {
-  const [n, d] = a.shape;
-  const means = Array.from({ length: d }, (_, j) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += a.data[i * d + j];
-    return s / n;
-  });
-  const stds = means.map((m, j) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += (a.data[i * d + j] - m) ** 2;
-    return Math.sqrt(s / n);
-  });
-  return { means, stds };
-}
 
 const near = (got: readonly number[], want: readonly number[], tol: number, what: string) =>
   got.forEach((g, j) => assert.ok(Math.abs(g - want[j]) <= tol, `${what}[${j}] = ${g}, expected ${want[j]} ± ${tol}`));

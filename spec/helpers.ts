@@ -95,6 +95,23 @@ export function relError(x: Values, y: Values): number {
   return worst;
 }
 
+/** Column means and standard deviations of a [N, D] tensor: the notebook's print_mean_std (numpy's mean/std over axis 0, ddof=0). */
+export function columnStats(a: Tensor): { means: number[]; stds: number[] } {
+  if (a.shape.length !== 2) throw new GradcError(`columnStats: expects a [N,D] tensor, got ${shapeStr(a.shape)}`);
+  const [n, d] = a.shape;
+  const means = Array.from({ length: d }, (_, j) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += a.data[i * d + j];
+    return s / n;
+  });
+  const stds = means.map((m, j) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += (a.data[i * d + j] - m) ** 2;
+    return Math.sqrt(s / n);
+  });
+  return { means, stds };
+}
+
 /** What the notebook's batchnorm_forward keeps in its cache for the backward. */
 export interface BatchnormCache {
   xhat: Tensor;

@@ -10,7 +10,7 @@ import { Tensor, tensor } from "../core/tensor.js";
 import { vjp } from "../compile/autodiff.js";
 import { optimize } from "../compile/optimize.js";
 import { batchnorm } from "../ops/composites.js";
-import { evalNumericalGradientArray, relError } from "./helpers.js";
+import { columnStats, evalNumericalGradientArray, relError } from "./helpers.js";
 
 const N = 200, D1 = 50, D2 = 60, D3 = 3;
 
@@ -26,22 +26,6 @@ const bnTest = trace({ a: [N, D3], gamma: [D3], beta: [D3], rm: [D3], rv: [D3] }
   batchnorm(a, gamma, beta, { mode: "test", runningMean: rm, runningVar: rv }).out,
 );
 
-/** numpy's print_mean_std: mean and (ddof=0) std over axis 0, printed with 8 decimals. */
-function meanStd(t: Tensor): { means: number[]; stds: number[] } {
-  const [n, d] = t.shape;
-  const means = Array.from({ length: d }, (_, j) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += t.data[i * d + j];
-    return s / n;
-  });
-  const stds = means.map((m, j) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += (t.data[i * d + j] - m) ** 2;
-    return Math.sqrt(s / n);
-  });
-  return { means, stds };
-}
-
 /** Equal to every digit numpy printed (precision 8). */
 function printed(actual: number[], expected: number[], what: string) {
   assert.deepEqual(actual.map((v) => Number(v.toFixed(8))), expected, `${what}: ${actual.join(", ")}`);
@@ -53,13 +37,13 @@ test("np.random.seed(231): before batch normalization, the notebook's means and 
   const rs = new RandomState(231);
   const X = randn(rs, N, D1), W1 = randn(rs, D1, D2), W2 = randn(rs, D2, D3);
   const a = evaluate(twoLayer, { X, W1, W2 }).out;
-  const { means, stds } = meanStd(a);
+  const { means, stds } = columnStats(a);
   printed(means, [-2.3814598, -13.18038246, 1.91780462], "means");
   printed(stds, [27.18502186, 34.21455511, 37.68611762], "stds");
 
   const zero = tensor([0, 0, 0]);
   const out = evaluate(bnTrain, { a, gamma: tensor([1, 2, 3]), beta: tensor([11, 12, 13]), rm: zero, rv: zero }).out;
-  const after = meanStd(out);
+  const after = columnStats(out);
   printed(after.means, [11, 12, 13], "means with beta");
   printed(after.stds, [0.99999999, 1.99999999, 2.99999999], "stds with gamma");
 });
@@ -74,7 +58,7 @@ test("np.random.seed(231): the test-time check after 50 training passes, to ever
     ({ rm, rv } = evaluate(bnTrain, { a, gamma, beta, rm, rv }));
   }
   const a = evaluate(twoLayer, { X: randn(rs, N, D1), W1, W2 }).out;
-  const { means, stds } = meanStd(evaluate(bnTest, { a, gamma, beta, rm, rv }).out);
+  const { means, stds } = columnStats(evaluate(bnTest, { a, gamma, beta, rm, rv }).out);
   printed(means, [-0.03927354, -0.04349152, -0.10452688], "means");
   printed(stds, [1.01531428, 1.01238373, 0.97819988], "stds");
 });

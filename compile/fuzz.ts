@@ -84,11 +84,16 @@ export function randomCase(seed: number, opts: FuzzOptions = {}): FuzzCase {
   const outputs: Record<string, Node> = { out: pool[pool.length - 1] };
   if (r() < 0.5) outputs.reduced = b.sum(pick(r, pool), axes(), true);
   const graph = new Graph(inputs, outputs);
+  return { seed, graph, inputs: randomInputs(graph, r) };
+}
+
+/** Values uniform in [lo, hi) for every input of a graph, in its dtype, drawn in input order. */
+export function randomInputs(g: Graph, rand: Rand, lo = -2, hi = 2): Record<string, Tensor> {
   const values: Record<string, Tensor> = {};
-  for (const x of inputs) {
-    const data = dtype === "f32" ? new Float32Array(x.size) : new Float64Array(x.size);
-    for (let i = 0; i < data.length; i++) data[i] = r() * 4 - 2;
+  for (const x of g.inputs) {
+    const data = x.dtype === "f32" ? new Float32Array(x.size) : new Float64Array(x.size);
+    for (let i = 0; i < data.length; i++) data[i] = lo + (hi - lo) * rand();
     values[x.name] = new Tensor(data, x.shape);
   }
-  return { seed, graph, inputs: values };
+  return values;
 }

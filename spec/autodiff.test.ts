@@ -14,11 +14,10 @@ import { tensor, type Tensor } from "../core/tensor.js";
 import type { Graph } from "../core/graph.js";
 import { evalNumericalGradient, evalNumericalGradientArray, randomTensor, relError, seededRandom } from "./helpers.js";
 import { arbSeed, runs } from "./arbitraries.js";
+import { randomInputs as fuzzInputs } from "../compile/fuzz.js";
 
-/** Random f64 values for every input of a graph. */
-function randomInputs(g: Graph, rand: () => number, lo = -1.5, hi = 1.5): Record<string, Tensor> {
-  return Object.fromEntries(g.inputs.map((x) => [x.name, randomTensor(rand, x.shape, lo, hi, x.dtype)]));
-}
+/** Random values in [-1.5, 1.5) for every input of a graph. */
+const randomInputs = (g: Graph, rand: () => number): Record<string, Tensor> => fuzzInputs(g, rand, -1.5, 1.5);
 
 /**
  * max |a - b| over the largest magnitude in either: finite differences of a gradient carry an

@@ -8,9 +8,8 @@ import { apply, type Node } from "../core/node.js";
 import * as b from "../core/builder.js";
 import { evaluate } from "../core/evaluate.js";
 import { allOps } from "../core/registry.js";
-import { Tensor } from "../core/tensor.js";
 import { vjp } from "../compile/autodiff.js";
-import { randomCase, seeded, type Rand } from "../compile/fuzz.js";
+import { randomCase, randomInputs, seeded, type Rand } from "../compile/fuzz.js";
 import { checkRules, type SoundnessCase } from "../compile/soundness.js";
 import { validateRule } from "../compile/extend.js";
 import type { Pattern, Rule } from "../compile/rules/index.js";
@@ -107,16 +106,6 @@ function instance(p: Pattern, rand: Rand): Omit<SoundnessCase, "label"> | null {
   }
   const graph = new Graph(inputs, { out: root });
   return { graph, inputs: randomInputs(graph, rand) };
-}
-
-function randomInputs(g: Graph, rand: Rand): Record<string, Tensor> {
-  const values: Record<string, Tensor> = {};
-  for (const x of g.inputs) {
-    const data = x.dtype === "f32" ? new Float32Array(x.size) : new Float64Array(x.size);
-    for (let i = 0; i < data.length; i++) data[i] = rand() * 4 - 2;
-    values[x.name] = new Tensor(data, x.shape);
-  }
-  return values;
 }
 
 const smallShapes: Record<string, number[]> = {

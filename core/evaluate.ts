@@ -16,7 +16,7 @@ export function bindInputs(g: Graph, inputs: Readonly<Record<string, InputValue>
   const extra = Object.keys(inputs).filter((k) => !expected.includes(k));
   if (extra.length) throw new GradcError(`${who}: unexpected input(s) ${extra.map((k) => `"${k}"`).join(", ")}: the graph takes ${expected.join(", ")}`);
   for (const x of g.inputs) {
-    const v = inputs[x.name];
+    const v = Object.hasOwn(inputs, x.name) ? inputs[x.name] : undefined; // an input named "constructor" is not Object's
     if (v === undefined) throw new GradcError(`${who}: missing input "${x.name}" (${x.dtype}${shapeStr(x.shape)}): the graph takes ${expected.join(", ")}`);
     const t = v instanceof Tensor ? v : toTensor(v, x);
     if (!sameShape(t.shape, x.shape)) throw new GradcError(`${who}: input "${x.name}" has shape ${shapeStr(t.shape)}, the graph expects ${x.dtype}${shapeStr(x.shape)}`);

@@ -80,6 +80,11 @@ describe("when the graph is evaluated", () => {
     assert.throws(() => evaluate(g, { x: ok.x }), gradcError('missing input "w"', "f64[3]", "x, w"));
   });
 
+  test("a missing input named like an Object.prototype key is missing, not Object's", () => {
+    const h = trace({ constructor: [2] }, ({ constructor }) => constructor.add(1));
+    assert.throws(() => evaluate(h, {}), gradcError('missing input "constructor"', "f64[2]"));
+  });
+
   test("an extra input", () => {
     assert.throws(() => evaluate(g, { ...ok, z: zeros([1]) }), gradcError('unexpected input(s) "z"', "x, w"));
   });

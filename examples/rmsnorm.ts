@@ -9,7 +9,7 @@
 // same rules bring that one back to one round.
 // Run: node dist/examples/rmsnorm.js [--shape 200,64]
 
-import { compile, evaluate, optimize, random, stats, trace, vjp, type GraphStats, type Node, type Tensor } from "gradc";
+import { compile, evaluate, GradcError, optimize, random, stats, trace, vjp, type GraphStats, type Node, type Tensor } from "gradc";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
@@ -96,6 +96,7 @@ function study(title: string, norm: (x: Node, gamma: Node) => Node, x: Tensor, g
 
 export function main(argv: string[] = []): RmsnormResult {
   const { values } = parseArgs({ args: argv, options: { shape: { type: "string", default: "200,64" } } });
+  if (!/^\s*[1-9][0-9]*\s*,\s*[1-9][0-9]*\s*$/.test(values.shape!)) throw new GradcError(`rmsnorm example: --shape must be N,D (two positive integers), got "${values.shape}"`);
   const [n, d] = values.shape!.split(",").map(Number) as [number, number];
   const rs = random(1);
   const x = rs.randnTensor([n, d]), gamma = rs.uniformTensor(0.5, 1.5, [d]), dout = rs.randnTensor([n, d]);

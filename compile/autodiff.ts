@@ -58,10 +58,13 @@ export function backpropagate(root: Node, seed: Node, wrt: ReadonlySet<Node>): M
   return cts;
 }
 
-function resolve(g: Graph, opts: GradOptions): { of: string; wrt: Node[] } {
+function resolve(g: Graph, opts: GradOptions, who = "grad"): { of: string; wrt: Node[] } {
   const of = opts.of ?? (g.outputNames.length === 1 ? g.outputNames[0] : undefined);
-  if (of === undefined) throw new GradcError(`grad: the graph has outputs ${g.outputNames.join(", ")}: say which with { of }`);
-  g.output(of);
+  if (of === undefined) throw new GradcError(`${who}: the graph has outputs ${g.outputNames.join(", ")}: say which with { of }`);
+  if (!g.outputNames.includes(of)) throw new GradcError(`${who}: { of: "${of}" }: the graph has no output named "${of}": outputs are ${g.outputNames.join(", ")}`);
+  for (const name of opts.wrt ?? []) {
+    if (!g.inputNames.includes(name)) throw new GradcError(`${who}: { wrt }: the graph has no input named "${name}": inputs are ${g.inputNames.join(", ")}`);
+  }
   const wrt = (opts.wrt ?? g.inputNames).map((name) => g.input(name));
   return { of, wrt };
 }
@@ -109,6 +112,7 @@ const rematerialize = (n: Node): boolean => n.isConst || n.def.kind === "movemen
  * in the forward; views (broadcasts, reshapes) of residuals are recomputed in the backward.
  */
 export function vjp(g: Graph, opts: GradOptions = {}): Vjp {
+  resolve(g, opts, "vjp"); // bad names are reported as vjp's
   const full = grad(g, opts);
   const ct = full.inputs.find((x) => !g.inputs.includes(x));
   const gradOuts = Object.values(full.outputs);

@@ -5,7 +5,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { trace } from "../core/trace.js";
 import { evaluate } from "../core/evaluate.js";
-import { grad } from "../compile/autodiff.js";
+import { grad, vjp } from "../compile/autodiff.js";
 import { apply } from "../core/node.js";
 import { input } from "../core/builder.js";
 import * as b from "../core/builder.js";
@@ -126,5 +126,12 @@ describe("when the graph is differentiated", () => {
   test("a cotangent name that clashes with an input", () => {
     const f = trace({ x: [2], dout: [2] }, ({ x, dout }) => b.mul(x, dout));
     assert.throws(() => grad(f), gradcError('cotangent input "dout" would clash'));
+  });
+
+  test("an output or input name the graph does not have: which call and which option", () => {
+    const f = trace({ x: [2] }, ({ x }) => x.mul(2));
+    assert.throws(() => grad(f, { of: "y" }), gradcError(/^grad: \{ of: "y" \}/, 'no output named "y"', "outputs are out"));
+    assert.throws(() => grad(f, { wrt: ["z"] }), gradcError(/^grad: \{ wrt \}/, 'no input named "z"', "inputs are x"));
+    assert.throws(() => vjp(f, { of: "y" }), gradcError(/^vjp: \{ of: "y" \}/));
   });
 });

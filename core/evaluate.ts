@@ -18,7 +18,7 @@ export function bindInputs(g: Graph, inputs: Readonly<Record<string, InputValue>
   for (const x of g.inputs) {
     const v = Object.hasOwn(inputs, x.name) ? inputs[x.name] : undefined; // an input named "constructor" is not Object's
     if (v === undefined) throw new GradcError(`${who}: missing input "${x.name}" (${x.dtype}${shapeStr(x.shape)}): the graph takes ${expected.join(", ")}`);
-    const t = v instanceof Tensor ? v : toTensor(v, x);
+    const t = v instanceof Tensor ? v : toTensor(v, x, who);
     if (!sameShape(t.shape, x.shape)) throw new GradcError(`${who}: input "${x.name}" has shape ${shapeStr(t.shape)}, the graph expects ${x.dtype}${shapeStr(x.shape)}`);
     if (t.dtype !== x.dtype) throw new GradcError(`${who}: input "${x.name}" is ${t.dtype}, the graph expects ${x.dtype}${shapeStr(x.shape)}`);
     values.set(x, t);
@@ -26,12 +26,18 @@ export function bindInputs(g: Graph, inputs: Readonly<Record<string, InputValue>
   return values;
 }
 
-function toTensor(v: InputValue, x: Node): Tensor {
-  if (typeof v === "number") return tensor(v, x.shape.length === 0 ? [] : undefined, x.dtype);
-  if (v instanceof Float64Array || v instanceof Float32Array) {
-    return v.length === x.size ? tensor(v, x.shape) : tensor(v);
+function toTensor(v: InputValue, x: Node, who: string): Tensor {
+  try {
+    if (typeof v === "number") return tensor(v, x.shape.length === 0 ? [] : undefined, x.dtype);
+    if (v instanceof Float64Array || v instanceof Float32Array) {
+      return v.length === x.size ? tensor(v, x.shape) : tensor(v);
+    }
+    return tensor(v as never, undefined, x.dtype);
+  } catch (e) {
+    // a ragged or non-numeric array: say which input, and what the graph expects
+    if (!(e instanceof GradcError)) throw e;
+    throw new GradcError(`${who}: input "${x.name}" (the graph expects ${x.dtype}${shapeStr(x.shape)}): ${e.message}`);
   }
-  return tensor(v as never, undefined, x.dtype);
 }
 
 /**

@@ -54,6 +54,7 @@ export function tensor(data: Nested | Data, shape?: Shape, dtype?: DType): Tenso
     dtype ??= data instanceof Float32Array ? "f32" : "f64";
   } else {
     inferred = nestedShape(data);
+    checkNested(data, inferred, []);
     flat = Array.isArray(data) ? ((data as unknown[]).flat(Infinity as 1) as number[]) : [data as number];
   }
   const finalShape = shape ? [...shape] : inferred;
@@ -88,6 +89,25 @@ function nestedShape(data: Nested): number[] {
     d = (d as Nested[])[0];
   }
   return shape;
+}
+
+/** Nested data must be rectangular and hold only numbers: no ragged rows, strings, booleans or nulls. */
+function checkNested(d: unknown, shape: readonly number[], at: number[]): void {
+  const where = at.length ? `element [${at.join("][")}]` : "the value";
+  if (at.length < shape.length) {
+    const want = shape.slice(at.length);
+    if (!Array.isArray(d) || d.length !== want[0]) {
+      const got = Array.isArray(d) ? `a list of ${d.length}` : typeof d === "number" ? "a number" : JSON.stringify(d) ?? String(d);
+      throw new GradcError(`tensor: ragged data: ${where} is ${got}, expected a list of shape [${want.join(",")}] (the data's first elements give shape [${shape.join(",")}])`);
+    }
+    for (let i = 0; i < d.length; i++) {
+      at.push(i);
+      checkNested(d[i], shape, at);
+      at.pop();
+    }
+  } else if (typeof d !== "number") {
+    throw new GradcError(`tensor: ${where} is ${Array.isArray(d) ? "a list" : JSON.stringify(d) ?? String(d)}, not a number`);
+  }
 }
 
 export function sizeOf(shape: Shape): number {

@@ -80,6 +80,18 @@ describe("when the graph is evaluated", () => {
     assert.throws(() => evaluate(g, { x: ok.x }), gradcError('missing input "w"', "f64[3]", "x, w"));
   });
 
+  test("a ragged nested array: the input's name and expected shape", () => {
+    assert.throws(() => evaluate(g, { x: [[1, 2, 3], [4, 5]], w: ok.w }), gradcError(/^evaluate: input "x" \(the graph expects f64\[2,3\]\)/, "element [1] is a list of 2"));
+    // the same count of values, wrongly nested, is ragged too (not silently flattened)
+    assert.throws(() => evaluate(g, { x: [[1, 2, 3], [4, 5, [6]]], w: ok.w }), gradcError('input "x"', "element [1][2] is a list, not a number"));
+  });
+
+  test("values that are not numbers are refused, not turned into NaN or 0", () => {
+    for (const bad of ["a", true, null]) {
+      assert.throws(() => evaluate(g, { x: ok.x, w: [1, bad as never, 3] }), gradcError('input "w"', `element [1] is ${JSON.stringify(bad)}, not a number`));
+    }
+  });
+
   test("a missing input named like an Object.prototype key is missing, not Object's", () => {
     const h = trace({ constructor: [2] }, ({ constructor }) => constructor.add(1));
     assert.throws(() => evaluate(h, {}), gradcError('missing input "constructor"', "f64[2]"));

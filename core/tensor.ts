@@ -32,7 +32,9 @@ export class Tensor {
     return go(0, 0);
   }
   toString(): string {
-    return `${this.dtype}[${this.shape.join(",")}] ${JSON.stringify(this.toArray())}`;
+    // not JSON.stringify: it prints NaN and Infinity as null
+    const show = (v: unknown): string => (Array.isArray(v) ? `[${v.map(show).join(",")}]` : String(v));
+    return `${this.dtype}[${this.shape.join(",")}] ${show(this.toArray())}`;
   }
 }
 

@@ -86,6 +86,10 @@ describe("when the graph is evaluated", () => {
     assert.throws(() => evaluate(g, { x: [[1, 2, 3], [4, 5, [6]]], w: ok.w }), gradcError('input "x"', "element [1][2] is a list, not a number"));
   });
 
+  test("a tensor prints NaN and infinities as themselves (JSON would print null)", () => {
+    assert.equal(tensor([[1, NaN], [-Infinity, 0.5]]).toString(), "f64[2,2] [[1,NaN],[-Infinity,0.5]]");
+  });
+
   test("values that are not numbers are refused, not turned into NaN or 0", () => {
     for (const bad of ["a", true, null]) {
       assert.throws(() => evaluate(g, { x: ok.x, w: [1, bad as never, 3] }), gradcError('input "w"', `element [1] is ${JSON.stringify(bad)}, not a number`));

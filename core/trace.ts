@@ -30,6 +30,9 @@ export function trace<K extends string>(
   }
   const result = fn(nodes);
   const outputs = result instanceof Node ? { out: result } : result;
+  if (typeof outputs !== "object" || outputs === null || Array.isArray(outputs) || Object.keys(outputs).length === 0) {
+    throw new GradcError(`trace: the function must return a node or a record of named nodes, got ${Array.isArray(outputs) ? "an array" : JSON.stringify(outputs) ?? typeof outputs}`);
+  }
   for (const [k, v] of Object.entries(outputs)) {
     if (!(v instanceof Node)) throw new GradcError(`trace: output "${k}" is not a graph node (got ${typeof v}); return nodes built from the inputs`);
   }

@@ -69,6 +69,10 @@ describe("when the graph is built", () => {
 
   test("trace: a function that returns something other than nodes", () => {
     assert.throws(() => trace({ x: [2] }, () => ({ y: 3 as never })), gradcError('output "y" is not a graph node'));
+    // a bare number, nothing, an array or an empty record would give a graph without outputs
+    for (const bad of [3, undefined, [], {}]) {
+      assert.throws(() => trace({ x: [2] }, () => bad as never), gradcError("trace: the function must return a node or a record of named nodes"));
+    }
   });
 });
 

@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { GradcError } from "../core/errors.js";
 import { zoo, zooGraph } from "../ops/zoo.js";
 import { view, viewData } from "../viz/view.js";
+import { benchRecords } from "../viz/model.js";
 import { renderSvg } from "../viz/svg.js";
 import { parseDtype, zooName, zooShape } from "./args.js";
 
@@ -38,11 +39,16 @@ function readBench(file: string): unknown {
   } catch (e) {
     throw new GradcError(`view: cannot read --bench file ${file}: ${(e as Error).message}`);
   }
+  let json: unknown;
   try {
-    return JSON.parse(text);
+    json = JSON.parse(text);
   } catch (e) {
     throw new GradcError(`view: --bench file ${file} is not JSON: ${(e as Error).message}`);
   }
+  if (benchRecords(json).length === 0) {
+    throw new GradcError(`view: --bench file ${file} has no timings to chart: expected bench/batchnorm.ts's JSON ({ rows: [{ id, cells: [{ N, D, ms }] }] }) or a list of { impl, N, D, ms }`);
+  }
+  return json;
 }
 
 export const command = {

@@ -3,7 +3,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JSDOM } from "jsdom";
@@ -90,6 +90,9 @@ test("benchRecords reads bench/batchnorm.ts's rows and flat records", () => {
   const flat = [{ impl: "naive", N: 4, D: 5, dtype: "f32", msPerCall: 2, ratioToFused: 20 }];
   assert.deepEqual(benchRecords(flat), [{ impl: "naive", label: "naive", N: 4, D: 5, dtype: "f32", ms: 2, ratio: 20 }]);
   assert.deepEqual(benchRecords({ nonsense: true }), []);
+  // a user's file: entries that are not objects are skipped, not dereferenced
+  assert.deepEqual(benchRecords([null, 3, ...flat]), benchRecords(flat));
+  assert.deepEqual(benchRecords({ rows: [null, { ...rows.rows[0], cells: [null, ...rows.rows[0].cells] }] }), benchRecords(rows));
 });
 
 test("renderSvg: well-formed standalone SVG with one box per node, labels as text", () => {
@@ -118,6 +121,8 @@ test("gradc view writes the page (and --svg the SVG) and prints the path", () =>
   assert.ok(existsSync(join(dir, "bn.svg")));
   assert.throws(() => command.run(["nosuch"]), /unknown graph "nosuch"/);
   assert.throws(() => command.run(["batchnorm", "--shape", "3"]), /--shape/);
+  writeFileSync(join(dir, "empty.json"), "[1, 2]");
+  assert.throws(() => command.run(["batchnorm", "--bench", join(dir, "empty.json")]), /--bench file .*empty\.json has no timings to chart/);
 });
 
 test("buildPage inlines d3 and needs no network", () => {

@@ -134,12 +134,14 @@ export function benchRecords(json: unknown): BenchRecord[] {
   const out: BenchRecord[] = [];
   const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
   const str = (v: unknown, dflt: string) => (typeof v === "string" ? v : dflt);
+  // records are read from a user's file: anything that is not an object is skipped, not dereferenced
+  const objects = (xs: unknown): Record<string, unknown>[] => (Array.isArray(xs) ? xs.filter((x) => typeof x === "object" && x !== null) : []);
   const rows = Array.isArray(json) ? null : (json as { rows?: unknown })?.rows;
   if (Array.isArray(rows)) {
-    for (const row of rows as Record<string, unknown>[]) {
+    for (const row of objects(rows)) {
       const impl = str(row.id, "?");
       const label = str(row.label, impl).replace(/\*\*/g, "");
-      for (const c of (Array.isArray(row.cells) ? row.cells : []) as Record<string, unknown>[]) {
+      for (const c of objects(row.cells)) {
         const ms = num(c.ms);
         const N = num(c.N);
         const D = num(c.D);
@@ -148,7 +150,7 @@ export function benchRecords(json: unknown): BenchRecord[] {
       }
     }
   } else if (Array.isArray(json)) {
-    for (const r of json as Record<string, unknown>[]) {
+    for (const r of objects(json)) {
       const ms = num(r.msPerCall) ?? num(r.ms);
       const N = num(r.N);
       const D = num(r.D);

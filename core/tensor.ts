@@ -80,7 +80,13 @@ export function full(shape: Shape, value: number, dtype: DType = "f64"): Tensor 
 }
 
 export function allocate(size: number, dtype: DType): Data {
-  return dtype === "f32" ? new Float32Array(size) : new Float64Array(size);
+  try {
+    return dtype === "f32" ? new Float32Array(size) : new Float64Array(size);
+  } catch (e) {
+    // V8's RangeError says only "Invalid typed array length"; say how large and that it is the size
+    if (!(e instanceof RangeError)) throw e;
+    throw new GradcError(`allocate: cannot allocate ${size} ${dtype} elements (${size * (dtype === "f32" ? 4 : 8)} bytes): ${e.message}`);
+  }
 }
 
 function nestedShape(data: Nested): number[] {

@@ -90,6 +90,10 @@ describe("when the graph is evaluated", () => {
     assert.throws(() => evaluate(g, { x: [[1, 2, 3], [4, 5, [6]]], w: ok.w }), gradcError('input "x"', "element [1][2] is a list, not a number"));
   });
 
+  test("a tensor too large for a typed array: a GradcError with its size, not V8's bare RangeError", () => {
+    assert.throws(() => zeros([100000, 100000]), gradcError("cannot allocate 10000000000 f64 elements (80000000000 bytes)"));
+  });
+
   test("a tensor prints NaN and infinities as themselves (JSON would print null)", () => {
     assert.equal(tensor([[1, NaN], [-Infinity, 0.5]]).toString(), "f64[2,2] [[1,NaN],[-Infinity,0.5]]");
   });

@@ -1,6 +1,7 @@
 // What the subcommands that draw a built-in graph parse alike: its name, --shape and --dtype.
 // Names are looked up as own keys, so "constructor" or "toString" is an unknown graph, not a crash.
 
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { GradcError } from "../core/errors.js";
 import type { DType } from "../core/tensor.js";
 import { zoo } from "../ops/zoo.js";
@@ -26,4 +27,18 @@ export function zooShape(cmd: string, text: string, name: string): number[] {
 export function parseDtype(cmd: string, value: string): DType {
   if (value !== "f64" && value !== "f32") throw new GradcError(`${cmd}: --dtype must be f64 or f32, got "${value}"`);
   return value;
+}
+
+/** node's parseArgs with positionals; a bad option is one line naming the command, not a stack trace. */
+type Options = NonNullable<ParseArgsConfig["options"]>;
+type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: O }>>;
+
+export function parseCommandArgs<const O extends Options>(cmd: string, argv: string[], options: O): Parsed<O> {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options });
+  } catch (e) {
+    // node's message goes on to explain "--"; its first sentence says what is wrong
+    const first = (e as Error).message.split(". ")[0];
+    throw new GradcError(`${cmd}: ${first}; see gradc ${cmd} --help`);
+  }
 }

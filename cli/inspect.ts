@@ -5,7 +5,6 @@
 //   gradc inspect layernorm --shape 64,128 --dtype f32
 //   gradc inspect batchnorm --json
 
-import { parseArgs } from "node:util";
 import { GradcError } from "../core/errors.js";
 import { printGraph, type Graph } from "../core/graph.js";
 import type { DType } from "../core/tensor.js";
@@ -14,7 +13,7 @@ import { optimize } from "../compile/optimize.js";
 import { compile } from "../compile/compile.js";
 import { stats, type GraphStats } from "../compile/stats.js";
 import { zoo } from "../ops/zoo.js";
-import { parseDtype, zooName, zooShape } from "./args.js";
+import { parseCommandArgs, parseDtype, zooName, zooShape } from "./args.js";
 
 const usage = `usage: gradc inspect <graph> [--shape N,D,...] [--dtype f64|f32] [--json] [--kernels]
 
@@ -107,30 +106,18 @@ function formatText(r: InspectReport): string {
   ].join("\n");
 }
 
-function parseOptions(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        shape: { type: "string" },
-        dtype: { type: "string", default: "f64" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-        kernels: { type: "boolean", default: false },
-      },
-    });
-  } catch (e) {
-    // node's message goes on to explain "--"; its first sentence says what is wrong
-    const first = (e as Error).message.split(". ")[0];
-    throw new GradcError(`inspect: ${first}; see gradc inspect --help`);
-  }
-}
+const options = {
+  shape: { type: "string" },
+  dtype: { type: "string", default: "f64" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+  kernels: { type: "boolean", default: false },
+} as const;
 
 export const command = {
   summary: "print a graph's forward, derived backward and optimized backward, with node counts and depths",
   run(argv: string[]): void {
-    const { values, positionals } = parseOptions(argv);
+    const { values, positionals } = parseCommandArgs("inspect", argv, options);
     if (values.help) {
       console.log(usage);
       return;

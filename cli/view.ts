@@ -8,13 +8,12 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { GradcError } from "../core/errors.js";
 import { zoo, zooGraph } from "../ops/zoo.js";
 import { view, viewData } from "../viz/view.js";
 import { benchRecords } from "../viz/model.js";
 import { renderSvg } from "../viz/svg.js";
-import { parseDtype, zooName, zooShape } from "./args.js";
+import { parseCommandArgs, parseDtype, zooName, zooShape } from "./args.js";
 
 const usage = `usage: gradc view <graph> [--shape N,D,...] [--dtype f64|f32] [--out FILE] [--bench FILE] [--svg]
 
@@ -54,17 +53,13 @@ function readBench(file: string): unknown {
 export const command = {
   summary: "write an HTML page (or SVG) showing a graph, its derived and optimized backward, and the rewrites",
   run(argv: string[]): void {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        shape: { type: "string" },
-        dtype: { type: "string", default: "f64" },
-        out: { type: "string" },
-        bench: { type: "string" },
-        svg: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
+    const { values, positionals } = parseCommandArgs("view", argv, {
+      shape: { type: "string" },
+      dtype: { type: "string", default: "f64" },
+      out: { type: "string" },
+      bench: { type: "string" },
+      svg: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
     });
     if (values.help || positionals.length === 0) {
       console.log(usage);

@@ -57,6 +57,14 @@ describe("gradc inspect", () => {
     assert.match(shape.stderr, /--shape for batchnorm must be 2 positive integers separated by commas, like 200,3; got "200"/);
   });
 
+  test("an unknown option: one line naming the command, for inspect and view", () => {
+    for (const cmd of ["inspect", "view"]) {
+      const run = gradc(cmd, "batchnorm", "--foo");
+      assert.equal(run.status, 2, run.stderr);
+      assert.equal(run.stderr.trim(), `gradc: ${cmd}: Unknown option '--foo'; see gradc ${cmd} --help`);
+    }
+  });
+
   test("a name that is an Object.prototype key is unknown too, for every command", () => {
     for (const args of [["constructor"], ["inspect", "constructor"], ["view", "toString"], ["experiment", "toString"]]) {
       const run = gradc(...args);

@@ -115,6 +115,15 @@ test("for all random graphs g: evaluate(optimize(g)) == evaluate(g)", () => {
   );
 });
 
+test("sum-of-terms: two broadcasts of one value pulled out of a sum keep both factors (random case seed 1678069201)", () => {
+  // sum_1(bcast(s) * bcast(bcast(s) * rowsum(x0)) * ...): both factors narrow to bcast(s) to [3,1]
+  const c = randomCase(1678069201);
+  const want = evaluate(c.graph, c.inputs).out;
+  const got = evaluate(optimize(c.graph), c.inputs).out;
+  const scale = Math.max(1, ...Array.from(want.data, Math.abs));
+  want.data.forEach((v, i) => assert.ok(Math.abs(v - got.data[i]) / scale < 1e-9, `out[${i}]: optimized ${got.data[i]}, want ${v}`));
+});
+
 const depthCases: [string, (r: () => number) => number[]][] = [
   ["batchnorm", (r) => [1 + Math.floor(r() * 9), 1 + Math.floor(r() * 6)]],
   ["spatial-batchnorm", (r) => [1 + Math.floor(r() * 3), 1 + Math.floor(r() * 3), 1 + Math.floor(r() * 3), 2]],

@@ -48,9 +48,18 @@ function sumLinear(m: Match, ctx: Context): Node | null {
   const axes = root.attrs.axes as number[];
   const out: Term[] = terms(m, ctx).map((t) => {
     const s = split(t, axes, x);
-    const narrow = (list: [Node, number][]) => list.map(([a, e]) => [b.broadcastTo(a.inputs[0], root.shape), e] as [Node, number]);
-    const num = new Map(narrow(s.pulled));
-    const den = new Map(narrow(s.pulledDen));
+    // Two different broadcasts of one value (e.g. bcast(s) to [3,5] and bcast(bcast(s) to [3,1]) to
+    // [3,5]) narrow to the same node: their exponents add (a Map built from the list kept only one).
+    const narrow = (list: [Node, number][]) => {
+      const m = new Map<Node, number>();
+      for (const [a, e] of list) {
+        const k = b.broadcastTo(a.inputs[0], root.shape);
+        m.set(k, (m.get(k) ?? 0) + e);
+      }
+      return m;
+    };
+    const num = narrow(s.pulled);
+    const den = narrow(s.pulledDen);
     if (s.kept) {
       const inner = b.sum(emitTerm(s.kept, x), axes, true);
       num.set(inner, (num.get(inner) ?? 0) + 1);

@@ -57,6 +57,9 @@ export interface Schedule {
   fullSize: number;
 }
 
+/** The longest chain of operations inlined into one expression before a value is stored. */
+export const MAX_INLINE_DEPTH = 64;
+
 /** Rows up to this many elements are assumed to stay in cache between a stage's phases. */
 export const ROW_IN_CACHE = 8192;
 
@@ -116,6 +119,18 @@ function materialize(g: Graph): Set<Node> {
         const b = baseOf(n, isBuffer);
         if (roleOf(b) === "map" && b.size > 1 && !hoistable(n, isBuffer)) want(b);
       }
+    }
+    // Inlining nests expressions: a chain of thousands of elementwise ops (a deep net's backward)
+    // would become one expression too deep to lower, and to parse. Store every MAX_INLINE_DEPTH.
+    const depth = new Map<Node, number>();
+    for (const n of nodes) {
+      let d = 0;
+      if (!isBuffer(n)) for (const x of n.inputs) d = Math.max(d, (depth.get(x) ?? 0) + 1);
+      if (d > MAX_INLINE_DEPTH && roleOf(n) === "map") {
+        want(n);
+        d = 0;
+      }
+      depth.set(n, d);
     }
   }
   return buffers;

@@ -270,3 +270,15 @@ describe("executables", () => {
     assert.ok(exe.kernels.every((k) => k.nodes.length > 0 && k.bytes > 0 && exe.source.includes(k.source)));
   });
 });
+
+test("a chain of 9,000 elementwise ops compiles (stored every MAX_INLINE_DEPTH ops) and equals evaluate", () => {
+  const g = trace({ x: [4, 3] }, ({ x }) => {
+    let h = x;
+    for (let i = 0; i < 3000; i++) h = h.mul(0.999).tanh().add(0.001);
+    return h;
+  });
+  const x = randomTensor(seededRandom(3), [4, 3]);
+  const exe = compile(g);
+  assert.deepEqual([...exe.run({ x }).out.data], [...evaluate(g, { x }).out.data]);
+  assert.ok(exe.stats.kernels > 1);
+});

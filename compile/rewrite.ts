@@ -58,7 +58,7 @@ export class Rewriter {
 
   /** The normal form of `root`. */
   normalize(root: Node): Node {
-    for (const n of toposort([root])) {
+    for (const n of toposort([root], (m) => this.done.has(m))) {
       if (this.done.has(n)) continue;
       const ins = n.inputs.map((x) => this.done.get(x) ?? x);
       const m = ins.every((x, i) => x === n.inputs[i]) ? n : this.build(n, ins);

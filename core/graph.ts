@@ -70,13 +70,16 @@ export class Graph {
   }
 }
 
-/** Topological order of everything `roots` depend on; iterative depth-first search. */
-export function toposort(roots: readonly Node[]): Node[] {
+/**
+ * Topological order of everything `roots` depend on; iterative depth-first search. Nodes for
+ * which `stop` is true are neither listed nor descended into (a pass skipping finished work).
+ */
+export function toposort(roots: readonly Node[], stop?: (n: Node) => boolean): Node[] {
   const out: Node[] = [];
   const state = new Map<Node, 1 | 2>();
   const stack: [Node, number][] = [];
   for (const root of roots) {
-    if (state.has(root)) continue;
+    if (state.has(root) || stop?.(root)) continue;
     stack.push([root, 0]);
     state.set(root, 1);
     while (stack.length) {
@@ -85,7 +88,7 @@ export function toposort(roots: readonly Node[]): Node[] {
       if (i < n.inputs.length) {
         top[1]++;
         const x = n.inputs[i];
-        if (!state.has(x)) {
+        if (!state.has(x) && !stop?.(x)) {
           state.set(x, 1);
           stack.push([x, 0]);
         }

@@ -3,6 +3,7 @@
 
 import { GradcError } from "../core/errors.js";
 import type { Graph } from "../core/graph.js";
+import type { Node } from "../core/node.js";
 import { trace } from "../core/trace.js";
 import type { DType } from "../core/tensor.js";
 import { batchnorm, groupnorm, layernorm, rmsnorm } from "./composites.js";
@@ -20,53 +21,41 @@ const need = (name: string, shape: readonly number[], rank: number) => {
   }
 };
 
+/**
+ * A normalization of x (the default shape's rank) with per-feature parameters sized by x's axis
+ * `feature`: `apply` receives the traced inputs and returns the output.
+ */
+function normalization(
+  name: string,
+  summary: string,
+  shape: readonly number[],
+  feature: number,
+  params: readonly string[],
+  apply: (x: Node, p: Record<string, Node>, shape: readonly number[]) => Node,
+): ZooEntry {
+  return {
+    summary,
+    shape,
+    build(s, dtype = "f64") {
+      need(name, s, shape.length);
+      const inputs: Record<string, { shape: readonly number[]; dtype: DType }> = { x: { shape: s, dtype } };
+      for (const p of params) inputs[p] = { shape: [s[feature]], dtype };
+      return trace(inputs, (xs) => apply(xs.x, xs, s));
+    },
+  };
+}
+
 export const zoo: Record<string, ZooEntry> = {
-  batchnorm: {
-    summary: "batch normalization over axis 0 of [N,D] (train mode)",
-    shape: [200, 3],
-    build(shape, dtype = "f64") {
-      need("batchnorm", shape, 2);
-      const [, d] = shape;
-      return trace({ x: { shape, dtype }, gamma: { shape: [d], dtype }, beta: { shape: [d], dtype } }, ({ x, gamma, beta }) => batchnorm(x, gamma, beta).out);
-    },
-  },
-  "spatial-batchnorm": {
-    summary: "batch normalization over axes 0,2,3 of NCHW data",
-    shape: [8, 4, 5, 5],
-    build(shape, dtype = "f64") {
-      need("spatial-batchnorm", shape, 4);
-      const c = shape[1];
-      return trace({ x: { shape, dtype }, gamma: { shape: [c], dtype }, beta: { shape: [c], dtype } }, ({ x, gamma, beta }) => batchnorm(x, gamma, beta, { axes: [0, 2, 3] }).out);
-    },
-  },
-  layernorm: {
-    summary: "layer normalization over the last axis of [N,D]",
-    shape: [200, 3],
-    build(shape, dtype = "f64") {
-      need("layernorm", shape, 2);
-      const [, d] = shape;
-      return trace({ x: { shape, dtype }, gamma: { shape: [d], dtype }, beta: { shape: [d], dtype } }, ({ x, gamma, beta }) => layernorm(x, gamma, beta));
-    },
-  },
-  rmsnorm: {
-    summary: "RMSNorm over the last axis of [N,D], learned scale",
-    shape: [200, 3],
-    build(shape, dtype = "f64") {
-      need("rmsnorm", shape, 2);
-      const [, d] = shape;
-      return trace({ x: { shape, dtype }, gamma: { shape: [d], dtype } }, ({ x, gamma }) => rmsnorm(x, gamma));
-    },
-  },
-  groupnorm: {
-    summary: "group normalization of NCHW data, 2 groups, per-channel scale and shift",
-    shape: [4, 6, 3, 3],
-    build(shape, dtype = "f64") {
-      need("groupnorm", shape, 4);
-      const c = shape[1];
-      const groups = c % 2 === 0 ? 2 : 1;
-      return trace({ x: { shape, dtype }, gamma: { shape: [c], dtype }, beta: { shape: [c], dtype } }, ({ x, gamma, beta }) => groupnorm(x, gamma, beta, groups));
-    },
-  },
+  batchnorm: normalization("batchnorm", "batch normalization over axis 0 of [N,D] (train mode)", [200, 3], 1, ["gamma", "beta"],
+    (x, p) => batchnorm(x, p.gamma, p.beta).out),
+  "spatial-batchnorm": normalization("spatial-batchnorm", "batch normalization over axes 0,2,3 of NCHW data", [8, 4, 5, 5], 1, ["gamma", "beta"],
+    (x, p) => batchnorm(x, p.gamma, p.beta, { axes: [0, 2, 3] }).out),
+  layernorm: normalization("layernorm", "layer normalization over the last axis of [N,D]", [200, 3], 1, ["gamma", "beta"],
+    (x, p) => layernorm(x, p.gamma, p.beta)),
+  rmsnorm: normalization("rmsnorm", "RMSNorm over the last axis of [N,D], learned scale", [200, 3], 1, ["gamma"],
+    (x, p) => rmsnorm(x, p.gamma)),
+  groupnorm: normalization("groupnorm", "group normalization of NCHW data, 2 groups, per-channel scale and shift", [4, 6, 3, 3], 1, ["gamma", "beta"],
+    (x, p, s) => groupnorm(x, p.gamma, p.beta, s[1] % 2 === 0 ? 2 : 1)),
 };
 
 export function zooGraph(name: string, shape?: readonly number[], dtype?: DType): Graph {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The gradc command: one subcommand per file under cli/.
 
+import "./ops/index.js"; // registers the builtin primitives once, before any command builds a node
 import { parseArgs } from "node:util";
 import { GradcError } from "./core/errors.js";
 

@@ -1,5 +1,7 @@
 // gradc: record a computation, derive its gradient graph, simplify it by algebra, compile it.
 
+import "./ops/index.js"; // the explicit step: registers the builtin primitives (core never imports ops)
+
 export { tensor, zeros, full, Tensor, type DType, type Shape } from "./core/tensor.js";
 export { RandomState, defaultRandom } from "./core/random.js";
 import { RandomState } from "./core/random.js";
@@ -11,20 +13,20 @@ export { Graph, printGraph, toposort, substitute } from "./core/graph.js";
 export { trace, type InputSpec } from "./core/trace.js";
 export { evaluate, type InputValue } from "./core/evaluate.js";
 export { register, lookup, allOps, type OpDef, type Attrs, type Aval } from "./core/registry.js";
-export { grad, vjp, type GradOptions, type Vjp } from "./compile/autodiff.js";
+export { grad, vjp, type GradOptions, type Vjp } from "./compile/autodiff/index.js";
 export { primitives } from "./ops/index.js";
 
 import * as builder from "./core/builder.js";
 import * as composites from "./ops/composites.js";
 /** The builder vocabulary and the composites: ops.add, ops.sum, ops.batchnorm, ... */
 export const ops = { ...builder, ...composites };
-export { optimize, type OptimizeOptions, type OptimizeResult, type RewriteStep, type StopReason } from "./compile/optimize.js";
-export { stats, type GraphStats } from "./compile/stats.js";
+export { optimize, type OptimizeOptions, type OptimizeResult, type RewriteStep, type StopReason } from "./compile/optimize/index.js";
+export { stats, type GraphStats } from "./compile/optimize/index.js";
 export { zoo, zooGraph } from "./ops/zoo.js";
-export { compile, type CompileOptions, type Executable, type KernelInfo, type CompiledStats } from "./compile/compile.js";
+export { compile, type CompileOptions, type Executable, type KernelInfo, type CompiledStats } from "./compile/codegen/index.js";
 export { defineOp, removeOp, type OpSpec, type DefinedOp } from "./ops/define.js";
-export { defineRule, removeRule, userRules, rule } from "./compile/extend.js";
-export { P, v, any, type Rule, type Pattern, type Match, type Context } from "./compile/rules/index.js";
+export { defineRule, removeRule, userRules, rule } from "./compile/optimize/index.js";
+export { P, v, any, type Rule, type Pattern, type Match, type Context } from "./compile/optimize/index.js";
 export { checkOp, type CheckOpOptions, type CheckOpReport } from "./spec/check.js";
 export { checkRule, type CheckRuleOptions, type CheckRuleReport } from "./spec/check-rule.js";
 export { view, viewData, type ViewOptions, type ViewResult } from "./viz/view.js";

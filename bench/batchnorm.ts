@@ -6,6 +6,7 @@
 //   node dist/bench/batchnorm.js --quick --out /tmp/bn.json
 //   node dist/bench/batchnorm.js --sizes 100x500,2048x512 --no-outside
 
+import "../ops/index.js"; // registers the builtin primitives
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname } from "node:path";
@@ -14,7 +15,7 @@ import { parseArgs } from "node:util";
 import { runChild, type ChildReply, type ChildRequest } from "./child.js";
 import type { CompileTiming } from "./compile-worker.js";
 import { checkCase, setupSize } from "./gradc.js";
-import type { CompiledStats } from "../compile/compile.js";
+import type { CompiledStats } from "../compile/codegen/compile.js";
 import { probeBytes } from "./probe.js";
 import { addRatios, checkTargets, markdownTable, ROWS, targetsTable, type Cell, type Row, type TargetResult } from "./report.js";
 import { better, fmtMs, fullTiming, quickTiming, SLOW_MS, timeOnce, type Timing, type TimingOptions } from "./timing.js";

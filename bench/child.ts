@@ -3,6 +3,7 @@
 // 1.25-2x slower for good. A child regenerates the batch from the seed, times its rows with
 // benny, and sends the timings back as JSON over the IPC channel.
 
+import "../ops/index.js"; // registers the builtin primitives
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Timing, TimingOptions } from "./timing.js";

@@ -3,13 +3,14 @@
 // for the backward of a 6-layer fully connected net (the notebook's FullyConnectedNet with
 // hidden [100]*5, batchnorm, input 3072, 10 classes, batch 50).
 
+import "../ops/index.js"; // registers the builtin primitives
 import { serveChild } from "./child.js";
 import type { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
 import { trace, type InputSpec } from "../core/trace.js";
-import { grad, vjp } from "../compile/autodiff.js";
-import { compile } from "../compile/compile.js";
-import { optimize } from "../compile/optimize.js";
+import { grad, vjp } from "../compile/autodiff/reverse.js";
+import { compile } from "../compile/codegen/compile.js";
+import { optimize } from "../compile/optimize/optimize.js";
 import { affine, batchnorm, relu, softmaxCrossEntropy } from "../ops/composites.js";
 import { zooGraph } from "../ops/zoo.js";
 

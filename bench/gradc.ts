@@ -4,9 +4,9 @@
 import { evaluate } from "../core/evaluate.js";
 import type { Graph } from "../core/graph.js";
 import { Tensor, type DType } from "../core/tensor.js";
-import { vjp } from "../compile/autodiff.js";
-import { compile, type CompiledStats } from "../compile/compile.js";
-import { optimize } from "../compile/optimize.js";
+import { vjp } from "../compile/autodiff/reverse.js";
+import { compile, type CompiledStats } from "../compile/codegen/compile.js";
+import { optimize } from "../compile/optimize/optimize.js";
 import { zooGraph } from "../ops/zoo.js";
 import { altBackward, specializeAlt } from "./alt.js";
 import { makeBatch, relativeError, type Gradients } from "./data.js";

@@ -4,6 +4,7 @@
 // init("cpu", "wasm") rather than init() (which also probes WebGPU/WebGL). Float32 and float64;
 // under jit it rounds float64 constants (here eps) to float32, noted in the output.
 
+import "../ops/index.js"; // registers the builtin primitives
 import { serveChild, type ChildRow } from "./child.js";
 import { EPS, makeBatch, referenceGradients, relativeError } from "./data.js";
 import { time } from "./timing.js";

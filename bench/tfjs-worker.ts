@@ -3,6 +3,7 @@
 // @tensorflow/tfjs is loaded rather than tfjs-core alone because only its node bundle registers
 // the gradient functions; the WASM backend loads its .wasm file from node_modules.
 
+import "../ops/index.js"; // registers the builtin primitives
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { serveChild, type ChildCell } from "./child.js";

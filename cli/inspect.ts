@@ -8,10 +8,10 @@
 import { GradcError } from "../core/errors.js";
 import { printGraph, type Graph } from "../core/graph.js";
 import type { DType } from "../core/tensor.js";
-import { vjp } from "../compile/autodiff.js";
-import { optimize } from "../compile/optimize.js";
-import { compile } from "../compile/compile.js";
-import { stats, type GraphStats } from "../compile/stats.js";
+import { vjp } from "../compile/autodiff/reverse.js";
+import { optimize } from "../compile/optimize/optimize.js";
+import { compile } from "../compile/codegen/compile.js";
+import { stats, type GraphStats } from "../compile/optimize/stats.js";
 import { zoo } from "../ops/zoo.js";
 import { parseCommandArgs, parseDtype, zooName, zooShape } from "./args.js";
 

@@ -1,7 +1,6 @@
 // The graph IR: one immutable, hash-consed node type. Building a structurally equal node returns
 // the same object, so common-subexpression elimination is free and node identity is equality.
 
-import "../ops/index.js"; // registers the builtin primitives before any node is built
 import type { DType, Shape } from "./tensor.js";
 import { shapeStr } from "./tensor.js";
 import { lookup, type AttrValue, type Attrs, type Aval, type OpDef } from "./registry.js";

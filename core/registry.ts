@@ -68,7 +68,10 @@ export function unregister(name: string): boolean {
 
 export function lookup(name: string): OpDef {
   const def = registry.get(name);
-  if (!def) fail(`unknown op "${name}": registered ops are ${[...registry.keys()].join(", ")}`);
+  if (!def) {
+    if (registry.size === 0) fail(`unknown op "${name}": no ops are registered; import "gradc" (or ops/index.js) once before building graphs`);
+    fail(`unknown op "${name}": registered ops are ${[...registry.keys()].join(", ")}`);
+  }
   return def;
 }
 

@@ -9,6 +9,7 @@
 // same rules bring that one back to one round.
 // Run: node dist/examples/rmsnorm.js [--shape 200,64]
 
+import "../ops/index.js"; // registers the builtin primitives
 import { compile, evaluate, GradcError, optimize, random, stats, trace, vjp, type GraphStats, type Node, type Tensor } from "gradc";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";

@@ -3,6 +3,7 @@
 // guard. Each is checked for soundness before it is added; a classic wrong rule is caught.
 // Run: node dist/examples/rule.js
 
+import "../ops/index.js"; // registers the builtin primitives
 import { checkRule, defineRule, GradcError, optimize, P, removeRule, rule, stats, trace, v, evaluate, random, type CheckRuleReport } from "gradc";
 import { fileURLToPath } from "node:url";
 

@@ -2,6 +2,7 @@
 // It is traced, differentiated twice, optimized, fused into a compiled loop and drawn, like a
 // builtin. Run: node dist/examples/softplus.js [--view softplus.html]
 
+import "../ops/index.js"; // registers the builtin primitives
 import { checkOp, compile, defineOp, evaluate, grad, optimize, random, stats, tensor, trace, view, type CheckOpReport } from "gradc";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";

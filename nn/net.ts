@@ -11,7 +11,7 @@ import { Tensor, full, zeros, shapeStr, type DType } from "../core/tensor.js";
 import { trace, type InputSpec } from "../core/trace.js";
 import * as b from "../core/builder.js";
 import { affine, batchnorm, layernorm, softmaxCrossEntropy } from "../ops/composites.js";
-import { grad } from "../compile/autodiff.js";
+import { grad } from "../compile/autodiff/reverse.js";
 import { makeRunner, type Engine, type Runner } from "./runner.js";
 
 export type Normalization = "batchnorm" | "layernorm" | null;

@@ -6,8 +6,8 @@
 import type { Graph } from "../core/graph.js";
 import { evaluate, type InputValue } from "../core/evaluate.js";
 import type { Tensor } from "../core/tensor.js";
-import { optimize } from "../compile/optimize.js";
-import { compile } from "../compile/compile.js";
+import { optimize } from "../compile/optimize/optimize.js";
+import { compile } from "../compile/codegen/compile.js";
 
 export type Engine = "compiled" | "interpreted";
 

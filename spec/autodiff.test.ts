@@ -1,12 +1,13 @@
 // Reverse-mode autodiff as a specification: grad of grad, deep chains, wrt subsets, scalar seeding,
 // and the vjp split (forward with residuals, then backward) computing exactly what grad computes.
 
+import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { trace } from "../core/trace.js";
 import { evaluate } from "../core/evaluate.js";
-import { grad, vjp } from "../compile/autodiff.js";
+import { grad, vjp } from "../compile/autodiff/reverse.js";
 import { variance } from "../ops/composites.js";
 import * as b from "../core/builder.js";
 import { zoo } from "../ops/zoo.js";
@@ -14,7 +15,7 @@ import { tensor, type Tensor } from "../core/tensor.js";
 import type { Graph } from "../core/graph.js";
 import { evalNumericalGradient, evalNumericalGradientArray, randomTensor, relError, seededRandom } from "./helpers.js";
 import { arbSeed, runs } from "./arbitraries.js";
-import { randomInputs as fuzzInputs } from "../compile/fuzz.js";
+import { randomInputs as fuzzInputs } from "./fuzz.js";
 
 /** Random values in [-1.5, 1.5) for every input of a graph. */
 const randomInputs = (g: Graph, rand: () => number): Record<string, Tensor> => fuzzInputs(g, rand, -1.5, 1.5);

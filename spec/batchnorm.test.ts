@@ -2,12 +2,13 @@
 // shapes (RandomState matches numpy's), plus a property: the backward that autodiff derives
 // equals the hand-derived closed form (batchnorm_backward_alt) to 1e-10 in float64.
 
+import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { trace } from "../core/trace.js";
 import { evaluate } from "../core/evaluate.js";
-import { grad, vjp } from "../compile/autodiff.js";
+import { grad, vjp } from "../compile/autodiff/reverse.js";
 import { batchnorm, relu } from "../ops/composites.js";
 import { RandomState } from "../core/random.js";
 import { tensor, zeros, full, type Tensor } from "../core/tensor.js";

@@ -2,6 +2,7 @@
 // measured (a time, a ratio when the fused kernel exists, a correct result) or says why not, and
 // the JSON has the shape the README table and the d3 chart read. Timings are not checked.
 
+import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runBench, summarize } from "../bench/batchnorm.js";

@@ -1,6 +1,7 @@
 // The viewer in a real browser (Debian's chromium driven by playwright-core): what a person sees.
 // Skips when /usr/bin/chromium is absent, except in CI (CI=true), where that is a failure.
 
+import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";

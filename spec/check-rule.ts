@@ -8,11 +8,11 @@ import { apply, type Node } from "../core/node.js";
 import * as b from "../core/builder.js";
 import { evaluate } from "../core/evaluate.js";
 import { allOps } from "../core/registry.js";
-import { vjp } from "../compile/autodiff.js";
-import { randomCase, randomInputs, seeded, type Rand } from "../compile/fuzz.js";
-import { checkRules, type SoundnessCase } from "../compile/soundness.js";
-import { validateRule } from "../compile/extend.js";
-import type { Pattern, Rule } from "../compile/rules/index.js";
+import { vjp } from "../compile/autodiff/reverse.js";
+import { randomCase, randomInputs, seeded, type Rand } from "./fuzz.js";
+import { checkRules, type SoundnessCase } from "../compile/optimize/soundness.js";
+import { validateRule } from "../compile/optimize/extend.js";
+import type { Pattern, Rule } from "../compile/optimize/rules/index.js";
 import { zoo, zooGraph } from "../ops/zoo.js";
 
 export interface CheckRuleOptions {

@@ -15,10 +15,10 @@ import { input } from "../core/builder.js";
 import { evaluate } from "../core/evaluate.js";
 import { lookup, type OpDef, type OpSample } from "../core/registry.js";
 import { full, sameShape, shapeStr, type Tensor } from "../core/tensor.js";
-import { grad } from "../compile/autodiff.js";
-import { optimize } from "../compile/optimize.js";
-import { compile } from "../compile/compile.js";
-import { roleOf } from "../compile/layout.js";
+import { grad } from "../compile/autodiff/reverse.js";
+import { optimize } from "../compile/optimize/optimize.js";
+import { compile } from "../compile/codegen/compile.js";
+import { roleOf } from "../compile/codegen/layout.js";
 import { evalNumericalGradientArray, randomTensor, relError, seededRandom } from "./helpers.js";
 import { randShape, samplerFor } from "./op-samples.js";
 

@@ -1,5 +1,6 @@
 // The inspect command, run as a user runs it: `node dist/cli.js inspect ...` in a child process.
 
+import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";

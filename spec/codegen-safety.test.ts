@@ -2,6 +2,7 @@
 // validated identifier or a number literal. Hostile input names, labels, op names and attributes
 // never appear in `source`, and the compiled code still computes what the interpreter does.
 
+import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import * as b from "../core/builder.js";
@@ -10,9 +11,9 @@ import { Graph } from "../core/graph.js";
 import { evaluate } from "../core/evaluate.js";
 import { register, unregister } from "../core/registry.js";
 import { elementwise } from "../ops/elementwise.js";
-import { compile } from "../compile/compile.js";
-import { literal } from "../compile/codegen.js";
-import { grad } from "../compile/autodiff.js";
+import { compile } from "../compile/codegen/compile.js";
+import { literal } from "../compile/codegen/loops.js";
+import { grad } from "../compile/autodiff/reverse.js";
 import { randomTensor, seededRandom } from "./helpers.js";
 import type { Tensor } from "../core/tensor.js";
 import { GradcError } from "../core/errors.js";

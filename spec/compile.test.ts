@@ -2,6 +2,7 @@
 // compiled gradients equal numerical ones; the compiled batchnorm backward equals the
 // hand-written alt kernel; and the optimized normalization backwards run in the sweeps promised.
 
+import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { test, describe } from "node:test";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -13,11 +14,11 @@ import { evaluate } from "../core/evaluate.js";
 import { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
 import type { DType, Tensor } from "../core/tensor.js";
-import { grad, vjp } from "../compile/autodiff.js";
-import { optimize } from "../compile/optimize.js";
-import { stats } from "../compile/stats.js";
-import { compile, type CompileOptions } from "../compile/compile.js";
-import { ROW_IN_CACHE } from "../compile/schedule.js";
+import { grad, vjp } from "../compile/autodiff/reverse.js";
+import { optimize } from "../compile/optimize/optimize.js";
+import { stats } from "../compile/optimize/stats.js";
+import { compile, type CompileOptions } from "../compile/codegen/compile.js";
+import { ROW_IN_CACHE } from "../compile/codegen/schedule.js";
 import { zoo, zooGraph } from "../ops/zoo.js";
 import { batchnormBackwardAlt, batchnormForwardRef, evalNumericalGradient, maxAbs, maxAbsDiff, randomTensor, relError, seededRandom } from "./helpers.js";
 import { arbSeed, runs } from "./arbitraries.js";

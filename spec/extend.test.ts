@@ -2,6 +2,7 @@
 // gradc's checks; malformed records, taken names and undifferentiable ops are errors that say what
 // is wrong. Everything here goes through the public entry, as a user's code would.
 
+import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { test, describe } from "node:test";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -4,6 +4,7 @@
 // `// file: name.mjs` is a module the later ones import: it is saved, not run.
 // After an intended change of output: UPDATE_GUIDE=1 node --test dist/spec/extending-guide.test.js
 
+import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";

@@ -1,5 +1,6 @@
 // The graph IR: hash-consed nodes, the one text form, topological order, graph validation.
 
+import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { trace } from "../core/trace.js";

@@ -1,5 +1,6 @@
 // The checking tools themselves, checked: a reference that is wrong would pass wrong gradients.
 
+import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tensor } from "../core/tensor.js";

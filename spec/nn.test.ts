@@ -1,5 +1,6 @@
 // The notebook's checks of the fully connected network, its update rules and its training loop.
 
+import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";

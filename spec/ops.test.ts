@@ -14,7 +14,7 @@ import { input } from "../core/builder.js";
 import { Graph } from "../core/graph.js";
 import { evaluate } from "../core/evaluate.js";
 import { GradcError } from "../core/errors.js";
-import { grad } from "../compile/autodiff.js";
+import { grad } from "../compile/autodiff/reverse.js";
 import { full, sameShape, shapeStr, type Tensor } from "../core/tensor.js";
 import { evalNumericalGradientArray, randomTensor, relError, seededRandom } from "./helpers.js";
 import { arbSeed, runs } from "./arbitraries.js";

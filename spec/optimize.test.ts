@@ -1,6 +1,7 @@
 // The optimizer: every rule is sound wherever it fires; optimized graphs compute what the original
 // computes; every normalization's backward reaches one round of reductions.
 
+import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -9,12 +10,12 @@ import { Graph } from "../core/graph.js";
 import * as b from "../core/builder.js";
 import { apply } from "../core/node.js";
 import { Tensor } from "../core/tensor.js";
-import { vjp } from "../compile/autodiff.js";
-import { optimize } from "../compile/optimize.js";
-import { stats } from "../compile/stats.js";
-import { randomCase, seeded } from "../compile/fuzz.js";
-import { checkRules, type SoundnessCase } from "../compile/soundness.js";
-import { tables } from "../compile/rules/index.js";
+import { vjp } from "../compile/autodiff/reverse.js";
+import { optimize } from "../compile/optimize/optimize.js";
+import { stats } from "../compile/optimize/stats.js";
+import { randomCase, seeded } from "./fuzz.js";
+import { checkRules, type SoundnessCase } from "../compile/optimize/soundness.js";
+import { tables } from "../compile/optimize/rules/index.js";
 import { zooGraph } from "../ops/zoo.js";
 
 const random = (shape: readonly number[], r: () => number, lo = -2, hi = 2) => {

@@ -2,6 +2,7 @@
 // Every expected literal below was printed by numpy 2.4.6 (python repr, which
 // round-trips exactly), so doubles are compared with strict equality.
 
+import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";

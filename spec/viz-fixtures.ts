@@ -5,7 +5,7 @@ import type { Graph } from "../core/graph.js";
 import { toposort } from "../core/graph.js";
 import type { Node } from "../core/node.js";
 import { trace } from "../core/trace.js";
-import { grad } from "../compile/autodiff.js";
+import { grad } from "../compile/autodiff/reverse.js";
 
 /** h_{k+1} = tanh(h_k * a + h_{k-1}), centered every 8th rung: at least `target` nodes. */
 export function ladder(target = 2000): Graph {

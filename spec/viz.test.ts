@@ -1,6 +1,7 @@
 // The viewer, Node side: graph data, the layout's invariants and speed, safe embedding, the SVG
 // export and the CLI. The page in a real browser: spec/browser.test.ts.
 
+import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, existsSync, writeFileSync } from "node:fs";

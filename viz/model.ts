@@ -5,7 +5,7 @@
 import { numbering, printNode, type Graph } from "../core/graph.js";
 import { formatNumber, type Node } from "../core/node.js";
 import { shapeStr } from "../core/tensor.js";
-import { stats, type GraphStats } from "../compile/stats.js";
+import { stats, type GraphStats } from "../compile/optimize/stats.js";
 
 /** How a node is drawn. */
 export type VizKind = "input" | "const" | "elementwise" | "reduce" | "movement" | "matmul" | "other";

@@ -6,9 +6,9 @@ import { dirname, resolve } from "node:path";
 import type { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
 import { shapeStr } from "../core/tensor.js";
-import { vjp } from "../compile/autodiff.js";
-import { optimize } from "../compile/optimize.js";
-import { compile } from "../compile/compile.js";
+import { vjp } from "../compile/autodiff/reverse.js";
+import { optimize } from "../compile/optimize/optimize.js";
+import { compile } from "../compile/codegen/compile.js";
 import { benchRecords, toVizGraph, type PageData, type VizGraph, type VizKernel } from "./model.js";
 import { buildPage } from "./page.js";
 

@@ -7,9 +7,9 @@
 // when the op name is a plain identifier. The one thing printed from a record is an elementwise
 // op's `expr` template, which is code its author wrote, given only generated operand names.
 
-import type { Node } from "../core/node.js";
-import { GradcError } from "../core/errors.js";
-import { strides, type DType } from "../core/tensor.js";
+import type { Node } from "../../core/node.js";
+import { GradcError } from "../../core/errors.js";
+import { strides, type DType } from "../../core/tensor.js";
 import { depthOf, type Affine, type Lowering, type Term } from "./layout.js";
 import type { LoopStage, Store } from "./schedule.js";
 

@@ -3,8 +3,8 @@
 // kebab-case name no other rule has, a well-formed pattern over registered ops, functions where
 // functions belong. `checkRule` (spec/check-rule.ts) checks that it is sound.
 
-import { GradcError } from "../core/errors.js";
-import { hasOp } from "../core/registry.js";
+import { GradcError } from "../../core/errors.js";
+import { hasOp } from "../../core/registry.js";
 import { refreshRules, rule as makeRule, tables, type Pattern, type Rule } from "./rules/index.js";
 
 const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*$/;

@@ -1,7 +1,7 @@
 // Static costs of a graph: what the optimizer's cost model minimizes and what the CLI reports.
 
-import type { Graph } from "../core/graph.js";
-import type { Node } from "../core/node.js";
+import type { Graph } from "../../core/graph.js";
+import type { Node } from "../../core/node.js";
 
 export interface GraphStats {
   /** Operation nodes (inputs and constants not counted). */

@@ -10,9 +10,9 @@
 // the row again while it is still in cache. Stages are grouped into kernels: small stages run as
 // the prologue of the next full-size stage.
 
-import type { Graph } from "../core/graph.js";
-import type { Node } from "../core/node.js";
-import { sameShape, sizeOf, type Shape } from "../core/tensor.js";
+import type { Graph } from "../../core/graph.js";
+import type { Node } from "../../core/node.js";
+import { sameShape, sizeOf, type Shape } from "../../core/tensor.js";
 import { isContiguous, isMovement, isReduce, loadsOf, Lowering, roleOf, squeezeMap, viewOf, viewThrough, depthOf, type IsBuffer } from "./layout.js";
 
 /** One value written by a loop stage: an elementwise store or a reduction into accumulators. */

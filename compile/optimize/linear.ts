@@ -4,8 +4,8 @@
 // cancels); emitting it back factors what all terms share and gathers the broadcast factors of a
 // term into one broadcast of a small product (gamma/std computed once per feature, not per element).
 
-import * as b from "../core/builder.js";
-import { apply, type Node } from "../core/node.js";
+import * as b from "../../core/builder.js";
+import { apply, type Node } from "../../core/node.js";
 import { Coef } from "./rational.js";
 
 export interface Term {

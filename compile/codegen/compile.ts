@@ -1,13 +1,13 @@
 // compile: schedule a graph into fused loop kernels, generate one JavaScript function per kernel
 // (a closure created once over fixed buffers, sizes as constants), and run them.
 
-import { bindInputs, type InputValue } from "../core/evaluate.js";
-import { GradcError } from "../core/errors.js";
-import { numbering, type Graph } from "../core/graph.js";
-import type { Node } from "../core/node.js";
-import { allocate, Tensor, type Data } from "../core/tensor.js";
-import { describeNode, KernelNames, loopStageSource, type Names } from "./codegen.js";
-import { matmulSource, wasmShare } from "./codegen-matmul.js";
+import { bindInputs, type InputValue } from "../../core/evaluate.js";
+import { GradcError } from "../../core/errors.js";
+import { numbering, type Graph } from "../../core/graph.js";
+import type { Node } from "../../core/node.js";
+import { allocate, Tensor, type Data } from "../../core/tensor.js";
+import { describeNode, KernelNames, loopStageSource, type Names } from "./loops.js";
+import { matmulSource, wasmShare } from "./matmul.js";
 import { wasmMatmul, wasmSimdSupported, type WasmMatmulSpec } from "./wasm-matmul.js";
 import { loadsOf, Lowering, viewOf, type IsBuffer, type Term } from "./layout.js";
 import { isFullSize, schedule, storeTerm, type Schedule, type Stage, type Store } from "./schedule.js";

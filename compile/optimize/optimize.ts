@@ -4,7 +4,7 @@
 //   2. rewrite to a fixpoint with the rule tables (compile/rules/);
 //   3. keep the cheapest of the candidates under the cost model (compile/cost.ts).
 
-import type { Graph } from "../core/graph.js";
+import type { Graph } from "../../core/graph.js";
 import { compareCost, cost } from "./cost.js";
 import { analysis } from "./facts.js";
 import { Rewriter, type Limits, type RewriteStep, type StopReason } from "./rewrite.js";

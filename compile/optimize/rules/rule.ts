@@ -1,9 +1,9 @@
 // Rules as data: a name, a pattern written with the builder's op names, an optional guard and a
 // replacement built with builder ops. Patterns match structurally (commutative ops both ways).
 
-import { GradcError } from "../../core/errors.js";
-import type { Node } from "../../core/node.js";
-import { lookup } from "../../core/registry.js";
+import { GradcError } from "../../../core/errors.js";
+import type { Node } from "../../../core/node.js";
+import { lookup } from "../../../core/registry.js";
 import type { Facts } from "../linear.js";
 
 export type Pattern = { var: string } | { op: string; args: Pattern[]; as?: string };

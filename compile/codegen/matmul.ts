@@ -9,8 +9,8 @@
 // results equal `evaluate`'s bit for bit; in f32 each partial sum is rounded as the interpreter's
 // Float32Array store rounds it.
 
-import type { Node } from "../core/node.js";
-import { literal } from "./codegen.js";
+import type { Node } from "../../core/node.js";
+import { literal } from "./loops.js";
 import type { View } from "./layout.js";
 import { packing, type WasmMatmulSpec } from "./wasm-matmul.js";
 

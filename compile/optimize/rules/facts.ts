@@ -2,7 +2,7 @@
 // defined; a reduction of a residual that simplifies to something the backward can compute
 // (sum(x - mean(x)) = 0) is replaced by it.
 
-import * as b from "../../core/builder.js";
+import * as b from "../../../core/builder.js";
 import { P, rule, v, type Context, type Match, type Rule } from "./rule.js";
 
 const r = v("r");

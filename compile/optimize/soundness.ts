@@ -2,10 +2,10 @@
 // reference interpreter on the same inputs and compared. Used by gradc's own tests (walking every
 // table) and by `checkRule` for user rules.
 
-import { evaluate } from "../core/evaluate.js";
-import { Graph, numbering, printNode } from "../core/graph.js";
-import type { Node } from "../core/node.js";
-import type { Tensor } from "../core/tensor.js";
+import { evaluate } from "../../core/evaluate.js";
+import { Graph, numbering, printNode } from "../../core/graph.js";
+import type { Node } from "../../core/node.js";
+import type { Tensor } from "../../core/tensor.js";
 import { analysis } from "./facts.js";
 import { match, type Match, type Rule } from "./rules/rule.js";
 

@@ -1,11 +1,11 @@
 // Reverse-mode autodiff on graphs: "topological order, then walk it in reverse", producing a new
 // graph (never a tape), so the backward can be printed, optimized, compiled and differentiated.
 
-import * as b from "../core/builder.js";
-import { GradcError } from "../core/errors.js";
-import { Graph, substitute, toposort } from "../core/graph.js";
-import { Node } from "../core/node.js";
-import { sameShape, shapeStr } from "../core/tensor.js";
+import * as b from "../../core/builder.js";
+import { GradcError } from "../../core/errors.js";
+import { Graph, substitute, toposort } from "../../core/graph.js";
+import { Node } from "../../core/node.js";
+import { sameShape, shapeStr } from "../../core/tensor.js";
 
 export interface GradOptions {
   /** The output to differentiate (default: the only output). */

@@ -1,8 +1,8 @@
 // Views: broadcasts and reshapes move outward, so small (per-feature) values are computed small.
 
-import * as b from "../../core/builder.js";
-import { apply } from "../../core/node.js";
-import { sameShape } from "../../core/tensor.js";
+import * as b from "../../../core/builder.js";
+import { apply } from "../../../core/node.js";
+import { sameShape } from "../../../core/tensor.js";
 import { any, P, rule, v, type Match, type Rule } from "./rule.js";
 
 const x = v("x"), y = v("y");

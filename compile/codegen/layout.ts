@@ -3,9 +3,9 @@
 // view of an inlined expression is a mapping of its axes onto the loop's. `Lowering` turns
 // "node n at index idx" into a term DAG (loads, constants, ops) that codegen prints.
 
-import type { Node } from "../core/node.js";
-import { strides, type Shape } from "../core/tensor.js";
-import { GradcError } from "../core/errors.js";
+import type { Node } from "../../core/node.js";
+import { strides, type Shape } from "../../core/tensor.js";
+import { GradcError } from "../../core/errors.js";
 
 /** What the scheduler and codegen do with a node. */
 export type Role = "input" | "const" | "iota" | "map" | "broadcastTo" | "reshape" | "transpose" | "sum" | "max" | "matmul" | "call";

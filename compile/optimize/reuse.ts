@@ -2,8 +2,8 @@
 // residual a times small broadcast factors (xhat = xc / std), then a = r * std, and the backward
 // can read r alone. Which form is cheaper is left to the cost model (optimize keeps the best).
 
-import { apply, type Node } from "../core/node.js";
-import { Graph, rewriteGraph } from "../core/graph.js";
+import { apply, type Node } from "../../core/node.js";
+import { Graph, rewriteGraph } from "../../core/graph.js";
 import { emitTerm, flatten, type Term } from "./linear.js";
 import type { Context } from "./rules/rule.js";
 import type { RewriteStep } from "./rewrite.js";

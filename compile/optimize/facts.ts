@@ -1,9 +1,9 @@
 // What the optimizer knows about values: signs (for cancelling x/x) and, for a backward graph from
 // `vjp`, how the forward defined each residual input.
 
-import type { Graph } from "../core/graph.js";
-import { toposort } from "../core/graph.js";
-import type { Node } from "../core/node.js";
+import type { Graph } from "../../core/graph.js";
+import { toposort } from "../../core/graph.js";
+import type { Node } from "../../core/node.js";
 import type { Context } from "./rules/rule.js";
 import { Rewriter, type Limits } from "./rewrite.js";
 import { ruleTables } from "./rules/index.js";

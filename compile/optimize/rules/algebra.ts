@@ -1,6 +1,6 @@
 // Arithmetic: constant folding, like terms, identities, and the canonical form they share.
 
-import * as b from "../../core/builder.js";
+import * as b from "../../../core/builder.js";
 import { emit, flatten } from "../linear.js";
 import { any, P, rule, v, type Context, type Match, type Rule } from "./rule.js";
 

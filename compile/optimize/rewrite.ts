@@ -3,8 +3,8 @@
 // replacement is normalized in turn. Limits on rule applications, nodes built and time; the result
 // says why it stopped. In traced mode every application is recorded with the graph after it.
 
-import { Graph, substitute, toposort } from "../core/graph.js";
-import { apply, type Node } from "../core/node.js";
+import { Graph, substitute, toposort } from "../../core/graph.js";
+import { apply, type Node } from "../../core/node.js";
 import { match, type Context, type Match, type Rule } from "./rules/rule.js";
 
 export type StopReason = "saturated" | "iteration-limit" | "node-limit" | "time-limit";

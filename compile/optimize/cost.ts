@@ -4,8 +4,8 @@
 // then fewer full-size passes (reductions and full-size inputs read), then less elementwise work,
 // then fewer nodes.
 
-import type { Graph } from "../core/graph.js";
-import type { Node } from "../core/node.js";
+import type { Graph } from "../../core/graph.js";
+import type { Node } from "../../core/node.js";
 import { stats } from "./stats.js";
 
 export type Cost = readonly number[];

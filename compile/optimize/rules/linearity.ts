@@ -2,8 +2,8 @@
 // is a count times the value. One implementation over the canonical form; three named rules say
 // which law applied.
 
-import * as b from "../../core/builder.js";
-import type { Node } from "../../core/node.js";
+import * as b from "../../../core/builder.js";
+import type { Node } from "../../../core/node.js";
 import { Coef } from "../rational.js";
 import { collect, emit, emitTerm, flatten, type Term } from "../linear.js";
 import { P, rule, v, type Context, type Match, type Rule } from "./rule.js";

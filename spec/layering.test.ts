@@ -1,0 +1,80 @@
+// Layers only look down: core <- ops <- compile (autodiff, optimize, codegen) <- viz, nn, spec,
+// bench, cli. Checked on the sources: every relative import of every .ts file is resolved to the
+// folder ("room") it lands in, and each room may import only the rooms listed for it.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// Tests run from dist/spec; the sources sit two levels up, beside dist/.
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+const LOWER = ["core", "ops"];
+const WINGS = ["compile/autodiff", "compile/optimize", "compile/codegen"];
+const allowed: Record<string, readonly string[]> = {
+  core: ["core"],
+  ops: ["core", "ops"],
+  "compile/autodiff": [...LOWER, "compile/autodiff"],
+  "compile/optimize": [...LOWER, "compile/autodiff", "compile/optimize"],
+  "compile/codegen": [...LOWER, "compile/optimize", "compile/codegen"],
+  compile: [...LOWER, ...WINGS, "compile"],
+  viz: [...LOWER, ...WINGS, "viz"],
+  nn: [...LOWER, ...WINGS, "nn"],
+};
+
+/** The room a repository path belongs to: a compile wing, else its top-level folder ("." for root files). */
+function roomOf(path: string): string {
+  const parts = relative(root, path).split(sep);
+  if (parts.length === 1) return ".";
+  if (parts[0] === "compile" && parts.length > 2) return `compile/${parts[1]}`;
+  return parts[0];
+}
+
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    if (name === "node_modules" || name === "dist" || name.startsWith(".")) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...sources(p));
+    else if (name.endsWith(".ts") && !name.endsWith(".d.ts")) out.push(p);
+  }
+  return out;
+}
+
+const IMPORT = /(?:^|\n)\s*(?:import|export)\b[^;]*?from\s*["'](\.{1,2}\/[^"']+)["']|(?:^|\n)\s*import\s*["'](\.{1,2}\/[^"']+)["']|import\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g;
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  return [...text.matchAll(IMPORT)].map((m) => resolve(dirname(file), m[1] ?? m[2] ?? m[3]));
+}
+
+test("no file imports a room above its own (core imports only core; the compile wings only what their headers allow)", () => {
+  const violations: string[] = [];
+  for (const file of sources(root)) {
+    const from = roomOf(file);
+    const may = allowed[from];
+    if (!may) continue; // the top floor (spec, cli, bench, examples, root entry points) may import anything
+    for (const target of importsOf(file)) {
+      const to = roomOf(target);
+      if (!may.includes(to)) violations.push(`${relative(root, file)} (${from}) imports ${relative(root, target)} (${to})`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
+test("the check sees imports: core/node.ts imports core files, and a planted upward import would be caught", () => {
+  const nodeImports = importsOf(join(root, "core", "node.ts")).map(roomOf);
+  assert.ok(nodeImports.length > 0 && nodeImports.every((r) => r === "core"));
+  assert.equal(roomOf(join(root, "compile", "optimize", "rules", "rule.ts")), "compile/optimize");
+  assert.ok(!allowed.core.includes(roomOf(join(root, "ops", "index.ts"))));
+});
+
+test("each compile wing opens with a comment saying what it holds and what it may import", () => {
+  for (const wing of WINGS) {
+    const head = readFileSync(join(root, wing, "index.ts"), "utf8").split("\n").slice(0, 12).join("\n");
+    assert.match(head, /^\/\/ compile\/\w+: /, wing);
+    assert.match(head, /May import:/, wing);
+  }
+});

@@ -27,6 +27,7 @@ export { compile, type CompileOptions, type Executable, type KernelInfo, type Co
 export { defineOp, removeOp, type OpSpec, type DefinedOp } from "./ops/define.js";
 export { defineRule, removeRule, userRules, rule } from "./compile/optimize/index.js";
 export { P, v, any, type Rule, type Pattern, type Match, type Context } from "./compile/optimize/index.js";
+export { ruleGroups, type RuleGroup } from "./compile/optimize/index.js";
 export { checkOp, type CheckOpOptions, type CheckOpReport } from "./spec/check.js";
 export { checkRule, type CheckRuleOptions, type CheckRuleReport } from "./spec/check-rule.js";
 export { view, viewData, type ViewOptions, type ViewResult } from "./viz/view.js";

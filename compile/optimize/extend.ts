@@ -5,7 +5,7 @@
 
 import { GradcError } from "../../core/errors.js";
 import { hasOp } from "../../core/registry.js";
-import { refreshRules, rule as makeRule, tables, type Pattern, type Rule } from "./rules/index.js";
+import { isRuleGroup, patternText, refreshRules, rule as makeRule, ruleGroups, tables, type Pattern, type Rule, type RuleGroup } from "./rules/index.js";
 
 const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
@@ -39,12 +39,25 @@ export function removeRule(name: string): boolean {
 
 /**
  * Make a rule: a kebab-case name, a pattern (v, P.op, any), the replacement built with builder ops
- * from the matched nodes, and an optional guard. A rule that holds only for finite values says so.
+ * from the matched nodes, and options: its law as text (shown by the viewer; without one, the
+ * pattern is shown), a group (default "user"), a guard. A rule that holds only for finite values says so.
+ *
+ *   rule("log-of-exp", P.log(P.exp(x)), ({ x }) => x, { law: "log(exp(x)) = x", assumesFinite: true })
  */
-export function rule(name: string, pattern: Pattern, rewrite: Rule["rewrite"], opts: { guard?: Rule["guard"]; assumesFinite?: boolean } = {}): Rule {
+export function rule(
+  name: string,
+  pattern: Pattern,
+  rewrite: Rule["rewrite"],
+  opts: { law?: string; group?: RuleGroup; guard?: Rule["guard"]; assumesFinite?: boolean } = {},
+): Rule {
   if (typeof name !== "string" || !KEBAB.test(name)) throw new GradcError(`rule: the name must be kebab-case (log-of-exp), got ${JSON.stringify(name)}`);
+  if (opts.law !== undefined && (typeof opts.law !== "string" || !opts.law.trim())) throw new GradcError(`rule(${name}): law must be text such as "log(exp(x)) = x", got ${JSON.stringify(opts.law)}`);
+  if (opts.group !== undefined && !isRuleGroup(opts.group)) throw new GradcError(`rule(${name}): group must be one of ${Object.keys(ruleGroups).join(", ")}, got ${JSON.stringify(opts.group)}`);
+  const problem = patternProblem(pattern);
+  if (problem) throw new GradcError(`rule(${name}): bad pattern: ${problem}`);
+  const law = opts.law ?? `${patternText(pattern)} = (rewritten by ${name})`;
   const source = new Error().stack?.split("\n")[2]?.trim().replace(/^at\s+/, "");
-  const r = { ...makeRule(name, pattern, rewrite, opts), source };
+  const r = { ...makeRule(name, pattern, rewrite, { ...opts, law, group: opts.group ?? "user" }), source };
   validateRule(r, "rule");
   return Object.freeze(r);
 }
@@ -58,6 +71,8 @@ export function validateRule(r: Rule, caller = "defineRule"): void {
   const who = `${caller}(${r.name})`;
   if (typeof r.rewrite !== "function") throw new GradcError(`${who}: rewrite must be a function (match, ctx) => node | null, got ${typeof r.rewrite}`);
   if (r.guard !== undefined && typeof r.guard !== "function") throw new GradcError(`${who}: guard must be a function (match, ctx) => boolean, got ${typeof r.guard}`);
+  if (typeof r.law !== "string" || !r.law.trim()) throw new GradcError(`${who}: law must be text such as "log(exp(x)) = x" (build rules with rule(...)), got ${JSON.stringify(r.law)}`);
+  if (!isRuleGroup(r.group)) throw new GradcError(`${who}: group must be one of ${Object.keys(ruleGroups).join(", ")}, got ${JSON.stringify(r.group)}`);
   const problem = patternProblem(r.pattern);
   if (problem) throw new GradcError(`${who}: bad pattern: ${problem}`);
 }

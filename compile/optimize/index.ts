@@ -8,4 +8,4 @@
 export { optimize, defaultLimits, type OptimizeOptions, type OptimizeResult, type RewriteStep, type StopReason } from "./optimize.js";
 export { stats, type GraphStats } from "./stats.js";
 export { defineRule, removeRule, userRules, rule } from "./extend.js";
-export { P, v, any, type Rule, type Pattern, type Match, type Context } from "./rules/index.js";
+export { P, v, any, ruleGroups, type Rule, type RuleGroup, type Pattern, type Match, type Context } from "./rules/index.js";

@@ -3,10 +3,11 @@
 // can read r alone. Which form is cheaper is left to the cost model (optimize keeps the best).
 
 import { apply, type Node } from "../../core/node.js";
-import { Graph, rewriteGraph } from "../../core/graph.js";
+import { Graph, numbering, rewriteGraph, toposort } from "../../core/graph.js";
 import { emitTerm, flatten, type Term } from "./linear.js";
 import type { Context } from "./rules/rule.js";
 import type { RewriteStep } from "./rewrite.js";
+import { inline } from "./trace.js";
 
 export function reuseResiduals(g: Graph, ctx: Context): { graph: Graph; step: RewriteStep } | null {
   const used = new Set(g.nodes());
@@ -38,7 +39,21 @@ export function reuseResiduals(g: Graph, ctx: Context): { graph: Graph; step: Re
   if (map.size === 0) return null;
   const graph = rewriteGraph(g, map);
   const before = new Set(g.nodes());
-  return { graph, step: { rule: "reuse-residual", matched, produced: graph.nodes().filter((n) => !before.has(n)), graph } };
+  const names = numbering(graph);
+  const pairs = [...map].map(([a, value]) => [a, inline(value, names, new Set(toposort([value]).filter((n) => !before.has(n))))] as const);
+  const step: RewriteStep = {
+    rule: "reuse-residual",
+    law: "a = r * c where the forward defined r = a / c   (read the residual r instead of a)",
+    group: "facts",
+    before: pairs.map(([a]) => `%${a.name}`).join(", "),
+    after: pairs.map(([, text]) => text).join(", "),
+    cancelled: [],
+    cancelledText: [],
+    matched,
+    produced: graph.nodes().filter((n) => !before.has(n)),
+    graph,
+  };
+  return { graph, step };
 }
 
 /** r = c * a * (broadcast factors)  =>  a = r / (c * broadcast factors), if a is a full-size input. */

@@ -1,17 +1,22 @@
 // The rewrite engine: greedy, bottom-up, to a fixpoint. Each node is normalized after its inputs;
 // the first rule (in table order) that matches and whose guard passes replaces it, and the
 // replacement is normalized in turn. Limits on rule applications, nodes built and time; the result
-// says why it stopped. In traced mode every application is recorded with the graph after it.
+// says why it stopped. In traced mode every application that changes the graph is recorded with
+// its law, the matched subexpression before and after, what cancelled, and the graph after it.
 
 import { Graph, substitute, toposort } from "../../core/graph.js";
 import { apply, type Node } from "../../core/node.js";
-import { match, type Context, type Match, type Rule } from "./rules/rule.js";
+import { match, type Context, type Match, type Rule, type RuleGroup } from "./rules/rule.js";
+import { describeStep, type StepText } from "./trace.js";
 
 export type StopReason = "saturated" | "iteration-limit" | "node-limit" | "time-limit";
 
-export interface RewriteStep {
+export interface RewriteStep extends StepText {
   /** The rule's name, e.g. "sum-of-terms". */
   rule: string;
+  /** The rule's law, e.g. "sum(a + b) = sum(a) + sum(b)". */
+  law: string;
+  group: RuleGroup;
   /** The node the rule replaced, then the nodes its pattern bound. */
   matched: Node[];
   /** Nodes of the graph after the step that were not in the graph before it. */
@@ -46,6 +51,8 @@ export class Rewriter {
   private readonly started = performance.now();
   readonly steps: RewriteStep[] = [];
   private snapshot?: Graph;
+  /** Replacements being normalized (node, original, replacement), innermost last: the traced graph shows them. */
+  private readonly pending: [Node, Node, Node][] = [];
 
   constructor(
     private readonly rules: readonly Rule[],
@@ -69,7 +76,15 @@ export class Rewriter {
       }
       this.done.set(m, m); // in progress: a replacement that contains m sees m itself
       const fired = this.fire(m, n);
-      const result = fired ? this.normalize(fired) : m;
+      let result = m;
+      if (fired) {
+        this.pending.push([m, n, fired]);
+        try {
+          result = this.normalize(fired);
+        } finally {
+          this.pending.pop();
+        }
+      }
       this.done.set(m, result);
       this.done.set(n, result);
     }
@@ -91,21 +106,37 @@ export class Rewriter {
       if (!out || out === m) continue;
       if (++this.iterations > this.limits.maxIterations) throw new Stop("iteration-limit");
       if (performance.now() - this.started > this.limits.timeLimitMs) throw new Stop("time-limit");
-      if (this.traceFrom) this.record(r.name, mt, original, out);
+      if (this.traceFrom) this.record(r, mt, original, out);
       return out;
     }
     return null;
   }
 
-  private record(rule: string, mt: Match, original: Node, out: Node): void {
+  private record(rule: Rule, mt: Match, original: Node, out: Node): void {
     const before = this.snapshot!;
     const map = new Map(this.done);
     map.set(mt.root, out);
     map.set(original, out);
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const [m, n, fired] = this.pending[i];
+      const now = substitute([fired], new Map([...map].filter(([k, v]) => k !== v && !k.isInput))).get(fired)!;
+      map.set(m, now);
+      map.set(n, now);
+    }
     const graph = rebuild(this.traceFrom!, map);
+    // A rewrite of a node the outputs no longer reach changes nothing a reader can see.
+    if (sameOutputs(before, graph)) return;
     const had = new Set(before.nodes());
     const matched = [mt.root, ...Object.entries(mt).filter(([k]) => k !== "root").map(([, n]) => n)];
-    this.steps.push({ rule, matched: [...new Set(matched)], produced: graph.nodes().filter((n) => !had.has(n)), graph });
+    this.steps.push({
+      rule: rule.name,
+      law: rule.law,
+      group: rule.group,
+      ...describeStep(before, graph, mt.root, out),
+      matched: [...new Set(matched)],
+      produced: graph.nodes().filter((n) => !had.has(n)),
+      graph,
+    });
     this.snapshot = graph;
   }
 
@@ -121,6 +152,8 @@ export class Rewriter {
     return { graph: rebuild(g, this.done), steps: this.steps, stop, iterations: this.iterations };
   }
 }
+
+const sameOutputs = (a: Graph, b: Graph) => Object.keys(a.outputs).every((k) => a.outputs[k] === b.outputs[k]);
 
 /** The graph with processed nodes replaced by their normal forms (inputs unchanged). */
 function rebuild(g: Graph, map: ReadonlyMap<Node, Node>): Graph {

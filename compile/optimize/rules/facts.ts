@@ -15,5 +15,9 @@ function sumOfResidual({ root, r }: Match, ctx: Context) {
 }
 
 export const facts: Rule[] = [
-  rule("sum-of-residual", P.sum(r), sumOfResidual, { guard: ({ r }, ctx) => r.isInput && ctx.factOf(r) !== undefined }),
+  rule("sum-of-residual", P.sum(r), sumOfResidual, {
+    law: "sum(r) = sum(definition of r in the forward), simplified   (sum(x - mean(x)) = 0)",
+    group: "facts",
+    guard: ({ r }, ctx) => r.isInput && ctx.factOf(r) !== undefined,
+  }),
 ];

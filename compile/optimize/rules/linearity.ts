@@ -82,9 +82,11 @@ const kind = (m: Match, ctx: Context): "terms" | "scaled" | "broadcast" | null =
 };
 
 export const linearity: Rule[] = [
-  rule("sum-of-sum",       P.sum(P.sum(x)),  ({ x, root }) => b.sum(x, [...new Set([...(root.attrs.axes as number[]), ...(root.inputs[0].attrs.axes as number[])])], true)),
-  rule("sum-of-unit-axes", P.sum(x),         ({ x, root }) => b.reshape(x, root.shape), { guard: ({ x, root }) => (root.attrs.axes as number[]).every((i) => x.shape[i] === 1) }),
-  rule("sum-of-terms",     P.sum(x),         sumLinear, { guard: (m, ctx) => kind(m, ctx) === "terms" }),     // sum(a + b) = sum(a) + sum(b)
-  rule("sum-of-scaled",    P.sum(x),         sumLinear, { guard: (m, ctx) => kind(m, ctx) === "scaled" }),    // sum(bcast(c) * a) = c * sum(a)
-  rule("sum-of-broadcast", P.sum(x),         sumLinear, { guard: (m, ctx) => kind(m, ctx) === "broadcast" }), // sum(bcast(c)) = k * c
+  rule("sum-of-sum",       P.sum(P.sum(x)),  ({ x, root }) => b.sum(x, [...new Set([...(root.attrs.axes as number[]), ...(root.inputs[0].attrs.axes as number[])])], true),
+    { law: "sum_A(sum_B(x)) = sum_(A+B)(x)", group: "linearity" }),
+  rule("sum-of-unit-axes", P.sum(x),         ({ x, root }) => b.reshape(x, root.shape),
+    { law: "sum over axes of length 1 (x) = reshape(x)", group: "layout", guard: ({ x, root }) => (root.attrs.axes as number[]).every((i) => x.shape[i] === 1) }),
+  rule("sum-of-terms",     P.sum(x),         sumLinear, { law: "sum(a + b) = sum(a) + sum(b)", group: "linearity", guard: (m, ctx) => kind(m, ctx) === "terms" }),
+  rule("sum-of-scaled",    P.sum(x),         sumLinear, { law: "sum(a * bcast(c)) = c * sum(a)", group: "linearity", guard: (m, ctx) => kind(m, ctx) === "scaled" }),
+  rule("sum-of-broadcast", P.sum(x),         sumLinear, { law: "sum(bcast(c)) = N * c   (N elements summed)", group: "linearity", guard: (m, ctx) => kind(m, ctx) === "broadcast" }),
 ];

@@ -22,8 +22,33 @@ export interface Context extends Facts {
   available(n: Node): boolean;
 }
 
+/**
+ * What kind of algebra a rule does, so a derivation can be read in chapters:
+ *   linearity   reductions split over terms and pull out constant factors
+ *   factoring   like terms and like factors collected (x - x = 0, x * y / y = x)
+ *   facts       what the forward pass proved about a residual (sum(x - mean(x)) = 0)
+ *   layout      broadcasts, reshapes and views moved or merged (small values computed small)
+ *   identities  constant folding and single-op identities
+ *   user        rules added with defineRule that name no group
+ */
+export type RuleGroup = "linearity" | "factoring" | "facts" | "layout" | "identities" | "user";
+
+export const ruleGroups: Readonly<Record<RuleGroup, string>> = Object.freeze({
+  linearity: "linearity of sums",
+  factoring: "collecting like terms and factors",
+  facts: "cancellation through the forward's facts",
+  layout: "layout and broadcasts",
+  identities: "constants and identities",
+  user: "user rules",
+});
+
+export const isRuleGroup = (g: unknown): g is RuleGroup => typeof g === "string" && Object.hasOwn(ruleGroups, g);
+
 export interface Rule {
   readonly name: string;
+  /** The law it applies, in the builder's vocabulary: "sum(a * bcast(c)) = c * sum(a)". */
+  readonly law: string;
+  readonly group: RuleGroup;
   readonly pattern: Pattern;
   readonly guard?: (m: Match, ctx: Context) => boolean;
   /** The replacement, or null to decline. */
@@ -45,15 +70,27 @@ export const P = new Proxy({} as Record<string, (...args: Pattern[]) => Pattern>
 /** Any node, with its inputs matched by `args`: any(x) matches every unary node. */
 export const any = (...args: Pattern[]): Pattern => ({ op: "*", args });
 
-export function rule(
-  name: string,
-  pattern: Pattern,
-  rewrite: Rule["rewrite"],
-  opts: { guard?: Rule["guard"]; assumesFinite?: boolean } = {},
-): Rule {
+export interface RuleOptions {
+  /** The law as text (required for gradc's own rules): "sum(a + b) = sum(a) + sum(b)". */
+  law: string;
+  group: RuleGroup;
+  guard?: Rule["guard"];
+  assumesFinite?: boolean;
+}
+
+export function rule(name: string, pattern: Pattern, rewrite: Rule["rewrite"], opts: RuleOptions): Rule {
   if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(name)) throw new GradcError(`rule: name "${name}" must be kebab-case (like "log-of-exp")`);
+  if (typeof opts?.law !== "string" || !opts.law.trim()) throw new GradcError(`rule(${name}): needs its law as text, e.g. { law: "log(exp(x)) = x" }`);
+  if (!isRuleGroup(opts.group)) throw new GradcError(`rule(${name}): group must be one of ${Object.keys(ruleGroups).join(", ")}, got ${JSON.stringify(opts.group)}`);
   const source = new Error().stack?.split("\n")[2]?.trim().replace(/^at\s+/, "");
-  return Object.freeze({ name, pattern, rewrite, guard: opts.guard, assumesFinite: opts.assumesFinite, source });
+  return Object.freeze({ name, law: opts.law, group: opts.group, pattern, rewrite, guard: opts.guard, assumesFinite: opts.assumesFinite, source });
+}
+
+/** A pattern as text in the builder's vocabulary: sum(mul(a, broadcastTo(c))); any node is "f". */
+export function patternText(p: Pattern): string {
+  if ("var" in p) return p.var;
+  const op = p.op === "*" ? "f" : p.op;
+  return `${op}(${p.args.map(patternText).join(", ")})`;
 }
 
 export function match(p: Pattern, n: Node, into: Record<string, Node> = {}): Record<string, Node> | null {

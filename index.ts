@@ -14,6 +14,7 @@ export { trace, type InputSpec } from "./core/trace.js";
 export { evaluate, type InputValue } from "./core/evaluate.js";
 export { register, lookup, allOps, type OpDef, type Attrs, type Aval } from "./core/registry.js";
 export { grad, vjp, type GradOptions, type Vjp } from "./compile/autodiff/index.js";
+export { jvp, linearize, hvp, jacfwd, jacrev, hessian, type JvpOptions, type JacobianOptions, type Linearized } from "./compile/autodiff/index.js";
 export { primitives } from "./ops/index.js";
 
 import * as builder from "./core/builder.js";

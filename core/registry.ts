@@ -30,6 +30,11 @@ export interface OpDef {
    * it has none (a comparison, an integer index). Absent: the op is not differentiable.
    */
   vjp?(g: Node, inputs: readonly Node[], out: Node, attrs: Attrs): readonly (Node | null)[];
+  /**
+   * Jacobian-vector product written with builder ops: the tangent of the output given a tangent
+   * (or null: zero) per input. Optional: forward mode derives it from `vjp` by transposition.
+   */
+  jvp?(tangents: readonly (Node | null)[], inputs: readonly Node[], out: Node, attrs: Attrs): Node | null;
   /** For elementwise ops: the scalar function, the reference for codegen and constant folding. */
   scalar?(...xs: number[]): number;
   /** For elementwise ops: a JavaScript expression over operand expressions (codegen template). */

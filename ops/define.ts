@@ -31,6 +31,8 @@ export interface OpSpec {
   impl?: (inputs: readonly Tensor[], attrs: Attrs, out: Aval) => Tensor;
   /** Gradient rule written with builder ops; "none" declares the op not differentiable. */
   vjp?: Vjp | "none";
+  /** Optional tangent rule (tangents, inputs, out, attrs) => tangent; forward mode derives it from vjp when absent. */
+  jvp?: NonNullable<OpDef["jvp"]>;
   /** false declares the op not differentiable (same as vjp: "none"). */
   differentiable?: boolean;
   tags?: readonly string[];
@@ -48,7 +50,7 @@ export interface DefinedOp {
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
-const FIELDS = new Set(["name", "kind", "arity", "scalar", "expr", "shape", "impl", "vjp", "differentiable", "tags", "sample", "probe"]);
+const FIELDS = new Set(["name", "kind", "arity", "scalar", "expr", "shape", "impl", "vjp", "jvp", "differentiable", "tags", "sample", "probe"]);
 const userOps = new Set<string>();
 
 /**
@@ -119,7 +121,7 @@ function validate(spec: OpSpec): OpDef {
   if (!Number.isInteger(spec.arity) || spec.arity < (kind === "elementwise" ? 1 : 0) || spec.arity > 16) {
     throw new GradcError(`${who}: arity must be an integer number of inputs${kind === "elementwise" ? " from 1" : ""} up to 16, got ${JSON.stringify(spec.arity)}`);
   }
-  for (const f of ["scalar", "expr", "shape", "impl", "sample"] as const) {
+  for (const f of ["scalar", "expr", "shape", "impl", "sample", "jvp"] as const) {
     if (spec[f] !== undefined && typeof spec[f] !== "function") throw new GradcError(`${who}: ${f} must be a function, got ${typeof spec[f]}`);
   }
   if (spec.vjp !== undefined && spec.vjp !== "none" && typeof spec.vjp !== "function") {
@@ -147,12 +149,12 @@ function validate(spec: OpSpec): OpDef {
       if (keys.length) throw new Error(`an elementwise op takes no attributes (got ${keys.join(", ")}); pass a parameter as an operand, e.g. ${name}(x, 0.1) with arity 2`);
       return base.shape(inputs, attrs);
     };
-    def = { ...base, shape, expr: spec.expr, vjp, sample: spec.sample };
+    def = { ...base, shape, expr: spec.expr, vjp, jvp: spec.jvp, sample: spec.sample };
   } else {
     if (spec.scalar || spec.expr) throw new GradcError(`${who}: scalar and expr are for elementwise ops (kind "elementwise")`);
     if (!spec.shape) throw new GradcError(`${who}: needs a shape rule: shape: (inputs, attrs) => ({ shape, dtype })`);
     if (!spec.impl) throw new GradcError(`${who}: needs a reference kernel: impl: (inputs, attrs, out) => Tensor`);
-    def = { name, kind, arity: spec.arity, tags: spec.tags ?? [], source, shape: spec.shape, impl: spec.impl, vjp, sample: spec.sample };
+    def = { name, kind, arity: spec.arity, tags: spec.tags ?? [], source, shape: spec.shape, impl: spec.impl, vjp, jvp: spec.jvp, sample: spec.sample };
   }
   probe(who, def, spec);
   return def;

@@ -4,6 +4,7 @@
 //   - elementwise: the codegen expression computes the scalar function;
 //   - compiled equals interpreted (the op, its gradient graph, and the optimized gradient graph);
 //   - the gradient agrees with central differences;
+//   - forward mode: the JVP agrees with central differences and with the VJP (dot-product test);
 //   - the second derivative (grad of grad) agrees with central differences of the gradient.
 // Cases are drawn by fast-check from a seed; a failure is a GradcError with the case and the seed.
 
@@ -14,8 +15,9 @@ import { apply, type Node } from "../core/node.js";
 import { input } from "../core/builder.js";
 import { evaluate } from "../core/evaluate.js";
 import { lookup, type OpDef, type OpSample } from "../core/registry.js";
-import { full, sameShape, shapeStr, type Tensor } from "../core/tensor.js";
+import { full, sameShape, shapeStr, Tensor } from "../core/tensor.js";
 import { grad } from "../compile/autodiff/reverse.js";
+import { jvp } from "../compile/autodiff/forward.js";
 import { optimize } from "../compile/optimize/optimize.js";
 import { compile } from "../compile/codegen/compile.js";
 import { roleOf } from "../compile/codegen/layout.js";
@@ -143,6 +145,22 @@ export function checkOp(op: Opish, opts: CheckOpOptions = {}): CheckOpReport {
       const numeric = evalNumericalGradientArray((x) => evaluate(g, { ...feed, [name]: x }).out, s.inputs[k], df, h);
       note("gradient", relError(got, numeric), tol, () => `${at}: d${name} derived ${got}, numerical ${numeric}`);
     });
+    // forward mode: the JVP along a random direction against central differences, and the
+    // dot-product test <u, J v> = <J^T u, v> tying it to the VJP (u = df, v the direction)
+    const wrtNames = wrt.map((k) => names[k]);
+    if (wrtNames.length) {
+      const dirs = Object.fromEntries(wrtNames.map((n) => [n, randomTensor(rand, feed[n].shape, -1, 1, feed[n].dtype)]));
+      const jv = evaluate(jvp(g, { wrt: wrtNames }), { ...feed, ...Object.fromEntries(wrtNames.map((n) => [`${n}_dot`, dirs[n]])) }).out_dot;
+      const shifted = (sign: number) => evaluate(g, { ...feed, ...Object.fromEntries(wrtNames.map((n) => [n, axpy(sign * h, dirs[n], feed[n])])) }).out;
+      const plus = shifted(1), minus = shifted(-1);
+      const numeric = new Tensor(plus.data.map((v, i) => (v - minus.data[i]) / (2 * h)), plus.shape);
+      note("jvp", relError(jv, numeric), tol, () => `${at}: JVP along a random direction derived ${jv}, numerical ${numeric}`);
+      const left = dot(df, jv);
+      const right = wrtNames.reduce((acc, n) => acc + dot(analytic[`d${n}`], dirs[n]), 0);
+      const scale = Math.max(Math.abs(left), Math.abs(right), 1e-300);
+      const exact = node.dtype === "f64" ? 1e-10 : 1e-4;
+      note("dot-product", Math.abs(left - right) / scale, exact, () => `${at}: <dout, jvp(v)> = ${left} but <vjp(dout), v> = ${right}`);
+    }
     // the gradient graph compiled and optimized computes the same
     const cgrad = compile(dg).run(dfeed);
     const ograd = evaluate(optimize(dg), dfeed);
@@ -187,11 +205,11 @@ export function checkOp(op: Opish, opts: CheckOpOptions = {}): CheckOpReport {
     const msg = err instanceof CaseFailure ? err.message : `${err instanceof Error ? err.message : String(err)}`;
     throw new GradcError(`${who}: ${msg}\n  case seed ${details.counterexample?.[0]}; replay with checkOp(op, { seed: ${details.seed}, path: "${details.counterexamplePath}" })`);
   }
-  const order = ["kernel", "expr", "compiled", "gradient", "optimized", "second-order"];
+  const order = ["kernel", "expr", "compiled", "gradient", "jvp", "dot-product", "optimized", "second-order"];
   const checks: CheckResult[] = order.flatMap((check): CheckResult[] => {
     if (check in worst && !(check in skipped)) return [{ check, worst: worst[check] }];
     if (check in skipped) return [{ check, worst: null, skipped: skipped[check] }];
-    if (!differentiable && (check === "gradient" || check === "optimized" || check === "second-order")) return [{ check, worst: null, skipped: "not differentiable" }];
+    if (!differentiable && ["gradient", "jvp", "dot-product", "optimized", "second-order"].includes(check)) return [{ check, worst: null, skipped: "not differentiable" }];
     return [];
   });
   const probeNode = oneOp(def, sampler(seededRandom(1))).g.output("out");
@@ -199,6 +217,17 @@ export function checkOp(op: Opish, opts: CheckOpOptions = {}): CheckOpReport {
 }
 
 class CaseFailure extends Error {}
+
+/** a * x + y, elementwise, in y's dtype. */
+function axpy(a: number, x: Tensor, y: Tensor): Tensor {
+  return new Tensor(y.data.map((v, i) => v + a * x.data[i]), y.shape);
+}
+
+function dot(a: Tensor, c: Tensor): number {
+  let acc = 0;
+  for (let i = 0; i < a.data.length; i++) acc += a.data[i] * c.data[i];
+  return acc;
+}
 
 /** Elementwise ops: random shapes, operands alike, values uniform in the domain. */
 function defaultSampler(def: OpDef, [lo, hi]: [number, number]): ((rand: () => number) => OpSample) | undefined {

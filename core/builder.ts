@@ -20,9 +20,11 @@ export const iota = (shape: Shape, axis: number, dtype: DType = "f64"): Node =>
 
 /** Broadcast a list of operands against each other, NumPy's rules, made explicit as nodes. */
 export function broadcastAll(op: string, xs: readonly Operand[]): Node[] {
-  const nodes = xs.filter((x): x is Node => x instanceof Node);
-  if (nodes.length === 0) throw new GradcError(`${op}: needs at least one graph node among its operands`);
-  const dtype = nodes[0].dtype;
+  for (const x of xs) {
+    if (!(x instanceof Node) && typeof x !== "number") throw new GradcError(`${op}: an operand is neither a graph node nor a number (got ${describeValue(x)})`);
+  }
+  // plain numbers take the dtype of the first node operand (f64 when all are numbers)
+  const dtype = xs.find((x): x is Node => x instanceof Node)?.dtype ?? "f64";
   const asNodes = xs.map((x) => (x instanceof Node ? x : constant(x, dtype)));
   const rank = Math.max(...asNodes.map((x) => x.rank));
   const out: number[] = new Array(rank).fill(1);
@@ -37,6 +39,15 @@ export function broadcastAll(op: string, xs: readonly Operand[]): Node[] {
   }
   return asNodes.map((x) => broadcastTo(x, out));
 }
+
+/** A node for an operand: plain numbers become f64 scalar constants. */
+export function asNode(op: string, x: Operand): Node {
+  if (x instanceof Node) return x;
+  if (typeof x === "number") return constant(x);
+  throw new GradcError(`${op}: an operand is neither a graph node nor a number (got ${describeValue(x)})`);
+}
+
+const describeValue = (x: unknown): string => (x === null ? "null" : Array.isArray(x) ? "an array (make it a graph input or use ops.constant)" : typeof x);
 
 /** NumPy's broadcast_to: prepends axes with a reshape, expands size-1 axes with broadcastTo. */
 export function broadcastTo(x: Node, shape: Shape): Node {
@@ -63,6 +74,15 @@ export const div = binary("div");
 export const maximum = binary("maximum");
 export const less = binary("less");
 export const equal = binary("equal");
+export const minimum = binary("minimum");
+export const lessEqual = binary("lessEqual");
+export const notEqual = binary("notEqual");
+/** x ** y, elementwise (NumPy's power). */
+export const pow = binary("pow");
+/** a > b, written as less(b, a): one primitive per order relation. */
+export const greater = (a: Operand, b: Operand): Node => less(b, a);
+/** a >= b, written as lessEqual(b, a). */
+export const greaterEqual = (a: Operand, b: Operand): Node => lessEqual(b, a);
 
 /** where(cond, a, b): a where cond is nonzero, else b. */
 export function select(cond: Operand, a: Operand, b: Operand): Node {
@@ -70,7 +90,7 @@ export function select(cond: Operand, a: Operand, b: Operand): Node {
   return apply("select", [c, x, y]);
 }
 
-const unary = (op: string) => (x: Node): Node => apply(op, [x]);
+const unary = (op: string) => (x: Operand): Node => apply(op, [asNode(op, x)]);
 export const neg = unary("neg");
 export const exp = unary("exp");
 export const log = unary("log");
@@ -80,8 +100,30 @@ export const square = unary("square");
 export const recip = unary("recip");
 export const tanh = unary("tanh");
 export const stopGradient = unary("stopGradient");
-export const relu = (x: Node): Node => maximum(x, 0);
-export const cast = (x: Node, dtype: DType): Node => (x.dtype === dtype ? x : apply("cast", [x], { dtype }));
+export const abs = unary("abs");
+/** -1, 0 or 1 (NaN stays NaN); its gradient is zero. */
+export const sign = unary("sign");
+export const sigmoid = unary("sigmoid");
+/** log(1 + x), accurate for small x. */
+export const log1p = unary("log1p");
+/** exp(x) - 1, accurate for small x. */
+export const expm1 = unary("expm1");
+export const relu = (x: Operand): Node => maximum(x, 0);
+/**
+ * Clamp to [lo, hi] (either bound may be omitted), as NumPy's clip: minimum(maximum(x, lo), hi).
+ * A composite, so its gradient follows maximum's and minimum's tie rule: at a bound, the bound
+ * gets the gradient and x none (as relu'(0) = 0).
+ */
+export function clip(x: Operand, lo?: Operand | null, hi?: Operand | null): Node {
+  let y = asNode("clip", x);
+  if (lo !== undefined && lo !== null) y = maximum(y, lo);
+  if (hi !== undefined && hi !== null) y = minimum(y, hi);
+  return y;
+}
+export const cast = (x: Operand, dtype: DType): Node => {
+  const n = asNode("cast", x);
+  return n.dtype === dtype ? n : apply("cast", [n], { dtype });
+};
 
 /** Axes normalized to sorted non-negative integers; undefined means all axes. */
 export function normalizeAxes(op: string, x: Node, axes?: number | readonly number[]): number[] {
@@ -96,7 +138,8 @@ export function normalizeAxes(op: string, x: Node, axes?: number | readonly numb
   return out.sort((p, q) => p - q);
 }
 
-const reduction = (op: string) => (x: Node, axes?: number | readonly number[], keepdims = false): Node => {
+const reduction = (op: string) => (operand: Operand, axes?: number | readonly number[], keepdims = false): Node => {
+  const x = asNode(op, operand);
   const ax = normalizeAxes(op, x, axes);
   const kept = ax.length === 0 ? x : apply(op, [x], { axes: ax });
   return keepdims ? kept : reshape(kept, x.shape.filter((_, i) => !ax.includes(i)));
@@ -105,7 +148,8 @@ const reduction = (op: string) => (x: Node, axes?: number | readonly number[], k
 export const sum = reduction("sum");
 export const max = reduction("max");
 
-export function mean(x: Node, axes?: number | readonly number[], keepdims = false): Node {
+export function mean(operand: Operand, axes?: number | readonly number[], keepdims = false): Node {
+  const x = asNode("mean", operand);
   const ax = normalizeAxes("mean", x, axes);
   const count = ax.reduce((n, a) => n * x.shape[a], 1);
   return mul(sum(x, ax, keepdims), 1 / count);
@@ -122,4 +166,51 @@ export function transpose(x: Node, perm?: readonly number[]): Node {
   return p.every((v, i) => v === i) ? x : apply("transpose", [x], { perm: [...p] });
 }
 
-export const matmul = (a: Node, b: Node): Node => apply("matmul", [a, b]);
+/** Swap the last two axes (NumPy's matrix_transpose, `x.mT`). */
+export function matrixTranspose(x: Node): Node {
+  if (x.rank < 2) throw new GradcError(`matrixTranspose: needs at least 2 axes, got ${x}\n  at ${describe("matrixTranspose", [x], {})}`);
+  const perm = x.shape.map((_, i) => i);
+  [perm[x.rank - 2], perm[x.rank - 1]] = [x.rank - 1, x.rank - 2];
+  return transpose(x, perm);
+}
+
+/**
+ * Matrix product, NumPy's matmul: [..., M, K] @ [..., K, N] -> [..., M, N] with the batch axes
+ * broadcast; a 1-D operand is a row (left) or column (right) vector whose axis the result drops.
+ * transposeA / transposeB swap an operand's last two axes first (tf.matMul's flags). Records the
+ * `matmul` primitive (ops/contraction.ts); a product with a 2-D right operand is one 2-D matmul.
+ *
+ *   matmul(q, k, false, true)   // q [B,T,D] @ k[B,S,D]^T -> [B,T,S]
+ */
+export function matmul(a: Node, b: Node, transposeA = false, transposeB = false): Node {
+  const where = () => `\n  at ${describe("matmul", [a, b], transposeA || transposeB ? { transposeA, transposeB } : {})}`;
+  if (!(a instanceof Node) || !(b instanceof Node)) throw new GradcError(`matmul: operands must be graph nodes, got ${describeValue(a instanceof Node ? b : a)}`);
+  if (a.rank === 0 || b.rank === 0) throw new GradcError(`matmul: operands need at least one axis, got ${shapeStr(a.shape)} @ ${shapeStr(b.shape)} (use mul for scalars)${where()}`);
+  if ((transposeA && a.rank < 2) || (transposeB && b.rank < 2)) throw new GradcError(`matmul: only an operand with 2 or more axes can be transposed, got ${shapeStr(a.shape)} @ ${shapeStr(b.shape)}${where()}`);
+  const x = a.rank === 1 ? reshape(a, [1, a.shape[0]]) : transposeA ? matrixTranspose(a) : a;
+  const y = b.rank === 1 ? reshape(b, [b.shape[0], 1]) : transposeB ? matrixTranspose(b) : b;
+  const [m, k] = x.shape.slice(-2);
+  const [k2, n] = y.shape.slice(-2);
+  if (k !== k2) {
+    const seen = transposeA || transposeB ? ` (after transposes: ${shapeStr(x.shape)} @ ${shapeStr(y.shape)})` : "";
+    throw new GradcError(`matmul: inner dimensions differ: ${shapeStr(a.shape)} @ ${shapeStr(b.shape)}${seen}${where()}`);
+  }
+  const batchA = x.shape.slice(0, -2), batchB = y.shape.slice(0, -2);
+  let out: Node;
+  if (batchB.length === 0) {
+    // [..., M, K] @ [K, N] is one [(...)*M, K] @ [K, N] product
+    const rows = batchA.reduce((p, s) => p * s, m);
+    out = reshape(apply("matmul", [reshape(x, [rows, k]), y]), [...batchA, m, n]);
+  } else {
+    const rank = Math.max(batchA.length, batchB.length);
+    const pad = (s: readonly number[]) => [...new Array(rank - s.length).fill(1), ...s];
+    const [pa, pb] = [pad(batchA), pad(batchB)];
+    const batch = pa.map((s, i) => {
+      if (s !== pb[i] && s !== 1 && pb[i] !== 1) throw new GradcError(`matmul: batch axes ${shapeStr(batchA)} and ${shapeStr(batchB)} do not broadcast${where()}`);
+      return Math.max(s, pb[i]);
+    });
+    out = apply("matmul", [broadcastTo(x, [...batch, m, k]), broadcastTo(y, [...batch, k, n])]);
+  }
+  if (a.rank === 1 || b.rank === 1) out = reshape(out, out.shape.filter((_, i) => !(a.rank === 1 && i === out.rank - 2) && !(b.rank === 1 && i === out.rank - 1)));
+  return out;
+}

@@ -66,8 +66,14 @@ export class Node implements Aval {
   mul(y: Operand): Node { return b.mul(this, y); }
   div(y: Operand): Node { return b.div(this, y); }
   maximum(y: Operand): Node { return b.maximum(this, y); }
+  minimum(y: Operand): Node { return b.minimum(this, y); }
+  pow(y: Operand): Node { return b.pow(this, y); }
   less(y: Operand): Node { return b.less(this, y); }
+  lessEqual(y: Operand): Node { return b.lessEqual(this, y); }
+  greater(y: Operand): Node { return b.greater(this, y); }
+  greaterEqual(y: Operand): Node { return b.greaterEqual(this, y); }
   equal(y: Operand): Node { return b.equal(this, y); }
+  notEqual(y: Operand): Node { return b.notEqual(this, y); }
   neg(): Node { return b.neg(this); }
   exp(): Node { return b.exp(this); }
   log(): Node { return b.log(this); }
@@ -76,6 +82,12 @@ export class Node implements Aval {
   square(): Node { return b.square(this); }
   recip(): Node { return b.recip(this); }
   tanh(): Node { return b.tanh(this); }
+  abs(): Node { return b.abs(this); }
+  sign(): Node { return b.sign(this); }
+  sigmoid(): Node { return b.sigmoid(this); }
+  log1p(): Node { return b.log1p(this); }
+  expm1(): Node { return b.expm1(this); }
+  clip(lo?: Operand | null, hi?: Operand | null): Node { return b.clip(this, lo, hi); }
   relu(): Node { return b.maximum(this, 0); }
   sum(axes?: number | readonly number[], keepdims = false): Node { return b.sum(this, axes, keepdims); }
   max(axes?: number | readonly number[], keepdims = false): Node { return b.max(this, axes, keepdims); }
@@ -84,7 +96,9 @@ export class Node implements Aval {
   transpose(perm?: readonly number[]): Node { return b.transpose(this, perm); }
   get T(): Node { return b.transpose(this); }
   broadcastTo(shape: Shape): Node { return b.broadcastTo(this, shape); }
-  matmul(y: Node): Node { return b.matmul(this, y); }
+  matmul(y: Node, transposeA = false, transposeB = false): Node { return b.matmul(this, y, transposeA, transposeB); }
+  /** The last two axes swapped (NumPy's `x.mT`). */
+  get mT(): Node { return b.matrixTranspose(this); }
   cast(dtype: DType): Node { return b.cast(this, dtype); }
 
   toString(): string {

@@ -8,6 +8,8 @@ import { normalizeAxes } from "../core/builder.js";
 
 export const mean = b.mean;
 export const relu = b.relu;
+export { softmax, logSoftmax, logsumexp } from "./softmax.js";
+export { einsum } from "./einsum.js";
 
 /** Biased variance over axes (NumPy's var, ddof=0): mean of squared deviations. */
 export function variance(x: Node, axes?: number | readonly number[], keepdims = false): Node {

@@ -5,7 +5,9 @@ import type { OpDef } from "../core/registry.js";
 import { elementwiseOps } from "./elementwise.js";
 import { leafOps } from "./leaf.js";
 import { structuralOps } from "./structural.js";
+import { contractionOps } from "./contraction.js";
+import { mathOps } from "./math.js";
 
-export const primitives: readonly OpDef[] = [...leafOps, ...elementwiseOps, ...structuralOps];
+export const primitives: readonly OpDef[] = [...leafOps, ...elementwiseOps, ...mathOps, ...structuralOps, ...contractionOps];
 
 for (const def of primitives) register(def);

@@ -1,4 +1,4 @@
-// Reductions, movement (broadcastTo, reshape, transpose) and matmul.
+// Reductions and movement (broadcastTo, reshape, transpose). matmul is in contraction.ts.
 
 import type { OpDef } from "../core/registry.js";
 import * as b from "../core/builder.js";
@@ -97,28 +97,5 @@ export const structuralOps: OpDef[] = [
       const inverse = perm.map((_, i) => perm.indexOf(i));
       return [b.transpose(g, inverse)];
     },
-  },
-  {
-    name: "matmul", kind: "matmul", arity: 2,
-    shape: ([x, y]) => {
-      if (x.shape.length !== 2 || y.shape.length !== 2) throw new Error(`operands must be 2-D, got ${show(x.shape)} and ${show(y.shape)}`);
-      if (x.shape[1] !== y.shape[0]) throw new Error(`inner dimensions differ: ${show(x.shape)} @ ${show(y.shape)}`);
-      if (x.dtype !== y.dtype) throw new Error(`mixed dtypes ${x.dtype} and ${y.dtype}: cast one operand explicitly`);
-      return { shape: [x.shape[0], y.shape[1]], dtype: x.dtype };
-    },
-    impl: ([x, y], _attrs, out) => {
-      const [m, k] = x.shape;
-      const n = y.shape[1];
-      const r = output(out);
-      const xd = x.data, yd = y.data, rd = r.data;
-      for (let i = 0; i < m; i++) {
-        for (let p = 0; p < k; p++) {
-          const a = xd[i * k + p];
-          for (let j = 0; j < n; j++) rd[i * n + j] += a * yd[p * n + j];
-        }
-      }
-      return r;
-    },
-    vjp: (g, [x, y]) => [b.matmul(g, b.transpose(y)), b.matmul(b.transpose(x), g)],
   },
 ];

@@ -1,6 +1,6 @@
 // How to draw valid random inputs for each builtin primitive, for the registry-walking property
 // tests in ops.test.ts. Domains keep finite differences honest: positive inputs for log, sqrt,
-// rsqrt and recip; operands kept apart (no ties) for maximum, less, equal and max.
+// rsqrt and recip; operands kept apart (no ties) for maximum, minimum, the comparisons and max.
 // An op that is not listed here must carry its own `sample` in its OpDef.
 
 import type { OpDef, OpSample } from "../core/registry.js";
@@ -118,10 +118,26 @@ export const builtinSamples: Readonly<Record<string, Sampler>> = {
     }
     return { inputs: [randomTensor(rand, shape)], attrs: { perm } };
   },
+  // 2-D, or batched with 1-2 batch axes
   matmul: (rand) => {
+    const batch = randShape(rand, 0, 2, 3);
     const [m, k, n] = [int(rand, 1, 4), int(rand, 1, 4), int(rand, 1, 4)];
-    return { inputs: [randomTensor(rand, [m, k]), randomTensor(rand, [k, n])], attrs: {} };
+    return { inputs: [randomTensor(rand, [...batch, m, k]), randomTensor(rand, [...batch, k, n])], attrs: {} };
   },
+  minimum: noTies,
+  lessEqual: noTies,
+  notEqual: noTies,
+  // a positive base keeps x^y and log(x) defined for every exponent
+  pow: (rand) => {
+    const shape = randShape(rand);
+    return { inputs: [randomTensor(rand, shape, 0.5, 2), randomTensor(rand, shape, -2, 2)], attrs: {} };
+  },
+  abs: (rand) => ({ inputs: [awayFromZero(rand, randShape(rand))], attrs: {} }),
+  // piecewise constant: finite differences away from 0 see 0, the gradient must be 0
+  sign: (rand) => ({ inputs: [awayFromZero(rand, randShape(rand))], attrs: {}, wrt: [] }),
+  sigmoid: unary(-3, 3),
+  log1p: unary(-0.5, 2),
+  expm1: unary(-2, 2),
 };
 
 /** The op's sampler: its own `sample`, else the builtin table; undefined if neither knows it. */

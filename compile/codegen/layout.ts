@@ -13,6 +13,8 @@ export type Role = "input" | "const" | "iota" | "map" | "broadcastTo" | "reshape
 const builtin = new Set(["input", "const", "iota", "broadcastTo", "reshape", "transpose", "sum", "max", "matmul"]);
 
 export function roleOf(n: Node): Role {
+  // a batched matmul runs its reference kernel (the matmul stage is 2-D)
+  if (n.op === "matmul" && n.rank > 2) return "call";
   if (builtin.has(n.op)) return n.op as Role;
   const def = n.def;
   // elementwise ops fuse through their codegen template; anything else runs its reference kernel

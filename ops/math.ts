@@ -1,0 +1,77 @@
+// More elementwise primitives: minimum, pow, two comparisons, abs, sign, sigmoid, log1p, expm1.
+// greater and greaterEqual are not here: they are less and lessEqual with the operands swapped
+// (core/builder.ts), exactly, NaN included. clip is minimum(maximum(x, lo), hi) (core/builder.ts).
+
+import type { Node } from "../core/node.js";
+import type { OpDef } from "../core/registry.js";
+import * as b from "../core/builder.js";
+import { elementwise } from "./elementwise.js";
+
+const zero = (like: Node): Node => b.constant(0, like.dtype, like.shape);
+
+export const mathOps: OpDef[] = [
+  elementwise({
+    name: "minimum", arity: 2, tags: ["commutative"],
+    scalar: (a, c) => Math.min(a, c),
+    expr: ([a, c]) => `Math.min(${a}, ${c})`,
+    // ties send the gradient to the second operand, as maximum's do (docs/ops.md)
+    vjp: (g, [x, y]) => {
+      const wins = b.less(x, y);
+      return [b.select(wins, g, zero(g)), b.select(wins, zero(g), g)];
+    },
+  }),
+  elementwise({
+    name: "pow", arity: 2,
+    scalar: (a, c) => Math.pow(a, c),
+    expr: ([a, c]) => `Math.pow(${a}, ${c})`,
+    // JAX's rules: d/dx is 0 where y = 0 (not 0 * x^-1, NaN at x = 0); d/dy reads log(1) at x = 0
+    vjp: (g, [x, y], out) => [
+      b.mul(g, b.select(b.equal(y, 0), 0, b.mul(y, b.pow(x, b.sub(y, 1))))),
+      b.mul(g, b.mul(out, b.log(b.select(b.equal(x, 0), 1, x)))),
+    ],
+  }),
+  elementwise({
+    name: "lessEqual", arity: 2,
+    scalar: (a, c) => (a <= c ? 1 : 0),
+    expr: ([a, c]) => `(${a} <= ${c} ? 1 : 0)`,
+    vjp: () => [null, null],
+  }),
+  elementwise({
+    name: "notEqual", arity: 2, tags: ["commutative"],
+    scalar: (a, c) => (a !== c ? 1 : 0),
+    expr: ([a, c]) => `(${a} !== ${c} ? 1 : 0)`,
+    vjp: () => [null, null],
+  }),
+  elementwise({
+    name: "abs", arity: 1,
+    scalar: Math.abs,
+    expr: ([a]) => `Math.abs(${a})`,
+    // sign(0) = 0: no gradient at the kink, as JAX and PyTorch
+    vjp: (g, [x]) => [b.mul(g, b.sign(x))],
+  }),
+  elementwise({
+    name: "sign", arity: 1,
+    scalar: Math.sign,
+    expr: ([a]) => `Math.sign(${a})`,
+    vjp: () => [null], // piecewise constant: zero gradient
+  }),
+  elementwise({
+    name: "sigmoid", arity: 1,
+    // 1 / (1 + e^-x) is accurate for every x (e^-x overflows to Infinity only where the result is 0)
+    scalar: (a) => 1 / (1 + Math.exp(-a)),
+    expr: ([a]) => `(1 / (1 + Math.exp(-${a})))`,
+    vjp: (g, _x, out) => [b.mul(g, b.mul(out, b.sub(1, out)))],
+  }),
+  elementwise({
+    name: "log1p", arity: 1,
+    scalar: Math.log1p,
+    expr: ([a]) => `Math.log1p(${a})`,
+    vjp: (g, [x]) => [b.div(g, b.add(x, 1))],
+  }),
+  elementwise({
+    name: "expm1", arity: 1,
+    scalar: Math.expm1,
+    expr: ([a]) => `Math.expm1(${a})`,
+    vjp: (g, _x, out) => [b.mul(g, b.add(out, 1))],
+  }),
+];

@@ -68,6 +68,36 @@ export function collect(terms: readonly Term[]): Term[] {
   return [...byKey.values()].filter((t) => !t.coef.isZero);
 }
 
+const flattened = new Set(["add", "sub", "neg", "mul", "div", "recip", "square", "broadcastTo"]);
+const finiteMemo = new WeakMap<Node, boolean>();
+
+/**
+ * True when every constant that flattening `n` reaches is finite. The canonical form treats
+ * coefficients as exact numbers (0 * c = 0, c - c = 0, 1/c is c's reciprocal), which holds for
+ * finite constants only: Infinity + x, 0 * Infinity, NaN are left to evaluate as IEEE says.
+ */
+export function onlyFiniteConstants(n: Node): boolean {
+  const hit = finiteMemo.get(n);
+  if (hit !== undefined) return hit;
+  let ok = true;
+  const stack = [n];
+  const seen = new Set<Node>();
+  while (stack.length && ok) {
+    const m = stack.pop()!;
+    if (seen.has(m)) continue;
+    seen.add(m);
+    const known = finiteMemo.get(m);
+    if (known !== undefined) {
+      ok = known;
+      continue;
+    }
+    if (m.isConst) ok = Number.isFinite(m.value);
+    else if (flattened.has(m.op)) stack.push(...m.inputs);
+  }
+  finiteMemo.set(n, ok);
+  return ok;
+}
+
 /** The canonical terms of a node. `memo` caches per pass. */
 export function flatten(n: Node, facts: Facts, memo: Map<Node, Term[]> = new Map()): Term[] {
   const hit = memo.get(n);
@@ -204,10 +234,25 @@ export function emit(terms: readonly Term[], like: Node): Node {
   if (terms.length === 1) return emitTerm(terms[0], like);
   const common = commonFactor(terms);
   if (!common) return emitSum(terms, like);
-  // dividing every term by what all of them contain cancels exactly: no nonzero proof needed
-  const inv = invert(common);
-  const rest = collect(terms.map((t) => mulTerms(t, inv, { nonzero: () => true })));
+  // Dividing every term by what all of them contain removes exponents the term has, nothing else:
+  // no nonzero proof is needed, and distinct terms stay distinct (an atom that a term holds both
+  // above and below the line, x*y/y with y not known nonzero, keeps both).
+  const rest = terms.map((t) => divideOut(t, common));
   return b.mul(emitTerm(common, like), emitSum(rest, like));
+}
+
+/** t / common, where every atom of common divides t with at least its exponent. */
+function divideOut(t: Term, common: Term): Term {
+  const less = (m: Map<Node, number>, by: Map<Node, number>) => {
+    const out = new Map(m);
+    for (const [a, e] of by) {
+      const net = (out.get(a) ?? 0) - e;
+      if (net > 0) out.set(a, net);
+      else out.delete(a);
+    }
+    return out;
+  };
+  return monomial(t.coef.mul(common.coef.inverse()), less(t.num, common.num), less(t.den, common.den));
 }
 
 function emitSum(terms: readonly Term[], like: Node): Node {

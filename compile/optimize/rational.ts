@@ -8,6 +8,8 @@ export class Coef {
   ) {}
 
   static of(v: number): Coef {
+    // 1/Infinity is 0, an exact integer, but Infinity is no exact reciprocal of anything
+    if (!Number.isFinite(v)) return new Coef(v, 0);
     if (Number.isInteger(v) && Math.abs(v) < 2 ** 31) return new Coef(v, 1);
     const inv = 1 / v;
     if (Number.isInteger(inv) && Math.abs(inv) < 2 ** 31 && 1 / inv === v) return new Coef(Math.sign(inv), Math.abs(inv));

@@ -5,7 +5,7 @@
 import * as b from "../../../core/builder.js";
 import type { Node } from "../../../core/node.js";
 import { Coef } from "../rational.js";
-import { collect, emit, emitTerm, flatten, type Term } from "../linear.js";
+import { collect, emit, emitTerm, flatten, onlyFiniteConstants, type Term } from "../linear.js";
 import { P, rule, v, type Context, type Match, type Rule } from "./rule.js";
 
 const x = v("x");
@@ -81,12 +81,16 @@ const kind = (m: Match, ctx: Context): "terms" | "scaled" | "broadcast" | null =
   return null;
 };
 
+/** sum(bcast(Infinity)) over an empty axis is 0, but 0 * Infinity is NaN: exact coefficients need finite constants. */
+const finiteConstants = ({ x }: Match) => onlyFiniteConstants(x);
+const is = (k: ReturnType<typeof kind>) => (m: Match, ctx: Context) => finiteConstants(m) && kind(m, ctx) === k;
+
 export const linearity: Rule[] = [
   rule("sum-of-sum",       P.sum(P.sum(x)),  ({ x, root }) => b.sum(x, [...new Set([...(root.attrs.axes as number[]), ...(root.inputs[0].attrs.axes as number[])])], true),
     { law: "sum_A(sum_B(x)) = sum_(A+B)(x)", group: "linearity" }),
   rule("sum-of-unit-axes", P.sum(x),         ({ x, root }) => b.reshape(x, root.shape),
     { law: "sum over axes of length 1 (x) = reshape(x)", group: "layout", guard: ({ x, root }) => (root.attrs.axes as number[]).every((i) => x.shape[i] === 1) }),
-  rule("sum-of-terms",     P.sum(x),         sumLinear, { law: "sum(a + b) = sum(a) + sum(b)", group: "linearity", guard: (m, ctx) => kind(m, ctx) === "terms" }),
-  rule("sum-of-scaled",    P.sum(x),         sumLinear, { law: "sum(a * bcast(c)) = c * sum(a)", group: "linearity", guard: (m, ctx) => kind(m, ctx) === "scaled" }),
-  rule("sum-of-broadcast", P.sum(x),         sumLinear, { law: "sum(bcast(c)) = N * c   (N elements summed)", group: "linearity", guard: (m, ctx) => kind(m, ctx) === "broadcast" }),
+  rule("sum-of-terms",     P.sum(x),         sumLinear, { law: "sum(a + b) = sum(a) + sum(b)", group: "linearity", guard: is("terms") }),
+  rule("sum-of-scaled",    P.sum(x),         sumLinear, { law: "sum(a * bcast(c)) = c * sum(a)", group: "linearity", guard: is("scaled") }),
+  rule("sum-of-broadcast", P.sum(x),         sumLinear, { law: "sum(bcast(c)) = N * c   (N elements summed)", group: "linearity", guard: is("broadcast") }),
 ];

@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<Command>> = {
   inspect: async () => (await import("./cli/inspect.js")).command,
   view: async () => (await import("./cli/view.js")).command,
   experiment: async () => (await import("./cli/experiment.js")).command,
+  export: async () => (await import("./cli/export.js")).command,
 };
 
 async function main(argv: string[]): Promise<void> {

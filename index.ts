@@ -36,3 +36,4 @@ export { renderSvg, type SvgPanel } from "./viz/svg.js";
 export { FullyConnectedNet, type NetOptions, type Normalization, type LossAndGrads } from "./nn/net.js";
 export { Solver, type SolverOptions, type SolverData, type Model } from "./nn/solver.js";
 export { sgd, sgdMomentum, rmsprop, adam, updateRules, type OptimConfig, type UpdateRule } from "./nn/optim.js";
+export { exportOnnx, onnxModel, toDot, toJSON, fromJSON, ONNX_OPSET } from "./export/index.js";

@@ -168,6 +168,12 @@ export function numbering(g: Graph): Map<Node, string> {
   return names;
 }
 
+/** A residual's forward definition as the printer shows it: `xhat = div(%xc, broadcastTo(%std))`. */
+export function factText(g: Graph, name: string): string {
+  const factName = new Map(Object.entries(g.facts).map(([k, v]) => [v, `%${k}`]));
+  return `${name} = ${expression(g.facts[name], factName, 3, true)}`;
+}
+
 /** A forward definition inline, naming values the graph knows: div(%xc, broadcastTo(%std)). */
 function expression(n: Node, known: ReadonlyMap<Node, string>, depth: number, root = false): string {
   if (n.isInput) return `%${n.name}`;

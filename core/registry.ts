@@ -14,6 +14,27 @@ export interface Aval {
   readonly dtype: DType;
 }
 
+/**
+ * What an ONNX lowering is handed (export/onnx.ts implements it): it emits ONNX nodes and returns
+ * the name of the value that holds the op's result. Numbers in `attrs` are ONNX ints; a float
+ * attribute is written { float: x }.
+ */
+export interface OnnxEmitter {
+  /** Emit one ONNX node of the default domain; returns the name of its output. */
+  node(opType: string, inputs: readonly string[], attrs?: Readonly<Record<string, OnnxAttr>>): string;
+  /** An int64 constant (axes, shapes, indices). */
+  ints(values: readonly number[]): string;
+  /** A scalar constant of a dtype. */
+  scalar(value: number, dtype: DType): string;
+  /** A shape as an int64 tensor (a symbolic size is read from the inputs at run time). */
+  shape(shape: Shape): string;
+  /** ONNX's element type of a dtype (FLOAT = 1, DOUBLE = 11), e.g. for Cast's `to`. */
+  type(dtype: DType): number;
+}
+export type OnnxAttr = number | string | readonly number[] | { float: number };
+/** Lower one node to ONNX: operand value names in, the result's value name out. */
+export type OnnxLowering = (e: OnnxEmitter, inputs: readonly string[], attrs: Attrs, out: Aval) => string;
+
 export interface OpDef {
   readonly name: string;
   readonly kind: Kind;
@@ -39,6 +60,8 @@ export interface OpDef {
   scalar?(...xs: number[]): number;
   /** For elementwise ops: a JavaScript expression over operand expressions (codegen template). */
   expr?(args: readonly string[], attrs: Attrs): string;
+  /** How to write the op as ONNX nodes (builtins are lowered by a table in export/; user ops say it here). */
+  onnx?: OnnxLowering;
   /** Where the record was defined (for messages). */
   readonly source?: string;
   /**

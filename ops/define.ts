@@ -38,6 +38,8 @@ export interface OpSpec {
   tags?: readonly string[];
   /** Valid random inputs, for checkOp and gradc's registry-walking tests. */
   sample?: (rand: () => number) => OpSample;
+  /** How to write the op in an ONNX export: (e, inputs, attrs, out) => e.node("Softplus", inputs). */
+  onnx?: OpDef["onnx"];
   /** Input shapes the shape rule is probed with at definition time (default: [2,3] each). */
   probe?: { shapes: Shape[]; attrs?: Attrs };
 }
@@ -50,7 +52,7 @@ export interface DefinedOp {
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
-const FIELDS = new Set(["name", "kind", "arity", "scalar", "expr", "shape", "impl", "vjp", "jvp", "differentiable", "tags", "sample", "probe"]);
+const FIELDS = new Set(["name", "kind", "arity", "scalar", "expr", "shape", "impl", "vjp", "jvp", "differentiable", "tags", "sample", "probe", "onnx"]);
 const userOps = new Set<string>();
 
 /**
@@ -121,7 +123,7 @@ function validate(spec: OpSpec): OpDef {
   if (!Number.isInteger(spec.arity) || spec.arity < (kind === "elementwise" ? 1 : 0) || spec.arity > 16) {
     throw new GradcError(`${who}: arity must be an integer number of inputs${kind === "elementwise" ? " from 1" : ""} up to 16, got ${JSON.stringify(spec.arity)}`);
   }
-  for (const f of ["scalar", "expr", "shape", "impl", "sample", "jvp"] as const) {
+  for (const f of ["scalar", "expr", "shape", "impl", "sample", "jvp", "onnx"] as const) {
     if (spec[f] !== undefined && typeof spec[f] !== "function") throw new GradcError(`${who}: ${f} must be a function, got ${typeof spec[f]}`);
   }
   if (spec.vjp !== undefined && spec.vjp !== "none" && typeof spec.vjp !== "function") {
@@ -149,12 +151,12 @@ function validate(spec: OpSpec): OpDef {
       if (keys.length) throw new Error(`an elementwise op takes no attributes (got ${keys.join(", ")}); pass a parameter as an operand, e.g. ${name}(x, 0.1) with arity 2`);
       return base.shape(inputs, attrs);
     };
-    def = { ...base, shape, expr: spec.expr, vjp, jvp: spec.jvp, sample: spec.sample };
+    def = { ...base, shape, expr: spec.expr, vjp, jvp: spec.jvp, sample: spec.sample, onnx: spec.onnx };
   } else {
     if (spec.scalar || spec.expr) throw new GradcError(`${who}: scalar and expr are for elementwise ops (kind "elementwise")`);
     if (!spec.shape) throw new GradcError(`${who}: needs a shape rule: shape: (inputs, attrs) => ({ shape, dtype })`);
     if (!spec.impl) throw new GradcError(`${who}: needs a reference kernel: impl: (inputs, attrs, out) => Tensor`);
-    def = { name, kind, arity: spec.arity, tags: spec.tags ?? [], source, shape: spec.shape, impl: spec.impl, vjp, jvp: spec.jvp, sample: spec.sample };
+    def = { name, kind, arity: spec.arity, tags: spec.tags ?? [], source, shape: spec.shape, impl: spec.impl, vjp, jvp: spec.jvp, sample: spec.sample, onnx: spec.onnx };
   }
   probe(who, def, spec);
   return def;

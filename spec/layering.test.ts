@@ -1,5 +1,5 @@
-// Layers only look down: core <- ops <- compile (autodiff, optimize, codegen) <- viz, nn, spec,
-// bench, cli. Checked on the sources: every relative import of every .ts file is resolved to the
+// Layers only look down: core <- ops <- compile (autodiff, optimize, codegen) <- viz, export, nn,
+// spec, bench, cli. Checked on the sources: every relative import of every .ts file is resolved to the
 // folder ("room") it lands in, and each room may import only the rooms listed for it.
 
 import { test } from "node:test";
@@ -21,6 +21,7 @@ const allowed: Record<string, readonly string[]> = {
   "compile/codegen": [...LOWER, "compile/optimize", "compile/codegen"],
   compile: [...LOWER, ...WINGS, "compile"],
   viz: [...LOWER, ...WINGS, "viz"],
+  export: [...LOWER, ...WINGS, "export"],
   nn: [...LOWER, ...WINGS, "nn"],
 };
 
@@ -69,6 +70,12 @@ test("the check sees imports: core/node.ts imports core files, and a planted upw
   assert.ok(nodeImports.length > 0 && nodeImports.every((r) => r === "core"));
   assert.equal(roomOf(join(root, "compile", "optimize", "rules", "rule.ts")), "compile/optimize");
   assert.ok(!allowed.core.includes(roomOf(join(root, "ops", "index.ts"))));
+});
+
+test("export/ opens with a comment saying what it holds and what it may import", () => {
+  const head = readFileSync(join(root, "export", "index.ts"), "utf8").split("\n").slice(0, 12).join("\n");
+  assert.match(head, /^\/\/ export\/: /);
+  assert.match(head, /May import:/);
 });
 
 test("each compile wing opens with a comment saying what it holds and what it may import", () => {

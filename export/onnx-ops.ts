@@ -1,0 +1,60 @@
+// How each builtin primitive is written in ONNX (default domain, opset ONNX_OPSET): one line per op,
+// as a table the tests walk together with the registry, so a primitive added without a lowering
+// fails a test instead of failing a user's export. User ops bring their own (defineOp's `onnx`).
+
+import type { OnnxEmitter, OnnxLowering } from "../core/registry.js";
+import type { DType } from "../core/tensor.js";
+
+/** The opset written: 18 takes ReduceSum's and ReduceMax's axes as an input (ReduceSum since 13). */
+export const ONNX_OPSET = 18;
+/** IR version 8 is what ONNX 1.13 (opset 18) writes; every runtime that reads opset 18 reads it. */
+export const ONNX_IR_VERSION = 8;
+
+const same = (opType: string): OnnxLowering => (e, xs) => e.node(opType, xs);
+/** A comparison: ONNX gives booleans, gradc 1 and 0 in the operands' dtype. */
+const compare = (opType: string): OnnxLowering => (e, xs, _a, out) => e.node("Cast", [e.node(opType, xs)], { to: e.type(out.dtype) });
+const reduce = (opType: string): OnnxLowering => (e, [x], attrs) => e.node(opType, [x, e.ints(attrs.axes as number[])], { keepdims: 1 });
+const isZero = (e: OnnxEmitter, x: string, dtype: DType) => e.node("Equal", [x, e.scalar(0, dtype)]);
+
+export const builtinLowerings: Readonly<Record<string, OnnxLowering>> = {
+  // leaves: inputs are graph inputs, constants are written by the exporter itself (see onnx.ts)
+  iota: (e, _x, attrs, out) => {
+    const shape = out.shape;
+    const axis = attrs.axis as number;
+    // Range wants scalars: the axis' size (read from the shape, which may be symbolic) as one
+    const size = e.node("Reshape", [e.node("Gather", [e.shape(shape), e.ints([axis])]), e.ints([])]);
+    const range = e.node("Range", [e.scalar(0, out.dtype), e.node("Cast", [size], { to: e.type(out.dtype) }), e.scalar(1, out.dtype)]);
+    const column = shape.map((_, i) => (i === axis ? -1 : 1));
+    return e.node("Expand", [e.node("Reshape", [range, e.ints(column)]), e.shape(shape)]);
+  },
+  cast: (e, [x], attrs) => e.node("Cast", [x], { to: e.type(attrs.dtype as DType) }),
+
+  add: same("Add"),
+  sub: same("Sub"),
+  mul: same("Mul"),
+  div: same("Div"),
+  maximum: same("Max"),
+  less: compare("Less"),
+  equal: compare("Equal"),
+  // where(c, a, b) picks a where c is nonzero (NaN counts as nonzero, as c !== 0 in JavaScript)
+  select: (e, [c, a, d], _attrs, out) => e.node("Where", [isZero(e, c, out.dtype), d, a]),
+  neg: same("Neg"),
+  exp: same("Exp"),
+  log: same("Log"),
+  sqrt: same("Sqrt"),
+  rsqrt: (e, [x]) => e.node("Reciprocal", [e.node("Sqrt", [x])]),
+  square: (e, [x]) => e.node("Mul", [x, x]),
+  recip: same("Reciprocal"),
+  tanh: same("Tanh"),
+  stopGradient: same("Identity"),
+
+  sum: reduce("ReduceSum"),
+  max: reduce("ReduceMax"),
+  broadcastTo: (e, [x], _attrs, out) => e.node("Expand", [x, e.shape(out.shape)]),
+  reshape: (e, [x], _attrs, out) => e.node("Reshape", [x, e.shape(out.shape)]),
+  transpose: (e, [x], attrs) => e.node("Transpose", [x], { perm: attrs.perm as number[] }),
+  matmul: same("MatMul"),
+};
+
+/** Ops the exporter writes itself rather than through a lowering. */
+export const LEAVES: ReadonlySet<string> = new Set(["input", "const"]);

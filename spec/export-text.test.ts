@@ -1,0 +1,101 @@
+// JSON and DOT export: fromJSON(toJSON(g)) prints as g and hash-conses to g's own nodes; bad files
+// are errors naming the file; DOT labels are the text form's lines. And the CLI writes nothing
+// when it fails.
+
+import "../ops/index.js";
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as b from "../core/builder.js";
+import { Graph, numbering, printNode } from "../core/graph.js";
+import { vjp } from "../compile/autodiff/reverse.js";
+import { zoo } from "../ops/zoo.js";
+import { fromJSON, toJSON, JSON_VERSION } from "../export/json.js";
+import { toDot } from "../export/dot.js";
+import { exportedGraph } from "../cli/export.js";
+import { randomCase } from "./fuzz.js";
+
+const cli = resolve(dirname(fileURLToPath(import.meta.url)), "..", "cli.js");
+
+test("for all zoo graphs (forward, backward, optimized, train) and 100 random graphs: fromJSON(toJSON(g)) prints as g and has g's nodes", () => {
+  const graphs: Graph[] = [];
+  for (const name of Object.keys(zoo)) for (const which of ["forward", "backward", "optimized", "train"] as const) graphs.push(exportedGraph(zoo[name].build(zoo[name].shape), which));
+  for (let seed = 1; seed <= 100; seed++) graphs.push(randomCase(seed, { matmul: seed % 4 === 0 }).graph);
+  for (const g of graphs) {
+    const h = fromJSON(toJSON(g));
+    assert.equal(h.toString(), g.toString());
+    for (const [k, v] of Object.entries(g.outputs)) assert.equal(h.outputs[k], v, `output ${k} is the same node`);
+    for (const [k, v] of Object.entries(g.facts)) assert.equal(h.facts[k], v, `fact ${k} is the same node`);
+    assert.deepEqual(h.inputs, g.inputs);
+  }
+});
+
+test("NaN, ±Infinity and -0 constants survive the round trip", () => {
+  const x = b.input("x", [2]);
+  const g = new Graph([x], { a: b.mul(x, NaN), c: b.add(x, Infinity), d: b.sub(x, -Infinity), e: b.mul(x, -0) });
+  const text = toJSON(g);
+  assert.match(text, /\{"number":"NaN"\}/);
+  const h = fromJSON(text);
+  assert.equal(h.toString(), g.toString());
+  assert.equal(h.outputs.e, g.outputs.e);
+});
+
+test("a truncated file, another format or version, or a node its shape rule rejects: an error naming the file", () => {
+  const text = toJSON(zoo.batchnorm.build([4, 3]));
+  assert.throws(() => fromJSON(text.slice(0, text.length / 2), "bn.json"), /fromJSON: bn\.json: is not valid JSON .*the file looks truncated/);
+  assert.throws(() => fromJSON(text.replace(`"version": ${JSON_VERSION}`, '"version": 99'), "bn.json"), /fromJSON: bn\.json: is gradc graph format version 99; this gradc reads version 1/);
+  assert.throws(() => fromJSON('{"format": "something"}', "other.json"), /fromJSON: other\.json: is not a gradc graph/);
+  const broken = text.replace('"shape":[4,3]', '"shape":[4,5]');
+  assert.throws(() => fromJSON(broken, "bn.json"), /fromJSON: bn\.json: node \d+: \w+: .*\n  at /);
+  assert.throws(() => fromJSON(text.replace('"inputs":[0]', '"inputs":[999]'), "bn.json"), /bn\.json: node \d+ \(\w+\) refers to node 999, which is not an earlier node/);
+});
+
+test("DOT: one vertex per operation labelled with its line of the text form, residual inputs with their forward definitions", () => {
+  const { backward } = vjp(zoo.batchnorm.build([4, 3]), { of: "out" });
+  const dot = toDot(backward);
+  const names = numbering(backward);
+  assert.match(dot, /^digraph "gradc" \{/);
+  for (const n of backward.nodes()) {
+    if (n.isInput || n.isConst) continue;
+    assert.ok(dot.includes(`label="${printNode(n, names).replace(/"/g, '\\"')}`), printNode(n, names));
+  }
+  assert.match(dot, /label="%xhat: f64\[4,3\]\\nxhat = div\(%xc, /);
+  assert.match(dot, /return dx: %\d+/);
+  const edges = dot.split("\n").filter((l) => l.includes("->")).length;
+  assert.ok(edges >= backward.size);
+});
+
+test("gradc export writes ONNX, DOT and JSON; a bad option or an unwritable path is one line, exit 2, and no file", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gradc-export-"));
+  try {
+    for (const format of ["onnx", "dot", "json"]) {
+      const out = join(dir, `bn.${format}`);
+      const msg = execFileSync("node", [cli, "export", "batchnorm", "--format", format, "--graph", "optimized", "--shape", "8,3", "--out", out], { encoding: "utf8" });
+      assert.match(msg, new RegExp(`wrote .*bn\\.${format}: batchnorm optimized \\[8,3\\] f64`));
+      assert.ok(readFileSync(out).length > 100);
+    }
+    // written by another process: reading and writing again gives the same text
+    const text = readFileSync(join(dir, "bn.json"), "utf8");
+    assert.equal(toJSON(fromJSON(text, "bn.json")), text);
+    const bad = (args: string[], pattern: RegExp) => {
+      const r = spawnSync("node", [cli, "export", ...args], { encoding: "utf8" });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, pattern);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    };
+    bad(["batchnorm", "--format", "png", "--out", join(dir, "x")], /--format must be one of onnx, dot, json/);
+    bad(["batchnorm", "--format", "onnx", "--graph", "sideways", "--out", join(dir, "x")], /--graph must be one of forward, backward, optimized, train/);
+    bad(["batchnorm", "--format", "onnx"], /--out FILE/);
+    bad(["batchnorm", "--format", "onnx", "--out", join(dir, "missing", "x.onnx")], /cannot write .*folder .*missing does not exist/);
+    bad(["nosuchgraph", "--format", "onnx", "--out", join(dir, "y.onnx")], /unknown graph "nosuchgraph"/);
+    assert.equal(existsSync(join(dir, "x")), false);
+    assert.equal(existsSync(join(dir, "y.onnx")), false);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith(".tmp")), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -16,6 +16,27 @@ const compare = (opType: string): OnnxLowering => (e, xs, _a, out) => e.node("Ca
 const reduce = (opType: string): OnnxLowering => (e, [x], attrs) => e.node(opType, [x, e.ints(attrs.axes as number[])], { keepdims: 1 });
 const isZero = (e: OnnxEmitter, x: string, dtype: DType) => e.node("Equal", [x, e.scalar(0, dtype)]);
 
+/**
+ * ONNX has no log1p: log(1 + x) alone loses x's low digits near 0, so Kahan's correction
+ * log(u) * x / (u - 1) with u = 1 + x (exactly x where u rounds to 1; u itself where it is infinite).
+ */
+function log1p(e: OnnxEmitter, x: string, dtype: DType): string {
+  const u = e.node("Add", [e.scalar(1, dtype), x]);
+  const d = e.node("Sub", [u, e.scalar(1, dtype)]);
+  const corrected = e.node("Div", [e.node("Mul", [e.node("Log", [u]), x]), d]);
+  return e.node("Where", [isZero(e, d, dtype), x, e.node("Where", [e.node("IsInf", [u]), e.node("Log", [u]), corrected])]);
+}
+
+/** Nor expm1: exp(x) - 1 cancels near 0, so (u - 1) * x / log(u) with u = exp(x) (x where u is 1, -1 where u - 1 is, u - 1 where u is infinite). */
+function expm1(e: OnnxEmitter, x: string, dtype: DType): string {
+  const u = e.node("Exp", [x]);
+  const d = e.node("Sub", [u, e.scalar(1, dtype)]);
+  const corrected = e.node("Div", [e.node("Mul", [d, x]), e.node("Log", [u])]);
+  const minusOne = e.node("Equal", [d, e.scalar(-1, dtype)]);
+  const edge = e.node("Where", [e.node("Or", [minusOne, e.node("IsInf", [u])]), d, corrected]);
+  return e.node("Where", [isZero(e, d, dtype), x, edge]);
+}
+
 export const builtinLowerings: Readonly<Record<string, OnnxLowering>> = {
   // leaves: inputs are graph inputs, constants are written by the exporter itself (see onnx.ts)
   iota: (e, _x, attrs, out) => {
@@ -38,6 +59,15 @@ export const builtinLowerings: Readonly<Record<string, OnnxLowering>> = {
   equal: compare("Equal"),
   // where(c, a, b) picks a where c is nonzero (NaN counts as nonzero, as c !== 0 in JavaScript)
   select: (e, [c, a, d], _attrs, out) => e.node("Where", [isZero(e, c, out.dtype), d, a]),
+  minimum: same("Min"),
+  pow: same("Pow"),
+  lessEqual: compare("LessOrEqual"),
+  notEqual: (e, xs, _a, out) => e.node("Cast", [e.node("Not", [e.node("Equal", xs)])], { to: e.type(out.dtype) }),
+  abs: same("Abs"),
+  sign: same("Sign"),
+  sigmoid: same("Sigmoid"),
+  log1p: (e, [x], _a, out) => log1p(e, x, out.dtype),
+  expm1: (e, [x], _a, out) => expm1(e, x, out.dtype),
   neg: same("Neg"),
   exp: same("Exp"),
   log: same("Log"),

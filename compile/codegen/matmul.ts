@@ -1,4 +1,4 @@
-// Code generation for matmul (float64 main blocks go to wasm-matmul.ts when the engine has SIMD): C[M,N] = A[M,K] @ B[K,N] with constant sizes and strides. Operands
+// Code generation for matmul (main blocks go to wasm-matmul.ts when the engine has SIMD): C[M,N] = A[M,K] @ B[K,N] with constant sizes and strides. Operands
 // are strided views of buffers, so a transposed operand (W^T, x^T) is read in place, never copied.
 //
 // The kernel computes C in 4x4 register tiles: sixteen accumulators held in locals while p runs
@@ -12,7 +12,7 @@
 import type { Node } from "../../core/node.js";
 import { literal } from "./loops.js";
 import type { View } from "./layout.js";
-import { packing, type WasmMatmulSpec } from "./wasm-matmul.js";
+import { packing, tileCols, type WasmMatmulSpec } from "./wasm-matmul.js";
 
 export interface MatmulOperands {
   a: View;
@@ -33,14 +33,16 @@ function chunkOf(k: number, n: number): number {
   return kc >= k ? k : kc;
 }
 
-/** The WebAssembly kernel's share of a matmul: rows [0, m4) and columns [0, n4), or null. */
+/** The WebAssembly kernel's spec for a matmul (it computes all of C), or null to stay in JavaScript. */
 export function wasmShare(node: Node): WasmMatmulSpec | null {
   const [m, k] = node.inputs[0].shape;
   const n = node.shape[1];
-  const m4 = m - (m % TILE), n4 = n - (n % TILE);
-  // worth the copies in and out from about 64k multiply-adds
-  if (node.dtype !== "f64" || m4 < TILE || n4 < TILE || m * n * k < 65536) return null;
-  return { m, k, n, m4, n4, kc: chunkOf(k, n), sa: [0, 0], sb: [0, 0], aSize: node.inputs[0].size, bSize: node.inputs[1].size };
+  const cols = tileCols(node.dtype);
+  const m4 = m - (m % TILE), n4 = Math.ceil(n / cols) * cols;
+  // worth the copies in and out from about 64k multiply-adds (float32 from 16k: its JavaScript
+  // rounds every step with Math.fround, 3-4x slower than float64's)
+  if (n < cols || m * n * k < (node.dtype === "f32" ? 16384 : 65536)) return null;
+  return { dtype: node.dtype, m, k, n, m4, n4, kc: chunkOf(k, n), sa: [0, 0], sb: [0, 0], aSize: node.inputs[0].size, bSize: node.inputs[1].size };
 }
 
 /**
@@ -65,8 +67,8 @@ export function matmulSource(node: Node, ops: MatmulOperands, wasm?: { name: str
     [m4, m, m - m4, 0, n4, TILE],
     [m4, m, m - m4, n4, n, n - n4],
   ];
-  // the WebAssembly kernel computes columns [0, n4) of every row
-  for (const [i0, i1, tr, j0, j1, tc] of wasm ? [regions[1], regions[3]] : regions) {
+  // the WebAssembly kernel computes all of C
+  for (const [i0, i1, tr, j0, j1, tc] of wasm ? [] : regions) {
     if (i1 > i0 && j1 > j0) body.push(...tile(node, ops, kc < k, k, n, i0, i1, tr, j0, j1, tc));
   }
   if (body.length === 0) lines.length = 0;
@@ -76,14 +78,16 @@ export function matmulSource(node: Node, ops: MatmulOperands, wasm?: { name: str
     const { name: w } = wasm;
     const C = ops.cName;
     const pk = packing(wasm.spec);
+    const nw = wasm.spec.n4;
     lines.push(
-      `// C[0:${m}, 0:${n4}]: WebAssembly SIMD kernel ${w} (f64x2 accumulators, 4x4 tiles${kc < k ? `, K in chunks of ${kc}` : ""})`,
+      `// C: WebAssembly SIMD kernel ${w} (${node.dtype === "f32" ? "f32x4 accumulators, 4x8" : "f64x2 accumulators, 4x4"} tiles${kc < k ? `, K in chunks of ${kc}` : ""})`,
       // with K in one chunk the kernel starts its accumulators at zero: C needs no zeroing
-      ...copyIn(`${w}.a`, ops.aName, pk.a, m, k, wasm.spec.sa[0], wasm.spec.sa[1]),
-      ...copyIn(`${w}.b`, ops.bName, pk.b, n4, k, wasm.spec.sb[1], wasm.spec.sb[0]),
+      ...copyIn(`${w}.a`, ops.aName, pk.a, m, k, wasm.spec.sa[0], wasm.spec.sa[1], TILE),
+      ...copyIn(`${w}.b`, ops.bName, pk.b, n, k, wasm.spec.sb[1], wasm.spec.sb[0], tileCols(node.dtype)),
       // with K in one chunk the kernel starts its accumulators at zero: C needs no zeroing
       `${kc < k ? `${w}.c.fill(0); ` : ""}${w}.run();`,
-      n4 === n ? `${C}.set(${w}.c.subarray(0, ${literal(m * n)}));` : `for (let i = 0; i < ${literal(m)}; i++) ${C}.set(${w}.c.subarray(i * ${literal(n)}, i * ${literal(n)} + ${literal(n4)}), i * ${literal(n)});`,
+      // C's rows are nw wide in the kernel's memory (padded to whole tiles)
+      nw === n ? `${C}.set(${w}.c.subarray(0, ${literal(m * n)}));` : `for (let i = 0; i < ${literal(m)}; i++) ${C}.set(${w}.c.subarray(i * ${literal(nw)}, i * ${literal(nw)} + ${literal(n)}), i * ${literal(n)});`,
     );
   }
   return lines;
@@ -91,26 +95,26 @@ export function matmulSource(node: Node, ops: MatmulOperands, wasm?: { name: str
 
 /**
  * Copy an operand into the kernel's memory: as is, or packed (see wasm-matmul's `packing`) in
- * panels of 4 along `rows` (sRow apart), each step of p (sP apart) giving 4 adjacent values. The
+ * panels of w along `rows` (sRow apart), each step of p (sP apart) giving w adjacent values. The
  * loop nest walks the source in its memory order.
  */
-function copyIn(dst: string, src: string, packed: boolean, rows: number, k: number, sRow: number, sP: number): string[] {
+function copyIn(dst: string, src: string, packed: boolean, rows: number, k: number, sRow: number, sP: number, w: number): string[] {
   if (!packed) return [`${dst}.set(${src});`];
   const L = literal;
   const cells = (h: number) => Array.from({ length: h }, (_, r) => `d[o + ${r}] = ${src}[s${r ? ` + ${L(r * sRow)}` : ""}];`).join(" ");
   const rowsOuter = Math.abs(sRow) >= Math.abs(sP);
-  const rows4 = rows - (rows % 4);
+  const rowsW = rows - (rows % w);
   const out = [
-    `{ // ${dst}: packed in panels of 4`,
+    `{ // ${dst}: packed in panels of ${w}`,
     `  const d = ${dst};`,
-    rowsOuter ? `  for (let r = 0; r < ${L(rows4)}; r += 4) for (let p = 0; p < ${L(k)}; p++) {` : `  for (let p = 0; p < ${L(k)}; p++) for (let r = 0; r < ${L(rows4)}; r += 4) {`,
-    `    const s = r * ${L(sRow)} + p * ${L(sP)}, o = r * ${L(k)} + p * 4;`,
-    `    ${cells(4)}`,
+    rowsOuter ? `  for (let r = 0; r < ${L(rowsW)}; r += ${w}) for (let p = 0; p < ${L(k)}; p++) {` : `  for (let p = 0; p < ${L(k)}; p++) for (let r = 0; r < ${L(rowsW)}; r += ${w}) {`,
+    `    const s = r * ${L(sRow)} + p * ${L(sP)}, o = r * ${L(k)} + p * ${w};`,
+    `    ${cells(w)}`,
     `  }`,
   ];
-  if (rows > rows4) {
-    // the last rows % 4 rows: a panel of its own, partly filled
-    out.push(`  for (let p = 0; p < ${L(k)}; p++) {`, `    const s = ${L(rows4 * sRow)} + p * ${L(sP)}, o = ${L(rows4 * k)} + p * 4;`, `    ${cells(rows % 4)}`, `  }`);
+  if (rows > rowsW) {
+    // the last rows % w rows: a panel of its own, partly filled
+    out.push(`  for (let p = 0; p < ${L(k)}; p++) {`, `    const s = ${L(rowsW * sRow)} + p * ${L(sP)}, o = ${L(rowsW * k)} + p * ${w};`, `    ${cells(rows % w)}`, `  }`);
   }
   return [...out, `}`];
 }

@@ -39,16 +39,22 @@ def affine_relu_bn_forward(x, w, b, gamma, beta, bn, mode):
     return np.maximum(0, a), cache
 
 
+def batchnorm_backward_alt(dout, cache):
+    """The notebook's simplified batchnorm backward (one expression for dx); cache = (xhat, gamma, std)."""
+    xhat, gamma, std = cache
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * xhat).sum(axis=0)
+    n = dout.shape[0]
+    dxhat = dout * gamma
+    dx = (n * dxhat - dxhat.sum(axis=0) - xhat * (dxhat * xhat).sum(axis=0)) / (n * std)
+    return dx, dgamma, dbeta
+
+
 def affine_relu_bn_backward(dout, cache):
     da = dout * (cache["a"] > 0)
     grads = {}
     if "xhat" in cache:
-        xhat, std, gamma = cache["xhat"], cache["std"], cache["gamma"]
-        grads["beta"] = da.sum(axis=0)
-        grads["gamma"] = (da * xhat).sum(axis=0)
-        n = da.shape[0]
-        dxhat = da * gamma
-        da = (n * dxhat - dxhat.sum(axis=0) - xhat * (dxhat * xhat).sum(axis=0)) / (n * std)
+        da, grads["gamma"], grads["beta"] = batchnorm_backward_alt(da, (cache["xhat"], cache["gamma"], cache["std"]))
     x = cache["x"]
     grads["W"] = x.reshape(x.shape[0], -1).T.dot(da)
     grads["b"] = da.sum(axis=0)

@@ -114,6 +114,22 @@ describe("compile(g).run(x) equals evaluate(g, x)", () => {
   test("for all random graphs, float32 (each op rounded to float32 as the interpreter does)", () => {
     fc.assert(fc.property(arbRecipe, (r) => agrees(build(r, "f32"), r.seed, 1e-5)), runs(800));
   });
+  for (const [dtype, lanes, n] of [["f64", "f64x2", 1200], ["f32", "f32x4", 800]] as const) {
+    test(`for all random graphs, ${dtype}, every loop stage it can lower as WebAssembly SIMD (${lanes}): bit for bit`, () => {
+      let simd = 0, all = 0;
+      fc.assert(
+        fc.property(arbRecipe, (r) => {
+          const g = build(r, dtype);
+          agrees(g, r.seed, 0, { simdMin: 1 });
+          all++;
+          if (compile(g, { simdMin: 1 }).source.includes("WebAssembly SIMD")) simd++;
+        }),
+        runs(n),
+      );
+      // the property is about the SIMD kernels: most random graphs must have one
+      assert.ok(simd > all / 3, `only ${simd} of ${all} graphs ran a SIMD stage`);
+    });
+  }
   test("for all random graphs after optimize, against the unoptimized interpreter", () => {
     fc.assert(
       fc.property(arbRecipe, (r) => {

@@ -10,7 +10,10 @@ import { describeNode, KernelNames, loopStageSource, type Names } from "./loops.
 import { matmulSource, wasmShare } from "./matmul.js";
 import { wasmMatmul, wasmSimdSupported, type WasmMatmulSpec } from "./wasm-matmul.js";
 import { loadsOf, Lowering, viewOf, type IsBuffer, type Term } from "./layout.js";
-import { isFullSize, schedule, storeTerm, type Schedule, type Stage, type Store } from "./schedule.js";
+import { isFullSize, schedule, storeTerm, type LoopStage, type Schedule, type Stage, type Store } from "./schedule.js";
+import { buildArena, type SimdStage } from "./arena.js";
+import { simdLanes } from "./wasm-loops.js";
+import { sizeOf } from "../../core/tensor.js";
 
 export interface CompileOptions {
   /**
@@ -18,8 +21,13 @@ export interface CompileOptions {
    * (no copy). Default false: every run returns fresh tensors.
    */
   reuseOutputs?: boolean;
-  /** Use WebAssembly SIMD for large float64 matmuls when the engine supports it (default true). */
+  /** Use WebAssembly SIMD for matmuls and loop stages when the engine supports it (default true). */
   wasm?: boolean;
+  /**
+   * Loop stages over at least this many elements run as WebAssembly SIMD (default SIMD_MIN,
+   * 4096). Tests set 1 so that small random graphs exercise the SIMD kernels.
+   */
+  simdMin?: number;
 }
 
 export interface KernelInfo {
@@ -72,7 +80,7 @@ const cache = new WeakMap<Node, Map<string, Executable>>();
  *   bwd.stats   // { kernels: 2, sweeps: 2, bytesPerCall: ... }
  */
 export function compile(g: Graph, opts: CompileOptions = {}): Executable {
-  const key = `${g.inputs.map((x) => x.id).join(",")}|${Object.entries(g.outputs).map(([k, v]) => `${JSON.stringify(k)}:${v.id}`).join(",")}|${opts.reuseOutputs ? 1 : 0}${opts.wasm === false ? 0 : 1}`;
+  const key = `${g.inputs.map((x) => x.id).join(",")}|${Object.entries(g.outputs).map(([k, v]) => `${JSON.stringify(k)}:${v.id}`).join(",")}|${opts.reuseOutputs ? 1 : 0}${opts.wasm === false ? 0 : 1}|${opts.simdMin ?? SIMD_MIN}`;
   const anchor = Object.values(g.outputs)[0];
   if (!anchor) return build(g, opts);
   let entries = cache.get(anchor);
@@ -82,6 +90,12 @@ export function compile(g: Graph, opts: CompileOptions = {}): Executable {
   return exe;
 }
 
+/**
+ * Loop stages smaller than this stay JavaScript: a call into WebAssembly and the input copies
+ * cost more than the lanes save.
+ */
+export const SIMD_MIN = 4096;
+
 type Run = (arrays: readonly Data[]) => void;
 const bytesOf = (n: Node) => n.size * (n.dtype === "f32" ? 4 : 8);
 
@@ -90,11 +104,18 @@ function build(g: Graph, opts: CompileOptions): Executable {
   const isBuffer: IsBuffer = (n) => n.isInput || sch.buffers.has(n);
   const reuse = opts.reuseOutputs === true;
   const storage = planBuffers(sch, isBuffer, !reuse);
+  // SIMD loop stages (wasm-loops.ts) and the one memory they share with every buffer (arena.ts)
+  const simd = opts.wasm !== false && wasmSimdSupported() ? simdStages(sch, isBuffer, opts.simdMin ?? SIMD_MIN) : new Map<LoopStage, SimdStage & { low: Lowering }>();
+  const simdList = [...simd.values()];
+  const arenaInputs = [...new Set(simdList.flatMap((s) => loadsOf([...s.terms.values()]).map((l) => l.base).filter((n) => n.isInput)))];
+  const arena = simdList.length ? buildArena(storage.arrays, (n) => storage.slot.get(n)!, arenaInputs, simdList) : null;
+  if (arena) storage.arrays = arena.arrays;
   // Without reuseOutputs, each run allocates fresh arrays for the outputs and the kernels write
   // them directly (no copy afterwards). The kernels read those arrays from a holder object set
   // before the call, hoisted to locals at the top of the function (the hot loops index a local);
   // every other buffer stays a constant captured by the closure.
-  const fresh = new Set<number>(reuse ? [] : storage.outputSlots);
+  // (in an arena, SIMD stages write the arena's views: outputs are copied out after the run)
+  const fresh = new Set<number>(reuse || arena ? [] : storage.outputSlots);
   const holder: Record<string, Data> = {};
   for (const j of fresh) holder[`b${j}`] = storage.arrays[j];
   const arrayOf = (j: number): Data => (fresh.has(j) ? holder[`b${j}`] : storage.arrays[j]);
@@ -154,9 +175,18 @@ function build(g: Graph, opts: CompileOptions): Executable {
         bytes += bytesOf(a.base) + bytesOf(b.base) + bytesOf(st.node);
         continue;
       }
-      const low = new Lowering(isBuffer, st.domain);
-      const terms = new Map<Store, Term>(st.stores.map((s) => [s, storeTerm(low, s)]));
-      const lines = loopStageSource(st, low, terms, names, ids);
+      const lowered = arena ? simd.get(st) : undefined;
+      const low = lowered?.low ?? new Lowering(isBuffer, st.domain);
+      const terms: ReadonlyMap<Store, Term> = lowered?.terms ?? new Map<Store, Term>(st.stores.map((s) => [s, storeTerm(low, s)]));
+      let lines: string[];
+      if (lowered) {
+        const fn = `s${extras.length}`;
+        extras.push({ name: fn, value: arena!.fns[simdList.indexOf(lowered)] });
+        lines = [
+          ...st.stores.filter((s) => s.kind === "reduce").map((s) => `${names.buffer(s.node)}.fill(${s.node.op === "max" ? "-Infinity" : "0"}); // ${names.label(s.node)}`),
+          `${fn}(); // WebAssembly SIMD, ${lowered.lanes.dtype === "f32" ? "f32x4" : "f64x2"} lanes along the innermost axis`,
+        ];
+      } else lines = loopStageSource(st, low, terms, names, ids);
       body.push("{", ...lines.map((l) => "  " + l), "}");
       for (const s of st.stores) claim(s.node);
       for (const n of low.touched) claim(n);
@@ -206,6 +236,7 @@ function build(g: Graph, opts: CompileOptions): Executable {
     run(inputs) {
       const values = bindInputs(g, inputs, "compile(...).run");
       const arrays = g.inputs.map((x) => values.get(x)!.data);
+      if (arena) for (const [x, view] of arena.inputs) view.set(arrays[inputIndex.get(x)!]);
       for (const j of fresh) holder[`b${j}`] = allocate(storage.arrays[j].length, storage.arrays[j] instanceof Float32Array ? "f32" : "f64");
       for (const r of runs) r(arrays);
       const result: Record<string, Tensor> = {};
@@ -213,7 +244,7 @@ function build(g: Graph, opts: CompileOptions): Executable {
       for (const { k, n, base } of outputs) {
         const data = base.isInput ? arrays[inputIndex.get(base)!] : arrayOf(storage.slot.get(base)!);
         // an input returned as an output, or two outputs of one buffer: copies, so each is fresh
-        result[k] = new Tensor(reuse || (!base.isInput && !given.has(data)) ? data : data.slice(), n.shape);
+        result[k] = new Tensor(reuse || (!base.isInput && !arena && !given.has(data)) ? data : data.slice(), n.shape);
         given.add(data);
       }
       // drop the references to the caller's arrays (the placeholders keep the holder's shape)
@@ -221,6 +252,19 @@ function build(g: Graph, opts: CompileOptions): Executable {
       return result;
     },
   };
+}
+
+/** The loop stages that run as WebAssembly SIMD: large enough, and lowerable (simdLanes). */
+function simdStages(sch: Schedule, isBuffer: IsBuffer, min: number): Map<LoopStage, SimdStage & { low: Lowering }> {
+  const out = new Map<LoopStage, SimdStage & { low: Lowering }>();
+  for (const st of sch.stages) {
+    if (st.kind !== "loop" || sizeOf(st.domain) < min) continue;
+    const low = new Lowering(isBuffer, st.domain);
+    const terms = new Map<Store, Term>(st.stores.map((s) => [s, storeTerm(low, s)]));
+    const lanes = simdLanes(st, terms);
+    if (lanes) out.set(st, { st, terms, lanes, low });
+  }
+  return out;
 }
 
 function stageTitle(st: Stage, fullSize: number): string {

@@ -68,7 +68,7 @@ export class KernelNames {
 const round = (dtype: DType, e: string): string => (dtype === "f32" ? `Math.fround(${e})` : e);
 
 /** The source of one loop stage (a block of statements). */
-export function loopStageSource(st: LoopStage, low: Lowering, terms: Map<Store, Term>, names: Names, ids: KernelNames): string[] {
+export function loopStageSource(st: LoopStage, low: Lowering, terms: ReadonlyMap<Store, Term>, names: Names, ids: KernelNames): string[] {
   const rank = st.domain.length;
   const split = st.split;
   const scopes: Scope[] = Array.from({ length: rank + 1 }, () => ({ lines: [], names: new Map() }));
@@ -283,7 +283,7 @@ function unrollAxis(st: LoopStage): number {
 }
 
 /** Row-major offsets of a value of `shape` indexed by the loop variables (size-1 axes ignored). */
-function rowMajor(shape: readonly number[], rank: number): Affine {
+export function rowMajor(shape: readonly number[], rank: number): Affine {
   const st = strides(shape);
   return Array.from({ length: rank }, (_, d) => (shape[d] === 1 ? 0 : st[d]));
 }

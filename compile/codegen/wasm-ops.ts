@@ -1,0 +1,88 @@
+// How each elementwise op lowers to WebAssembly SIMD, per lane type: a table, so an op added to
+// ops/ without an entry here simply keeps its stage in JavaScript (the stage falls back whole).
+//
+// An entry must compute exactly what the op's `scalar` computes, rounded as `evaluate` rounds it:
+// the interpreter computes each op in float64 and rounds the result to float32 for f32 tensors.
+// For add, sub, mul, div and sqrt of float32 operands that double rounding equals the single
+// float32 rounding of f32x4 (float64 carries more than 2 * 24 + 2 bits), so those lower to f32x4
+// directly; an op whose float64 formula rounds twice in float32 (rsqrt = 1 / sqrt(x)) has no
+// f32 entry. exp, log and tanh have no WebAssembly instruction: their stages stay in JavaScript
+// (results bit for bit, not within ulps). Comparisons give masks; `and` with 1.0 makes them 1 or 0.
+
+import { GET, simd, u32, V } from "./wasm-emit.js";
+
+/** One lane type's opcodes. */
+export interface Lanes {
+  dtype: "f64" | "f32";
+  /** bytes per element, lanes per vector */
+  es: number;
+  lanes: number;
+  add: number; sub: number; mul: number; div: number; neg: number; sqrt: number; min: number; max: number; abs: number;
+  eq: number; ne: number; lt: number; gt: number;
+  splat: number; loadSplat: number; extract: number; store: number;
+  /** `v128.const` of every lane set to v */
+  constant(v: number): number[];
+}
+
+const constant = (dtype: "f64" | "f32") => (v: number): number[] => {
+  const lanes = dtype === "f32" ? new Float32Array(4).fill(v) : new Float64Array(2).fill(v);
+  return simd(V.const, ...new Uint8Array(lanes.buffer));
+};
+
+export const F64X2: Lanes = {
+  dtype: "f64", es: 8, lanes: 2,
+  add: V.f64x2Add, sub: V.f64x2Sub, mul: V.f64x2Mul, div: V.f64x2Div, neg: V.f64x2Neg, sqrt: V.f64x2Sqrt, min: V.f64x2Min, max: V.f64x2Max, abs: 0xec,
+  eq: V.f64x2Eq, ne: V.f64x2Ne, lt: V.f64x2Lt, gt: V.f64x2Gt,
+  splat: V.f64x2Splat, loadSplat: V.load64Splat, extract: V.f64x2Extract, store: 0x39,
+  constant: constant("f64"),
+};
+
+export const F32X4: Lanes = {
+  dtype: "f32", es: 4, lanes: 4,
+  add: V.f32x4Add, sub: V.f32x4Sub, mul: V.f32x4Mul, div: V.f32x4Div, neg: V.f32x4Neg, sqrt: V.f32x4Sqrt, min: V.f32x4Min, max: V.f32x4Max, abs: 0xe0,
+  eq: V.f32x4Eq, ne: V.f32x4Ne, lt: V.f32x4Lt, gt: V.f32x4Gt,
+  splat: V.f32x4Splat, loadSplat: V.load32Splat, extract: V.f32x4Extract, store: 0x38,
+  constant: constant("f32"),
+};
+
+/** Operands are code that pushes one v128 each (a `local.get`: cheap to repeat). */
+export type Lowering = (args: readonly number[][], t: Lanes) => number[];
+
+const binary = (op: (t: Lanes) => number): Lowering => ([a, c], t) => [...a, ...c, ...simd(op(t))];
+const unary = (op: (t: Lanes) => number): Lowering => ([a], t) => [...a, ...simd(op(t))];
+/** A comparison's mask as 1.0 / 0.0 in each lane. */
+const indicator = (op: (t: Lanes) => number): Lowering => ([a, c], t) => [...a, ...c, ...simd(op(t)), ...t.constant(1), ...simd(V.and)];
+
+/** Per op name: its lowering in each lane type it is exact in. */
+export const WASM_OPS: Record<string, { f64?: Lowering; f32?: Lowering }> = {
+  add: both(binary((t) => t.add)),
+  sub: both(binary((t) => t.sub)),
+  mul: both(binary((t) => t.mul)),
+  div: both(binary((t) => t.div)),
+  neg: both(unary((t) => t.neg)),
+  sqrt: both(unary((t) => t.sqrt)),
+  // Math.max / Math.min: NaN if either is NaN, and -0 < +0; wasm's fmax / fmin are the same
+  maximum: both(binary((t) => t.max)),
+  minimum: both(binary((t) => t.min)),
+  abs: both(unary((t) => t.abs)),
+  square: both(([a], t) => [...a, ...a, ...simd(t.mul)]),
+  recip: both(([a], t) => [...t.constant(1), ...a, ...simd(t.div)]),
+  // 1 / sqrt(x) rounds twice in float32 lanes but once in the interpreter: float64 only
+  rsqrt: { f64: ([a], t) => [...t.constant(1), ...a, ...simd(t.sqrt), ...simd(t.div)] },
+  less: both(indicator((t) => t.lt)),
+  equal: both(indicator((t) => t.eq)),
+  // c !== 0 ? a : d (NaN !== 0 picks a, -0 picks d: as wasm's ne)
+  select: both(([c, a, d], t) => [...a, ...d, ...c, ...t.constant(0), ...simd(t.ne), ...simd(V.bitselect)]),
+  stopGradient: both(([a]) => a),
+};
+
+function both(l: Lowering): { f64: Lowering; f32: Lowering } {
+  return { f64: l, f32: l };
+}
+
+/** The lowering of an op in a lane type, or undefined (its stage stays in JavaScript). */
+export function wasmLowering(op: string, dtype: "f64" | "f32"): Lowering | undefined {
+  return Object.hasOwn(WASM_OPS, op) ? WASM_OPS[op][dtype] : undefined;
+}
+
+export const localGet = (l: number): number[] => [GET, ...u32(l)];

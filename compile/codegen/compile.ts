@@ -114,8 +114,9 @@ function build(g: Graph, opts: CompileOptions): Executable {
   // them directly (no copy afterwards). The kernels read those arrays from a holder object set
   // before the call, hoisted to locals at the top of the function (the hot loops index a local);
   // every other buffer stays a constant captured by the closure.
-  // (in an arena, SIMD stages write the arena's views: outputs are copied out after the run)
-  const fresh = new Set<number>(reuse || arena ? [] : storage.outputSlots);
+  // SIMD stages read and write the arena's views: an output they touch is copied out after the run
+  const simdSlots = new Set(simdList.flatMap((s) => [...s.st.stores.map((x) => x.node), ...loadsOf([...s.terms.values()]).map((l) => l.base)].filter((n) => !n.isInput).map((n) => storage.slot.get(n)!)));
+  const fresh = new Set<number>(reuse ? [] : storage.outputSlots.filter((j) => !arena || !simdSlots.has(j)));
   const holder: Record<string, Data> = {};
   for (const j of fresh) holder[`b${j}`] = storage.arrays[j];
   const arrayOf = (j: number): Data => (fresh.has(j) ? holder[`b${j}`] : storage.arrays[j]);
@@ -244,7 +245,8 @@ function build(g: Graph, opts: CompileOptions): Executable {
       for (const { k, n, base } of outputs) {
         const data = base.isInput ? arrays[inputIndex.get(base)!] : arrayOf(storage.slot.get(base)!);
         // an input returned as an output, or two outputs of one buffer: copies, so each is fresh
-        result[k] = new Tensor(reuse || (!base.isInput && !arena && !given.has(data)) ? data : data.slice(), n.shape);
+        const copy = !reuse && (base.isInput || given.has(data) || !fresh.has(storage.slot.get(base)!));
+        result[k] = new Tensor(copy ? data.slice() : data, n.shape);
         given.add(data);
       }
       // drop the references to the caller's arrays (the placeholders keep the holder's shape)

@@ -41,7 +41,7 @@ export function simdLanes(st: LoopStage, terms: ReadonlyMap<Store, Term>): Lanes
     if (u.kind === "load" && (u.base.dtype !== dtype || (u.offset[v] !== 0 && u.offset[v] !== 1))) return null;
     if (u.kind === "const" && u.node.dtype !== dtype) return null;
     if (u.kind === "op") {
-      if (u.node.dtype !== dtype || !wasmLowering(u.node.op, dtype)) return null;
+      if (u.node.dtype !== dtype || !wasmLowering(u.node.def, dtype)) return null;
       stack.push(...u.args);
     }
   }
@@ -114,7 +114,7 @@ export function simdStageBody(st: LoopStage, terms: ReadonlyMap<Store, Term>, t:
       if (u.offset[v] !== 0) c.push(...address(u.base, u.offset), ...simd(V.load, ...mem(0, 0)));
       else c.push(...get(rowLocal(u.base, u.offset)), ...simd(t.loadSplat, ...mem(0, 0)));
     } else if (u.kind === "op") {
-      const lower = wasmLowering(u.node.op, t.dtype)!;
+      const lower = wasmLowering(u.node.def, t.dtype)!;
       c.push(...lower(u.args.map((a) => get(termLocal.get(a)!)), t));
     }
     set(termLocal.get(u)!);

@@ -9,7 +9,8 @@
 // f32 entry. exp, log and tanh have no WebAssembly instruction: their stages stay in JavaScript
 // (results bit for bit, not within ulps). Comparisons give masks; `and` with 1.0 makes them 1 or 0.
 
-import { GET, simd, u32, V } from "./wasm-emit.js";
+import type { OpDef } from "../../core/registry.js";
+import { GET, I32, moduleBytes, s32, simd, u32, V } from "./wasm-emit.js";
 
 /** One lane type's opcodes. */
 export interface Lanes {
@@ -18,7 +19,7 @@ export interface Lanes {
   es: number;
   lanes: number;
   add: number; sub: number; mul: number; div: number; neg: number; sqrt: number; min: number; max: number; abs: number;
-  eq: number; ne: number; lt: number; gt: number;
+  eq: number; ne: number; lt: number; gt: number; le: number;
   splat: number; loadSplat: number; extract: number; store: number;
   /** `v128.const` of every lane set to v */
   constant(v: number): number[];
@@ -32,7 +33,7 @@ const constant = (dtype: "f64" | "f32") => (v: number): number[] => {
 export const F64X2: Lanes = {
   dtype: "f64", es: 8, lanes: 2,
   add: V.f64x2Add, sub: V.f64x2Sub, mul: V.f64x2Mul, div: V.f64x2Div, neg: V.f64x2Neg, sqrt: V.f64x2Sqrt, min: V.f64x2Min, max: V.f64x2Max, abs: 0xec,
-  eq: V.f64x2Eq, ne: V.f64x2Ne, lt: V.f64x2Lt, gt: V.f64x2Gt,
+  eq: V.f64x2Eq, ne: V.f64x2Ne, lt: V.f64x2Lt, gt: V.f64x2Gt, le: 0x4b,
   splat: V.f64x2Splat, loadSplat: V.load64Splat, extract: V.f64x2Extract, store: 0x39,
   constant: constant("f64"),
 };
@@ -40,7 +41,7 @@ export const F64X2: Lanes = {
 export const F32X4: Lanes = {
   dtype: "f32", es: 4, lanes: 4,
   add: V.f32x4Add, sub: V.f32x4Sub, mul: V.f32x4Mul, div: V.f32x4Div, neg: V.f32x4Neg, sqrt: V.f32x4Sqrt, min: V.f32x4Min, max: V.f32x4Max, abs: 0xe0,
-  eq: V.f32x4Eq, ne: V.f32x4Ne, lt: V.f32x4Lt, gt: V.f32x4Gt,
+  eq: V.f32x4Eq, ne: V.f32x4Ne, lt: V.f32x4Lt, gt: V.f32x4Gt, le: 0x45,
   splat: V.f32x4Splat, loadSplat: V.load32Splat, extract: V.f32x4Extract, store: 0x38,
   constant: constant("f32"),
 };
@@ -71,6 +72,8 @@ export const WASM_OPS: Record<string, { f64?: Lowering; f32?: Lowering }> = {
   rsqrt: { f64: ([a], t) => [...t.constant(1), ...a, ...simd(t.sqrt), ...simd(t.div)] },
   less: both(indicator((t) => t.lt)),
   equal: both(indicator((t) => t.eq)),
+  lessEqual: both(indicator((t) => t.le)),
+  notEqual: both(indicator((t) => t.ne)),
   // c !== 0 ? a : d (NaN !== 0 picks a, -0 picks d: as wasm's ne)
   select: both(([c, a, d], t) => [...a, ...d, ...c, ...t.constant(0), ...simd(t.ne), ...simd(V.bitselect)]),
   stopGradient: both(([a]) => a),
@@ -81,8 +84,61 @@ function both(l: Lowering): { f64: Lowering; f32: Lowering } {
 }
 
 /** The lowering of an op in a lane type, or undefined (its stage stays in JavaScript). */
-export function wasmLowering(op: string, dtype: "f64" | "f32"): Lowering | undefined {
-  return Object.hasOwn(WASM_OPS, op) ? WASM_OPS[op][dtype] : undefined;
+export function wasmLowering(def: OpDef, dtype: "f64" | "f32"): Lowering | undefined {
+  if (!Object.hasOwn(WASM_OPS, def.name)) return undefined;
+  const lower = WASM_OPS[def.name][dtype];
+  if (!lower) return undefined;
+  let checked = verified.get(def);
+  if (!checked) verified.set(def, (checked = new Map()));
+  let ok = checked.get(dtype);
+  if (ok === undefined) checked.set(dtype, (ok = agreesWithScalar(def, lower, dtype)));
+  return ok ? lower : undefined;
 }
+
+const verified = new WeakMap<OpDef, Map<string, boolean>>();
+const SAMPLES = [0, -0, 1, -1, 0.5, -2.5, 3, 1e-310, -7e300, Infinity, -Infinity, NaN, 0.1, 2, -0.75, 1e-8];
+
+/**
+ * A table entry is used only once it computes what the op's scalar function computes on special
+ * values (signed zeros, infinities, NaN, subnormals, every pair of them for binary ops), rounded
+ * as the interpreter rounds: an op registered later under a name in the table but with other
+ * semantics stays in JavaScript instead of running wrong.
+ */
+function agreesWithScalar(def: OpDef, lower: Lowering, dtype: "f64" | "f32"): boolean {
+  const scalar = def.scalar;
+  if (!scalar || def.arity < 1 || def.arity > 3) return false;
+  const t = dtype === "f32" ? F32X4 : F64X2;
+  const Ctor = dtype === "f32" ? Float32Array : Float64Array;
+  // every combination of samples for each operand position, padded to whole vectors
+  const cases: number[][] = [];
+  const walk = (prefix: number[]) => {
+    if (prefix.length === def.arity) return void cases.push(prefix);
+    for (const v of def.arity === 3 ? SAMPLES.slice(0, 8) : SAMPLES) walk([...prefix, v]);
+  };
+  walk([]);
+  while (cases.length % t.lanes) cases.push(cases[0]);
+  const n = cases.length;
+  const bytes = n * t.es;
+  // memory: arity operand arrays, then the result; one function over all vectors
+  const code: number[] = [];
+  for (let v = 0; v < n / t.lanes; v++) {
+    code.push(I32, ...s32(def.arity * bytes + v * 16));
+    code.push(...lower(Array.from({ length: def.arity }, (_, k) => [I32, ...s32(k * bytes + v * 16), ...simd(V.load, 4, 0)]), t));
+    code.push(...simd(V.store, 4, 0));
+  }
+  code.push(0x0b);
+  try {
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(Math.ceil(((def.arity + 1) * bytes) / 65536), [[0, ...code]], ["f"])));
+    const buf = (inst.exports.mem as WebAssembly.Memory).buffer;
+    for (let k = 0; k < def.arity; k++) new Ctor(buf, k * bytes, n).set(cases.map((c) => c[k]));
+    (inst.exports.f as () => void)();
+    const got = new Ctor(buf, def.arity * bytes, n);
+    const want = new Ctor(cases.map((c) => scalar(...c.map((x) => (dtype === "f32" ? Math.fround(x) : x)))));
+    return want.every((w, i) => Object.is(w, got[i]) || (Number.isNaN(w) && Number.isNaN(got[i])));
+  } catch {
+    return false;
+  }
+}
+
 
 export const localGet = (l: number): number[] => [GET, ...u32(l)];

@@ -1,0 +1,105 @@
+// The WebAssembly SIMD kernels, as specifications: each lowering in the table computes what its
+// op's scalar function computes (and a look-alike op is refused); float32 matrix products stay
+// within the summation bound of the interpreter's; the kernels' memory never grows (no view of
+// it is ever detached); the batchnorm backward's sweeps run in SIMD at the benchmark's sizes.
+
+import "../ops/index.js";
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { trace } from "../core/trace.js";
+import { evaluate } from "../core/evaluate.js";
+import { lookup } from "../core/registry.js";
+import type { OpDef } from "../core/registry.js";
+import { Tensor } from "../core/tensor.js";
+import { compile } from "../compile/codegen/compile.js";
+import { vjp } from "../compile/autodiff/reverse.js";
+import { optimize } from "../compile/optimize/optimize.js";
+import { WASM_OPS, wasmLowering } from "../compile/codegen/wasm-ops.js";
+import { zooGraph } from "../ops/zoo.js";
+import { randomTensor, seededRandom } from "./helpers.js";
+import { arbSeed, runs } from "./arbitraries.js";
+
+describe("the lowering table", () => {
+  test("every entry of a registered op computes its scalar function on signed zeros, infinities, NaN and subnormals, in each lane type it lists", () => {
+    for (const [name, entry] of Object.entries(WASM_OPS)) {
+      for (const dtype of ["f64", "f32"] as const) {
+        if (!entry[dtype]) continue;
+        assert.ok(wasmLowering(lookup(name), dtype), `${name} in ${dtype}: the table's lowering disagrees with the op's scalar function`);
+      }
+    }
+  });
+  test("an op under a table name but with other semantics is refused (its stage stays in JavaScript)", () => {
+    const real = lookup("maximum");
+    // a > c ? a : c differs from Math.max on NaN and on (-0, +0)
+    const lookalike: OpDef = { ...real, scalar: (a: number, c: number) => (a > c ? a : c) };
+    assert.equal(wasmLowering(lookalike, "f64"), undefined);
+    assert.equal(wasmLowering(lookalike, "f32"), undefined);
+  });
+  test("rsqrt has no float32 entry: 1 / sqrt(x) rounds twice in f32 lanes, once in the interpreter", () => {
+    assert.equal(wasmLowering(lookup("rsqrt"), "f32"), undefined);
+  });
+});
+
+describe("float32 matrix products in WebAssembly", () => {
+  test("for all shapes and transposes, each entry is within k * 2^-23 * sum |a||b| of the interpreter's", () => {
+    const dims = fc.tuple(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 8, max: 70 }));
+    fc.assert(
+      fc.property(dims, fc.integer({ min: 0, max: 3 }), arbSeed(), ([m, k, n], form, seed) => {
+        const ta = form & 1, tb = form & 2;
+        const g = trace({ a: { shape: ta ? [k, m] : [m, k], dtype: "f32" }, c: { shape: tb ? [n, k] : [k, n], dtype: "f32" } }, ({ a, c }) => ({
+          out: (ta ? a.T : a).matmul(tb ? c.T : c),
+          bound: (ta ? a.T : a).abs().matmul((tb ? c.T : c).abs()),
+        }));
+        const rand = seededRandom(seed);
+        const x = { a: randomTensor(rand, g.inputs[0].shape, -2, 2, "f32"), c: randomTensor(rand, g.inputs[1].shape, -2, 2, "f32") };
+        const exe = compile(g);
+        assert.ok(m * n * k < 16384 || exe.source.includes("WebAssembly SIMD kernel"), "large products run in WebAssembly");
+        const got = exe.run(x).out, want = evaluate(g, x);
+        for (let i = 0; i < got.size; i++) {
+          const tol = (k + 2) * 2 ** -23 * want.bound.data[i] + 1e-30;
+          assert.ok(Math.abs(got.data[i] - want.out.data[i]) <= tol, `[${i}] of ${m}x${k} @ ${k}x${n} (form ${form}): ${got.data[i]} vs ${want.out.data[i]}`);
+        }
+      }),
+      runs(60),
+    );
+  });
+});
+
+describe("memory", () => {
+  test("an executable's SIMD memory never grows: after runs, every buffer view is still attached", () => {
+    const bwd = optimize(vjp(zooGraph("batchnorm", [64, 96], "f32"), { of: "out" }).backward);
+    const exe = compile(bwd, { reuseOutputs: true });
+    assert.match(exe.source, /WebAssembly SIMD, f32x4/);
+    const rand = seededRandom(5);
+    const x = Object.fromEntries(bwd.inputs.map((i) => [i.name, randomTensor(rand, i.shape, 0.5, 2, "f32")]));
+    const first = exe.run(x).dx;
+    for (let r = 0; r < 5; r++) exe.run(x);
+    assert.ok(first.data.byteLength > 0, "the output view was detached");
+    const want = evaluate(bwd, x).dx;
+    assert.deepEqual(Array.from(exe.run(x).dx.data), Array.from(want.data));
+  });
+  test("the default run returns fresh arrays, not views of the kernels' memory", () => {
+    const g = trace({ x: { shape: [64, 128], dtype: "f32" } }, ({ x }) => ({ y: x.mul(x).add(1) }));
+    const exe = compile(g);
+    const x = new Tensor(Float32Array.from({ length: 64 * 128 }, (_, i) => i / 100), [64, 128]);
+    const a = exe.run({ x }).y, b = exe.run({ x }).y;
+    assert.notEqual(a.data.buffer, b.data.buffer);
+    assert.ok(!(a.data.buffer instanceof WebAssembly.Memory));
+    assert.deepEqual(Array.from(a.data), Array.from(evaluate(g, { x }).y.data));
+  });
+});
+
+describe("named fixtures", () => {
+  test("the batchnorm backward at 100x500 runs both sweeps in SIMD, in f64 and f32, and equals evaluate bit for bit", () => {
+    for (const dtype of ["f64", "f32"] as const) {
+      const bwd = optimize(vjp(zooGraph("batchnorm", [100, 500], dtype), { of: "out" }).backward);
+      const exe = compile(bwd);
+      assert.equal(exe.source.match(/WebAssembly SIMD/g)?.length, 2, exe.source);
+      const rand = seededRandom(7);
+      const x = Object.fromEntries(bwd.inputs.map((i) => [i.name, randomTensor(rand, i.shape, 0.5, 2, dtype)]));
+      const got = exe.run(x), want = evaluate(bwd, x);
+      for (const k of Object.keys(want)) assert.deepEqual(Array.from(got[k].data), Array.from(want[k].data), k);
+    }
+  });
+});

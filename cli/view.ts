@@ -75,8 +75,8 @@ export const command = {
     if (values.svg) {
       const data = viewData(graph, { title, bench });
       const panels = [
-        { caption: `${name}: backward derived by autodiff`, graph: data.backward! },
-        { caption: "after the optimizer, with its compiled kernels", graph: data.optimized!, kernels: data.kernels },
+        { caption: `${name}: backward derived by autodiff`, graph: data.backward!, nodes: data.nodes },
+        { caption: "after the optimizer, with its compiled kernels", graph: data.optimized!, nodes: data.nodes, kernels: data.kernels },
       ];
       const path = resolve(values.out ?? `gradc-${name}.svg`);
       writeFileSync(path, renderSvg(panels, `${name} [${shape.join(",")}] ${values.dtype}: derived vs optimized backward`));

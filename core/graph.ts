@@ -3,7 +3,7 @@
 
 import { shapeStr } from "./tensor.js";
 import { GradcError } from "./errors.js";
-import { apply, formatAttrs, formatNumber, Node } from "./node.js";
+import { apply, formatAttrs, formatNumber, inheritScope, Node } from "./node.js";
 
 export class Graph {
   readonly inputs: readonly Node[];
@@ -119,7 +119,12 @@ export function substitute(roots: readonly Node[], map: ReadonlyMap<Node, Node>)
   for (const n of toposort(roots)) {
     if (done.has(n)) continue;
     const inputs = n.inputs.map((x) => done.get(x)!);
-    done.set(n, inputs.every((x, i) => x === n.inputs[i]) ? n : apply(n.op, inputs, n.attrs));
+    if (inputs.every((x, i) => x === n.inputs[i])) done.set(n, n);
+    else {
+      const rebuilt = apply(n.op, inputs, n.attrs);
+      inheritScope(n, rebuilt);
+      done.set(n, rebuilt);
+    }
   }
   return done;
 }

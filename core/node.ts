@@ -14,6 +14,38 @@ const reaper = new FinalizationRegistry<string>((key) => {
 });
 /** Debug names for values (xhat, invstd): a side table, so names never split hash-consing. */
 const names = new WeakMap<Node, string>();
+/** Name scopes ("layer 3/batchnorm"): a side table too. A node keeps the scope it was first built in. */
+const scopes = new WeakMap<Node, string>();
+let currentScope = "";
+
+/**
+ * Record the nodes `fn` builds under a name scope (nested scopes join with "/"), for the viewer:
+ *
+ *   const y = scope("layer 3", () => relu(affine(x, w, b)));
+ */
+export function scope<T>(name: string, fn: () => T): T {
+  return inScope(currentScope ? `${currentScope}/${name}` : name, fn);
+}
+
+/** Run `fn` with the scope path set to `path` exactly (autodiff builds a node's gradient in the node's scope). */
+export function inScope<T>(path: string, fn: () => T): T {
+  const outer = currentScope;
+  currentScope = path;
+  try {
+    return fn();
+  } finally {
+    currentScope = outer;
+  }
+}
+
+/** The scope path a node was first built in, or "". */
+export const scopeOf = (n: Node): string => scopes.get(n) ?? "";
+
+/** A rebuilt node (same op, new inputs) keeps the scope of the one it replaces. */
+export function inheritScope(from: Node, to: Node): void {
+  const s = scopes.get(from);
+  if (s && !scopes.has(to)) scopes.set(to, s);
+}
 
 export class Node implements Aval {
   readonly id = nextId++;
@@ -173,5 +205,6 @@ export function apply(op: string, inputs: readonly Node[], attrs: Attrs = {}): N
   const node = new Node(op, Object.freeze([...inputs]), frozen, Object.freeze([...aval.shape]), aval.dtype, key);
   table.set(key, new WeakRef(node));
   reaper.register(node, key);
+  if (currentScope) scopes.set(node, currentScope);
   return node;
 }

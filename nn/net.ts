@@ -5,7 +5,7 @@
 
 import { GradcError } from "../core/errors.js";
 import { Graph } from "../core/graph.js";
-import type { Node } from "../core/node.js";
+import { scope, type Node } from "../core/node.js";
 import { RandomState } from "../core/random.js";
 import { Tensor, full, zeros, shapeStr, type DType } from "../core/tensor.js";
 import { trace, type InputSpec } from "../core/trace.js";
@@ -177,25 +177,29 @@ export class FullyConnectedNet {
   private forward(xs: Record<string, Node>, mode: Mode): { scores: Node; updates: Record<string, Node> } {
     const updates: Record<string, Node> = {};
     let h = xs.X;
-    for (let i = 1; i < this.numLayers; i++) {
-      h = affine(h, xs[`W${i}`], xs[`b${i}`]);
-      if (this.normalization === "batchnorm") {
-        const r = batchnorm(h, xs[`gamma${i}`], xs[`beta${i}`], {
-          mode, eps: BN_EPS, momentum: BN_MOMENTUM,
-          runningMean: xs[`runningMean${i}`], runningVar: xs[`runningVar${i}`],
-        });
-        h = r.out;
-        if (mode === "train") {
-          updates[`runningMean${i}`] = r.runningMean!;
-          updates[`runningVar${i}`] = r.runningVar!;
-        }
-      } else if (this.normalization === "layernorm") {
-        h = layernorm(h, xs[`gamma${i}`], xs[`beta${i}`], { eps: BN_EPS });
-      }
-      h = b.relu(h);
-    }
+    for (let i = 1; i < this.numLayers; i++) h = scope(`layer ${i}`, () => this.hidden(i, h, xs, mode, updates));
     const L = this.numLayers;
-    return { scores: affine(h, xs[`W${L}`], xs[`b${L}`]), updates };
+    return { scores: scope(`layer ${L}`, () => affine(h, xs[`W${L}`], xs[`b${L}`])), updates };
+  }
+
+  /** Hidden layer i: affine, the normalization if any, relu (recorded under the scope "layer i"). */
+  private hidden(i: number, h: Node, xs: Record<string, Node>, mode: Mode, updates: Record<string, Node>): Node {
+    h = affine(h, xs[`W${i}`], xs[`b${i}`]);
+    if (this.normalization === "batchnorm") {
+      const r = batchnorm(h, xs[`gamma${i}`], xs[`beta${i}`], {
+        mode, eps: BN_EPS, momentum: BN_MOMENTUM,
+        runningMean: xs[`runningMean${i}`], runningVar: xs[`runningVar${i}`],
+      });
+      h = r.out;
+      if (mode === "train") {
+        updates[`runningMean${i}`] = r.runningMean!;
+        updates[`runningVar${i}`] = r.runningVar!;
+      }
+    } else if (this.normalization === "layernorm") {
+      h = layernorm(h, xs[`gamma${i}`], xs[`beta${i}`], { eps: BN_EPS });
+    }
+    h = b.relu(h);
+    return h;
   }
 
   /** (N, d1, ..., dk) -> (N, inputDim) in the model's dtype, as the notebook's reshape. */

@@ -3,7 +3,7 @@
 
 import * as b from "../core/builder.js";
 import { GradcError } from "../core/errors.js";
-import type { Node } from "../core/node.js";
+import { scope, type Node } from "../core/node.js";
 import { normalizeAxes } from "../core/builder.js";
 
 export const mean = b.mean;
@@ -20,6 +20,10 @@ export function variance(x: Node, axes?: number | readonly number[], keepdims = 
 
 /** x @ w + b, for x [N, Din], w [Din, Dout], b [Dout]. */
 export function affine(x: Node, w: Node, bias: Node): Node {
+  return scope("affine", () => affineBody(x, w, bias));
+}
+
+function affineBody(x: Node, w: Node, bias: Node): Node {
   return b.add(b.matmul(x, w), bias);
 }
 
@@ -57,6 +61,10 @@ function perFeature(p: Node, x: Node, axes: readonly number[]): Node {
  *   const { out, runningMean, runningVar } = batchnorm(x, gamma, beta, { runningMean: rm, runningVar: rv });
  */
 export function batchnorm(x: Node, gamma: Node, beta: Node, opts: BatchnormOptions = {}): BatchnormResult {
+  return scope("batchnorm", () => batchnormBody(x, gamma, beta, opts));
+}
+
+function batchnormBody(x: Node, gamma: Node, beta: Node, opts: BatchnormOptions = {}): BatchnormResult {
   const { mode = "train", eps = 1e-5, momentum = 0.9 } = opts;
   const axes = normalizeAxes("batchnorm", x, opts.axes ?? [0]);
   const g = perFeature(gamma, x, axes);
@@ -85,6 +93,10 @@ export function batchnorm(x: Node, gamma: Node, beta: Node, opts: BatchnormOptio
 
 /** Layer normalization over the last `axes` (default: the last axis), per-feature gamma, beta. */
 export function layernorm(x: Node, gamma: Node, beta: Node, opts: { eps?: number; axes?: readonly number[] } = {}): Node {
+  return scope("layernorm", () => layernormBody(x, gamma, beta, opts));
+}
+
+function layernormBody(x: Node, gamma: Node, beta: Node, opts: { eps?: number; axes?: readonly number[] } = {}): Node {
   const eps = opts.eps ?? 1e-5;
   const axes = normalizeAxes("layernorm", x, opts.axes ?? [x.rank - 1]);
   const mu = b.mean(x, axes, true).named("mean");
@@ -96,6 +108,10 @@ export function layernorm(x: Node, gamma: Node, beta: Node, opts: { eps?: number
 
 /** RMSNorm: x / sqrt(mean(x^2) + eps) * gamma over the last axis. */
 export function rmsnorm(x: Node, gamma: Node, opts: { eps?: number } = {}): Node {
+  return scope("rmsnorm", () => rmsnormBody(x, gamma, opts));
+}
+
+function rmsnormBody(x: Node, gamma: Node, opts: { eps?: number } = {}): Node {
   const eps = opts.eps ?? 1e-5;
   const rms = b.sqrt(b.add(b.mean(b.square(x), -1, true), eps)).named("rms");
   const xhat = b.div(x, rms).named("xhat");
@@ -104,6 +120,10 @@ export function rmsnorm(x: Node, gamma: Node, opts: { eps?: number } = {}): Node
 
 /** Group normalization of NCHW data: normalize each of `groups` channel groups per sample. */
 export function groupnorm(x: Node, gamma: Node, beta: Node, groups: number, opts: { eps?: number } = {}): Node {
+  return scope("groupnorm", () => groupnormBody(x, gamma, beta, groups, opts));
+}
+
+function groupnormBody(x: Node, gamma: Node, beta: Node, groups: number, opts: { eps?: number } = {}): Node {
   const eps = opts.eps ?? 1e-5;
   if (x.rank !== 4) throw new GradcError(`groupnorm: expects NCHW data, got ${x}`);
   const [n, c, h, w] = x.shape;
@@ -128,6 +148,10 @@ export function oneHot(y: Node, classes: number): Node {
  * shifted by the row max for stability (the shift carries no gradient).
  */
 export function softmaxCrossEntropy(scores: Node, y: Node): Node {
+  return scope("softmaxCrossEntropy", () => softmaxCrossEntropyBody(scores, y));
+}
+
+function softmaxCrossEntropyBody(scores: Node, y: Node): Node {
   if (scores.rank !== 2 || y.rank !== 1 || y.shape[0] !== scores.shape[0]) {
     throw new GradcError(`softmaxCrossEntropy: expects scores [N,C] and labels [N], got ${scores} and ${y}`);
   }

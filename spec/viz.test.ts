@@ -11,47 +11,93 @@ import { JSDOM } from "jsdom";
 import { zooGraph } from "../ops/zoo.js";
 import { numbering, printNode } from "../core/graph.js";
 import { layoutDag } from "../viz/layout.js";
-import { benchRecords, toVizGraph } from "../viz/model.js";
+import { layoutCompound, pathKey } from "../viz/compound.js";
+import { expand, tableOf, textLine } from "../viz/graphs.js";
+import { benchRecords, type PageData } from "../viz/model.js";
+import { graphSource } from "../viz/data.js";
+import { traceSource } from "../viz/browser.js";
+import { scopeOf } from "../core/node.js";
+import { FullyConnectedNet } from "../nn/net.js";
 import { buildPage, scriptJson } from "../viz/page.js";
 import { renderSvg } from "../viz/svg.js";
 import { view, viewData } from "../viz/view.js";
 import { command } from "../cli/view.js";
 import { injected, INJECTED, ladder } from "./viz-fixtures.js";
 
-test("toVizGraph: one record per node, with its text line, inputs by id and kind", () => {
+const table = (d: PageData) => tableOf(d.nodes);
+
+test("viewData: the node table and a graph's inputs and outputs give back its nodes, %k numbering and text lines", () => {
   const g = zooGraph("batchnorm", [6, 3]);
-  const v = toVizGraph(g);
-  const nodes = g.nodes();
-  assert.equal(v.nodes.length, nodes.length);
+  const d = viewData(g, { backward: false });
+  const shown = expand(table(d), d.forward);
+  assert.deepEqual(shown.nodes.map((n) => n.id), g.nodes().map((n) => n.id));
   const names = numbering(g);
-  const sub = nodes.find((n) => n.op === "sub")!;
-  const rec = v.nodes.find((r) => r.id === sub.id)!;
-  assert.equal(rec.text, printNode(sub, names));
-  assert.deepEqual(rec.inputs, sub.inputs.map((x) => x.id));
-  assert.equal(rec.kind, "elementwise");
-  assert.equal(v.nodes.find((r) => r.op === "sum")!.kind, "reduce");
-  assert.equal(v.nodes.find((r) => r.op === "broadcastTo")!.kind, "movement");
-  assert.equal(v.nodes.find((r) => r.op === "input")!.kind, "input");
-  assert.deepEqual(v.nodes.filter((r) => r.outputs.length).map((r) => r.outputs), [["out"]]);
+  for (const n of g.nodes()) assert.equal(shown.names.get(n.id), names.get(n));
+  const sub = g.nodes().find((n) => n.op === "sub")!;
+  assert.equal(textLine(table(d).get(sub.id)!, shown.names), printNode(sub, names));
+  assert.equal(table(d).get(g.nodes().find((n) => n.op === "sum")!.id)!.kind, "reduce");
+  assert.deepEqual([...shown.outputsOf.values()], [["out"]]);
 });
 
-test("viewData of batchnorm: backward from vjp, optimizer steps replayable, kernels or a note", () => {
+test("viewData of batchnorm: every step changes the graph and stores only its outputs; the last is the optimized graph", () => {
   const d = viewData(zooGraph("batchnorm", [8, 3]));
-  assert.ok(d.backward && d.optimized);
-  assert.ok(d.backward.nodes.some((n) => n.from.startsWith("residual")), "residual inputs say which forward value they are");
-  assert.ok(d.backward.nodes.some((n) => n.from.startsWith("the cotangent")));
+  assert.ok(d.backward && d.optimized && d.steps.length > 5);
+  const t = table(d);
+  const shownBackward = expand(t, d.backward);
+  assert.ok(shownBackward.nodes.some((n) => n.from.startsWith("residual")), "residual inputs say which forward value they are");
+  assert.ok(shownBackward.nodes.some((n) => n.from.startsWith("the cotangent")));
+  let prev = JSON.stringify(d.backward.outputs);
   for (const s of d.steps) {
-    const ids = new Set(s.graph.nodes.map((n) => n.id));
-    assert.ok(s.produced.every((id) => ids.has(id)), `${s.rule}: produced nodes are in the graph after the step`);
+    const now = JSON.stringify(s.outputs);
+    assert.notEqual(now, prev, `${s.rule} changes the graph`);
+    assert.ok(s.law.includes("=") && s.formula[0] !== s.formula[1], `${s.rule}: ${s.formula.join(" = ")}`);
+    prev = now;
   }
-  if (d.steps.length) assert.deepEqual(d.steps[d.steps.length - 1].graph.stats, d.optimized.stats);
+  assert.deepEqual(d.steps[d.steps.length - 1].outputs, d.optimized.outputs);
+  assert.equal(expand(t, { inputs: d.backward.inputs, outputs: d.steps[d.steps.length - 1].outputs }).nodes.filter((n) => n.kind !== "input" && n.kind !== "const").length, d.optimized.stats.nodes);
   assert.ok(d.kernels !== null || d.kernelNote.length > 0);
+});
+
+test("the batchnorm derivation's proof sketch names sum(xhat) = 0 by the forward's definition of xhat, and the steps that cut sweeps", () => {
+  const d = viewData(zooGraph("batchnorm", [200, 3]));
+  const words = d.summary.map((s) => s.words);
+  assert.ok(words.some((w) => w.startsWith("sum(xhat) = 0, by the forward's definition xhat = xc / std")), words.join("\n"));
+  assert.ok(words.some((w) => /reduction depth \(sequential sweeps\) 2 → 1/.test(w)));
+  assert.ok(d.summary.length <= 6, "a sketch, not the log");
+  const zero = d.steps.find((s) => s.rule === "sum-of-residual")!;
+  assert.deepEqual(zero.cancelled, ["xhat"]);
+  assert.ok(d.steps.filter((s) => s.group === "factoring" && s.cancelled.length === 0).length > 3, "rebuilt parents are not cancellations");
+});
+
+test("kernel source names its parameters after the graph's inputs", () => {
+  const d = viewData(zooGraph("batchnorm", [8, 3]));
+  assert.ok(d.kernels && d.kernels.length > 0);
+  for (const k of d.kernels) assert.match(k.source, /^\/\/ parameters:\n\/\/   in0 = %\w+: f64\[/);
+  assert.ok(d.kernels.some((k) => /in\d+ = %xhat/.test(k.source)));
+});
+
+test("name scopes: composites record theirs, gradients are built in their node's scope, nets name layers", () => {
+  const d = viewData(zooGraph("batchnorm", [8, 3]));
+  const t = table(d);
+  assert.ok(expand(t, d.forward).nodes.filter((n) => n.op !== "input").every((n) => n.scope === "batchnorm"));
+  assert.ok(expand(t, d.backward!).nodes.some((n) => n.scope === "batchnorm" && n.op === "sum"));
+  const net = new FullyConnectedNet([5, 5], { inputDim: 6, numClasses: 3, normalization: "batchnorm", seed: 1 });
+  const g = net.graph("train", 4);
+  const scopes = new Set(g.nodes().map((n) => scopeOf(n)));
+  for (const s of ["layer 1/affine", "layer 1/batchnorm", "layer 2/batchnorm", "layer 3/affine"]) assert.ok(scopes.has(s), `${s} in ${[...scopes].join(", ")}`);
+});
+
+test("the editor's text is traced with gradc's ops in scope; anything else is a clear error", () => {
+  const g = traceSource("trace({ x: [4, 3], gamma: [3], beta: [3] }, ({ x, gamma, beta }) => batchnorm(x, gamma, beta).out)");
+  assert.equal(g.nodes().filter((n) => n.op === "sum").length, 2);
+  assert.equal(traceSource(graphSource(g)).nodes().length, g.nodes().length, "the source written from a graph rebuilds it");
+  assert.throws(() => traceSource("42"), /must be a trace\(\.\.\.\) expression/);
 });
 
 test("layoutDag: edges point down, boxes in a layer do not overlap, 2,000 nodes in well under a second", () => {
   const g = ladder(2000);
-  const v = toVizGraph(g);
-  const index = new Map(v.nodes.map((n, i) => [n.id, i]));
+  const v = { nodes: g.nodes() };
+  const index = new Map(v.nodes.map((n, i) => [n, i]));
   const edges = v.nodes.flatMap((n, i) => n.inputs.map((x) => [index.get(x)!, i] as [number, number]));
   const sizes = v.nodes.map(() => ({ width: 80, height: 30 }));
   const t0 = performance.now();
@@ -68,8 +114,26 @@ test("layoutDag: edges point down, boxes in a layer do not overlap, 2,000 nodes 
   assert.ok(ms < 1500, `layout of ${v.nodes.length} nodes took ${ms.toFixed(0)} ms`);
 });
 
-test("layoutDag: a cycle is an error that says so", () => {
-  assert.throws(() => layoutDag({ sizes: [{ width: 1, height: 1 }, { width: 1, height: 1 }], edges: [[0, 1], [1, 0]] }), /cycle/);
+test("layoutDag: a cycle (a folded scope holding a layer's forward and backward) is laid out with a back edge", () => {
+  const L = layoutDag({ sizes: [{ width: 10, height: 10 }, { width: 10, height: 10 }, { width: 10, height: 10 }], edges: [[0, 1], [1, 2], [2, 1]] });
+  assert.ok(L.nodes[1].layer > L.nodes[0].layer);
+  assert.equal(L.edges.filter((e) => e.long).length, 1, "one edge goes back");
+});
+
+test("layoutCompound: clusters never overlap, every box sits inside its own clusters", () => {
+  const leaves = Array.from({ length: 60 }, (_, i) => ({ key: String(i), width: 40 + (i % 7) * 9, height: 30, path: i % 5 === 0 ? [] : [`k${i % 4}`, ...(i % 3 ? [] : ["inner"])] }));
+  const edges = leaves.slice(1).map((l, i) => [String(i), l.key] as const);
+  const lay = layoutCompound(leaves, edges, { labelWidth: () => 90 });
+  const inside = (a: { x: number; y: number; width: number; height: number }, b: typeof a) => a.x >= b.x - 1e-6 && a.y >= b.y - 1e-6 && a.x + a.width <= b.x + b.width + 1e-6 && a.y + a.height <= b.y + b.height + 1e-6;
+  const disjoint = (a: { x: number; y: number; width: number; height: number }, b: typeof a) => a.x + a.width <= b.x + 1e-6 || b.x + b.width <= a.x + 1e-6 || a.y + a.height <= b.y + 1e-6 || b.y + b.height <= a.y + 1e-6;
+  const top = [...lay.clusters.values()].filter((c) => c.depth === 1);
+  assert.equal(top.length, 4);
+  for (let i = 0; i < top.length; i++) for (let j = i + 1; j < top.length; j++) assert.ok(disjoint(top[i], top[j]), "two clusters overlap");
+  for (const l of leaves) {
+    for (let d = 1; d <= l.path.length; d++) assert.ok(inside(lay.leaves.get(l.key)!, lay.clusters.get(pathKey(l.path.slice(0, d)))!), `box ${l.key} outside ${l.path.slice(0, d)}`);
+  }
+  const boxes = [...lay.leaves.values()];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) assert.ok(disjoint(boxes[i], boxes[j]), "two boxes overlap");
 });
 
 test("scriptJson: no `<` survives, so `</script>` in a name cannot close the script", () => {
@@ -82,7 +146,7 @@ test("the page of a graph named with markup holds that markup only as escaped da
   const { html } = view(injected(), { title: `view ${INJECTED}` });
   assert.ok(!html.includes("<img src=x"), "raw markup reached the page");
   assert.ok(!html.includes("</script><script>alert(2)"));
-  assert.equal(html.match(/<\/script>/g)!.length, 3, "exactly the page's own three scripts close");
+  assert.equal(html.match(/<\/script>/g)!.length, 4, "exactly the page's own four scripts close");
 });
 
 test("benchRecords reads bench/batchnorm.ts's rows and flat records", () => {
@@ -98,10 +162,10 @@ test("benchRecords reads bench/batchnorm.ts's rows and flat records", () => {
 
 test("renderSvg: well-formed standalone SVG with one box per node, labels as text", () => {
   const d = viewData(injected(), { kernels: false });
-  const svg = renderSvg([{ caption: "forward", graph: d.forward }, { caption: "optimized", graph: d.optimized! }]);
+  const svg = renderSvg([{ caption: "forward", graph: d.forward, nodes: d.nodes }, { caption: "optimized", graph: d.optimized!, nodes: d.nodes }]);
   const doc = new JSDOM(svg, { contentType: "image/svg+xml" }).window.document;
   assert.equal(doc.querySelector("parsererror"), null);
-  assert.equal(doc.querySelectorAll("g.node").length, d.forward.nodes.length + d.optimized!.nodes.length);
+  assert.equal(doc.querySelectorAll("g.node").length, expand(table(d), d.forward).nodes.length + expand(table(d), d.optimized!).nodes.length);
   assert.equal(doc.querySelectorAll("img").length, 0);
   assert.ok([...doc.querySelectorAll("text")].some((t) => t.textContent === INJECTED));
 });

@@ -1,80 +1,210 @@
-// The page's script: panes with pan and zoom, hover and click, the rewrite player, kernels and the
-// bench chart. Each function here is inlined into the page by its source (`fn.toString()`), so
-// they use nothing but each other, drawGraph, layoutDag and the d3 passed in. Text from the data
-// goes through textContent / .text() only.
+// The page's program: panes (fit to view, fold and unfold clusters, hover and click), the side
+// panel, search, the derivation with its proof sketch, the step player, kernels. Bundled for the
+// browser by esbuild with the rest of gradc (viz/browser.ts). Text from the data goes through
+// textContent / .text() only.
 
 import type * as D3 from "d3";
 import { drawGraph, type Drawn } from "./draw.js";
-import type { BenchRecord, PageData, VizGraph, VizKernel, VizNode } from "./model.js";
+import { pathKey } from "./compound.js";
+import { expand, tableOf, textLine, type Shown } from "./graphs.js";
+import type { PageData, VizGraph, VizNode } from "./model.js";
+import { renderBench } from "./bench-chart.js";
 
-type Marks = { [cls: string]: readonly number[] };
+type Table = Map<number, VizNode>;
 
-/** Draw a graph into the pane `host` (cleared first), with zoom, hover and click. */
-export function makePane(d3: typeof D3, host: HTMLElement, graph: VizGraph, marks: Marks = {}, kernels: VizKernel[] | null = null): Drawn {
-  host.textContent = "";
-  const svg = d3.select(host).append("svg").attr("class", "graph");
-  const view = svg.append("g").attr("class", "viewport");
-  const drawn = drawGraph(d3, view.node()!, graph, { kernels });
-  const byId = new Map<number, VizNode>(graph.nodes.map((n) => [n.id, n]));
-  for (const [cls, ids] of Object.entries(marks)) for (const id of ids) drawn.elements.get(id)?.classList.add(cls);
-
-  const zoom = d3.zoom<SVGSVGElement, unknown>().scaleExtent([0.01, 4]).on("zoom", (e) => view.attr("transform", e.transform.toString()));
-  svg.call(zoom);
-  const w = host.clientWidth || 800;
-  const h = host.clientHeight || 500;
-  // fit the width; fit the height too unless that makes the boxes unreadable (then pan down)
-  const k = Math.min(1, (w - 10) / drawn.width, Math.max((h - 10) / drawn.height, 0.55));
-  svg.call(zoom.transform, d3.zoomIdentity.translate((w - drawn.width * k) / 2, Math.max(4, (h - drawn.height * k) / 2)).scale(k));
-
-  const clear = () => host.querySelectorAll(".sel, .in, .out").forEach((el) => el.classList.remove("sel", "in", "out"));
-  drawn.elements.forEach((el, id) => {
-    el.addEventListener("mouseenter", () => showInfo(byId.get(id)!));
-    el.addEventListener("click", (ev) => {
-      ev.stopPropagation();
-      const was = el.classList.contains("sel");
-      clear();
-      if (was) return;
-      el.classList.add("sel");
-      for (const x of byId.get(id)!.inputs) drawn.elements.get(x)?.classList.add("in");
-      for (const u of drawn.users.get(id) ?? []) drawn.elements.get(u)?.classList.add("out");
-      host.querySelectorAll(`.edge[data-to="${id}"]`).forEach((p) => p.classList.add("in"));
-      host.querySelectorAll(`.edge[data-from="${id}"]`).forEach((p) => p.classList.add("out"));
-    });
-  });
-  svg.on("click", clear);
-  // a kernel's hull opens its generated source below
-  host.querySelectorAll("g.kernel").forEach((hull) =>
-    hull.addEventListener("click", (ev) => {
-      ev.stopPropagation();
-      const name = hull.getAttribute("data-kernel");
-      const box = [...document.querySelectorAll("details.kernel-info")].find((d) => d.getAttribute("data-kernel") === name) as HTMLDetailsElement | undefined;
-      if (!box) return;
-      box.open = true;
-      box.scrollIntoView({ block: "center" });
-    }),
-  );
-  return drawn;
+export interface PaneOptions {
+  /** "scope": fold by name scopes; "kernel": clusters are the kernels. */
+  clusters?: "scope" | "kernel" | "none";
+  kernels?: PageData["kernels"];
+  /** Classes to put on nodes by id, e.g. { matched: [3, 4] }. */
+  marks?: Record<string, readonly number[]>;
 }
 
-/** The hover panel: the node's text line, shape, dtype and where it comes from. */
-export function showInfo(n: VizNode): void {
+export interface Pane {
+  host: HTMLElement;
+  shown: Shown;
+  drawn: Drawn;
+  collapsed: Set<string>;
+  fit(): void;
+  redraw(): void;
+  /** Select a node: panel, neighbours highlighted, folded clusters holding it unfolded. */
+  reveal(id: number, cls?: string): boolean;
+}
+
+const panes: Pane[] = [];
+let pageData: PageData;
+let table: Table;
+let kernelOf = new Map<number, string>();
+
+/** Draw graph `g` into `host` (cleared first): zoom, fit, fold, hover, click. */
+export function makePane(d3: typeof D3, host: HTMLElement, g: Pick<VizGraph, "inputs" | "outputs">, opts: PaneOptions = {}): Pane {
+  host.textContent = "";
+  const shown = expand(table, g);
+  const mode = opts.clusters ?? "scope";
+  const kernelIndex = new Map<number, string>();
+  if (mode === "kernel") for (const k of opts.kernels ?? []) for (const id of k.nodes) if (!kernelIndex.has(id)) kernelIndex.set(id, k.name);
+  const groupOf = (n: VizNode): readonly string[] =>
+    mode === "kernel" ? (kernelIndex.has(n.id) ? [kernelIndex.get(n.id)!] : []) : mode === "scope" && n.scope ? n.scope.split("/") : [];
+  const kernelLabel = (path: readonly string[]) => {
+    const k = opts.kernels?.find((q) => q.name === path[0]);
+    if (!k) return path[0];
+    const bytes = k.bytes >= 1e6 ? `${(k.bytes / 1e6).toFixed(1)} MB` : k.bytes >= 1e3 ? `${(k.bytes / 1e3).toFixed(1)} kB` : `${k.bytes} B`;
+    return `${k.name} · ${k.sweeps} sweep${k.sweeps === 1 ? "" : "s"} · ${bytes}`;
+  };
+  // big graphs open folded: every outermost cluster is one box
+  const collapsed = new Set<string>();
+  if (mode !== "none" && shown.nodes.length > 120) for (const n of shown.nodes) { const p = groupOf(n); if (p.length) collapsed.add(pathKey(p.slice(0, 1))); }
+
+  const bar = document.createElement("div");
+  bar.className = "pane-bar";
+  const button = (text: string, cls: string, f: () => void) => {
+    const el = document.createElement("button");
+    el.textContent = text;
+    el.className = cls;
+    el.addEventListener("click", f);
+    bar.appendChild(el);
+  };
+  host.appendChild(bar);
+  const svgEl = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svgEl.setAttribute("class", "graph");
+  host.appendChild(svgEl);
+  const svg = d3.select(svgEl);
+  const view = svg.append("g").attr("class", "viewport");
+  const zoom = d3.zoom<SVGSVGElement, unknown>().scaleExtent([0.02, 4]).on("zoom", (e) => view.attr("transform", e.transform.toString()));
+  svg.call(zoom);
+
+  const pane: Pane = {
+    host,
+    shown,
+    drawn: undefined as unknown as Drawn,
+    collapsed,
+    fit() {
+      const w = svgEl.clientWidth || host.clientWidth || 800;
+      const h = svgEl.clientHeight || 500;
+      const k = Math.min(1.5, (w - 8) / pane.drawn.width, (h - 8) / pane.drawn.height);
+      svg.call(zoom.transform, d3.zoomIdentity.translate((w - pane.drawn.width * k) / 2, Math.max(2, (h - pane.drawn.height * k) / 2)).scale(k));
+    },
+    redraw() {
+      view.selectAll("*").remove();
+      pane.drawn = drawGraph(d3, view.node()!, shown, { groupOf, collapsed, clusterClass: mode === "kernel" ? "kernel" : "scope", clusterLabel: mode === "kernel" ? kernelLabel : undefined });
+      for (const [cls, ids] of Object.entries(opts.marks ?? {})) for (const id of ids) if (!pane.drawn.folded.has(id)) pane.drawn.elements.get(id)?.classList.add(cls);
+      wire();
+    },
+    reveal(id, cls = "found") {
+      const n = table.get(id);
+      if (!pane.drawn.elements.has(id) || !n) return false;
+      if (pane.drawn.folded.has(id)) {
+        const p = groupOf(n);
+        for (let i = 1; i <= p.length; i++) collapsed.delete(pathKey(p.slice(0, i)));
+        // inputs and constants sit in their consumers' cluster: unfold every cluster around it
+        if (pane.drawn.folded.has(id)) collapsed.clear();
+        pane.redraw();
+      }
+      const el = pane.drawn.elements.get(id)!;
+      el.classList.add(cls);
+      const box = (el as SVGGraphicsElement).getBBox();
+      const m = el.getAttribute("transform")?.match(/translate\(([-\d.e]+),([-\d.e]+)\)/);
+      const parent = (el.closest("g.nodes")?.parentNode as Element | null)?.getAttribute("transform")?.match(/translate\(([-\d.e]+),([-\d.e]+)\)/);
+      if (m) {
+        const cx = Number(m[1]) + Number(parent?.[1] ?? 0) + box.width / 2;
+        const cy = Number(m[2]) + Number(parent?.[2] ?? 0) + box.height / 2;
+        const w = svgEl.clientWidth || 800;
+        const h = svgEl.clientHeight || 500;
+        const k = Math.max(0.8, d3.zoomTransform(svgEl).k);
+        svg.call(zoom.transform, d3.zoomIdentity.translate(w / 2 - cx * k, h / 2 - cy * k).scale(k));
+      }
+      return true;
+    },
+  };
+  const clear = () => host.querySelectorAll(".sel, .in, .out").forEach((el) => el.classList.remove("sel", "in", "out"));
+  const wire = () => {
+    const byId = new Map(shown.nodes.map((n) => [n.id, n]));
+    pane.drawn.elements.forEach((el, id) => {
+      if (pane.drawn.folded.has(id)) return;
+      el.addEventListener("mouseenter", () => showInfo(byId.get(id)!, shown));
+      el.addEventListener("click", (ev) => {
+        ev.stopPropagation();
+        const was = el.classList.contains("sel");
+        clear();
+        if (was) return;
+        el.classList.add("sel");
+        showInfo(byId.get(id)!, shown);
+        for (const x of byId.get(id)!.inputs) pane.drawn.elements.get(x)?.classList.add("in");
+        for (const u of pane.drawn.users.get(id) ?? []) pane.drawn.elements.get(u)?.classList.add("out");
+        host.querySelectorAll(`.edge[data-to="${id}"]`).forEach((p) => p.classList.add("in"));
+        host.querySelectorAll(`.edge[data-from="${id}"]`).forEach((p) => p.classList.add("out"));
+      });
+    });
+    // a folded box unfolds on click; an unfolded cluster's label folds it
+    host.querySelectorAll("g.node.folded").forEach((el) =>
+      el.addEventListener("click", (ev) => {
+        ev.stopPropagation();
+        collapsed.delete(el.getAttribute("data-path")!);
+        pane.redraw();
+      }),
+    );
+    host.querySelectorAll("g.cluster").forEach((el) =>
+      el.querySelector("text")!.addEventListener("click", (ev) => {
+        ev.stopPropagation();
+        if (mode === "kernel") {
+          const name = el.getAttribute("data-kernel");
+          const box = [...document.querySelectorAll("details.kernel-info")].find((d) => d.getAttribute("data-kernel") === name) as HTMLDetailsElement | undefined;
+          if (box) {
+            box.open = true;
+            box.scrollIntoView({ block: "center" });
+          }
+          return;
+        }
+        collapsed.add(el.getAttribute("data-path")!);
+        pane.redraw();
+      }),
+    );
+  };
+  svg.on("click", clear);
+  button("fit", "fit", () => pane.fit());
+  if (mode !== "none") {
+    button("unfold all", "unfold", () => {
+      collapsed.clear();
+      pane.redraw();
+      pane.fit();
+    });
+    button("fold all", "fold", () => {
+      for (const n of shown.nodes) { const p = groupOf(n); if (p.length) collapsed.add(pathKey(p.slice(0, 1))); }
+      pane.redraw();
+      pane.fit();
+    });
+  }
+  pane.redraw();
+  pane.fit();
+  panes.push(pane);
+  return pane;
+}
+
+/** The side panel: the node's text line, shape, dtype, kind, scope, kernel, where it comes from. */
+export function showInfo(n: VizNode, shown: Shown): void {
   const set = (id: string, text: string) => {
     const el = document.getElementById(id);
     if (el) el.textContent = text;
   };
-  set("info-text", n.text);
+  set("info-text", textLine(n, shown.names));
   set("info-shape", `[${n.shape.join(", ")}]`);
   set("info-dtype", n.dtype);
-  set("info-kind", n.kind + (n.outputs.length ? ` · output ${n.outputs.join(", ")}` : ""));
+  set("info-kind", n.kind + (shown.outputsOf.has(n.id) ? ` · output ${shown.outputsOf.get(n.id)!.join(", ")}` : ""));
   set("info-from", n.from || "—");
+  set("info-scope", n.scope || "—");
+  set("info-kernel", kernelOf.get(n.id) ?? "—");
+  const s = n.values;
+  set("info-stats", s ? `min ${fmt(s[0])} · mean ${fmt(s[1])} · max ${fmt(s[2])} (random inputs, seed 1)` : "— (computed for the forward, derived and optimized graphs)");
 }
 
-/** A two-column stats table (or one column) into `host`. */
+const fmt = (v: number) => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : Number(v.toPrecision(4)).toString());
+
+/** A stats table comparing graphs. */
 export function statsTable(host: HTMLElement, columns: { name: string; stats: VizGraph["stats"] }[]): void {
   host.textContent = "";
-  const table = document.createElement("table");
-  table.className = "stats";
-  const head = table.insertRow();
+  const t = document.createElement("table");
+  t.className = "stats";
+  const head = t.insertRow();
   for (const h of ["", ...columns.map((c) => c.name)]) {
     const th = document.createElement("th");
     th.textContent = h;
@@ -87,7 +217,7 @@ export function statsTable(host: HTMLElement, columns: { name: string; stats: Vi
     ["elementwise ops / element", "elementwisePerElement"],
   ];
   for (const [label, key] of rows) {
-    const tr = table.insertRow();
+    const tr = t.insertRow();
     tr.insertCell().textContent = label;
     const values = columns.map((c) => c.stats[key]);
     values.forEach((v) => {
@@ -96,64 +226,130 @@ export function statsTable(host: HTMLElement, columns: { name: string; stats: Vi
       if (values.length > 1 && v !== values[0]) td.className = "changed";
     });
   }
-  host.appendChild(table);
+  host.appendChild(t);
 }
 
-/** The rewrite player: slider and buttons over the optimizer's steps, before and after panes. */
-export function setupPlayer(d3: typeof D3, data: PageData): void {
-  const steps = data.steps;
-  const slider = document.getElementById("player-slider") as HTMLInputElement;
-  const rule = document.getElementById("player-rule")!;
-  const counts = document.getElementById("player-counts")!;
-  const before = document.getElementById("player-before")!;
-  const after = document.getElementById("player-after")!;
-  const note = document.getElementById("player-note")!;
-  note.textContent = `${steps.length} rewrite step${steps.length === 1 ? "" : "s"}${data.stepsOmitted ? ` (${data.stepsOmitted} more not shown)` : ""}; the optimizer stopped: ${data.stop}.`;
-  if (steps.length === 0 || !data.backward) {
-    (document.getElementById("player") as HTMLElement).classList.add("empty");
-    return;
+const el = (tag: string, cls: string, text?: string) => {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+};
+
+/** The derivation: the proof sketch, then every step grouped by the kind of algebra, each with its law. */
+export function renderDerivation(d3: typeof D3, data: PageData): void {
+  const summary = document.getElementById("summary")!;
+  const list = document.getElementById("steps")!;
+  summary.textContent = "";
+  list.textContent = "";
+  const note = document.getElementById("derivation-note")!;
+  const { steps } = data;
+  note.textContent = data.backward
+    ? `${steps.length} rewrite step${steps.length === 1 ? "" : "s"}${data.stepsOmitted ? ` (${data.stepsOmitted} more not kept)` : ""}; the optimizer stopped: ${data.stop}. ` +
+      `Nodes ${data.backward.stats.nodes} → ${data.optimized!.stats.nodes}, reduction depth ${data.backward.stats.reductionDepth} → ${data.optimized!.stats.reductionDepth}, full-size reductions ${data.backward.stats.fullSizeReductions} → ${data.optimized!.stats.fullSizeReductions}.`
+    : "No backward derived.";
+  if (data.summary.length === 0 && steps.length) summary.appendChild(el("li", "", "No step changed the reduction depth or the number of full-size reductions."));
+  for (const s of data.summary) {
+    const li = el("li", "summary-line");
+    const a = el("a", "step-link", `step ${s.step}`);
+    a.setAttribute("href", "#player");
+    a.addEventListener("click", () => showStep(d3, s.step));
+    li.append(a, el("span", "", ` ${s.words}  `), el("span", "law", `[${s.rule}: ${s.law}]`));
+    summary.appendChild(li);
   }
-  slider.min = "1";
+  let group = "";
+  let ol: HTMLElement | null = null;
+  steps.forEach((s, i) => {
+    if (s.group !== group || !ol) {
+      group = s.group;
+      list.appendChild(el("h3", "group", data.groups[group] ?? group));
+      ol = el("ol", "steps");
+      ol.setAttribute("start", String(i + 1));
+      list.appendChild(ol);
+    }
+    const li = el("li", s.cancelled.length ? "step cancels" : "step");
+    li.dataset.step = String(i + 1);
+    const head = el("div", "step-head");
+    head.append(el("span", "rule", s.rule), el("span", "law", s.law));
+    const eq = el("div", "step-eq");
+    eq.append(el("code", "before", s.formula[0]), el("span", "arrow", " = "), el("code", "after", s.formula[1]));
+    li.append(head, eq);
+    if (s.cancelled.length) li.appendChild(el("div", "cancel", `cancels: ${s.cancelled.join(", ")}`));
+    const text = el("div", "step-text");
+    text.append(el("code", "", s.before), el("span", "arrow", "  ⟶  "), el("code", "", s.after));
+    li.appendChild(text);
+    li.addEventListener("click", () => showStep(d3, i + 1));
+    ol!.appendChild(li);
+  });
+}
+
+/** The player: the graph before and after step k (1-based), matched, rewritten, cancelled and new nodes marked. */
+export function showStep(d3: typeof D3, k: number): void {
+  const data = pageData;
+  const steps = data.steps;
+  if (!steps.length || !data.backward) return;
+  k = Math.max(1, Math.min(steps.length, k));
+  const slider = document.getElementById("player-slider") as HTMLInputElement;
   slider.max = String(steps.length);
-  slider.value = "1";
-  const show = (k: number) => {
-    k = Math.max(1, Math.min(steps.length, k));
-    slider.value = String(k);
-    const step = steps[k - 1];
-    const prev = k === 1 ? data.backward! : steps[k - 2].graph;
-    const afterIds = new Set(step.graph.nodes.map((n) => n.id));
-    const vanished = prev.nodes.filter((n) => !afterIds.has(n.id)).map((n) => n.id);
-    makePane(d3, before, prev, { matched: step.matched, vanish: vanished });
-    makePane(d3, after, step.graph, { produced: step.produced });
-    rule.textContent = step.rule;
-    const s0 = prev.stats;
-    const s1 = step.graph.stats;
-    counts.textContent = `step ${k} of ${steps.length} · nodes ${s0.nodes} → ${s1.nodes} · reduction depth ${s0.reductionDepth} → ${s1.reductionDepth} · matched ${step.matched.length}, produced ${step.produced.length}, vanished ${vanished.length}`;
-    document.body.dataset.step = String(k);
-  };
-  slider.addEventListener("input", () => show(Number(slider.value)));
-  const on = (id: string, f: () => number) => document.getElementById(id)!.addEventListener("click", () => show(f()));
-  on("player-first", () => 1);
-  on("player-prev", () => Number(slider.value) - 1);
-  on("player-next", () => Number(slider.value) + 1);
-  on("player-last", () => steps.length);
-  show(1);
+  slider.value = String(k);
+  const step = steps[k - 1];
+  const prevGraph = k === 1 ? data.backward : { inputs: data.backward.inputs, outputs: steps[k - 2].outputs };
+  const nextGraph = { inputs: data.backward.inputs, outputs: step.outputs };
+  const before = expand(table, prevGraph);
+  const after = expand(table, nextGraph);
+  const inAfter = new Set(after.nodes.map((n) => n.id));
+  const inBefore = new Set(before.nodes.map((n) => n.id));
+  const cancelled = new Set(step.cancelledIds);
+  const gone = before.nodes.filter((n) => !inAfter.has(n.id)).map((n) => n.id);
+  for (let i = panes.length - 1; i >= 0; i--) if (panes[i].host.id.startsWith("player-")) panes.splice(i, 1);
+  makePane(d3, document.getElementById("player-before")!, prevGraph, {
+    marks: { matched: step.matched.filter((id) => !cancelled.has(id)), rewritten: gone.filter((id) => !cancelled.has(id)), cancelled: gone.filter((id) => cancelled.has(id)) },
+  });
+  makePane(d3, document.getElementById("player-after")!, nextGraph, { marks: { produced: after.nodes.filter((n) => !inBefore.has(n.id)).map((n) => n.id) } });
+  document.getElementById("player-rule")!.textContent = `${step.rule}: ${step.law}`;
+  const s0 = k === 1 ? data.backward.stats : steps[k - 2].stats;
+  const s1 = step.stats;
+  document.getElementById("player-counts")!.textContent =
+    `step ${k} of ${steps.length} · ${step.formula[0]} = ${step.formula[1]} · nodes ${s0.nodes} → ${s1.nodes} · reduction depth ${s0.reductionDepth} → ${s1.reductionDepth} · ` +
+    `rewritten ${gone.length - cancelled.size}, cancelled ${[...cancelled].filter((id) => inBefore.has(id)).length}, new ${after.nodes.filter((n) => !inBefore.has(n.id)).length}`;
+  document.querySelectorAll("li.step.current").forEach((e) => e.classList.remove("current"));
+  document.querySelector(`li.step[data-step="${k}"]`)?.classList.add("current");
+  document.body.dataset.step = String(k);
+}
+
+/** Search by %k (in any pane's numbering), op, input name or scope: every pane marks what it finds. */
+export function search(query: string): number {
+  const q = query.trim();
+  document.querySelectorAll(".found").forEach((e) => e.classList.remove("found"));
+  if (!q) return 0;
+  let found = 0;
+  for (const pane of panes) {
+    const hits = pane.shown.nodes.filter((n) => pane.shown.names.get(n.id) === q || n.op === q || n.title === q || (q.startsWith("%") && n.operand === q) || n.scope === q);
+    let first = true;
+    for (const n of hits) {
+      if (pane.reveal(n.id, "found") && first) first = false;
+    }
+    for (const n of hits) pane.drawn.elements.get(n.id)?.classList.add("found");
+    found += hits.length;
+  }
+  const status = document.getElementById("search-status");
+  if (status) status.textContent = found ? `${found} found` : "not found";
+  return found;
 }
 
 /** Kernels: one line each with sweeps and bytes, the generated source on demand. */
 export function renderKernels(data: PageData): void {
   const host = document.getElementById("kernels")!;
+  host.textContent = "";
   if (!data.kernels) {
     host.textContent = data.kernelNote || "No kernels.";
     return;
   }
   for (const k of data.kernels) {
-    const box = document.createElement("details");
-    box.className = "kernel-info";
+    const box = el("details", "kernel-info") as HTMLDetailsElement;
     box.setAttribute("data-kernel", k.name);
-    const summary = document.createElement("summary");
-    summary.textContent = `${k.name}: ${k.nodes.length} nodes, ${k.sweeps} sweep${k.sweeps === 1 ? "" : "s"}, ${k.bytes.toLocaleString("en-US")} bytes per call — show source`;
-    const pre = document.createElement("pre");
+    const summary = el("summary", "", `${k.name}: ${k.nodes.length} nodes, ${k.sweeps} sweep${k.sweeps === 1 ? "" : "s"}, ${k.bytes.toLocaleString("en-US")} bytes per call — show source`);
+    const pre = el("pre", "");
     box.addEventListener("toggle", () => {
       if (box.open && !pre.textContent) pre.textContent = k.source;
     });
@@ -162,77 +358,52 @@ export function renderKernels(data: PageData): void {
   }
 }
 
-/** Time per call across sizes for each implementation, log scale, ratios in the tooltips and legend. */
-export function renderBench(d3: typeof D3, records: BenchRecord[]): void {
-  const host = document.getElementById("bench")!;
-  const sizeKey = (r: BenchRecord) => `${r.N}×${r.D}`;
-  const sizes = [...new Map(records.map((r) => [sizeKey(r), r.N * r.D])).entries()].sort((a, b) => a[1] - b[1]).map((e) => e[0]);
-  const impls = [...new Set(records.map((r) => r.impl))];
-  const W = 1060;
-  const H = 420;
-  const m = { top: 20, right: 420, bottom: 40, left: 70 };
-  const x = d3.scalePoint().domain(sizes).range([m.left, W - m.right]).padding(0.4);
-  const [lo, hi] = d3.extent(records, (r) => r.ms) as [number, number];
-  const y = d3.scaleLog().domain([lo / 1.5, hi * 1.5]).range([H - m.bottom, m.top]);
-  const color = d3.scaleOrdinal<string, string>().domain(impls).range(d3.schemeTableau10.concat(d3.schemeSet2));
-  const svg = d3.select(host).append("svg").attr("class", "bench").attr("viewBox", `0 0 ${W} ${H}`).attr("width", W).attr("height", H);
-  svg.append("g").attr("transform", `translate(0,${H - m.bottom})`).call(d3.axisBottom(x));
-  svg.append("g").attr("transform", `translate(${m.left},0)`).call(d3.axisLeft(y).ticks(6, "~g"));
-  svg.append("text").attr("x", 14).attr("y", m.top - 6).attr("class", "axis-label").text("ms per call (log)");
-  svg.append("text").attr("x", (W - m.right + m.left) / 2).attr("y", H - 6).attr("class", "axis-label").text("size N×D");
-  svg.append("text").attr("x", W - m.right + 16).attr("y", m.top - 6).attr("class", "axis-label").text("implementation, ×time of the fused kernel at the largest size");
-  const line = d3.line<BenchRecord>().x((r) => x(sizeKey(r))!).y((r) => y(r.ms));
-  impls.forEach((impl, i) => {
-    const rs = records.filter((r) => r.impl === impl).sort((a, b) => a.N * a.D - b.N * b.D);
-    const g = svg.append("g").attr("class", "series").attr("data-impl", impl);
-    g.append("path").attr("d", line(rs)).attr("fill", "none").attr("stroke", color(impl)).attr("stroke-width", 2);
-    g.selectAll("circle")
-      .data(rs)
-      .join("circle")
-      .attr("cx", (r) => x(sizeKey(r))!)
-      .attr("cy", (r) => y(r.ms))
-      .attr("r", 4)
-      .attr("fill", color(impl))
-      .append("title")
-      .text((r) => `${r.label} ${sizeKey(r)} ${r.dtype}: ${r.ms.toPrecision(3)} ms per call${r.ratio == null ? "" : ` (×${r.ratio.toPrecision(3)} the fused kernel)`}`);
-    const last = rs[rs.length - 1];
-    const legend = svg.append("g").attr("transform", `translate(${W - m.right + 16},${m.top + 8 + i * 19})`);
-    legend.append("rect").attr("width", 12).attr("height", 12).attr("fill", color(impl));
-    legend
-      .append("text")
-      .attr("x", 18)
-      .attr("y", 10)
-      .attr("class", "legend")
-      .text(`${(last?.label ?? impl).slice(0, 52)}${last?.ratio == null ? "" : `  ×${last.ratio >= 10 ? last.ratio.toFixed(0) : last.ratio.toFixed(2)}`}`);
-  });
-}
-
-/** Entry point: draw everything, then flag the time it took (the browser test reads it). */
-export function main(d3: typeof D3, data: PageData): void {
-  const pane = (id: string) => document.getElementById(id)!;
-  makePane(d3, pane("pane-forward"), data.forward);
-  statsTable(pane("stats-forward"), [{ name: "forward", stats: data.forward.stats }]);
+/** Draw everything from `data` (again, after the editor re-derives), then flag the time it took. */
+export function render(d3: typeof D3, data: PageData): void {
+  pageData = data;
+  table = tableOf(data.nodes);
+  kernelOf = new Map();
+  for (const k of data.kernels ?? []) for (const id of k.nodes) if (!kernelOf.has(id)) kernelOf.set(id, k.name);
+  panes.length = 0;
+  const byId = (id: string) => document.getElementById(id)!;
+  byId("title").textContent = data.title;
+  byId("subtitle").textContent = data.subtitle;
+  makePane(d3, byId("pane-forward"), data.forward);
+  statsTable(byId("stats-forward"), [{ name: "forward", stats: data.forward.stats }]);
   if (data.backward && data.optimized) {
-    makePane(d3, pane("pane-backward"), data.backward);
-    makePane(d3, pane("pane-optimized"), data.optimized, {}, data.kernels);
-    statsTable(pane("stats-compare"), [
+    byId("backward-section").classList.remove("empty");
+    makePane(d3, byId("pane-backward"), data.backward);
+    makePane(d3, byId("pane-optimized"), data.optimized, { clusters: "kernel", kernels: data.kernels });
+    statsTable(byId("stats-compare"), [
       { name: "derived (naive)", stats: data.backward.stats },
       { name: "optimized", stats: data.optimized.stats },
     ]);
-  } else {
-    pane("backward-section").classList.add("empty");
-  }
-  setupPlayer(d3, data);
+  } else byId("backward-section").classList.add("empty");
+  renderDerivation(d3, data);
+  if (data.steps.length && data.backward) {
+    byId("player").classList.remove("empty");
+    showStep(d3, data.summary.length ? data.summary[0].step : 1);
+  } else byId("player").classList.add("empty");
   renderKernels(data);
-  if (data.bench && data.bench.length) renderBench(d3, data.bench);
-  else pane("bench-section").classList.add("empty");
-  // laid out and drawn; the flag goes up once the browser has painted that (two frames later)
-  const w = window as unknown as { __gradcDrawn?: number; __gradcRendered?: number };
-  w.__gradcDrawn = performance.now();
-  requestAnimationFrame(() =>
-    requestAnimationFrame(() => {
-      w.__gradcRendered = performance.now();
-      document.body.dataset.rendered = "true";
-    }),
-  );
+  byId("bench").textContent = "";
+  if (data.bench && data.bench.length) {
+    byId("bench-section").classList.remove("empty");
+    renderBench(d3, byId("bench"), data.bench);
+  } else byId("bench-section").classList.add("empty");
+}
+
+/** Wire the controls once: search, player buttons. */
+export function wireControls(d3: typeof D3): void {
+  const input = document.getElementById("search") as HTMLInputElement;
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") search(input.value);
+  });
+  document.getElementById("search-go")!.addEventListener("click", () => search(input.value));
+  const slider = document.getElementById("player-slider") as HTMLInputElement;
+  slider.addEventListener("change", () => showStep(d3, Number(slider.value)));
+  const on = (id: string, f: () => number) => document.getElementById(id)!.addEventListener("click", () => showStep(d3, f()));
+  on("player-first", () => 1);
+  on("player-prev", () => Number(slider.value) - 1);
+  on("player-next", () => Number(slider.value) + 1);
+  on("player-last", () => pageData.steps.length);
 }

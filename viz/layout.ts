@@ -6,8 +6,9 @@
 // sugiyama). Here an edge longer than `maxSpan` layers is drawn directly instead of routed, so the
 // cost stays near linear.
 //
-// The whole layout is ONE self-contained function (no imports, no module-level helpers): the page
-// builder inlines `layoutDag.toString()` into the HTML, and the SVG export calls it in Node.
+// Kernels and name scopes are laid out as compound nodes by viz/compound.ts, which calls this once
+// per cluster and once for the boxes and clusters around them. A graph with a cycle (a folded name
+// scope holding both a layer's forward and its backward) is laid out with its back edges reversed.
 
 export interface LayoutInput {
   /** Boxes in any order; sizes in px. */
@@ -18,6 +19,8 @@ export interface LayoutInput {
   maxSpan?: number;
   /** Horizontal gap between boxes and vertical gap between layers (default 14 and 34). */
   gap?: [number, number];
+  /** Space around the drawing (default 20). */
+  margin?: number;
 }
 
 export interface LayoutEdge {
@@ -58,12 +61,24 @@ export function layoutDag(input: LayoutInput): Layout {
   for (let k = 0; k < order.length; k++) {
     for (const s of succs[order[k]]) if (--indeg[s] === 0) order.push(s);
   }
-  if (order.length !== n) throw new Error(`layoutDag: the graph has a cycle (${n - order.length} nodes on it)`);
+  // a cycle: release the waiting node with the fewest inputs left, its remaining in-edges become back edges
+  while (order.length < n) {
+    let best = -1;
+    for (let i = 0; i < n; i++) if (indeg[i] > 0 && (best < 0 || indeg[i] < indeg[best])) best = i;
+    indeg[best] = 0;
+    order.push(best);
+    for (let k = order.length - 1; k < order.length; k++) {
+      for (const s of succs[order[k]]) if (indeg[s] > 0 && --indeg[s] === 0) order.push(s);
+    }
+  }
+  const at = new Array<number>(n);
+  order.forEach((v, k) => (at[v] = k));
   const rank = new Array<number>(n).fill(0);
-  for (const v of order) for (const p of preds[v]) rank[v] = Math.max(rank[v], rank[p] + 1);
+  for (const v of order) for (const p of preds[v]) if (at[p] < at[v]) rank[v] = Math.max(rank[v], rank[p] + 1);
   for (let k = n - 1; k >= 0; k--) {
     const v = order[k];
-    if (succs[v].length > 0 && succs[v].length >= preds[v].length) rank[v] = Math.min(...succs[v].map((s) => rank[s])) - 1;
+    const later = succs[v].filter((s) => at[s] > at[v]);
+    if (later.length > 0 && later.length >= preds[v].length) rank[v] = Math.min(...later.map((s) => rank[s])) - 1;
   }
   const used = [...new Set(rank)].sort((a, b) => a - b);
   const compact = new Map(used.map((r, i) => [r, i]));
@@ -79,7 +94,7 @@ export function layoutDag(input: LayoutInput): Layout {
   const isLong: boolean[] = [];
   edges.forEach(([a, b]) => {
     const span = rank[b] - rank[a];
-    const long = span > maxSpan;
+    const long = span > maxSpan || span < 1;
     isLong.push(long);
     const chain = [a];
     if (!long) {
@@ -168,8 +183,15 @@ export function layoutDag(input: LayoutInput): Layout {
   }
 
   // 5. y by layer; shift everything to a positive margin
-  const rowHeight = Math.max(1, ...sizes.map((s) => s.height));
-  const margin = 20;
+  const layerHeight = new Array<number>(layerCount).fill(1);
+  sizes.forEach((s, v) => (layerHeight[rank[v]] = Math.max(layerHeight[rank[v]], s.height)));
+  const layerTop: number[] = [];
+  let top = 0;
+  for (let r = 0; r < layerCount; r++) {
+    layerTop.push(top);
+    top += layerHeight[r] + gapY;
+  }
+  const margin = input.margin ?? 20;
   let minX = Infinity;
   let maxX = -Infinity;
   for (let v = 0; v < vCount; v++) {
@@ -178,7 +200,7 @@ export function layoutDag(input: LayoutInput): Layout {
   }
   if (!Number.isFinite(minX)) minX = maxX = 0;
   const X = (v: number) => x[v] - minX + margin;
-  const Y = (r: number) => margin + r * (rowHeight + gapY) + rowHeight / 2;
+  const Y = (r: number) => margin + layerTop[r] + layerHeight[r] / 2;
   const nodes = sizes.map((_, v) => ({ x: X(v), y: Y(rank[v]), layer: rank[v] }));
   const laidEdges = edges.map(([a, b], k) => {
     const chain = chains[k];
@@ -187,5 +209,5 @@ export function layoutDag(input: LayoutInput): Layout {
     points.push([X(b), Y(rank[b]) - sizes[b].height / 2]);
     return { from: a, to: b, points, long: isLong[k] };
   });
-  return { nodes, edges: laidEdges, width: maxX - minX + 2 * margin, height: 2 * margin + layerCount * (rowHeight + gapY) - gapY };
+  return { nodes, edges: laidEdges, width: maxX - minX + 2 * margin, height: 2 * margin + Math.max(0, top - gapY) };
 }

@@ -1,17 +1,18 @@
-// What the viewer shows, as plain JSON data: graphs (nodes with op, kind, shape, text line and
-// inputs), the optimizer's rewrite steps, compiled kernels, benchmark records. The page and the SVG
-// export draw only from this; nothing here is markup.
+// What the viewer shows, as plain JSON data: one table of nodes, graphs as their inputs and
+// outputs over it, the optimizer's rewrite steps (each storing only the outputs after it: a step's
+// new nodes are in the table, so a step costs a few ids), kernels, benchmark records. The page
+// draws only from this; nothing here is markup.
 
-import { numbering, printNode, type Graph } from "../core/graph.js";
-import { formatNumber, type Node } from "../core/node.js";
-import { shapeStr } from "../core/tensor.js";
-import { stats, type GraphStats } from "../compile/optimize/stats.js";
+import type { GraphStats } from "../compile/optimize/stats.js";
 
 /** How a node is drawn. */
 export type VizKind = "input" | "const" | "elementwise" | "reduce" | "movement" | "matmul" | "other";
 
+/**
+ * A node, stored once per page in `PageData.nodes` however many graphs and steps it appears in
+ * (hash-consing: the same value keeps its id across rewrite steps).
+ */
 export interface VizNode {
-  /** The node's global id (hash-consed: the same value keeps its id across rewrite steps). */
   id: number;
   op: string;
   kind: VizKind;
@@ -19,26 +20,56 @@ export interface VizNode {
   dtype: string;
   /** First line of the box: op (with reduce axes), an input's name or a constant's value. */
   title: string;
-  /** The node's line in the text form: `%7 = sub %x %6 : f64[200,3]`. */
-  text: string;
+  /** The attributes as the text form prints them: `[axes=[0], keepdims=true]`, or "". */
+  attrs: string;
+  /** How the text form writes it as an operand: `%x`, `0.005`; "" for operation nodes (numbered per graph). */
+  operand: string;
   /** Which forward value it is or comes from (debug label, residual or input name), or "". */
   from: string;
   /** Ids of its inputs. */
   inputs: number[];
-  /** Output names it is returned as. */
-  outputs: string[];
+  /** Name scope it was built in ("layer 3/batchnorm"), or "". */
+  scope: string;
+  /** min, mean and max of its value on seeded random inputs (forward, derived and optimized graphs). */
+  values?: [number, number, number];
 }
 
+/** A graph: its inputs and outputs; its nodes are everything the outputs reach (plus unused inputs). */
 export interface VizGraph {
-  nodes: VizNode[];
+  inputs: number[];
+  outputs: [string, number][];
   stats: GraphStats;
 }
 
+/** One rewrite step: the rule, its law, the matched subexpression before and after, the outputs after it. */
 export interface VizStep {
   rule: string;
+  law: string;
+  group: string;
+  /** The matched subexpression in the text form (numbered in the graph before the step). */
+  before: string;
+  /** Its replacement (numbered in the graph after the step). */
+  after: string;
+  /** The same two as formulas: `sum(xhat)`, `0`. */
+  formula: [string, string];
+  /** Reductions and inputs that truly cancelled, as formulas, and their ids. */
+  cancelled: string[];
+  cancelledIds: number[];
+  /** The replaced node, then the nodes its pattern bound. */
   matched: number[];
-  produced: number[];
-  graph: VizGraph;
+  /** The graph after the step: only its outputs are stored; its nodes are in the page's table. */
+  outputs: [string, number][];
+  stats: GraphStats;
+}
+
+/** A step of the proof sketch: one that changed the reduction depth or the full-size reductions. */
+export interface SummaryLine {
+  /** 1-based step number in `steps`. */
+  step: number;
+  rule: string;
+  law: string;
+  /** In words and formulas: "sum(xhat) = 0, by the forward's definition of xhat; full-size reductions 3 → 2". */
+  words: string;
 }
 
 export interface VizKernel {
@@ -46,6 +77,7 @@ export interface VizKernel {
   nodes: number[];
   sweeps: number;
   bytes: number;
+  /** Generated source, with a header naming each `inN` parameter after the graph's input. */
   source: string;
 }
 
@@ -64,66 +96,30 @@ export interface BenchRecord {
 export interface PageData {
   title: string;
   subtitle: string;
+  /** Every node any graph or step of this page uses, once. */
+  nodes: VizNode[];
   forward: VizGraph;
   backward: VizGraph | null;
   optimized: VizGraph | null;
   /** The optimizer's trace over the backward; step k turns graph k-1 (or backward) into step k's. */
   steps: VizStep[];
-  /** Steps left out of the player (very long traces are cut). */
+  /** Steps left out (very long traces are cut). */
   stepsOmitted: number;
   stop: string;
+  /** The proof sketch: the few steps that changed reduction depth or full-size reductions. */
+  summary: SummaryLine[];
+  /** Rule groups and what each means. */
+  groups: Record<string, string>;
   kernels: VizKernel[] | null;
   /** Why there are no kernels, when there are none. */
   kernelNote: string;
   bench: BenchRecord[] | null;
   /** Which forward value each residual input of the backward is (name -> description). */
   residuals: string[];
-}
-
-function kindOf(n: Node): VizKind {
-  if (n.isInput) return "input";
-  if (n.isConst) return "const";
-  const k = n.def.kind;
-  return k === "elementwise" || k === "reduce" || k === "movement" || k === "matmul" ? k : "other";
-}
-
-function titleOf(n: Node): string {
-  if (n.isInput) return n.name;
-  if (n.isConst) {
-    const full = formatNumber(n.value);
-    return full.length > 9 ? n.value.toPrecision(4) : full; // the hover line keeps every digit
-  }
-  const axes = n.attrs.axes;
-  if (Array.isArray(axes)) return `${n.op}{${axes.join(",")}}`;
-  if (n.op === "transpose" && Array.isArray(n.attrs.perm)) return `transpose{${(n.attrs.perm as number[]).join(",")}}`;
-  return n.op;
-}
-
-/**
- * A graph as viewer data. `origin(n)` may say which forward value an unnamed node comes from
- * (the backward's residual inputs and the cotangent).
- */
-export function toVizGraph(g: Graph, origin: (n: Node) => string = () => ""): VizGraph {
-  const names = numbering(g);
-  const outputsOf = new Map<Node, string[]>();
-  for (const [name, v] of Object.entries(g.outputs)) outputsOf.set(v, [...(outputsOf.get(v) ?? []), name]);
-  const nodes = g.nodes().map((n): VizNode => {
-    const type = `${n.dtype}${shapeStr(n.shape)}`;
-    const text = n.isInput ? `%${n.name} : ${type} (input)` : n.isConst ? `${formatNumber(n.value)} : ${type} (constant)` : printNode(n, names);
-    return {
-      id: n.id,
-      op: n.op,
-      kind: kindOf(n),
-      shape: [...n.shape],
-      dtype: n.dtype,
-      title: titleOf(n),
-      text,
-      from: n.label ?? origin(n),
-      inputs: n.inputs.map((x) => x.id),
-      outputs: outputsOf.get(n) ?? [],
-    };
-  });
-  return { nodes, stats: stats(g) };
+  /** The function in the page's editor (a `trace(...)` call), or "" when the page has none. */
+  source: string;
+  /** Milliseconds to derive, optimize and compile where the data was made. */
+  ms: number;
 }
 
 /**

@@ -1,17 +1,19 @@
-// The self-contained HTML page: d3's minified bundle, the layout, drawing and client functions
-// (inlined by their source) and the data as JSON, in one file that opens from disk with no network.
+// The self-contained HTML page: d3's minified bundle, gradc bundled for the browser by esbuild
+// (the viewer and the compiler, so the page's editor re-derives offline) and the data as JSON, in
+// one file that opens from disk with no network.
 
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { layoutDag } from "./layout.js";
-import { drawGraph, GRAPH_CSS } from "./draw.js";
-import { main, makePane, renderBench, renderKernels, setupPlayer, showInfo, statsTable } from "./client.js";
+import { fileURLToPath } from "node:url";
+import { GRAPH_CSS } from "./draw.js";
 import type { PageData } from "./model.js";
+
+const require = createRequire(import.meta.url);
 
 /** Where d3's minified UMD bundle is (d3's "exports" hide dist/: found from its entry point). */
 export function d3BundlePath(): string {
-  let dir = dirname(createRequire(import.meta.url).resolve("d3"));
+  let dir = dirname(require.resolve("d3"));
   while (!existsSync(join(dir, "dist", "d3.min.js")) && dirname(dir) !== dir) dir = dirname(dir);
   return join(dir, "dist", "d3.min.js");
 }
@@ -21,6 +23,20 @@ let d3Source: string | undefined;
 export function d3Bundle(): string {
   d3Source ??= readFileSync(d3BundlePath(), "utf8");
   return d3Source;
+}
+
+let gradcSource: string | undefined;
+/**
+ * gradc for the browser: viz/browser.js and everything it imports, one minified script defining
+ * the global `gradcViewer`. esbuild is fast (about 0.1 s) and well kept; it runs once per process.
+ */
+export function gradcBundle(): string {
+  if (gradcSource) return gradcSource;
+  const esbuild = require("esbuild") as typeof import("esbuild");
+  const entry = fileURLToPath(new URL("./browser.js", import.meta.url));
+  const out = esbuild.buildSync({ entryPoints: [entry], bundle: true, minify: true, format: "iife", globalName: "gradcViewer", platform: "browser", target: "es2022", write: false, logLevel: "silent" });
+  gradcSource = out.outputFiles[0].text;
+  return gradcSource;
 }
 
 /** JSON that is safe inside a <script> element: no `<` survives, so `</script>` cannot close it. */
@@ -36,84 +52,106 @@ export function escapeHtml(s: string): string {
 }
 
 const PAGE_CSS = `
-body { font: 14px system-ui, sans-serif; margin: 0 20px 40px; color: #1d232a; }
-h1 { font-size: 20px; margin: 16px 0 2px; } h2 { font-size: 16px; margin: 26px 0 6px; }
+body { font: 14px system-ui, sans-serif; margin: 0 390px 40px 20px; color: #1d232a; }
+h1 { font-size: 20px; margin: 16px 0 2px; } h2 { font-size: 16px; margin: 26px 0 6px; } h3.group { font-size: 13.5px; margin: 14px 0 4px; color: #3b4a63; }
 .sub { color: #56606b; margin-bottom: 8px; }
-.pane { height: 640px; border: 1px solid #cfd5db; border-radius: 6px; background: #fbfcfd; overflow: hidden; position: relative; }
-.pane svg.graph { width: 100%; height: 100%; cursor: grab; display: block; }
+#toolbar { display: flex; gap: 8px; align-items: center; margin: 8px 0; }
+#toolbar input { width: 260px; padding: 4px 8px; font: 13px ui-monospace, Menlo, monospace; }
+.pane { height: 600px; border: 1px solid #cfd5db; border-radius: 6px; background: #fbfcfd; overflow: hidden; position: relative; display: flex; flex-direction: column; }
+.pane-bar { display: flex; gap: 6px; padding: 4px; border-bottom: 1px solid #e3e7eb; background: #f4f6f8; }
+.pane-bar button { font-size: 12px; }
+.pane svg.graph { flex: 1; width: 100%; min-height: 0; cursor: grab; display: block; }
 .row { display: flex; gap: 12px; } .row > div { flex: 1; min-width: 0; }
 .caption { font-weight: 600; margin: 4px 0; }
-#info { position: sticky; top: 0; z-index: 5; background: #fffdf3; border: 1px solid #e4d9a8; border-radius: 6px; padding: 6px 10px; margin: 8px 0; font-size: 13px; }
-#info code { font: 12.5px ui-monospace, Menlo, Consolas, monospace; }
-#info span.k { color: #56606b; margin-left: 12px; }
+#panel { position: fixed; right: 0; top: 0; bottom: 0; width: 360px; overflow: auto; background: #fffdf3; border-left: 1px solid #e4d9a8; padding: 10px 12px; font-size: 13px; box-sizing: border-box; }
+#panel h2 { margin-top: 4px; }
+#panel code, #panel pre { font: 12.5px ui-monospace, Menlo, Consolas, monospace; white-space: pre-wrap; word-break: break-all; }
+#panel dt { color: #56606b; margin-top: 6px; } #panel dd { margin: 0 0 0 8px; }
+#editor { width: 100%; height: 150px; font: 12.5px ui-monospace, Menlo, monospace; box-sizing: border-box; }
+#editor-status.error { color: #b91c1c; } #editor-status.ok { color: #166534; }
 table.stats { border-collapse: collapse; margin: 6px 0; font-size: 13px; }
 table.stats td, table.stats th { border-bottom: 1px solid #e3e7eb; padding: 3px 12px; text-align: right; }
 table.stats td:first-child { text-align: left; color: #56606b; }
 table.stats td.changed { color: #1a7a2a; font-weight: 700; }
-.node, .kernel { cursor: pointer; }
+#summary { background: #f0f7ff; border: 1px solid #bcd6f5; border-radius: 6px; padding: 8px 8px 8px 28px; }
+#summary li { margin: 4px 0; } #summary .law { color: #6b7280; font-size: 12px; }
+ol.steps { padding-left: 32px; margin: 0; } li.step { margin: 3px 0; padding: 3px 6px; border-radius: 4px; cursor: pointer; }
+li.step:hover { background: #f3f4f6; } li.step.current { background: #fff3c4; }
+li.step .rule { font: 600 12.5px ui-monospace, Menlo, monospace; color: #7c2d12; margin-right: 10px; }
+li.step .law { color: #4b5563; font-size: 12.5px; }
+li.step .step-eq code { font: 13px ui-monospace, Menlo, monospace; }
+li.step .step-text { color: #6b7280; font-size: 11.5px; } li.step .step-text code { font: 11.5px ui-monospace, Menlo, monospace; }
+li.step .cancel { color: #b91c1c; font-weight: 600; font-size: 12.5px; }
+#steps { max-height: 520px; overflow: auto; border: 1px solid #e3e7eb; border-radius: 6px; padding: 4px 8px; }
+.node, .cluster text { cursor: pointer; }
 .node.sel rect { stroke: #111; stroke-width: 3px; }
 .node.in rect { stroke: #1f6fd1; stroke-width: 3px; }
 .node.out rect { stroke: #c2410c; stroke-width: 3px; }
+.node.found rect { stroke: #db2777; stroke-width: 4px; }
 .edge.in { stroke: #1f6fd1; stroke-width: 2.5px; stroke-opacity: 1; }
 .edge.out { stroke: #c2410c; stroke-width: 2.5px; stroke-opacity: 1; }
 .node.matched rect { stroke: #e08a00; stroke-width: 3.5px; fill: #ffe1a8; }
-.node.vanish rect { stroke: #c62828; stroke-width: 3px; stroke-dasharray: 5 3; fill: #ffd9d9; }
-.node.vanish text { text-decoration: line-through; fill: #9b1c1c; }
+.node.rewritten rect { stroke: #6b7280; stroke-width: 2px; stroke-dasharray: 5 3; }
+.node.cancelled rect { stroke: #c62828; stroke-width: 3px; stroke-dasharray: 5 3; fill: #ffd9d9; }
+.node.cancelled text { text-decoration: line-through; fill: #9b1c1c; }
 .node.produced rect { stroke: #15803d; stroke-width: 3.5px; fill: #bff0c9; }
 #player .controls { display: flex; gap: 8px; align-items: center; margin: 6px 0; }
 #player input[type=range] { flex: 1; }
-#player-rule { font: 600 15px ui-monospace, Menlo, monospace; color: #7c2d12; }
+#player-rule { font: 600 14px ui-monospace, Menlo, monospace; color: #7c2d12; }
 .legend-key span { display: inline-block; padding: 1px 8px; margin-right: 6px; border-radius: 4px; border: 1px solid #999; font-size: 12px; }
-#player.empty > :not(h2):not(.sub) { display: none; }
-#bench-section.empty, #backward-section.empty { display: none; }
+#player.empty > :not(h2), #bench-section.empty, #backward-section.empty { display: none; }
 details.kernel-info pre { background: #f5f7f9; padding: 8px; overflow: auto; max-height: 420px; font-size: 12px; }
-svg.bench text.legend, svg.bench text.axis-label { font: 12px system-ui, sans-serif; fill: #333; }
+svg.bench text { font: 12px system-ui, sans-serif; fill: #333; }
+svg.bench text.legend { font: 12px ui-monospace, Menlo, monospace; }
+svg.bench .bar rect { fill: #9bb5dc; } svg.bench .bar.fused rect { fill: #1d4ed8; } svg.bench .bar.fused text.legend { font-weight: 700; fill: #1d4ed8; }
+svg.bench line.one { stroke: #1d4ed8; stroke-dasharray: 3 3; }
 ${GRAPH_CSS}`;
 
 const BODY = `
+<aside id="panel"><h2>Selected node</h2>
+<dl><dt>text form</dt><dd><code id="info-text">hover or click a box</code></dd>
+<dt>shape</dt><dd><code id="info-shape">—</code></dd><dt>dtype</dt><dd><code id="info-dtype">—</code></dd>
+<dt>kind</dt><dd id="info-kind">—</dd><dt>forward value</dt><dd><code id="info-from">—</code></dd>
+<dt>name scope</dt><dd><code id="info-scope">—</code></dd><dt>kernel</dt><dd><code id="info-kernel">—</code></dd>
+<dt>values</dt><dd id="info-stats">—</dd></dl>
+<p class="sub">Click a box: its inputs turn blue, its consumers orange. Drag and scroll to pan and zoom; "fit" shows the whole graph. A folded box (▸) unfolds on click; a cluster's ▾ label folds it.</p>
+<h2>Edit and re-derive</h2>
+<textarea id="editor" spellcheck="false"></textarea>
+<div><button id="rederive">re-derive</button> <span id="editor-status" class="sub">Edit the traced function; gradc runs in this page.</span></div>
+</aside>
 <h1 id="title"></h1>
 <div class="sub" id="subtitle"></div>
-<div id="info">Hover a node: <code id="info-text">—</code>
-  <span class="k">shape</span> <code id="info-shape">—</code>
-  <span class="k">dtype</span> <code id="info-dtype">—</code>
-  <span class="k">kind</span> <span id="info-kind">—</span>
-  <span class="k">forward value</span> <code id="info-from">—</code>
-  <span class="k">(click: inputs blue, consumers orange; drag and scroll to pan and zoom)</span></div>
-<div class="legend-key"><span class="kind-input" style="background:#d7ecff">input</span><span style="background:#f1f1f1">constant</span><span style="background:#e3f4e1">elementwise</span><span style="background:#fde2c8">reduction</span><span style="background:#efe6fa">broadcast / reshape</span><span style="border:2px solid #8a2b2b">output</span></div>
-<section id="forward-section"><h2>Forward graph</h2><div class="pane" id="pane-forward"></div><div id="stats-forward"></div></section>
-<section id="backward-section"><h2>Backward: derived by autodiff vs optimized (kernels drawn as clusters)</h2>
-<div class="row"><div><div class="caption">derived (naive)</div><div class="pane" id="pane-backward"></div></div>
-<div><div class="caption">optimized</div><div class="pane" id="pane-optimized"></div></div></div>
-<div id="stats-compare"></div></section>
-<section id="player"><h2>Rewrite player</h2><div class="sub" id="player-note"></div>
+<div id="toolbar"><input id="search" placeholder="search: %7, sum, xhat, layer 3"><button id="search-go">find</button><span id="search-status" class="sub"></span></div>
+<div class="legend-key"><span style="background:#d7ecff">input</span><span style="background:#f1f1f1">constant</span><span style="background:#e3f4e1">elementwise</span><span style="background:#fde2c8">reduction</span><span style="background:#efe6fa">broadcast / reshape</span><span style="background:#fff3b0">matmul</span><span style="background:#e8eefb">▸ folded scope</span><span style="border:2px solid #8a2b2b">output</span></div>
+<section id="derivation-section"><h2>Derivation</h2><div class="sub" id="derivation-note"></div>
+<div class="caption">Proof sketch: the steps that changed the reduction depth or the number of full-size reductions</div>
+<ol id="summary"></ol>
+<div class="caption">Every step, by kind of algebra (click one to see it in the player)</div><div id="steps"></div></section>
+<section id="player"><h2>Step player</h2>
 <div class="controls"><button id="player-first">first</button><button id="player-prev">◀ step</button>
 <input type="range" id="player-slider" min="1" max="1" value="1"><button id="player-next">step ▶</button><button id="player-last">last</button></div>
 <div>rule: <span id="player-rule"></span></div><div id="player-counts"></div>
-<div class="legend-key"><span style="background:#ffe1a8">matched</span><span style="background:#ffd9d9">vanishes (cancels)</span><span style="background:#bff0c9">produced</span></div>
+<div class="legend-key"><span style="background:#ffe1a8">matched</span><span style="border:2px dashed #6b7280">rewritten</span><span style="background:#ffd9d9">cancelled</span><span style="background:#bff0c9">new</span></div>
 <div class="row"><div><div class="caption">before the step</div><div class="pane" id="player-before"></div></div>
 <div><div class="caption">after the step</div><div class="pane" id="player-after"></div></div></div></section>
+<section id="backward-section"><h2>Backward: derived by autodiff vs optimized (kernels as clusters)</h2>
+<div class="row"><div><div class="caption">derived (naive)</div><div class="pane" id="pane-backward"></div></div>
+<div><div class="caption">optimized, one cluster per compiled kernel</div><div class="pane" id="pane-optimized"></div></div></div>
+<div id="stats-compare"></div></section>
+<section id="forward-section"><h2>Forward graph</h2><div class="pane" id="pane-forward"></div><div id="stats-forward"></div></section>
 <section id="kernels-section"><h2>Compiled kernels</h2><div id="kernels"></div></section>
-<section id="bench-section"><h2>Benchmark: time per call</h2><div id="bench"></div></section>`;
+<section id="bench-section"><h2>Benchmark: time per call as a multiple of the fused kernel's</h2><div id="bench"></div></section>`;
 
 /** The whole page as one HTML string. */
 export function buildPage(data: PageData): string {
-  const functions = [layoutDag, drawGraph, showInfo, makePane, statsTable, setupPlayer, renderKernels, renderBench, main];
-  const code = functions.map((f) => f.toString()).join("\n\n");
-  const boot = `
-var data = JSON.parse(document.getElementById("gradc-data").textContent);
-document.getElementById("title").textContent = data.title;
-document.getElementById("subtitle").textContent = data.subtitle;
-main(d3, data);`;
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(data.title)}</title>
 <style>${PAGE_CSS}</style></head>
 <body>${BODY}
 <script>${scriptCode(d3Bundle())}</script>
 <script type="application/json" id="gradc-data">${scriptJson(data)}</script>
-<script>"use strict";
-${scriptCode(code)}
-${boot}
-</script>
+<script>${scriptCode(gradcBundle())}</script>
+<script>gradcViewer.boot();</script>
 </body></html>
 `;
 }

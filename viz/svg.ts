@@ -5,11 +5,15 @@ import { createRequire } from "node:module";
 import * as d3 from "d3";
 import type * as JSDOMModule from "jsdom";
 import { drawGraph, GRAPH_CSS } from "./draw.js";
-import type { VizGraph, VizKernel } from "./model.js";
+import { expand, tableOf } from "./graphs.js";
+import type { VizGraph, VizKernel, VizNode } from "./model.js";
 
 export interface SvgPanel {
   caption: string;
   graph: VizGraph;
+  /** The page's node table (PageData.nodes). */
+  nodes: readonly VizNode[];
+  /** Drawn as clusters, one per kernel. */
   kernels?: VizKernel[] | null;
 }
 
@@ -35,7 +39,17 @@ export function renderSvg(panels: readonly SvgPanel[], title = ""): string {
     g.append("text").attr("class", "caption").attr("x", 16).attr("y", 18).text(p.caption);
     g.append("text").attr("class", "statsline").attr("x", 16).attr("y", 36).text(statsLine(p.graph));
     const body = g.append("g").attr("transform", "translate(0,44)");
-    const drawn = drawGraph(d3, body.node()!, p.graph, { kernels: p.kernels ?? null });
+    const kernelOf = new Map<number, string>();
+    for (const k of p.kernels ?? []) for (const id of k.nodes) if (!kernelOf.has(id)) kernelOf.set(id, k.name);
+    const label = (path: readonly string[]) => {
+      const k = p.kernels?.find((q) => q.name === path[0]);
+      return k ? `${k.name} · ${k.sweeps} sweep${k.sweeps === 1 ? "" : "s"} · ${(k.bytes / 1e3).toFixed(1)} kB` : path[0];
+    };
+    const drawn = drawGraph(d3, body.node()!, expand(tableOf(p.nodes), p.graph), {
+      groupOf: (n) => (kernelOf.has(n.id) ? [kernelOf.get(n.id)!] : []),
+      clusterLabel: label,
+      clusterClass: "kernel",
+    });
     x += Math.max(drawn.width, 300) + 24;
     height = Math.max(height, drawn.height + 44);
   }

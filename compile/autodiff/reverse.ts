@@ -4,7 +4,7 @@
 import * as b from "../../core/builder.js";
 import { GradcError } from "../../core/errors.js";
 import { Graph, substitute, toposort } from "../../core/graph.js";
-import { Node } from "../../core/node.js";
+import { inScope, Node, scopeOf } from "../../core/node.js";
 import { sameShape, shapeStr } from "../../core/tensor.js";
 
 export interface GradOptions {
@@ -39,16 +39,17 @@ export function backpropagate(root: Node, seed: Node, wrt: ReadonlySet<Node>): M
     const n = order[i];
     const ps = parts.get(n);
     if (!ps || !needed.has(n)) continue;
-    const ct = ps.reduce((acc, p) => b.add(acc, p));
+    const ct = inScope(scopeOf(n), () => ps.reduce((acc, p) => b.add(acc, p)));
     cts.set(n, ct);
     if (n.inputs.length === 0) continue;
     const rule = n.def.vjp;
     if (!rule) throw new GradcError(`grad: op "${n.op}" is not differentiable (its record has no vjp rule)\n  at ${n.op} ${n} on the path to ${[...wrt].map(String).join(", ")}`);
-    const ins = rule(ct, n.inputs, n, n.attrs);
+    // the gradient of a node is built in the node's name scope, so the viewer can fold it with it
+    const ins = inScope(scopeOf(n), () => rule(ct, n.inputs, n, n.attrs));
     n.inputs.forEach((x, k) => {
       const c = ins[k];
       if (!c || !needed.has(x)) return;
-      const fixed = unbroadcast(c, x.shape, n);
+      const fixed = inScope(scopeOf(n), () => unbroadcast(c, x.shape, n));
       if (fixed.dtype !== x.dtype) throw new GradcError(`grad: the gradient rule of ${n.op} returned ${fixed.dtype} for a ${x.dtype} input`);
       const list = parts.get(x);
       if (list) list.push(fixed);

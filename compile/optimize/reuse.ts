@@ -45,6 +45,8 @@ export function reuseResiduals(g: Graph, ctx: Context): { graph: Graph; step: Re
     rule: "reuse-residual",
     law: "a = r * c where the forward defined r = a / c   (read the residual r instead of a)",
     group: "facts",
+    at: matched[0],
+    replacement: map.get(matched[0])!,
     before: pairs.map(([a]) => `%${a.name}`).join(", "),
     after: pairs.map(([, text]) => text).join(", "),
     cancelled: [],

@@ -17,6 +17,9 @@ export interface RewriteStep extends StepText {
   /** The rule's law, e.g. "sum(a + b) = sum(a) + sum(b)". */
   law: string;
   group: RuleGroup;
+  /** The node the rule replaced and its replacement. */
+  at: Node;
+  replacement: Node;
   /** The node the rule replaced, then the nodes its pattern bound. */
   matched: Node[];
   /** Nodes of the graph after the step that were not in the graph before it. */
@@ -133,6 +136,8 @@ export class Rewriter {
       law: rule.law,
       group: rule.group,
       ...describeStep(before, graph, mt.root, out),
+      at: mt.root,
+      replacement: out,
       matched: [...new Set(matched)],
       produced: graph.nodes().filter((n) => !had.has(n)),
       graph,

@@ -1,0 +1,69 @@
+// The page's entry point, bundled by esbuild with gradc itself (core, ops, compile, viz): draws
+// the data the page carries, and the editor re-traces, re-derives, re-optimizes and re-draws the
+// function the reader edits, offline. The reader's text is evaluated only when they ask (the
+// "re-derive" button), in their own page, exactly as typed.
+
+import "../ops/index.js"; // registers the builtin primitives
+import type * as D3 from "d3";
+import * as builder from "../core/builder.js";
+import { apply, scope } from "../core/node.js";
+import { Graph } from "../core/graph.js";
+import { trace } from "../core/trace.js";
+import * as composites from "../ops/composites.js";
+import { viewData } from "./data.js";
+import { render, wireControls } from "./client.js";
+import type { PageData } from "./model.js";
+
+declare const d3: typeof D3;
+
+type Flags = { __gradcDrawn?: number; __gradcRendered?: number; __gradcDerived?: number };
+
+/** What the editor's text sees: trace, the builder's ops, the composites, `op(name, inputs, attrs)`, scope. */
+export const editorApi: Record<string, unknown> = { ...builder, ...composites, trace, scope, op: apply };
+
+/** Trace the editor's text: a `trace(...)` expression (or a function returning a Graph). */
+export function traceSource(text: string): Graph {
+  const names = Object.keys(editorApi).filter((k) => /^[A-Za-z_$][\w$]*$/.test(k));
+  const make = new Function(...names, `"use strict";\nreturn (\n${text}\n);`);
+  let g = make(...names.map((k) => editorApi[k]));
+  if (typeof g === "function") g = g();
+  if (!(g instanceof Graph)) throw new Error(`the editor's text must be a trace(...) expression; it gave ${g === null ? "null" : typeof g}`);
+  return g;
+}
+
+function flagRendered(): void {
+  const w = window as unknown as Flags;
+  w.__gradcDrawn = performance.now();
+  requestAnimationFrame(() =>
+    requestAnimationFrame(() => {
+      w.__gradcRendered = performance.now();
+      document.body.dataset.rendered = "true";
+    }),
+  );
+}
+
+export function boot(): void {
+  const data = JSON.parse(document.getElementById("gradc-data")!.textContent!) as PageData;
+  wireControls(d3);
+  render(d3, data);
+  flagRendered();
+  const editor = document.getElementById("editor") as HTMLTextAreaElement;
+  const status = document.getElementById("editor-status")!;
+  editor.value = data.source;
+  document.getElementById("rederive")!.addEventListener("click", () => {
+    const t0 = performance.now();
+    try {
+      const g = traceSource(editor.value);
+      const next = viewData(g, { title: `${data.title} (edited in the page)`, source: editor.value });
+      next.bench = data.bench;
+      render(d3, next);
+      const ms = performance.now() - t0;
+      status.textContent = `re-derived in ${ms.toFixed(0)} ms: forward ${next.forward.stats.nodes} nodes, derived backward ${next.backward?.stats.nodes ?? 0}, optimized ${next.optimized?.stats.nodes ?? 0}, ${next.steps.length} steps`;
+      status.className = "ok";
+      (window as unknown as Flags).__gradcDerived = ((window as unknown as Flags).__gradcDerived ?? 0) + 1;
+    } catch (e) {
+      status.textContent = (e as Error).message;
+      status.className = "error";
+    }
+  });
+}

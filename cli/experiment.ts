@@ -21,6 +21,8 @@ const usage = `usage: gradc experiment <deep|weight-scale|batch-size> [options]
   --seed N                       seed of the one numpy-compatible stream (default 231)
   --out DIR                      output folder (default out/experiments); results go to DIR/<name>/
   --norm batchnorm|layernorm     batch-size only: the normalization to compare (default batchnorm)
+  --dtype f32|f64                f32: float32 nets (default; WebAssembly f32x4 kernels);
+                                 f64: float64, the notebook's numpy digits (first losses, accuracies)
   --engine compiled|interpreted  compiled: optimized + compiled graphs (default);
                                  interpreted: the naive derived graph, node by node
   --quick                        smoke test: 100 images, 2 epochs, few runs (seconds)
@@ -47,7 +49,7 @@ export function writeResults(res: ExperimentResult, dir: string): ExperimentFile
   const summary = res.runs.map((r) =>
     `${r.label}: final train acc ${r.trainAccHistory.at(-1)?.toFixed(3)}, val acc ${r.valAccHistory.at(-1)?.toFixed(3)} (best ${r.bestValAcc.toFixed(3)}), ${(r.timing.totalMs / 1000).toFixed(1)} s`);
   const notes = [
-    `Data: ${res.source}; used ${res.numTrain} training and ${res.numVal} validation images; ${res.epochs} epochs; seed ${res.seed}; engine ${res.engine}${res.quick ? " (quick smoke test)" : ""}; total ${(res.totalMs / 1000).toFixed(1)} s.`,
+    `Data: ${res.source}; used ${res.numTrain} training and ${res.numVal} validation images; ${res.epochs} epochs; seed ${res.seed}; engine ${res.engine}, ${res.dtype}${res.quick ? " (quick smoke test)" : ""}; total ${(res.totalMs / 1000).toFixed(1)} s.`,
   ];
   const html = join(dir, "index.html");
   writeFileSync(html, htmlPage(`gradc experiment ${res.experiment}`, figs, res, notes, summary));
@@ -56,7 +58,7 @@ export function writeResults(res: ExperimentResult, dir: string): ExperimentFile
 
 const options = {
   data: { type: "string" }, epochs: { type: "string" }, seed: { type: "string" }, out: { type: "string" },
-  norm: { type: "string" }, engine: { type: "string" }, quick: { type: "boolean" }, verbose: { type: "boolean" },
+  norm: { type: "string" }, engine: { type: "string" }, dtype: { type: "string" }, quick: { type: "boolean" }, verbose: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -92,11 +94,13 @@ export const command = {
     const norm = values.norm ?? "batchnorm";
     if (norm !== "batchnorm" && norm !== "layernorm") throw new GradcError(`experiment: --norm must be batchnorm or layernorm, got "${norm}"`);
     if (values.norm && name !== "batch-size") throw new GradcError(`experiment: --norm applies to batch-size only`);
+    const dtype = values.dtype ?? "f32";
+    if (dtype !== "f32" && dtype !== "f64") throw new GradcError(`experiment: --dtype must be f32 or f64, got "${dtype}"`);
 
     const { data, name: dataName, description } = loadExperimentData(values.data);
     console.log(`gradc experiment ${name}: ${description}`);
     const res = experiments[name]({
-      data, dataName, dataSource: description, epochs, seed, quick: values.quick ?? false, engine, norm,
+      data, dataName, dataSource: description, epochs, seed, quick: values.quick ?? false, engine, norm, dtype,
       verbose: values.verbose ?? false, log: (line) => console.log(line),
     });
     const folder = name === "batch-size" && norm === "layernorm" ? "batch-size-layernorm" : name;

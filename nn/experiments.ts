@@ -3,7 +3,7 @@
 // initialization and minibatch in the notebook's order, as its single np.random.seed(231) does.
 
 import { RandomState } from "../core/random.js";
-import { Tensor } from "../core/tensor.js";
+import { Tensor, type DType } from "../core/tensor.js";
 import { FullyConnectedNet, type Normalization } from "./net.js";
 import type { Engine } from "./runner.js";
 import { Solver, takeRows, type Labels, type SolverData } from "./solver.js";
@@ -22,6 +22,11 @@ export interface ExperimentOptions {
   /** Tiny sizes for a smoke test: seconds, not minutes. */
   quick?: boolean;
   engine?: Engine;
+  /**
+   * The nets' dtype (default "f32", what people train in: WebAssembly f32x4 kernels). "f64"
+   * follows the notebook's float64 numpy code digit for digit (same first losses, accuracies).
+   */
+  dtype?: DType;
   /** batch-size only: the normalization compared against the baseline. */
   norm?: "batchnorm" | "layernorm";
   /** Progress lines (one per training run). */
@@ -58,6 +63,7 @@ export interface ExperimentResult {
   epochs: number;
   seed: number;
   engine: Engine;
+  dtype: DType;
   quick: boolean;
   runs: RunResult[];
   totalMs: number;
@@ -77,14 +83,18 @@ function sizes(o: ExperimentOptions, full: number): Sizes {
 const firstN = (X: Tensor, n: number) => takeRows(X, Array.from({ length: n }, (_, i) => i));
 const firstLabels = (y: Labels, n: number) => Array.from((y instanceof Tensor ? y.data : y) as ArrayLike<number>).slice(0, n);
 
+/** The first rows, in the experiment's dtype (cast once here, not per minibatch). */
 function smallData(o: ExperimentOptions, s: Sizes): SolverData {
+  const cast = (X: Tensor) => (X.dtype === dtypeOf(o) ? X : new Tensor(dtypeOf(o) === "f32" ? Float32Array.from(X.data) : Float64Array.from(X.data), X.shape));
   return {
-    XTrain: firstN(o.data.XTrain, s.numTrain),
+    XTrain: cast(firstN(o.data.XTrain, s.numTrain)),
     yTrain: firstLabels(o.data.yTrain, s.numTrain),
-    XVal: firstN(o.data.XVal, s.numVal),
+    XVal: cast(firstN(o.data.XVal, s.numVal)),
     yVal: firstLabels(o.data.yVal, s.numVal),
   };
 }
+
+const dtypeOf = (o: ExperimentOptions): DType => o.dtype ?? "f32";
 
 interface RunSpec { label: string; hiddenDims: number[]; normalization: Normalization; weightScale: number; batchSize: number; learningRate: number }
 
@@ -92,7 +102,7 @@ interface RunSpec { label: string; hiddenDims: number[]; normalization: Normaliz
 function trainAll(o: ExperimentOptions, s: Sizes, data: SolverData, specs: RunSpec[], rng: RandomState, printEvery: number): RunResult[] {
   const log = o.log ?? (() => {});
   const inputDim = data.XTrain.size / data.XTrain.shape[0];
-  const nets = specs.map((r) => new FullyConnectedNet(r.hiddenDims, { inputDim, weightScale: r.weightScale, normalization: r.normalization, rng, engine: o.engine }));
+  const nets = specs.map((r) => new FullyConnectedNet(r.hiddenDims, { inputDim, weightScale: r.weightScale, normalization: r.normalization, rng, engine: o.engine, dtype: dtypeOf(o) }));
   return specs.map((r, k) => {
     const solver = new Solver(nets[k], data, {
       numEpochs: s.epochs, batchSize: r.batchSize, updateRule: "adam", optimConfig: { learningRate: r.learningRate },
@@ -123,7 +133,7 @@ const last = (xs: number[]) => xs[xs.length - 1];
 function wrap(name: ExperimentName, o: ExperimentOptions, s: Sizes, seed: number, t0: number, runs: RunResult[]): ExperimentResult {
   return {
     experiment: name, data: o.dataName ?? "unnamed", source: o.dataSource ?? o.dataName ?? "unnamed", numTrain: s.numTrain, numVal: s.numVal, epochs: s.epochs, seed,
-    engine: o.engine ?? "compiled", quick: o.quick ?? false, runs, totalMs: performance.now() - t0,
+    engine: o.engine ?? "compiled", dtype: dtypeOf(o), quick: o.quick ?? false, runs, totalMs: performance.now() - t0,
   };
 }
 

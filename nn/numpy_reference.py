@@ -5,7 +5,10 @@ softmax_loss, fc_net.py FullyConnectedNet, optim.py adam, solver.py Solver), rea
 CIFAR-10 binary files with the same preprocessing as gradc's loader. Seeded with
 np.random.seed(231), it draws the same weights and minibatches as `gradc experiment deep`.
 
-    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python3 nn/numpy_reference.py ../shared/data/cifar10 [epochs]
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python3 nn/numpy_reference.py ../shared/data/cifar10 [epochs] [--dtype f32]
+
+--dtype f32 casts the data and the initial weights to float32 (as `gradc experiment deep`'s
+default does); without it everything is float64, as in the notebook.
 """
 import json
 import os
@@ -150,17 +153,33 @@ def train(model, data, num_epochs=10, batch_size=50, lr=1e-3):
     return {"lossHistory": losses, "trainAccHistory": train_acc, "valAccHistory": val_acc, "seconds": time.perf_counter() - t0}
 
 
+def as_dtype(model, dtype):
+    for k in model.params:
+        model.params[k] = model.params[k].astype(dtype)
+    for bn in model.bn_params:
+        for k in bn:
+            bn[k] = bn[k].astype(dtype)
+    return model
+
+
 def main():
-    root = sys.argv[1] if len(sys.argv) > 1 else "../shared/data/cifar10"
-    epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+    args = sys.argv[1:]
+    dtype = np.float64
+    if "--dtype" in args:
+        i = args.index("--dtype")
+        dtype = {"f32": np.float32, "f64": np.float64}[args[i + 1]]
+        del args[i:i + 2]
+    args = [a for a in args if not a.startswith("--")]
+    root = args[0] if len(args) > 0 else "../shared/data/cifar10"
+    epochs = int(args[1]) if len(args) > 1 else 10
     X_train, y_train = load_batch(os.path.join(root, "data_batch_1.bin"))
     X_val, y_val = load_batch(os.path.join(root, "data_batch_5.bin"))
     mean_image = X_train.mean(axis=0)
-    data = {"X_train": (X_train - mean_image)[:1000], "y_train": y_train[:1000], "X_val": X_val - mean_image, "y_val": y_val}
+    data = {"X_train": (X_train - mean_image)[:1000].astype(dtype), "y_train": y_train[:1000], "X_val": (X_val - mean_image).astype(dtype), "y_val": y_val}
     np.random.seed(231)
     hidden = [100] * 5
-    bn_model = FullyConnectedNet(hidden, weight_scale=2e-2, normalization="batchnorm")
-    model = FullyConnectedNet(hidden, weight_scale=2e-2, normalization=None)
+    bn_model = as_dtype(FullyConnectedNet(hidden, weight_scale=2e-2, normalization="batchnorm"), dtype)
+    model = as_dtype(FullyConnectedNet(hidden, weight_scale=2e-2, normalization=None), dtype)
     out = {"batchnorm": train(bn_model, data, epochs), "baseline": train(model, data, epochs)}
     for k, r in out.items():
         print("%s: %.2f s, first losses %s, train acc %s, val acc %s" % (k, r["seconds"], ["%.6f" % v for v in r["lossHistory"][:3]], r["trainAccHistory"][-1], r["valAccHistory"][-1]))

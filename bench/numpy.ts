@@ -1,0 +1,232 @@
+// gradc against the seed's numpy code in one run: the batchnorm backward (numpy's
+// batchnorm_backward_alt) at the benchmark's sizes and one training iteration of the notebook's
+// 6-layer net with batchnorm (FullyConnectedNet.loss), float64 and float32, single-threaded
+// OpenBLAS; plus the bandwidth probe, the 128-bit arithmetic peak and the matrix products'
+// GFLOP/s. Both sides are timed in CPU time of their own process (median per call), so the other
+// processes sharing the machine's two cores count against neither.
+//
+//   node dist/bench/numpy.js                       # ~1 minute; writes bench/results/numpy.json
+//   node dist/bench/numpy.js --sizes 100x500 --reps 10
+
+import "../ops/index.js";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { evaluate } from "../core/evaluate.js";
+import { RandomState } from "../core/random.js";
+import { Tensor, type DType } from "../core/tensor.js";
+import { trace } from "../core/trace.js";
+import { vjp } from "../compile/autodiff/reverse.js";
+import { compile } from "../compile/codegen/compile.js";
+import { optimize } from "../compile/optimize/optimize.js";
+import { zooGraph } from "../ops/zoo.js";
+import { FullyConnectedNet } from "../nn/net.js";
+import { measurePeak } from "./peak.js";
+import { probeBytes, specializeProbe } from "./probe.js";
+import { DEFAULT_SIZES } from "./batchnorm.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** bench/numpy_bench.py in the sources (dist/bench -> ../../bench). */
+const SCRIPT = join(here, "..", "..", "bench", "numpy_bench.py");
+
+export interface NumpyComparison {
+  date: string;
+  command: string;
+  machine: { cpu: string; cores: number; node: string; loadavgStart: number[]; loadavgEnd: number[] };
+  numpy: string | null;
+  /** Why there are no numpy figures, when there are none. */
+  numpyMissing?: string;
+  batchnorm: { N: number; D: number; dtype: DType; gradcMs: number; numpyMs: number | null; probeMs: number | null }[];
+  iteration: { dtype: DType; gradcMs: number; numpyMs: number | null }[];
+  peakGFlops: { f64: number; f32: number };
+  matmul: { what: string; dtype: DType; ms: number; gflops: number; ofPeak: number }[];
+}
+
+/** Median CPU milliseconds per call of f (this process; the first call is a warm-up). */
+export function cpuMedian(f: () => unknown, reps: number): number {
+  f();
+  const t: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const s = process.cpuUsage();
+    f();
+    const d = process.cpuUsage(s);
+    t.push((d.user + d.system) / 1000);
+  }
+  t.sort((a, b) => a - b);
+  return t[Math.floor(reps / 2)];
+}
+
+const repsFor = (work: number, reps: number) => Math.max(5, Math.min(reps, Math.floor(2e8 / Math.max(work, 1))));
+
+function batchnormCase(N: number, D: number, dtype: DType, seed: number) {
+  const v = vjp(zooGraph("batchnorm", [N, D], dtype));
+  const rs = new RandomState(seed);
+  const t = (shape: number[]) => {
+    const d = rs.randn(...shape) as Float64Array;
+    return new Tensor(dtype === "f32" ? Float32Array.from(d) : d, shape);
+  };
+  const fwd = evaluate(v.forward, { x: t([N, D]), gamma: t([D]), beta: t([D]) });
+  const bwd = optimize(v.backward);
+  const all: Record<string, Tensor> = { ...fwd, gamma: t([D]), dout: t([N, D]) };
+  const inputs = Object.fromEntries(bwd.inputNames.map((k) => [k, all[k]]));
+  // the default run: fresh output arrays every call, as numpy's function returns new arrays
+  const exe = compile(bwd);
+  return () => exe.run(inputs);
+}
+
+function iterationCase(dtype: DType) {
+  const rs = new RandomState(231);
+  const x = rs.randn(50, 3072) as Float64Array;
+  const X = new Tensor(dtype === "f32" ? Float32Array.from(x) : x, [50, 3072]);
+  const y = rs.randint(10, undefined, [50]);
+  const net = new FullyConnectedNet([100, 100, 100, 100, 100], { weightScale: 2e-2, normalization: "batchnorm", seed: 231, dtype });
+  return () => net.loss(X, y);
+}
+
+/** The notebook net's matrix products, alone: GFLOP/s against the measured peak. */
+function matmulCases(dtype: DType): { what: string; run: () => unknown; flops: number }[] {
+  const shapes: [string, number[], number[], (a: any, c: any) => any][] = [
+    ["X @ W1: 50x3072 @ 3072x100", [50, 3072], [3072, 100], (a, c) => a.matmul(c)],
+    ["dW1 = X^T @ da: 3072x50 @ 50x100", [50, 3072], [50, 100], (a, c) => a.T.matmul(c)],
+    ["da @ W^T: 50x100 @ 100x100", [50, 100], [100, 100], (a, c) => a.matmul(c.T)],
+  ];
+  return shapes.map(([what, as, cs, f]) => {
+    const g = trace({ a: { shape: as, dtype }, c: { shape: cs, dtype } }, ({ a, c }) => ({ out: f(a, c) }));
+    const rs = new RandomState(1);
+    const mk = (s: number[]) => new Tensor(dtype === "f32" ? Float32Array.from(rs.randn(...s) as Float64Array) : (rs.randn(...s) as Float64Array), s);
+    const x = { a: mk(as), c: mk(cs) };
+    const exe = compile(g, { reuseOutputs: true });
+    const out = g.outputs.out;
+    const k = g.nodes().find((n) => n.op === "matmul")!.inputs[0].shape[1];
+    return { what, run: () => exe.run(x), flops: 2 * out.shape[0] * out.shape[1] * k };
+  });
+}
+
+/** Run bench/numpy_bench.py; when python3 or numpy is missing, say which instead. */
+export function runNumpy(sizes: [number, number][], reps: number, python = "python3"): { out: any; error?: string } {
+  try {
+    const text = execFileSync(python, [SCRIPT, JSON.stringify({ sizes, reps })], {
+      env: { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" },
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      maxBuffer: 1 << 20,
+    });
+    return { out: JSON.parse(text) };
+  } catch (e) {
+    const err = e as { code?: string; stderr?: string; message: string };
+    const why = err.code === "ENOENT" ? `${python} not found` : /No module named .?numpy/.test(err.stderr ?? "") ? "python3 has no numpy" : `numpy run failed: ${(err.stderr || err.message).trim().split("\n").pop()}`;
+    return { out: null, error: why };
+  }
+}
+
+export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: number; log?: (s: string) => void } = {}): NumpyComparison {
+  const log = opts.log ?? console.log;
+  const sizes = opts.sizes ?? DEFAULT_SIZES;
+  const reps = opts.reps ?? 30;
+  const loadavgStart = os.loadavg();
+  const best = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
+
+  // two rounds, numpy then gradc each time; each figure is the better of its two medians
+  const gradcBn = new Map<string, number>();
+  const gradcIt = new Map<DType, number>();
+  const probe = new Map<string, number>();
+  const numpyBn = new Map<string, number>();
+  const numpyIt = new Map<DType, number>();
+  let numpyVersion: string | null = null;
+  let missing: string | undefined;
+  for (let round = 0; round < 2; round++) {
+    log(`# round ${round + 1}: numpy (child process, OPENBLAS_NUM_THREADS=1)`);
+    const np = runNumpy(sizes, reps);
+    if (np.out) {
+      numpyVersion = np.out.numpy;
+      for (const c of np.out.batchnorm) numpyBn.set(`${c.N}x${c.D}:${c.dtype}`, best(numpyBn.get(`${c.N}x${c.D}:${c.dtype}`) ?? null, c.ms)!);
+      for (const [d, ms] of Object.entries(np.out.iteration)) numpyIt.set(d as DType, best(numpyIt.get(d as DType) ?? null, ms as number)!);
+    } else missing = np.error;
+    log(`# round ${round + 1}: gradc`);
+    for (const [N, D] of sizes) {
+      for (const dtype of ["f64", "f32"] as const) {
+        const key = `${N}x${D}:${dtype}`;
+        const ms = cpuMedian(batchnormCase(N, D, dtype, 231), repsFor(10 * N * D, reps));
+        gradcBn.set(key, best(gradcBn.get(key) ?? null, ms)!);
+        log(`batchnorm backward ${key}: ${ms.toFixed(3)} ms`);
+      }
+      const bufs = { a: new Float64Array(N * D).fill(1), b: new Float64Array(N * D).fill(2), out: new Float64Array(N * D), acc: new Float64Array(D) };
+      const p = cpuMedian(specializeProbe(N, D, bufs), repsFor(10 * N * D, reps));
+      probe.set(`${N}x${D}`, best(probe.get(`${N}x${D}`) ?? null, p)!);
+    }
+    for (const dtype of ["f64", "f32"] as const) {
+      const ms = cpuMedian(iterationCase(dtype), reps);
+      gradcIt.set(dtype, best(gradcIt.get(dtype) ?? null, ms)!);
+      log(`training iteration ${dtype}: ${ms.toFixed(3)} ms`);
+    }
+  }
+  const peakGFlops = { f64: measurePeak("f64"), f32: measurePeak("f32") };
+  const matmul: NumpyComparison["matmul"] = [];
+  for (const dtype of ["f64", "f32"] as const) {
+    for (const c of matmulCases(dtype)) {
+      const ms = cpuMedian(c.run, repsFor(c.flops / 4, reps * 4));
+      const gflops = c.flops / (ms / 1000) / 1e9;
+      matmul.push({ what: c.what, dtype, ms, gflops, ofPeak: gflops / peakGFlops[dtype] });
+    }
+  }
+  return {
+    date: new Date().toISOString(),
+    command: ["node", "dist/bench/numpy.js", ...process.argv.slice(2)].join(" "),
+    machine: { cpu: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, node: process.version, loadavgStart, loadavgEnd: os.loadavg() },
+    numpy: numpyVersion,
+    ...(missing && !numpyVersion ? { numpyMissing: missing } : {}),
+    batchnorm: sizes.flatMap(([N, D]) =>
+      (["f64", "f32"] as const).map((dtype) => ({ N, D, dtype, gradcMs: gradcBn.get(`${N}x${D}:${dtype}`)!, numpyMs: numpyBn.get(`${N}x${D}:${dtype}`) ?? null, probeMs: probe.get(`${N}x${D}`) ?? null })),
+    ),
+    iteration: (["f64", "f32"] as const).map((dtype) => ({ dtype, gradcMs: gradcIt.get(dtype)!, numpyMs: numpyIt.get(dtype) ?? null })),
+    peakGFlops,
+    matmul,
+  };
+}
+
+const f = (x: number | null, d = 3) => (x === null ? "n/a" : x.toFixed(d));
+
+/** Markdown: the ratio table (numpy / gradc: above 1, gradc is faster), the probe, the products. */
+export function summarizeComparison(r: NumpyComparison): string {
+  const m = r.machine;
+  const lines = [
+    `## gradc vs numpy, one run (median CPU ms per call, single thread both)`,
+    `Machine: ${m.cpu}, ${m.cores} cores, Node ${m.node}; numpy ${r.numpy ?? "absent"}${r.numpy ? " (OPENBLAS_NUM_THREADS=1)" : ""}; load average ${m.loadavgStart[0].toFixed(1)} at the start, ${m.loadavgEnd[0].toFixed(1)} at the end. Command: \`${r.command}\`.`,
+  ];
+  if (r.numpyMissing) lines.push("", `**No numpy rows: ${r.numpyMissing}.** gradc's figures below stand alone.`);
+  lines.push(
+    "",
+    "| work | dtype | gradc ms | numpy ms | numpy / gradc | gradc / probe |",
+    "| --- | --- | ---: | ---: | ---: | ---: |",
+    ...r.batchnorm.map((c) => `| batchnorm backward ${c.N}x${c.D} | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.numpyMs)} | ${c.numpyMs === null ? "n/a" : f(c.numpyMs / c.gradcMs, 2)} | ${c.probeMs === null ? "n/a" : f(c.gradcMs / c.probeMs, 2)} |`),
+    ...r.iteration.map((c) => `| training iteration, 6-layer net with batchnorm, batch 50 | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.numpyMs)} | ${c.numpyMs === null ? "n/a" : f(c.numpyMs / c.gradcMs, 2)} | |`),
+    "",
+    `Batchnorm: gradc's default run (\`compile(optimize(backward)).run\`, fresh output arrays) against numpy's \`batchnorm_backward_alt\`; probe: the float64 streaming probe over the same two sweeps' bytes (bench/probe.ts). Iteration: \`net.loss(X, y)\`, forward and every gradient, both sides.`,
+    "",
+    `Peak of 128-bit lanes (mul + add, no FMA; bench/peak.ts): f64x2 ${f(r.peakGFlops.f64, 1)} GFLOP/s, f32x4 ${f(r.peakGFlops.f32, 1)} GFLOP/s.`,
+    "",
+    "| matrix product | dtype | ms | GFLOP/s | of peak |",
+    "| --- | --- | ---: | ---: | ---: |",
+    ...r.matmul.map((c) => `| ${c.what} | ${c.dtype} | ${f(c.ms)} | ${f(c.gflops, 1)} | ${(c.ofPeak * 100).toFixed(0)}% |`),
+  );
+  return lines.join("\n");
+}
+
+function parseSizes(s: string): [number, number][] {
+  return s.split(",").map((p) => {
+    const m = /^(\d+)x(\d+)$/.exec(p.trim());
+    if (!m || +m[1] < 1 || +m[2] < 1) throw new Error(`--sizes: expected NxD[,NxD...], got "${p}"`);
+    return [+m[1], +m[2]];
+  });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { values } = parseArgs({ options: { sizes: { type: "string" }, reps: { type: "string" }, out: { type: "string", default: "bench/results/numpy.json" } } });
+  const r = runNumpyComparison({ sizes: values.sizes ? parseSizes(values.sizes) : undefined, reps: values.reps ? Number(values.reps) : undefined });
+  mkdirSync(dirname(values.out!), { recursive: true });
+  writeFileSync(values.out!, JSON.stringify(r, null, 2) + "\n");
+  console.log("\n" + summarizeComparison(r) + `\n\nResults written to ${values.out}`);
+}

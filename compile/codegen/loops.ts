@@ -274,12 +274,23 @@ const UNROLL = 4;
 
 /**
  * The axis whose loop runs UNROLL rows per iteration, or -1: in a stage that is not row-wise,
- * the last axis of size > 1 before the innermost axis of size > 1 (if it has UNROLL rows).
+ * the last axis of size > 1 before the innermost axis of size > 1 (if it has UNROLL rows), unless
+ * unrolling would change a reduction's order of additions.
  */
 function unrollAxis(st: LoopStage): number {
   if (st.rowwise) return -1;
   const big = st.domain.flatMap((n, d) => (n > 1 ? [d] : []));
-  return big.length >= 2 && st.domain[big[big.length - 2]] >= UNROLL ? big[big.length - 2] : -1;
+  if (big.length < 2 || st.domain[big[big.length - 2]] < UNROLL) return -1;
+  const [u, inner] = [big[big.length - 2], big[big.length - 1]];
+  // a sum over both the row and the innermost axis into one accumulator would add the copies'
+  // rows column by column: not the interpreter's row-major order (x[0,0], x[0,1], x[1,0], ...)
+  const rank = st.domain.length;
+  const reorders = st.stores.some((s) => {
+    if (s.kind !== "reduce") return false;
+    const rm = rowMajor(s.node.shape, rank);
+    return rm[u] === 0 && rm[inner] === 0;
+  });
+  return reorders ? -1 : u;
 }
 
 /** Row-major offsets of a value of `shape` indexed by the loop variables (size-1 axes ignored). */

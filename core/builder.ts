@@ -6,6 +6,7 @@ import type { DType, Shape } from "./tensor.js";
 import { sameShape, shapeStr } from "./tensor.js";
 import { GradcError } from "./errors.js";
 import { apply, describe, Node, type Operand } from "./node.js";
+export { slice, concat, takeAlongAxis, scatterAdd, type SliceItem } from "./indexing.js";
 
 export const input = (name: string, shape: Shape, dtype: DType = "f64"): Node =>
   apply("input", [], { name, shape: [...shape], dtype });

@@ -128,6 +128,9 @@ export class Node implements Aval {
   transpose(perm?: readonly number[]): Node { return b.transpose(this, perm); }
   get T(): Node { return b.transpose(this); }
   broadcastTo(shape: Shape): Node { return b.broadcastTo(this, shape); }
+  /** NumPy's basic indexing: x.slice("1:3, ::2") or x.slice([1, 3], [null, null, 2]). */
+  slice(...items: (b.SliceItem | string)[]): Node { return b.slice(this, ...items); }
+  takeAlongAxis(indices: Node, axis: number): Node { return b.takeAlongAxis(this, indices, axis); }
   matmul(y: Node, transposeA = false, transposeB = false): Node { return b.matmul(this, y, transposeA, transposeB); }
   /** The last two axes swapped (NumPy's `x.mT`). */
   get mT(): Node { return b.matrixTranspose(this); }

@@ -7,7 +7,8 @@ import { leafOps } from "./leaf.js";
 import { structuralOps } from "./structural.js";
 import { contractionOps } from "./contraction.js";
 import { mathOps } from "./math.js";
+import { indexingOps } from "./indexing.js";
 
-export const primitives: readonly OpDef[] = [...leafOps, ...elementwiseOps, ...mathOps, ...structuralOps, ...contractionOps];
+export const primitives: readonly OpDef[] = [...leafOps, ...elementwiseOps, ...mathOps, ...structuralOps, ...contractionOps, ...indexingOps];
 
 for (const def of primitives) register(def);

@@ -57,6 +57,16 @@ function randAxes(rand: Rand, rank: number): number[] {
   return axes.length ? axes : [int(rand, 0, rank - 1)];
 }
 
+/** x, an axis, and indices into it (repeats included) shaped like x off the axis. */
+function along(rand: Rand): { x: Tensor; idx: Tensor; axis: number } {
+  const shape = randShape(rand, 1, 3);
+  const axis = int(rand, 0, shape.length - 1);
+  const n = shape[axis];
+  const ishape = shape.map((s, d) => (d === axis ? int(rand, 1, 4) : s));
+  const count = ishape.reduce((m, s) => m * s, 1);
+  return { x: randomTensor(rand, shape), idx: tensor(Array.from({ length: count }, () => int(rand, -n, n - 1)), ishape), axis };
+}
+
 export const builtinSamples: Readonly<Record<string, Sampler>> = {
   add: binary,
   sub: binary,
@@ -136,6 +146,42 @@ export const builtinSamples: Readonly<Record<string, Sampler>> = {
   // piecewise constant: finite differences away from 0 see 0, the gradient must be 0
   sign: (rand) => ({ inputs: [awayFromZero(rand, randShape(rand))], attrs: {}, wrt: [] }),
   sigmoid: unary(-3, 3),
+  // a random non-empty strided window per axis, steps of either sign
+  slice: (rand) => {
+    const shape = randShape(rand, 1, 3, 5);
+    const start: number[] = [], stop: number[] = [], step: number[] = [];
+    for (const n of shape) {
+      const k = [1, 2, 3, -1, -2][int(rand, 0, 4)];
+      const s = int(rand, 0, n - 1);
+      start.push(s), step.push(k), stop.push(k > 0 ? int(rand, s + 1, n) : int(rand, -1, s - 1));
+    }
+    return { inputs: [randomTensor(rand, shape)], attrs: { start, stop, step } };
+  },
+  pad: (rand) => {
+    const shape = randShape(rand, 1, 3, 5);
+    const start: number[] = [], step: number[] = [], counts: number[] = [];
+    for (const n of shape) {
+      const k = [1, 2, -1][int(rand, 0, 2)];
+      const s = int(rand, 0, n - 1);
+      start.push(s), step.push(k), counts.push(int(rand, 1, Math.floor((k > 0 ? n - 1 - s : s) / Math.abs(k)) + 1));
+    }
+    return { inputs: [randomTensor(rand, counts)], attrs: { shape, start, step } };
+  },
+  concat: (rand) => {
+    const shape = randShape(rand, 1, 3);
+    const axis = int(rand, 0, shape.length - 1);
+    const inputs = Array.from({ length: int(rand, 1, 3) }, () => randomTensor(rand, shape.map((s, d) => (d === axis ? int(rand, 1, 3) : s))));
+    return { inputs, attrs: { axis } };
+  },
+  // integer indices (as floats), negative ones included; they get no gradient
+  takeAlongAxis: (rand) => {
+    const { x, idx, axis } = along(rand);
+    return { inputs: [x, idx], attrs: { axis }, wrt: [0] };
+  },
+  scatterAdd: (rand) => {
+    const { x, idx, axis } = along(rand);
+    return { inputs: [x, idx, randomTensor(rand, idx.shape)], attrs: { axis }, wrt: [0, 2] };
+  },
   log1p: unary(-0.5, 2),
   expm1: unary(-2, 2),
 };

@@ -3,7 +3,7 @@
 
 import { bindInputs, type InputValue } from "../../core/evaluate.js";
 import { GradcError } from "../../core/errors.js";
-import { numbering, type Graph } from "../../core/graph.js";
+import { numbering, printNode, type Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
 import { allocate, Tensor, type Data } from "../../core/tensor.js";
 import { describeNode, KernelNames, loopStageSource, type Names } from "./loops.js";
@@ -155,7 +155,7 @@ function build(g: Graph, opts: CompileOptions): Executable {
       stores.push(...written);
       body.push(`// ${stageTitle(st, sch.fullSize)}`, ...written.map((n) => `//   ${describeNode(n, names)}`));
       if (st.kind === "call") {
-        runs.push(callKernel(st.node, isBuffer, storage.slot, arrayOf, inputIndex));
+        runs.push(callKernel(st.node, isBuffer, storage.slot, arrayOf, inputIndex, printNode(st.node, numbers)));
         body.push(`// (runs the reference kernel of op ${names.label(st.node)}: it has no codegen template)`);
         bytes += [...st.node.inputs, st.node].reduce((s, x) => s + bytesOf(x), 0);
         claim(st.node);
@@ -337,13 +337,20 @@ function planBuffers(sch: Schedule, isBuffer: IsBuffer, ownOutputs: boolean): St
   return { arrays, slot, holders, outputSlots };
 }
 
-function callKernel(node: Node, isBuffer: IsBuffer, slot: Map<Node, number>, arrayOf: (j: number) => Data, inputIndex: Map<Node, number>): Run {
+function callKernel(node: Node, isBuffer: IsBuffer, slot: Map<Node, number>, arrayOf: (j: number) => Data, inputIndex: Map<Node, number>, text: string): Run {
   const views = node.inputs.map((x) => ({ x, base: viewOf(x, isBuffer)!.base }));
   const def = node.def;
   return (arrays) => {
     const out = arrayOf(slot.get(node)!);
     const ts = views.map(({ x, base }) => new Tensor(base.isInput ? arrays[inputIndex.get(base)!] : arrayOf(slot.get(base)!), x.shape));
-    const r = def.impl(ts, node.attrs, node);
+    let r: Tensor;
+    try {
+      r = def.impl(ts, node.attrs, node);
+    } catch (e) {
+      // a kernel's complaint about its data (an index out of range) names the node, as evaluate's does
+      if (e instanceof GradcError) throw e;
+      throw new GradcError(`compile(...).run: ${node.op} failed: ${(e as Error).message}\n  at ${text}`);
+    }
     if (r.data.length !== out.length) throw new GradcError(`compile: op ${node.op} returned ${r.data.length} values for ${node}`);
     out.set(r.data);
   };

@@ -1,0 +1,143 @@
+// Builders for the indexing primitives (ops/indexing.ts): NumPy-style slicing, concatenation,
+// take-along-axis and its scatter. Bad input is an error here, when the graph is built, naming the
+// op, the operand and its shape. Unlike NumPy, a slice bound outside [-n, n] is an error, not
+// clamped: a silently shorter slice hides shape bugs.
+
+import { GradcError } from "./errors.js";
+import { apply, describe, Node, type Operand } from "./node.js";
+import { shapeStr } from "./tensor.js";
+import { asNode, broadcastTo, reshape } from "./builder.js";
+
+/** One axis of a slice: an index (the axis is dropped), [start, stop, step] (nulls or missing: defaults), null (all), or "...". */
+export type SliceItem = number | null | "..." | readonly (number | null | undefined)[];
+
+const INT = /^-?\d+$/;
+
+/** "1:3, ::-1, 0, ..." as items. */
+function parseSpec(spec: string, fail: (msg: string) => never): SliceItem[] {
+  if (spec.trim() === "") return [];
+  return spec.split(",").map((part) => {
+    const p = part.trim();
+    if (p === "...") return "...";
+    const bound = (s: string): number | null => {
+      if (s.trim() === "") return null;
+      if (!INT.test(s.trim())) fail(`"${s.trim()}" in "${spec}" is not an integer`);
+      return Number(s.trim());
+    };
+    if (!p.includes(":")) {
+      const v = bound(p);
+      if (v === null) fail(`an empty item in "${spec}"`);
+      return v;
+    }
+    const parts = p.split(":");
+    if (parts.length > 3) fail(`"${p}" has more than two colons`);
+    return parts.map(bound);
+  });
+}
+
+const showItem = (it: SliceItem): string =>
+  it === null ? ":" : it === "..." ? "..." : typeof it === "number" ? String(it) : [it[0], it[1], it[2]].map((v) => (v === null || v === undefined ? "" : String(v))).join(":").replace(/:$/, "");
+
+/**
+ * NumPy's basic indexing: x[1:3, ::2, 0] is `slice(x, "1:3, ::2, 0")` or
+ * `slice(x, [1, 3], [null, null, 2], 0)`. An integer picks one position and drops the axis;
+ * negative numbers count from the end; steps may be negative. Records one `slice` primitive
+ * (start, stop, step per axis) and, for integer items, a reshape.
+ *
+ *   x.slice(":, -1")          // the last column
+ *   x.slice("::-1")           // rows reversed
+ */
+export function slice(operand: Operand, ...items: (SliceItem | string)[]): Node {
+  const x = asNode("slice", operand);
+  const text = () => items.map((it) => (typeof it === "string" && it !== "..." ? it : showItem(it as SliceItem))).join(", ");
+  const fail = (msg: string): never => {
+    throw new GradcError(`slice: ${msg}\n  at ${describe("slice", [x], { index: `[${text()}]` })}`);
+  };
+  const list: SliceItem[] = items.length === 1 && typeof items[0] === "string" && items[0] !== "..." ? parseSpec(items[0], fail) : (items as SliceItem[]);
+  for (const it of list) {
+    const okBound = (v: unknown) => v === null || v === undefined || Number.isInteger(v);
+    const ok = it === null || it === "..." || Number.isInteger(it) || (Array.isArray(it) && it.length <= 3 && it.every(okBound));
+    if (!ok) fail(`an item must be an integer, [start, stop, step], null or "...", got ${JSON.stringify(it)}`);
+  }
+  const dots = list.filter((it) => it === "...").length;
+  if (dots > 1) fail("more than one ...");
+  const named = list.length - dots;
+  if (named > x.rank) fail(`${named} items for ${x.rank} axes of ${shapeStr(x.shape)}`);
+  const at = dots ? list.indexOf("...") : list.length;
+  const full: SliceItem[] = [...list.slice(0, at), ...new Array(x.rank - named).fill(null), ...list.slice(at + dots)];
+  const start: number[] = [], stop: number[] = [], step: number[] = [], keep: number[] = [];
+  full.forEach((it, d) => {
+    const n = x.shape[d];
+    if (typeof it === "number") {
+      if (it < -n || it >= n) fail(`index ${it} is out of range for axis ${d} of size ${n} (x ${shapeStr(x.shape)})`);
+      const i = it < 0 ? it + n : it;
+      start.push(i), stop.push(i + 1), step.push(1);
+      return;
+    }
+    keep.push(d);
+    const [s0, e0, k0] = it === null ? [] : (it as readonly (number | null | undefined)[]);
+    const k = k0 ?? 1;
+    if (k === 0) fail(`step 0 on axis ${d}`);
+    const bound = (v: number, what: string) => {
+      if (v < -n || v > n) fail(`${what} ${v} is out of range for axis ${d} of size ${n} (x ${shapeStr(x.shape)}; gradc does not clamp)`);
+      return v < 0 ? v + n : v;
+    };
+    if (k > 0) {
+      const s = s0 === null || s0 === undefined ? 0 : bound(s0, "start");
+      const e = e0 === null || e0 === undefined ? n : bound(e0, "stop");
+      start.push(s), stop.push(Math.max(s, e)), step.push(k);
+    } else {
+      // a negative step runs from start down to stop (exclusive); the defaults cover the whole axis
+      const s = s0 === null || s0 === undefined ? n - 1 : Math.min(bound(s0, "start"), n - 1);
+      const e = e0 === null || e0 === undefined ? -1 : bound(e0, "stop");
+      start.push(s), stop.push(Math.min(s, e)), step.push(k);
+    }
+  });
+  const identity = start.every((s, d) => s === 0 && step[d] === 1 && stop[d] === x.shape[d]);
+  const y = identity ? x : apply("slice", [x], { start, stop, step });
+  return keep.length === x.rank ? y : reshape(y, keep.map((d) => y.shape[d]));
+}
+
+/** NumPy's concatenate: operands with equal shapes off `axis`, joined along it. */
+export function concat(xs: readonly Node[], axis = 0): Node {
+  if (!Array.isArray(xs) || xs.length === 0) throw new GradcError(`concat: expects a non-empty list of graph nodes, got ${Array.isArray(xs) ? "[]" : typeof xs}`);
+  xs.forEach((x, k) => {
+    if (!(x instanceof Node)) throw new GradcError(`concat: operand ${k} is not a graph node (got ${typeof x})`);
+  });
+  const rank = xs[0].rank;
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) throw new GradcError(`concat: axis ${axis} is out of range for rank ${rank}\n  at ${describe("concat", xs, { axis })}`);
+  const ax = axis < 0 ? axis + rank : axis;
+  return xs.length === 1 ? xs[0] : apply("concat", xs, { axis: ax });
+}
+
+function alongAxis(op: string, x: Node, indices: Node, axis: number): number {
+  if (!(x instanceof Node) || !(indices instanceof Node)) throw new GradcError(`${op}: x and indices must be graph nodes (indices hold integers as floats)`);
+  const rank = x.rank;
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) throw new GradcError(`${op}: axis ${axis} is out of range for rank ${rank}\n  at ${describe(op, [x, indices], { axis })}`);
+  const ax = axis < 0 ? axis + rank : axis;
+  // a constant index is known now: check it now
+  if (indices.isConst) {
+    const v = indices.value, n = x.shape[ax];
+    if (!Number.isInteger(v) || v < -n || v >= n) throw new GradcError(`${op}: index ${v} is out of range for axis ${ax} of size ${n}\n  at ${describe(op, [x, indices], { axis: ax })}`);
+  }
+  return ax;
+}
+
+/**
+ * NumPy's take_along_axis: out[..., i, ...] = x[..., indices[..., i, ...], ...] along `axis`.
+ * indices has x's rank and shape off the axis; its values are integers in [-n, n) (as floats),
+ * checked when the graph runs. The gradient is a scatterAdd.
+ *
+ *   takeAlongAxis(logp, y.reshape([N, 1]), 1)     // each row's entry at its label
+ */
+export function takeAlongAxis(x: Node, indices: Node, axis: number): Node {
+  const ax = alongAxis("takeAlongAxis", x, indices, axis);
+  return apply("takeAlongAxis", [x, indices], { axis: ax });
+}
+
+/** x with `updates` added at `indices` along `axis` (repeated indices accumulate): jnp's x.at[...].add. */
+export function scatterAdd(x: Node, indices: Node, updates: Operand, axis: number): Node {
+  const ax = alongAxis("scatterAdd", x, indices, axis);
+  const u = updates instanceof Node ? updates : asNode("scatterAdd", updates);
+  return apply("scatterAdd", [x, indices, u.rank === 0 ? broadcastTo(u, indices.shape) : u], { axis: ax });
+}

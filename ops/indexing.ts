@@ -1,0 +1,193 @@
+// Indexing primitives: slice (and its transpose, pad), concat, takeAlongAxis (a gather along one
+// axis, with integer indices stored as floats) and its transpose scatterAdd. Each gradient rule is
+// the other op of its pair, so the pairs are closed under differentiation. The builders that
+// record them (NumPy-style slicing, checks at trace time) are in core/indexing.ts.
+
+import type { Attrs, Aval, OpDef } from "../core/registry.js";
+import { apply, type Node } from "../core/node.js";
+import * as b from "../core/builder.js";
+import { strides, type Shape } from "../core/tensor.js";
+import { show } from "./checks.js";
+import { output, walk } from "./kernels.js";
+
+/** Per-axis integer lists of the input's rank. */
+function perAxis(attrs: Attrs, key: string, rank: number): number[] {
+  const v = attrs[key];
+  if (!Array.isArray(v) || v.length !== rank || !v.every(Number.isInteger)) throw new Error(`attribute ${key} must list one integer per axis (${rank}), got ${JSON.stringify(v)}`);
+  return v as number[];
+}
+
+/** Elements along an axis from start, by step, before stop. */
+export const sliceCount = (start: number, stop: number, step: number): number => Math.max(0, Math.ceil((stop - start) / step));
+
+function sliceShape(x: Aval, attrs: Attrs): Aval {
+  const rank = x.shape.length;
+  const [start, stop, step] = ["start", "stop", "step"].map((k) => perAxis(attrs, k, rank));
+  const shape = x.shape.map((n, d) => {
+    const [s, e, k] = [start[d], stop[d], step[d]];
+    const ok = k > 0 ? 0 <= s && s <= e && e <= n : k < 0 && -1 <= e && e <= s && s < Math.max(n, 0) + (s === e ? 1 : 0);
+    if (!ok) throw new Error(`axis ${d} of ${show(x.shape)}: ${s}:${e}:${k} is out of range (size ${n})`);
+    return sliceCount(s, e, k);
+  });
+  return { shape, dtype: x.dtype };
+}
+
+/** Offsets of a [start::step] view of `full` laid over `part` (row-major, strided). */
+function viewOffsets(full: Shape, start: readonly number[], step: readonly number[]): { base: number; st: number[] } {
+  const fs = strides(full);
+  return { base: start.reduce((o, s, d) => o + s * fs[d], 0), st: step.map((k, d) => k * fs[d]) };
+}
+
+/** The transpose of slice: g placed at start + step*i along each axis of zeros of `shape`. */
+function pad(g: Node, shape: Shape, start: readonly number[], step: readonly number[]): Node {
+  return apply("pad", [g], { shape: [...shape], start: [...start], step: [...step] });
+}
+
+function concatShape(xs: readonly Aval[], attrs: Attrs): Aval {
+  if (xs.length === 0) throw new Error("needs at least one operand");
+  const axis = attrs.axis as number;
+  const rank = xs[0].shape.length;
+  if (!Number.isInteger(axis) || axis < 0 || axis >= rank) throw new Error(`axis ${String(axis)} is out of range for rank ${rank}`);
+  for (const x of xs) {
+    if (x.dtype !== xs[0].dtype) throw new Error(`mixed dtypes ${xs.map((y) => y.dtype).join(", ")}: cast explicitly`);
+    if (x.shape.length !== rank || x.shape.some((s, d) => d !== axis && s !== xs[0].shape[d])) {
+      throw new Error(`shapes ${xs.map((y) => show(y.shape)).join(", ")} differ off axis ${axis}`);
+    }
+  }
+  const shape = [...xs[0].shape];
+  shape[axis] = xs.reduce((n, x) => n + x.shape[axis], 0);
+  return { shape, dtype: xs[0].dtype };
+}
+
+/** x and the indices agree off `axis` (NumPy's take_along_axis, without broadcasting). */
+function alongShape(x: Aval, idx: Aval, attrs: Attrs, what: string): void {
+  const axis = attrs.axis as number;
+  const rank = x.shape.length;
+  if (!Number.isInteger(axis) || axis < 0 || axis >= rank) throw new Error(`axis ${String(axis)} is out of range for rank ${rank}`);
+  if (idx.shape.length !== rank || idx.shape.some((s, d) => d !== axis && s !== x.shape[d])) {
+    throw new Error(`${what} ${show(idx.shape)} must match ${show(x.shape)} on every axis but ${axis}`);
+  }
+}
+
+/** The flat offset into x of each index entry; a plain Error (evaluate/compile name the node) when one is out of range. */
+function gatherOffsets(xShape: Shape, idx: { shape: Shape; data: ArrayLike<number> }, axis: number, op: string): Int32Array {
+  const n = xShape[axis];
+  const xs = strides(xShape);
+  const is = strides(idx.shape);
+  const offs = new Int32Array(idx.data.length);
+  for (let i = 0; i < offs.length; i++) {
+    const v = idx.data[i];
+    if (!Number.isInteger(v) || v < -n || v >= n) {
+      const at = idx.shape.map((_, d) => Math.floor(i / is[d]) % idx.shape[d]);
+      throw new Error(`${op}: index ${v} at [${at.join(",")}] is ${Number.isInteger(v) ? "out of range" : "not an integer"} for axis ${axis} of size ${n} (x ${show(xShape)}, indices ${show(idx.shape)})`);
+    }
+    let off = 0;
+    for (let d = 0; d < xShape.length; d++) off += (d === axis ? (v < 0 ? v + n : v) : Math.floor(i / is[d]) % idx.shape[d]) * xs[d];
+    offs[i] = off;
+  }
+  return offs;
+}
+
+export const indexingOps: OpDef[] = [
+  {
+    name: "slice", kind: "movement", arity: 1,
+    shape: ([x], attrs) => sliceShape(x, attrs),
+    impl: ([x], attrs, out) => {
+      const r = output(out);
+      const { base, st } = viewOffsets(x.shape, attrs.start as number[], attrs.step as number[]);
+      const xd = x.data, rd = r.data;
+      walk(out.shape, st, (i, off) => {
+        rd[i] = xd[base + off];
+      });
+      return r;
+    },
+    vjp: (g, [x], _out, attrs) => [pad(g, x.shape, attrs.start as number[], attrs.step as number[])],
+  },
+  {
+    name: "pad", kind: "other", arity: 1, tags: ["linear"],
+    shape: ([x], attrs) => {
+      const rank = x.shape.length;
+      const shape = perAxis(attrs, "shape", rank);
+      const [start, step] = ["start", "step"].map((k) => perAxis(attrs, k, rank));
+      x.shape.forEach((c, d) => {
+        const last = start[d] + step[d] * (c - 1);
+        if (step[d] === 0 || shape[d] < 0 || (c > 0 && (start[d] < 0 || start[d] >= shape[d] || last < 0 || last >= shape[d]))) {
+          throw new Error(`axis ${d}: ${c} element(s) from ${start[d]} by ${step[d]} do not fit in ${show(shape)}`);
+        }
+      });
+      return { shape, dtype: x.dtype };
+    },
+    impl: ([x], attrs, out) => {
+      const r = output(out);
+      const { base, st } = viewOffsets(out.shape, attrs.start as number[], attrs.step as number[]);
+      const xd = x.data, rd = r.data;
+      walk(x.shape, st, (i, off) => {
+        rd[base + off] = xd[i];
+      });
+      return r;
+    },
+    vjp: (g, [x], _out, attrs) => {
+      const start = attrs.start as number[], step = attrs.step as number[];
+      return [apply("slice", [g], { start: [...start], stop: start.map((s, d) => (x.shape[d] === 0 ? s : s + step[d] * (x.shape[d] - 1) + Math.sign(step[d]))), step: [...step] })];
+    },
+  },
+  {
+    name: "concat", kind: "other", arity: -1,
+    shape: (xs, attrs) => concatShape(xs, attrs),
+    impl: (xs, attrs, out) => {
+      const r = output(out);
+      const axis = attrs.axis as number;
+      const outer = out.shape.slice(0, axis).reduce((m, s) => m * s, 1);
+      const inner = out.shape.slice(axis + 1).reduce((m, s) => m * s, 1);
+      const row = out.shape[axis] * inner;
+      let at = 0;
+      for (const x of xs) {
+        const w = x.shape[axis] * inner;
+        for (let o = 0; o < outer; o++) r.data.set(x.data.subarray(o * w, (o + 1) * w), o * row + at);
+        at += w;
+      }
+      return r;
+    },
+    vjp: (g, xs, _out, attrs) => {
+      const axis = attrs.axis as number;
+      let at = 0;
+      return xs.map((x) => {
+        const start = g.shape.map((_, d) => (d === axis ? at : 0));
+        const stop = g.shape.map((s, d) => (d === axis ? at + x.shape[axis] : s));
+        at += x.shape[axis];
+        return b.slice(g, ...start.map((s, d) => [s, stop[d]] as [number, number]));
+      });
+    },
+  },
+  {
+    name: "takeAlongAxis", kind: "other", arity: 2,
+    shape: ([x, idx], attrs) => {
+      alongShape(x, idx, attrs, "indices");
+      return { shape: idx.shape, dtype: x.dtype };
+    },
+    impl: ([x, idx], attrs, out) => {
+      const r = output(out);
+      const offs = gatherOffsets(x.shape, idx, attrs.axis as number, "takeAlongAxis");
+      for (let i = 0; i < offs.length; i++) r.data[i] = x.data[offs[i]];
+      return r;
+    },
+    vjp: (g, [x, idx], _out, attrs) => [b.scatterAdd(b.constant(0, x.dtype, x.shape), idx, g, attrs.axis as number), null],
+  },
+  {
+    name: "scatterAdd", kind: "other", arity: 3,
+    shape: ([x, idx, upd], attrs) => {
+      alongShape(x, idx, attrs, "indices");
+      if (upd.shape.length !== idx.shape.length || upd.shape.some((s, d) => s !== idx.shape[d])) throw new Error(`updates ${show(upd.shape)} must have the shape of the indices ${show(idx.shape)}`);
+      if (upd.dtype !== x.dtype) throw new Error(`mixed dtypes ${x.dtype} and ${upd.dtype}: cast explicitly`);
+      return { shape: x.shape, dtype: x.dtype };
+    },
+    impl: ([x, idx, upd], attrs, out) => {
+      const r = output(out);
+      r.data.set(x.data);
+      const offs = gatherOffsets(x.shape, idx, attrs.axis as number, "scatterAdd");
+      for (let i = 0; i < offs.length; i++) r.data[offs[i]] += upd.data[i];
+      return r;
+    },
+    vjp: (g, [, idx], _out, attrs) => [g, null, b.takeAlongAxis(g, idx, attrs.axis as number)],
+  },
+];

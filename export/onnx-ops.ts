@@ -4,6 +4,7 @@
 
 import type { OnnxEmitter, OnnxLowering } from "../core/registry.js";
 import type { DType } from "../core/tensor.js";
+import { indexingLowerings } from "./onnx-indexing.js";
 
 /** The opset written: 18 takes ReduceSum's and ReduceMax's axes as an input (ReduceSum since 13). */
 export const ONNX_OPSET = 18;
@@ -84,6 +85,7 @@ export const builtinLowerings: Readonly<Record<string, OnnxLowering>> = {
   reshape: (e, [x], _attrs, out) => e.node("Reshape", [x, e.shape(out.shape)]),
   transpose: (e, [x], attrs) => e.node("Transpose", [x], { perm: attrs.perm as number[] }),
   matmul: same("MatMul"),
+  ...indexingLowerings,
 };
 
 /** Ops the exporter writes itself rather than through a lowering. */

@@ -38,9 +38,9 @@ function viewOffsets(full: Shape, start: readonly number[], step: readonly numbe
   return { base: start.reduce((o, s, d) => o + s * fs[d], 0), st: step.map((k, d) => k * fs[d]) };
 }
 
-/** The transpose of slice: g placed at start + step*i along each axis of zeros of `shape`. */
-function pad(g: Node, shape: Shape, start: readonly number[], step: readonly number[]): Node {
-  return apply("pad", [g], { shape: [...shape], start: [...start], step: [...step] });
+/** The transpose of slice: g placed at the positions slice(start, stop, step) reads in zeros of `shape`. */
+function pad(g: Node, shape: Shape, attrs: Attrs): Node {
+  return apply("pad", [g], { shape: [...shape], start: attrs.start, stop: attrs.stop, step: attrs.step });
 }
 
 function concatShape(xs: readonly Aval[], attrs: Attrs): Aval {
@@ -101,20 +101,15 @@ export const indexingOps: OpDef[] = [
       });
       return r;
     },
-    vjp: (g, [x], _out, attrs) => [pad(g, x.shape, attrs.start as number[], attrs.step as number[])],
+    vjp: (g, [x], _out, attrs) => [pad(g, x.shape, attrs)],
   },
   {
+    // attrs: the full `shape` and the slice (start, stop, step) whose positions x fills
     name: "pad", kind: "other", arity: 1, tags: ["linear"],
     shape: ([x], attrs) => {
-      const rank = x.shape.length;
-      const shape = perAxis(attrs, "shape", rank);
-      const [start, step] = ["start", "step"].map((k) => perAxis(attrs, k, rank));
-      x.shape.forEach((c, d) => {
-        const last = start[d] + step[d] * (c - 1);
-        if (step[d] === 0 || shape[d] < 0 || (c > 0 && (start[d] < 0 || start[d] >= shape[d] || last < 0 || last >= shape[d]))) {
-          throw new Error(`axis ${d}: ${c} element(s) from ${start[d]} by ${step[d]} do not fit in ${show(shape)}`);
-        }
-      });
+      const shape = perAxis(attrs, "shape", x.shape.length);
+      const window = sliceShape({ shape, dtype: x.dtype }, attrs).shape;
+      if (window.some((c, d) => c !== x.shape[d])) throw new Error(`the window ${show(window)} of ${show(shape)} does not have the operand's shape ${show(x.shape)}`);
       return { shape, dtype: x.dtype };
     },
     impl: ([x], attrs, out) => {
@@ -126,10 +121,7 @@ export const indexingOps: OpDef[] = [
       });
       return r;
     },
-    vjp: (g, [x], _out, attrs) => {
-      const start = attrs.start as number[], step = attrs.step as number[];
-      return [apply("slice", [g], { start: [...start], stop: start.map((s, d) => (x.shape[d] === 0 ? s : s + step[d] * (x.shape[d] - 1) + Math.sign(step[d]))), step: [...step] })];
-    },
+    vjp: (g, _x, _out, attrs) => [apply("slice", [g], { start: attrs.start, stop: attrs.stop, step: attrs.step })],
   },
   {
     name: "concat", kind: "other", arity: -1,

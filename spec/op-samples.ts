@@ -157,15 +157,12 @@ export const builtinSamples: Readonly<Record<string, Sampler>> = {
     }
     return { inputs: [randomTensor(rand, shape)], attrs: { start, stop, step } };
   },
+  // the window of a random slice of `shape`, filled
   pad: (rand) => {
-    const shape = randShape(rand, 1, 3, 5);
-    const start: number[] = [], step: number[] = [], counts: number[] = [];
-    for (const n of shape) {
-      const k = [1, 2, -1][int(rand, 0, 2)];
-      const s = int(rand, 0, n - 1);
-      start.push(s), step.push(k), counts.push(int(rand, 1, Math.floor((k > 0 ? n - 1 - s : s) / Math.abs(k)) + 1));
-    }
-    return { inputs: [randomTensor(rand, counts)], attrs: { shape, start, step } };
+    const s = builtinSamples.slice(rand);
+    const shape = s.inputs[0].shape;
+    const window = shape.map((_, d) => Math.max(0, Math.ceil(((s.attrs.stop as number[])[d] - (s.attrs.start as number[])[d]) / (s.attrs.step as number[])[d])));
+    return { inputs: [randomTensor(rand, window)], attrs: { shape: [...shape], ...s.attrs } };
   },
   concat: (rand) => {
     const shape = randShape(rand, 1, 3);

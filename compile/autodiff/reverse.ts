@@ -138,11 +138,24 @@ export function vjp(g: Graph, opts: GradOptions = {}): Vjp {
   };
   for (const n of order) if (live.has(n)) n.inputs.forEach(visit);
   for (const out of gradOuts) if (!live.has(out)) visit(out);
+  // The forward returns its outputs anyway, so the backward may read them for free (attention's
+  // backward can use O = P V): each output is a residual under its own name, used or not.
+  const outputNames = new Map<Node, string>();
+  for (const [name, y] of Object.entries(g.outputs)) {
+    if (y.isInput || y.isConst || outputNames.has(y)) continue;
+    outputNames.set(y, name);
+    if (!isResidual.has(y)) {
+      isResidual.add(y);
+      residuals.push(y);
+    }
+  }
 
   const used = new Set(g.inputNames.concat(Object.keys(g.outputs), ct ? [ct.name] : []));
   const names = new Map<Node, string>();
   residuals.forEach((r, k) => {
     if (r.isInput) return names.set(r, r.name);
+    const asOutput = outputNames.get(r);
+    if (asOutput) return names.set(r, asOutput);
     let name = r.label ?? `r${k}`;
     for (let i = 2; used.has(name); i++) name = `${r.label ?? `r${k}`}_${i}`;
     used.add(name);

@@ -7,6 +7,7 @@ import type { Node } from "../../core/node.js";
 import type { Context } from "./rules/rule.js";
 import { Rewriter, type Limits } from "./rewrite.js";
 import { ruleTables } from "./rules/index.js";
+import { forwardValues } from "./forward-values.js";
 
 const NO_LIMITS: Limits = { maxIterations: 100_000, maxNodes: 1_000_000, timeLimitMs: 10_000 };
 
@@ -56,6 +57,7 @@ export function analysis(g: Graph, limits: Limits = NO_LIMITS): Context {
     return r;
   }
 
+  let forwardRewriter: Rewriter | undefined;
   const ctx: Context = {
     memo: new Map(),
     positive: isPositive,
@@ -63,10 +65,13 @@ export function analysis(g: Graph, limits: Limits = NO_LIMITS): Context {
     factOf,
     available: (n) => toposort([n]).every((m) => m.inputs.length > 0 || m.isConst || inputs.has(m) || (m.op === "iota")),
     simplify(n: Node) {
-      // forward definitions live in a world without the backward's facts
-      const inner = { ...ctx, memo: new Map(), factOf: () => undefined } as Context;
-      return new Rewriter(ruleTables, inner, limits).normalize(n);
+      // forward definitions live in a world without the backward's facts; one rewriter for the
+      // whole pass, so the forward's nodes are normalized once however often they are asked about
+      const inner = { ...ctx, memo: new Map(), factOf: () => undefined, residualFor: () => undefined } as Context;
+      forwardRewriter ??= new Rewriter(ruleTables, inner, limits);
+      return forwardRewriter.normalize(n);
     },
   };
+  ctx.residualFor = forwardValues(g, (n) => ctx.simplify(n));
   return ctx;
 }

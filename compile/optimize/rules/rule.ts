@@ -20,6 +20,8 @@ export interface Context extends Facts {
   factOf(input: Node): Node | undefined;
   /** True when `n` can be computed from the graph's inputs alone. */
   available(n: Node): boolean;
+  /** The residual input whose forward definition `n` recomputes (compile/optimize/forward-values.ts). */
+  residualFor?(n: Node): Node | undefined;
 }
 
 /**

@@ -1,0 +1,77 @@
+// Values the forward already computed, found again in the backward. A backward graph from `vjp`
+// carries each residual's forward definition (g.facts). Seen through those definitions, a backward
+// expression is an expression of the forward; if that is (up to the canonical form) the definition
+// of a residual, the backward reads the residual instead of recomputing it. This is the converse of
+// `sum-of-residual`, and nothing in it knows which program it is looking at: log-softmax's
+// sum(exp(x - m)) and a user's saved statistic are found the same way.
+
+import { toposort, type Graph } from "../../core/graph.js";
+import { apply, type Node } from "../../core/node.js";
+
+/** The residual input whose forward definition `n` recomputes, if any. */
+export type ResidualFor = (n: Node) => Node | undefined;
+
+/**
+ * An index of the graph's residual definitions. `simplify` brings a forward expression to its
+ * normal form (the optimizer's rules without the backward's facts), so that a recomputation
+ * written differently from the forward's definition is found too.
+ */
+export function forwardValues(g: Graph, simplify: (n: Node) => Node): ResidualFor {
+  const defs = Object.entries(g.facts).filter(([name]) => g.inputNames.includes(name));
+  if (defs.length === 0) return () => undefined;
+  const toForward = new Map<Node, Node>(defs.map(([name, def]) => [g.input(name), def]));
+  const byDef = new Map<Node, Node>();
+  for (const [name, def] of defs) if (!byDef.has(def)) byDef.set(def, g.input(name));
+  // forward inputs the definitions read; any other input (the cotangent) has no forward image
+  const leaves = new Set(toposort(defs.map(([, def]) => def)).filter((n) => n.isInput));
+  const shapes = new Set(defs.map(([, def]) => `${def.dtype}[${def.shape.join(",")}]`));
+  let byNormal: Map<Node, Node> | undefined;
+  const normal = new Map<Node, Node | null>();
+  const image = new Map<Node, Node | null>();
+
+  const normalForm = (n: Node): Node | null => {
+    if (normal.has(n)) return normal.get(n)!;
+    let out: Node | null = null;
+    try {
+      out = simplify(n);
+    } catch {
+      out = null; // a limit inside the forward's normalization: no recognition, never a failure
+    }
+    normal.set(n, out);
+    return out;
+  };
+
+  /** The forward expression `n` computes (residual inputs replaced by their definitions). */
+  const forwardImage = (root: Node): Node | null => {
+    for (const n of toposort([root], (m) => image.has(m))) {
+      let out: Node | null;
+      if (n.isInput) out = toForward.get(n) ?? (leaves.has(n) ? n : null);
+      else if (n.inputs.length === 0) out = n;
+      else {
+        const ins = n.inputs.map((x) => image.get(x)!);
+        out = ins.every((x): x is Node => x !== null) ? (ins.every((x, i) => x === n.inputs[i]) ? n : apply(n.op, ins, n.attrs)) : null;
+      }
+      image.set(n, out);
+    }
+    return image.get(root)!;
+  };
+
+  return (n) => {
+    if (n.inputs.length === 0 || !shapes.has(`${n.dtype}[${n.shape.join(",")}]`)) return undefined;
+    const img = forwardImage(n);
+    if (!img) return undefined;
+    const exact = byDef.get(img);
+    if (exact) return exact === n ? undefined : exact;
+    if (!byNormal) {
+      byNormal = new Map();
+      for (const [name, def] of defs) {
+        const key = normalForm(def);
+        // a definition that folds to a constant or an input is better emitted as that
+        if (key && key.inputs.length > 0 && !byNormal.has(key)) byNormal.set(key, g.input(name));
+      }
+    }
+    const key = normalForm(img);
+    const r = key ? byNormal.get(key) : undefined;
+    return r === n ? undefined : r;
+  };
+}

@@ -8,6 +8,7 @@ import type { Context } from "./rules/rule.js";
 import { Rewriter, type Limits } from "./rewrite.js";
 import { ruleTables } from "./rules/index.js";
 import { forwardValues } from "./forward-values.js";
+import { sharedValues } from "./contraction.js";
 
 const NO_LIMITS: Limits = { maxIterations: 100_000, maxNodes: 1_000_000, timeLimitMs: 10_000 };
 
@@ -67,11 +68,12 @@ export function analysis(g: Graph, limits: Limits = NO_LIMITS): Context {
     simplify(n: Node) {
       // forward definitions live in a world without the backward's facts; one rewriter for the
       // whole pass, so the forward's nodes are normalized once however often they are asked about
-      const inner = { ...ctx, memo: new Map(), factOf: () => undefined, residualFor: () => undefined } as Context;
+      const inner = { ...ctx, memo: new Map(), factOf: () => undefined, residualFor: () => undefined, shared: () => false } as Context;
       forwardRewriter ??= new Rewriter(ruleTables, inner, limits);
       return forwardRewriter.normalize(n);
     },
   };
   ctx.residualFor = forwardValues(g, (n) => ctx.simplify(n));
+  ctx.shared = sharedValues(g);
   return ctx;
 }

@@ -22,6 +22,8 @@ export interface Context extends Facts {
   available(n: Node): boolean;
   /** The residual input whose forward definition `n` recomputes (compile/optimize/forward-values.ts). */
   residualFor?(n: Node): Node | undefined;
+  /** True when the graph computes `n` for more than one consumer (so it is at hand anyway). */
+  shared?(n: Node): boolean;
 }
 
 /**

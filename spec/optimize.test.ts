@@ -62,7 +62,9 @@ const allRules = Object.values(tables).flat();
 function fixtures(): SoundnessCase {
   const r = seeded(7);
   const x = b.input("x", [2, 3]), s = b.input("s", [1, 1]), c = b.input("c", [2, 3]);
-  const graph = new Graph([x, s, c], {
+  const a = b.input("a", [2, 6]), m = b.input("m", [6, 6]), w = b.input("w", [6, 1]);
+  const graph = new Graph([x, s, c, a, m, w], {
+    chain: b.matmul(b.matmul(a, m), w), // a (m w) is cheaper: matmul-of-contraction
     folded: b.mul(x, b.exp(b.constant(0.5, "f64", [2, 3]))),
     recip: b.recip(b.add(b.square(x), 1)),
     rsqrt: b.rsqrt(b.add(b.square(x), 2)),
@@ -71,11 +73,12 @@ function fixtures(): SoundnessCase {
     views: b.broadcastTo(b.broadcastTo(s, [1, 3]), [2, 3]),
     constView: b.mul(x, apply("broadcastTo", [apply("reshape", [b.constant(2)], { shape: [1, 1] })], { shape: [2, 3] })),
   });
-  return { graph, inputs: { x: random([2, 3], r), s: random([1, 1], r), c: random([2, 3], r) }, label: "fixtures" };
+  return { graph, inputs: { x: random([2, 3], r), s: random([1, 1], r), c: random([2, 3], r), a: random([2, 6], r), m: random([6, 6], r), w: random([6, 1], r) }, label: "fixtures" };
 }
 const zooShapes: [string, number[]][] = [
   ["batchnorm", [7, 3]], ["batchnorm", [1, 4]], ["batchnorm", [2, 1]], ["spatial-batchnorm", [3, 2, 2, 3]],
   ["layernorm", [4, 5]], ["rmsnorm", [3, 6]], ["groupnorm", [2, 4, 2, 2]],
+  ["softmax", [5, 4]], ["log-softmax", [5, 4]], ["logsumexp", [5, 4]], ["attention", [6, 3]],
 ];
 
 test("every rule is sound wherever it fires (random graphs and normalization backwards)", () => {

@@ -113,7 +113,13 @@ export function flattenContraction(root: Node, free: Free): Einsum | null {
         factors.push({ node: n, idx });
     }
   }
-  if (factors.length < 3 || factors.length > MAX_FACTORS || !Number.isFinite(coef)) return null;
+  if (factors.length < 3 || factors.length > MAX_FACTORS) return null;
+  // a summed index no factor carries (a sum over a broadcast axis) counts its size
+  const carried = new Set([...out, ...factors.flatMap((f) => f.idx)]);
+  size.forEach((s, i) => {
+    if (!carried.has(i)) coef *= s;
+  });
+  if (!Number.isFinite(coef)) return null;
   return { coef, factors, out, size, current };
 }
 
@@ -242,7 +248,7 @@ function contract(fs: Factor[], e: Einsum, kept: Set<number>): { node: Node; idx
 /** The last result arranged as the output (its axes and size-1 axes) and scaled. */
 function finish(node: Node, idx: Ix[], e: Einsum, like: Node): Node {
   const order = e.out.filter((i): i is number => i !== null);
-  const x = arrange({ node, idx }, order, e, false);
+  const x = arrange({ node, idx }, order, e, true); // an output axis no factor carries is a broadcast
   const shaped = b.reshape(x, like.shape);
   return e.coef === 1 ? shaped : b.mul(shaped, b.constant(e.coef, like.dtype, like.shape));
 }

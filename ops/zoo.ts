@@ -7,7 +7,7 @@ import type { Node } from "../core/node.js";
 import { trace } from "../core/trace.js";
 import type { DType } from "../core/tensor.js";
 import * as b from "../core/builder.js";
-import { batchnorm, groupnorm, layernorm, oneHot, rmsnorm } from "./composites.js";
+import { batchnorm, groupnorm, layernorm, logSoftmax, logsumexp, oneHot, rmsnorm, softmax } from "./composites.js";
 
 export interface ZooEntry {
   summary: string;
@@ -59,11 +59,8 @@ export const zoo: Record<string, ZooEntry> = {
     (x, p, s) => groupnorm(x, p.gamma, p.beta, s[1] % 2 === 0 ? 2 : 1)),
 };
 
-// The softmax family and attention, written as users write them: the stable max shift, no
-// stopGradient. The optimizer must find on its own that the max carries no gradient.
-
-/** Row-wise x - max(x) over the last axis. */
-const shifted = (x: Node) => b.sub(x, b.max(x, -1, true));
+// The softmax family and attention, written as users write them (ops/softmax.ts: the stable max
+// shift, no stopGradient). The optimizer must find on its own that the max carries no gradient.
 
 /** Scores [N, C] and integer class labels [N] (stored as floats). */
 function classification(name: string, summary: string, apply: (x: Node, y: Node) => Node): ZooEntry {
@@ -90,35 +87,19 @@ function rows(name: string, summary: string, apply: (x: Node) => Node): ZooEntry
 }
 
 export const families: Record<string, ZooEntry> = {
-  softmax: rows("softmax", "softmax over the last axis of [N,C], shifted by the row max", (x) => {
-    const e = b.exp(shifted(x));
-    return b.div(e, b.sum(e, -1, true));
-  }),
-  "log-softmax": rows("log-softmax", "log-softmax over the last axis of [N,C], shifted by the row max", (x) => {
-    const s = shifted(x);
-    return b.sub(s, b.log(b.sum(b.exp(s), -1, true)));
-  }),
-  logsumexp: rows("logsumexp", "log-sum-exp over the last axis of [N,C] (one value per row), shifted by the row max", (x) => {
-    const m = b.max(x, -1, true);
-    return b.reshape(b.add(b.log(b.sum(b.exp(b.sub(x, m)), -1, true)), m), [x.shape[0]]);
-  }),
+  softmax: rows("softmax", "softmax over the last axis of [N,C], shifted by the row max", (x) => softmax(x)),
+  "log-softmax": rows("log-softmax", "log-softmax over the last axis of [N,C], shifted by the row max", (x) => logSoftmax(x)),
+  logsumexp: rows("logsumexp", "log-sum-exp over the last axis of [N,C] (one value per row), shifted by the row max", (x) => logsumexp(x, -1)),
   // the textbook form, loss_i = logsumexp(x_i) - x_i[y_i], the label picked with a one-hot
-  "softmax-cross-entropy": classification("softmax-cross-entropy", "mean softmax cross-entropy of scores [N,C] against integer labels y [N]", (x, y) => {
-    const m = b.max(x, -1, true);
-    const lse = b.add(b.log(b.sum(b.exp(b.sub(x, m)), -1, true)), m);
-    return b.mean(b.sub(lse, b.sum(b.mul(x, oneHot(y, x.shape[1])), -1, true)));
-  }),
+  "softmax-cross-entropy": classification("softmax-cross-entropy", "mean softmax cross-entropy of scores [N,C] against integer labels y [N]",
+    (x, y) => b.mean(b.sub(logsumexp(x, -1, true), b.sum(b.mul(x, oneHot(y, x.shape[1])), -1, true)))),
   attention: {
     summary: "single-head scaled dot-product attention softmax(Q K^T / sqrt(d)) V of Q, K, V [T,d]",
     shape: [64, 16],
     build(s, dtype = "f64") {
       need("attention", s, 2);
       const spec = { shape: s, dtype };
-      return trace({ q: spec, k: spec, v: spec }, ({ q, k, v }) => {
-        const scores = b.mul(b.matmul(q, b.transpose(k)), 1 / Math.sqrt(s[1]));
-        const e = b.exp(shifted(scores));
-        return b.matmul(b.div(e, b.sum(e, -1, true)), v);
-      });
+      return trace({ q: spec, k: spec, v: spec }, ({ q, k, v }) => b.matmul(softmax(b.mul(b.matmul(q, k, false, true), 1 / Math.sqrt(s[1]))), v));
     },
   },
 };

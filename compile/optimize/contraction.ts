@@ -74,10 +74,14 @@ export function flattenContraction(root: Node, free: Free): Einsum | null {
         stack.push([n.inputs[0], idx, own], [n.inputs[1], idx, own]);
         continue;
       case "matmul": {
+        // [...batch, i, k] @ [...batch, k, j]: batch axes share the output's indices
         const [x, y] = n.inputs;
-        const k = x.shape[1] === 1 ? null : fresh(x.shape[1]);
-        work(2 * x.shape[0] * x.shape[1] * y.shape[1]);
-        stack.push([x, [idx[0], k], own], [y, [k, idx[1]], own]);
+        const r = n.rank;
+        const batch = idx.slice(0, r - 2);
+        const kSize = x.shape[r - 1];
+        const k = kSize === 1 ? null : fresh(kSize);
+        work(2 * x.size * y.shape[r - 1]);
+        stack.push([x, [...batch, idx[r - 2], k], own], [y, [...batch, k, idx[r - 1]], own]);
         continue;
       }
       case "transpose": {
@@ -187,12 +191,12 @@ function emitTree(t: Tree, e: Einsum, free: Free): Built {
     const own = t.leaf.idx.filter((i): i is number => i !== null);
     if (own.every((i) => kept.has(i))) return { node: t.leaf.node, idx: t.leaf.idx, cost: 0 };
     // an index only this factor carries is summed right away
-    const node = contract([t.leaf], e, kept);
+    const node = contract([t.leaf], e, kept, free);
     return { node: node.node, idx: node.idx, cost: free(node.node) ? 0 : t.leaf.node.size };
   }
   const [p, q] = t.pair!.map((s) => emitTree(s, e, free));
   const kept = keptIndices(t, e);
-  const made = contract([{ node: p.node, idx: p.idx }, { node: q.node, idx: q.idx }], e, kept);
+  const made = contract([{ node: p.node, idx: p.idx }, { node: q.node, idx: q.idx }], e, kept, free);
   const all = new Set([...p.idx, ...q.idx].filter((i): i is number => i !== null));
   // a multiply per point of the joint index space, and an add per point if anything is summed
   const work = [...all].reduce((m, i) => m * e.size[i], 1) * (all.size > kept.size ? 2 : 1);
@@ -222,19 +226,28 @@ function arrange(f: Factor, order: readonly number[], e: Einsum, spread: boolean
 }
 
 /** Multiply the factors and sum every index not in `kept`: a matmul where it is one. */
-function contract(fs: Factor[], e: Einsum, kept: Set<number>): { node: Node; idx: Ix[] } {
+function contract(fs: Factor[], e: Einsum, kept: Set<number>, free: Free): { node: Node; idx: Ix[] } {
   const order = resultOrder(kept, e, fs);
   const all = [...new Set(fs.flatMap((f) => f.idx.filter((i): i is number => i !== null)))];
   const summed = all.filter((i) => !kept.has(i));
-  if (fs.length === 2 && summed.length === 1 && order.length === 2) {
+  if (fs.length === 2 && summed.length === 1) {
+    // one summed index both carry, one free index each, the rest shared: a (batched) matmul
     const [k] = summed;
     const [f, g] = fs.map((x) => x.idx.filter((i): i is number => i !== null));
-    const left = [f, g].findIndex((ix) => ix.length === 2 && ix.includes(order[0]) && ix.includes(k));
-    const right = [f, g].findIndex((ix) => ix.length === 2 && ix.includes(order[1]) && ix.includes(k));
-    if (left >= 0 && right >= 0 && left !== right) {
-      const a = arrange(fs[left], [order[0], k], e, false);
-      const c = arrange(fs[right], [k, order[1]], e, false);
-      return { node: b.matmul(a, c), idx: order };
+    const batch = f.filter((i) => i !== k && g.includes(i));
+    const fi = f.filter((i) => i !== k && !g.includes(i));
+    const gj = g.filter((i) => i !== k && !f.includes(i));
+    if (f.includes(k) && g.includes(k) && fi.length === 1 && gj.length === 1 && batch.every((i) => kept.has(i))) {
+      // either orientation computes it; one the program already has is free, else follow `order`
+      const orient = (p: Factor, q: Factor, i: number, j: number) => ({
+        node: b.matmul(arrange(p, [...batch, i, k], e, false), arrange(q, [...batch, k, j], e, false)),
+        idx: [...batch, i, j],
+      });
+      const ab = orient(fs[0], fs[1], fi[0], gj[0]);
+      const ba = orient(fs[1], fs[0], gj[0], fi[0]);
+      if (free(ab.node)) return ab;
+      if (free(ba.node)) return ba;
+      return order.indexOf(gj[0]) < order.indexOf(fi[0]) ? ba : ab;
     }
   }
   const space = [...order, ...summed];

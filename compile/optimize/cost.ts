@@ -29,10 +29,10 @@ export function cost(g: Graph): Cost {
   return [s.reductionDepth, critical, contraction, s.fullSizeReductions + fullInputs, s.elementwisePerElement, s.nodes];
 }
 
-/** Multiply-adds of a matrix product plus the elements it reads. */
+/** Multiply-adds of a (batched) matrix product plus the elements it reads. */
 export function matmulWork(n: Node): number {
-  const [[m, k], [, p]] = n.inputs.map((x) => x.shape);
-  return m * k * p + m * k + k * p;
+  const [x, y] = n.inputs;
+  return x.size * y.shape[y.rank - 1] + x.size + y.size;
 }
 
 /** Lexicographic comparison: negative when a is cheaper. */

@@ -56,12 +56,25 @@ export function forwardValues(g: Graph, simplify: (n: Node) => Node): ResidualFo
     return image.get(root)!;
   };
 
+  // Reading a residual is a pass over it: worth it to replace a reduction or a contraction, or
+  // when the graph reads that residual anyway. An elementwise recomputation from residuals that
+  // are read anyway (xc = xhat * std, which reuse-residual chose) stays as it is.
+  const read = new Set(toposort(Object.values(g.outputs)).filter((n) => n.isInput));
+  const heavyMemo = new Map<Node, boolean>();
+  const heavy = (root: Node): boolean => {
+    for (const n of toposort([root], (m) => heavyMemo.has(m))) {
+      heavyMemo.set(n, n.def.kind === "reduce" || n.def.kind === "matmul" || n.inputs.some((x) => heavyMemo.get(x)));
+    }
+    return heavyMemo.get(root)!;
+  };
+  const worth = (n: Node, r: Node | undefined) => (r && r !== n && (read.has(r) || heavy(n)) ? r : undefined);
+
   return (n) => {
     if (n.inputs.length === 0 || !shapes.has(`${n.dtype}[${n.shape.join(",")}]`)) return undefined;
     const img = forwardImage(n);
     if (!img) return undefined;
     const exact = byDef.get(img);
-    if (exact) return exact === n ? undefined : exact;
+    if (exact) return worth(n, exact);
     if (!byNormal) {
       byNormal = new Map();
       for (const [name, def] of defs) {
@@ -71,7 +84,6 @@ export function forwardValues(g: Graph, simplify: (n: Node) => Node): ResidualFo
       }
     }
     const key = normalForm(img);
-    const r = key ? byNormal.get(key) : undefined;
-    return r === n ? undefined : r;
+    return worth(n, key ? byNormal.get(key) : undefined);
   };
 }

@@ -31,6 +31,21 @@ options:
   --bench   a bench JSON written by bench/batchnorm.ts, charted as time per call per size
   --svg     write the derived and optimized backward side by side as a standalone SVG instead`;
 
+/** The page editor's text for a zoo graph: the same trace, written with the composite it names. */
+function zooSource(name: string, shape: readonly number[], dtype: string): string {
+  const x = `[${shape.join(", ")}]`;
+  const c = `[${shape[1]}]`;
+  const opts = dtype === "f64" ? "" : `, { dtype: "${dtype}" }`;
+  const calls: Record<string, string> = {
+    batchnorm: `trace({ x: ${x}, gamma: ${c}, beta: ${c} }, ({ x, gamma, beta }) => batchnorm(x, gamma, beta).out${opts})`,
+    "spatial-batchnorm": `trace({ x: ${x}, gamma: ${c}, beta: ${c} }, ({ x, gamma, beta }) => batchnorm(x, gamma, beta, { axes: [0, 2, 3] }).out${opts})`,
+    layernorm: `trace({ x: ${x}, gamma: ${c}, beta: ${c} }, ({ x, gamma, beta }) => layernorm(x, gamma, beta)${opts})`,
+    rmsnorm: `trace({ x: ${x}, gamma: ${c} }, ({ x, gamma }) => rmsnorm(x, gamma)${opts})`,
+    groupnorm: `trace({ x: ${x}, gamma: ${c}, beta: ${c} }, ({ x, gamma, beta }) => groupnorm(x, gamma, beta, ${shape[1] % 2 === 0 ? 2 : 1})${opts})`,
+  };
+  return calls[name] ?? "";
+}
+
 function readBench(file: string): unknown {
   let text: string;
   try {
@@ -83,7 +98,8 @@ export const command = {
       console.log(path);
       return;
     }
-    const { path } = view(graph, { title, bench, out: values.out ?? `gradc-${name}.html` });
+    const source = zooSource(name, shape, dtype) || undefined;
+    const { path } = view(graph, { title, bench, source, out: values.out ?? `gradc-${name}.html` });
     console.log(path);
   },
 };

@@ -31,6 +31,22 @@ export function traceSource(text: string): Graph {
   return g;
 }
 
+type Packed = PageData & { packed: { rows: unknown[][]; strings: string[] } };
+
+/** The page's data with its node rows unpacked (viz/page.ts packNodes). */
+export function unpack(json: Packed): PageData {
+  const { rows, strings } = json.packed;
+  const nodes = rows.map((r) => {
+    const [id, op, kind, shape, dtype, title, attrs, operand, from, inputs, scopeIndex, values] = r as [number, number, number, number[], number, number, number, number, number, number[], number, [number, number, number] | 0];
+    return {
+      id, op: strings[op], kind: strings[kind] as PageData["nodes"][number]["kind"], shape, dtype: strings[dtype], title: title < 0 ? strings[op] : strings[title],
+      attrs: strings[attrs], operand: strings[operand], from: strings[from], inputs, scope: strings[scopeIndex], ...(values ? { values } : {}),
+    };
+  });
+  const { packed: _packed, ...rest } = json;
+  return { ...rest, nodes };
+}
+
 function flagRendered(): void {
   const w = window as unknown as Flags;
   w.__gradcDrawn = performance.now();
@@ -43,7 +59,7 @@ function flagRendered(): void {
 }
 
 export function boot(): void {
-  const data = JSON.parse(document.getElementById("gradc-data")!.textContent!) as PageData;
+  const data = unpack(JSON.parse(document.getElementById("gradc-data")!.textContent!));
   wireControls(d3);
   render(d3, data);
   flagRendered();

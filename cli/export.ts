@@ -1,7 +1,7 @@
 // gradc export <graph> --format onnx|dot|json [--graph forward|backward|optimized|train] --out FILE
 //
 //   gradc export batchnorm --format onnx --graph optimized --out bn.onnx
-//   gradc export layernorm --format dot --graph backward --shape 64,128 --out ln.dot
+//   gradc export layernorm --format dot --graph backward --shape 64,128 --out ln.dot   (N fixed at 64)
 //
 // The file is written to a temporary name beside --out and renamed when complete, so an error
 // (an op without an ONNX lowering, an unwritable folder) leaves nothing behind.
@@ -14,6 +14,8 @@ import { grad, vjp } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";
 import { exportOnnx, toDot, toJSON } from "../export/index.js";
 import { zoo } from "../ops/zoo.js";
+import { symbolSize } from "../core/symbol-table.js";
+import { shapeStr } from "../core/tensor.js";
 import { parseCommandArgs, parseDtype, zooName, zooShape } from "./args.js";
 
 const FORMATS = ["onnx", "dot", "json"] as const;
@@ -23,6 +25,8 @@ export type Which = (typeof GRAPHS)[number];
 
 const usage = `usage: gradc export <graph> --format onnx|dot|json --out FILE [--graph forward|backward|optimized|train]
                     [--shape N,D,...] [--dtype f64|f32]
+
+The batch axis is the symbolic size N unless --shape gives it a number: the model takes any batch.
 
 Writes a graph for other tools: an ONNX model (opset 18; run it on ONNX Runtime, open it in
 Netron), Graphviz DOT with the text form's labels, or gradc's JSON (read back with fromJSON).
@@ -79,6 +83,18 @@ export function writeAtomically(path: string, data: Uint8Array | string): void {
   }
 }
 
+/**
+ * The traced shape: the batch axis is the symbolic size N unless --shape fixes it, so one exported
+ * model serves every batch size; a --shape entry may itself be a symbol name (N,128).
+ */
+export function exportShape(name: string, text: string | undefined): number[] {
+  if (text === undefined) return [symbolSize("N"), ...zoo[name].shape.slice(1)];
+  const parts = text.split(",").map((s) => s.trim());
+  const symbolic = parts.map((p) => (/^[A-Za-z_]\w*$/.test(p) ? symbolSize(p) : p));
+  const concrete = zooShape("export", symbolic.map((p) => (typeof p === "number" ? "1" : p)).join(","), name);
+  return concrete.map((d, i) => (typeof symbolic[i] === "number" ? (symbolic[i] as number) : d));
+}
+
 const options = {
   format: { type: "string" },
   graph: { type: "string", default: "optimized" },
@@ -104,11 +120,11 @@ export const command = {
     if (values.out === undefined) throw new GradcError("export: say where to write with --out FILE");
     const path = checkOutPath("export", values.out);
     const name = zooName("export", positionals[0]);
-    const shape = values.shape === undefined ? zoo[name].shape : zooShape("export", values.shape, name);
+    const shape = exportShape(name, values.shape);
     const dtype = parseDtype("export", values.dtype);
 
     const g = exportedGraph(zoo[name].build(shape, dtype), which);
     writeAtomically(path, render(g, format, `${name}_${which}`));
-    console.log(`wrote ${values.out}: ${name} ${which} [${shape.join(",")}] ${dtype}, ${g.size} nodes, ${format}`);
+    console.log(`wrote ${values.out}: ${name} ${which} ${shapeStr(shape)} ${dtype}, ${g.size} nodes, ${format}`);
   },
 };

@@ -7,6 +7,7 @@ import { sameShape, shapeStr } from "./tensor.js";
 import { GradcError } from "./errors.js";
 import { apply, describe, Node, type Operand } from "./node.js";
 export { slice, concat, takeAlongAxis, scatterAdd, type SliceItem } from "./indexing.js";
+import { symbolOf } from "./symbol-table.js";
 
 export const input = (name: string, shape: Shape, dtype: DType = "f64"): Node =>
   apply("input", [], { name, shape: [...shape], dtype });
@@ -152,8 +153,17 @@ export const max = reduction("max");
 export function mean(operand: Operand, axes?: number | readonly number[], keepdims = false): Node {
   const x = asNode("mean", operand);
   const ax = normalizeAxes("mean", x, axes);
-  const count = ax.reduce((n, a) => n * x.shape[a], 1);
-  return mul(sum(x, ax, keepdims), 1 / count);
+  // a symbolic axis (N) divides by the size bound at run time: mul(sum, recip(dim N))
+  let count = 1;
+  const symbols: string[] = [];
+  for (const a of ax) {
+    const s = symbolOf(x.shape[a]);
+    count *= s ? s.k : x.shape[a];
+    if (s) symbols.push(s.name);
+  }
+  let total = count === 1 && symbols.length ? sum(x, ax, keepdims) : mul(sum(x, ax, keepdims), 1 / count);
+  for (const name of symbols) total = mul(total, apply("recip", [apply("dim", [], { name, dtype: x.dtype })]));
+  return total;
 }
 
 export function reshape(x: Node, shape: Shape): Node {

@@ -5,6 +5,7 @@ import { GradcError } from "./errors.js";
 import type { Graph } from "./graph.js";
 import { numbering, printNode } from "./graph.js";
 import type { Node } from "./node.js";
+import { bindSymbols, graphSymbols, specialize } from "./symbolic.js";
 import { sameShape, shapeStr, Tensor, tensor } from "./tensor.js";
 
 export type InputValue = Tensor | number | readonly unknown[] | Float64Array | Float32Array;
@@ -47,6 +48,8 @@ function toTensor(v: InputValue, x: Node, who: string): Tensor {
  *   evaluate(g, { x: tensor([[1, 2, 3], [4, 5, 6]]) }).out   // f64[3] [5,7,9]
  */
 export function evaluate(g: Graph, inputs: Readonly<Record<string, InputValue>>): Record<string, Tensor> {
+  // symbolic sizes (trace({ x: ["N", 3] })): bound from the inputs, run at those sizes
+  if (graphSymbols(g).length) return evaluate(specialize(g, bindSymbols(g, inputs)), inputs);
   const values = bindInputs(g, inputs);
   for (const n of g.nodes()) {
     if (values.has(n)) continue;

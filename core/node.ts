@@ -5,6 +5,7 @@ import type { DType, Shape } from "./tensor.js";
 import { shapeStr } from "./tensor.js";
 import { lookup, type AttrValue, type Attrs, type Aval, type OpDef } from "./registry.js";
 import { GradcError } from "./errors.js";
+import { dimStr } from "./symbol-table.js";
 import * as b from "./builder.js";
 
 let nextId = 0;
@@ -170,7 +171,7 @@ export function formatAttrs(attrs: Attrs): string {
 }
 
 function formatAttr(v: AttrValue): string {
-  if (Array.isArray(v)) return `[${v.join(",")}]`;
+  if (Array.isArray(v)) return `[${v.map(dimStr).join(",")}]`;
   if (typeof v === "string") return JSON.stringify(v);
   return typeof v === "number" ? formatNumber(v) : String(v);
 }

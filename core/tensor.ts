@@ -1,6 +1,7 @@
 // Tensors: a row-major typed array and a shape. Float64 by default, float32 on request.
 
 import { GradcError } from "./errors.js";
+import { dimStr } from "./symbol-table.js";
 
 export type DType = "f64" | "f32";
 export type Shape = readonly number[];
@@ -151,5 +152,6 @@ export function checkShape(shape: Shape, where: string): void {
   }
 }
 
-export const shapeStr = (shape: Shape): string => `[${shape.join(",")}]`;
+/** `[200,3]`; a symbolic size by its name, `[N,3]` (core/symbol-table.ts). */
+export const shapeStr = (shape: Shape): string => `[${shape.map(dimStr).join(",")}]`;
 export const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((s, i) => s === b[i]);

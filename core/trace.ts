@@ -5,8 +5,11 @@ import { Graph } from "./graph.js";
 import { input } from "./builder.js";
 import { Node } from "./node.js";
 import { checkShape, type DType, type Shape } from "./tensor.js";
+import { symbolicSize } from "./symbolic.js";
 
-export type InputSpec = Shape | { shape: Shape; dtype?: DType };
+/** A shape may name a symbolic size: ["N", 3] (see core/symbolic.ts). */
+export type Dim = number | string;
+export type InputSpec = readonly Dim[] | { shape: readonly Dim[]; dtype?: DType };
 export type Outputs = Node | Record<string, Node>;
 
 /**
@@ -14,6 +17,7 @@ export type Outputs = Node | Record<string, Node>;
  * `fn` receives symbolic tensors and returns one node (named "out") or named nodes.
  *
  *   const g = trace({ x: [4, 5] }, ({ x }) => x.sub(x.mean(0)).square().mean(0));
+ *   const h = trace({ x: ["N", 5] }, ...)   // N symbolic: evaluate and compile bind it from x
  */
 export function trace<K extends string>(
   inputs: Record<K, InputSpec>,
@@ -22,8 +26,9 @@ export function trace<K extends string>(
 ): Graph {
   const nodes = {} as Record<K, Node>;
   for (const [name, spec] of Object.entries(inputs) as [K, InputSpec][]) {
-    const shape = Array.isArray(spec) ? (spec as Shape) : (spec as { shape: Shape }).shape;
-    if (!Array.isArray(shape)) throw new GradcError(`trace: input "${name}" needs a shape (an array of sizes), got ${JSON.stringify(spec)}`);
+    const dims = Array.isArray(spec) ? (spec as readonly Dim[]) : (spec as { shape: readonly Dim[] }).shape;
+    if (!Array.isArray(dims)) throw new GradcError(`trace: input "${name}" needs a shape (an array of sizes), got ${JSON.stringify(spec)}`);
+    const shape: Shape = dims.map((d) => (typeof d === "string" ? symbolicSize(d, `trace: input "${name}"`) : d));
     checkShape(shape, `trace: input "${name}"`);
     const dtype = (!Array.isArray(spec) && (spec as { dtype?: DType }).dtype) || opts.dtype || "f64";
     nodes[name] = input(name, shape, dtype);

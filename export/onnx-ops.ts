@@ -5,6 +5,7 @@
 import type { OnnxEmitter, OnnxLowering } from "../core/registry.js";
 import type { DType } from "../core/tensor.js";
 import { indexingLowerings } from "./onnx-indexing.js";
+import { symbolSize } from "../core/symbol-table.js";
 
 /** The opset written: 18 takes ReduceSum's and ReduceMax's axes as an input (ReduceSum since 13). */
 export const ONNX_OPSET = 18;
@@ -49,6 +50,8 @@ export const builtinLowerings: Readonly<Record<string, OnnxLowering>> = {
     const column = shape.map((_, i) => (i === axis ? -1 : 1));
     return e.node("Expand", [e.node("Reshape", [range, e.ints(column)]), e.shape(shape)]);
   },
+  // a symbolic size as a value: read from the input shape that carries it
+  dim: (e, _x, attrs, out) => e.node("Cast", [e.node("Reshape", [e.shape([symbolSize(attrs.name as string)]), e.ints([])])], { to: e.type(out.dtype) }),
   cast: (e, [x], attrs) => e.node("Cast", [x], { to: e.type(attrs.dtype as DType) }),
 
   add: same("Add"),

@@ -10,6 +10,7 @@ import type { OnnxAttr, OnnxEmitter, OnnxLowering } from "../core/registry.js";
 import type { DType, Shape } from "../core/tensor.js";
 import { builtinLowerings, LEAVES, ONNX_IR_VERSION, ONNX_OPSET } from "./onnx-ops.js";
 import { encodeModel } from "./proto.js";
+import { dimStr, symbolOf } from "../core/symbol-table.js";
 
 export interface OnnxOptions {
   /** The graph's name in the model (default "gradc"). */
@@ -110,7 +111,7 @@ class Writer implements OnnxEmitter {
   private count = 0;
   private first = 0;
 
-  constructor(g: Graph) {
+  constructor(private readonly g: Graph) {
     for (const x of g.inputs) this.claim(x.name, `input "${x.name}"`);
   }
 
@@ -165,8 +166,40 @@ class Writer implements OnnxEmitter {
     return this.initializer(`${dtype}:${Object.is(value, -0) ? "-0" : value}`, tensorProto(value, dtype, []));
   }
 
+  /** Concrete shapes are constants; a symbolic size (k*N) is read from an input that carries N. */
   shape(shape: Shape): string {
-    return this.ints(shape);
+    if (!shape.some((d) => symbolOf(d))) return this.ints(shape);
+    const key = `shape:${shape.join(",")}`;
+    const hit = this.constants.get(key);
+    if (hit) return hit;
+    const parts = shape.map((d) => {
+      const s = symbolOf(d);
+      if (!s) return this.ints([d]);
+      const n = this.symbol(s.name);
+      return s.k === 1 ? n : this.node("Mul", [n, this.ints([s.k])]);
+    });
+    const out = this.node("Concat", parts, { axis: 0 });
+    this.constants.set(key, out);
+    return out;
+  }
+
+  /** Symbol N as an int64 [1]: Shape of the first input whose axis is N (or k*N, divided by k). */
+  private symbol(name: string): string {
+    const key = `symbol:${name}`;
+    const hit = this.constants.get(key);
+    if (hit) return hit;
+    let found: { input: string; axis: number; k: number } | undefined;
+    for (const x of this.g.inputs) {
+      x.shape.forEach((d, axis) => {
+        const s = symbolOf(d);
+        if (s?.name === name && (!found || s.k < found.k)) found = { input: x.name, axis, k: s.k };
+      });
+    }
+    if (!found) throw new Error(`symbolic size ${name} is carried by no input, so the model cannot know it`);
+    const at = this.node("Gather", [this.node("Shape", [found.input]), this.ints([found.axis])]);
+    const out = found.k === 1 ? at : this.node("Div", [at, this.ints([found.k])]);
+    this.constants.set(key, out);
+    return out;
   }
 
   type(dtype: DType): number {
@@ -218,7 +251,7 @@ class Writer implements OnnxEmitter {
   }
 
   valueInfo(name: string, dtype: DType, shape: Shape, doc?: string): Obj {
-    const dims = shape.map((d) => ({ dim_value: d }));
+    const dims = shape.map((d) => (symbolOf(d) ? { dim_param: dimStr(d) } : { dim_value: d }));
     return { name, type: { tensor_type: { elem_type: ELEM[dtype], shape: { dim: dims } } }, ...(doc ? { doc_string: doc } : {}) };
   }
 }

@@ -6,6 +6,7 @@ import { sizeOf, strides } from "../core/tensor.js";
 import { dtypeAttr, shapeAttr } from "./checks.js";
 import { output } from "./kernels.js";
 import { fail } from "../core/errors.js";
+import { symbolSize } from "../core/symbol-table.js";
 
 export const leafOps: OpDef[] = [
   {
@@ -42,6 +43,21 @@ export const leafOps: OpDef[] = [
       const st = strides(out.shape)[axis];
       const n = out.shape[axis];
       for (let i = 0; i < sizeOf(out.shape); i++) r.data[i] = Math.floor(i / st) % n;
+      return r;
+    },
+  },
+  {
+    // a symbolic size as a value (1/N is recip(dim N)); evaluate and compile replace it by the
+    // size bound at run time (core/symbolic.ts), so the kernel here sees only the traced size
+    name: "dim", kind: "leaf", arity: 0,
+    shape: (_x, attrs) => {
+      if (typeof attrs.name !== "string") throw new Error(`a dim needs the symbol's name, got ${JSON.stringify(attrs.name)}`);
+      symbolSize(attrs.name);
+      return { shape: [], dtype: dtypeAttr(attrs) };
+    },
+    impl: (_x, attrs, out) => {
+      const r = output(out);
+      r.data.fill(symbolSize(attrs.name as string));
       return r;
     },
   },

@@ -15,6 +15,7 @@ import type { Node } from "../../core/node.js";
 import { shapeStr, type Shape } from "../../core/tensor.js";
 import { jvp, pushForward, tangentInputs, type JvpOptions } from "./forward.js";
 import { grad } from "./reverse.js";
+import { sizeOnly } from "../../core/symbolic.js";
 
 export interface JacobianOptions {
   /** The output to differentiate (default: the only output). */
@@ -159,7 +160,7 @@ export interface Linearized {
 }
 
 /** Views and constants are recomputed from residuals rather than saved. */
-const rematerialize = (n: Node): boolean => n.isConst || n.def.kind === "movement";
+const rematerialize = (n: Node): boolean => n.isConst || n.def.kind === "movement" || sizeOnly(n);
 
 /**
  * JAX's linearize: evaluate the primal once and keep what the tangent map needs, so that many

@@ -6,6 +6,7 @@ import { GradcError } from "../../core/errors.js";
 import { Graph, substitute, toposort } from "../../core/graph.js";
 import { inScope, Node, scopeOf } from "../../core/node.js";
 import { sameShape, shapeStr } from "../../core/tensor.js";
+import { sizeOnly } from "../../core/symbolic.js";
 
 export interface GradOptions {
   /** The output to differentiate (default: the only output). */
@@ -105,7 +106,7 @@ export interface Vjp {
 }
 
 /** Ops cheap enough to recompute in the backward rather than save: views and constants. */
-const rematerialize = (n: Node): boolean => n.isConst || n.def.kind === "movement";
+const rematerialize = (n: Node): boolean => n.isConst || n.def.kind === "movement" || sizeOnly(n);
 
 /**
  * Split the gradient into a forward that saves residuals (the notebook's `cache`) and a backward

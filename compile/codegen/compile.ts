@@ -14,6 +14,8 @@ import { isFullSize, schedule, storeTerm, type LoopStage, type Schedule, type St
 import { buildArena, type SimdStage } from "./arena.js";
 import { simdLanes } from "./wasm-loops.js";
 import { sizeOf } from "../../core/tensor.js";
+import { graphSymbols } from "../../core/symbolic.js";
+import { symbolicExecutable } from "./symbolic.js";
 
 export interface CompileOptions {
   /**
@@ -80,6 +82,7 @@ const cache = new WeakMap<Node, Map<string, Executable>>();
  *   bwd.stats   // { kernels: 2, sweeps: 2, bytesPerCall: ... }
  */
 export function compile(g: Graph, opts: CompileOptions = {}): Executable {
+  if (graphSymbols(g).length) return symbolicExecutable(g, (h) => compile(h, opts));
   const key = `${g.inputs.map((x) => x.id).join(",")}|${Object.entries(g.outputs).map(([k, v]) => `${JSON.stringify(k)}:${v.id}`).join(",")}|${opts.reuseOutputs ? 1 : 0}${opts.wasm === false ? 0 : 1}|${opts.simdMin ?? SIMD_MIN}`;
   const anchor = Object.values(g.outputs)[0];
   if (!anchor) return build(g, opts);

@@ -5,6 +5,7 @@
 import * as b from "../../../core/builder.js";
 import type { Node } from "../../../core/node.js";
 import { Coef } from "../rational.js";
+import { dim, symbolOf } from "../../../core/symbolic.js";
 import { collect, emit, emitTerm, flatten, onlyFiniteConstants, type Term } from "../linear.js";
 import { P, rule, v, type Context, type Match, type Rule } from "./rule.js";
 
@@ -34,7 +35,16 @@ function split(t: Term, axes: readonly number[], full: Node): Split {
   }
   const kept = num.size || den.size ? { coef: Coef.one, num, den } : null;
   let coef = t.coef;
-  if (!kept) coef = coef.mul(Coef.of(axes.reduce((n, i) => n * full.shape[i], 1)));
+  if (!kept) {
+    // the count of a symbolic axis stays symbolic: k*N contributes k to the coefficient, dim N a factor
+    let count = 1;
+    for (const i of axes) {
+      const s = symbolOf(full.shape[i]);
+      count *= s ? s.k : full.shape[i];
+      if (s) pulled.push([b.broadcastTo(dim(s.name, full.dtype), full.shape), 1]);
+    }
+    coef = coef.mul(Coef.of(count));
+  }
   return { coef, pulled, pulledDen, kept };
 }
 

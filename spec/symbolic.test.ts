@@ -1,0 +1,92 @@
+// A symbolic batch size: trace({ x: ["N", 3] }) records N; autodiff and the optimizer keep 1/N as
+// recip(dim N); evaluate and compile bind N from the inputs (one graph, any batch); the ONNX model
+// has a symbolic dimension; inputs that bind N differently are an error naming N, inputs and sizes.
+
+import "../ops/index.js";
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { trace } from "../core/trace.js";
+import { evaluate } from "../core/evaluate.js";
+import { Tensor } from "../core/tensor.js";
+import { grad, vjp } from "../compile/autodiff/reverse.js";
+import { optimize } from "../compile/optimize/optimize.js";
+import { compile } from "../compile/codegen/compile.js";
+import { batchnorm, layernorm } from "../ops/composites.js";
+import { zoo } from "../ops/zoo.js";
+import { decodeModel } from "../export/proto.js";
+import { exportOnnx } from "../export/onnx.js";
+import { exportedGraph, exportShape } from "../cli/export.js";
+import { randomInputs, seeded } from "./fuzz.js";
+import { mismatch, runOnOrt } from "./ort.js";
+
+const bn = (shape: (number | string)[]) =>
+  trace({ x: shape, gamma: [3], beta: [3] }, ({ x, gamma, beta }) => ({ out: batchnorm(x, gamma, beta).out, ln: layernorm(x, gamma, beta) }));
+
+test("trace records N: shapes print as [N,3] and the mean divides by recip(dim N), not by a number", () => {
+  const g = bn(["N", 3]);
+  const text = g.toString();
+  assert.match(text, /^graph\(x: f64\[N,3\], gamma: f64\[3\], beta: f64\[3\]\)/);
+  assert.match(text, /dim\[name="N", dtype="f64"\]/);
+  assert.match(text, /recip %\d+ : f64\[\]/);
+});
+
+test("for N in 2, 4, 50: the symbolic graph, its gradient and its optimized gradient evaluate and compile as the graph traced at N", () => {
+  const sym = grad(bn(["N", 3]), { of: "out", withValue: true });
+  const symOpt = optimize(sym);
+  const exe = compile(symOpt);
+  for (const n of [2, 4, 50]) {
+    const concrete = grad(bn([n, 3]), { of: "out", withValue: true });
+    const inputs = randomInputs(concrete, seeded(n));
+    const want = evaluate(concrete, inputs);
+    for (const [what, got] of [["grad", evaluate(sym, inputs)], ["optimized", evaluate(symOpt, inputs)], ["compiled", exe.run(inputs)]] as const) {
+      for (const k of Object.keys(want)) assert.ok(mismatch(got[k], want[k]) < 1e-12, `${what} ${k} at N=${n}`);
+    }
+  }
+});
+
+test("a backward keeps N: vjp recomputes 1/N instead of saving it, so the backward's inputs are the usual residuals", () => {
+  const { backward, residuals } = vjp(bn(["N", 3]), { of: "out" });
+  assert.deepEqual(residuals.sort(), ["gamma", "std", "xc", "xhat"]);
+  assert.match(backward.toString(), /dim\[name="N"/);
+});
+
+test("inputs that bind N differently: an error naming N, both inputs and both sizes", () => {
+  const { backward } = vjp(bn(["N", 3]), { of: "out" });
+  const inputs = randomInputs(vjp(bn([50, 3]), { of: "out" }).backward, seeded(1));
+  inputs.dout = new Tensor(new Float64Array(49 * 3), [49, 3]);
+  assert.throws(() => evaluate(backward, inputs), /evaluate: symbol N bound to 50 by xhat \(axis 0\), 49 by xc \(axis 0\)|symbol N bound to 50 by .*, 49 by dout \(axis 0\)/);
+  assert.throws(() => compile(optimize(backward)).run(inputs), /run: symbol N bound to 50 by .*, 49 by dout \(axis 0\)/);
+});
+
+test("the exported ONNX model has a symbolic batch dimension and runs at two batch sizes as gradc does", async () => {
+  const shape = exportShape("batchnorm", undefined);
+  const g = exportedGraph(zoo.batchnorm.build(shape), "optimized");
+  const m = decodeModel(exportOnnx(g)) as any;
+  const dout = m.graph.input.find((x: any) => x.name === "dout");
+  assert.deepEqual(dout.type.tensor_type.shape.dim, [{ dim_param: "N" }, { dim_value: 3 }]);
+  for (const n of [5, 64]) {
+    const forward = exportedGraph(zoo.batchnorm.build([n, 3]), "forward");
+    const fin = randomInputs(forward, seeded(n));
+    const res = evaluate(forward, fin);
+    const inputs = { gamma: fin.gamma, std: res.std, xhat: res.xhat, xc: res.xc, dout: randomInputs(forward, seeded(n + 1)).x };
+    const want = evaluate(exportedGraph(zoo.batchnorm.build([n, 3]), "optimized"), inputs);
+    const got = await runOnOrt(g, inputs);
+    for (const k of ["dx", "dgamma", "dbeta"]) assert.ok(mismatch(got[k], want[k]) < 1e-12, `${k} at N=${n}`);
+  }
+});
+
+test("every zoo graph exported with a symbolic batch (forward, backward, optimized, train) runs on ONNX Runtime as evaluate runs it", async () => {
+  const sizes: Record<string, number[]> = { batchnorm: [3], "spatial-batchnorm": [2, 3, 2], layernorm: [4], rmsnorm: [4], groupnorm: [4, 2, 2] };
+  for (const name of Object.keys(zoo)) {
+    for (const which of ["forward", "backward", "optimized", "train"] as const) {
+      const g = exportedGraph(zoo[name].build(exportShape(name, `N,${sizes[name].join(",")}`)), which);
+      for (const n of [2, 5]) {
+        const concrete = exportedGraph(zoo[name].build([n, ...sizes[name]]), which);
+        const inputs = randomInputs(concrete, seeded(n), 0.5, 2);
+        const want = evaluate(g, inputs);
+        const got = await runOnOrt(g, inputs);
+        for (const k of g.outputNames) assert.ok(mismatch(got[k], want[k]) < 1e-10, `${name} ${which} ${k} at N=${n}`);
+      }
+    }
+  }
+});

@@ -46,7 +46,8 @@ test("every registered op has an ONNX lowering (a new primitive without one fail
 
 test("every op, on its samples, computes on ONNX Runtime what evaluate computes (f64 and f32)", async () => {
   for (const def of allOps()) {
-    if (LEAVES.has(def.name)) continue;
+    // dim is a symbolic size: it needs an input that carries it (spec/symbolic.test.ts runs it)
+    if (LEAVES.has(def.name) || def.name === "dim") continue;
     const sample = def.name === "iota" ? iotaSample : samplerFor(def);
     assert.ok(sample, `${def.name} has no sampler`);
     for (let seed = 1; seed <= 3; seed++) {

@@ -44,11 +44,21 @@ test("for N in 2, 4, 50: the symbolic graph, its gradient and its optimized grad
   }
 });
 
-test("a backward keeps N: vjp recomputes 1/N instead of saving it, so the backward's inputs are the usual residuals", () => {
+test("a backward keeps N: vjp recomputes 1/N instead of saving it as a scalar residual", () => {
   const { backward, residuals } = vjp(bn(["N", 3]), { of: "out" });
-  assert.deepEqual(residuals.sort(), ["gamma", "std", "xc", "xhat"]);
+  for (const name of residuals) assert.ok(backward.input(name).rank > 0, `residual ${name} is not a saved scalar`);
   assert.match(backward.toString(), /dim\[name="N"/);
 });
+
+/** The optimized backward's inputs at batch n: residuals from the forward, a random cotangent. */
+function backwardInputs(name: string, shape: readonly number[]): Record<string, Tensor> {
+  const forward = exportedGraph(zoo[name].build(shape), "forward");
+  const values = { ...randomInputs(forward, seeded(shape[0]), 0.5, 2) };
+  Object.assign(values, evaluate(forward, values));
+  const backward = exportedGraph(zoo[name].build(shape), "optimized");
+  const ct = randomInputs(backward, seeded(shape[0] + 1));
+  return Object.fromEntries(backward.inputNames.map((k) => [k, values[k] ?? ct[k]]));
+}
 
 test("inputs that bind N differently: an error naming N, both inputs and both sizes", () => {
   const { backward } = vjp(bn(["N", 3]), { of: "out" });
@@ -65,10 +75,7 @@ test("the exported ONNX model has a symbolic batch dimension and runs at two bat
   const dout = m.graph.input.find((x: any) => x.name === "dout");
   assert.deepEqual(dout.type.tensor_type.shape.dim, [{ dim_param: "N" }, { dim_value: 3 }]);
   for (const n of [5, 64]) {
-    const forward = exportedGraph(zoo.batchnorm.build([n, 3]), "forward");
-    const fin = randomInputs(forward, seeded(n));
-    const res = evaluate(forward, fin);
-    const inputs = { gamma: fin.gamma, std: res.std, xhat: res.xhat, xc: res.xc, dout: randomInputs(forward, seeded(n + 1)).x };
+    const inputs = backwardInputs("batchnorm", [n, 3]);
     const want = evaluate(exportedGraph(zoo.batchnorm.build([n, 3]), "optimized"), inputs);
     const got = await runOnOrt(g, inputs);
     for (const k of ["dx", "dgamma", "dbeta"]) assert.ok(mismatch(got[k], want[k]) < 1e-12, `${k} at N=${n}`);
@@ -76,13 +83,15 @@ test("the exported ONNX model has a symbolic batch dimension and runs at two bat
 });
 
 test("every zoo graph exported with a symbolic batch (forward, backward, optimized, train) runs on ONNX Runtime as evaluate runs it", async () => {
-  const sizes: Record<string, number[]> = { batchnorm: [3], "spatial-batchnorm": [2, 3, 2], layernorm: [4], rmsnorm: [4], groupnorm: [4, 2, 2] };
-  for (const name of Object.keys(zoo)) {
+  // attention's [T,T] scores would need T*T, a product of symbols: one symbol per axis, k*N only
+  for (const name of Object.keys(zoo).filter((k) => k !== "attention")) {
+    const rest = zoo[name].shape.slice(1);
     for (const which of ["forward", "backward", "optimized", "train"] as const) {
-      const g = exportedGraph(zoo[name].build(exportShape(name, `N,${sizes[name].join(",")}`)), which);
+      const g = exportedGraph(zoo[name].build(exportShape(name, `N,${rest.join(",")}`)), which);
       for (const n of [2, 5]) {
-        const concrete = exportedGraph(zoo[name].build([n, ...sizes[name]]), which);
+        const concrete = exportedGraph(zoo[name].build([n, ...rest]), which);
         const inputs = randomInputs(concrete, seeded(n), 0.5, 2);
+        if (inputs.y) inputs.y = new Tensor(inputs.y.data.map((_, i) => i % rest[0]), inputs.y.shape);
         const want = evaluate(g, inputs);
         const got = await runOnOrt(g, inputs);
         for (const k of g.outputNames) assert.ok(mismatch(got[k], want[k]) < 1e-10, `${name} ${which} ${k} at N=${n}`);

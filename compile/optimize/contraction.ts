@@ -12,6 +12,7 @@
 import * as b from "../../core/builder.js";
 import type { Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
+import { symbolOf } from "../../core/symbol-table.js";
 
 /** An index variable; null marks a size-1 axis (no index). */
 type Ix = number | null;
@@ -120,10 +121,12 @@ export function flattenContraction(root: Node, free: Free): Einsum | null {
   if (factors.length < 3 || factors.length > MAX_FACTORS) return null;
   // a summed index no factor carries (a sum over a broadcast axis) counts its size
   const carried = new Set([...out, ...factors.flatMap((f) => f.idx)]);
+  let symbolic = false;
   size.forEach((s, i) => {
     if (!carried.has(i)) coef *= s;
+    if (!carried.has(i) && symbolOf(s)) symbolic = true; // a symbolic size (N) is no number to fold in
   });
-  if (!Number.isFinite(coef)) return null;
+  if (symbolic || !Number.isFinite(coef)) return null;
   return { coef, factors, out, size, current };
 }
 

@@ -47,7 +47,7 @@ export function analysis(g: Graph, limits: Limits = NO_LIMITS): Context {
     switch (n.op) {
       case "const": r = n.value > 0; break;
       case "input": { const f = factOf(n); r = f ? isPositive(f) : false; break; }
-      case "exp": r = true; break;
+      case "exp": case "dim": r = true; break; // a symbolic size is bound to a positive integer
       case "sqrt": case "rsqrt": case "recip": case "broadcastTo": case "reshape": case "transpose": case "sum": r = isPositive(a); break;
       case "add": r = (isPositive(a) && isNonneg(c)) || (isNonneg(a) && isPositive(c)); break;
       case "mul": case "div": r = isPositive(a) && isPositive(c); break;
@@ -64,7 +64,7 @@ export function analysis(g: Graph, limits: Limits = NO_LIMITS): Context {
     positive: isPositive,
     nonzero: (n) => (n.isConst ? n.value !== 0 : isPositive(n)),
     factOf,
-    available: (n) => toposort([n]).every((m) => m.inputs.length > 0 || m.isConst || inputs.has(m) || (m.op === "iota")),
+    available: (n) => toposort([n]).every((m) => m.inputs.length > 0 || m.isConst || inputs.has(m) || m.op === "iota" || m.op === "dim"),
     simplify(n: Node) {
       // forward definitions live in a world without the backward's facts; one rewriter for the
       // whole pass, so the forward's nodes are normalized once however often they are asked about

@@ -41,8 +41,23 @@ export interface NumpyComparison {
   numpyMissing?: string;
   batchnorm: { N: number; D: number; dtype: DType; gradcMs: number; numpyMs: number | null; probeMs: number | null }[];
   iteration: { dtype: DType; gradcMs: number; numpyMs: number | null }[];
+  /** The iteration with the large products split over two threads: wall-clock ms, one thread vs two, same run. */
+  threaded: { dtype: DType; oneThreadWallMs: number; twoThreadsWallMs: number }[];
   peakGFlops: { f64: number; f32: number };
   matmul: { what: string; dtype: DType; ms: number; gflops: number; ofPeak: number }[];
+}
+
+/** Median wall-clock milliseconds per call (for the two-thread row, where CPU time would count both threads). */
+export function wallMedian(f: () => unknown, reps: number): number {
+  f();
+  const t: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const s = performance.now();
+    f();
+    t.push(performance.now() - s);
+  }
+  t.sort((a, b) => a - b);
+  return t[Math.floor(reps / 2)];
 }
 
 /** Median CPU milliseconds per call of f (this process; the first call is a warm-up). */
@@ -77,12 +92,12 @@ function batchnormCase(N: number, D: number, dtype: DType, seed: number) {
   return () => exe.run(inputs);
 }
 
-function iterationCase(dtype: DType) {
+function iterationCase(dtype: DType, threads = false) {
   const rs = new RandomState(231);
   const x = rs.randn(50, 3072) as Float64Array;
   const X = new Tensor(dtype === "f32" ? Float32Array.from(x) : x, [50, 3072]);
   const y = rs.randint(10, undefined, [50]);
-  const net = new FullyConnectedNet([100, 100, 100, 100, 100], { weightScale: 2e-2, normalization: "batchnorm", seed: 231, dtype });
+  const net = new FullyConnectedNet([100, 100, 100, 100, 100], { weightScale: 2e-2, normalization: "batchnorm", seed: 231, dtype, threads });
   return () => net.loss(X, y);
 }
 
@@ -163,6 +178,16 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
       log(`training iteration ${dtype}: ${ms.toFixed(3)} ms`);
     }
   }
+  log("# two threads (wall clock, one thread and two interleaved)");
+  const threaded: NumpyComparison["threaded"] = (["f64", "f32"] as const).map((dtype) => {
+    const one = iterationCase(dtype), two = iterationCase(dtype, true);
+    let a = Infinity, b = Infinity;
+    for (let r = 0; r < 3; r++) {
+      a = Math.min(a, wallMedian(one, reps));
+      b = Math.min(b, wallMedian(two, reps));
+    }
+    return { dtype, oneThreadWallMs: a, twoThreadsWallMs: b };
+  });
   const peakGFlops = { f64: measurePeak("f64"), f32: measurePeak("f32") };
   const matmul: NumpyComparison["matmul"] = [];
   for (const dtype of ["f64", "f32"] as const) {
@@ -182,6 +207,7 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
       (["f64", "f32"] as const).map((dtype) => ({ N, D, dtype, gradcMs: gradcBn.get(`${N}x${D}:${dtype}`)!, numpyMs: numpyBn.get(`${N}x${D}:${dtype}`) ?? null, probeMs: probe.get(`${N}x${D}`) ?? null })),
     ),
     iteration: (["f64", "f32"] as const).map((dtype) => ({ dtype, gradcMs: gradcIt.get(dtype)!, numpyMs: numpyIt.get(dtype) ?? null })),
+    threaded,
     peakGFlops,
     matmul,
   };
@@ -205,6 +231,8 @@ export function summarizeComparison(r: NumpyComparison): string {
     ...r.iteration.map((c) => `| training iteration, 6-layer net with batchnorm, batch 50 | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.numpyMs)} | ${c.numpyMs === null ? "n/a" : f(c.numpyMs / c.gradcMs, 2)} | |`),
     "",
     `Batchnorm: gradc's default run (\`compile(optimize(backward)).run\`, fresh output arrays) against numpy's \`batchnorm_backward_alt\`; probe: the float64 streaming probe over the same two sweeps' bytes (bench/probe.ts). Iteration: \`net.loss(X, y)\`, forward and every gradient, both sides.`,
+    "",
+    `Two cores (its own rows, not compared with numpy): the iteration with \`threads: true\` (the first layer's two products split C's columns with a helper thread), wall-clock median, one thread and two interleaved in the same run: ${r.threaded.map((t) => `${t.dtype} ${f(t.oneThreadWallMs)} -> ${f(t.twoThreadsWallMs)} ms (x${f(t.oneThreadWallMs / t.twoThreadsWallMs, 2)})`).join(", ")}.`,
     "",
     `Peak of 128-bit lanes (mul + add, no FMA; bench/peak.ts): f64x2 ${f(r.peakGFlops.f64, 1)} GFLOP/s, f32x4 ${f(r.peakGFlops.f32, 1)} GFLOP/s.`,
     "",

@@ -7,7 +7,7 @@ import type { Graph } from "../core/graph.js";
 import { evaluate, type InputValue } from "../core/evaluate.js";
 import type { Tensor } from "../core/tensor.js";
 import { optimize } from "../compile/optimize/optimize.js";
-import { compile } from "../compile/codegen/compile.js";
+import { compile, type CompileOptions } from "../compile/codegen/compile.js";
 
 export type Engine = "compiled" | "interpreted";
 
@@ -25,12 +25,12 @@ export interface Runner {
  *   const r = makeRunner(grad(lossGraph, { withValue: true }), "compiled");
  *   r.run({ X, y, W1, b1 }).loss
  */
-export function makeRunner(graph: Graph, engine: Engine): Runner {
+export function makeRunner(graph: Graph, engine: Engine, options: CompileOptions = {}): Runner {
   const t0 = performance.now();
   if (engine === "interpreted") {
     return { graph, prepareMs: 0, run: (inputs) => evaluate(graph, inputs) };
   }
   const optimized = optimize(graph);
-  const compiled = compile(optimized);
+  const compiled = compile(optimized, options);
   return { graph: optimized, prepareMs: performance.now() - t0, run: (inputs) => compiled.run(inputs) };
 }

@@ -15,6 +15,7 @@ test("without python3 the comparison says so, and the summary has gradc's figure
     machine: { cpu: "cpu", cores: 2, node: "v20", loadavgStart: [1, 1, 1], loadavgEnd: [1, 1, 1] },
     batchnorm: [{ N: 4, D: 4, dtype: "f32", gradcMs: 0.01, numpyMs: null, probeMs: 0.02 }],
     iteration: [{ dtype: "f64", gradcMs: 3, numpyMs: null }],
+    threaded: [{ dtype: "f32", oneThreadWallMs: 2, twoThreadsWallMs: 1.5 }],
     peakGFlops: { f64: 28, f32: 56 },
     matmul: [{ what: "X @ W1", dtype: "f32", ms: 1, gflops: 30, ofPeak: 30 / 56 }],
   };

@@ -16,6 +16,7 @@ import { compile } from "../compile/codegen/compile.js";
 import { vjp } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";
 import { WASM_OPS, wasmLowering } from "../compile/codegen/wasm-ops.js";
+import { helperThread } from "../compile/codegen/worker-pool.js";
 import { zooGraph } from "../ops/zoo.js";
 import { randomTensor, seededRandom } from "./helpers.js";
 import { arbSeed, runs } from "./arbitraries.js";
@@ -63,6 +64,21 @@ describe("float32 matrix products in WebAssembly", () => {
       }),
       runs(60),
     );
+  });
+});
+
+describe("two threads", () => {
+  test("a product split with the helper thread equals the one-thread product bit for bit, f64 and f32, plain and transposed", () => {
+    for (const dtype of ["f64", "f32"] as const) {
+      const g = trace({ a: { shape: [40, 700], dtype }, c: { shape: [700, 90], dtype }, d: { shape: [40, 90], dtype } }, ({ a, c, d }) => ({
+        ac: a.matmul(c),
+        atd: a.T.matmul(d),
+      }));
+      const rand = seededRandom(11);
+      const x = Object.fromEntries(g.inputs.map((i) => [i.name, randomTensor(rand, i.shape, -1, 1, dtype)]));
+      const one = compile(g).run(x), two = compile(g, { threads: helperThread() }).run(x);
+      for (const k of ["ac", "atd"]) assert.deepEqual(Array.from(two[k].data), Array.from(one[k].data), `${k} ${dtype}`);
+    }
   });
 });
 

@@ -13,6 +13,7 @@ import { loadsOf, Lowering, viewOf, type IsBuffer, type Term } from "./layout.js
 import { isFullSize, schedule, storeTerm, type LoopStage, type Schedule, type Stage, type Store } from "./schedule.js";
 import { buildArena, type SimdStage } from "./arena.js";
 import { simdLanes } from "./wasm-loops.js";
+import type { Helper } from "./threads.js";
 import { sizeOf } from "../../core/tensor.js";
 import { graphSymbols } from "../../core/symbolic.js";
 import { symbolicExecutable } from "./symbolic.js";
@@ -30,7 +31,15 @@ export interface CompileOptions {
    * 4096). Tests set 1 so that small random graphs exercise the SIMD kernels.
    */
   simdMin?: number;
+  /**
+   * A helper thread (`helperThread()` from compile/codegen/worker-pool.js, Node only): matrix
+   * products of at least THREAD_MIN_MACS multiply-adds split C's columns with it. Default none.
+   */
+  threads?: Helper;
 }
+
+/** Products smaller than this stay on one thread: the hand-off costs tens of microseconds. */
+export const THREAD_MIN_MACS = 1 << 20;
 
 export interface KernelInfo {
   /** The generated function's name: k0, k1, ... */
@@ -83,7 +92,7 @@ const cache = new WeakMap<Node, Map<string, Executable>>();
  */
 export function compile(g: Graph, opts: CompileOptions = {}): Executable {
   if (graphSymbols(g).length) return symbolicExecutable(g, (h) => compile(h, opts));
-  const key = `${g.inputs.map((x) => x.id).join(",")}|${Object.entries(g.outputs).map(([k, v]) => `${JSON.stringify(k)}:${v.id}`).join(",")}|${opts.reuseOutputs ? 1 : 0}${opts.wasm === false ? 0 : 1}|${opts.simdMin ?? SIMD_MIN}`;
+  const key = `${g.inputs.map((x) => x.id).join(",")}|${Object.entries(g.outputs).map(([k, v]) => `${JSON.stringify(k)}:${v.id}`).join(",")}|${opts.reuseOutputs ? 1 : 0}${opts.wasm === false ? 0 : 1}|${opts.simdMin ?? SIMD_MIN}|${opts.threads ? 2 : 1}`;
   const anchor = Object.values(g.outputs)[0];
   if (!anchor) return build(g, opts);
   let entries = cache.get(anchor);
@@ -173,7 +182,9 @@ function build(g: Graph, opts: CompileOptions): Executable {
         if (share) {
           const spec = { ...share, sa: a.strides as [number, number], sb: b.strides as [number, number], aSize: a.base.size, bSize: b.base.size };
           wasm = { name: `w${extras.length}`, spec };
-          extras.push({ name: wasm.name, value: wasmMatmul(spec) });
+          const [m, k] = st.node.inputs[0].shape;
+          const big = m * k * st.node.shape[1] >= THREAD_MIN_MACS;
+          extras.push({ name: wasm.name, value: wasmMatmul(spec, big ? opts.threads : undefined) });
         }
         body.push(...matmulSource(st.node, { a, b, aName: names.buffer(a.base), bName: names.buffer(b.base), cName: names.buffer(st.node) }, wasm));
         bytes += bytesOf(a.base) + bytesOf(b.base) + bytesOf(st.node);

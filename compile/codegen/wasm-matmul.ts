@@ -11,7 +11,8 @@
 //     makes; emulating the single rounding would need f64 lanes and halve the speed.
 // The module owns its memory: A's and B's buffers are copied in, C is copied out.
 
-import { ADD, END, F32LOAD, F64LOAD, GET, GTS, I32, LOOP, LTS, MUL, SELECT, SET, BRIF, VOID, mem, moduleBytes, s32, simd, V, vec } from "./wasm-emit.js";
+import { ADD, END, F32LOAD, F64LOAD, GET, GTS, I32, LOOP, LTS, MUL, SELECT, SET, BRIF, VOID, mem, moduleBytes, name, s32, section, simd, u32, V, vec } from "./wasm-emit.js";
+import type { Helper } from "./threads.js";
 
 /** Sizes, strides (in elements) and the K-chunk of one matmul. */
 export interface WasmMatmulSpec {
@@ -35,6 +36,8 @@ export interface WasmMatmul {
   b: Float64Array | Float32Array;
   c: Float64Array | Float32Array;
   run: () => void;
+  /** Whether run() splits C's columns with a worker thread. */
+  threaded: boolean;
 }
 
 /** Columns of C per tile: two vectors of 2 doubles or 4 floats. */
@@ -56,12 +59,17 @@ export function packing(s: WasmMatmulSpec): { a: boolean; b: boolean; aLen: numb
   return { a, b, aLen: a ? Math.ceil(s.m / 4) * 4 * s.k : s.aSize, bLen: b ? s.k * s.n4 : s.bSize + tileCols(s.dtype) };
 }
 
-/** The function body: locals i j p p0 pe ta tb tc (i32), 8 accumulators, 4 x, 2 y (v128). */
-function body(s: WasmMatmulSpec): number[] {
-  const [I, J, P, P0, PE, TA, TB, TC] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const ACC = (r: number, c: number) => 8 + r * 2 + c;
-  const X = (r: number) => 16 + r;
-  const Y = (c: number) => 20 + c;
+/**
+ * The function body: locals i j p p0 pe ta tb tc (i32), 8 accumulators, 4 x, 2 y (v128). With
+ * `split`, the function takes the column range (j0, j1) as its two parameters (locals 0 and 1,
+ * multiples of the tile width) so two threads can each compute half of C's columns.
+ */
+function body(s: WasmMatmulSpec, split = false): number[] {
+  const o = split ? 2 : 0;
+  const [I, J, P, P0, PE, TA, TB, TC] = [0, 1, 2, 3, 4, 5, 6, 7].map((l) => l + o);
+  const ACC = (r: number, c: number) => o + 8 + r * 2 + c;
+  const X = (r: number) => o + 16 + r;
+  const Y = (c: number) => o + 20 + c;
   const T = s.dtype === "f32" ? F32 : F64;
   const es = s.dtype === "f32" ? 4 : 8;
   const lanes = 16 / es;
@@ -108,7 +116,8 @@ function body(s: WasmMatmulSpec): number[] {
   c.push(LOOP, VOID);
   // pe = min(p0 + kc, k)
   set(PE, I32, ...s32(s.k), GET, P0, I32, ...s32(s.kc), ADD, GET, P0, I32, ...s32(s.kc), ADD, I32, ...s32(s.k), GTS, SELECT);
-  set(J, I32, 0);
+  if (split) set(J, GET, 0);
+  else set(J, I32, 0);
   c.push(LOOP, VOID);
   if (s.m4 > 0) {
     set(I, I32, 0);
@@ -123,7 +132,8 @@ function body(s: WasmMatmulSpec): number[] {
     tileAt(s.m - s.m4);
   }
   set(J, GET, J, I32, ...s32(cols), ADD);
-  c.push(GET, J, I32, ...s32(s.n4), LTS, BRIF, 0, END);
+  if (split) c.push(GET, J, GET, 1, LTS, BRIF, 0, END);
+  else c.push(GET, J, I32, ...s32(s.n4), LTS, BRIF, 0, END);
   set(P0, GET, P0, I32, ...s32(s.kc), ADD);
   c.push(GET, P0, I32, ...s32(s.k), LTS, BRIF, 0, END);
   c.push(END);
@@ -154,8 +164,50 @@ export function wasmSimdSupported(): boolean {
   return supported;
 }
 
+/** A module of one function (j0, j1) -> () over an imported shared memory of `pages` pages. */
+function splitModuleBytes(s: WasmMatmulSpec, pages: number): Uint8Array<ArrayBuffer> {
+  const code = body(s, true);
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([[0x60, 2, 0x7f, 0x7f, 0]])),
+    // import env.mem: shared (flags 3), minimum = maximum = pages
+    ...section(2, vec([[...name("env"), ...name("mem"), 0x02, 0x03, ...u32(pages), ...u32(pages)]])),
+    ...section(3, vec([[0]])),
+    ...section(7, vec([[...name("mm"), 0x00, 0]])),
+    ...section(10, vec([[...u32(code.length), ...code]])),
+  ]);
+}
+
 /** Instantiate a kernel (synchronously: modules this small compile in well under a millisecond). */
-export function wasmMatmul(s: WasmMatmulSpec): WasmMatmul {
+export function wasmMatmul(s: WasmMatmulSpec, helper?: Helper): WasmMatmul {
+  const tiles = s.n4 / tileCols(s.dtype);
+  if (helper && tiles >= 2) {
+    const pk = packing(s);
+    const pages = Math.max(1, Math.ceil(((pk.aLen + pk.bLen + s.m * s.n4) * bytesPer(s)) / 65536));
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const module = new WebAssembly.Module(splitModuleBytes(s, pages));
+    const fn = new WebAssembly.Instance(module, { env: { mem: memory } }).exports.mm as (j0: number, j1: number) => void;
+    const job = helper.load(module, memory);
+    const mid = Math.ceil(tiles / 2) * tileCols(s.dtype);
+    const Ctor = s.dtype === "f32" ? Float32Array : Float64Array;
+    const es = bytesPer(s);
+    return {
+      a: new Ctor(memory.buffer, 0, pk.aLen),
+      b: new Ctor(memory.buffer, pk.aLen * es, pk.bLen),
+      c: new Ctor(memory.buffer, (pk.aLen + pk.bLen) * es, s.m * s.n4),
+      threaded: true,
+      run: () => {
+        // the helper thread takes the right-hand columns, this thread the left-hand ones
+        const ticket = helper.start(job, mid, s.n4);
+        fn(0, mid);
+        helper.wait(ticket);
+      },
+    };
+  }
+  return wasmMatmulSingle(s);
+}
+
+function wasmMatmulSingle(s: WasmMatmulSpec): WasmMatmul {
   const inst = new WebAssembly.Instance(new WebAssembly.Module(wasmMatmulBytes(s)));
   const buf = (inst.exports.mem as WebAssembly.Memory).buffer;
   const pk = packing(s);
@@ -166,5 +218,6 @@ export function wasmMatmul(s: WasmMatmulSpec): WasmMatmul {
     b: new Ctor(buf, pk.aLen * es, pk.bLen),
     c: new Ctor(buf, (pk.aLen + pk.bLen) * es, s.m * s.n4),
     run: inst.exports.mm as () => void,
+    threaded: false,
   };
 }

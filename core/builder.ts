@@ -6,7 +6,7 @@ import type { DType, Shape } from "./tensor.js";
 import { sameShape, shapeStr } from "./tensor.js";
 import { GradcError } from "./errors.js";
 import { apply, describe, Node, type Operand } from "./node.js";
-export { slice, concat, takeAlongAxis, scatterAdd, type SliceItem } from "./indexing.js";
+export { slice, concat, take, takeAlongAxis, scatterAdd, type SliceItem } from "./indexing.js";
 import { symbolOf } from "./symbol-table.js";
 
 export const input = (name: string, shape: Shape, dtype: DType = "f64"): Node =>
@@ -112,14 +112,14 @@ export const log1p = unary("log1p");
 export const expm1 = unary("expm1");
 export const relu = (x: Operand): Node => maximum(x, 0);
 /**
- * Clamp to [lo, hi] (either bound may be omitted), as NumPy's clip: minimum(maximum(x, lo), hi).
- * A composite, so its gradient follows maximum's and minimum's tie rule: at a bound, the bound
- * gets the gradient and x none (as relu'(0) = 0).
+ * Clamp to [lo, hi] (either bound may be omitted), as NumPy's clip: minimum(hi, maximum(lo, x)).
+ * A composite; x is the second operand of both, so by their tie rule x keeps the gradient on the
+ * closed interval (at a bound too) and a bound gets it only where it clips, as PyTorch's clamp.
  */
 export function clip(x: Operand, lo?: Operand | null, hi?: Operand | null): Node {
   let y = asNode("clip", x);
-  if (lo !== undefined && lo !== null) y = maximum(y, lo);
-  if (hi !== undefined && hi !== null) y = minimum(y, hi);
+  if (lo !== undefined && lo !== null) y = maximum(lo, y);
+  if (hi !== undefined && hi !== null) y = minimum(hi, y);
   return y;
 }
 export const cast = (x: Operand, dtype: DType): Node => {

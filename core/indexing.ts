@@ -141,3 +141,19 @@ export function scatterAdd(x: Node, indices: Node, updates: Operand, axis: numbe
   const u = updates instanceof Node ? updates : asNode("scatterAdd", updates);
   return apply("scatterAdd", [x, indices, u.rank === 0 ? broadcastTo(u, indices.shape) : u], { axis: ax });
 }
+
+/**
+ * NumPy's take (tf.gather, jnp.take): the entries of x at `indices` along `axis`, the indices'
+ * shape replacing the axis: take(x [A,n,B], idx [K,L], 1) is [A,K,L,B]. A composite: one
+ * takeAlongAxis of x viewed as [A,n,B] with the indices broadcast to [A,K*L,B].
+ */
+export function take(x: Node, indices: Node, axis = 0): Node {
+  const ax = alongAxis("take", x, indices, axis);
+  const a = x.shape.slice(0, ax).reduce((m, s) => m * s, 1);
+  const after = x.shape.slice(ax + 1);
+  const bsize = after.reduce((m, s) => m * s, 1);
+  const k = indices.size;
+  const idx = broadcastTo(reshape(indices, [1, k, 1]), [a, k, bsize]);
+  const picked = apply("takeAlongAxis", [reshape(x, [a, x.shape[ax], bsize]), idx], { axis: 1 });
+  return reshape(picked, [...x.shape.slice(0, ax), ...indices.shape, ...after]);
+}

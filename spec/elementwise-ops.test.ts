@@ -109,9 +109,9 @@ describe("tie conventions and special points (docs/ops.md)", () => {
     const g = trace({ x: [2, 3] }, ({ x }) => x.max(1).mul(6).sum());
     assert.deepEqual(evaluate(grad(g), { x: [[1, 3, 3], [2, 2, 2]] }).dx.toArray(), [[0, 3, 3], [2, 2, 2]]);
   });
-  test("clip: at a bound the bound gets the gradient, x none; inside, x gets it all", () => {
-    const [dx, dlo] = d((x, lo) => b.clip(x, lo, 1), [-1, 0, 0.5, 1, 2], [-1, -1, -1, -1, -1]);
-    assert.deepEqual(dx, [0, 1, 1, 0, 0]);
+  test("clip: x keeps the gradient on the closed interval (bounds included); a bound gets it where it clips", () => {
+    const [dx, dlo] = d((x, lo) => b.clip(x, lo, 1), [-2, -1, 0.5, 1, 2], [-1, -1, -1, -1, -1]);
+    assert.deepEqual(dx, [0, 1, 1, 1, 0]);
     assert.deepEqual(dlo, [1, 0, 0, 0, 0]);
   });
   test("pow: d/dx at y = 0 is 0 (not NaN at x = 0); d/dy at x = 0 is 0; x^2 at 0 has slope 0", () => {

@@ -101,7 +101,7 @@ function formatText(r: InspectReport): string {
     "",
     `backward, optimized: ${o.nodes} nodes`,
     o.text,
-    ...(r.compiled ? ["", `compiled: ${r.compiled.kernels} kernel(s), ${r.compiled.sweeps} full-size sweep(s), ${r.compiled.bytesPerCall} bytes per call`] : []),
+    ...(r.compiled ? ["", `compiled: ${r.compiled.kernels} kernel(s), ${r.compiled.sweeps} sweep(s), ${r.compiled.bytesPerCall} bytes per call`] : []),
     ...(r.compiled?.source ? ["", r.compiled.source] : []),
   ].join("\n");
 }

@@ -91,7 +91,7 @@ function study(title: string, norm: (x: Node, gamma: Node) => Node, x: Tensor, g
   const exe = compile(optimized);
   const dx = exe.run(feed).dx;
   const vsDerived = relDiff(want.data, dx.data);
-  console.log(`  optimized and compiled vs derived: ${vsDerived.toExponential(1)}; compiled to ${exe.stats.kernels} kernel(s), ${exe.stats.sweeps} full-size sweep(s)`);
+  console.log(`  optimized and compiled vs derived: ${vsDerived.toExponential(1)}; compiled to ${exe.stats.kernels} kernel(s), ${exe.stats.sweeps} sweep(s)`);
   return { derived, optimized: after, vsDerived, kernels: exe.stats.kernels, sweeps: exe.stats.sweeps, text: optimized.toString(), dx };
 }
 

@@ -79,7 +79,7 @@ export function main(argv: string[] = []): SoftplusResult {
   const nodes = { derived: dlayer.size, optimized: opt.size };
   const perElement = (g: typeof opt) => stats(g).elementwisePerElement.toFixed(2);
   log(`layer gradient: derived ${nodes.derived} nodes, ${perElement(dlayer)} elementwise ops per element; optimized ${nodes.optimized} nodes, ${perElement(opt)} per element`);
-  log(`  compiled to ${exe.stats.kernels} kernels, ${exe.stats.sweeps} full-size sweeps; compiled vs interpreted: max difference ${compiledError.toExponential(1)}`);
+  log(`  compiled to ${exe.stats.kernels} kernels, ${exe.stats.sweeps} sweeps; compiled vs interpreted: max difference ${compiledError.toExponential(1)}`);
   const forward = compile(layer);
   // fused: its expression is inlined in a generated loop, not run as a separate reference kernel
   const fused = forward.source.includes("Math.log1p") && !forward.source.includes("runs the reference kernel");

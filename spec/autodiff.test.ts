@@ -116,7 +116,8 @@ describe("deep graphs", () => {
     assert.ok(f.size >= 20000);
     const { forward, backward } = vjp(f);
     const fwd = evaluate(forward, { x: [0.5, -0.5] });
-    const dx = evaluate(backward, Object.fromEntries(backward.inputNames.map((k) => [k, fwd[k]]))).dx;
+    // a scalar output takes its cotangent as an input too (JAX's vjp): seed it with 1
+    const dx = evaluate(backward, { ...Object.fromEntries(backward.inputNames.filter((k) => k !== "dout").map((k) => [k, fwd[k]])), dout: 1 }).dx;
     const want = 0.9999 ** 10000;
     assert.ok(relError(dx, [want, want]) < 1e-12, `dx = ${dx}, expected ${want}`);
   });
@@ -190,4 +191,35 @@ describe("vjp: forward with residuals, then backward, equals grad", () => {
       for (const k of Object.keys(viaGrad)) assert.ok(relError(viaVjp[k], viaGrad[k]) <= 1e-15, `${k} differs`);
     });
   }
+});
+
+describe("vjp of a loss (a scalar output)", () => {
+  const loss = trace({ x: [6, 4], W: [4, 3], b: [3], y: [6] }, ({ x, W, b: bias, y }) => b.matmul(x, W).add(bias).tanh().square().mean());
+
+  test("takes the cotangent dout as an input, as JAX's vjp does, so the backward is a real graph", () => {
+    const { backward, residuals } = vjp(loss, { wrt: ["W", "b"] });
+    assert.deepEqual(backward.input("dout").shape, []);
+    assert.ok(backward.size >= 4, `a backward of ${backward.size} nodes`);
+    const rand = seededRandom(5);
+    const inputs = randomInputs(loss, rand);
+    const { forward } = vjp(loss, { wrt: ["W", "b"] });
+    const fwd = evaluate(forward, inputs);
+    const known: Record<string, unknown> = { ...inputs, ...fwd, dout: 2 };
+    const got = evaluate(backward, Object.fromEntries(residuals.concat("dout").map((k) => [k, known[k] as Tensor])));
+    const want = evaluate(grad(loss, { wrt: ["W", "b"] }), inputs); // grad still seeds the scalar with 1
+    for (const k of ["dW", "db"]) assert.ok(relError(got[k], Array.from(want[k].data, (v) => 2 * v)) <= 1e-14, k);
+  });
+
+  test("residuals carry readable names: a composite's label, else op_<its number in the forward's text form>", () => {
+    const { forward, residuals } = vjp(loss);
+    for (const r of residuals) assert.doesNotMatch(r, /^r\d+$/);
+    const text = forward.toString();
+    for (const r of residuals.filter((name) => !loss.inputNames.includes(name))) {
+      const m = /^(\w+)_(\d+)$/.exec(r);
+      assert.ok(m, `residual ${r}`);
+      assert.match(text, new RegExp(`%${m[2]} = ${m[1]}\\b`), `${r} is %${m[2]} in the forward`);
+    }
+    const bn = vjp(zoo.batchnorm.build([4, 3]));
+    assert.ok(bn.residuals.includes("xhat") && bn.residuals.includes("std"), bn.residuals.join(", "));
+  });
 });

@@ -3,7 +3,7 @@
 
 import * as b from "../../core/builder.js";
 import { GradcError } from "../../core/errors.js";
-import { Graph, substitute, toposort } from "../../core/graph.js";
+import { Graph, numbering, substitute, toposort } from "../../core/graph.js";
 import { inScope, Node, scopeOf } from "../../core/node.js";
 import { sameShape, shapeStr } from "../../core/tensor.js";
 import { sizeOnly } from "../../core/symbolic.js";
@@ -80,10 +80,15 @@ function resolve(g: Graph, opts: GradOptions, who = "grad"): { of: string; wrt: 
  *   const g = grad(bn, { of: "out" });          // inputs x, gamma, beta, dout; outputs dx, dgamma, dbeta
  */
 export function grad(g: Graph, opts: GradOptions = {}): Graph {
+  return derive(g, opts, false);
+}
+
+/** grad's body; `scalarCotangent` makes a scalar output's cotangent an input too (vjp's way). */
+function derive(g: Graph, opts: GradOptions, scalarCotangent: boolean): Graph {
   const { of, wrt } = resolve(g, opts);
   const y = g.output(of);
   const ctName = `d${of}`;
-  const seedInput = y.rank === 0 ? null : b.input(ctName, y.shape, y.dtype);
+  const seedInput = y.rank === 0 && !scalarCotangent ? null : b.input(ctName, y.shape, y.dtype);
   if (seedInput && g.inputNames.includes(ctName)) throw new GradcError(`grad: the cotangent input "${ctName}" would clash with an input of the same name`);
   const seed = seedInput ?? b.constant(1, y.dtype);
   const cts = backpropagate(y, seed, new Set(wrt));
@@ -103,6 +108,8 @@ export interface Vjp {
   backward: Graph;
   /** Names of the backward's inputs that are residuals (forward inputs or forward outputs). */
   residuals: string[];
+  /** The forward's own outputs (the rest of its outputs are residuals). */
+  outputs: string[];
 }
 
 /** Ops cheap enough to recompute in the backward rather than save: views and constants. */
@@ -110,12 +117,17 @@ const rematerialize = (n: Node): boolean => n.isConst || n.def.kind === "movemen
 
 /**
  * Split the gradient into a forward that saves residuals (the notebook's `cache`) and a backward
- * that uses only those and the cotangent. Values that do not depend on the cotangent are computed
- * in the forward; views (broadcasts, reshapes) of residuals are recomputed in the backward.
+ * that uses only those and the cotangent `d<of>`. Values that do not depend on the cotangent are
+ * computed in the forward; views (broadcasts, reshapes) of residuals are recomputed in the
+ * backward. As in JAX, a scalar output (a loss) takes a cotangent input too, so its backward is a
+ * real graph rather than constants folded into the forward.
+ *
+ *   const loss = trace({ x: [8, 4], W: [4, 3], y: [8] }, ({ x, W, y }) => ops.softmaxCrossEntropy(x.matmul(W), y));
+ *   const { forward, backward, residuals } = vjp(loss, { wrt: ["W"] });   // backward: residuals, dout -> dW
  */
 export function vjp(g: Graph, opts: GradOptions = {}): Vjp {
   resolve(g, opts, "vjp"); // bad names are reported as vjp's
-  const full = grad(g, opts);
+  const full = derive(g, opts, true);
   const ct = full.inputs.find((x) => !g.inputs.includes(x));
   const gradOuts = Object.values(full.outputs);
   const order = toposort(gradOuts);
@@ -151,18 +163,7 @@ export function vjp(g: Graph, opts: GradOptions = {}): Vjp {
     }
   }
 
-  const used = new Set(g.inputNames.concat(Object.keys(g.outputs), ct ? [ct.name] : []));
-  const names = new Map<Node, string>();
-  residuals.forEach((r, k) => {
-    if (r.isInput) return names.set(r, r.name);
-    const asOutput = outputNames.get(r);
-    if (asOutput) return names.set(r, asOutput);
-    let name = r.label ?? `r${k}`;
-    for (let i = 2; used.has(name); i++) name = `${r.label ?? `r${k}`}_${i}`;
-    used.add(name);
-    names.set(r, name);
-  });
-
+  const names = residualNames(g, residuals, outputNames, new Set(g.inputNames.concat(Object.keys(g.outputs), ct ? [ct.name] : [])));
   const asInput = new Map(residuals.map((r) => [r, b.input(names.get(r)!, r.shape, r.dtype)]));
   const done = substitute(gradOuts, asInput);
   const outputs = Object.fromEntries(Object.entries(full.outputs).map(([k, v]) => [k, done.get(v)!]));
@@ -174,5 +175,31 @@ export function vjp(g: Graph, opts: GradOptions = {}): Vjp {
   const forwardOuts: Record<string, Node> = { ...g.outputs };
   for (const r of residuals) if (!r.isInput) forwardOuts[names.get(r)!] = r;
   const forward = new Graph(g.inputs, forwardOuts);
-  return { forward, backward, residuals: residuals.map((r) => names.get(r)!) };
+  return { forward, backward, residuals: residuals.map((r) => names.get(r)!), outputs: g.outputNames };
+}
+
+/**
+ * Readable residual names: the composite's label (xhat, std), else the op and the node's number in
+ * the forward's text form (`exp_3` is `%3 = exp ...` in `printGraph(forward)`); forward inputs keep
+ * their own names. A clash with another name takes a suffix (xhat_2).
+ */
+function residualNames(g: Graph, residuals: readonly Node[], outputNames: ReadonlyMap<Node, string>, used: Set<string>): Map<Node, string> {
+  const computed = residuals.filter((r) => !r.isInput);
+  // number the nodes as the forward with these residuals as extra outputs will print them
+  const outs: Record<string, Node> = { ...g.outputs };
+  computed.forEach((r, k) => (outs[`\0${k}`] = r));
+  const numbers = numbering(new Graph(g.inputs, outs));
+  const names = new Map<Node, string>();
+  for (const r of residuals) {
+    if (r.isInput || outputNames.has(r)) {
+      names.set(r, r.isInput ? r.name : outputNames.get(r)!);
+      continue;
+    }
+    const base = r.label ?? `${r.op}_${numbers.get(r)!.slice(1)}`;
+    let name = base;
+    for (let i = 2; used.has(name); i++) name = `${base}_${i}`;
+    used.add(name);
+    names.set(r, name);
+  }
+  return names;
 }

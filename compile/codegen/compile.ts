@@ -10,7 +10,8 @@ import { describeNode, KernelNames, loopStageSource, type Names } from "./loops.
 import { matmulSource, wasmShare } from "./matmul.js";
 import { wasmMatmul, wasmSimdSupported, type WasmMatmulSpec } from "./wasm-matmul.js";
 import { loadsOf, Lowering, viewOf, type IsBuffer, type Term } from "./layout.js";
-import { isFullSize, schedule, storeTerm, type LoopStage, type Schedule, type Stage, type Store } from "./schedule.js";
+import { schedule, storeTerm, type LoopStage, type Schedule, type Stage, type Store } from "./schedule.js";
+import { sweepsOf } from "./sweeps.js";
 import { buildArena, type SimdStage } from "./arena.js";
 import { simdLanes } from "./wasm-loops.js";
 import type { Helper } from "./threads.js";
@@ -50,7 +51,7 @@ export interface KernelInfo {
   stores: Node[];
   /** Loop stages in it ("call" and "matmul" kernels have one). */
   stages: number;
-  /** Passes over full-size data. */
+  /** Passes over its data: matmuls, calls and the loop stages over its largest domain (compile/codegen/sweeps.ts). */
   sweeps: number;
   /** Bytes read and written per call, each buffer counted once per stage. */
   bytes: number;
@@ -162,10 +163,11 @@ function build(g: Graph, opts: CompileOptions): Executable {
       }
     };
     const stores: Node[] = [];
-    for (const st of stages) {
+    const isSweep = sweepsOf(stages);
+    for (const [si, st] of stages.entries()) {
       const written = st.kind === "loop" ? st.stores.map((s) => s.node) : [st.node];
       stores.push(...written);
-      body.push(`// ${stageTitle(st, sch.fullSize)}`, ...written.map((n) => `//   ${describeNode(n, names)}`));
+      body.push(`// ${stageTitle(st, isSweep[si])}`, ...written.map((n) => `//   ${describeNode(n, names)}`));
       if (st.kind === "call") {
         runs.push(callKernel(st.node, isBuffer, storage.slot, arrayOf, inputIndex, printNode(st.node, numbers)));
         body.push(`// (runs the reference kernel of op ${names.label(st.node)}: it has no codegen template)`);
@@ -208,8 +210,8 @@ function build(g: Graph, opts: CompileOptions): Executable {
       const read = new Set(loadsOf([...terms.values()]).map((l) => l.base));
       bytes += [...read].reduce((s, x) => s + bytesOf(x), 0) + st.stores.reduce((s, x) => s + bytesOf(x.node), 0);
     }
-    const sweeps = stages.filter((st) => isFullSize(st, sch.fullSize)).length;
-    const head = `// kernel ${name}: ${stages.length} stage(s), ${sweeps} full-size sweep(s), ${bytes} bytes`;
+    const sweeps = isSweep.filter(Boolean).length;
+    const head = `// kernel ${name}: ${stages.length} stage(s), ${sweeps} sweep(s), ${bytes} bytes`;
     if (stages[0].kind === "call") {
       kernels.push({ name, nodes, stores, stages: 1, sweeps, bytes, source: [head, ...body].join("\n") });
       return;
@@ -283,8 +285,8 @@ function simdStages(sch: Schedule, isBuffer: IsBuffer, min: number): Map<LoopSta
   return out;
 }
 
-function stageTitle(st: Stage, fullSize: number): string {
-  const full = isFullSize(st, fullSize) ? "full-size sweep" : "small";
+function stageTitle(st: Stage, sweep: boolean): string {
+  const full = sweep ? "sweep" : "small";
   if (st.kind !== "loop") return `${st.kind} ${st.node.dtype}[${st.node.inputs.map((x) => x.shape.join("x")).join(" @ ")}] (${full})`;
   const rows = st.rowwise ? `, rows over axes ${st.split}..${st.domain.length - 1}` : "";
   const phases = 1 + Math.max(0, ...st.stores.map((s) => s.phase));

@@ -21,6 +21,7 @@ import * as builder from "./core/builder.js";
 import * as composites from "./ops/composites.js";
 /** The builder vocabulary and the composites: ops.add, ops.sum, ops.batchnorm, ... */
 export const ops = { ...builder, ...composites };
+export { type OptimizedVjp } from "./compile/optimize/index.js";
 export { optimize, type OptimizeOptions, type OptimizeResult, type RewriteStep, type StopReason } from "./compile/optimize/index.js";
 export { stats, type GraphStats } from "./compile/optimize/index.js";
 export { zoo, zooGraph } from "./ops/zoo.js";

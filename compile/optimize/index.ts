@@ -5,6 +5,7 @@
 // May import: core/, ops/ and compile/autodiff/. Never codegen/: the optimizer does not know how
 // its result will be run.
 
+export { type OptimizedVjp } from "./pair.js";
 export { optimize, defaultLimits, type OptimizeOptions, type OptimizeResult, type RewriteStep, type StopReason } from "./optimize.js";
 export { stats, type GraphStats } from "./stats.js";
 export { defineRule, removeRule, userRules, rule } from "./extend.js";

@@ -10,6 +10,8 @@ import { analysis } from "./facts.js";
 import { Rewriter, type Limits, type RewriteStep, type StopReason } from "./rewrite.js";
 import { ruleTables } from "./rules/index.js";
 import { reuseResiduals } from "./reuse.js";
+import { isVjp, optimizePair, type OptimizedVjp } from "./pair.js";
+import type { Vjp } from "../autodiff/reverse.js";
 
 export type { RewriteStep, StopReason } from "./rewrite.js";
 
@@ -37,7 +39,15 @@ export const defaultLimits: Limits = { maxIterations: 100_000, maxNodes: 1_000_0
  */
 export function optimize(g: Graph, opts: OptimizeOptions & { trace: true }): OptimizeResult;
 export function optimize(g: Graph, opts?: OptimizeOptions): Graph;
-export function optimize(g: Graph, opts: OptimizeOptions = {}): Graph | OptimizeResult {
+/** A vjp pair: the optimized backward, and a forward that computes only the residuals it reads (pair.ts). */
+export function optimize(v: Vjp, opts?: OptimizeOptions): OptimizedVjp;
+export function optimize(g: Graph | Vjp, opts: OptimizeOptions = {}): Graph | OptimizeResult | OptimizedVjp {
+  if (isVjp(g)) return optimizePair(g, (x) => optimizeGraph(x, opts));
+  const result = optimizeGraph(g, opts);
+  return opts.trace ? result : result.graph;
+}
+
+function optimizeGraph(g: Graph, opts: OptimizeOptions): OptimizeResult {
   const t0 = performance.now();
   const limits: Limits = { ...defaultLimits, ...opts };
   const candidates: OptimizeResult[] = [];
@@ -52,6 +62,5 @@ export function optimize(g: Graph, opts: OptimizeOptions = {}): Graph | Optimize
   }
   candidates.push({ graph: g, steps: [], stop: "saturated", iterations: 0, ms: 0 });
   const best = candidates.reduce((p, q) => (compareCost(cost(q.graph), cost(p.graph)) < 0 ? q : p));
-  const result = { ...best, ms: performance.now() - t0 };
-  return opts.trace ? result : result.graph;
+  return { ...best, ms: performance.now() - t0 };
 }

@@ -1,0 +1,42 @@
+// Optimizing a vjp pair together: the backward is optimized first, then the forward is cut down to
+// the residuals the optimized backward still reads. A softmax's derived backward reads the argmax
+// mask equal(x, max) and its count; the optimized one does not, so the forward stops computing them.
+
+import { Graph, toposort } from "../../core/graph.js";
+import type { Node } from "../../core/node.js";
+import type { Vjp } from "../autodiff/reverse.js";
+import type { OptimizeResult } from "./optimize.js";
+
+export interface OptimizedVjp extends Vjp {
+  /** The backward optimizer's run (its rewrite steps when asked for with { trace: true }). */
+  optimizer: OptimizeResult;
+  /** Residuals the derived backward read that the optimized one no longer needs. */
+  dropped: string[];
+}
+
+/** A vjp pair (what `vjp` returns), told apart from a Graph. */
+export function isVjp(x: unknown): x is Vjp {
+  return typeof x === "object" && x !== null && "forward" in x && "backward" in x && Array.isArray((x as Vjp).residuals);
+}
+
+/**
+ * `run` optimizes one graph (optimize with the caller's options). The backward keeps its
+ * cotangent input even when unused, so callers always pass it; every other input it no longer
+ * reads is dropped, and the forward returns only the residuals that remain.
+ */
+export function optimizePair(v: Vjp, run: (g: Graph) => OptimizeResult): OptimizedVjp {
+  const result = run(v.backward);
+  const reads = new Set<Node>(toposort(Object.values(result.graph.outputs)).filter((n) => n.isInput));
+  const residualSet = new Set(v.residuals);
+  const keep = result.graph.inputs.filter((x) => !residualSet.has(x.name) || reads.has(x));
+  const kept = v.residuals.filter((name) => keep.some((x) => x.name === name));
+  const dropped = v.residuals.filter((name) => !kept.includes(name));
+  const facts = Object.fromEntries(Object.entries(result.graph.facts).filter(([k]) => kept.includes(k)));
+  const backward = new Graph(keep, { ...result.graph.outputs }, facts);
+
+  // the forward: the original outputs (those that are not residuals) plus the residuals kept
+  const fwdOut: Record<string, Node> = {};
+  for (const [k, n] of Object.entries(v.forward.outputs)) if (!residualSet.has(k) || kept.includes(k)) fwdOut[k] = n;
+  const forward = run(new Graph(v.forward.inputs, fwdOut)).graph;
+  return { forward, backward, residuals: kept, dropped, optimizer: { ...result, graph: backward } };
+}

@@ -1,0 +1,61 @@
+// optimize(vjp(g)): the pair optimized together. The forward computes only the residuals the
+// optimized backward reads, and the pair still computes the gradient.
+
+import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { trace } from "../core/trace.js";
+import { evaluate } from "../core/evaluate.js";
+import { grad, vjp } from "../compile/autodiff/reverse.js";
+import { optimize } from "../compile/optimize/optimize.js";
+import { zoo } from "../ops/zoo.js";
+import type { Graph } from "../core/graph.js";
+import type { Tensor } from "../core/tensor.js";
+import { randomTensor, relError, seededRandom } from "./helpers.js";
+
+const softmax = trace({ x: [4, 3] }, ({ x }) => {
+  const e = x.sub(x.max(-1, true)).exp();
+  return e.div(e.sum(-1, true));
+});
+
+/** Run forward then backward of a pair on random inputs; the gradients next to grad's. */
+function checkPair(g: Graph, pair: { forward: Graph; backward: Graph }, seed: number): void {
+  const rand = seededRandom(seed);
+  const inputs: Record<string, Tensor> = Object.fromEntries(g.inputs.map((x) => [x.name, randomTensor(rand, [...x.shape])]));
+  const dout = randomTensor(rand, [...g.output("out").shape]);
+  const fwd = evaluate(pair.forward, inputs);
+  assert.ok(relError(fwd.out, evaluate(g, inputs).out) <= 1e-14, "the forward still computes out");
+  const known: Record<string, Tensor> = { ...inputs, ...fwd, dout };
+  const got = evaluate(pair.backward, Object.fromEntries(pair.backward.inputNames.map((k) => [k, known[k]])));
+  const want = evaluate(grad(g), { ...inputs, dout });
+  for (const k of Object.keys(want)) assert.ok(relError(got[k], want[k]) <= 1e-12, `${k}: relative error ${relError(got[k], want[k])}`);
+}
+
+test("softmax: the optimized backward no longer reads the argmax mask, so the forward stops computing it", () => {
+  const v = vjp(softmax);
+  assert.ok(v.residuals.some((r) => r.startsWith("equal_")), v.residuals.join(", "));
+  const o = optimize(v);
+  assert.ok(!o.residuals.some((r) => r.startsWith("equal_")), o.residuals.join(", "));
+  assert.ok(o.dropped.length > 0);
+  assert.ok(o.forward.size < v.forward.size, `forward ${v.forward.size} -> ${o.forward.size} nodes`);
+  for (const r of o.dropped) {
+    assert.ok(!o.forward.outputNames.includes(r) && !o.backward.inputNames.includes(r), r);
+  }
+  assert.deepEqual(o.backward.inputNames.filter((x) => !o.residuals.includes(x)), ["dout"], "the cotangent stays an input");
+  checkPair(softmax, o, 3);
+});
+
+test("for every zoo graph, optimize(vjp(g)) computes grad(g), with forward outputs = out + the residuals kept", () => {
+  for (const [name, entry] of Object.entries(zoo)) {
+    const g = entry.build(entry.shape);
+    const o = optimize(vjp(g));
+    assert.deepEqual(o.forward.outputNames.sort(), ["out", ...o.residuals.filter((r) => !g.inputNames.includes(r))].sort(), name);
+    checkPair(g, o, 7);
+  }
+});
+
+test("with { trace: true } the pair carries the backward optimizer's rewrite steps", () => {
+  const o = optimize(vjp(zoo.batchnorm.build([6, 3])), { trace: true });
+  assert.ok(o.optimizer.steps.length > 0);
+  assert.equal(o.optimizer.graph, o.backward);
+});

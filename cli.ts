@@ -10,6 +10,7 @@ type Command = { summary: string; run(argv: string[]): Promise<void> | void };
 const commands: Record<string, () => Promise<Command>> = {
   inspect: async () => (await import("./cli/inspect.js")).command,
   view: async () => (await import("./cli/view.js")).command,
+  bench: async () => (await import("./cli/bench.js")).command,
   experiment: async () => (await import("./cli/experiment.js")).command,
   export: async () => (await import("./cli/export.js")).command,
 };

@@ -1,90 +1,119 @@
-// gradc inspect <graph>: a zoo graph's forward (with the residuals the backward needs), the backward
-// that autodiff derives, and that backward after the optimizer, side by side.
+// gradc inspect <graph|module>: a graph's forward (with the residuals the backward needs), the
+// backward that autodiff derives, and that backward after the optimizer, side by side, with the
+// statistics of docs/stats.md and the compiled kernels.
 //
-//   gradc inspect batchnorm
+//   gradc inspect ./model.mjs
+//   gradc inspect examples/mlp.mjs --wrt W1,b1
 //   gradc inspect layernorm --shape 64,128 --dtype f32
 //   gradc inspect batchnorm --json
 
 import { GradcError } from "../core/errors.js";
-import { printGraph, type Graph } from "../core/graph.js";
-import type { DType } from "../core/tensor.js";
+import { printGraph } from "../core/graph.js";
+import { shapeStr, type DType } from "../core/tensor.js";
 import { vjp } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";
 import { compile } from "../compile/codegen/compile.js";
 import { stats, type GraphStats } from "../compile/optimize/stats.js";
 import { zoo } from "../ops/zoo.js";
-import { parseCommandArgs, parseDtype, zooName, zooShape } from "./args.js";
+import { parseCommandArgs } from "./args.js";
+import { loadProgram, programOptions, programUsage, type Program } from "./program.js";
 
-const usage = `usage: gradc inspect <graph> [--shape N,D,...] [--dtype f64|f32] [--json] [--kernels]
+const usage = `usage: gradc inspect <graph|module.mjs> [--entry NAME] [--wrt a,b] [--shape N,D,...] [--dtype f64|f32] [--json] [--kernels]
 
 Prints the forward graph with its residuals, the backward graph derived by autodiff, and the
-backward after the optimizer, with node counts and reduction depths.
+backward after the optimizer, with node counts, reduction depths (docs/stats.md) and the compiled
+kernels. A loss (a scalar output) takes its cotangent dout as an input, as in JAX's vjp.
 
-graphs:
+built-in graphs:
 ${Object.entries(zoo).map(([k, e]) => `  ${k.padEnd(18)} ${e.summary} (default shape ${e.shape.join(",")})`).join("\n")}
 
 options:
-  --shape   comma-separated sizes, e.g. 200,3 for batchnorm's N,D
-  --dtype   f64 (default) or f32
+${programUsage}
   --json    print one JSON object instead of text
   --kernels also print the generated JavaScript of the compiled, optimized backward`;
 
+type Stats = Pick<GraphStats, "reductionDepth" | "reductions" | "reducedElements" | "fullSizeReductions" | "elementwisePerElement">;
+
 export interface InspectReport {
   graph: string;
-  shape: number[];
+  summary: string;
+  /** A built-in graph's sizes. */
+  shape?: number[];
   dtype: DType;
+  inputs: Record<string, string>;
+  of: string;
+  wrt: string[];
   residuals: string[];
   forward: { nodes: number; text: string };
-  backward: { nodes: number; text: string; reductionDepth: number; fullSizeReductions: number; elementwisePerElement: number };
-  optimized: {
+  backward: Stats & { nodes: number; text: string };
+  optimized: Stats & {
     nodes: number;
-    reductionDepth: number;
-    fullSizeReductions: number;
-    elementwisePerElement: number;
     text: string;
     stop: string;
     /** Rule applications, and how many times each rule fired. */
     steps: number;
     rules: Record<string, number>;
     ms: number;
+    /** The residuals the optimized backward reads, what it no longer needs, and the forward cut to them. */
+    residuals: string[];
+    dropped: string[];
+    forwardNodes: number;
   };
-  /** The optimized backward compiled: fused kernels, full-size sweeps, bytes per call (and source with --kernels). */
-  compiled?: { kernels: number; sweeps: number; bytesPerCall: number; source?: string };
+  /** The optimized backward compiled: fused kernels, sweeps, bytes per call (and source with --kernels). */
+  compiled: { kernels: number; sweeps: number; bytesPerCall: number; source?: string };
 }
 
-const statsOf = (s: GraphStats) => ({ reductionDepth: s.reductionDepth, fullSizeReductions: s.fullSizeReductions, elementwisePerElement: s.elementwisePerElement });
+const statsOf = (s: GraphStats): Stats => ({
+  reductionDepth: s.reductionDepth,
+  reductions: s.reductions,
+  reducedElements: s.reducedElements,
+  fullSizeReductions: s.fullSizeReductions,
+  elementwisePerElement: s.elementwisePerElement,
+});
 
 /** Everything `inspect` shows, as data (the JSON output, and what the text output formats). */
-export function inspect(name: string, shape: readonly number[] = zoo[name].shape, dtype: DType = "f64"): InspectReport {
-  const g: Graph = zoo[name].build(shape, dtype);
-  const { forward, backward, residuals } = vjp(g, { of: "out" });
-  const opt = optimize(backward, { trace: true });
+export function inspect(p: Program, opts: { kernels?: boolean } = {}): InspectReport {
+  const g = p.graph;
+  const v = vjp(g, { of: p.of, wrt: p.wrt });
+  const pair = optimize(v, { trace: true });
+  const opt = pair.optimizer;
   const rules: Record<string, number> = {};
   for (const s of opt.steps) rules[s.rule] = (rules[s.rule] ?? 0) + 1;
+  const exe = compile(pair.backward);
+  const { kernels, sweeps, bytesPerCall } = exe.stats;
   return {
-    graph: name,
-    shape: [...shape],
-    dtype,
-    residuals,
-    forward: { nodes: forward.size, text: printGraph(forward) },
-    backward: { nodes: backward.size, text: printGraph(backward), ...statsOf(stats(backward)) },
+    graph: p.name,
+    summary: p.summary,
+    ...(p.shape ? { shape: p.shape } : {}),
+    dtype: g.inputs[0]?.dtype ?? "f64",
+    inputs: Object.fromEntries(g.inputs.map((x) => [x.name, `${x.dtype}${shapeStr(x.shape)}`])),
+    of: p.of ?? g.outputNames[0],
+    wrt: p.wrt ?? g.inputNames,
+    residuals: v.residuals,
+    forward: { nodes: v.forward.size, text: printGraph(v.forward) },
+    backward: { nodes: v.backward.size, text: printGraph(v.backward), ...statsOf(stats(v.backward)) },
     optimized: {
-      nodes: opt.graph.size,
-      ...statsOf(stats(opt.graph)),
-      text: printGraph(opt.graph),
+      nodes: pair.backward.size,
+      ...statsOf(stats(pair.backward)),
+      text: printGraph(pair.backward),
       stop: opt.stop,
       steps: opt.steps.length,
       rules,
       ms: Math.round(opt.ms * 10) / 10,
+      residuals: pair.residuals,
+      dropped: pair.dropped,
+      forwardNodes: pair.forward.size,
     },
+    compiled: { kernels, sweeps, bytesPerCall, ...(opts.kernels ? { source: exe.source } : {}) },
   };
 }
 
 function formatText(r: InspectReport): string {
   const row = (label: string, a: number | string, b: number | string) => `  ${label.padEnd(26)}${String(a).padStart(8)}${String(b).padStart(11)}`;
   const { backward: n, optimized: o } = r;
+  const wrt = r.wrt.length === Object.keys(r.inputs).length ? "all inputs" : r.wrt.join(", ");
   return [
-    `${r.graph} at [${r.shape.join(",")}] ${r.dtype}: ${zoo[r.graph].summary}`,
+    `${r.summary}, ${r.dtype}: d${r.of} with respect to ${wrt}`,
     "",
     `forward, saving residuals ${r.residuals.join(", ")}: ${r.forward.nodes} nodes`,
     r.forward.text,
@@ -95,43 +124,39 @@ function formatText(r: InspectReport): string {
     `${"backward".padEnd(28)}${"naive".padStart(8)}${"optimized".padStart(11)}`,
     row("nodes", n.nodes, o.nodes),
     row("reduction depth", n.reductionDepth, o.reductionDepth),
+    row("reductions", n.reductions, o.reductions),
+    row("elements reduced", n.reducedElements, o.reducedElements),
     row("full-size reductions", n.fullSizeReductions, o.fullSizeReductions),
     row("elementwise ops / element", n.elementwisePerElement, o.elementwisePerElement),
     `  optimizer: ${o.steps} rule applications, stopped: ${o.stop}, ${o.ms} ms`,
+    `  forward: ${r.forward.nodes} -> ${o.forwardNodes} nodes, ${o.dropped.length ? `no longer saving ${o.dropped.join(", ")}` : "saving the same residuals"}`,
     "",
     `backward, optimized: ${o.nodes} nodes`,
     o.text,
-    ...(r.compiled ? ["", `compiled: ${r.compiled.kernels} kernel(s), ${r.compiled.sweeps} sweep(s), ${r.compiled.bytesPerCall} bytes per call`] : []),
-    ...(r.compiled?.source ? ["", r.compiled.source] : []),
+    "",
+    `compiled: ${r.compiled.kernels} kernel(s), ${r.compiled.sweeps} sweep(s), ${r.compiled.bytesPerCall} bytes per call`,
+    ...(r.compiled.source ? ["", r.compiled.source] : []),
   ].join("\n");
 }
 
 const options = {
-  shape: { type: "string" },
-  dtype: { type: "string", default: "f64" },
+  ...programOptions,
   json: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
   kernels: { type: "boolean", default: false },
 } as const;
 
 export const command = {
-  summary: "print a graph's forward, derived backward and optimized backward, with node counts and depths",
-  run(argv: string[]): void {
+  summary: "print a graph's (or your module's) forward, derived backward and optimized backward, with stats",
+  async run(argv: string[]): Promise<void> {
     const { values, positionals } = parseCommandArgs("inspect", argv, options);
     if (values.help) {
       console.log(usage);
       return;
     }
     if (positionals.length > 1) throw new GradcError(`inspect: one graph at a time, got ${positionals.join(" ")}`);
-    const name = zooName("inspect", positionals[0]);
-    const shape = values.shape === undefined ? zoo[name].shape : zooShape("inspect", values.shape, name);
-    const dtype = parseDtype("inspect", values.dtype);
-    const report = inspect(name, shape, dtype);
-
-    const exe = compile(optimize(vjp(zoo[name].build(shape, dtype), { of: "out" }).backward));
-    const { kernels, sweeps, bytesPerCall } = exe.stats;
-    report.compiled = { kernels, sweeps, bytesPerCall, ...(values.kernels ? { source: exe.source } : {}) };
-
+    const program = await loadProgram("inspect", positionals[0], values);
+    const report = inspect(program, { kernels: values.kernels });
     console.log(values.json ? JSON.stringify(report, null, 2) : formatText(report));
   },
 };

@@ -9,24 +9,24 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { GradcError } from "../core/errors.js";
-import { zoo, zooGraph } from "../ops/zoo.js";
+import { zoo } from "../ops/zoo.js";
 import { view, viewData } from "../viz/view.js";
 import { benchRecords } from "../viz/model.js";
 import { renderSvg } from "../viz/svg.js";
-import { parseCommandArgs, parseDtype, zooName, zooShape } from "./args.js";
+import { parseCommandArgs } from "./args.js";
+import { loadProgram, programOptions, programUsage } from "./program.js";
 
-const usage = `usage: gradc view <graph> [--shape N,D,...] [--dtype f64|f32] [--out FILE] [--bench FILE] [--svg]
+const usage = `usage: gradc view <graph|module.mjs> [--entry NAME] [--wrt a,b] [--shape N,D,...] [--dtype f64|f32] [--out FILE] [--bench FILE] [--svg]
 
 Writes one HTML file (d3 inlined, opens from disk with no network) showing the forward graph, the
 backward derived by autodiff, the optimized backward with its compiled kernels, a player over the
 optimizer's rewrite steps, and a benchmark chart when --bench is given. Prints the file's path.
 
-graphs:
+built-in graphs:
 ${Object.entries(zoo).map(([k, e]) => `  ${k.padEnd(18)} ${e.summary} (default shape ${e.shape.join(",")})`).join("\n")}
 
 options:
-  --shape   comma-separated sizes, e.g. 200,3 for batchnorm's N,D
-  --dtype   f64 (default) or f32
+${programUsage}
   --out     the file to write (default ./gradc-<graph>.html, or .svg with --svg)
   --bench   a bench JSON written by bench/batchnorm.ts, charted as time per call per size
   --svg     write the derived and optimized backward side by side as a standalone SVG instead`;
@@ -67,10 +67,9 @@ function readBench(file: string): unknown {
 
 export const command = {
   summary: "write an HTML page (or SVG) showing a graph, its derived and optimized backward, and the rewrites",
-  run(argv: string[]): void {
+  async run(argv: string[]): Promise<void> {
     const { values, positionals } = parseCommandArgs("view", argv, {
-      shape: { type: "string" },
-      dtype: { type: "string", default: "f64" },
+      ...programOptions,
       out: { type: "string" },
       bench: { type: "string" },
       svg: { type: "boolean", default: false },
@@ -80,26 +79,26 @@ export const command = {
       console.log(usage);
       return;
     }
-    const name = zooName("view", positionals[0]);
-    const dtype = parseDtype("view", values.dtype);
-    const shape = values.shape ? zooShape("view", values.shape, name) : [...zoo[name].shape];
-    const graph = zooGraph(name, shape, dtype);
-    const title = `gradc view: ${name} [${shape.join(",")}] ${values.dtype}`;
+    const program = await loadProgram("view", positionals[0], values);
+    const { name, graph, of, wrt } = program;
+    const dtype = graph.inputs[0]?.dtype ?? "f64";
+    const title = `gradc view: ${program.shape ? `${name} [${program.shape.join(",")}]` : program.summary} ${dtype}`;
     const bench = values.bench ? readBench(values.bench) : undefined;
 
     if (values.svg) {
-      const data = viewData(graph, { title, bench });
+      const data = viewData(graph, { title, bench, of, wrt });
       const panels = [
         { caption: `${name}: backward derived by autodiff`, graph: data.backward!, nodes: data.nodes },
         { caption: "after the optimizer, with its compiled kernels", graph: data.optimized!, nodes: data.nodes, kernels: data.kernels },
       ];
       const path = resolve(values.out ?? `gradc-${name}.svg`);
-      writeFileSync(path, renderSvg(panels, `${name} [${shape.join(",")}] ${values.dtype}: derived vs optimized backward`));
+      writeFileSync(path, renderSvg(panels, `${title.replace(/^gradc view: /, "")}: derived vs optimized backward`));
       console.log(path);
       return;
     }
-    const source = zooSource(name, shape, dtype) || undefined;
-    const { path } = view(graph, { title, bench, source, out: values.out ?? `gradc-${name}.html` });
+    // the page editor's text: a built-in graph's trace (a module's source stays in its file)
+    const source = (program.shape && zooSource(name, program.shape, dtype)) || undefined;
+    const { path } = view(graph, { title, bench, source, of, wrt, out: values.out ?? `gradc-${name}.html` });
     console.log(path);
   },
 };

@@ -170,24 +170,24 @@ test("renderSvg: well-formed standalone SVG with one box per node, labels as tex
   assert.ok([...doc.querySelectorAll("text")].some((t) => t.textContent === INJECTED));
 });
 
-test("gradc view writes the page (and --svg the SVG) and prints the path", () => {
+test("gradc view writes the page (and --svg the SVG) and prints the path", async () => {
   const dir = mkdtempSync(join(tmpdir(), "gradc-view-"));
   const lines: string[] = [];
   const log = console.log;
   console.log = (s: string) => lines.push(s);
   try {
-    command.run(["layernorm", "--shape", "6,4", "--out", join(dir, "ln.html")]);
-    command.run(["batchnorm", "--svg", "--out", join(dir, "bn.svg")]);
+    await command.run(["layernorm", "--shape", "6,4", "--out", join(dir, "ln.html")]);
+    await command.run(["batchnorm", "--svg", "--out", join(dir, "bn.svg")]);
   } finally {
     console.log = log;
   }
   assert.deepEqual(lines, [join(dir, "ln.html"), join(dir, "bn.svg")]);
   assert.ok(readFileSync(join(dir, "ln.html"), "utf8").startsWith("<!DOCTYPE html>"));
   assert.ok(existsSync(join(dir, "bn.svg")));
-  assert.throws(() => command.run(["nosuch"]), /unknown graph "nosuch"/);
-  assert.throws(() => command.run(["batchnorm", "--shape", "3"]), /--shape/);
+  await assert.rejects(() => command.run(["nosuch"]), /unknown graph "nosuch"/);
+  await assert.rejects(() => command.run(["batchnorm", "--shape", "3"]), /--shape/);
   writeFileSync(join(dir, "empty.json"), "[1, 2]");
-  assert.throws(() => command.run(["batchnorm", "--bench", join(dir, "empty.json")]), /--bench file .*empty\.json has no timings to chart/);
+  await assert.rejects(() => command.run(["batchnorm", "--bench", join(dir, "empty.json")]), /--bench file .*empty\.json has no timings to chart/);
 });
 
 test("buildPage inlines d3 and needs no network", () => {

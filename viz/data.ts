@@ -24,6 +24,8 @@ export interface ViewOptions {
   backward?: boolean;
   /** The output to differentiate when the graph has several. */
   of?: string;
+  /** The inputs to differentiate with respect to (default: all). */
+  wrt?: readonly string[];
   /** Compile the optimized backward and draw its kernels (default true). */
   kernels?: boolean;
   /** A parsed bench JSON (bench/batchnorm.ts's result, or an array of records) to chart. */
@@ -304,7 +306,7 @@ export function viewData(graph: Graph, opts: ViewOptions = {}): PageData {
     return data;
   }
 
-  const { backward, residuals } = vjp(graph, { of: opts.of });
+  const { backward, residuals } = vjp(graph, { of: opts.of, wrt: opts.wrt });
   const ct = backward.inputs.find((x) => !residuals.includes(x.name));
   origin = (n: Node): string => {
     if (!n.isInput) return "";

@@ -30,13 +30,14 @@ export function optimizePair(v: Vjp, run: (g: Graph) => OptimizeResult): Optimiz
   const residualSet = new Set(v.residuals);
   const keep = result.graph.inputs.filter((x) => !residualSet.has(x.name) || reads.has(x));
   const kept = v.residuals.filter((name) => keep.some((x) => x.name === name));
-  const dropped = v.residuals.filter((name) => !kept.includes(name));
+  const own = new Set(v.outputs);
+  const dropped = v.residuals.filter((name) => !kept.includes(name) && !own.has(name));
   const facts = Object.fromEntries(Object.entries(result.graph.facts).filter(([k]) => kept.includes(k)));
   const backward = new Graph(keep, { ...result.graph.outputs }, facts);
 
-  // the forward: the original outputs (those that are not residuals) plus the residuals kept
+  // the forward: its own outputs plus the residuals kept
   const fwdOut: Record<string, Node> = {};
-  for (const [k, n] of Object.entries(v.forward.outputs)) if (!residualSet.has(k) || kept.includes(k)) fwdOut[k] = n;
+  for (const [k, n] of Object.entries(v.forward.outputs)) if (own.has(k) || kept.includes(k)) fwdOut[k] = n;
   const forward = run(new Graph(v.forward.inputs, fwdOut)).graph;
-  return { forward, backward, residuals: kept, dropped, optimizer: { ...result, graph: backward } };
+  return { forward, backward, residuals: kept, outputs: v.outputs, dropped, optimizer: { ...result, graph: backward } };
 }

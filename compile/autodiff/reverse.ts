@@ -3,7 +3,7 @@
 
 import * as b from "../../core/builder.js";
 import { GradcError } from "../../core/errors.js";
-import { Graph, numbering, substitute, toposort } from "../../core/graph.js";
+import { Graph, substitute, toposort } from "../../core/graph.js";
 import { inScope, Node, scopeOf } from "../../core/node.js";
 import { sameShape, shapeStr } from "../../core/tensor.js";
 import { sizeOnly } from "../../core/symbolic.js";
@@ -179,23 +179,31 @@ export function vjp(g: Graph, opts: GradOptions = {}): Vjp {
 }
 
 /**
- * Readable residual names: the composite's label (xhat, std), else the op and the node's number in
- * the forward's text form (`exp_3` is `%3 = exp ...` in `printGraph(forward)`); forward inputs keep
- * their own names. A clash with another name takes a suffix (xhat_2).
+ * Readable residual names: the composite's label (xhat, std), else the op and its place among the
+ * forward's nodes of that op (`exp_2` is the second exp in `printGraph(forward)`); forward inputs
+ * and outputs keep their own names. Counting per op keeps the names the same when a graph gains
+ * nodes of other kinds (a symbolic batch size adds `dim` nodes). A clash takes a suffix (xhat_2).
  */
 function residualNames(g: Graph, residuals: readonly Node[], outputNames: ReadonlyMap<Node, string>, used: Set<string>): Map<Node, string> {
   const computed = residuals.filter((r) => !r.isInput);
-  // number the nodes as the forward with these residuals as extra outputs will print them
+  // number the nodes of each op as the forward with these residuals as extra outputs prints them
   const outs: Record<string, Node> = { ...g.outputs };
   computed.forEach((r, k) => (outs[`\0${k}`] = r));
-  const numbers = numbering(new Graph(g.inputs, outs));
+  const place = new Map<Node, number>();
+  const seen = new Map<string, number>();
+  for (const n of new Graph(g.inputs, outs).nodes()) {
+    if (n.isInput || n.isConst) continue;
+    const k = (seen.get(n.op) ?? 0) + 1;
+    seen.set(n.op, k);
+    place.set(n, k);
+  }
   const names = new Map<Node, string>();
   for (const r of residuals) {
     if (r.isInput || outputNames.has(r)) {
       names.set(r, r.isInput ? r.name : outputNames.get(r)!);
       continue;
     }
-    const base = r.label ?? `${r.op}_${numbers.get(r)!.slice(1)}`;
+    const base = r.label ?? `${r.op}_${place.get(r)}`;
     let name = base;
     for (let i = 2; used.has(name); i++) name = `${base}_${i}`;
     used.add(name);

@@ -40,10 +40,11 @@ interface Row { graph: string; engine: string; ms: number }
 const rows: Row[] = [];
 
 async function compare(label: string, g: Graph, inputs: Record<string, Tensor>, ortGraphs: [string, Graph][]): Promise<void> {
+  const tol = g.inputs[0].dtype === "f32" ? 1e-3 : 1e-9;
   const exe = compile(g);
   const want = evaluate(g, inputs);
   const got = exe.run(inputs);
-  for (const k of g.outputNames) if (!(mismatch(got[k], want[k]) < 1e-9)) throw new Error(`${label}: compiled ${k} differs from evaluate`);
+  for (const k of g.outputNames) if (!(mismatch(got[k], want[k]) < tol)) throw new Error(`${label}: compiled ${k} differs from evaluate`);
   rows.push({ graph: label, engine: "gradc compiled", ms: await time(() => exe.run(inputs)) });
   for (const [what, h] of ortGraphs) {
     for (const threads of [1, 0]) {
@@ -53,8 +54,8 @@ async function compare(label: string, g: Graph, inputs: Record<string, Tensor>, 
       const names = onnxOutputNames(h);
       for (const [i, k] of h.outputNames.entries()) {
         const v = out[names[i]];
-        const t = new Tensor(v.data as Float64Array, v.dims.map(Number));
-        if (!(mismatch(t, want[k]) < 1e-9)) throw new Error(`${label}: ORT ${what} ${k} differs from evaluate`);
+        const t = new Tensor(v.data as Float64Array | Float32Array, v.dims.map(Number));
+        if (!(mismatch(t, want[k]) < tol)) throw new Error(`${label}: ORT ${what} ${k} differs from evaluate`);
       }
       rows.push({ graph: label, engine: `onnxruntime ${what}, ${threads ? "1 thread" : "default threads"}`, ms: await time(() => session.run(f)) });
       await session.release();
@@ -62,24 +63,27 @@ async function compare(label: string, g: Graph, inputs: Record<string, Tensor>, 
   }
 }
 
-// batchnorm backward at 1024x1024: residuals from the forward, so the inputs are consistent
-{
-  const { forward, backward } = vjp(zoo.batchnorm.build([1024, 1024]), { of: "out" });
-  const fin = randomInputs(forward, seeded(1));
-  const res = evaluate(forward, fin);
-  const inputs = { gamma: fin.gamma, std: res.std, xhat: res.xhat, xc: res.xc, dout: randomInputs(forward, seeded(2)).x };
-  const opt = optimize(backward);
-  await compare("batchnorm backward 1024x1024 f64", opt, inputs, [["optimized", opt], ["naive", backward]]);
-}
+for (const dtype of ["f64", "f32"] as const) {
+  // batchnorm backward at 1024x1024: residuals from the forward, so the inputs are consistent
+  {
+    const { forward, backward } = vjp(zoo.batchnorm.build([1024, 1024], dtype), { of: "out" });
+    const values: Record<string, Tensor> = randomInputs(forward, seeded(1));
+    Object.assign(values, evaluate(forward, values), { dout: randomInputs(forward, seeded(2)).x });
+    const inputs = Object.fromEntries(backward.inputNames.map((k) => [k, values[k]]));
+    const opt = optimize(backward);
+    await compare(`batchnorm backward 1024x1024 ${dtype}`, opt, inputs, [["optimized", opt], ["naive", backward]]);
+  }
 
-// the notebook's 6-layer net (5 hidden layers of 100, batchnorm), one training step at a batch of 50
-{
-  const net = new FullyConnectedNet([100, 100, 100, 100, 100], { normalization: "batchnorm", reg: 0.01, weightScale: 0.05, seed: 231 });
-  const g = optimize(net.graph("train", 50));
-  const inputs: Record<string, Tensor> = { ...net.params, ...net.state };
-  inputs.X = randomInputs(g, seeded(3)).X;
-  inputs.y = new Tensor(Float64Array.from({ length: 50 }, (_, i) => i % 10), [50]);
-  await compare("6-layer net training step, batch 50 f64", g, inputs, [["optimized", g]]);
+  // the notebook's 6-layer net (5 hidden layers of 100, batchnorm), one training step at a batch of 50
+  {
+    const net = new FullyConnectedNet([100, 100, 100, 100, 100], { normalization: "batchnorm", reg: 0.01, weightScale: 0.05, seed: 231, dtype });
+    const g = optimize(net.graph("train", 50));
+    const inputs: Record<string, Tensor> = { ...net.params, ...net.state };
+    inputs.X = randomInputs(g, seeded(3)).X;
+    const labels = Array.from({ length: 50 }, (_, i) => i % 10);
+    inputs.y = new Tensor(dtype === "f32" ? Float32Array.from(labels) : Float64Array.from(labels), [50]);
+    await compare(`6-layer net training step, batch 50 ${dtype}`, g, inputs, [["optimized", g]]);
+  }
 }
 
 const base = new Map(rows.filter((r) => r.engine === "gradc compiled").map((r) => [r.graph, r.ms]));

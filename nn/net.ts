@@ -14,6 +14,7 @@ import { affine, batchnorm, layernorm, softmaxCrossEntropy } from "../ops/compos
 import { grad } from "../compile/autodiff/reverse.js";
 import { makeRunner, type Engine, type Runner } from "./runner.js";
 import { helperThread } from "../compile/codegen/worker-pool.js";
+import { specialize } from "../core/symbolic.js";
 
 export type Normalization = "batchnorm" | "layernorm" | null;
 export type Mode = "train" | "test";
@@ -70,6 +71,7 @@ export class FullyConnectedNet {
   /** runningMean1, runningVar1, ...: batchnorm's running averages (not trained, updated in train mode). */
   state: Record<string, Tensor> = {};
   private readonly runners = new Map<string, Runner>();
+  private readonly symbolic = new Map<string, Graph>();
 
   constructor(hiddenDims: readonly number[], opts: NetOptions = {}) {
     const { inputDim = 3 * 32 * 32, numClasses = 10, reg = 0, weightScale = 1e-2, dtype = "f64", engine = "compiled" } = opts;
@@ -135,26 +137,42 @@ export class FullyConnectedNet {
   }
 
   /**
-   * The traced graph for a batch of n: in train mode the loss with every parameter's gradient
-   * (outputs loss, runningMean<i>, runningVar<i>, d<param>), in test mode the scores.
+   * The traced graph for a batch of n (or "N": the batch size symbolic, bound when it runs): in
+   * train mode the loss with every parameter's gradient (outputs loss, runningMean<i>,
+   * runningVar<i>, d<param>), in test mode the scores.
    *
    *   console.log(net.graph("train", 50).toString());
    */
-  graph(mode: Mode, n: number): Graph {
+  graph(mode: Mode, n: number | "N"): Graph {
     const g = this.forwardGraph(mode, n);
     if (mode === "test") return g;
     return grad(g, { of: "loss", wrt: Object.keys(this.params), withValue: true });
   }
 
-  /** The executable for a mode and batch size, prepared once and cached. */
+  /**
+   * The executable for a mode and batch size, prepared once and cached. The graph is traced once
+   * per mode with a symbolic batch size N; a batch size specialises it, then optimizes and
+   * compiles it at that size (optimizing the symbolic graph once would save that step, but its
+   * 1/N stays an opaque factor and the closed forms it reaches lose digits: see the README).
+   */
   runner(mode: Mode, n: number): Runner {
     const key = `${mode}:${n}:${this.engine}:${this.reg}`;
     let r = this.runners.get(key);
     if (!r) {
-      r = makeRunner(this.graph(mode, n), this.engine, this.threads ? { threads: helperThread() } : {});
+      const t0 = performance.now();
+      r = makeRunner(specialize(this.traced(mode), { N: n }), this.engine, this.threads ? { threads: helperThread() } : {});
+      r.prepareMs = performance.now() - t0;
       this.runners.set(key, r);
     }
     return r;
+  }
+
+  /** The graph of a mode with a symbolic batch size: traced once (the regularization is part of it). */
+  private traced(mode: Mode): Graph {
+    const key = `${mode}:${this.reg}`;
+    let g = this.symbolic.get(key);
+    if (!g) this.symbolic.set(key, (g = this.graph(mode, "N")));
+    return g;
   }
 
   /** Milliseconds spent so far optimizing and compiling this net's graphs (all batch sizes). */
@@ -165,7 +183,7 @@ export class FullyConnectedNet {
   }
 
   /** The forward computation as a graph: scores (test) or the loss and running averages (train). */
-  private forwardGraph(mode: Mode, n: number): Graph {
+  private forwardGraph(mode: Mode, n: number | "N"): Graph {
     const specs: Record<string, InputSpec> = { X: { shape: [n, this.inputDim], dtype: this.dtype } };
     if (mode === "train") specs.y = { shape: [n], dtype: this.dtype };
     for (const [k, t] of Object.entries({ ...this.params, ...this.state })) specs[k] = { shape: t.shape, dtype: this.dtype };

@@ -17,6 +17,8 @@ import { decodeModel } from "../export/proto.js";
 import { exportOnnx } from "../export/onnx.js";
 import { exportedGraph, exportShape } from "../cli/export.js";
 import { randomInputs, seeded } from "./fuzz.js";
+import { specialize } from "../core/symbolic.js";
+import { FullyConnectedNet } from "../nn/net.js";
 import { mismatch, runOnOrt } from "./ort.js";
 
 const bn = (shape: (number | string)[]) =>
@@ -97,5 +99,19 @@ test("every zoo graph exported with a symbolic batch (forward, backward, optimiz
         for (const k of g.outputNames) assert.ok(mismatch(got[k], want[k]) < 1e-10, `${name} ${which} ${k} at N=${n}`);
       }
     }
+  }
+});
+
+test("the notebook net traces once: its training graph with a symbolic batch, specialised, optimizes to the graph traced at that size; exported, it runs at two batch sizes", async () => {
+  const net = new FullyConnectedNet([6, 5], { inputDim: 4, numClasses: 3, normalization: "batchnorm", reg: 0.1, seed: 1, weightScale: 0.5 });
+  const g = net.graph("train", "N");
+  assert.equal(optimize(specialize(g, { N: 8 })).toString(), optimize(net.graph("train", 8)).toString());
+  for (const n of [8, 13]) {
+    const inputs = randomInputs(net.graph("train", n), seeded(n), -1, 1);
+    inputs.y = new Tensor(Float64Array.from({ length: n }, (_, i) => i % 3), [n]);
+    inputs.runningVar1 = new Tensor(new Float64Array(6).fill(1), [6]);
+    const want = evaluate(g, inputs);
+    const got = await runOnOrt(g, inputs);
+    for (const k of g.outputNames) assert.ok(mismatch(got[k], want[k]) < 1e-10, `${k} at N=${n}`);
   }
 });

@@ -39,7 +39,8 @@ export interface NumpyComparison {
   numpy: string | null;
   /** Why there are no numpy figures, when there are none. */
   numpyMissing?: string;
-  batchnorm: { N: number; D: number; dtype: DType; gradcMs: number; numpyMs: number | null; probeMs: number | null }[];
+  /** gradcMs: the default run (fresh outputs); fusedMs: with reuseOutputs, the benchmark's "fused" row (the one the probe target is about). */
+  batchnorm: { N: number; D: number; dtype: DType; gradcMs: number; fusedMs: number; numpyMs: number | null; probeMs: number | null }[];
   iteration: { dtype: DType; gradcMs: number; numpyMs: number | null }[];
   /** The iteration with the large products split over two threads: wall-clock ms, one thread vs two, same run. */
   threaded: { dtype: DType; oneThreadWallMs: number; twoThreadsWallMs: number }[];
@@ -89,7 +90,8 @@ function batchnormCase(N: number, D: number, dtype: DType, seed: number) {
   const inputs = Object.fromEntries(bwd.inputNames.map((k) => [k, all[k]]));
   // the default run: fresh output arrays every call, as numpy's function returns new arrays
   const exe = compile(bwd);
-  return () => exe.run(inputs);
+  const fused = compile(bwd, { reuseOutputs: true });
+  return { run: () => exe.run(inputs), fused: () => fused.run(inputs) };
 }
 
 function iterationCase(dtype: DType, threads = false) {
@@ -146,6 +148,7 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
 
   // two rounds, numpy then gradc each time; each figure is the better of its two medians
   const gradcBn = new Map<string, number>();
+  const fusedBn = new Map<string, number>();
   const gradcIt = new Map<DType, number>();
   const probe = new Map<string, number>();
   const numpyBn = new Map<string, number>();
@@ -164,8 +167,10 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
     for (const [N, D] of sizes) {
       for (const dtype of ["f64", "f32"] as const) {
         const key = `${N}x${D}:${dtype}`;
-        const ms = cpuMedian(batchnormCase(N, D, dtype, 231), repsFor(10 * N * D, reps));
+        const c = batchnormCase(N, D, dtype, 231);
+        const ms = cpuMedian(c.run, repsFor(10 * N * D, reps));
         gradcBn.set(key, best(gradcBn.get(key) ?? null, ms)!);
+        fusedBn.set(key, best(fusedBn.get(key) ?? null, cpuMedian(c.fused, repsFor(10 * N * D, reps)))!);
         log(`batchnorm backward ${key}: ${ms.toFixed(3)} ms`);
       }
       const bufs = { a: new Float64Array(N * D).fill(1), b: new Float64Array(N * D).fill(2), out: new Float64Array(N * D), acc: new Float64Array(D) };
@@ -204,7 +209,7 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
     numpy: numpyVersion,
     ...(missing && !numpyVersion ? { numpyMissing: missing } : {}),
     batchnorm: sizes.flatMap(([N, D]) =>
-      (["f64", "f32"] as const).map((dtype) => ({ N, D, dtype, gradcMs: gradcBn.get(`${N}x${D}:${dtype}`)!, numpyMs: numpyBn.get(`${N}x${D}:${dtype}`) ?? null, probeMs: probe.get(`${N}x${D}`) ?? null })),
+      (["f64", "f32"] as const).map((dtype) => ({ N, D, dtype, gradcMs: gradcBn.get(`${N}x${D}:${dtype}`)!, fusedMs: fusedBn.get(`${N}x${D}:${dtype}`)!, numpyMs: numpyBn.get(`${N}x${D}:${dtype}`) ?? null, probeMs: probe.get(`${N}x${D}`) ?? null })),
     ),
     iteration: (["f64", "f32"] as const).map((dtype) => ({ dtype, gradcMs: gradcIt.get(dtype)!, numpyMs: numpyIt.get(dtype) ?? null })),
     threaded,
@@ -225,12 +230,12 @@ export function summarizeComparison(r: NumpyComparison): string {
   if (r.numpyMissing) lines.push("", `**No numpy rows: ${r.numpyMissing}.** gradc's figures below stand alone.`);
   lines.push(
     "",
-    "| work | dtype | gradc ms | numpy ms | numpy / gradc | gradc / probe |",
-    "| --- | --- | ---: | ---: | ---: | ---: |",
-    ...r.batchnorm.map((c) => `| batchnorm backward ${c.N}x${c.D} | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.numpyMs)} | ${c.numpyMs === null ? "n/a" : f(c.numpyMs / c.gradcMs, 2)} | ${c.probeMs === null ? "n/a" : f(c.gradcMs / c.probeMs, 2)} |`),
-    ...r.iteration.map((c) => `| training iteration, 6-layer net with batchnorm, batch 50 | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.numpyMs)} | ${c.numpyMs === null ? "n/a" : f(c.numpyMs / c.gradcMs, 2)} | |`),
+    "| work | dtype | gradc ms | numpy ms | numpy / gradc | gradc reuseOutputs ms | that / probe |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ...r.batchnorm.map((c) => `| batchnorm backward ${c.N}x${c.D} | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.numpyMs)} | ${c.numpyMs === null ? "n/a" : f(c.numpyMs / c.gradcMs, 2)} | ${f(c.fusedMs)} | ${c.probeMs === null ? "n/a" : f(c.fusedMs / c.probeMs, 2)} |`),
+    ...r.iteration.map((c) => `| training iteration, 6-layer net with batchnorm, batch 50 | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.numpyMs)} | ${c.numpyMs === null ? "n/a" : f(c.numpyMs / c.gradcMs, 2)} | | |`),
     "",
-    `Batchnorm: gradc's default run (\`compile(optimize(backward)).run\`, fresh output arrays) against numpy's \`batchnorm_backward_alt\`; probe: the float64 streaming probe over the same two sweeps' bytes (bench/probe.ts). Iteration: \`net.loss(X, y)\`, forward and every gradient, both sides.`,
+    `Batchnorm: gradc's default run (\`compile(optimize(backward)).run\`, fresh output arrays, as numpy's function returns new arrays) against numpy's \`batchnorm_backward_alt\`; the reuseOutputs run (outputs in the executable's buffers, the batchnorm table's "fused" row) against the probe: the float64 streaming probe over the same two sweeps' bytes (bench/probe.ts; the float32 runs move half its bytes). Iteration: \`net.loss(X, y)\`, forward and every gradient, both sides.`,
     "",
     `Two cores (its own rows, not compared with numpy): the iteration with \`threads: true\` (the first layer's two products split C's columns with a helper thread), wall-clock median, one thread and two interleaved in the same run: ${r.threaded.map((t) => `${t.dtype} ${f(t.oneThreadWallMs)} -> ${f(t.twoThreadsWallMs)} ms (x${f(t.oneThreadWallMs / t.twoThreadsWallMs, 2)})`).join(", ")}.`,
     "",

@@ -13,7 +13,7 @@ test("without python3 the comparison says so, and the summary has gradc's figure
   const r: NumpyComparison = {
     date: "", command: "node dist/bench/numpy.js", numpy: null, numpyMissing: np.error,
     machine: { cpu: "cpu", cores: 2, node: "v20", loadavgStart: [1, 1, 1], loadavgEnd: [1, 1, 1] },
-    batchnorm: [{ N: 4, D: 4, dtype: "f32", gradcMs: 0.01, numpyMs: null, probeMs: 0.02 }],
+    batchnorm: [{ N: 4, D: 4, dtype: "f32", gradcMs: 0.01, fusedMs: 0.01, numpyMs: null, probeMs: 0.02 }],
     iteration: [{ dtype: "f64", gradcMs: 3, numpyMs: null }],
     threaded: [{ dtype: "f32", oneThreadWallMs: 2, twoThreadsWallMs: 1.5 }],
     peakGFlops: { f64: 28, f32: 56 },
@@ -21,6 +21,6 @@ test("without python3 the comparison says so, and the summary has gradc's figure
   };
   const text = summarizeComparison(r);
   assert.match(text, /No numpy rows: python3-that-does-not-exist not found/);
-  assert.match(text, /\| batchnorm backward 4x4 \| f32 \| 0\.010 \| n\/a \| n\/a \| 0\.50 \|/);
+  assert.match(text, /\| batchnorm backward 4x4 \| f32 \| 0\.010 \| n\/a \| n\/a \| 0\.010 \| 0\.50 \|/);
   assert.match(text, /\| X @ W1 \| f32 \| 1\.000 \| 30\.0 \| 54% \|/);
 });

@@ -82,7 +82,7 @@ export function matmulSource(node: Node, ops: MatmulOperands, wasm?: { name: str
     lines.push(
       `// C: WebAssembly SIMD kernel ${w} (${node.dtype === "f32" ? "f32x4 accumulators, 4x8" : "f64x2 accumulators, 4x4"} tiles${kc < k ? `, K in chunks of ${kc}` : ""})`,
       // with K in one chunk the kernel starts its accumulators at zero: C needs no zeroing
-      ...copyIn(`${w}.a`, ops.aName, pk.a, m, k, wasm.spec.sa[0], wasm.spec.sa[1], TILE),
+      ...(pk.rawA ? [`${w}.raw.set(${ops.aName}); ${w}.pack(); // A = x.T: x copied in, packed by the module`] : copyIn(`${w}.a`, ops.aName, pk.a, m, k, wasm.spec.sa[0], wasm.spec.sa[1], TILE)),
       ...copyIn(`${w}.b`, ops.bName, pk.b, n, k, wasm.spec.sb[1], wasm.spec.sb[0], tileCols(node.dtype)),
       // with K in one chunk the kernel starts its accumulators at zero: C needs no zeroing
       `${kc < k ? `${w}.c.fill(0); ` : ""}${w}.run();`,

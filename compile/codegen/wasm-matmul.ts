@@ -38,6 +38,9 @@ export interface WasmMatmul {
   run: () => void;
   /** Whether run() splits C's columns with a worker thread. */
   threaded: boolean;
+  /** With packing(s).rawA: copy x (A = x.T) into `raw`, then `pack()` fills `a`. */
+  raw?: Float64Array | Float32Array;
+  pack?: () => void;
 }
 
 /** Columns of C per tile: two vectors of 2 doubles or 4 floats. */
@@ -53,10 +56,39 @@ const F64 = { loadSplat: V.load64Splat, load: F64LOAD, splat: V.f64x2Splat, repl
  * sat one row of x apart (24 KB at 3072 features: every load in the same L1 set), and W.T's
  * needed a scalar load per lane.
  */
-export function packing(s: WasmMatmulSpec): { a: boolean; b: boolean; aLen: number; bLen: number } {
+export function packing(s: WasmMatmulSpec): { a: boolean; b: boolean; aLen: number; bLen: number; rawA: number } {
   const a = s.sa[1] !== 1, b = s.sb[1] !== 1;
+  // A = x.T (its rows adjacent in x) is copied in as is and packed by the module's `pack`, with
+  // vector loads and stores (in JavaScript it was a tenth of the float32 training iteration);
+  // rawA is the length of that copy, padded for the last panel's vector read past its end
+  const rawA = a && s.sa[0] === 1 ? s.aSize + 8 : 0;
   // unpacked B: one tile's worth of padding, read (into dropped columns) past the last row
-  return { a, b, aLen: a ? Math.ceil(s.m / 4) * 4 * s.k : s.aSize, bLen: b ? s.k * s.n4 : s.bSize + tileCols(s.dtype) };
+  return { a, b, aLen: a ? Math.ceil(s.m / 4) * 4 * s.k : s.aSize, bLen: b ? s.k * s.n4 : s.bSize + tileCols(s.dtype), rawA };
+}
+
+/** `pack`: raw A (x, rows of A adjacent) -> panels of 4 rows of A, each p's 4 values adjacent. */
+function packBody(s: WasmMatmulSpec): number[] {
+  const es = bytesPer(s);
+  const pk = packing(s);
+  const rawOff = (pk.aLen + pk.bLen + s.m * s.n4) * es;
+  const [P, R, SRC, DST] = [0, 1, 2, 3];
+  const panels = Math.ceil(s.m / 4);
+  const c: number[] = [];
+  const set = (l: number, ...e: number[]) => c.push(...e, SET, l);
+  set(P, I32, 0);
+  c.push(LOOP, VOID);
+  set(SRC, GET, P, I32, ...s32(s.sa[1] * es), MUL, I32, ...s32(rawOff), ADD);
+  set(DST, GET, P, I32, ...s32(4 * es), MUL);
+  set(R, I32, 0);
+  c.push(LOOP, VOID);
+  for (let q = 0; q < (4 * es) / 16; q++) c.push(GET, DST, GET, SRC, ...simd(V.load, ...mem(q * 16, 0)), ...simd(V.store, ...mem(q * 16, 0)));
+  set(SRC, GET, SRC, I32, ...s32(4 * es), ADD);
+  set(DST, GET, DST, I32, ...s32(4 * es * s.k), ADD);
+  set(R, GET, R, I32, 1, ADD);
+  c.push(GET, R, I32, ...s32(panels), LTS, BRIF, 0, END);
+  set(P, GET, P, I32, 1, ADD);
+  c.push(GET, P, I32, ...s32(s.k), LTS, BRIF, 0, END, END);
+  return [...vec([[4, 0x7f]]), ...c];
 }
 
 /**
@@ -143,11 +175,14 @@ function body(s: WasmMatmulSpec, split = false): number[] {
 
 const bytesPer = (s: WasmMatmulSpec) => (s.dtype === "f32" ? 4 : 8);
 
+const pagesOf = (s: WasmMatmulSpec) => {
+  const pk = packing(s);
+  return Math.max(1, Math.ceil(((pk.aLen + pk.bLen + s.m * s.n4 + pk.rawA) * bytesPer(s)) / 65536));
+};
+
 /** The module's bytes. */
 export function wasmMatmulBytes(s: WasmMatmulSpec): Uint8Array<ArrayBuffer> {
-  const pk = packing(s);
-  const bytes = (pk.aLen + pk.bLen + s.m * s.n4) * bytesPer(s);
-  return moduleBytes(Math.max(1, Math.ceil(bytes / 65536)), [body(s)], ["mm"]);
+  return packing(s).rawA ? moduleBytes(pagesOf(s), [body(s), packBody(s)], ["mm", "pack"]) : moduleBytes(pagesOf(s), [body(s)], ["mm"]);
 }
 
 let supported: boolean | undefined;
@@ -166,15 +201,15 @@ export function wasmSimdSupported(): boolean {
 
 /** A module of one function (j0, j1) -> () over an imported shared memory of `pages` pages. */
 function splitModuleBytes(s: WasmMatmulSpec, pages: number): Uint8Array<ArrayBuffer> {
-  const code = body(s, true);
+  const bodies = packing(s).rawA ? [body(s, true), packBody(s)] : [body(s, true)];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, 2, 0x7f, 0x7f, 0]])),
+    ...section(1, vec([[0x60, 2, 0x7f, 0x7f, 0], [0x60, 0, 0]])),
     // import env.mem: shared (flags 3), minimum = maximum = pages
     ...section(2, vec([[...name("env"), ...name("mem"), 0x02, 0x03, ...u32(pages), ...u32(pages)]])),
-    ...section(3, vec([[0]])),
-    ...section(7, vec([[...name("mm"), 0x00, 0]])),
-    ...section(10, vec([[...u32(code.length), ...code]])),
+    ...section(3, vec(bodies.map((_, i) => [i]))),
+    ...section(7, vec(bodies.map((_, i) => [...name(i ? "pack" : "mm"), 0x00, i]))),
+    ...section(10, vec(bodies.map((code) => [...u32(code.length), ...code]))),
   ]);
 }
 
@@ -183,10 +218,11 @@ export function wasmMatmul(s: WasmMatmulSpec, helper?: Helper): WasmMatmul {
   const tiles = s.n4 / tileCols(s.dtype);
   if (helper && tiles >= 2) {
     const pk = packing(s);
-    const pages = Math.max(1, Math.ceil(((pk.aLen + pk.bLen + s.m * s.n4) * bytesPer(s)) / 65536));
+    const pages = pagesOf(s);
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     const module = new WebAssembly.Module(splitModuleBytes(s, pages));
-    const fn = new WebAssembly.Instance(module, { env: { mem: memory } }).exports.mm as (j0: number, j1: number) => void;
+    const exports = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
+    const fn = exports.mm as (j0: number, j1: number) => void;
     const job = helper.load(module, memory);
     const mid = Math.ceil(tiles / 2) * tileCols(s.dtype);
     const Ctor = s.dtype === "f32" ? Float32Array : Float64Array;
@@ -195,6 +231,7 @@ export function wasmMatmul(s: WasmMatmulSpec, helper?: Helper): WasmMatmul {
       a: new Ctor(memory.buffer, 0, pk.aLen),
       b: new Ctor(memory.buffer, pk.aLen * es, pk.bLen),
       c: new Ctor(memory.buffer, (pk.aLen + pk.bLen) * es, s.m * s.n4),
+      ...(pk.rawA ? { raw: new Ctor(memory.buffer, (pk.aLen + pk.bLen + s.m * s.n4) * es, pk.rawA), pack: exports.pack as () => void } : {}),
       threaded: true,
       run: () => {
         // the helper thread takes the right-hand columns, this thread the left-hand ones
@@ -217,6 +254,7 @@ function wasmMatmulSingle(s: WasmMatmulSpec): WasmMatmul {
     a: new Ctor(buf, 0, pk.aLen),
     b: new Ctor(buf, pk.aLen * es, pk.bLen),
     c: new Ctor(buf, (pk.aLen + pk.bLen) * es, s.m * s.n4),
+    ...(pk.rawA ? { raw: new Ctor(buf, (pk.aLen + pk.bLen + s.m * s.n4) * es, pk.rawA), pack: inst.exports.pack as () => void } : {}),
     run: inst.exports.mm as () => void,
     threaded: false,
   };

@@ -69,12 +69,17 @@ export function forwardValues(g: Graph, simplify: (n: Node) => Node): ResidualFo
   };
   const worth = (n: Node, r: Node | undefined) => (r && r !== n && (read.has(r) || heavy(n)) ? r : undefined);
 
+  const aval = (n: Node) => `${n.dtype}[${n.shape.join(",")}]`;
+  const readShapes = new Set(defs.filter(([name]) => read.has(g.input(name))).map(([, def]) => aval(def)));
+
   return (n) => {
-    if (n.inputs.length === 0 || !shapes.has(`${n.dtype}[${n.shape.join(",")}]`)) return undefined;
+    if (n.inputs.length === 0 || !shapes.has(aval(n))) return undefined;
     const img = forwardImage(n);
     if (!img) return undefined;
     const exact = byDef.get(img);
     if (exact) return worth(n, exact);
+    // the canonical comparison costs a normalization: only where a match would be taken
+    if (!heavy(n) && !readShapes.has(aval(n))) return undefined;
     if (!byNormal) {
       byNormal = new Map();
       for (const [name, def] of defs) {

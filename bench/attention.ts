@@ -55,20 +55,23 @@ export function benchAttention(T: number, d: number, rounds: number, log: (line:
     const r = mulberry32(1);
     const fin = Object.fromEntries(forward.inputs.map((x) => [x.name, random(x.shape, dtype, r)]));
     const fout = evaluate(forward, fin);
-    const inputs = Object.fromEntries(backward.inputs.map((x) => [x.name, fout[x.name] ?? fin[x.name] ?? random(x.shape, dtype, r)]));
+    const dout = random(backward.input("dout").shape, dtype, r);
+    // each backward takes what it reads: the optimized one reads the forward's output O too
+    const feed = (g: Graph) => Object.fromEntries(g.inputs.map((x) => [x.name, fout[x.name] ?? fin[x.name] ?? dout]));
+    const inputs = feed(backward), optInputs = feed(optimized);
     const describe = (g: Graph) => {
       const s = stats(g);
       const reduced = g.nodes().filter((n) => n.def?.kind === "reduce").map((n) => `[${n.inputs[0].shape}]`);
       return `${s.nodes} nodes, reductions over ${reduced.join(" ") || "nothing"}`;
     };
     log(`attention backward at T=${T}, d=${d}, ${dtype}: naive ${describe(backward)}; optimized ${describe(optimized)}`);
-    const [ni, oi] = timeInterleaved([() => evaluate(backward, inputs), () => evaluate(optimized, inputs)], rounds);
+    const [ni, oi] = timeInterleaved([() => evaluate(backward, inputs), () => evaluate(optimized, optInputs)], rounds);
     rows.push({ dtype, mode: "interpreted", naiveMs: ni, optimizedMs: oi, speedup: ni / oi });
     const naiveExe = compile(backward), optExe = compile(optimized);
-    const [nc, oc] = timeInterleaved([() => naiveExe.run(inputs), () => optExe.run(inputs)], rounds);
+    const [nc, oc] = timeInterleaved([() => naiveExe.run(inputs), () => optExe.run(optInputs)], rounds);
     rows.push({ dtype, mode: "compiled", naiveMs: nc, optimizedMs: oc, speedup: nc / oc });
     // the two agree (the bench times the same function twice over)
-    const a = optExe.run(inputs), c = evaluate(backward, inputs);
+    const a = optExe.run(optInputs), c = evaluate(backward, inputs);
     for (const k of Object.keys(c)) {
       let diff = 0, scale = 0;
       c[k].data.forEach((v, i) => {

@@ -120,5 +120,7 @@ function backwardCase(name: string, shape: readonly number[], seed: number): Sou
   const fout = evaluate(forward, fin);
   const more = randomInputs(backward, rand);
   const inputs = Object.fromEntries(backward.inputs.map((x) => [x.name, fout[x.name] ?? fin[x.name] ?? more[x.name]]));
+  // the forward's outputs, which an optimized backward may read
+  for (const name of Object.keys(backward.facts)) inputs[name] ??= fout[name];
   return { graph: backward, inputs, label: `${name} backward seed ${seed}` };
 }

@@ -151,17 +151,9 @@ export function vjp(g: Graph, opts: GradOptions = {}): Vjp {
   };
   for (const n of order) if (live.has(n)) n.inputs.forEach(visit);
   for (const out of gradOuts) if (!live.has(out)) visit(out);
-  // The forward returns its outputs anyway, so the backward may read them for free (attention's
-  // backward can use O = P V): each output is a residual under its own name, used or not.
+  // An output the backward reads is a residual under the output's own name.
   const outputNames = new Map<Node, string>();
-  for (const [name, y] of Object.entries(g.outputs)) {
-    if (y.isInput || y.isConst || outputNames.has(y)) continue;
-    outputNames.set(y, name);
-    if (!isResidual.has(y)) {
-      isResidual.add(y);
-      residuals.push(y);
-    }
-  }
+  for (const [name, y] of Object.entries(g.outputs)) if (!y.isInput && !outputNames.has(y)) outputNames.set(y, name);
 
   const names = residualNames(g, residuals, outputNames, new Set(g.inputNames.concat(Object.keys(g.outputs), ct ? [ct.name] : [])));
   const asInput = new Map(residuals.map((r) => [r, b.input(names.get(r)!, r.shape, r.dtype)]));
@@ -170,6 +162,10 @@ export function vjp(g: Graph, opts: GradOptions = {}): Vjp {
   const bwdInputs = [...asInput.values(), ...(ct ? [ct] : [])];
   // each residual's forward definition, so passes over the backward can reuse what it knows
   const facts = Object.fromEntries(residuals.filter((r) => !r.isInput).map((r) => [names.get(r)!, r]));
+  // The forward returns its outputs anyway, so the backward may read them for free (attention's
+  // backward can use O = P V): an output that is not a residual is a fact without an input, which
+  // the optimizer turns into an input under the output's name only if it reads it.
+  for (const [y, name] of outputNames) if (!isResidual.has(y) && !y.isConst) facts[name] = y;
   const backward = new Graph(bwdInputs, outputs, facts);
 
   const forwardOuts: Record<string, Node> = { ...g.outputs };

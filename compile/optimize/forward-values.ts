@@ -6,6 +6,7 @@
 // sum(exp(x - m)) and a user's saved statistic are found the same way.
 
 import { toposort, type Graph } from "../../core/graph.js";
+import * as b from "../../core/builder.js";
 import { apply, type Node } from "../../core/node.js";
 
 /** The residual input whose forward definition `n` recomputes, if any. */
@@ -17,11 +18,14 @@ export type ResidualFor = (n: Node) => Node | undefined;
  * written differently from the forward's definition is found too.
  */
 export function forwardValues(g: Graph, simplify: (n: Node) => Node): ResidualFor {
-  const defs = Object.entries(g.facts).filter(([name]) => g.inputNames.includes(name));
+  // every fact: a residual input, or a forward output the graph may read (an input it does not
+  // take yet: reading it adds it, compile/optimize/rewrite.ts)
+  const defs = Object.entries(g.facts);
   if (defs.length === 0) return () => undefined;
-  const toForward = new Map<Node, Node>(defs.map(([name, def]) => [g.input(name), def]));
+  const residual = new Map(defs.map(([name, def]) => [name, g.inputNames.includes(name) ? g.input(name) : b.input(name, def.shape, def.dtype)]));
+  const toForward = new Map<Node, Node>(defs.map(([name, def]) => [residual.get(name)!, def]));
   const byDef = new Map<Node, Node>();
-  for (const [name, def] of defs) if (!byDef.has(def)) byDef.set(def, g.input(name));
+  for (const [name, def] of defs) if (!byDef.has(def)) byDef.set(def, residual.get(name)!);
   // forward inputs the definitions read; any other input (the cotangent) has no forward image
   const leaves = new Set(toposort(defs.map(([, def]) => def)).filter((n) => n.isInput));
   const shapes = new Set(defs.map(([, def]) => `${def.dtype}[${def.shape.join(",")}]`));
@@ -70,7 +74,7 @@ export function forwardValues(g: Graph, simplify: (n: Node) => Node): ResidualFo
   const worth = (n: Node, r: Node | undefined) => (r && r !== n && (read.has(r) || heavy(n)) ? r : undefined);
 
   const aval = (n: Node) => `${n.dtype}[${n.shape.join(",")}]`;
-  const readShapes = new Set(defs.filter(([name]) => read.has(g.input(name))).map(([, def]) => aval(def)));
+  const readShapes = new Set(defs.filter(([name]) => read.has(residual.get(name)!)).map(([, def]) => aval(def)));
 
   return (n) => {
     if (n.inputs.length === 0 || !shapes.has(aval(n))) return undefined;
@@ -85,7 +89,7 @@ export function forwardValues(g: Graph, simplify: (n: Node) => Node): ResidualFo
       for (const [name, def] of defs) {
         const key = normalForm(def);
         // a definition that folds to a constant or an input is better emitted as that
-        if (key && key.inputs.length > 0 && !byNormal.has(key)) byNormal.set(key, g.input(name));
+        if (key && key.inputs.length > 0 && !byNormal.has(key)) byNormal.set(key, residual.get(name)!);
       }
     }
     const key = normalForm(img);

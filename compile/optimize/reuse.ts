@@ -12,7 +12,9 @@ import { inline } from "./trace.js";
 export function reuseResiduals(g: Graph, ctx: Context): { graph: Graph; step: RewriteStep } | null {
   const used = new Set(g.nodes());
   const toInput = new Map<Node, Node>();
-  for (const [name, def] of Object.entries(g.facts)) toInput.set(def, g.input(name));
+  // residual inputs only: a fact without an input (a forward output the graph may read) is not one
+  const residuals = Object.entries(g.facts).filter(([name]) => g.inputNames.includes(name));
+  for (const [name, def] of residuals) toInput.set(def, g.input(name));
   const toBackward = (n: Node): Node | null => {
     const hit = toInput.get(n);
     if (hit) return hit;
@@ -24,7 +26,7 @@ export function reuseResiduals(g: Graph, ctx: Context): { graph: Graph; step: Re
 
   const map = new Map<Node, Node>();
   const matched: Node[] = [];
-  for (const [name, def] of Object.entries(g.facts)) {
+  for (const [name, def] of residuals) {
     const r = g.input(name);
     if (!used.has(r) || def.inputs.length === 0) continue;
     const ins = def.inputs.map(toBackward);

@@ -167,5 +167,7 @@ function rebuild(g: Graph, map: ReadonlyMap<Node, Node>): Graph {
   const done = substitute(outs, safe);
   const outputs = Object.fromEntries(Object.entries(g.outputs).map(([k, v]) => [k, done.get(v)!]));
   const used = new Set(toposort(Object.values(outputs)));
-  return new Graph(g.inputs.filter((x) => used.has(x) || true), outputs, g.facts);
+  // a forward value the graph's facts define (a forward output) becomes an input once it is read
+  const added = [...used].filter((x) => x.isInput && !g.inputs.includes(x) && Object.hasOwn(g.facts, x.name));
+  return new Graph([...g.inputs, ...added], outputs, g.facts);
 }

@@ -3,7 +3,7 @@
 // table) and by `checkRule` for user rules.
 
 import { evaluate } from "../../core/evaluate.js";
-import { Graph, numbering, printNode } from "../../core/graph.js";
+import { Graph, numbering, printNode, toposort } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
 import type { Tensor } from "../../core/tensor.js";
 import { analysis } from "./facts.js";
@@ -50,8 +50,11 @@ export function checkRules(rules: readonly Rule[], cases: readonly SoundnessCase
 }
 
 function compare(c: SoundnessCase, lhs: Node, rhs: Node): number {
-  const probe = new Graph(c.graph.inputs, { lhs, rhs, ...Object.fromEntries(lhs.inputs.map((x, i) => [`in${i}`, x])) });
-  const v = evaluate(probe, c.inputs);
+  // a replacement may read a forward value the graph's facts define but it does not take yet (a
+  // forward output): the case supplies its value under the fact's name
+  const added = toposort([rhs]).filter((x) => x.isInput && !c.graph.inputs.includes(x) && Object.hasOwn(c.graph.facts, x.name));
+  const probe = new Graph([...c.graph.inputs, ...added], { lhs, rhs, ...Object.fromEntries(lhs.inputs.map((x, i) => [`in${i}`, x])) });
+  const v = evaluate(probe, Object.fromEntries(probe.inputs.map((x) => [x.name, c.inputs[x.name]])));
   const maxAbs = (t: Tensor) => {
     let m = 0;
     for (const x of t.data) m = Math.max(m, Math.abs(x));

@@ -27,6 +27,7 @@ import { FullyConnectedNet } from "../nn/net.js";
 import { measurePeak } from "./peak.js";
 import { probeBytes, specializeProbe } from "./probe.js";
 import { DEFAULT_SIZES } from "./batchnorm.js";
+import { addRatios, type BenchReport } from "./program.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** bench/numpy_bench.py in the sources (dist/bench -> ../../bench). */
@@ -123,9 +124,9 @@ function matmulCases(dtype: DType): { what: string; run: () => unknown; flops: n
 }
 
 /** Run bench/numpy_bench.py; when python3 or numpy is missing, say which instead. */
-export function runNumpy(sizes: [number, number][], reps: number, python = "python3"): { out: any; error?: string } {
+export function runNumpy(sizes: [number, number][], reps: number, python = "python3", iteration = true): { out: any; error?: string } {
   try {
-    const text = execFileSync(python, [SCRIPT, JSON.stringify({ sizes, reps })], {
+    const text = execFileSync(python, [SCRIPT, JSON.stringify({ sizes, reps, iteration })], {
       env: { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" },
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
@@ -216,6 +217,25 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
     peakGFlops,
     matmul,
   };
+}
+
+/**
+ * `gradc bench batchnorm`: rows for numpy's batchnorm_backward_alt at the bench's shape, one per
+ * dtype, with their ratio to gradc's compiled backward; a note instead when numpy is absent.
+ */
+export function addNumpyRows(report: BenchReport, N: number, D: number): void {
+  const np = runNumpy([[N, D]], 30, "python3", false);
+  if (!np.out) {
+    report.notes.push(`numpy rows: none (${np.error}).`);
+    return;
+  }
+  for (const c of np.out.batchnorm as { dtype: DType; ms: number }[]) {
+    const baseline = `backward-compiled-${c.dtype}`;
+    if (!report.rows.some((r) => r.id === baseline)) continue;
+    report.rows.push({ id: `backward-numpy-${c.dtype}`, label: "numpy `batchnorm_backward_alt` (the seed's code)", pass: "backward", dtype: c.dtype, baseline, ms: c.ms });
+  }
+  addRatios(report.rows);
+  report.notes.push(`numpy ${np.out.numpy} rows: the seed's batchnorm_backward_alt from the same kind of residuals, in a python3 child process with OPENBLAS_NUM_THREADS=1, median CPU time per call (the other rows are wall-clock medians); ratio to gradc's compiled backward.`);
 }
 
 const f = (x: number | null, d = 3) => (x === null ? "n/a" : x.toFixed(d));

@@ -183,10 +183,11 @@ describe("Hessian-vector products", () => {
     const H = hvp(g, { of: "out" });
     const fast = optimize(H);
     const before = stats(H), after = stats(fast);
-    // derived: 4 rounds of reductions; the rules bring it to 2 (the second derivative is a
-    // function of a few per-feature sums), whatever the batch size
+    // derived: 4 rounds of reductions; the rules bring it to 3, whatever the batch size. (Two
+    // would need sum(xc * v) expanded into sum(x * v) - mean(x) * sum(v), which cancels
+    // catastrophically when |mean| >> std: centred differences stay whole, docs/optimizer.md.)
     assert.equal(before.reductionDepth, 4);
-    assert.ok(after.reductionDepth <= 2, `depth ${before.reductionDepth} -> ${after.reductionDepth}`);
+    assert.ok(after.reductionDepth <= 3, `depth ${before.reductionDepth} -> ${after.reductionDepth}`);
     const rand = seededRandom(5);
     const feed = Object.fromEntries(H.inputs.map((x) => [x.name, randomTensor(rand, x.shape)]));
     const want = evaluate(H, feed), got = compile(fast).run(feed);

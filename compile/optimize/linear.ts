@@ -98,11 +98,53 @@ export function onlyFiniteConstants(n: Node): boolean {
   return ok;
 }
 
+/** Beyond this many nodes a reduction's operand is not searched (bounded work; larger ones count as not centred). */
+const SEARCH = 400;
+const centredMemo = new WeakMap<Node, boolean>();
+
+/**
+ * A centred difference: a sum of terms in which one term is a broadcast of a value computed from
+ * another term (x - mean(x), dout - sum(dout)/N, s - max(s)). Its terms cancel by design, so it
+ * is computed as written and never distributed into a product (sum(xc * dout) must not become
+ * sum(x * dout) - mean(x) * sum(dout), which cancels catastrophically when |mean| >> std) nor
+ * regrouped with other terms ((x - m) + y computed as (x + y) - m loses y when |x| >> |y|).
+ */
+export function isCentred(n: Node, terms: readonly Term[]): boolean {
+  if (terms.length < 2) return false;
+  const hit = centredMemo.get(n);
+  if (hit !== undefined) return hit;
+  const plain = new Set<Node>();
+  const spread: Node[] = [];
+  for (const t of terms) {
+    for (const a of [...t.num.keys(), ...t.den.keys()]) {
+      if (a.op === "broadcastTo") spread.push(a.inputs[0]);
+      else plain.add(a);
+    }
+  }
+  let found = false;
+  const seen = new Set<Node>();
+  const stack = [...spread];
+  while (stack.length && !found && seen.size < SEARCH) {
+    const m = stack.pop()!;
+    if (seen.has(m)) continue;
+    seen.add(m);
+    if (plain.has(m)) found = true;
+    else stack.push(...m.inputs);
+  }
+  centredMemo.set(n, found);
+  return found;
+}
+
 /** The canonical terms of a node. `memo` caches per pass. */
 export function flatten(n: Node, facts: Facts, memo: Map<Node, Term[]> = new Map()): Term[] {
   const hit = memo.get(n);
   if (hit) return hit;
   const go = (x: Node) => flatten(x, facts, memo);
+  // an operand that is a centred difference stays whole (see isCentred)
+  const whole = (x: Node) => {
+    const ts = go(x);
+    return isCentred(x, ts) ? [atomTerm(x)] : ts;
+  };
   const single = (ts: Term[]) => (ts.length === 1 ? ts[0] : null);
   let out: Term[];
   switch (n.op) {
@@ -110,16 +152,16 @@ export function flatten(n: Node, facts: Facts, memo: Map<Node, Term[]> = new Map
       out = [monomial(Coef.of(n.value))];
       break;
     case "add":
-      out = collect([...go(n.inputs[0]), ...go(n.inputs[1])]);
+      out = collect([...whole(n.inputs[0]), ...whole(n.inputs[1])]);
       break;
     case "sub":
-      out = collect([...go(n.inputs[0]), ...go(n.inputs[1]).map((t) => ({ ...t, coef: t.coef.neg() }))]);
+      out = collect([...whole(n.inputs[0]), ...whole(n.inputs[1]).map((t) => ({ ...t, coef: t.coef.neg() }))]);
       break;
     case "neg":
       out = go(n.inputs[0]).map((t) => ({ ...t, coef: t.coef.neg() }));
       break;
     case "mul": {
-      const [p, q] = n.inputs.map(go);
+      const [p, q] = n.inputs.map(whole);
       const mp = single(p), mq = single(q);
       if (mp && mq) out = [mulTerms(mp, mq, facts)];
       else if (mp) out = collect(q.map((t) => mulTerms(mp, t, facts)));
@@ -128,7 +170,7 @@ export function flatten(n: Node, facts: Facts, memo: Map<Node, Term[]> = new Map
       break;
     }
     case "div": {
-      const [p, q] = n.inputs.map(go);
+      const p = whole(n.inputs[0]), q = go(n.inputs[1]);
       const mq = single(q);
       const inv = mq && !mq.coef.isZero ? invert(mq) : atomTerm(n.inputs[1], -1);
       out = collect(p.map((t) => mulTerms(t, inv, facts)));
@@ -205,7 +247,6 @@ export function emitTerm(t: Term, like: Node): Node {
   const down = splitBroadcasts(t.den);
   const keys = [...new Set([...up.groups.keys(), ...down.groups.keys()])].sort();
   const numFactors: Node[] = [];
-  const denFactors: Node[] = [];
   let coef = t.coef;
   // the broadcast groups: one broadcast of (prod up / prod down) per source shape
   for (const k of keys) {
@@ -216,16 +257,32 @@ export function emitTerm(t: Term, like: Node): Node {
     if (keys[0] === k) coef = Coef.one;
     numFactors.push(b.broadcastTo(small, shape));
   }
-  const p = product(up.plain);
-  if (p) numFactors.push(p);
-  const q = product(down.plain);
-  if (q) denFactors.push(q);
-  let out: Node | null = numFactors.reduce<Node | null>((acc, f) => (acc ? b.mul(acc, f) : f), null);
   const negative = coef.value < 0;
   const mag = negative ? coef.neg() : coef;
-  if (!mag.isOne || !out) out = out ? b.mul(b.constant(mag.value, dtype, shape), out) : b.constant(mag.value, dtype, shape);
-  if (denFactors.length) out = b.div(out, denFactors[0]);
+  const scale = (out: Node | null) => (!mag.isOne || !out ? (out ? b.mul(b.constant(mag.value, dtype, shape), out) : b.constant(mag.value, dtype, shape)) : out);
+  let out: Node | null;
+  if (down.plain.length === 0) {
+    const p = product(up.plain);
+    if (p) numFactors.push(p);
+    out = scale(numFactors.reduce<Node | null>((acc, f) => (acc ? b.mul(acc, f) : f), null));
+  } else {
+    // With a denominator, factors are applied one at a time, multiplying and dividing in turn:
+    // x * y / std^3 as ((x / std) * y / std) / std never forms std^3, which overflows for
+    // std > 5.6e102 (float32: 7e12) where the derived form does not.
+    const ups = [...numFactors, ...expand(up.plain)];
+    const downs = expand(down.plain);
+    out = scale(ups.shift() ?? null);
+    while (ups.length || downs.length) {
+      if (downs.length) out = b.div(out, downs.shift()!);
+      if (ups.length) out = b.mul(out, ups.shift()!);
+    }
+  }
   return negative ? b.neg(out) : out;
+}
+
+/** Atoms with exponents as a list of single factors, in a fixed order. */
+function expand(factors: [Node, number][]): Node[] {
+  return factors.sort(byId).flatMap(([a, e]) => Array.from({ length: e }, () => a));
 }
 
 /** Emit a sum of terms, factoring out what every term shares. */

@@ -55,7 +55,7 @@ function optimizeGraph(g: Graph, opts: OptimizeOptions): OptimizeResult {
   for (const start of reuse ? [reuse, null] : [null]) {
     const from = start ? start.graph : g;
     const ctx = analysis(from, limits);
-    const rw = new Rewriter(ruleTables, ctx, limits, opts.trace ? from : undefined);
+    const rw = new Rewriter(ruleTables, ctx, limits, { traceFrom: opts.trace ? from : undefined, acceptWithin: from });
     const res = rw.run(from);
     const pre: RewriteStep[] = start && opts.trace ? [start.step] : [];
     candidates.push({ graph: res.graph, steps: [...pre, ...res.steps], stop: res.stop, iterations: res.iterations + (start ? 1 : 0), ms: 0 });

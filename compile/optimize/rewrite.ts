@@ -8,6 +8,7 @@ import { Graph, substitute, toposort } from "../../core/graph.js";
 import { apply, type Node } from "../../core/node.js";
 import { match, type Context, type Match, type Rule, type RuleGroup } from "./rules/rule.js";
 import { describeStep, type StepText } from "./trace.js";
+import { compareLocal, costOf, exclusiveCone, localCost } from "./accept.js";
 
 export type StopReason = "saturated" | "iteration-limit" | "node-limit" | "time-limit";
 
@@ -34,6 +35,17 @@ export interface Limits {
   timeLimitMs: number;
 }
 
+export interface RewriteOptions {
+  /** Record every kept application with the graph after it (the graph being rewritten). */
+  traceFrom?: Graph;
+  /**
+   * Keep a replacement only when it is locally no costlier (compile/optimize/accept.ts), counting
+   * the nodes of this graph as already paid for. Without it every rule application is kept (used
+   * to simplify a residual's forward definition, where only the final form matters).
+   */
+  acceptWithin?: Graph;
+}
+
 export interface RewriteResult {
   graph: Graph;
   steps: RewriteStep[];
@@ -56,14 +68,36 @@ export class Rewriter {
   private snapshot?: Graph;
   /** Replacements being normalized (node, original, replacement), innermost last: the traced graph shows them. */
   private readonly pending: [Node, Node, Node][] = [];
+  private readonly traceFrom?: Graph;
+  /** Users of each node of the graph being optimized, when acceptance is on. */
+  private readonly users?: Map<Node, Node[]>;
+  /** When each normal form was finished: a replacement may share only what existed before it. */
+  private readonly finishedAt = new Map<Node, number>();
+  private clock = 0;
+  /** Rule applications whose replacement was costlier than what it replaced, and so not kept. */
+  rejected = 0;
 
   constructor(
     private readonly rules: readonly Rule[],
     private readonly ctx: Context,
     private readonly limits: Limits,
-    private readonly traceFrom?: Graph,
+    opts: RewriteOptions = {},
   ) {
-    this.snapshot = traceFrom;
+    this.traceFrom = opts.traceFrom;
+    this.snapshot = opts.traceFrom;
+    if (opts.acceptWithin) {
+      this.users = new Map();
+      for (const n of opts.acceptWithin.nodes()) {
+        if (!this.users.has(n)) this.users.set(n, []);
+        for (const x of new Set(n.inputs)) {
+          const us = this.users.get(x) ?? [];
+          us.push(n);
+          this.users.set(x, us);
+        }
+      }
+      // an output is used by the caller: never exclusively by a node
+      for (const out of Object.values(opts.acceptWithin.outputs)) this.users.get(out)?.push(out);
+    }
   }
 
   /** The normal form of `root`. */
@@ -78,20 +112,42 @@ export class Rewriter {
         continue;
       }
       this.done.set(m, m); // in progress: a replacement that contains m sees m itself
-      const fired = this.fire(m, n);
-      let result = m;
-      if (fired) {
-        this.pending.push([m, n, fired]);
-        try {
-          result = this.normalize(fired);
-        } finally {
-          this.pending.pop();
-        }
-      }
+      const result = this.rewrite(m, n);
       this.done.set(m, result);
       this.done.set(n, result);
+      this.finishedAt.set(result, this.clock++);
     }
     return this.done.get(root)!;
+  }
+
+  /** The normal form of m: the first rule whose normalized replacement is accepted, else m. */
+  private rewrite(m: Node, n: Node): Node {
+    const since = this.clock;
+    let freed: Set<Node> | undefined;
+    // alive without m: the graph's nodes m does not hold alone, normal forms finished before m
+    const alive = (x: Node) => !freed!.has(x) && (this.users!.has(x) || (this.finishedAt.get(x) ?? Infinity) < since);
+    for (let from = 0; from < this.rules.length; ) {
+      const steps = this.steps.length, snapshot = this.snapshot;
+      const fired = this.fire(m, n, from);
+      if (!fired) return m;
+      const [out, index] = fired;
+      this.pending.push([m, n, out]);
+      let result: Node;
+      try {
+        result = this.normalize(out);
+      } finally {
+        this.pending.pop();
+      }
+      if (!this.users || result === m) return result;
+      freed ??= exclusiveCone(m, this.users);
+      if (compareLocal(localCost(result, alive), costOf(m, freed), 2) <= 0) return result;
+      // costlier here: forget the replacement's trace and try the next rule
+      this.rejected++;
+      this.steps.length = steps;
+      this.snapshot = snapshot;
+      from = index + 1;
+    }
+    return m;
   }
 
   private build(n: Node, ins: Node[]): Node {
@@ -99,8 +155,9 @@ export class Rewriter {
     return apply(n.op, ins, n.attrs);
   }
 
-  private fire(m: Node, original: Node): Node | null {
-    for (const r of this.rules) {
+  private fire(m: Node, original: Node, from: number): [Node, number] | null {
+    for (let i = from; i < this.rules.length; i++) {
+      const r = this.rules[i];
       const bound = match(r.pattern, m);
       if (!bound) continue;
       const mt = { ...bound, root: m } as Match;
@@ -110,7 +167,7 @@ export class Rewriter {
       if (++this.iterations > this.limits.maxIterations) throw new Stop("iteration-limit");
       if (performance.now() - this.started > this.limits.timeLimitMs) throw new Stop("time-limit");
       if (this.traceFrom) this.record(r, mt, original, out);
-      return out;
+      return [out, i];
     }
     return null;
   }

@@ -72,7 +72,7 @@ const flattened = new Set(["add", "sub", "neg", "mul", "div", "recip", "square",
 const finiteMemo = new WeakMap<Node, boolean>();
 
 /**
- * True when every constant that flattening `n` reaches is finite. The canonical form treats
+ * True when every constant that flattening `n` reaches is finite, and nothing is divided by a zero constant. The canonical form treats
  * coefficients as exact numbers (0 * c = 0, c - c = 0, 1/c is c's reciprocal), which holds for
  * finite constants only: Infinity + x, 0 * Infinity, NaN are left to evaluate as IEEE says.
  */
@@ -92,6 +92,7 @@ export function onlyFiniteConstants(n: Node): boolean {
       continue;
     }
     if (m.isConst) ok = Number.isFinite(m.value);
+    else if ((m.op === "div" || m.op === "recip") && m.inputs[m.inputs.length - 1].isConst && m.inputs[m.inputs.length - 1].value === 0) ok = false; // x / 0
     else if (flattened.has(m.op)) stack.push(...m.inputs);
   }
   finiteMemo.set(n, ok);
@@ -113,6 +114,13 @@ export function isCentred(n: Node, terms: readonly Term[]): boolean {
   if (terms.length < 2) return false;
   const hit = centredMemo.get(n);
   if (hit !== undefined) return hit;
+  const found = centredTerms(terms);
+  centredMemo.set(n, found);
+  return found;
+}
+
+function centredTerms(terms: readonly Term[]): boolean {
+  if (terms.length < 2) return false;
   const plain = new Set<Node>();
   const spread: Node[] = [];
   for (const t of terms) {
@@ -131,7 +139,6 @@ export function isCentred(n: Node, terms: readonly Term[]): boolean {
     if (plain.has(m)) found = true;
     else stack.push(...m.inputs);
   }
-  centredMemo.set(n, found);
   return found;
 }
 

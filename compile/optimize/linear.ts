@@ -143,14 +143,14 @@ function centredTerms(terms: readonly Term[]): boolean {
 }
 
 /** The canonical terms of a node. `memo` caches per pass. */
-export function flatten(n: Node, facts: Facts, memo: Map<Node, Term[]> = new Map()): Term[] {
+export function flatten(n: Node, facts: Facts, memo: Map<Node, Term[]> = new Map(), expandCentred = false): Term[] {
   const hit = memo.get(n);
   if (hit) return hit;
-  const go = (x: Node) => flatten(x, facts, memo);
-  // an operand that is a centred difference stays whole (see isCentred)
+  const go = (x: Node) => flatten(x, facts, memo, expandCentred);
+  // an operand that is a centred difference stays whole (see isCentred), unless asked to expand
   const whole = (x: Node) => {
     const ts = go(x);
-    return isCentred(x, ts) ? [atomTerm(x)] : ts;
+    return !expandCentred && isCentred(x, ts) ? [atomTerm(x)] : ts;
   };
   const single = (ts: Term[]) => (ts.length === 1 ? ts[0] : null);
   let out: Term[];

@@ -122,6 +122,7 @@ export class Rewriter {
 
   /** The normal form of m: the first rule whose normalized replacement is accepted, else m. */
   private rewrite(m: Node, n: Node): Node {
+    const rules = this.rules;
     const since = this.clock;
     let freed: Set<Node> | undefined;
     // alive without m: the graph's nodes m does not hold alone, normal forms finished before m
@@ -140,7 +141,8 @@ export class Rewriter {
       }
       if (!this.users || result === m) return result;
       freed ??= exclusiveCone(m, this.users);
-      if (compareLocal(localCost(result, alive), costOf(m, freed), 2) <= 0) return result;
+      const [after, before] = [localCost(result, alive), costOf(m, freed)];
+      if (rules[index].cancellationHazard ? after[0] <= before[0] && after[1] < before[1] : compareLocal(after, before, 2) <= 0) return result;
       // costlier here: forget the replacement's trace and try the next rule
       this.rejected++;
       this.steps.length = steps;

@@ -6,7 +6,7 @@ import * as b from "../../../core/builder.js";
 import type { Node } from "../../../core/node.js";
 import { Coef } from "../rational.js";
 import { dim, symbolOf } from "../../../core/symbolic.js";
-import { collect, emit, emitTerm, flatten, onlyFiniteConstants, type Term } from "../linear.js";
+import { collect, emit, emitTerm, flatten, onlyFiniteConstants, termKey, type Term } from "../linear.js";
 import { P, rule, v, type Context, type Match, type Rule } from "./rule.js";
 
 const x = v("x");
@@ -52,11 +52,34 @@ function terms(m: Match, ctx: Context): Term[] {
   return flatten(m.x, ctx, ctx.memo);
 }
 
+/** Memo of the expanded form (centred differences distributed), per context. */
+const expandedMemo = new WeakMap<Context, Map<Node, Term[]>>();
+function expandedTerms(m: Match, ctx: Context): Term[] {
+  let memo = expandedMemo.get(ctx);
+  if (!memo) expandedMemo.set(ctx, (memo = new Map()));
+  return flatten(m.x, ctx, memo, true);
+}
+
 /** sum_R(sum_i c_i * pulled_i * rest_i) = sum_i c_i * pulled_i * sum_R(rest_i) */
 function sumLinear(m: Match, ctx: Context): Node | null {
+  return sumOfTerms(m, terms(m, ctx));
+}
+
+/** The same law over the expanded form: sum(a * (b - bcast(c))) = sum(a * b) - c * sum(a). */
+function sumExpanded(m: Match, ctx: Context): Node | null {
+  return sumOfTerms(m, expandedTerms(m, ctx));
+}
+
+/** A centred difference inside the sum would distribute (the stable and expanded forms differ). */
+const holdsCentred = (m: Match, ctx: Context) => {
+  const stable = terms(m, ctx), expanded = expandedTerms(m, ctx);
+  return stable.length !== expanded.length || stable.some((t, i) => termKey(t) !== termKey(expanded[i]));
+};
+
+function sumOfTerms(m: Match, ts: Term[]): Node | null {
   const { root, x } = m;
   const axes = root.attrs.axes as number[];
-  const out: Term[] = terms(m, ctx).map((t) => {
+  const out: Term[] = ts.map((t) => {
     const s = split(t, axes, x);
     // Two different broadcasts of one value (e.g. bcast(s) to [3,5] and bcast(bcast(s) to [3,1]) to
     // [3,5]) narrow to the same node: their exponents add (a Map built from the list kept only one).
@@ -103,4 +126,6 @@ export const linearity: Rule[] = [
   rule("sum-of-terms",     P.sum(x),         sumLinear, { law: "sum(a + b) = sum(a) + sum(b)", group: "linearity", guard: is("terms") }),
   rule("sum-of-scaled",    P.sum(x),         sumLinear, { law: "sum(a * bcast(c)) = c * sum(a)", group: "linearity", guard: is("scaled") }),
   rule("sum-of-broadcast", P.sum(x),         sumLinear, { law: "sum(bcast(c)) = N * c   (N elements summed)", group: "linearity", guard: is("broadcast") }),
+  rule("sum-of-centred",   P.sum(x),         sumExpanded, { law: "sum(a * (b - bcast(c))) = sum(a * b) - c * sum(a)   (kept only where a reduction cancels)", group: "linearity",
+    guard: (m, ctx) => finiteConstants(m) && holdsCentred(m, ctx), cancellationHazard: true }),
 ];

@@ -59,6 +59,12 @@ export interface Rule {
   readonly rewrite: (m: Match, ctx: Context) => Node | null;
   /** Rules that assume finite values (x - x = 0, x * 0 = 0) say so. */
   readonly assumesFinite?: boolean;
+  /**
+   * Rules whose replacement can cancel catastrophically (a centred sum expanded into a difference
+   * of large sums): the engine keeps such a replacement only when it removes a reduction outright
+   * (sum(out * (dout - s)) = s - s = 0 when sum(out) = 1), never for depth alone.
+   */
+  readonly cancellationHazard?: boolean;
   /** Where it was defined, for messages and the viewer. */
   readonly source?: string;
 }
@@ -80,6 +86,7 @@ export interface RuleOptions {
   group: RuleGroup;
   guard?: Rule["guard"];
   assumesFinite?: boolean;
+  cancellationHazard?: boolean;
 }
 
 export function rule(name: string, pattern: Pattern, rewrite: Rule["rewrite"], opts: RuleOptions): Rule {
@@ -87,7 +94,7 @@ export function rule(name: string, pattern: Pattern, rewrite: Rule["rewrite"], o
   if (typeof opts?.law !== "string" || !opts.law.trim()) throw new GradcError(`rule(${name}): needs its law as text, e.g. { law: "log(exp(x)) = x" }`);
   if (!isRuleGroup(opts.group)) throw new GradcError(`rule(${name}): group must be one of ${Object.keys(ruleGroups).join(", ")}, got ${JSON.stringify(opts.group)}`);
   const source = new Error().stack?.split("\n")[2]?.trim().replace(/^at\s+/, "");
-  return Object.freeze({ name, law: opts.law, group: opts.group, pattern, rewrite, guard: opts.guard, assumesFinite: opts.assumesFinite, source });
+  return Object.freeze({ name, law: opts.law, group: opts.group, pattern, rewrite, guard: opts.guard, assumesFinite: opts.assumesFinite, cancellationHazard: opts.cancellationHazard, source });
 }
 
 /** A pattern as text in the builder's vocabulary: sum(mul(a, broadcastTo(c))); any node is "f". */

@@ -17,8 +17,9 @@ import { stats, type GraphStats } from "../compile/optimize/stats.js";
 import { zoo } from "../ops/zoo.js";
 import { parseCommandArgs } from "./args.js";
 import { loadProgram, programOptions, programUsage, type Program } from "./program.js";
+import { formatHvp, inspectHvp } from "./inspect-hvp.js";
 
-const usage = `usage: gradc inspect <graph|module.mjs> [--entry NAME] [--wrt a,b] [--shape N,D,...] [--dtype f64|f32] [--json] [--kernels]
+const usage = `usage: gradc inspect <graph|module.mjs> [--entry NAME] [--wrt a,b] [--shape N,D,...] [--dtype f64|f32] [--json] [--kernels] [--hvp]
 
 Prints the forward graph with its residuals, the backward graph derived by autodiff, and the
 backward after the optimizer, with node counts, reduction depths (docs/stats.md) and the compiled
@@ -30,7 +31,9 @@ ${Object.entries(zoo).map(([k, e]) => `  ${k.padEnd(18)} ${e.summary} (default s
 options:
 ${programUsage}
   --json    print one JSON object instead of text
-  --kernels also print the generated JavaScript of the compiled, optimized backward`;
+  --kernels also print the generated JavaScript of the compiled, optimized backward
+  --hvp     show the Hessian-vector product graph (forward over reverse) instead of the backward,
+            derived and optimized, with its stats and kernels`;
 
 type Stats = Pick<GraphStats, "reductionDepth" | "reductions" | "reducedElements" | "fullSizeReductions" | "elementwisePerElement">;
 
@@ -144,6 +147,7 @@ const options = {
   json: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
   kernels: { type: "boolean", default: false },
+  hvp: { type: "boolean", default: false },
 } as const;
 
 export const command = {
@@ -156,6 +160,11 @@ export const command = {
     }
     if (positionals.length > 1) throw new GradcError(`inspect: one graph at a time, got ${positionals.join(" ")}`);
     const program = await loadProgram("inspect", positionals[0], values);
+    if (values.hvp) {
+      const r = inspectHvp(program, { kernels: values.kernels });
+      console.log(values.json ? JSON.stringify(r, null, 2) : formatHvp(r));
+      return;
+    }
     const report = inspect(program, { kernels: values.kernels });
     console.log(values.json ? JSON.stringify(report, null, 2) : formatText(report));
   },

@@ -287,3 +287,23 @@ describe("bad input, when the graph is built", () => {
     assert.equal(shapeStr(jvp(c, { wrt: ["x"], tangents: { x: "tx" } }).output("out_dot").shape), "[2]");
   });
 });
+
+describe("gradc inspect --hvp", () => {
+  test("batchnorm: the derived HVP needs 4 rounds of reductions, the optimized one 2, in 3 kernels; a module works too", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { fileURLToPath } = await import("node:url");
+    const cli = fileURLToPath(new URL("../cli.js", import.meta.url));
+    const run = spawnSync(process.execPath, [cli, "inspect", "batchnorm", "--shape", "16,4", "--hvp", "--json"], { encoding: "utf8" });
+    assert.equal(run.status, 0, run.stderr);
+    const r = JSON.parse(run.stdout);
+    assert.deepEqual(r.wrt, ["x", "gamma", "beta"]);
+    assert.match(r.derived.text, /x_dot: f64\[16,4\]/);
+    assert.match(r.optimized.text, /return \{ hvp_x: %\d+, hvp_gamma: %\d+, hvp_beta: 0 \}/, "beta enters linearly: its Hessian block is zero");
+    assert.equal(r.derived.reductionDepth, 4);
+    assert.equal(r.optimized.reductionDepth, 2);
+    assert.ok(r.compiled.kernels <= 3, `${r.compiled.kernels} kernels`);
+    const text = spawnSync(process.execPath, [cli, "inspect", "examples/mlp.mjs", "--hvp", "--wrt", "W2"], { encoding: "utf8", cwd: fileURLToPath(new URL("../..", import.meta.url)) });
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, /Hessian-vector product of \w+ with respect to W2/);
+  });
+});

@@ -17,6 +17,7 @@ import { zoo } from "../ops/zoo.js";
 import { symbolSize } from "../core/symbol-table.js";
 import { shapeStr } from "../core/tensor.js";
 import { parseCommandArgs, parseDtype, zooName, zooShape } from "./args.js";
+import { isModulePath, loadProgram, programOptions, programUsage } from "./program.js";
 
 const FORMATS = ["onnx", "dot", "json"] as const;
 const GRAPHS = ["forward", "backward", "optimized", "train"] as const;
@@ -24,11 +25,11 @@ export type Format = (typeof FORMATS)[number];
 export type Which = (typeof GRAPHS)[number];
 
 const usage = `usage: gradc export <graph> --format onnx|dot|json --out FILE [--graph forward|backward|optimized|train]
-                    [--shape N,D,...] [--dtype f64|f32]
+                    [--shape N,D,...] [--dtype f64|f32] [--entry NAME] [--wrt a,b]
 
 The batch axis is the symbolic size N unless --shape gives it a number: the model takes any batch.
 
-Writes a graph for other tools: an ONNX model (opset 18; run it on ONNX Runtime, open it in
+Writes a graph for other tools: an ONNX model (opset 17; run it on ONNX Runtime, open it in
 Netron), Graphviz DOT with the text form's labels, or gradc's JSON (read back with fromJSON).
 
 --graph
@@ -37,14 +38,15 @@ Netron), Graphviz DOT with the text form's labels, or gradc's JSON (read back wi
   optimized   that backward after the optimizer (the default)
   train       one graph computing the output (the loss) and every gradient, optimized
 
+${programUsage}
+
 graphs:
 ${Object.entries(zoo).map(([k, e]) => `  ${k.padEnd(18)} ${e.summary} (default shape ${e.shape.join(",")})`).join("\n")}`;
 
-/** The graph `--graph` names, from a forward graph with one output to differentiate. */
-export function exportedGraph(forward: Graph, which: Which): Graph {
-  const of = forward.outputNames[0];
-  if (which === "train") return optimize(grad(forward, { of, withValue: true }));
-  const split = vjp(forward, { of });
+/** The graph `--graph` names, from a forward graph (`of`: the output to differentiate, default its first). */
+export function exportedGraph(forward: Graph, which: Which, of = forward.outputNames[0], wrt?: readonly string[]): Graph {
+  if (which === "train") return optimize(grad(forward, { of, wrt, withValue: true }));
+  const split = vjp(forward, { of, wrt });
   if (which === "forward") return split.forward;
   return which === "backward" ? split.backward : optimize(split.backward);
 }
@@ -99,14 +101,13 @@ const options = {
   format: { type: "string" },
   graph: { type: "string", default: "optimized" },
   out: { type: "string" },
-  shape: { type: "string" },
-  dtype: { type: "string", default: "f64" },
+  ...programOptions,
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
 export const command = {
   summary: "write a graph (forward, backward, optimized, train) as ONNX, Graphviz DOT or JSON",
-  run(argv: string[]): void {
+  async run(argv: string[]): Promise<void> {
     const { values, positionals } = parseCommandArgs("export", argv, options);
     if (values.help) {
       console.log(usage);
@@ -119,12 +120,22 @@ export const command = {
     if (!GRAPHS.includes(which)) throw new GradcError(`export: --graph must be one of ${GRAPHS.join(", ")}, got "${values.graph}"`);
     if (values.out === undefined) throw new GradcError("export: say where to write with --out FILE");
     const path = checkOutPath("export", values.out);
-    const name = zooName("export", positionals[0]);
-    const shape = exportShape(name, values.shape);
-    const dtype = parseDtype("export", values.dtype);
-
-    const g = exportedGraph(zoo[name].build(shape, dtype), which);
+    let g: Graph, title: string, name: string;
+    if (positionals[0] !== undefined && isModulePath(positionals[0])) {
+      // the user's module (shapes may name the batch "N" themselves), loaded as every command loads it
+      const program = await loadProgram("export", positionals[0], values);
+      g = exportedGraph(program.graph, which, program.of, program.wrt);
+      name = program.name;
+      title = `${program.summary} ${which}`;
+    } else {
+      name = zooName("export", positionals[0]);
+      if (values.entry !== undefined || values.wrt !== undefined) throw new GradcError(`export: --entry and --wrt are for modules; ${name} is a built-in graph`);
+      const shape = exportShape(name, values.shape);
+      const dtype = parseDtype("export", values.dtype ?? "f64");
+      g = exportedGraph(zoo[name].build(shape, dtype), which);
+      title = `${name} ${which} ${shapeStr(shape)} ${dtype}`;
+    }
     writeAtomically(path, render(g, format, `${name}_${which}`));
-    console.log(`wrote ${values.out}: ${name} ${which} ${shapeStr(shape)} ${dtype}, ${g.size} nodes, ${format}`);
+    console.log(`wrote ${values.out}: ${title}, ${g.size} nodes, ${format}`);
   },
 };

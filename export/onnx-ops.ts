@@ -7,15 +7,20 @@ import type { DType } from "../core/tensor.js";
 import { indexingLowerings } from "./onnx-indexing.js";
 import { symbolSize } from "../core/symbol-table.js";
 
-/** The opset written: 18 takes ReduceSum's and ReduceMax's axes as an input (ReduceSum since 13). */
-export const ONNX_OPSET = 18;
-/** IR version 8 is what ONNX 1.13 (opset 18) writes; every runtime that reads opset 18 reads it. */
+/**
+ * The opset written: 17 (ONNX 1.12), the newest that ONNX's own checker in Debian's python3-onnx
+ * knows, so exported models pass its full check; ReduceSum takes its axes as an input (since 13),
+ * ReduceMax as an attribute (an input only from 18).
+ */
+export const ONNX_OPSET = 17;
+/** IR version 8 is what ONNX 1.12 (opset 17) writes. */
 export const ONNX_IR_VERSION = 8;
 
 const same = (opType: string): OnnxLowering => (e, xs) => e.node(opType, xs);
 /** A comparison: ONNX gives booleans, gradc 1 and 0 in the operands' dtype. */
 const compare = (opType: string): OnnxLowering => (e, xs, _a, out) => e.node("Cast", [e.node(opType, xs)], { to: e.type(out.dtype) });
-const reduce = (opType: string): OnnxLowering => (e, [x], attrs) => e.node(opType, [x, e.ints(attrs.axes as number[])], { keepdims: 1 });
+const reduceSum: OnnxLowering = (e, [x], attrs) => e.node("ReduceSum", [x, e.ints(attrs.axes as number[])], { keepdims: 1 });
+const reduceMax: OnnxLowering = (e, [x], attrs) => e.node("ReduceMax", [x], { axes: attrs.axes as number[], keepdims: 1 });
 const isZero = (e: OnnxEmitter, x: string, dtype: DType) => e.node("Equal", [x, e.scalar(0, dtype)]);
 
 /**
@@ -82,8 +87,8 @@ export const builtinLowerings: Readonly<Record<string, OnnxLowering>> = {
   tanh: same("Tanh"),
   stopGradient: same("Identity"),
 
-  sum: reduce("ReduceSum"),
-  max: reduce("ReduceMax"),
+  sum: reduceSum,
+  max: reduceMax,
   broadcastTo: (e, [x], _attrs, out) => e.node("Expand", [x, e.shape(out.shape)]),
   reshape: (e, [x], _attrs, out) => e.node("Reshape", [x, e.shape(out.shape)]),
   transpose: (e, [x], attrs) => e.node("Transpose", [x], { perm: attrs.perm as number[] }),

@@ -19,7 +19,11 @@ import { zoo } from "../ops/zoo.js";
 import { exportOnnx, onnxLowering } from "../export/onnx.js";
 import { LEAVES, ONNX_OPSET } from "../export/onnx-ops.js";
 import { decodeModel } from "../export/proto.js";
-import { exportedGraph } from "../cli/export.js";
+import { exportedGraph, exportShape } from "../cli/export.js";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { FullyConnectedNet } from "../nn/net.js";
 import { randomCase, randomInputs, seeded } from "./fuzz.js";
 import { samplerFor } from "./op-samples.js";
@@ -106,7 +110,7 @@ test("for all random graphs (300 seeds: f64, f32, with matmul) and their gradien
   }
 });
 
-test("the model: opset 18, the graph's input and output names, residual definitions and node text as doc strings", () => {
+test("the model: opset 17, the graph's input and output names, residual definitions and node text as doc strings", () => {
   const g = exportedGraph(zoo.batchnorm.build([4, 3]), "optimized");
   const m = decodeModel(exportOnnx(g)) as any;
   assert.equal(m.opset_import[0].version, ONNX_OPSET);
@@ -128,7 +132,7 @@ test("an op without an ONNX lowering is an error naming the op and the node; wit
   } finally {
     removeOp("softsignExport");
   }
-  const lowered = defineOp({ name: "softsignExport", arity: 1, scalar: (x) => x / (1 + Math.abs(x)), vjp: "none", onnx: (e, xs) => e.node("Softsign", xs) });
+  const lowered = defineOp({ name: "softsignExport", arity: 1, scalar: (x) => x / (1 + Math.abs(x)), vjp: "none", onnx: (e, [x], _a, out) => e.node("Div", [x, e.node("Add", [e.scalar(1, out.dtype), e.node("Abs", [x])])]) });
   try {
     const g = trace({ x: [5] }, ({ x }) => lowered(x).mul(2));
     await agree(g, { x: new Tensor(Float64Array.from([-3, -0.5, 0, 1, 4]), [5]) }, "softsign with a lowering");
@@ -148,4 +152,35 @@ test("an output named like an input is written as <name>_out (ONNX values have o
   assert.deepEqual(m.graph.output.map((o: any) => o.name), ["x_out", "y"]);
   assert.match(m.graph.output[0].doc_string, /the graph's output "x"/);
   await agree(g, { x: new Tensor(Float64Array.from([1, -2]), [2]) }, "renamed output");
+});
+
+/** A python with ONNX's own package (Debian's python3-onnx), if this machine has one: not a dependency. */
+function onnxPython(): string | undefined {
+  for (const py of ["/usr/bin/python3", "python3"]) {
+    if (spawnSync(py, ["-c", "import onnx"], { encoding: "utf8" }).status === 0) return py;
+  }
+  return undefined;
+}
+
+test("ONNX's own checker (full check, with shape inference) accepts exported models, where python3-onnx is installed", (t) => {
+  const py = onnxPython();
+  if (!py) return t.skip("no python3 with the onnx package (Debian: apt-get install python3-onnx)");
+  const dir = mkdtempSync(join(tmpdir(), "gradc-onnx-check-"));
+  try {
+    const files: string[] = [];
+    for (const which of ["forward", "backward", "optimized", "train"] as const) {
+      for (const name of ["batchnorm", "softmax-cross-entropy", "attention"]) {
+        const file = join(dir, `${name}-${which}.onnx`);
+        const shape = name === "attention" ? zoo[name].shape : exportShape(name, undefined);
+        writeFileSync(file, exportOnnx(exportedGraph(zoo[name].build(shape), which)));
+        files.push(file);
+      }
+    }
+    const script = "import sys, onnx\nfor f in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(f), full_check=True)\nprint('ok', len(sys.argv) - 1)";
+    const r = spawnSync(py, ["-c", script, ...files], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`ok ${files.length}`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

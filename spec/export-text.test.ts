@@ -6,7 +6,7 @@ import "../ops/index.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,7 +17,11 @@ import { zoo } from "../ops/zoo.js";
 import { fromJSON, toJSON, JSON_VERSION } from "../export/json.js";
 import { toDot } from "../export/dot.js";
 import { exportedGraph } from "../cli/export.js";
-import { randomCase } from "./fuzz.js";
+import { randomCase, randomInputs, seeded } from "./fuzz.js";
+import { trace } from "../core/trace.js";
+import { evaluate } from "../core/evaluate.js";
+import { Tensor } from "../core/tensor.js";
+import { feeds, mismatch, ortSession } from "./ort.js";
 
 const cli = resolve(dirname(fileURLToPath(import.meta.url)), "..", "cli.js");
 
@@ -67,6 +71,33 @@ test("DOT: one vertex per operation labelled with its line of the text form, res
   assert.match(dot, /return dx: %\d+/);
   const edges = dot.split("\n").filter((l) => l.includes("->")).length;
   assert.ok(edges >= backward.size);
+});
+
+test("gradc export ./model.mjs: the module's graph (its own symbolic N, its wrt) as one training model that ONNX Runtime runs at two batch sizes", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "gradc-export-module-"));
+  try {
+    const mod = join(dir, "mlp.mjs");
+    writeFileSync(mod, `import { ops } from "gradc";
+export default { inputs: { x: ["N", 4], w: [4, 2], y: ["N", 2] }, fn: ({ x, w, y }) => ops.square(ops.sub(ops.tanh(ops.matmul(x, w)), y)).mean(), wrt: ["w"] };
+`);
+    const out = join(dir, "mlp.onnx");
+    const msg = execFileSync("node", [cli, "export", mod, "--format", "onnx", "--graph", "train", "--out", out], { encoding: "utf8" });
+    assert.match(msg, /wrote .*mlp\.onnx: .*mlp\.mjs train/);
+    const session = await ortSession(readFileSync(out));
+    assert.deepEqual(session.outputNames, ["out", "dw"]);
+    const g = trace({ x: ["N", 4], w: [4, 2], y: ["N", 2] }, ({ x, w, y }) => b.mean(b.square(b.sub(b.tanh(b.matmul(x, w)), y))));
+    const want = exportedGraph(g, "train", "out", ["w"]);
+    for (const n of [3, 10]) {
+      const inputs = randomInputs(exportedGraph(trace({ x: [n, 4], w: [4, 2], y: [n, 2] }, ({ x }) => x), "forward"), seeded(n));
+      const values = { ...inputs, w: randomInputs(want, seeded(1)).w, y: new Tensor(new Float64Array(n * 2).fill(0.25), [n, 2]) };
+      const got = await session.run(feeds(values));
+      const ref = evaluate(want, values);
+      for (const k of ["out", "dw"]) assert.ok(mismatch(new Tensor(got[k].data as Float64Array, got[k].dims.map(Number)), ref[k]) < 1e-12, `${k} at N=${n}`);
+    }
+    await session.release();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("gradc export writes ONNX, DOT and JSON; a bad option or an unwritable path is one line, exit 2, and no file", () => {

@@ -16,7 +16,6 @@
 // So a replacement that reads an existing sum(dout) pays nothing for it, and one that replaces a
 // whole chain of elementwise operations is credited with all of them.
 
-import { toposort } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
 
 export type LocalCost = readonly [critical: number, reduced: number, elementwise: number, nodes: number];
@@ -49,32 +48,29 @@ export function criticalPath(n: Node): number {
   return criticalMemo.get(n)!;
 }
 
-/** Beyond this many nodes a subgraph is not explored further (bounded work per rewrite). */
-const EXPLORE = 1500;
+/** At most this many nodes are credited to a node being replaced (bounded work per rewrite). */
+const EXPLORE = 64;
 
 /**
  * The nodes only `root` needs: root, then every node below it whose users in the graph are all in
- * the set (`users` lists them for the graph's own nodes; a node built while rewriting belongs to
- * whatever reaches it).
+ * the set (`users` lists them, once per use, for the graph's own nodes; a node built while rewriting belongs to
+ * whatever reaches it). A worklist visits only the set and its inputs.
  */
 export function exclusiveCone(root: Node, users: ReadonlyMap<Node, readonly Node[]>): Set<Node> {
-  const cone = new Set<Node>();
-  const stack = [root];
-  while (stack.length && cone.size < EXPLORE) {
-    const n = stack.pop()!;
-    if (cone.has(n) || n.inputs.length === 0) continue;
-    cone.add(n);
-    stack.push(...n.inputs);
-  }
   const own = new Set<Node>([root]);
-  const reached = new Set<Node>(root.inputs);
-  const order = toposort([root], (x) => !cone.has(x));
-  for (let i = order.length - 2; i >= 0; i--) {
-    const n = order[i];
-    const us = users.get(n);
-    if (!(us ? us.every((u) => own.has(u)) : reached.has(n))) continue;
-    own.add(n);
-    for (const x of n.inputs) reached.add(x);
+  const waiting = new Map<Node, number>(); // users not yet in the set
+  const work = [root];
+  while (work.length && own.size < EXPLORE) {
+    const n = work.pop()!;
+    for (const x of n.inputs) {
+      if (own.has(x) || x.inputs.length === 0) continue;
+      const us = users.get(x);
+      const left = (waiting.get(x) ?? (us ? us.length : 1)) - 1;
+      waiting.set(x, left);
+      if (left > 0) continue;
+      own.add(x);
+      work.push(x);
+    }
   }
   return own;
 }

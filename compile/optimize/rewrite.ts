@@ -89,7 +89,7 @@ export class Rewriter {
       this.users = new Map();
       for (const n of opts.acceptWithin.nodes()) {
         if (!this.users.has(n)) this.users.set(n, []);
-        for (const x of new Set(n.inputs)) {
+        for (const x of n.inputs) {
           const us = this.users.get(x) ?? [];
           us.push(n);
           this.users.set(x, us);

@@ -3,13 +3,10 @@
 // sweep) and its compiled kernels and sweeps.
 //
 //   node dist/bench/derive-table.js [--json]
-//
-// A scalar loss (softmax-cross-entropy) has no cotangent input, so vjp folds its whole gradient
-// into the forward; its row measures grad(f, { wrt: ["x"] }), forward and gradient in one graph.
 
 import "../ops/index.js"; // registers the builtin primitives
 import type { Graph } from "../core/graph.js";
-import { grad, vjp } from "../compile/autodiff/reverse.js";
+import { vjp } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";
 import { stats } from "../compile/optimize/stats.js";
 import { compile } from "../compile/codegen/compile.js";
@@ -38,8 +35,7 @@ export function deriveTable(): { graph: string; shape: number[]; derived: Figure
   return families.map((name) => {
     const entry = zoo[name];
     const g = entry.build(entry.shape);
-    const scalar = g.output("out").rank === 0;
-    const derived = scalar ? grad(g, { of: "out", wrt: ["x"] }) : vjp(g, { of: "out" }).backward;
+    const derived = vjp(g, { of: "out" }).backward;
     return { graph: name, shape: [...entry.shape], derived: figures(derived), optimized: figures(optimize(derived)) };
   });
 }

@@ -71,7 +71,8 @@ export function flattenContraction(root: Node, free: Free): Einsum | null {
         stack.push([n.inputs[0], idx, own]);
         continue;
       case "mul":
-        work(n.size);
+        // scaling by a constant fuses into the kernel beside it: moving it is no saving
+        if (!n.inputs.some((x) => x.isConst)) work(n.size);
         stack.push([n.inputs[0], idx, own], [n.inputs[1], idx, own]);
         continue;
       case "matmul": {

@@ -1,5 +1,6 @@
 // The derived attention backward, naive against optimized, in the same run: interpreted (the
-// reference interpreter, node by node) and compiled (fused loop kernels), float64 and float32.
+// reference interpreter, node by node) and compiled (fused loop kernels), float64 and float32,
+// median CPU time per call.
 // The optimized form reads the forward's output O for the row statistic rowsum(dO * O) instead of
 // reducing dP * P over [T,T] (compile/optimize/contraction.ts).
 //
@@ -33,15 +34,24 @@ const random = (shape: readonly number[], dtype: DType, r: () => number) => {
   return new Tensor(data, shape);
 };
 
-/** Median milliseconds per call of each function, timed in interleaved rounds (load hits both alike). */
+/** CPU milliseconds of this process (user + system): a shared machine's load does not count. */
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/**
+ * Median CPU milliseconds per call of each function, timed in interleaved rounds. CPU time, not
+ * wall time: on a machine shared with other jobs, waiting for a core is not the code's cost.
+ */
 function timeInterleaved(fns: (() => unknown)[], rounds: number): number[] {
   const samples: number[][] = fns.map(() => []);
   for (const f of fns) f(); // warm-up (and compile caches)
   for (let k = 0; k < rounds; k++) {
     fns.forEach((f, i) => {
-      const t0 = performance.now();
+      const t0 = cpuMs();
       f();
-      samples[i].push(performance.now() - t0);
+      samples[i].push(cpuMs() - t0);
     });
   }
   return samples.map((s) => s.sort((p, q) => p - q)[Math.floor(s.length / 2)]);

@@ -9,10 +9,52 @@ import { dimStr } from "./symbol-table.js";
 import * as b from "./builder.js";
 
 let nextId = 0;
-const table = new Map<string, WeakRef<Node>>();
+
+// The hash-consing table, in two tiers. WeakRef cannot be the hot path: creating or dereferencing
+// one keeps its target alive until the current synchronous job ends, so a loop that compiles
+// thousands of graphs without yielding would hold every node (and every buffer cached on one).
+// - `recent`: strong, least recently used first, at most RECENT_CAP entries; every lookup and
+//   insertion during a job goes here.
+// - `settled`: weak. When a job ends (a microtask queued by its first `apply`), recent entries move
+//   here; WeakRefs made in that microtask are released with the job, so a node lives only while
+//   something else holds it.
+// A node evicted from `recent` in the middle of a job that also created it is forgotten: building
+// the same structure again in that job gives a new, equal node (no sharing, same values). That
+// needs more than RECENT_CAP newer nodes between the two, far beyond one optimize of a large graph.
+export const RECENT_CAP = 50_000;
+const recent = new Map<string, Node>();
+const settled = new Map<string, WeakRef<Node>>();
+const registered = new WeakSet<Node>();
 const reaper = new FinalizationRegistry<string>((key) => {
-  if (!table.get(key)?.deref()) table.delete(key);
+  const r = settled.get(key);
+  if (r && !r.deref()) settled.delete(key);
 });
+let settleQueued = false;
+
+function settle(): void {
+  settleQueued = false;
+  for (const [key, node] of recent) {
+    settled.set(key, new WeakRef(node));
+    if (!registered.has(node)) {
+      registered.add(node);
+      reaper.register(node, key);
+    }
+  }
+  recent.clear();
+}
+
+function remember(key: string, node: Node): void {
+  recent.delete(key);
+  recent.set(key, node);
+  if (recent.size > RECENT_CAP) recent.delete(recent.keys().next().value as string);
+  if (!settleQueued) {
+    settleQueued = true;
+    queueMicrotask(settle);
+  }
+}
+
+/** Sizes of the hash-consing table's tiers (for memory tests). */
+export const internStats = (): { recent: number; settled: number } => ({ recent: recent.size, settled: settled.size });
 /** Debug names for values (xhat, invstd): a side table, so names never split hash-consing. */
 const names = new WeakMap<Node, string>();
 /** Name scopes ("layer 3/batchnorm"): a side table too. A node keeps the scope it was first built in. */
@@ -204,11 +246,13 @@ export function apply(op: string, inputs: readonly Node[], attrs: Attrs = {}): N
   }
   const frozen = Object.freeze({ ...attrs }) as Attrs;
   const key = `${op}(${inputs.map((x) => x.id).join(",")}){${attrKey(frozen)}}${aval.dtype}${shapeStr(aval.shape)}`;
-  const hit = table.get(key)?.deref();
-  if (hit) return hit;
+  const hit = recent.get(key) ?? settled.get(key)?.deref();
+  if (hit) {
+    remember(key, hit);
+    return hit;
+  }
   const node = new Node(op, Object.freeze([...inputs]), frozen, Object.freeze([...aval.shape]), aval.dtype, key);
-  table.set(key, new WeakRef(node));
-  reaper.register(node, key);
+  remember(key, node);
   if (currentScope) scopes.set(node, currentScope);
   return node;
 }

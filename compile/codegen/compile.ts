@@ -78,10 +78,14 @@ export interface Executable {
 }
 
 /**
- * Executables live as long as their graph's nodes: the cache is keyed weakly on the first output
- * node (an executable owns buffers as large as its data, so a global LRU could hold gigabytes).
+ * Recently compiled executables, least recently used first. Bounded by count and by buffer bytes
+ * (an executable owns buffers as large as its data): a cache hung weakly on nodes would hold every
+ * executable a synchronous loop compiled until the loop yields (see core/node.ts).
  */
-const cache = new WeakMap<Node, Map<string, Executable>>();
+const cache = new Map<string, Executable>();
+const CACHE_ENTRIES = 64;
+const CACHE_BYTES = 256 * 2 ** 20;
+let cachedBytes = 0;
 
 /**
  * Compile a graph to fused JavaScript kernels. Cached by the graph's nodes (hash-consed, so equal
@@ -94,12 +98,18 @@ const cache = new WeakMap<Node, Map<string, Executable>>();
 export function compile(g: Graph, opts: CompileOptions = {}): Executable {
   if (graphSymbols(g).length) return symbolicExecutable(g, (h) => compile(h, opts));
   const key = `${g.inputs.map((x) => x.id).join(",")}|${Object.entries(g.outputs).map(([k, v]) => `${JSON.stringify(k)}:${v.id}`).join(",")}|${opts.reuseOutputs ? 1 : 0}${opts.wasm === false ? 0 : 1}|${opts.simdMin ?? SIMD_MIN}|${opts.threads ? 2 : 1}`;
-  const anchor = Object.values(g.outputs)[0];
-  if (!anchor) return build(g, opts);
-  let entries = cache.get(anchor);
-  if (!entries) cache.set(anchor, (entries = new Map()));
-  let exe = entries.get(key);
-  if (!exe) entries.set(key, (exe = build(g, opts)));
+  let exe = cache.get(key);
+  if (exe) cache.delete(key);
+  else {
+    exe = build(g, opts);
+    cachedBytes += exe.stats.bufferBytes;
+  }
+  cache.set(key, exe);
+  for (const [k, old] of cache) {
+    if (cache.size <= 1 || (cache.size <= CACHE_ENTRIES && cachedBytes <= CACHE_BYTES)) break;
+    cache.delete(k);
+    cachedBytes -= old.stats.bufferBytes;
+  }
   return exe;
 }
 

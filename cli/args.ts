@@ -21,8 +21,16 @@ export function zooShape(cmd: string, text: string, name: string): number[] {
   if (parts.length !== rank || parts.some((s) => !/^[0-9]+$/.test(s) || Number(s) < 1)) {
     throw new GradcError(`${cmd}: --shape for ${name} must be ${rank} positive integers separated by commas, like ${zoo[name].shape.join(",")}; got "${text}"`);
   }
-  return parts.map(Number);
+  const shape = parts.map(Number);
+  const size = shape.reduce((m, s) => m * s, 1);
+  if (size > MAX_ELEMENTS) {
+    throw new GradcError(`${cmd}: --shape ${text} has ${size.toExponential(2)} elements; at most ${MAX_ELEMENTS.toExponential(0)} (the compiled backward holds several buffers of this size)`);
+  }
+  return shape;
 }
+
+/** The largest --shape the commands accept: 1e8 elements, 800 MB per f64 buffer. */
+export const MAX_ELEMENTS = 1e8;
 
 export function parseDtype(cmd: string, value: string): DType {
   if (value !== "f64" && value !== "f32") throw new GradcError(`${cmd}: --dtype must be f64 or f32, got "${value}"`);

@@ -2,7 +2,7 @@
 // results, SVG figures and a self-contained HTML page.
 
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { GradcError } from "../core/errors.js";
 import { experiments, figures, type ExperimentName, type ExperimentResult } from "../nn/experiments.js";
@@ -10,6 +10,7 @@ import { htmlPage } from "../nn/plot.js";
 import type { Engine } from "../nn/runner.js";
 import { profileNaive, timeIterations } from "../nn/speed.js";
 import { loadExperimentData } from "../nn/experiment-data.js";
+import { checkOutputPath } from "../viz/output-path.js";
 
 const usage = `usage: gradc experiment <deep|weight-scale|batch-size> [options]
        gradc experiment speed [--out DIR]    one training iteration per engine, and a per-op profile
@@ -79,16 +80,16 @@ export const command = {
       console.log(usage);
       return;
     }
-    if (name === "speed") return speed(resolve(values.out ?? "out/experiments", "speed"));
+    if (name === "speed") return speed(checkOutputPath("experiment", "--out", join(values.out ?? "out/experiments", "speed"), "dir"));
     if (!Object.hasOwn(experiments, name)) throw new GradcError(`experiment: unknown experiment "${name}": use ${Object.keys(experiments).join(", ")}`);
-    const int = (flag: string, v: string | undefined, min: number) => {
+    const int = (flag: string, v: string | undefined, min: number, max: number) => {
       if (v === undefined) return undefined;
       const n = Number(v);
-      if (!Number.isInteger(n) || n < min) throw new GradcError(`experiment: --${flag} must be an integer >= ${min}, got "${v}"`);
+      if (!Number.isInteger(n) || n < min || n > max) throw new GradcError(`experiment: --${flag} must be an integer from ${min} to ${max}, got "${v}"`);
       return n;
     };
-    const epochs = int("epochs", values.epochs, 1);
-    const seed = int("seed", values.seed, 0);
+    const epochs = int("epochs", values.epochs, 1, 1000); // the notebook's runs take 10-20
+    const seed = int("seed", values.seed, 0, 2 ** 32 - 1); // numpy's seed range
     const engine = (values.engine ?? "compiled") as Engine;
     if (engine !== "compiled" && engine !== "interpreted") throw new GradcError(`experiment: --engine must be compiled or interpreted, got "${engine}"`);
     const norm = values.norm ?? "batchnorm";
@@ -97,14 +98,15 @@ export const command = {
     const dtype = values.dtype ?? "f32";
     if (dtype !== "f32" && dtype !== "f64") throw new GradcError(`experiment: --dtype must be f32 or f64, got "${dtype}"`);
 
+    const folder = name === "batch-size" && norm === "layernorm" ? "batch-size-layernorm" : name;
+    const dir = checkOutputPath("experiment", "--out", join(values.out ?? "out/experiments", folder), "dir"); // before training
     const { data, name: dataName, description } = loadExperimentData(values.data);
     console.log(`gradc experiment ${name}: ${description}`);
     const res = experiments[name]({
       data, dataName, dataSource: description, epochs, seed, quick: values.quick ?? false, engine, norm, dtype,
       verbose: values.verbose ?? false, log: (line) => console.log(line),
     });
-    const folder = name === "batch-size" && norm === "layernorm" ? "batch-size-layernorm" : name;
-    const files = writeResults(res, resolve(values.out ?? "out/experiments", folder));
+    const files = writeResults(res, dir);
     console.log(`total ${(res.totalMs / 1000).toFixed(1)} s; wrote ${files.json}, ${files.svgs.length} SVG figures and ${files.html}`);
   },
 };

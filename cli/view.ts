@@ -7,7 +7,6 @@
 //   gradc view batchnorm --svg --out docs/batchnorm-backward.svg
 
 import { readFileSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { GradcError } from "../core/errors.js";
 import { zoo } from "../ops/zoo.js";
 import { view, viewData } from "../viz/view.js";
@@ -15,6 +14,7 @@ import { benchRecords } from "../viz/model.js";
 import { renderSvg } from "../viz/svg.js";
 import { parseCommandArgs } from "./args.js";
 import { loadProgram, programOptions, programUsage } from "./program.js";
+import { checkOutputPath } from "../viz/output-path.js";
 
 const usage = `usage: gradc view <graph|module.mjs> [--entry NAME] [--wrt a,b] [--shape N,D,...] [--dtype f64|f32] [--out FILE] [--bench FILE] [--svg]
 
@@ -83,6 +83,7 @@ export const command = {
     const { name, graph, of, wrt } = program;
     const dtype = graph.inputs[0]?.dtype ?? "f64";
     const title = `gradc view: ${program.shape ? `${name} [${program.shape.join(",")}]` : program.summary} ${dtype}`;
+    const out = checkOutputPath("view", "--out", values.out ?? `gradc-${name}.${values.svg ? "svg" : "html"}`); // before the work
     const bench = values.bench ? readBench(values.bench) : undefined;
 
     if (values.svg) {
@@ -91,14 +92,14 @@ export const command = {
         { caption: `${name}: backward derived by autodiff`, graph: data.backward!, nodes: data.nodes },
         { caption: "after the optimizer, with its compiled kernels", graph: data.optimized!, nodes: data.nodes, kernels: data.kernels },
       ];
-      const path = resolve(values.out ?? `gradc-${name}.svg`);
+      const path = out;
       writeFileSync(path, renderSvg(panels, `${title.replace(/^gradc view: /, "")}: derived vs optimized backward`));
       console.log(path);
       return;
     }
     // the page editor's text: a built-in graph's trace (a module's source stays in its file)
     const source = (program.shape && zooSource(name, program.shape, dtype)) || undefined;
-    const { path } = view(graph, { title, bench, source, of, wrt, out: values.out ?? `gradc-${name}.html` });
+    const { path } = view(graph, { title, bench, source, of, wrt, out });
     console.log(path);
   },
 };

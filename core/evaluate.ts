@@ -2,6 +2,7 @@
 // and the semantic reference that every compiled form is tested against.
 
 import { GradcError } from "./errors.js";
+import { checkGraph, checkRecord, plainRecord } from "./args.js";
 import type { Graph } from "./graph.js";
 import { numbering, printNode } from "./graph.js";
 import type { Node } from "./node.js";
@@ -12,6 +13,7 @@ export type InputValue = Tensor | number | readonly unknown[] | Float64Array | F
 
 /** Check and convert user inputs against a graph's input nodes: names, shapes, dtypes. */
 export function bindInputs(g: Graph, inputs: Readonly<Record<string, InputValue>>, who = "evaluate"): Map<Node, Tensor> {
+  checkRecord(who, "inputs", inputs);
   const values = new Map<Node, Tensor>();
   const expected = g.inputNames;
   const extra = Object.keys(inputs).filter((k) => !expected.includes(k));
@@ -48,6 +50,7 @@ function toTensor(v: InputValue, x: Node, who: string): Tensor {
  *   evaluate(g, { x: tensor([[1, 2, 3], [4, 5, 6]]) }).out   // f64[3] [5,7,9]
  */
 export function evaluate(g: Graph, inputs: Readonly<Record<string, InputValue>>): Record<string, Tensor> {
+  checkGraph("evaluate", "the graph", g);
   // symbolic sizes (trace({ x: ["N", 3] })): bound from the inputs, run at those sizes
   if (graphSymbols(g).length) return evaluate(specialize(g, bindSymbols(g, inputs)), inputs);
   const values = bindInputs(g, inputs);
@@ -58,10 +61,24 @@ export function evaluate(g: Graph, inputs: Readonly<Record<string, InputValue>>)
     try {
       out = n.def.impl(args, n.attrs, n);
     } catch (e) {
-      if (e instanceof GradcError) throw e;
+      // a GradcError from a kernel (an allocation too large, a user kernel's own check) gets the node
+      if (e instanceof GradcError) throw e.message.includes("\n  at ") ? e : new GradcError(`${e.message}\n  at ${printNode(n, numbering(g))}`);
       throw new GradcError(`evaluate: ${n.op} failed: ${(e as Error).message}\n  at ${printNode(n, numbering(g))}`);
     }
+    checkKernelResult("evaluate", n, out, g);
     values.set(n, out);
   }
-  return Object.fromEntries(Object.entries(g.outputs).map(([k, v]) => [k, values.get(v)!]));
+  return plainRecord(Object.entries(g.outputs).map(([k, v]) => [k, values.get(v)!] as const));
+}
+
+/**
+ * A kernel's result must be a tensor of the node's shape and dtype: a user kernel (defineOp's
+ * impl) that is right at its probe shape may not be at others. Checked on every call: the check
+ * is a few comparisons against a loop over the data.
+ */
+export function checkKernelResult(who: string, n: Node, out: unknown, g?: Graph): asserts out is Tensor {
+  if (out instanceof Tensor && out.dtype === n.dtype && sameShape(out.shape, n.shape)) return;
+  const got = out instanceof Tensor ? `${out.dtype}${shapeStr(out.shape)}` : out === null ? "null" : typeof out;
+  const at = g ? printNode(n, numbering(g)) : `${n.op} ${n}`;
+  throw new GradcError(`${who}: the kernel of op ${n.op}${n.def.source ? ` (defined at ${n.def.source})` : ""} returned ${got} where the node is ${n.dtype}${shapeStr(n.shape)}\n  at ${at}`);
 }

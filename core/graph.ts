@@ -4,6 +4,7 @@
 import { shapeStr } from "./tensor.js";
 import { GradcError } from "./errors.js";
 import { apply, formatAttrs, formatNumber, inheritScope, Node } from "./node.js";
+import { kindOf } from "./args.js";
 
 export class Graph {
   readonly inputs: readonly Node[];
@@ -17,8 +18,16 @@ export class Graph {
   private order?: Node[];
 
   constructor(inputs: readonly Node[], outputs: Record<string, Node>, facts: Record<string, Node> = {}) {
+    if (!Array.isArray(inputs)) throw new GradcError(`Graph: inputs must be an array of input nodes, got ${kindOf(inputs)}`);
+    for (const [what, rec] of [["outputs", outputs], ["facts", facts]] as const) {
+      if (typeof rec !== "object" || rec === null || Array.isArray(rec)) throw new GradcError(`Graph: ${what} must be a record { name: node }, got ${kindOf(rec)}`);
+      for (const [k, v] of Object.entries(rec)) {
+        if (!(v instanceof Node)) throw new GradcError(`Graph: ${what === "outputs" ? "output" : "fact"} "${k}" must be a graph node, got ${kindOf(v)}`);
+      }
+    }
     const seen = new Set<string>();
     for (const x of inputs) {
+      if (!(x instanceof Node)) throw new GradcError(`Graph: an input must be an input node, got ${kindOf(x)}`);
       if (!x.isInput) throw new GradcError(`Graph: ${x} is not an input node`);
       if (seen.has(x.name)) throw new GradcError(`Graph: two inputs are named "${x.name}"`);
       seen.add(x.name);
@@ -39,7 +48,7 @@ export class Graph {
     return x;
   }
   output(name: string): Node {
-    const x = this.outputs[name];
+    const x = Object.hasOwn(this.outputs, name) ? this.outputs[name] : undefined; // "constructor" is not Object's
     if (!x) throw new GradcError(`no output named "${name}": outputs are ${Object.keys(this.outputs).join(", ")}`);
     return x;
   }

@@ -11,7 +11,17 @@ export class Tensor {
   constructor(
     readonly data: Data,
     readonly shape: Shape,
-  ) {}
+  ) {
+    // checked here, where every tensor enters: a short array read past its end gives NaN later
+    if (!(data instanceof Float64Array || data instanceof Float32Array)) {
+      throw new GradcError(`Tensor: data must be a Float64Array or Float32Array, got ${data === null ? "null" : Array.isArray(data) ? "an array (use tensor(...))" : typeof data === "object" ? (data as object).constructor?.name ?? "an object" : typeof data}`);
+    }
+    if (!Array.isArray(shape)) throw new GradcError(`Tensor: shape must be an array of sizes, got ${shape === null ? "null" : typeof shape}`);
+    checkShape(shape, "Tensor");
+    if (sizeOf(shape) !== data.length) {
+      throw new GradcError(`Tensor: ${data.length} values do not fill shape [${shape.join(",")}] (${sizeOf(shape)} elements)`);
+    }
+  }
 
   get dtype(): DType {
     return this.data instanceof Float32Array ? "f32" : "f64";

@@ -8,6 +8,7 @@ import { numbering, toposort } from "../core/graph.js";
 import { formatAttrs, formatNumber, scopeOf, type Node } from "../core/node.js";
 import { shapeStr, Tensor } from "../core/tensor.js";
 import { evaluate } from "../core/evaluate.js";
+import { checkGraph, checkRecord } from "../core/args.js";
 import { Graph as GraphClass } from "../core/graph.js";
 import { vjp } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";
@@ -276,6 +277,8 @@ function attachValues(data: PageData, forward: Graph, optimized: Graph | null, b
 
 /** Everything the page shows, as JSON-ready data. */
 export function viewData(graph: Graph, opts: ViewOptions = {}): PageData {
+  checkGraph("view", "the graph", graph);
+  checkRecord("view", "options", opts);
   const t0 = performance.now();
   const shown = graph.inputs.slice(0, 8).map((x) => `${x.name}: ${x.dtype}${shapeStr(x.shape)}`);
   if (graph.inputs.length > 8) shown.push(`… ${graph.inputs.length - 8} more`);

@@ -1,12 +1,13 @@
 // view(graph): the viewer's self-contained HTML page for a traced forward graph (its derived
 // backward, the optimizer's derivation, the compiled kernels), written to a file when asked.
 
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { writeFileSync } from "node:fs";
+import { checkOutputPath } from "./output-path.js";
 import type { Graph } from "../core/graph.js";
 import { viewData, type ViewOptions as DataOptions } from "./data.js";
 import type { PageData } from "./model.js";
 import { buildPage } from "./page.js";
+import { checkGraph, checkRecord } from "../core/args.js";
 
 export { viewData } from "./data.js";
 
@@ -31,11 +32,12 @@ export interface ViewResult {
  *   const { path } = view(g, { out: "bn.html" });   // open it in a browser
  */
 export function view(graph: Graph, opts: ViewOptions = {}): ViewResult {
+  checkGraph("view", "the graph", graph);
+  checkRecord("view", "options", opts);
+  const path = opts.out === undefined ? undefined : checkOutputPath("view", "out", opts.out); // before the work
   const data = viewData(graph, opts);
   const html = buildPage(data);
-  if (!opts.out) return { html, data };
-  const path = resolve(opts.out);
-  mkdirSync(dirname(path), { recursive: true });
+  if (!path) return { html, data };
   writeFileSync(path, html);
   return { html, path, data };
 }

@@ -7,6 +7,7 @@ import { Graph, substitute, toposort } from "../../core/graph.js";
 import { inScope, Node, scopeOf } from "../../core/node.js";
 import { sameShape, shapeStr } from "../../core/tensor.js";
 import { sizeOnly } from "../../core/symbolic.js";
+import { checkGraph, checkRecord } from "../../core/args.js";
 
 export interface GradOptions {
   /** The output to differentiate (default: the only output). */
@@ -61,6 +62,9 @@ export function backpropagate(root: Node, seed: Node, wrt: ReadonlySet<Node>): M
 }
 
 function resolve(g: Graph, opts: GradOptions, who = "grad"): { of: string; wrt: Node[] } {
+  checkGraph(who, "the graph", g);
+  checkRecord(who, "options", opts);
+  if (opts.wrt !== undefined && !Array.isArray(opts.wrt)) throw new GradcError(`${who}: { wrt } must be a list of input names, got ${JSON.stringify(opts.wrt)}`);
   const of = opts.of ?? (g.outputNames.length === 1 ? g.outputNames[0] : undefined);
   if (of === undefined) throw new GradcError(`${who}: the graph has outputs ${g.outputNames.join(", ")}: say which with { of }`);
   if (!g.outputNames.includes(of)) throw new GradcError(`${who}: { of: "${of}" }: the graph has no output named "${of}": outputs are ${g.outputNames.join(", ")}`);

@@ -1,7 +1,8 @@
 // compile: schedule a graph into fused loop kernels, generate one JavaScript function per kernel
 // (a closure created once over fixed buffers, sizes as constants), and run them.
 
-import { bindInputs, type InputValue } from "../../core/evaluate.js";
+import { bindInputs, checkKernelResult, type InputValue } from "../../core/evaluate.js";
+import { checkGraph, checkRecord, plainRecord } from "../../core/args.js";
 import { GradcError } from "../../core/errors.js";
 import { numbering, printNode, type Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
@@ -96,6 +97,8 @@ let cachedBytes = 0;
  *   bwd.stats   // { kernels: 2, sweeps: 2, bytesPerCall: ... }
  */
 export function compile(g: Graph, opts: CompileOptions = {}): Executable {
+  checkGraph("compile", "the graph", g);
+  checkRecord("compile", "options", opts);
   if (graphSymbols(g).length) return symbolicExecutable(g, (h) => compile(h, opts));
   const key = `${g.inputs.map((x) => x.id).join(",")}|${Object.entries(g.outputs).map(([k, v]) => `${JSON.stringify(k)}:${v.id}`).join(",")}|${opts.reuseOutputs ? 1 : 0}${opts.wasm === false ? 0 : 1}|${opts.simdMin ?? SIMD_MIN}|${opts.threads ? 2 : 1}`;
   let exe = cache.get(key);
@@ -264,20 +267,20 @@ function build(g: Graph, opts: CompileOptions): Executable {
       const values = bindInputs(g, inputs, "compile(...).run");
       const arrays = g.inputs.map((x) => values.get(x)!.data);
       if (arena) for (const [x, view] of arena.inputs) view.set(arrays[inputIndex.get(x)!]);
-      for (const j of fresh) holder[`b${j}`] = allocate(storage.arrays[j].length, storage.arrays[j] instanceof Float32Array ? "f32" : "f64");
+      for (const j of fresh) holder[`b${j}`] = named(storage.holders[j], () => allocate(storage.arrays[j].length, storage.arrays[j] instanceof Float32Array ? "f32" : "f64"));
       for (const r of runs) r(arrays);
-      const result: Record<string, Tensor> = {};
+      const result: [string, Tensor][] = [];
       const given = new Set<Data>();
       for (const { k, n, base } of outputs) {
         const data = base.isInput ? arrays[inputIndex.get(base)!] : arrayOf(storage.slot.get(base)!);
         // an input returned as an output, or two outputs of one buffer: copies, so each is fresh
         const copy = !reuse && (base.isInput || given.has(data) || !fresh.has(storage.slot.get(base)!));
-        result[k] = new Tensor(copy ? data.slice() : data, n.shape);
+        result.push([k, new Tensor(copy ? data.slice() : data, n.shape)]);
         given.add(data);
       }
       // drop the references to the caller's arrays (the placeholders keep the holder's shape)
       for (const j of fresh) holder[`b${j}`] = storage.arrays[j];
-      return result;
+      return plainRecord(result); // an output named "__proto__" is a key like any other
     },
   };
 }
@@ -351,7 +354,7 @@ function planBuffers(sch: Schedule, isBuffer: IsBuffer, ownOutputs: boolean): St
       if (j >= 0) j = free.splice(j, 1)[0];
       else {
         j = arrays.length;
-        arrays.push(allocate(n.size, n.dtype));
+        arrays.push(named([n], () => allocate(n.size, n.dtype)));
         holders.push([]);
       }
       slot.set(n, j);
@@ -377,7 +380,17 @@ function callKernel(node: Node, isBuffer: IsBuffer, slot: Map<Node, number>, arr
       if (e instanceof GradcError) throw e;
       throw new GradcError(`compile(...).run: ${node.op} failed: ${(e as Error).message}\n  at ${text}`);
     }
-    if (r.data.length !== out.length) throw new GradcError(`compile: op ${node.op} returned ${r.data.length} values for ${node}`);
+    checkKernelResult("compile(...).run", node, r);
     out.set(r.data);
   };
+}
+
+/** An allocation failure names the node(s) the buffer holds, not only its size. */
+function named<T>(nodes: readonly Node[], make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    if (!(e instanceof GradcError)) throw e;
+    throw new GradcError(`${e.message}\n  for the buffer of ${nodes.map(String).join(", ")}`);
+  }
 }

@@ -5,6 +5,7 @@
 //   3. keep the cheapest of the candidates under the cost model (compile/cost.ts).
 
 import type { Graph } from "../../core/graph.js";
+import { checkGraph, checkRecord } from "../../core/args.js";
 import { compareCost, cost } from "./cost.js";
 import { analysis } from "./facts.js";
 import { Rewriter, type Limits, type RewriteStep, type StopReason } from "./rewrite.js";
@@ -42,6 +43,8 @@ export function optimize(g: Graph, opts?: OptimizeOptions): Graph;
 /** A vjp pair: the optimized backward, and a forward that computes only the residuals it reads (pair.ts). */
 export function optimize(v: Vjp, opts?: OptimizeOptions): OptimizedVjp;
 export function optimize(g: Graph | Vjp, opts: OptimizeOptions = {}): Graph | OptimizeResult | OptimizedVjp {
+  checkRecord("optimize", "options", opts);
+  if (!isVjp(g)) checkGraph("optimize", "the graph", g);
   if (isVjp(g)) return optimizePair(g, (x) => optimizeGraph(x, opts));
   const result = optimizeGraph(g, opts);
   return opts.trace ? result : result.graph;

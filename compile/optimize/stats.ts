@@ -11,6 +11,7 @@
 
 import type { Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
+import { checkGraph } from "../../core/args.js";
 
 export interface GraphStats {
   /** Operation nodes (inputs and constants not counted). */
@@ -44,6 +45,7 @@ export function reductionOperand(n: Node): number {
 }
 
 export function stats(g: Graph): GraphStats {
+  checkGraph("stats", "the graph", g);
   const nodes = g.nodes();
   const fullSize = Math.max(1, ...g.inputs.map((x) => x.size));
   const depth = new Map<Node, number>();

@@ -44,6 +44,17 @@ export interface BatchnormResult {
   runningVar?: Node;
 }
 
+/**
+ * Normalization's own preconditions, checked when the graph is built: eps a finite number >= 0
+ * (NaN or a negative eps gives NaN or a silently wrong scale), and, for batch statistics, a
+ * non-empty set of values per feature (N = 0 gives 0/0).
+ */
+function checkNormalization(who: string, x: Node, axes: readonly number[], eps: number, batchStats: boolean): void {
+  if (typeof eps !== "number" || !Number.isFinite(eps) || eps < 0) throw new GradcError(`${who}: eps must be a finite number >= 0, got ${String(eps)} (for ${x})`);
+  const count = axes.reduce((n, a) => n * x.shape[a], 1);
+  if (batchStats && count === 0) throw new GradcError(`${who}: no values to normalize over: axes [${axes.join(",")}] of ${x} hold 0 elements (mean and variance of nothing are undefined)`);
+}
+
 /** Reshape a per-feature parameter [C] to broadcast against x with `axes` reduced. */
 function perFeature(p: Node, x: Node, axes: readonly number[]): Node {
   const kept = x.shape.map((s, i) => (axes.includes(i) ? 1 : s));
@@ -67,6 +78,8 @@ export function batchnorm(x: Node, gamma: Node, beta: Node, opts: BatchnormOptio
 function batchnormBody(x: Node, gamma: Node, beta: Node, opts: BatchnormOptions = {}): BatchnormResult {
   const { mode = "train", eps = 1e-5, momentum = 0.9 } = opts;
   const axes = normalizeAxes("batchnorm", x, opts.axes ?? [0]);
+  checkNormalization("batchnorm", x, axes, eps, mode === "train");
+  if (typeof momentum !== "number" || !(momentum >= 0 && momentum <= 1)) throw new GradcError(`batchnorm: momentum must be a number in [0, 1], got ${String(momentum)}`);
   const g = perFeature(gamma, x, axes);
   const bt = perFeature(beta, x, axes);
   if (mode === "test") {
@@ -99,6 +112,7 @@ export function layernorm(x: Node, gamma: Node, beta: Node, opts: { eps?: number
 function layernormBody(x: Node, gamma: Node, beta: Node, opts: { eps?: number; axes?: readonly number[] } = {}): Node {
   const eps = opts.eps ?? 1e-5;
   const axes = normalizeAxes("layernorm", x, opts.axes ?? [x.rank - 1]);
+  checkNormalization("layernorm", x, axes, eps, true);
   const mu = b.mean(x, axes, true).named("mean");
   const xc = b.sub(x, mu).named("xc");
   const std = b.sqrt(b.add(b.mean(b.square(xc), axes, true), eps)).named("std");

@@ -173,11 +173,44 @@ function checkExpr(who: string, spec: OpSpec): void {
     throw new GradcError(`${who}: expr throws on operands ${args.join(", ")}: ${(err as Error).message}`);
   }
   if (typeof e !== "string") throw new GradcError(`${who}: expr must return a string of JavaScript, got ${typeof e}`);
+  let f: (...xs: number[]) => unknown;
   try {
-    new Function(...args, `return (${e});`);
+    f = new Function(...args, `"use strict"; return (${e});`) as typeof f;
   } catch (err) {
     throw new GradcError(`${who}: expr gives ${JSON.stringify(e)}, which is not a JavaScript expression (${(err as Error).message})`);
   }
+  // compiled code computes expr, evaluate and constant folding compute scalar: they must agree
+  for (const xs of exprPoints(spec)) {
+    const want = spec.scalar!(...xs);
+    let got: unknown;
+    try {
+      got = f(...xs);
+    } catch (err) {
+      throw new GradcError(`${who}: expr ${JSON.stringify(e)} throws at (${xs.join(", ")}): ${(err as Error).message}`);
+    }
+    const agree = typeof got === "number" && (Object.is(got, want) || (Number.isNaN(got) && Number.isNaN(want)) || Math.abs(got - want) <= 1e-9 * Math.max(1, Math.abs(want)));
+    if (!agree) {
+      throw new GradcError(`${who}: expr and scalar disagree at (${xs.join(", ")}): expr ${JSON.stringify(e)} gives ${String(got)}, scalar gives ${want}; compiled code would compute expr (an operand beyond arity ${spec.arity} is undefined)`);
+    }
+  }
+}
+
+/** Points where expr is compared with scalar: the op's own sample values, then a fixed grid. */
+function exprPoints(spec: OpSpec): number[][] {
+  const grid = [-2.5, -1, -0.5, 0, 0.25, 1, 3, 1e-3];
+  const points: number[][] = [];
+  if (spec.sample) {
+    try {
+      const s = spec.sample(constantRand);
+      if (s && Array.isArray(s.inputs) && s.inputs.length === spec.arity && s.inputs.every((t) => t instanceof Tensor)) {
+        for (let i = 0; i < Math.min(8, s.inputs[0].data.length); i++) points.push(s.inputs.map((t) => t.data[i % t.data.length]));
+      }
+    } catch {
+      // a sample that throws is reported by the probe
+    }
+  }
+  for (let i = 0; i < grid.length; i++) points.push(Array.from({ length: spec.arity }, (_, k) => grid[(i + 3 * k) % grid.length]));
+  return points;
 }
 
 /** Run the shape rule (and the kernel) once, so a broken record fails here and not mid-trace. */

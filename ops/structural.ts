@@ -31,7 +31,13 @@ export const structuralOps: OpDef[] = [
   },
   {
     name: "max", kind: "reduce", arity: 1,
-    shape: ([x], attrs) => ({ shape: reducedShape(x.shape, axesAttr(attrs, x.shape.length)), dtype: x.dtype }),
+    shape: ([x], attrs) => {
+      const axes = axesAttr(attrs, x.shape.length);
+      // -Infinity, max's identity, is not a value anyone wants from an empty batch
+      const empty = axes.find((a) => x.shape[a] === 0);
+      if (empty !== undefined) throw new Error(`max over axis ${empty}, which is empty (size 0) in ${show(x.shape)}: the maximum of no values is undefined`);
+      return { shape: reducedShape(x.shape, axes), dtype: x.dtype };
+    },
     impl: reduceKernel(-Infinity, (acc, v) => (v > acc || Number.isNaN(v) ? v : acc)),
     // ties share the gradient equally
     vjp: (g, [x], out, attrs) => {

@@ -28,6 +28,34 @@ function unbroadcast(ct: Node, shape: readonly number[], where: Node): Node {
 }
 
 /**
+ * A vjp rule's result, checked where it enters: one entry per input, each a node of the input's
+ * dtype whose shape is the input's (or broadcasts from it: un-broadcasting is the driver's job), or
+ * an explicit null for "no cotangent". A rule that returns [] or transposed cotangents would
+ * otherwise give a silent zero or a reshaped, wrong gradient.
+ */
+function checkCotangents(n: Node, ins: unknown): readonly (Node | null)[] {
+  const who = () => `grad: the vjp rule of op ${n.op}${n.def.source ? ` (defined at ${n.def.source})` : ""}`;
+  const at = () => `\n  at ${n.op} ${n} (inputs ${n.inputs.map(String).join(", ")})`;
+  if (!Array.isArray(ins)) throw new GradcError(`${who()} returned ${ins === null ? "null" : typeof ins}, not a list of cotangents (one per input, null for none)${at()}`);
+  if (ins.length !== n.inputs.length) {
+    throw new GradcError(`${who()} returned ${ins.length} cotangent(s) for ${n.inputs.length} input(s); give one per input (null for an input without a gradient)${at()}`);
+  }
+  ins.forEach((c, k) => {
+    const x = n.inputs[k];
+    if (c === null) return;
+    if (!(c instanceof Node)) {
+      const got = c === undefined ? "undefined (a missing cotangent must be an explicit null)" : `${typeof c} ${String(c)} (build it with builder ops: g.mul(...), not numbers)`;
+      throw new GradcError(`${who()} returned ${got} for input ${k} (${x})${at()}`);
+    }
+    const lead = c.rank - x.rank;
+    const fits = lead >= 0 && x.shape.every((s, i) => s === c.shape[i + lead] || s === 1);
+    if (!fits) throw new GradcError(`${who()} returned a cotangent of shape ${shapeStr(c.shape)} for input ${k} (${x}), which has shape ${shapeStr(x.shape)}${at()}`);
+    if (c.dtype !== x.dtype) throw new GradcError(`${who()} returned a ${c.dtype} cotangent for input ${k} (${x}), which is ${x.dtype}${at()}`);
+  });
+  return ins as (Node | null)[];
+}
+
+/**
  * Cotangents of every node on a path from `wrt` to `root`, given the cotangent `seed` of root.
  * Returns the map node -> cotangent (only nodes that lead to `wrt`).
  */
@@ -47,12 +75,11 @@ export function backpropagate(root: Node, seed: Node, wrt: ReadonlySet<Node>): M
     const rule = n.def.vjp;
     if (!rule) throw new GradcError(`grad: op "${n.op}" is not differentiable (its record has no vjp rule)\n  at ${n.op} ${n} on the path to ${[...wrt].map(String).join(", ")}`);
     // the gradient of a node is built in the node's name scope, so the viewer can fold it with it
-    const ins = inScope(scopeOf(n), () => rule(ct, n.inputs, n, n.attrs));
+    const ins = checkCotangents(n, inScope(scopeOf(n), () => rule(ct, n.inputs, n, n.attrs)));
     n.inputs.forEach((x, k) => {
       const c = ins[k];
       if (!c || !needed.has(x)) return;
       const fixed = inScope(scopeOf(n), () => unbroadcast(c, x.shape, n));
-      if (fixed.dtype !== x.dtype) throw new GradcError(`grad: the gradient rule of ${n.op} returned ${fixed.dtype} for a ${x.dtype} input`);
       const list = parts.get(x);
       if (list) list.push(fixed);
       else parts.set(x, [fixed]);

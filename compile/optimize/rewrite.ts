@@ -9,6 +9,7 @@ import { apply, type Node } from "../../core/node.js";
 import { match, type Context, type Match, type Rule, type RuleGroup } from "./rules/rule.js";
 import { describeStep, type StepText } from "./trace.js";
 import { compareLocal, costOf, exclusiveCone, localCost } from "./accept.js";
+import { checkReplacement } from "./replacement.js";
 
 export type StopReason = "saturated" | "iteration-limit" | "node-limit" | "time-limit";
 
@@ -164,7 +165,7 @@ export class Rewriter {
       if (!bound) continue;
       const mt = { ...bound, root: m } as Match;
       if (r.guard && !r.guard(mt, this.ctx)) continue;
-      const out = r.rewrite(mt, this.ctx);
+      const out = checkReplacement(r, m, r.rewrite(mt, this.ctx));
       if (!out || out === m) continue;
       if (++this.iterations > this.limits.maxIterations) throw new Stop("iteration-limit");
       if (performance.now() - this.started > this.limits.timeLimitMs) throw new Stop("time-limit");

@@ -1,17 +1,18 @@
-// The in-process cases at one size: gradc's three ways of running the batchnorm backward, the
-// hand-written kernels and the probe, all on the same batch and gradc's own forward residuals.
+// The in-process cases at one size: gradc's ways of running the batchnorm backward (the cases of
+// `gradc bench batchnorm`, bench/program.ts, on this batch), the hand-written kernels and the
+// probe, all on the same batch and gradc's own forward residuals.
 
 import { evaluate } from "../core/evaluate.js";
 import type { Graph } from "../core/graph.js";
 import { Tensor, type DType } from "../core/tensor.js";
 import { vjp } from "../compile/autodiff/reverse.js";
 import { compile, type CompiledStats } from "../compile/codegen/compile.js";
-import { optimize } from "../compile/optimize/optimize.js";
 import { zooGraph } from "../ops/zoo.js";
 import { altBackward, specializeAlt } from "./alt.js";
 import { makeBatch, relativeError, type Gradients } from "./data.js";
 import { specializeProbe } from "./probe.js";
 import { stagedBackward } from "./staged.js";
+import { programCases } from "./program.js";
 
 /** One thing to time: `run` does one backward pass; `result` gives its gradients for the check. */
 export interface Case {
@@ -44,31 +45,32 @@ function residuals(N: number, D: number, dtype: DType, seed: number) {
 }
 
 export function setupSize(N: number, D: number, seed: number): SizeSetup {
-  const { v, all, inputsOf } = residuals(N, D, "f64", seed);
+  const { all } = residuals(N, D, "f64", seed);
   const f64 = (name: string) => all[name].data as Float64Array;
   const [dout, xhat, xc, gamma, std] = ["dout", "xhat", "xc", "gamma", "std"].map(f64);
   const reference = altBackward(dout, xhat, gamma, std, N, D);
   const cases: Case[] = [];
 
-  const backward = v.backward;
-  const optimized = optimize(backward);
-  const naiveIn = inputsOf(backward);
-  const optIn = inputsOf(optimized);
-  cases.push({ id: "naive", run: () => evaluate(backward, naiveIn), result: () => asGrads(evaluate(backward, naiveIn)) });
-  cases.push({ id: "interpreted", run: () => evaluate(optimized, optIn), result: () => asGrads(evaluate(optimized, optIn)) });
-
-  // reuseOutputs: results are views of the executable's buffers, as the hand-specialized kernel
-  // writes into fixed buffers; the default run copies every output (timed as its own row)
-  const exe = compile(optimized, { reuseOutputs: true });
-  const fusedStats = exe.stats;
-  cases.push({ id: "fused", run: () => exe.run(optIn), result: () => asGrads(exe.run(optIn)) });
-  const copying = compile(optimized);
-  cases.push({ id: "fused-copy", run: () => copying.run(optIn), result: () => asGrads(copying.run(optIn)) });
-  const r32 = residuals(N, D, "f32", seed);
-  const opt32 = optimize(r32.v.backward);
-  const exe32 = compile(opt32, { reuseOutputs: true });
-  const in32 = r32.inputsOf(opt32);
-  cases.push({ id: "fused-f32", run: () => exe32.run(in32), result: () => asGrads(exe32.run(in32)) });
+  // gradc's own rows are `gradc bench batchnorm`'s backward cases (bench/program.ts) on this batch
+  let all32: Record<string, Tensor> | undefined;
+  const batchIn = (dtype: DType) => (dtype === "f64" ? all : (all32 ??= residuals(N, D, "f32", seed).all));
+  const batchOf = (g: Graph) => batchIn(g.inputs[0].dtype);
+  const program = programCases((dtype) => zooGraph("batchnorm", [N, D], dtype), {
+    of: "out",
+    passes: ["backward"],
+    inputs: (g) => Object.fromEntries(g.inputNames.map((k) => [k, batchOf(g)[k]])),
+    cotangent: (_, dtype) => batchIn(dtype).dout,
+  });
+  const byId = (id: string) => program.cases.find((c) => c.id === id)!;
+  for (const [id, from] of [["naive", "backward-naive-f64"], ["interpreted", "backward-optimized-f64"], ["fused", "backward-compiled-f64"], ["fused-f32", "backward-compiled-f32"]] as const) {
+    const c = byId(from);
+    cases.push({ id, run: c.run, result: () => asGrads(c.run()) });
+  }
+  // the default run copies every output (results are fresh arrays), timed as its own row
+  const opt = program.optimized.get("f64")!;
+  const copying = compile(opt.graph);
+  cases.push({ id: "fused-copy", run: () => copying.run(opt.inputs), result: () => asGrads(copying.run(opt.inputs)) });
+  const fusedStats = compile(opt.graph, { reuseOutputs: true }).stats;
 
   cases.push({ id: "alt", run: () => altBackward(dout, xhat, gamma, std, N, D), result: () => altBackward(dout, xhat, gamma, std, N, D) });
   const buf = { dout, xhat, gamma, std, dx: new Float64Array(N * D), dgamma: new Float64Array(D), dbeta: new Float64Array(D) };

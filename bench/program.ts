@@ -51,6 +51,8 @@ export interface BenchCase {
 
 export interface ProgramCases {
   cases: BenchCase[];
+  /** Per dtype: the optimized backward and the inputs its cases run on (for callers' own rows). */
+  optimized: Map<DType, { graph: Graph; inputs: Record<string, Tensor> }>;
   /** Why a dtype has no cases (a module exporting a finished float64 Graph has no float32 form). */
   skipped: { dtype: DType; reason: string }[];
   /** Node counts and depth of what runs, for the report. */
@@ -83,8 +85,20 @@ export function randomInputs(g: Graph, seed: number): Record<string, Tensor> {
  * The cases for one program: `build(dtype)` gives its forward graph in a dtype, or a sentence why
  * it cannot. Values are checked here too: each backward against the naive float64 one.
  */
-export function programCases(build: (dtype: DType) => Graph | string, opts: GradOptions & { seed?: number; dtypes?: readonly DType[] } = {}): ProgramCases {
+export interface CaseOptions extends GradOptions {
+  seed?: number;
+  dtypes?: readonly DType[];
+  /** Which passes to time (default both). */
+  passes?: readonly Pass[];
+  /** The forward's inputs (default: seeded standard normals). */
+  inputs?: (g: Graph) => Record<string, Tensor>;
+  /** The cotangent (default: seeded standard normals). */
+  cotangent?: (shape: readonly number[], dtype: DType) => Tensor;
+}
+
+export function programCases(build: (dtype: DType) => Graph | string, opts: CaseOptions = {}): ProgramCases {
   const cases: BenchCase[] = [];
+  const optimized: ProgramCases["optimized"] = new Map();
   const skipped: ProgramCases["skipped"] = [];
   let shape: ProgramShape | undefined;
   for (const dtype of opts.dtypes ?? (["f64", "f32"] as const)) {
@@ -96,20 +110,22 @@ export function programCases(build: (dtype: DType) => Graph | string, opts: Grad
     const v = vjp(g, { of: opts.of, wrt: opts.wrt });
     const pair = optimize(v);
     const ct = v.backward.inputs.find((x) => !v.residuals.includes(x.name))!;
-    const inputs = randomInputs(g, opts.seed ?? 231);
-    const dout = new RandomState((opts.seed ?? 231) + 1).randnTensor([...ct.shape], ct.dtype);
+    const inputs = opts.inputs ? opts.inputs(g) : randomInputs(g, opts.seed ?? 231);
+    const dout = opts.cotangent ? opts.cotangent(ct.shape, ct.dtype) : new RandomState((opts.seed ?? 231) + 1).randnTensor([...ct.shape], ct.dtype);
     const fwd = evaluate(v.forward, inputs);
     const known: Record<string, Tensor> = { ...inputs, ...fwd, [ct.name]: dout };
     const feed = (bg: Graph) => Object.fromEntries(bg.inputNames.map((k) => [k, known[k]]));
-    const fwdCompiled = compile(pair.forward, { reuseOutputs: true });
+    const passes = opts.passes ?? (["backward", "forward"] as const);
+    const fwdCompiled = passes.includes("forward") ? compile(pair.forward, { reuseOutputs: true }) : null;
     const bwdCompiled = compile(pair.backward, { reuseOutputs: true });
     const naiveIn = feed(v.backward);
     const optIn = feed(pair.backward);
+    optimized.set(dtype, { graph: pair.backward, inputs: optIn });
     const runs: Record<Pass, Record<string, () => Record<string, Tensor>>> = {
       forward: {
         naive: () => evaluate(v.forward, inputs),
         optimized: () => evaluate(pair.forward, inputs),
-        compiled: () => fwdCompiled.run(inputs),
+        compiled: () => fwdCompiled!.run(inputs),
       },
       backward: {
         naive: () => evaluate(v.backward, naiveIn),
@@ -117,7 +133,7 @@ export function programCases(build: (dtype: DType) => Graph | string, opts: Grad
         compiled: () => bwdCompiled.run(optIn),
       },
     };
-    for (const pass of ["backward", "forward"] as const) {
+    for (const pass of passes) {
       for (const { engine, label } of ENGINES) {
         cases.push({ id: `${pass}-${engine}-${dtype}`, label: label.replace("%s", pass), pass, dtype, baseline: `${pass}-compiled-${dtype}`, run: runs[pass][engine] });
       }
@@ -133,7 +149,7 @@ export function programCases(build: (dtype: DType) => Graph | string, opts: Grad
     };
   }
   if (!shape) throw new Error(`bench: no dtype to run: ${skipped.map((s) => s.reason).join("; ")}`);
-  return { cases, skipped, shape };
+  return { cases, optimized, skipped, shape };
 }
 
 /** max |got - want| / max |want| over the outputs both have (the forward's outputs differ per engine). */

@@ -116,7 +116,7 @@ function formatText(r: InspectReport): string {
   const { backward: n, optimized: o } = r;
   const wrt = r.wrt.length === Object.keys(r.inputs).length ? "all inputs" : r.wrt.join(", ");
   return [
-    `${r.summary}, ${r.dtype}: d${r.of} with respect to ${wrt}`,
+    `${r.summary}, ${r.dtype}: the gradient of ${r.of} with respect to ${wrt}`,
     "",
     `forward, saving residuals ${r.residuals.join(", ")}: ${r.forward.nodes} nodes`,
     r.forward.text,

@@ -1,5 +1,5 @@
 // Optimizing a vjp pair together: the backward is optimized first, then the forward is cut down to
-// the residuals the optimized backward still reads. A softmax's derived backward reads the argmax
+// the residuals the optimized backward still reads (cut only: its outputs stay the values as traced). A softmax's derived backward reads the argmax
 // mask equal(x, max) and its count; the optimized one does not, so the forward stops computing them.
 
 import { Graph, toposort } from "../../core/graph.js";
@@ -38,6 +38,7 @@ export function optimizePair(v: Vjp, run: (g: Graph) => OptimizeResult): Optimiz
   // the forward: its own outputs plus the residuals kept
   const fwdOut: Record<string, Node> = {};
   for (const [k, n] of Object.entries(v.forward.outputs)) if (own.has(k) || kept.includes(k)) fwdOut[k] = n;
-  const forward = run(new Graph(v.forward.inputs, fwdOut)).graph;
+  // cut, not rewritten: the forward computes the user's values exactly as traced
+  const forward = new Graph(v.forward.inputs, fwdOut);
   return { forward, backward, residuals: kept, outputs: v.outputs, dropped, optimizer: { ...result, graph: backward } };
 }

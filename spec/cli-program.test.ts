@@ -118,3 +118,14 @@ describe("a bad module: one error naming the file and the export, exit status 2,
   });
   assert.ok(existsSync(dir));
 });
+
+test("export takes a module too (the same loader)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gradc-export-"));
+  const run = gradc(["export", "examples/mlp.mjs", "--format", "json", "--graph", "backward", "--out", join(dir, "mlp.json")]);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^wrote .*mlp\.json: examples\/mlp\.mjs backward, \d+ nodes, json/);
+  assert.ok(existsSync(join(dir, "mlp.json")));
+  const bad = gradc(["export", "./missing.mjs", "--format", "json", "--out", join(dir, "x.json")]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^gradc: export: module \.\/missing\.mjs not found/);
+});

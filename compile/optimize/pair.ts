@@ -28,11 +28,14 @@ export function optimizePair(v: Vjp, run: (g: Graph) => OptimizeResult): Optimiz
   const result = run(v.backward);
   const reads = new Set<Node>(toposort(Object.values(result.graph.outputs)).filter((n) => n.isInput));
   const residualSet = new Set(v.residuals);
-  const keep = result.graph.inputs.filter((x) => !residualSet.has(x.name) || reads.has(x));
-  const kept = v.residuals.filter((name) => keep.some((x) => x.name === name));
+  // the cotangent stays an input; every other input is a residual (or a forward output the
+  // optimizer chose to read, such as attention's O), kept only where the backward reads it
+  const ct = v.backward.inputs.find((x) => !residualSet.has(x.name))?.name;
+  const keep = result.graph.inputs.filter((x) => x.name === ct || reads.has(x));
+  const kept = keep.map((x) => x.name).filter((name) => name !== ct);
   const own = new Set(v.outputs);
   const dropped = v.residuals.filter((name) => !kept.includes(name) && !own.has(name));
-  const facts = Object.fromEntries(Object.entries(result.graph.facts).filter(([k]) => kept.includes(k)));
+  const facts = Object.fromEntries(Object.entries(result.graph.facts).filter(([k]) => kept.includes(k) || own.has(k)));
   const backward = new Graph(keep, { ...result.graph.outputs }, facts);
 
   // the forward: its own outputs plus the residuals kept

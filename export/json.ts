@@ -6,6 +6,7 @@ import { GradcError } from "../core/errors.js";
 import { Graph } from "../core/graph.js";
 import { apply, formatNumber, Node } from "../core/node.js";
 import type { AttrValue, Attrs } from "../core/registry.js";
+import { symbolOf, symbolSize } from "../core/symbol-table.js";
 
 export const JSON_FORMAT = "gradc-graph";
 export const JSON_VERSION = 1;
@@ -23,6 +24,8 @@ interface GraphRecord {
   inputs: number[];
   outputs: Record<string, number>;
   facts?: Record<string, number>;
+  /** Symbolic sizes and the representative size each had in the writing process. */
+  symbols?: Record<string, number>;
   nodes: NodeRecord[];
 }
 
@@ -60,12 +63,23 @@ export function toJSON(g: Graph): string {
     `  "inputs": ${JSON.stringify(g.inputs.map((x) => index.get(x)!))},`,
     `  "outputs": ${ids(g.outputs)},`,
     `  "facts": ${ids(g.facts)},`,
+    `  "symbols": ${JSON.stringify(symbolsOf(order))},`,
     `  "nodes": [`,
     nodes.map((line, i) => `    ${line}${i < nodes.length - 1 ? "," : ""}`).join("\n"),
     "  ]",
     "}",
     "",
   ].join("\n");
+}
+
+/** The symbolic sizes the nodes' shapes use, with this process's representative sizes. */
+function symbolsOf(nodes: readonly Node[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of nodes) for (const d of n.shape) {
+    const s = symbolOf(d);
+    if (s) out[s.name] = symbolSize(s.name);
+  }
+  return out;
 }
 
 /** Everything the roots depend on, inputs before users (iterative, as core's toposort). */
@@ -113,6 +127,23 @@ export function fromJSON(text: string, source = "JSON text"): Graph {
   if (!Array.isArray(rec.nodes) || !Array.isArray(rec.inputs) || typeof rec.outputs !== "object" || rec.outputs === null) {
     bad(`needs "nodes" and "inputs" lists and an "outputs" record`);
   }
+  // a symbol's representative size depends on the order symbols were first used in a process:
+  // shapes written with the writer's are rewritten with this process's
+  const remap: [number, number][] = [];
+  for (const [name, rep] of Object.entries(rec.symbols ?? {})) {
+    if (!Number.isInteger(rep) || rep < 2) bad(`symbol ${name} has representative size ${JSON.stringify(rep)}, not an integer`);
+    let here: number;
+    try {
+      here = symbolSize(name);
+    } catch (e) {
+      return bad(`symbol ${JSON.stringify(name)}: ${(e as Error).message}`);
+    }
+    if (here !== rep) remap.push([rep, here]);
+  }
+  const resize = (d: number) => {
+    for (const [from, to] of remap) if (d % from === 0 && d / from < from) return (d / from) * to;
+    return d;
+  };
   const nodes: Node[] = [];
   const at = (i: unknown, what: string): Node => {
     if (!Number.isInteger(i) || (i as number) < 0 || (i as number) >= nodes.length) bad(`${what} refers to node ${JSON.stringify(i)}, which is not an earlier node`);
@@ -121,7 +152,8 @@ export function fromJSON(text: string, source = "JSON text"): Graph {
   rec.nodes.forEach((r, k) => {
     if (typeof r !== "object" || r === null || typeof r.op !== "string") bad(`node ${k} is not a record with an "op"`);
     const inputs = (r.inputs ?? []).map((i) => at(i, `node ${k} (${r.op})`));
-    const attrs = decodeAttrs(r.attrs ?? {}, (msg) => bad(`node ${k} (${r.op}): ${msg}`));
+    let attrs = decodeAttrs(r.attrs ?? {}, (msg) => bad(`node ${k} (${r.op}): ${msg}`));
+    if (remap.length && Array.isArray(attrs.shape)) attrs = { ...attrs, shape: (attrs.shape as number[]).map(resize) };
     let n: Node;
     try {
       n = apply(r.op, inputs, attrs);

@@ -38,6 +38,23 @@ test("for all zoo graphs (forward, backward, optimized, train) and 100 random gr
   }
 });
 
+test("a symbolic graph's JSON names its symbols: another process, which numbers its symbols in another order, reads it as [N,3]", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gradc-json-symbols-"));
+  try {
+    const file = join(dir, "bn.json");
+    execFileSync("node", [cli, "export", "batchnorm", "--format", "json", "--graph", "optimized", "--out", file]);
+    const text = readFileSync(file, "utf8");
+    assert.match(text, /"symbols": \{"N":\d+\}/);
+    // a process that met another symbol first gives N another representative size
+    const script = `import "./index.js"; import { trace } from "./core/trace.js"; import { fromJSON } from "./export/json.js"; import { readFileSync } from "node:fs";
+trace({ M: ["M", 2] }, ({ M }) => M); const g = fromJSON(readFileSync(${JSON.stringify(file)}, "utf8"), "bn.json"); console.log(g.toString().split("\\n")[0]);`;
+    const out = execFileSync("node", ["--input-type=module", "-e", script], { cwd: dirname(cli), encoding: "utf8" });
+    assert.match(out, /^graph\(gamma: f64\[3\], .*dout: f64\[N,3\]\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("NaN, ±Infinity and -0 constants survive the round trip", () => {
   const x = b.input("x", [2]);
   const g = new Graph([x], { a: b.mul(x, NaN), c: b.add(x, Infinity), d: b.sub(x, -Infinity), e: b.mul(x, -0) });

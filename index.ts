@@ -16,6 +16,7 @@ export { register, lookup, allOps, type OpDef, type Attrs, type Aval } from "./c
 export { grad, vjp, type GradOptions, type Vjp } from "./compile/autodiff/index.js";
 export { jvp, linearize, hvp, jacfwd, jacrev, hessian, type JvpOptions, type JacobianOptions, type Linearized } from "./compile/autodiff/index.js";
 export { primitives } from "./ops/index.js";
+export { matmulAsSum } from "./ops/contraction.js";
 
 import * as builder from "./core/builder.js";
 import * as composites from "./ops/composites.js";

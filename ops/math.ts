@@ -24,9 +24,11 @@ export const mathOps: OpDef[] = [
     name: "pow", arity: 2,
     scalar: (a, c) => Math.pow(a, c),
     expr: ([a, c]) => `Math.pow(${a}, ${c})`,
-    // JAX's rules: d/dx is 0 where y = 0 (not 0 * x^-1, NaN at x = 0); d/dy reads log(1) at x = 0
+    // d/dx = y x^(y-1), read as 0 at x = y = 0 (not 0 * Infinity = NaN); the select sits on x^(y-1)
+    // alone, so d/dy of it is still x^(y-1) at y = 0 (the Hessian JAX's testPowSecondDerivative
+    // expects). d/dy = x^y log(x), with log(x) read as log(1) at x = 0 (JAX's rule).
     vjp: (g, [x, y], out) => [
-      b.mul(g, b.select(b.equal(y, 0), 0, b.mul(y, b.pow(x, b.sub(y, 1))))),
+      b.mul(g, b.mul(y, b.select(b.mul(b.equal(x, 0), b.equal(y, 0)), 0, b.pow(x, b.sub(y, 1))))),
       b.mul(g, b.mul(out, b.log(b.select(b.equal(x, 0), 1, x)))),
     ],
   }),

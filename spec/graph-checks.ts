@@ -13,13 +13,15 @@ import { evalNumericalGradientArray, randomTensor, relError } from "./helpers.js
  * For every f64 input of `g` (or those in `wrt`), the derived gradient of output `of` agrees with
  * central differences at `feed`. Returns the worst relative error.
  */
-export function checkGradients(g: Graph, feed: Record<string, Tensor>, rand: () => number, opts: { of?: string; wrt?: string[]; tol?: number; h?: number } = {}): number {
+export function checkGradients(g: Graph, feed: Record<string, Tensor>, rand: () => number, opts: { of?: string; wrt?: string[]; tol?: number; h?: number; compiled?: boolean } = {}): number {
   const of = opts.of ?? g.outputNames[0];
   const out = g.output(of);
   const wrt = opts.wrt ?? g.inputNames;
   const dg = grad(g, { of, wrt });
   const dout = randomTensor(rand, out.shape, -2, 2, out.dtype);
-  const analytic = evaluate(dg, out.rank === 0 ? feed : { ...feed, [`d${of}`]: dout });
+  const dfeed = out.rank === 0 ? feed : { ...feed, [`d${of}`]: dout };
+  // the derived gradient interpreted, or compiled (opts.compiled)
+  const analytic = opts.compiled ? compile(dg).run(dfeed) : evaluate(dg, dfeed);
   const df = out.rank === 0 ? full([], 1, out.dtype) : dout;
   let worst = 0;
   for (const name of wrt) {

@@ -47,6 +47,8 @@ describe("slice: NumPy's basic indexing", () => {
       const feed = { x: randomTensor(rand, [2, 3, 4]) };
       checkGradients(g, feed, rand, { of: "s" });
       checkCompiled(g, feed);
+      // the gradient is a pad (slice's transpose): compiled too
+      checkCompiled(grad(g, { of: "s" }), { ...feed, ds: randomTensor(rand, shape) });
     });
   }
   test("x.slice(':') and x.slice() are x itself: no node", () => {

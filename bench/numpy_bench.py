@@ -2,9 +2,8 @@
 
 Times `batchnorm_backward_alt` and one training iteration of the notebook's FullyConnectedNet
 (`loss(X, y)`: forward and every gradient) from nn/numpy_reference.py, in float64 and float32,
-single-threaded BLAS (the caller sets OPENBLAS_NUM_THREADS=1). Median CPU time of this process
-per call (time.process_time), as gradc's side is timed, so other processes sharing the cores do
-not count against either.
+single-threaded BLAS (the caller sets OPENBLAS_NUM_THREADS=1). Median wall-clock time per call
+(time.perf_counter), as gradc's side is timed.
 
     OPENBLAS_NUM_THREADS=1 python3 bench/numpy_bench.py '{"sizes": [[100, 500]], "reps": 20}'
 """
@@ -22,9 +21,9 @@ def median_ms(f, reps):
     f()
     ts = []
     for _ in range(reps):
-        t = time.process_time()
+        t = time.perf_counter()
         f()
-        ts.append(time.process_time() - t)
+        ts.append(time.perf_counter() - t)
     ts.sort()
     return ts[len(ts) // 2] * 1000
 

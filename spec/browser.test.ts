@@ -11,7 +11,7 @@ import { pathToFileURL } from "node:url";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { zooGraph } from "../ops/zoo.js";
 import { view, viewData } from "../viz/view.js";
-import { expand, tableOf, textLine } from "../viz/graphs.js";
+import { expand, StepGraphs, tableOf, textLine } from "../viz/graphs.js";
 import type { PageData, VizGraph } from "../viz/model.js";
 import { traceSource } from "../viz/browser.js";
 import { FullyConnectedNet } from "../nn/net.js";
@@ -86,7 +86,8 @@ test("batchnorm: the derivation names sum(xhat) = 0, kernels are clusters that n
   assert.match(summary, /reduction depth \(sequential sweeps\) 2 → 1/);
   // every recorded step changed the graph, and the page lists each once
   assert.equal(await count(page, "li.step"), data.steps.length);
-  for (let k = 1; k < data.steps.length; k++) assert.notDeepEqual(data.steps[k].outputs, data.steps[k - 1].outputs);
+  const graphs = new StepGraphs(tableOf(data.nodes), data);
+  for (let k = 1; k <= data.steps.length; k++) assert.notDeepEqual(graphs.graph(k).outputs, graphs.graph(k - 1).outputs);
   assert.ok((await count(page, "li.step.cancels")) >= 1 && (await count(page, "li.step.cancels")) < data.steps.length / 2, "only true cancellations are marked");
   // one box per node, %k on each
   assert.equal(await count(page, "#pane-forward g.node"), nodesOf(data, data.forward).length);
@@ -128,6 +129,10 @@ test("batchnorm: the derivation names sum(xhat) = 0, kernels are clusters that n
   assert.match((await page.locator("#info-kernel").textContent())!, /^k\d+$/);
   assert.match((await page.locator("#info-stats").textContent())!, /^min .* mean .* max/);
   assert.equal(await count(page, "#pane-optimized g.node.in"), new Set(sub.inputs).size);
+  // a kernel cluster's label opens its source (stored gzipped in the page, inflated when opened), parameters named
+  await page.locator("#pane-optimized g.cluster.kernel > text").first().dispatchEvent("click");
+  await page.waitForFunction(() => (document.querySelector("details.kernel-info[open] pre")?.textContent ?? "") !== "", null, { timeout: 5000 });
+  assert.match((await page.locator("details.kernel-info[open] pre").first().textContent())!, /^\/\/ parameters:\n\/\/   in\d+ = %\w+[\s\S]*function k\d/);
   await page.locator("#derivation-section").screenshot({ path: join(outDir, "viewer-derivation.png") });
   assert.deepEqual(errors, []);
   await page.close();

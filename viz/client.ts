@@ -6,7 +6,7 @@
 import type * as D3 from "d3";
 import { drawGraph, type Drawn } from "./draw.js";
 import { pathKey } from "./compound.js";
-import { expand, tableOf, textLine, type Shown } from "./graphs.js";
+import { expand, StepGraphs, tableOf, textLine, type Shown } from "./graphs.js";
 import type { PageData, VizGraph, VizNode } from "./model.js";
 import { renderBench } from "./bench-chart.js";
 
@@ -35,6 +35,7 @@ const panes: Pane[] = [];
 let pageData: PageData;
 let table: Table;
 let kernelOf = new Map<number, string>();
+let stepGraphs: StepGraphs;
 
 /** Draw graph `g` into `host` (cleared first): zoom, fit, fold, hover, click. */
 export function makePane(d3: typeof D3, host: HTMLElement, g: Pick<VizGraph, "inputs" | "outputs">, opts: PaneOptions = {}): Pane {
@@ -293,8 +294,8 @@ export function showStep(d3: typeof D3, k: number): void {
   slider.max = String(steps.length);
   slider.value = String(k);
   const step = steps[k - 1];
-  const prevGraph = k === 1 ? data.backward : { inputs: data.backward.inputs, outputs: steps[k - 2].outputs };
-  const nextGraph = { inputs: data.backward.inputs, outputs: step.outputs };
+  const prevGraph = stepGraphs.graph(k - 1);
+  const nextGraph = stepGraphs.graph(k);
   const before = expand(table, prevGraph);
   const after = expand(table, nextGraph);
   const inAfter = new Set(after.nodes.map((n) => n.id));
@@ -351,7 +352,14 @@ export function renderKernels(data: PageData): void {
     const summary = el("summary", "", `${k.name}: ${k.nodes.length} nodes, ${k.sweeps} sweep${k.sweeps === 1 ? "" : "s"}, ${k.bytes.toLocaleString("en-US")} bytes per call — show source`);
     const pre = el("pre", "");
     box.addEventListener("toggle", () => {
-      if (box.open && !pre.textContent) pre.textContent = k.source;
+      if (!box.open || pre.textContent) return;
+      const gz = (k as { sourceGz?: string }).sourceGz;
+      if (k.source || !gz) pre.textContent = k.source;
+      else {
+        // sources are stored gzipped in the page: inflated here, once
+        const bytes = Uint8Array.from(atob(gz), (c) => c.charCodeAt(0));
+        void new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text().then((text) => (pre.textContent = text));
+      }
     });
     box.append(summary, pre);
     host.appendChild(box);
@@ -362,6 +370,7 @@ export function renderKernels(data: PageData): void {
 export function render(d3: typeof D3, data: PageData): void {
   pageData = data;
   table = tableOf(data.nodes);
+  stepGraphs = new StepGraphs(table, data);
   kernelOf = new Map();
   for (const k of data.kernels ?? []) for (const id of k.nodes) if (!kernelOf.has(id)) kernelOf.set(id, k.name);
   panes.length = 0;

@@ -33,6 +33,8 @@ export interface ViewOptions {
   bench?: unknown;
   /** At most this many rewrite steps are kept (default 20,000). */
   maxSteps?: number;
+  /** Time limit of the traced optimization (default 60 s: tracing rebuilds the graph at every step). */
+  timeLimitMs?: number;
   /** The function for the page's editor, a `trace(...)` expression; default: one written from the graph. */
   source?: string;
 }
@@ -188,7 +190,12 @@ function derivation(backward: Graph, traced: { steps: RewriteStep[] }, table: No
       formula(s.replacement, namesAfter, new Set([...after].filter((n) => !before.has(n)))),
     ];
     const cancelled = s.cancelled.map((n) => formula(n, namesBefore, new Set([n])));
-    table.graph(now, st);
+    for (const [k, v] of s.substitution) {
+      table.add(k);
+      if (v) table.add(v);
+    }
+    for (const n of [s.at, s.replacement, ...s.matched, ...s.cancelled]) table.add(n);
+    const base = s.base === backward ? 0 : traced.steps.findIndex((q) => q.graph === s.base) + 1;
     steps.push({
       rule: s.rule,
       law: s.law,
@@ -200,7 +207,8 @@ function derivation(backward: Graph, traced: { steps: RewriteStep[] }, table: No
       // what the player strikes out: the cancelled operands, and a matched expression that became a constant
       cancelledIds: [...s.cancelled.map((n) => n.id), ...(s.replacement.isConst && s.cancelled.length ? [s.at.id] : [])],
       matched: s.matched.map((n) => n.id),
-      outputs: Object.entries(now.outputs).map(([k, v]) => [k, v.id]),
+      base,
+      substitution: s.substitution.map(([k, v]) => [k.id, v ? v.id : -1]),
       stats: st,
     });
     const changes: string[] = [];
@@ -221,9 +229,12 @@ function derivation(backward: Graph, traced: { steps: RewriteStep[] }, table: No
   return { steps, summary };
 }
 
-/** The kernel's source with a header saying which graph input each `inN` parameter is. */
+/** The kernel's source with a header saying which graph input each `inN` parameter it reads is. */
 function namedSource(source: string, inputs: readonly Node[]): string {
-  const header = inputs.map((x, i) => `//   in${i} = %${x.name}: ${x.dtype}${shapeStr(x.shape)}`).join("\n");
+  // every kernel takes every input; the header names those its body reads
+  const body = source.split("\n").filter((l) => !/^\s*function /.test(l)).join("\n");
+  const used = new Set([...body.matchAll(/\bin(\d+)\b/g)].map((m) => Number(m[1])));
+  const header = inputs.flatMap((x, i) => (used.has(i) ? [`//   in${i} = %${x.name}: ${x.dtype}${shapeStr(x.shape)}`] : [])).join("\n");
   const labelled = source.replace(/\/\/ in(\d+)$/gm, (all, k: string) => (inputs[Number(k)] ? `${all} = %${inputs[Number(k)].name}` : all));
   return `// parameters:\n${header}\n${labelled}`;
 }
@@ -317,7 +328,7 @@ export function viewData(graph: Graph, opts: ViewOptions = {}): PageData {
     const def = backward.facts[n.name];
     return def ? `residual ${n.name}, saved by the forward (${def.op} of ${def.inputs.map((x) => x.label ?? (x.isInput ? x.name : x.op)).join(", ")})` : `forward input ${n.name}`;
   };
-  const traced = optimize(backward, { trace: true });
+  const traced = optimize(backward, { trace: true, timeLimitMs: opts.timeLimitMs ?? 60_000 });
   const maxSteps = opts.maxSteps ?? 20_000;
   data.backward = table.graph(backward);
   data.residuals = residuals;

@@ -57,8 +57,14 @@ export interface VizStep {
   cancelledIds: number[];
   /** The replaced node, then the nodes its pattern bound. */
   matched: number[];
-  /** The graph after the step: only its outputs are stored; its nodes are in the page's table. */
-  outputs: [string, number][];
+  /** The graph the step's substitution applies to: 0 = the derived backward, j = the graph after step j. */
+  base: number;
+  /**
+   * The graph after the step, as the entries of a substitution on `base` that changed since the
+   * previous step on the same base ([node id, value id], or [node id, -1] to drop an entry).
+   * Parents rebuilt over a replaced node are not stored: viz/graphs.ts rebuilds them.
+   */
+  substitution: [number, number][];
   stats: GraphStats;
 }
 

@@ -3,6 +3,7 @@
 // one file that opens from disk with no network.
 
 import { existsSync, readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -155,6 +156,12 @@ export function packNodes(data: PageData): { rows: unknown[][]; strings: string[
   return { rows, strings };
 }
 
+/** The page's data as embedded: node rows packed, kernel sources gzipped (the page inflates one when it is opened). */
+export function packPage(data: PageData): object {
+  const kernels = data.kernels?.map((k) => ({ ...k, source: "", sourceGz: gzipSync(k.source, { level: 9 }).toString("base64") })) ?? null;
+  return { ...data, nodes: [], kernels, packed: packNodes(data) };
+}
+
 /** The whole page as one HTML string. */
 export function buildPage(data: PageData): string {
   return `<!DOCTYPE html>
@@ -162,7 +169,7 @@ export function buildPage(data: PageData): string {
 <style>${PAGE_CSS}</style></head>
 <body>${BODY}
 <script>${scriptCode(d3Bundle())}</script>
-<script type="application/json" id="gradc-data">${scriptJson({ ...data, nodes: [], packed: packNodes(data) })}</script>
+<script type="application/json" id="gradc-data">${scriptJson(packPage(data))}</script>
 <script>${scriptCode(gradcBundle())}</script>
 <script>gradcViewer.boot();</script>
 </body></html>

@@ -56,6 +56,8 @@ export function reuseResiduals(g: Graph, ctx: Context): { graph: Graph; step: Re
     matched,
     produced: graph.nodes().filter((n) => !before.has(n)),
     graph,
+    base: g,
+    substitution: [...map],
   };
   return { graph, step };
 }

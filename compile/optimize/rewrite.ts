@@ -28,6 +28,14 @@ export interface RewriteStep extends StepText {
   produced: Node[];
   /** The whole graph after this step. */
   graph: Graph;
+  /**
+   * The same graph as a substitution on `base` (the graph the rewriting started from): the entries
+   * (base node -> its current value, or null when an entry is dropped) that changed since the
+   * previous step on the same base. Replaying them (core's `substitute`) rebuilds `graph`: the
+   * viewer stores steps this way instead of as whole graphs.
+   */
+  base: Graph;
+  substitution: [Node, Node | null][];
 }
 
 export interface Limits {
@@ -67,6 +75,8 @@ export class Rewriter {
   private readonly started = performance.now();
   readonly steps: RewriteStep[] = [];
   private snapshot?: Graph;
+  private readonly baseNodes?: Set<Node>;
+  private lastSubstitution = new Map<Node, Node>();
   /** Replacements being normalized (node, original, replacement), innermost last: the traced graph shows them. */
   private readonly pending: [Node, Node, Node][] = [];
   private readonly traceFrom?: Graph;
@@ -86,6 +96,7 @@ export class Rewriter {
   ) {
     this.traceFrom = opts.traceFrom;
     this.snapshot = opts.traceFrom;
+    if (opts.traceFrom) this.baseNodes = new Set(opts.traceFrom.nodes());
     if (opts.acceptWithin) {
       this.users = new Map();
       for (const n of opts.acceptWithin.nodes()) {
@@ -129,7 +140,7 @@ export class Rewriter {
     // alive without m: the graph's nodes m does not hold alone, normal forms finished before m
     const alive = (x: Node) => !freed!.has(x) && (this.users!.has(x) || (this.finishedAt.get(x) ?? Infinity) < since);
     for (let from = 0; from < this.rules.length; ) {
-      const steps = this.steps.length, snapshot = this.snapshot;
+      const steps = this.steps.length, snapshot = this.snapshot, lastSubstitution = this.lastSubstitution;
       const fired = this.fire(m, n, from);
       if (!fired) return m;
       const [out, index] = fired;
@@ -148,6 +159,7 @@ export class Rewriter {
       this.rejected++;
       this.steps.length = steps;
       this.snapshot = snapshot;
+      this.lastSubstitution = lastSubstitution;
       from = index + 1;
     }
     return m;
@@ -191,6 +203,11 @@ export class Rewriter {
     if (sameOutputs(before, graph)) return;
     const had = new Set(before.nodes());
     const matched = [mt.root, ...Object.entries(mt).filter(([k]) => k !== "root").map(([, n]) => n)];
+    const effective = new Map([...map].filter(([k, v]) => k !== v && !k.isInput && this.baseNodes!.has(k)));
+    const substitution: [Node, Node | null][] = [];
+    for (const [k, v] of effective) if (this.lastSubstitution.get(k) !== v) substitution.push([k, v]);
+    for (const k of this.lastSubstitution.keys()) if (!effective.has(k)) substitution.push([k, null]);
+    this.lastSubstitution = effective;
     this.steps.push({
       rule: rule.name,
       law: rule.law,
@@ -201,6 +218,8 @@ export class Rewriter {
       matched: [...new Set(matched)],
       produced: graph.nodes().filter((n) => !had.has(n)),
       graph,
+      base: this.traceFrom!,
+      substitution,
     });
     this.snapshot = graph;
   }

@@ -149,7 +149,7 @@ test("the page of a graph named with markup holds that markup only as escaped da
   const { html } = view(injected(), { title: `view ${INJECTED}` });
   assert.ok(!html.includes("<img src=x"), "raw markup reached the page");
   assert.ok(!html.includes("</script><script>alert(2)"));
-  assert.equal(html.match(/<\/script>/g)!.length, 4, "exactly the page's own four scripts close");
+  assert.equal(html.match(/<\/script>/g)!.length, 3, "exactly the page's own three scripts close");
 });
 
 test("benchRecords reads bench/batchnorm.ts's rows and flat records", () => {
@@ -193,8 +193,9 @@ test("gradc view writes the page (and --svg the SVG) and prints the path", async
   await assert.rejects(() => command.run(["batchnorm", "--bench", join(dir, "empty.json")]), /--bench file .*empty\.json has no timings to chart/);
 });
 
-test("buildPage inlines d3 and needs no network", () => {
+test("buildPage inlines gradc and the d3 it uses, and needs no network", () => {
   const html = buildPage(viewData(zooGraph("rmsnorm", [4, 3]), { backward: false }));
   assert.ok(!/<script[^>]+src=/i.test(html) && !/<link[^>]+href=/i.test(html));
-  assert.ok(html.includes("d3js.org v7"));
+  assert.ok(html.includes("var gradcViewer=") && html.includes("gradcViewer.boot()"));
+  assert.ok(html.length < 400_000, `a small graph's page is ${html.length} bytes`);
 });

@@ -1,6 +1,6 @@
-// The self-contained HTML page: d3's minified bundle, gradc bundled for the browser by esbuild
-// (the viewer and the compiler, so the page's editor re-derives offline) and the data as JSON, in
-// one file that opens from disk with no network.
+// The self-contained HTML page: gradc bundled for the browser by esbuild (the viewer with the
+// parts of d3 it uses, and the compiler, so the page's editor re-derives offline) and the data as
+// JSON, in one file that opens from disk with no network.
 
 import { existsSync, readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -168,7 +168,6 @@ export function buildPage(data: PageData): string {
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(data.title)}</title>
 <style>${PAGE_CSS}</style></head>
 <body>${BODY}
-<script>${scriptCode(d3Bundle())}</script>
 <script type="application/json" id="gradc-data">${scriptJson(packPage(data))}</script>
 <script>${scriptCode(gradcBundle())}</script>
 <script>gradcViewer.boot();</script>

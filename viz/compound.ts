@@ -44,6 +44,8 @@ export interface CompoundOptions {
   labelWidth?: (path: readonly string[]) => number;
   pad?: number;
   labelHeight?: number;
+  /** Gaps between boxes and between layers (layoutDag's default: 14 and 34). */
+  gap?: [number, number];
 }
 
 interface Group {
@@ -102,7 +104,7 @@ export function layoutCompound(leaves: readonly LeafBox[], edges: readonly (read
     }
     for (const sub of g.groups.values()) size(sub);
     const sizes = children.map((c) => ({ width: c.width, height: c.height }));
-    const lay = layoutDag({ sizes, edges: inner, margin: 0 });
+    const lay = layoutDag({ sizes, edges: inner, margin: 0, gap: opts.gap });
     const top = depth === 0 ? 0 : labelHeight;
     const edge = depth === 0 ? 0 : pad;
     const labelW = depth === 0 ? 0 : (opts.labelWidth?.(g.path) ?? 0);

@@ -43,6 +43,16 @@ export function drawGraph(d3: typeof D3, root: Element, shown: Shown, opts: Draw
   // where each node sits: its own clusters; an input or constant outside any joins its consumers'
   // deepest common cluster (a layer's weights sit in the layer)
   const own = new Map<number, readonly string[]>(nodes.map((n) => [n.id, opts.groupOf?.(n) ?? []]));
+  // a cluster around every operation (the whole graph is one batchnorm) says nothing: drop it
+  const ops = nodes.filter((n) => n.kind !== "input" && n.kind !== "const");
+  let common = opts.clusterClass !== "kernel" && ops.length > 1 ? own.get(ops[0].id)! : [];
+  for (const n of ops) {
+    const q = own.get(n.id)!;
+    let k = 0;
+    while (k < common.length && k < q.length && common[k] === q[k]) k++;
+    common = common.slice(0, k);
+  }
+
   const pathOf = (n: VizNode): readonly string[] => {
     const p = own.get(n.id)!;
     if (p.length || (n.kind !== "input" && n.kind !== "const")) return p;
@@ -64,7 +74,7 @@ export function drawGraph(d3: typeof D3, root: Element, shown: Shown, opts: Draw
   for (const n of nodes) {
     const path = pathOf(n);
     let cut = -1;
-    for (let i = 0; i < path.length && cut < 0; i++) if (collapsed.has(pathKey(path.slice(0, i + 1)))) cut = i;
+    for (let i = common.length; i < path.length && cut < 0; i++) if (collapsed.has(pathKey(path.slice(0, i + 1)))) cut = i;
     if (cut >= 0) {
       const group = path.slice(0, cut + 1);
       const key = `g:${pathKey(group)}`;
@@ -72,14 +82,14 @@ export function drawGraph(d3: typeof D3, root: Element, shown: Shown, opts: Draw
       folded.add(n.id);
       const had = leaves.get(key);
       if (had) had.count++;
-      else leaves.set(key, { key, path: group.slice(0, -1), width: 0, height: 34, group, count: 1 });
+      else leaves.set(key, { key, path: group.slice(common.length, -1), width: 0, height: 34, group, count: 1 });
     } else {
       const key = `n:${n.id}`;
       leafOf.set(n.id, key);
       const line2 = `${names.get(n.id)} · ${n.dtype}[${n.shape.join(",")}]`;
       const outs = outputsOf.get(n.id);
       const width = Math.max(52, n.title.length * CHAR + 16, line2.length * SMALL + 16, outs ? (outs.join(", ").length + 2) * CHAR + 16 : 0);
-      leaves.set(key, { key, path, width, height: outs ? 48 : 34, node: n, count: 1 });
+      leaves.set(key, { key, path: path.slice(common.length), width, height: outs ? 48 : 34, node: n, count: 1 });
     }
   }
   const label = (path: readonly string[]) => opts.clusterLabel?.(path) ?? path[path.length - 1];
@@ -99,7 +109,8 @@ export function drawGraph(d3: typeof D3, root: Element, shown: Shown, opts: Draw
     }
   }
   const lay = layoutCompound([...leaves.values()], [...edgeSet.values()].map(([a, b]) => [a, b] as const), {
-    labelWidth: (p) => (`▾ ${label(p)}`.length) * CHAR + 12,
+    labelWidth: (p) => (`▾ ${label([...common, ...p])}`.length) * CHAR + 12,
+    gap: [12, 24],
   });
   const margin = 16;
   const g = d3.select(root).append("g").attr("transform", `translate(${margin},${margin})`);
@@ -113,11 +124,11 @@ export function drawGraph(d3: typeof D3, root: Element, shown: Shown, opts: Draw
     .data(clusters)
     .join("g")
     .attr("class", (c, i) => `cluster ${opts.clusterClass ?? "scope"} cluster-${i % 6}`)
-    .attr("data-path", (c) => pathKey(c.path))
+    .attr("data-path", (c) => pathKey([...common, ...c.path]))
     .attr("data-kernel", (c) => c.path[c.path.length - 1])
     .attr("transform", (c) => `translate(${c.x},${c.y})`);
   cg.append("rect").attr("width", (c) => c.width).attr("height", (c) => c.height).attr("rx", 8);
-  cg.append("text").attr("class", "cluster-label").attr("x", 8).attr("y", 14).text((c) => `▾ ${label(c.path)}`);
+  cg.append("text").attr("class", "cluster-label").attr("x", 8).attr("y", 14).text((c) => `▾ ${label([...common, ...c.path])}`);
 
   const center = (key: string) => lay.leaves.get(key)!;
   const link = (a: string, b: string) => {

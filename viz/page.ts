@@ -58,7 +58,7 @@ h1 { font-size: 20px; margin: 16px 0 2px; } h2 { font-size: 16px; margin: 26px 0
 .sub { color: #56606b; margin-bottom: 8px; }
 #toolbar { display: flex; gap: 8px; align-items: center; margin: 8px 0; }
 #toolbar input { width: 260px; padding: 4px 8px; font: 13px ui-monospace, Menlo, monospace; }
-.pane { height: 600px; border: 1px solid #cfd5db; border-radius: 6px; background: #fbfcfd; overflow: hidden; position: relative; display: flex; flex-direction: column; }
+.pane { height: 700px; border: 1px solid #cfd5db; border-radius: 6px; background: #fbfcfd; overflow: hidden; position: relative; display: flex; flex-direction: column; }
 .pane-bar { display: flex; gap: 6px; padding: 4px; border-bottom: 1px solid #e3e7eb; background: #f4f6f8; }
 .pane-bar button { font-size: 12px; }
 .pane svg.graph { flex: 1; width: 100%; min-height: 0; cursor: grab; display: block; }

@@ -3,6 +3,7 @@
 // is wrong. Everything here goes through the public entry, as a user's code would.
 
 import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
+import { pageJson } from "../viz/page.js";
 import { test, describe } from "node:test";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -85,7 +86,7 @@ describe("a user op is a first-class citizen", () => {
     assert.equal(r.viewPath, out);
     const html = readFileSync(out, "utf8");
     // node rows are packed with interned strings (viz/page.ts packNodes): the op and its kind are among them
-    const data = JSON.parse(html.match(/<script type="application\/json" id="gradc-data">(.*?)<\/script>/s)![1]);
+    const data = pageJson(html) as { packed: { strings: string[]; rows: unknown[][] } };
     assert.ok(data.packed.strings.includes("softplus") && data.packed.rows.some((r: unknown[]) => data.packed.strings[r[1] as number] === "softplus" && data.packed.strings[r[2] as number] === "elementwise"));
   });
 

@@ -60,8 +60,16 @@ function flagRendered(): void {
   );
 }
 
-export function boot(): void {
-  const data = unpack(JSON.parse(document.getElementById("gradc-data")!.textContent!));
+/** Text from base64 gzip, with the browser's own DecompressionStream. */
+async function inflate(base64: string): Promise<string> {
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  return new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
+}
+
+export async function boot(): Promise<void> {
+  const el = document.getElementById("gradc-data")!;
+  const text = el.dataset.encoding === "gzip+base64" ? await inflate(el.textContent!.trim()) : el.textContent!;
+  const data = unpack(JSON.parse(text));
   wireControls(d3);
   render(d3, data);
   flagRendered();

@@ -149,7 +149,7 @@ export function checkOp(op: Opish, opts: CheckOpOptions = {}): CheckOpReport {
     // dot-product test <u, J v> = <J^T u, v> tying it to the VJP (u = df, v the direction)
     const wrtNames = wrt.map((k) => names[k]);
     if (wrtNames.length) {
-      const dirs = Object.fromEntries(wrtNames.map((n) => [n, randomTensor(rand, feed[n].shape, -1, 1, feed[n].dtype)]));
+      const dirs = Object.fromEntries(wrtNames.map((n) => [n, direction(rand, feed[n])]));
       const jv = evaluate(jvp(g, { wrt: wrtNames }), { ...feed, ...Object.fromEntries(wrtNames.map((n) => [`${n}_dot`, dirs[n]])) }).out_dot;
       const shifted = (sign: number) => evaluate(g, { ...feed, ...Object.fromEntries(wrtNames.map((n) => [n, axpy(sign * h, dirs[n], feed[n])])) }).out;
       const plus = shifted(1), minus = shifted(-1);
@@ -217,6 +217,16 @@ export function checkOp(op: Opish, opts: CheckOpOptions = {}): CheckOpReport {
 }
 
 class CaseFailure extends Error {}
+
+/**
+ * A random direction with components ±[0.5, 1]: no component near zero, so the finite difference
+ * of a float32 value along it is not swamped by rounding (a direction of 1e-3 would be).
+ */
+export function direction(rand: () => number, like: Tensor): Tensor {
+  const d = randomTensor(rand, like.shape, 0.5, 1, like.dtype);
+  for (let i = 0; i < d.data.length; i++) if (rand() < 0.5) d.data[i] = -d.data[i];
+  return d;
+}
 
 /** a * x + y, elementwise, in y's dtype. */
 function axpy(a: number, x: Tensor, y: Tensor): Tensor {

@@ -26,7 +26,7 @@ import { stats } from "../compile/optimize/stats.js";
 import { compile } from "../compile/codegen/compile.js";
 import { zooGraph } from "../ops/zoo.js";
 import { defineOp, removeOp } from "../ops/define.js";
-import { checkOp } from "./check.js";
+import { checkOp, direction } from "./check.js";
 import { FullyConnectedNet } from "../nn/net.js";
 import { randomTensor, relError, seededRandom } from "./helpers.js";
 import { arbSeed, runs } from "./arbitraries.js";
@@ -67,7 +67,7 @@ describe("every op in the registry, forward mode", () => {
           const feed = Object.fromEntries(names.map((n, k) => [n, s.inputs[k]]));
           const wrt = (s.wrt ?? s.inputs.flatMap((x, k) => (x.dtype === "f64" || s.h ? [k] : []))).map((k) => names[k]);
           if (wrt.length === 0) return;
-          const dirs = Object.fromEntries(wrt.map((n) => [n, randomTensor(rand, feed[n].shape, -1, 1, feed[n].dtype)]));
+          const dirs = Object.fromEntries(wrt.map((n) => [n, direction(rand, feed[n])]));
           const tangentFeed = Object.fromEntries(wrt.map((n) => [`${n}_dot`, dirs[n]]));
           const jv = evaluate(jvp(g, { wrt }), { ...feed, ...tangentFeed }).out_dot;
           const numeric = directional((f) => evaluate(g, f).out, feed, dirs, s.h ?? 1e-5);

@@ -208,12 +208,14 @@ function batchnormBackwardAltFrom(dout: Tensor, xhat: Tensor, gamma: Tensor, std
   return { dx: new Tensor(dx, [n, d]), dgamma: new Tensor(dgamma, [d]), dbeta: new Tensor(dbeta, [d]) };
 }
 
-test("optimizing is fast: batchnorm well under 100 ms", () => {
-  const { backward } = vjp(zooGraph("batchnorm", [4096, 1024]));
-  optimize(backward);
-  const t0 = performance.now();
-  optimize(backward);
-  assert.ok(performance.now() - t0 < 100);
+test("the optimizer's work does not grow with the data: batchnorm at 8x3 and 4096x1024 takes the same steps", (t) => {
+  // (how long it takes is the benchmarks' business: a timed test fails on a loaded machine)
+  const small = optimize(vjp(zooGraph("batchnorm", [8, 3])).backward, { trace: true });
+  const big = optimize(vjp(zooGraph("batchnorm", [4096, 1024])).backward, { trace: true });
+  assert.equal(big.stop, "saturated");
+  assert.deepEqual(big.steps.map((s) => s.rule), small.steps.map((s) => s.rule));
+  assert.equal(big.graph.size, small.graph.size);
+  t.diagnostic(`4096x1024: ${big.steps.length} steps in ${big.ms.toFixed(1)} ms`);
 });
 
 test("limits stop the rewriting and say why", () => {

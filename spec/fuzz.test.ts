@@ -55,6 +55,11 @@ describe("the fuzzer", () => {
     assert.ok(wasmSized > 0 && empty > 0 && unit > 0, `wasm-sized ${wasmSized}, empty ${empty}, size-1 ${unit}`);
   });
 
+  test("fuzz seed 61027: an empty output that is a view of a size-1 buffer compiles to an empty tensor (was 1 value in a [5,0,1] tensor)", () => {
+    const c = walkCase(61027);
+    assert.deepEqual(checkCase(c), []);
+  });
+
   test("finds a planted bug: a user op whose expr departs from scalar only beyond |x| > 3.5", () => {
     defineOp({
       name: "plantedTanh", arity: 1,

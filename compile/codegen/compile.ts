@@ -272,6 +272,11 @@ function build(g: Graph, opts: CompileOptions): Executable {
       const result: [string, Tensor][] = [];
       const given = new Set<Data>();
       for (const { k, n, base } of outputs) {
+        // an empty output viewed from a non-empty buffer (a broadcast of [1,1] to [5,0,1]) holds no values
+        if (n.size === 0) {
+          result.push([k, new Tensor(allocate(0, n.dtype), n.shape)]);
+          continue;
+        }
         const data = base.isInput ? arrays[inputIndex.get(base)!] : arrayOf(storage.slot.get(base)!);
         // an input returned as an output, or two outputs of one buffer: copies, so each is fresh
         const copy = !reuse && (base.isInput || given.has(data) || !fresh.has(storage.slot.get(base)!));

@@ -110,8 +110,14 @@ test("for all random graphs g: evaluate(optimize(g)) == evaluate(g)", () => {
       const c = randomCase(seed, { matmul: seed % 3 === 0 });
       const want = evaluate(c.graph, c.inputs);
       const got = evaluate(optimize(c.graph), c.inputs);
+      // the scale is the largest value anywhere in the graph: the derived evaluation of a sum that
+      // cancels to 0 (sum(c - mean(c)) over values ~1e8) carries that magnitude's rounding, which
+      // the optimized graph, having proved the 0, does not (random case seed 213921658)
+      const inner = c.graph.nodes().filter((n) => !n.isInput && !n.isConst);
+      const all = evaluate(new Graph(c.graph.inputs, Object.fromEntries(inner.map((n, i) => [`n${i}`, n]))), c.inputs);
+      const largest = Math.max(1, ...Object.values(all).flatMap((t) => Array.from(t.data, (v) => (Number.isFinite(v) ? Math.abs(v) : 0))));
       for (const k of Object.keys(want)) {
-        let scale = 1, diff = 0;
+        let scale = largest, diff = 0;
         want[k].data.forEach((v, i) => {
           scale = Math.max(scale, Math.abs(v));
           diff = Math.max(diff, Math.abs(v - got[k].data[i]));
@@ -119,7 +125,7 @@ test("for all random graphs g: evaluate(optimize(g)) == evaluate(g)", () => {
         assert.ok(diff / scale < 1e-9, `seed ${seed} output ${k}: differs by ${diff} (scale ${scale})\n${c.graph}`);
       }
     }),
-    { numRuns: 2000 },
+    { numRuns: 2000, examples: [[213921658]] },
   );
 });
 

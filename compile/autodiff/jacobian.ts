@@ -14,8 +14,7 @@ import { Graph, substitute, toposort } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
 import { shapeStr, type Shape } from "../../core/tensor.js";
 import { jvp, pushForward, tangentInputs, type JvpOptions } from "./forward.js";
-import { grad } from "./reverse.js";
-import { sizeOnly } from "../../core/symbolic.js";
+import { grad, outputNamesOf, residualNames, residualsOf } from "./reverse.js";
 
 export interface JacobianOptions {
   /** The output to differentiate (default: the only output). */
@@ -159,9 +158,6 @@ export interface Linearized {
   residuals: string[];
 }
 
-/** Views and constants are recomputed from residuals rather than saved. */
-const rematerialize = (n: Node): boolean => n.isConst || n.def.kind === "movement" || sizeOnly(n);
-
 /**
  * JAX's linearize: evaluate the primal once and keep what the tangent map needs, so that many
  * tangents can be pushed through the linear part alone.
@@ -176,33 +172,9 @@ export function linearize(g: Graph, opts: JvpOptions = {}): Linearized {
   const order = toposort(Object.values(tOuts));
   const live = new Set<Node>(tangentIns);
   for (const n of order) if (n.inputs.some((x) => live.has(x))) live.add(n);
-  const residuals: Node[] = [];
-  const seen = new Set<Node>();
-  const keep = (n: Node) => {
-    const stack = [n];
-    while (stack.length) {
-      const m = stack.pop()!;
-      if (live.has(m) || seen.has(m)) continue;
-      seen.add(m);
-      if (rematerialize(m)) stack.push(...m.inputs);
-      else residuals.push(m);
-    }
-  };
-  for (const n of order) if (live.has(n)) n.inputs.forEach(keep);
-
-  const taken = new Set([...g.inputNames, ...g.outputNames, ...[...tangentIns].map((t) => t.name)]);
-  const names = new Map<Node, string>();
-  for (const r of residuals) {
-    if (r.isInput) {
-      names.set(r, r.name);
-      continue;
-    }
-    const base = r.label ?? `${r.op}_${residuals.indexOf(r)}`;
-    let name = base;
-    for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;
-    taken.add(name);
-    names.set(r, name);
-  }
+  const residuals = residualsOf(order, live);
+  // named as vjp names them: an output by its own name, else the composite's label or <op>_<k>
+  const names = residualNames(g, residuals, outputNamesOf(g), new Set([...g.inputNames, ...g.outputNames, ...[...tangentIns].map((t) => t.name)]));
   const asInput = new Map(residuals.map((r) => [r, r.isInput ? r : b.input(names.get(r)!, r.shape, r.dtype)]));
   const done = substitute(Object.values(tOuts), asInput);
   const outputs = Object.fromEntries(Object.entries(tOuts).map(([k, v]) => [k, done.get(v)!]));

@@ -147,6 +147,29 @@ export interface Vjp {
 const rematerialize = (n: Node): boolean => n.isConst || n.def.kind === "movement" || sizeOnly(n);
 
 /**
+ * The values outside `live` (the part that depends on a cotangent or tangent) that `live` reads,
+ * seen through views and constants, which are recomputed rather than saved; `roots` outside `live`
+ * (outputs that need no cotangent) are kept too. In `order`'s order: the residuals of a split.
+ */
+export function residualsOf(order: readonly Node[], live: ReadonlySet<Node>, roots: readonly Node[] = []): Node[] {
+  const residuals: Node[] = [];
+  const seen = new Set<Node>();
+  const visit = (n: Node) => {
+    const stack = [n];
+    while (stack.length) {
+      const m = stack.pop()!;
+      if (live.has(m) || seen.has(m)) continue;
+      seen.add(m);
+      if (rematerialize(m)) stack.push(...m.inputs);
+      else residuals.push(m);
+    }
+  };
+  for (const n of order) if (live.has(n)) n.inputs.forEach(visit);
+  for (const r of roots) if (!live.has(r)) visit(r);
+  return residuals;
+}
+
+/**
  * Split the gradient into a forward that saves residuals (the notebook's `cache`) and a backward
  * that uses only those and the cotangent `d<of>`. Values that do not depend on the cotangent are
  * computed in the forward; views (broadcasts, reshapes) of residuals are recomputed in the
@@ -165,26 +188,10 @@ export function vjp(g: Graph, opts: GradOptions = {}): Vjp {
   const live = new Set<Node>(ct ? [ct] : []); // depends on the cotangent
   for (const n of order) if (n.inputs.some((x) => live.has(x))) live.add(n);
 
-  // residuals: forward values used by the backward, seen through recomputed views
-  const residuals: Node[] = [];
-  const isResidual = new Set<Node>();
-  const visit = (n: Node) => {
-    const stack = [n];
-    while (stack.length) {
-      const m = stack.pop()!;
-      if (live.has(m) || isResidual.has(m)) continue;
-      if (rematerialize(m)) stack.push(...m.inputs);
-      else {
-        isResidual.add(m);
-        residuals.push(m);
-      }
-    }
-  };
-  for (const n of order) if (live.has(n)) n.inputs.forEach(visit);
-  for (const out of gradOuts) if (!live.has(out)) visit(out);
+  const residuals = residualsOf(order, live, gradOuts);
+  const isResidual = new Set(residuals);
   // An output the backward reads is a residual under the output's own name.
-  const outputNames = new Map<Node, string>();
-  for (const [name, y] of Object.entries(g.outputs)) if (!y.isInput && !outputNames.has(y)) outputNames.set(y, name);
+  const outputNames = outputNamesOf(g);
 
   const names = residualNames(g, residuals, outputNames, new Set(g.inputNames.concat(Object.keys(g.outputs), ct ? [ct.name] : [])));
   const asInput = new Map(residuals.map((r) => [r, b.input(names.get(r)!, r.shape, r.dtype)]));
@@ -211,7 +218,14 @@ export function vjp(g: Graph, opts: GradOptions = {}): Vjp {
  * and outputs keep their own names. Counting per op keeps the names the same when a graph gains
  * nodes of other kinds (a symbolic batch size adds `dim` nodes). A clash takes a suffix (xhat_2).
  */
-function residualNames(g: Graph, residuals: readonly Node[], outputNames: ReadonlyMap<Node, string>, used: Set<string>): Map<Node, string> {
+/** Each computed output node under its (first) output name: a residual that is an output keeps it. */
+export function outputNamesOf(g: Graph): Map<Node, string> {
+  const names = new Map<Node, string>();
+  for (const [name, y] of Object.entries(g.outputs)) if (!y.isInput && !names.has(y)) names.set(y, name);
+  return names;
+}
+
+export function residualNames(g: Graph, residuals: readonly Node[], outputNames: ReadonlyMap<Node, string>, used: Set<string>): Map<Node, string> {
   const computed = residuals.filter((r) => !r.isInput);
   // number the nodes of each op as the forward with these residuals as extra outputs prints them
   const outs: Record<string, Node> = { ...g.outputs };

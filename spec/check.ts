@@ -229,11 +229,11 @@ export function direction(rand: () => number, like: Tensor): Tensor {
 }
 
 /** a * x + y, elementwise, in y's dtype. */
-function axpy(a: number, x: Tensor, y: Tensor): Tensor {
+export function axpy(a: number, x: Tensor, y: Tensor): Tensor {
   return new Tensor(y.data.map((v, i) => v + a * x.data[i]), y.shape);
 }
 
-function dot(a: Tensor, c: Tensor): number {
+export function dot(a: Tensor, c: Tensor): number {
   let acc = 0;
   for (let i = 0; i < a.data.length; i++) acc += a.data[i] * c.data[i];
   return acc;

@@ -26,7 +26,7 @@ import { stats } from "../compile/optimize/stats.js";
 import { compile } from "../compile/codegen/compile.js";
 import { zooGraph } from "../ops/zoo.js";
 import { defineOp, removeOp } from "../ops/define.js";
-import { checkOp, direction } from "./check.js";
+import { axpy, checkOp, direction, dot } from "./check.js";
 import { FullyConnectedNet } from "../nn/net.js";
 import { randomTensor, relError, seededRandom } from "./helpers.js";
 import { arbSeed, runs } from "./arbitraries.js";
@@ -35,14 +35,6 @@ import { randomCase } from "./fuzz.js";
 
 const RUNS = 15;
 
-function axpy(a: number, x: Tensor, y: Tensor): Tensor {
-  return new Tensor(y.data.map((v, i) => v + a * x.data[i]), y.shape);
-}
-function dot(a: Tensor, c: Tensor): number {
-  let acc = 0;
-  for (let i = 0; i < a.data.length; i++) acc += a.data[i] * c.data[i];
-  return acc;
-}
 
 /** Central differences of `f` along directions `dirs` (input name -> direction). */
 function directional(f: (feed: Record<string, Tensor>) => Tensor, feed: Record<string, Tensor>, dirs: Record<string, Tensor>, h = 1e-5): Tensor {

@@ -3,6 +3,7 @@
 // after, cancellations, a proof sketch), the compiled kernels. Runs in Node and, bundled, in the
 // page itself (the editor re-derives there), so it imports nothing from node:.
 
+import { mulberry32 } from "../core/mulberry32.js";
 import type { Graph } from "../core/graph.js";
 import { numbering, toposort } from "../core/graph.js";
 import { formatAttrs, formatNumber, scopeOf, type Node } from "../core/node.js";
@@ -132,14 +133,8 @@ export function formula(n: Node, names: ReadonlyMap<Node, string>, open: Readonl
 
 /** A seeded uniform stream in [lo, hi) (mulberry32), so the panel's values are the same every run. */
 function uniform(seed: number, lo: number, hi: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  };
+  const next = mulberry32(seed);
+  return () => lo + (hi - lo) * next();
 }
 
 const randomTensor = (x: Node, r: () => number) => {

@@ -13,11 +13,12 @@ import { shapeStr, type DType } from "../core/tensor.js";
 import { vjp } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";
 import { compile } from "../compile/codegen/compile.js";
-import { stats, type GraphStats } from "../compile/optimize/stats.js";
+import { stats } from "../compile/optimize/stats.js";
 import { zoo } from "../ops/zoo.js";
 import { parseCommandArgs } from "./args.js";
 import { loadProgram, programOptions, programUsage, type Program } from "./program.js";
 import { formatHvp, inspectHvp } from "./inspect-hvp.js";
+import { statsOf, statsTable, type Stats } from "./stats-table.js";
 
 const usage = `usage: gradc inspect <graph|module.mjs> [--entry NAME] [--wrt a,b] [--shape N,D,...] [--dtype f64|f32] [--json] [--kernels] [--hvp]
 
@@ -34,8 +35,6 @@ ${programUsage}
   --kernels also print the generated JavaScript of the compiled, optimized backward
   --hvp     show the Hessian-vector product graph (forward over reverse) instead of the backward,
             derived and optimized, with its stats and kernels`;
-
-type Stats = Pick<GraphStats, "reductionDepth" | "reductions" | "reducedElements" | "fullSizeReductions" | "elementwisePerElement">;
 
 export interface InspectReport {
   graph: string;
@@ -66,13 +65,6 @@ export interface InspectReport {
   compiled: { kernels: number; sweeps: number; bytesPerCall: number; source?: string };
 }
 
-const statsOf = (s: GraphStats): Stats => ({
-  reductionDepth: s.reductionDepth,
-  reductions: s.reductions,
-  reducedElements: s.reducedElements,
-  fullSizeReductions: s.fullSizeReductions,
-  elementwisePerElement: s.elementwisePerElement,
-});
 
 /** Everything `inspect` shows, as data (the JSON output, and what the text output formats). */
 export function inspect(p: Program, opts: { kernels?: boolean } = {}): InspectReport {
@@ -112,7 +104,6 @@ export function inspect(p: Program, opts: { kernels?: boolean } = {}): InspectRe
 }
 
 function formatText(r: InspectReport): string {
-  const row = (label: string, a: number | string, b: number | string) => `  ${label.padEnd(26)}${String(a).padStart(8)}${String(b).padStart(11)}`;
   const { backward: n, optimized: o } = r;
   const wrt = r.wrt.length === Object.keys(r.inputs).length ? "all inputs" : r.wrt.join(", ");
   return [
@@ -124,13 +115,7 @@ function formatText(r: InspectReport): string {
     `backward, derived by autodiff: ${n.nodes} nodes`,
     n.text,
     "",
-    `${"backward".padEnd(28)}${"naive".padStart(8)}${"optimized".padStart(11)}`,
-    row("nodes", n.nodes, o.nodes),
-    row("reduction depth", n.reductionDepth, o.reductionDepth),
-    row("reductions", n.reductions, o.reductions),
-    row("elements reduced", n.reducedElements, o.reducedElements),
-    row("full-size reductions", n.fullSizeReductions, o.fullSizeReductions),
-    row("elementwise ops / element", n.elementwisePerElement, o.elementwisePerElement),
+    ...statsTable("backward", ["naive", "optimized"], n, o),
     `  optimizer: ${o.steps} rule applications, stopped: ${o.stop}, ${o.ms} ms`,
     `  forward: ${r.forward.nodes} -> ${o.forwardNodes} nodes, ${o.dropped.length ? `no longer saving ${o.dropped.join(", ")}` : "saving the same residuals"}`,
     "",

@@ -29,7 +29,7 @@ import { FullyConnectedNet } from "../nn/net.js";
 import { measurePeak } from "./peak.js";
 import { probeBytes, specializeProbe } from "./probe.js";
 import { DEFAULT_SIZES } from "./batchnorm.js";
-import { addRatios, type BenchReport } from "./program.js";
+import { addRatios, placeInputs, type BenchReport } from "./program.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** bench/numpy_bench.py in the sources (dist/bench -> ../../bench). */
@@ -42,7 +42,7 @@ export interface NumpyComparison {
   numpy: string | null;
   /** Why there are no numpy figures, when there are none. */
   numpyMissing?: string;
-  /** gradcMs: the default run (fresh outputs); fusedMs: with reuseOutputs, the benchmark's "fused" row (the one the probe target is about). */
+  /** gradcMs: the default run (fresh outputs); fusedMs: with reuseOutputs and inputs placed (inputArray), the benchmark's "fused" row (the one the probe target is about). */
   batchnorm: { N: number; D: number; dtype: DType; gradcMs: number; fusedMs: number; numpyMs: number | null; probeMs: number | null }[];
   iteration: { dtype: DType; gradcMs: number; numpyMs: number | null }[];
   /** The iteration with the large products split over two threads: wall-clock ms, one thread vs two, same run. */
@@ -76,7 +76,12 @@ export function wallMedian(f: () => unknown, reps: number): number {
   return t[Math.floor(reps / 2)];
 }
 
-const repsFor = (work: number, reps: number) => Math.max(5, Math.min(reps, Math.floor(2e8 / Math.max(work, 1))));
+// Repetitions by work, the same rule as numpy_bench.py's reps_for: about 2e9 element-operations per
+// case (small cases get many calls, whose first ones pay for page faults and the allocator's warm-up;
+// with 30 calls the 100x500 median moved between 0.08 and 0.17 ms from run to run), at most 20 * reps.
+const repsFor = (work: number, reps: number) => Math.max(5, Math.min(20 * reps, Math.floor(2e9 / Math.max(work, 1))));
+/** The training iteration's repetitions (numpy_bench.py uses the same). */
+const iterationReps = (reps: number) => 4 * reps;
 
 function batchnormCase(N: number, D: number, dtype: DType, seed: number) {
   const v = vjp(zooGraph("batchnorm", [N, D], dtype));
@@ -92,7 +97,8 @@ function batchnormCase(N: number, D: number, dtype: DType, seed: number) {
   // the default run: fresh output arrays every call, as numpy's function returns new arrays
   const exe = compile(bwd);
   const fused = compile(bwd, { reuseOutputs: true });
-  return { run: () => exe.run(inputs), fused: () => fused.run(inputs) };
+  const placed = placeInputs(fused, inputs);
+  return { run: () => exe.run(inputs), fused: () => fused.run(placed) };
 }
 
 function iterationCase(dtype: DType, threads = false) {
@@ -179,7 +185,7 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
       probe.set(`${N}x${D}`, best(probe.get(`${N}x${D}`) ?? null, p)!);
     }
     for (const dtype of ["f64", "f32"] as const) {
-      const ms = wallMedian(iterationCase(dtype), reps);
+      const ms = wallMedian(iterationCase(dtype), iterationReps(reps));
       gradcIt.set(dtype, best(gradcIt.get(dtype) ?? null, ms)!);
       log(`training iteration ${dtype}: ${ms.toFixed(3)} ms`);
     }
@@ -255,7 +261,7 @@ export function summarizeComparison(r: NumpyComparison): string {
     ...r.batchnorm.map((c) => `| batchnorm backward ${c.N}x${c.D} | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.numpyMs)} | ${c.numpyMs === null ? "n/a" : f(c.numpyMs / c.gradcMs, 2)} | ${f(c.fusedMs)} | ${c.probeMs === null ? "n/a" : f(c.fusedMs / c.probeMs, 2)} |`),
     ...r.iteration.map((c) => `| training iteration, 6-layer net with batchnorm, batch 50 | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.numpyMs)} | ${c.numpyMs === null ? "n/a" : f(c.numpyMs / c.gradcMs, 2)} | | |`),
     "",
-    `Batchnorm: gradc's default run (\`compile(optimize(backward)).run\`, fresh output arrays, as numpy's function returns new arrays) against numpy's \`batchnorm_backward_alt\`; the reuseOutputs run (outputs in the executable's buffers, the batchnorm table's "fused" row) against the probe: the float64 streaming probe over the same two sweeps' bytes (bench/probe.ts; the float32 runs move half its bytes). Iteration: \`net.loss(X, y)\`, forward and every gradient, both sides.`,
+    `Batchnorm: gradc's default run (\`compile(optimize(backward)).run\`, fresh output arrays, as numpy's function returns new arrays) against numpy's \`batchnorm_backward_alt\`; the reuseOutputs run (outputs in the executable's buffers and inputs in its \`inputArray\`s, the batchnorm table's "fused" row) against the probe: the float64 streaming probe over the same two sweeps' bytes (bench/probe.ts; the float32 runs move half its bytes). Iteration: \`net.loss(X, y)\`, forward and every gradient, both sides.`,
     "",
     `Two cores (its own rows, not compared with numpy): the iteration with \`threads: true\` (the first layer's two products split C's columns with a helper thread), one thread and two interleaved in the same run: ${r.threaded.map((t) => `${t.dtype} ${f(t.oneThreadWallMs)} -> ${f(t.twoThreadsWallMs)} ms (x${f(t.oneThreadWallMs / t.twoThreadsWallMs, 2)})`).join(", ")}.`,
     "",

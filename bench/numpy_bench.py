@@ -29,8 +29,8 @@ def median_ms(f, reps):
 
 
 def reps_for(work, reps):
-    # fewer repetitions for large cases: about 0.5 s of work per case at most
-    return max(5, min(reps, int(2e8 / max(work, 1))))
+    # by work, as bench/numpy.ts's repsFor: about 2e9 element-operations per case, at most 20 * reps
+    return max(5, min(20 * reps, int(2e9 / max(work, 1))))
 
 
 def batchnorm(n, d, dtype, reps):
@@ -55,7 +55,7 @@ def iteration(dtype, reps, hidden=(100, 100, 100, 100, 100), batch=50, dim=3072)
             bn[k] = bn[k].astype(dtype)
     X = np.random.randn(batch, dim).astype(dtype)
     y = np.random.randint(10, size=batch)
-    return median_ms(lambda: net.loss(X, y), reps)
+    return median_ms(lambda: net.loss(X, y), 4 * reps)  # numpy.ts: iterationReps
 
 
 def main():

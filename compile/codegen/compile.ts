@@ -73,6 +73,15 @@ export interface CompiledStats {
 export interface Executable {
   readonly graph: Graph;
   run(inputs: Readonly<Record<string, InputValue>>): Record<string, Tensor>;
+  /**
+   * An array `run` reads in place for input `name` (zero-copy input binding, as ONNX Runtime's
+   * IOBinding): fill it, pass it (or a Tensor over it) as that input. Inputs that WebAssembly
+   * stages read live in the executable's memory and are otherwise copied in at every run; this
+   * array is that place, the same one at every call. A run given another array for the input
+   * copies it over this one; executables are shared by equal graphs and options (compile's
+   * cache), so a caller that holds it should fill it before each run.
+   */
+  inputArray(name: string): Data;
   readonly source: string;
   readonly stats: CompiledStats;
   readonly kernels: KernelInfo[];
@@ -258,15 +267,29 @@ function build(g: Graph, opts: CompileOptions): Executable {
     const base = sch.aliases.get(n) ?? n;
     return { k, n, base };
   });
+  const plainInputs = new Map<Node, Data>();
   return {
     graph: g,
     source,
     stats,
     kernels,
+    inputArray(name) {
+      const x = g.inputs.find((y) => y.name === name);
+      if (!x) throw new GradcError(`compile(...).inputArray: no input "${name}": the graph takes ${g.inputNames.join(", ") || "no inputs"}`);
+      // an input only JavaScript kernels read is read in place wherever it is: any array will do
+      const placed = arena?.inputs.get(x) ?? plainInputs.get(x) ?? allocate(x.size, x.dtype);
+      plainInputs.set(x, placed);
+      return placed;
+    },
     run(inputs) {
       const values = bindInputs(g, inputs, "compile(...).run");
       const arrays = g.inputs.map((x) => values.get(x)!.data);
-      if (arena) for (const [x, view] of arena.inputs) view.set(arrays[inputIndex.get(x)!]);
+      if (arena) {
+        for (const [x, view] of arena.inputs) {
+          const given = arrays[inputIndex.get(x)!];
+          if (given !== view) view.set(given); // an inputArray is already in place
+        }
+      }
       for (const j of fresh) holder[`b${j}`] = named(storage.holders[j], () => allocate(storage.arrays[j].length, storage.arrays[j] instanceof Float32Array ? "f32" : "f64"));
       for (const r of runs) r(arrays);
       const result: [string, Tensor][] = [];

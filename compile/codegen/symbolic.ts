@@ -19,6 +19,9 @@ export function symbolicExecutable(g: Graph, compileAt: (h: Graph) => Executable
       last = compileAt(specialize(g, bindSymbols(g, inputs, "run")));
       return last.run(inputs);
     },
+    inputArray(name) {
+      return current(`input arrays ("${name}")`).inputArray(name);
+    },
     get source() {
       return current("kernels' source").source;
     },

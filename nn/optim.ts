@@ -2,16 +2,18 @@
 // parameter, its gradient and a per-parameter config (hyperparameters plus state such as the
 // velocity or Adam's moments) and returns the next parameter; state is kept in the config.
 // They are plain loops: an update is one pass over the parameter, nothing to derive or fuse;
-// Adam on a large parameter runs as a compiled graph instead (SIMD lanes: the plain loop was a
-// fifth of `experiment deep`). They update w and the state tensors in place and return w (as the notebook's sgd does with
-// `w -= ...`): allocating three fresh arrays per parameter per step cost a third of a training
-// iteration. Copy a parameter first to keep its old value.
+// Adam on a large parameter runs as a WebAssembly SIMD loop instead (nn/adam-wasm.ts: the plain
+// loop was a fifth of `experiment deep`), keeping its moments in the kernel's memory. They update
+// w and the state tensors in place and return w (as the notebook's sgd does with `w -= ...`):
+// allocating three fresh arrays per parameter per step cost a third of a training iteration.
+// Copy a parameter first to keep its old value.
 
 import { GradcError } from "../core/errors.js";
-import { allocate, sameShape, shapeStr, Tensor, type DType } from "../core/tensor.js";
+import { allocate, sameShape, shapeStr, Tensor, type Data, type DType } from "../core/tensor.js";
 import * as b from "../core/builder.js";
 import { Graph } from "../core/graph.js";
 import { compile, SIMD_MIN, type Executable } from "../compile/codegen/compile.js";
+import { adamKernel, type AdamKernel } from "./adam-wasm.js";
 
 /** Hyperparameters and optimizer state of one parameter (the notebook's `config` dict). */
 export interface OptimConfig {
@@ -107,9 +109,14 @@ export function adam(w: Tensor, dw: Tensor, config: OptimConfig): Tensor {
   const c1 = 1 - b1 ** t;
   const c2 = 1 - b2 ** t;
   if (w.size >= SIMD_MIN) {
-    // the same formula, op for op, as a compiled graph: bit for bit the loop's in float64; in
-    // float32 each op rounds to float32 (as numpy's float32 Adam does)
-    const out = adamKernel(w.shape, w.dtype, b1, b2, eps).run({ w, dw, m, v, lr: [lr], c1: [c1], c2: [c2] });
+    // the same formula, op for op, as WebAssembly SIMD (nn/adam-wasm.ts): bit for bit the loop's
+    // in float64; in float32 each op rounds to float32 (as numpy's float32 Adam does)
+    const k = simdAdam(config, w, b1, b2, eps);
+    if (k) {
+      k.step(w.data, dw.data, lr, c1, c2);
+      return w;
+    }
+    const out = adamGraph(w.shape, w.dtype, b1, b2, eps).run({ w, dw, m, v, lr: [lr], c1: [c1], c2: [c2] });
     w.data.set(out.w.data);
     m.data.set(out.m.data);
     v.data.set(out.v.data);
@@ -127,12 +134,34 @@ export function adam(w: Tensor, dw: Tensor, config: OptimConfig): Tensor {
   return w;
 }
 
-const adamKernels = new Map<string, Executable>();
+/** The SIMD kernels by their moment m's array (a view of the kernel's memory). */
+const simdKernels = new WeakMap<Data, { kernel: AdamKernel; key: string }>();
 
-/** Adam's update of one parameter shape as a compiled graph (outputs in its own buffers). */
-function adamKernel(shape: readonly number[], dtype: DType, b1: number, b2: number, eps: number): Executable {
+/**
+ * The SIMD kernel holding config.m and config.v, made on the first step (moments handed in by the
+ * caller are copied into it, and config.m, config.v become views of its memory). Null without SIMD.
+ */
+function simdAdam(config: OptimConfig, w: Tensor, b1: number, b2: number, eps: number): AdamKernel | null {
+  const key = `${w.size}:${w.dtype}:${b1}:${b2}:${eps}`;
+  const m = config.m!, v = config.v!;
+  const have = simdKernels.get(m.data);
+  if (have && have.key === key && have.kernel.v === v.data) return have.kernel;
+  const kernel = adamKernel(w.size, w.dtype, b1, b2, eps);
+  if (!kernel) return null;
+  kernel.m.set(m.data);
+  kernel.v.set(v.data);
+  config.m = new Tensor(kernel.m, m.shape);
+  config.v = new Tensor(kernel.v, v.shape);
+  simdKernels.set(kernel.m, { kernel, key });
+  return kernel;
+}
+
+const adamGraphs = new Map<string, Executable>();
+
+/** Adam's update of one parameter shape as a compiled graph (without WebAssembly SIMD). */
+function adamGraph(shape: readonly number[], dtype: DType, b1: number, b2: number, eps: number): Executable {
   const key = `${shape.join("x")}:${dtype}:${b1}:${b2}:${eps}`;
-  let exe = adamKernels.get(key);
+  let exe = adamGraphs.get(key);
   if (!exe) {
     const [w, g, m, v] = ["w", "dw", "m", "v"].map((name) => b.input(name, shape, dtype));
     const [lr, c1, c2] = ["lr", "c1", "c2"].map((name) => b.input(name, [1], dtype));
@@ -140,7 +169,7 @@ function adamKernel(shape: readonly number[], dtype: DType, b1: number, b2: numb
     const vi = b.add(b.mul(v, b2), b.mul(b.mul(g, g), 1 - b2));
     const step = b.div(b.mul(b.div(mi, c1), lr), b.add(b.sqrt(b.div(vi, c2)), eps));
     exe = compile(new Graph([w, g, m, v, lr, c1, c2], { w: b.sub(w, step), m: mi, v: vi }), { reuseOutputs: true });
-    adamKernels.set(key, exe);
+    adamGraphs.set(key, exe);
   }
   return exe;
 }

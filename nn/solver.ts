@@ -122,15 +122,17 @@ export class Solver {
     const Xs = idx ? takeRows(X, idx) : X;
     const ys = idx ? takeLabels(y, idx) : labelsOf(y);
     let correct = 0;
+    const row = Xs.size / Xs.shape[0];
     for (let start = 0; start < n; start += batchSize) {
-      const rows = Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i);
-      const scores = this.model.loss(takeRows(Xs, rows));
+      const rows = Math.min(batchSize, n - start);
+      // consecutive rows: a view, not a copy
+      const scores = this.model.loss(new Tensor(Xs.data.subarray(start * row, (start + rows) * row), [rows, ...Xs.shape.slice(1)]));
       const c = scores.shape[1];
-      rows.forEach((r, i) => {
+      for (let i = 0; i < rows; i++) {
         let best = 0; // argmax, first index on ties, as numpy
         for (let j = 1; j < c; j++) if (scores.data[i * c + j] > scores.data[i * c + best]) best = j;
-        if (best === ys[r]) correct++;
-      });
+        if (best === ys[start + i]) correct++;
+      }
     }
     return correct / n;
   }

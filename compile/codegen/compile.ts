@@ -8,7 +8,7 @@ import { numbering, printNode, type Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
 import { allocate, Tensor, type Data } from "../../core/tensor.js";
 import { describeNode, KernelNames, loopStageSource, type Names } from "./loops.js";
-import { matmulSource, wasmShare } from "./matmul.js";
+import { matmulSource, nativeMatmul, wasmShare } from "./matmul.js";
 import { wasmMatmul, wasmSimdSupported, type WasmMatmulSpec } from "./wasm-matmul.js";
 import { loadsOf, Lowering, viewOf, type IsBuffer, type Term } from "./layout.js";
 import { schedule, storeTerm, type LoopStage, type Schedule, type Stage, type Store } from "./schedule.js";
@@ -28,6 +28,11 @@ export interface CompileOptions {
   reuseOutputs?: boolean;
   /** Use WebAssembly SIMD for matmuls and loop stages when the engine supports it (default true). */
   wasm?: boolean;
+  /**
+   * Run matrix products with the native kernels when the addon is built and loaded (default true;
+   * `GRADC_NATIVE=0` in the environment turns them off for the process). See compile/codegen/native.ts.
+   */
+  native?: boolean;
   /**
    * Loop stages over at least this many elements run as WebAssembly SIMD (default SIMD_MIN,
    * 4096). Tests set 1 so that small random graphs exercise the SIMD kernels.
@@ -109,7 +114,7 @@ export function compile(g: Graph, opts: CompileOptions = {}): Executable {
   checkGraph("compile", "the graph", g);
   checkRecord("compile", "options", opts);
   if (graphSymbols(g).length) return symbolicExecutable(g, (h) => compile(h, opts));
-  const key = `${g.inputs.map((x) => x.id).join(",")}|${Object.entries(g.outputs).map(([k, v]) => `${JSON.stringify(k)}:${v.id}`).join(",")}|${opts.reuseOutputs ? 1 : 0}${opts.wasm === false ? 0 : 1}|${opts.simdMin ?? SIMD_MIN}|${opts.threads ? 2 : 1}`;
+  const key = `${g.inputs.map((x) => x.id).join(",")}|${Object.entries(g.outputs).map(([k, v]) => `${JSON.stringify(k)}:${v.id}`).join(",")}|${opts.reuseOutputs ? 1 : 0}${opts.wasm === false ? 0 : 1}|${opts.simdMin ?? SIMD_MIN}|${opts.threads ? 2 : 1}|${opts.native === false ? 0 : 1}`;
   let exe = cache.get(key);
   if (exe) cache.delete(key);
   else {
@@ -201,7 +206,16 @@ function build(g: Graph, opts: CompileOptions): Executable {
         const [a, b] = st.node.inputs.map((x) => viewOf(x, isBuffer)!);
         for (const x of st.node.inputs) for (let y = x; !isBuffer(y); y = y.inputs[0]) claim(y);
         claim(st.node);
-        const share = opts.wasm !== false && wasmSimdSupported() ? wasmShare(st.node) : null;
+        const wasmOn = opts.wasm !== false && wasmSimdSupported();
+        const native = opts.native !== false ? nativeMatmul(st.node, a, b, wasmOn) : null;
+        if (native) {
+          const [fn, plan] = [`g${extras.length}`, `q${extras.length}`];
+          extras.push({ name: fn, value: native.gemm }, { name: plan, value: native.plan });
+          body.push(`${fn}(${plan}, ${names.buffer(a.base)}, ${names.buffer(b.base)}, ${names.buffer(st.node)}); // native kernel (compile/codegen/native.ts)`);
+          bytes += bytesOf(a.base) + bytesOf(b.base) + bytesOf(st.node);
+          continue;
+        }
+        const share = wasmOn ? wasmShare(st.node) : null;
         let wasm: { name: string; spec: WasmMatmulSpec } | undefined;
         if (share) {
           const spec = { ...share, sa: a.strides as [number, number], sb: b.strides as [number, number], aSize: a.base.size, bSize: b.base.size };

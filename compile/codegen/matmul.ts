@@ -1,4 +1,4 @@
-// Code generation for matmul (main blocks go to wasm-matmul.ts when the engine has SIMD): C[M,N] = A[M,K] @ B[K,N] with constant sizes and strides. Operands
+// Code generation for matmul (to the native kernels of native.ts when the addon is loaded, else main blocks go to wasm-matmul.ts when the engine has SIMD): C[M,N] = A[M,K] @ B[K,N] with constant sizes and strides. Operands
 // are strided views of buffers, so a transposed operand (W^T, x^T) is read in place, never copied.
 //
 // The kernel computes C in 4x4 register tiles: sixteen accumulators held in locals while p runs
@@ -13,6 +13,7 @@ import type { Node } from "../../core/node.js";
 import { literal } from "./loops.js";
 import type { View } from "./layout.js";
 import { packing, tileCols, type WasmMatmulSpec } from "./wasm-matmul.js";
+import { nativeKernels, type NativeKernels, type NativePlan } from "./native.js";
 
 export interface MatmulOperands {
   a: View;
@@ -43,6 +44,20 @@ export function wasmShare(node: Node): WasmMatmulSpec | null {
   // rounds every step with Math.fround, 3-4x slower than float64's)
   if (n < cols || m * n * k < (node.dtype === "f32" ? 16384 : 65536)) return null;
   return { dtype: node.dtype, m, k, n, m4, n4, kc: chunkOf(k, n), sa: [0, 0], sb: [0, 0], aSize: node.inputs[0].size, bSize: node.inputs[1].size };
+}
+
+/**
+ * The native kernel's plan for a matmul, or null to stay in WebAssembly / JavaScript. float64
+ * products of every size go native (bit for bit the same as every other path); float32 ones only
+ * where the WebAssembly kernel would run (`wasm` on and `wasmShare`), whose bits the native kernel
+ * reproduces: the JavaScript path rounds like the interpreter and stays where it is used today.
+ */
+export function nativeMatmul(node: Node, a: View, b: View, wasm: boolean): { gemm: NativeKernels["gemm"]; plan: NativePlan } | null {
+  const nk = nativeKernels();
+  if (!nk || (node.dtype === "f32" && !(wasm && wasmShare(node)))) return null;
+  const [m, k] = node.inputs[0].shape;
+  const n = node.shape[1];
+  return { gemm: nk.gemm, plan: nk.plan(node.dtype === "f32", m, k, n, a.strides[0], a.strides[1], b.strides[0], b.strides[1]) };
 }
 
 /**

@@ -1,0 +1,25 @@
+// `npm install` / `npm ci` of gradc: build the optional native matrix-product kernels (binding.gyp,
+// native/) with the node-gyp npm bundles. Never fails the install: when there is no compiler, no
+// Node headers, or GRADC_NATIVE=0, it prints one line and gradc runs its WebAssembly kernels.
+
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const fallback = (why) => console.log(`gradc: native kernels not built (${why}); gradc uses its WebAssembly kernels`);
+
+if (process.env.GRADC_NATIVE === "0") {
+  fallback("GRADC_NATIVE=0");
+} else {
+  // npm sets npm_config_node_gyp to its bundled node-gyp; else the one beside npm, else on PATH
+  const candidates = [process.env.npm_config_node_gyp, join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js")];
+  const gyp = candidates.find((p) => p && existsSync(p));
+  const [cmd, args] = gyp ? [process.execPath, [gyp, "rebuild"]] : ["node-gyp", ["rebuild"]];
+  const r = spawnSync(cmd, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  if (r.status !== 0) {
+    const err = (r.error?.message ?? `${r.stderr}`.split("\n").find((l) => /error/i.test(l)) ?? `exit ${r.status}`).trim();
+    fallback(err.slice(0, 160));
+  }
+}

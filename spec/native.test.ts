@@ -1,0 +1,169 @@
+// The native matrix-product kernels (native/, compile/codegen/native.ts), as specifications:
+// float64 products equal `evaluate` bit for bit for every shape, transpose and stride; float32
+// products equal the WebAssembly kernel's bits (and so stay within the summation bound of the
+// interpreter's); a wrong call is a JavaScript error, never a crash; with the addon turned off
+// (GRADC_NATIVE=0) gradc runs its WebAssembly and JavaScript kernels. Skipped where the addon
+// is not built (the fallback is then what every other test runs).
+
+import "../ops/index.js";
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import fc from "fast-check";
+import { trace } from "../core/trace.js";
+import { evaluate } from "../core/evaluate.js";
+import { compile } from "../compile/codegen/compile.js";
+import { nativeKernels } from "../compile/codegen/native.js";
+import { randomTensor, seededRandom } from "./helpers.js";
+import { arbSeed, runs } from "./arbitraries.js";
+
+const nk = nativeKernels();
+const skip = nk ? false : "the native addon is not built (gradc uses its WebAssembly kernels)";
+
+/**
+ * A product of strided operands: form bit 1 transposes A (x.T), bit 2 transposes B (W.T), bit 4
+ * takes B as a broadcast row (stride 0 along k), bit 8 takes A as every other column of a wider
+ * array (a reshape-and-index view is not a view in gradc, so: a transposed reshape, strides k and 1).
+ */
+function product(m: number, k: number, n: number, form: number, dtype: "f64" | "f32") {
+  const ta = form & 1, tb = form & 2, bcast = form & 4;
+  const g = trace(
+    { a: { shape: ta ? [k, m] : [m, k], dtype }, c: { shape: bcast ? [1, n] : tb ? [n, k] : [k, n], dtype } },
+    ({ a, c }) => {
+      const A = ta ? a.T : a;
+      const B = bcast ? c.broadcastTo([k, n]) : tb ? c.T : c;
+      return { out: A.matmul(B), bound: A.abs().matmul(B.abs()) };
+    },
+  );
+  return g;
+}
+
+const dims = fc.tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 300 }), fc.integer({ min: 1, max: 70 }));
+
+describe("native float64 products", { skip }, () => {
+  test("for all shapes (edge sizes 1, odd, not a multiple of the vector width) and strided operands, compiled equals evaluate bit for bit", () => {
+    fc.assert(
+      fc.property(dims, fc.integer({ min: 0, max: 7 }), arbSeed(), ([m, k, n], form, seed) => {
+        const g = product(m, k, n, form, "f64");
+        const rand = seededRandom(seed);
+        const x = { a: randomTensor(rand, g.inputs[0].shape), c: randomTensor(rand, g.inputs[1].shape) };
+        const exe = compile(g);
+        assert.match(exe.source, /native kernel/);
+        const got = exe.run(x).out, want = evaluate(g, x).out;
+        assert.deepEqual(Array.from(got.data), Array.from(want.data), `${m}x${k} @ ${k}x${n} (form ${form})`);
+      }),
+      runs(120),
+    );
+  });
+  test("the notebook's products (50x3072 @ 3072x100, x.T @ da, da @ W.T) equal evaluate and the WebAssembly kernel bit for bit", () => {
+    const cases: [number, number, number, number][] = [[50, 3072, 100, 0], [3072, 50, 100, 1], [50, 100, 100, 2]];
+    for (const [m, k, n, form] of cases) {
+      const g = product(m, k, n, form, "f64");
+      const rand = seededRandom(m + k + n);
+      const x = { a: randomTensor(rand, g.inputs[0].shape), c: randomTensor(rand, g.inputs[1].shape) };
+      const got = compile(g).run(x).out, off = compile(g, { native: false }).run(x).out, want = evaluate(g, x).out;
+      assert.deepEqual(Array.from(got.data), Array.from(want.data));
+      assert.deepEqual(Array.from(off.data), Array.from(want.data));
+    }
+  });
+  test("signed zeros, infinities and NaN go through as the interpreter's sums (0 + -0 = +0; inf - inf = NaN)", () => {
+    const g = product(3, 4, 17, 0, "f64");
+    const a = randomTensor(seededRandom(3), [3, 4]), c = randomTensor(seededRandom(4), [4, 17]);
+    a.data.set([-0, -0, -0, -0], 0);
+    a.data[4] = Infinity;
+    c.data[5 * 1] = -Infinity;
+    c.data[17 + 2] = NaN;
+    const got = compile(g).run({ a, c }).out.data, want = evaluate(g, { a, c }).out.data;
+    for (let i = 0; i < want.length; i++) assert.ok(Object.is(got[i], want[i]), `[${i}]: ${got[i]} vs ${want[i]}`);
+  });
+});
+
+describe("native float32 products", { skip }, () => {
+  test("for all shapes and strides, the same bits as the WebAssembly f32x4 kernel, within k * 2^-23 * sum |a||b| of the interpreter's", () => {
+    const dims32 = fc.tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 8, max: 70 }));
+    fc.assert(
+      fc.property(dims32, fc.integer({ min: 0, max: 7 }), arbSeed(), ([m, k, n], form, seed) => {
+        const g = product(m, k, n, form, "f32");
+        const rand = seededRandom(seed);
+        const x = { a: randomTensor(rand, g.inputs[0].shape, -2, 2, "f32"), c: randomTensor(rand, g.inputs[1].shape, -2, 2, "f32") };
+        const exe = compile(g);
+        // below the WebAssembly threshold both run the interpreter's JavaScript rounding
+        assert.equal(/native kernel/.test(exe.source), m * k * n >= 16384, exe.source);
+        const got = exe.run(x), wasm = compile(g, { native: false }).run(x).out, want = evaluate(g, x);
+        assert.deepEqual(Array.from(got.out.data), Array.from(wasm.data), `${m}x${k} @ ${k}x${n} (form ${form})`);
+        for (let i = 0; i < got.out.size; i++) {
+          const tol = (k + 2) * 2 ** -23 * want.bound.data[i] + 1e-30;
+          assert.ok(Math.abs(got.out.data[i] - want.out.data[i]) <= tol, `[${i}]: ${got.out.data[i]} vs ${want.out.data[i]}`);
+        }
+      }),
+      runs(60),
+    );
+  });
+  test("with WebAssembly off (wasm: false) a float32 product keeps the interpreter's rounding: JavaScript, equal to evaluate bit for bit", () => {
+    const g = product(20, 300, 30, 1, "f32");
+    const rand = seededRandom(9);
+    const x = { a: randomTensor(rand, g.inputs[0].shape, -2, 2, "f32"), c: randomTensor(rand, g.inputs[1].shape, -2, 2, "f32") };
+    const exe = compile(g, { wasm: false });
+    assert.doesNotMatch(exe.source, /native kernel/);
+    assert.deepEqual(Array.from(exe.run(x).out.data), Array.from(evaluate(g, x).out.data));
+  });
+});
+
+describe("a wrong call is a JavaScript error, not a crash", { skip }, () => {
+  const k = nk!;
+  test("plans refuse negative, fractional, NaN and huge sizes or strides, and a wrong argument count", () => {
+    assert.throws(() => k.plan(false, -1, 2, 2, 2, 1, 2, 1), RangeError);
+    assert.throws(() => k.plan(false, 2, 2.5, 2, 2, 1, 2, 1), RangeError);
+    assert.throws(() => k.plan(false, 2, 2, NaN, 2, 1, 2, 1), RangeError);
+    assert.throws(() => k.plan(false, 2, 2, 2, -3, 1, 2, 1), RangeError);
+    assert.throws(() => k.plan(false, 2 ** 41, 2, 2, 2, 1, 2, 1), RangeError);
+    assert.throws(() => (k.plan as (...a: unknown[]) => unknown)(false, 2, 2), TypeError);
+    assert.throws(() => (k.plan as (...a: unknown[]) => unknown)("f64", 2, 2, 2, 2, 1, 2, 1), TypeError);
+  });
+  test("gemm refuses arrays too short for the plan's views, of the other dtype, or not typed arrays, and a plan that is not one", () => {
+    const p = k.plan(false, 4, 3, 5, 3, 1, 5, 1);
+    const [A, B, C] = [new Float64Array(12), new Float64Array(15), new Float64Array(20)];
+    k.gemm(p, A, B, C);
+    assert.throws(() => k.gemm(p, A.subarray(1), B, C), RangeError);
+    assert.throws(() => k.gemm(p, A, B.subarray(0, 14), C), RangeError);
+    assert.throws(() => k.gemm(p, A, B, C.subarray(0, 19)), RangeError);
+    assert.throws(() => k.gemm(p, new Float32Array(12), B, C), TypeError);
+    assert.throws(() => k.gemm(p, A, [0, 1] as unknown as Float64Array, C), TypeError);
+    assert.throws(() => k.gemm({} as never, A, B, C), TypeError);
+    assert.throws(() => (k.gemm as (...a: unknown[]) => unknown)(p, A, B), TypeError);
+    // a strided view: A = x.T of a 3x4 x (strides 1, 4) reaches index 3*4-1 = 11
+    const t = k.plan(false, 4, 3, 5, 1, 4, 5, 1);
+    k.gemm(t, A, B, C);
+    assert.throws(() => k.gemm(t, A.subarray(0, 11), B, C), RangeError);
+  });
+  test("a detached operand is refused", () => {
+    const p = k.plan(false, 2, 2, 2, 2, 1, 2, 1);
+    const A = new Float64Array(4);
+    structuredClone(A.buffer, { transfer: [A.buffer] });
+    assert.throws(() => k.gemm(p, A, new Float64Array(4), new Float64Array(4)), /detached|Float64Array/);
+  });
+});
+
+describe("turned off", () => {
+  test("with GRADC_NATIVE=0 gradc compiles products to its WebAssembly / JavaScript kernels, equal to evaluate", () => {
+    const script = `
+      import "./ops/index.js";
+      import { trace } from "./core/trace.js";
+      import { evaluate } from "./core/evaluate.js";
+      import { compile } from "./compile/codegen/compile.js";
+      import { nativeStatus } from "./compile/codegen/native.js";
+      import { randomTensor, seededRandom } from "./spec/helpers.js";
+      const g = trace({ a: { shape: [30, 200] }, c: { shape: [200, 20] } }, ({ a, c }) => ({ out: a.matmul(c) }));
+      const r = seededRandom(1);
+      const x = { a: randomTensor(r, [30, 200]), c: randomTensor(r, [200, 20]) };
+      const exe = compile(g);
+      const same = exe.run(x).out.data.every((v, i) => v === evaluate(g, x).out.data[i]);
+      console.log(JSON.stringify({ status: nativeStatus(), native: /native kernel/.test(exe.source), same }));
+    `;
+    const dist = fileURLToPath(new URL("..", import.meta.url));
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: dist, env: { ...process.env, GRADC_NATIVE: "0" }, encoding: "utf8" });
+    const r = JSON.parse(out.trim().split("\n").pop()!);
+    assert.deepEqual(r, { status: "turned off by GRADC_NATIVE=0", native: false, same: true });
+  });
+});

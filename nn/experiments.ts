@@ -102,7 +102,7 @@ interface RunSpec { label: string; hiddenDims: number[]; normalization: Normaliz
 function trainAll(o: ExperimentOptions, s: Sizes, data: SolverData, specs: RunSpec[], rng: RandomState, printEvery: number): RunResult[] {
   const log = o.log ?? (() => {});
   const inputDim = data.XTrain.size / data.XTrain.shape[0];
-  const nets = specs.map((r) => new FullyConnectedNet(r.hiddenDims, { inputDim, weightScale: r.weightScale, normalization: r.normalization, rng, engine: o.engine, dtype: dtypeOf(o) }));
+  const nets = specs.map((r) => new FullyConnectedNet(r.hiddenDims, { inputDim, weightScale: r.weightScale, normalization: r.normalization, rng, engine: o.engine, dtype: dtypeOf(o), reuseOutputs: true }));
   return specs.map((r, k) => {
     const solver = new Solver(nets[k], data, {
       numEpochs: s.epochs, batchSize: r.batchSize, updateRule: "adam", optimConfig: { learningRate: r.learningRate },

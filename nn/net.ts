@@ -39,6 +39,13 @@ export interface NetOptions {
    * Default false (one thread, the figure compared with single-threaded numpy).
    */
   threads?: boolean;
+  /**
+   * `loss` returns views of the compiled graphs' buffers (scores, loss, gradients), overwritten by
+   * the next call (of any net with the same graph), instead of fresh arrays: for callers that use them at once, as the Solver does
+   * (a fresh set of gradients per step was a tenth of `experiment deep`, mostly in the collector).
+   * Default false.
+   */
+  reuseOutputs?: boolean;
 }
 
 export interface LossAndGrads {
@@ -66,6 +73,7 @@ export class FullyConnectedNet {
   reg: number;
   engine: Engine;
   readonly threads: boolean;
+  readonly reuseOutputs: boolean;
   /** W1, b1, gamma1, beta1, ..., WL, bL: the trainable parameters. */
   params: Record<string, Tensor> = {};
   /** runningMean1, runningVar1, ...: batchnorm's running averages (not trained, updated in train mode). */
@@ -92,6 +100,7 @@ export class FullyConnectedNet {
     this.reg = reg;
     this.engine = engine;
     this.threads = opts.threads ?? false;
+    this.reuseOutputs = opts.reuseOutputs ?? false;
 
     // The notebook's order of draws: W1, W2, ..., WL from one stream (biases draw nothing).
     const rng = opts.rng ?? new RandomState(opts.seed);
@@ -128,7 +137,8 @@ export class FullyConnectedNet {
     }
     const labels = this.labels(y, n);
     const out = this.runner("train", n).run({ X: x, y: labels, ...this.params, ...this.state });
-    for (const k of Object.keys(this.state)) this.state[k] = out[k];
+    // the running averages are the next run's inputs: copied (an output view is overwritten)
+    for (const k of Object.keys(this.state)) this.state[k] = this.reuseOutputs ? new Tensor(out[k].data.slice(), out[k].shape) : out[k];
     const grads: Record<string, Tensor> = {};
     for (const k of Object.keys(this.params)) grads[k] = out[`d${k}`];
     // A diverging run (huge weight scale, learning rate) gives an infinite or NaN loss here, as in
@@ -160,7 +170,7 @@ export class FullyConnectedNet {
     let r = this.runners.get(key);
     if (!r) {
       const t0 = performance.now();
-      r = makeRunner(specialize(this.traced(mode), { N: n }), this.engine, this.threads ? { threads: helperThread() } : {});
+      r = makeRunner(specialize(this.traced(mode), { N: n }), this.engine, { reuseOutputs: this.reuseOutputs, ...(this.threads ? { threads: helperThread() } : {}) });
       r.prepareMs = performance.now() - t0;
       this.runners.set(key, r);
     }

@@ -26,7 +26,8 @@ import { compile } from "../compile/codegen/compile.js";
 import { optimize } from "../compile/optimize/optimize.js";
 import { zooGraph } from "../ops/zoo.js";
 import { FullyConnectedNet } from "../nn/net.js";
-import { measurePeak } from "./peak.js";
+import { measureNativePeak, measurePeak } from "./peak.js";
+import { nativeKernels } from "../compile/codegen/native.js";
 import { probeBytes, specializeProbe } from "./probe.js";
 import { DEFAULT_SIZES } from "./batchnorm.js";
 import { addRatios, placeInputs, type BenchReport } from "./program.js";
@@ -44,11 +45,14 @@ export interface NumpyComparison {
   numpyMissing?: string;
   /** gradcMs: the default run (fresh outputs); fusedMs: with reuseOutputs and inputs placed (inputArray), the benchmark's "fused" row (the one the probe target is about). */
   batchnorm: { N: number; D: number; dtype: DType; gradcMs: number; fusedMs: number; numpyMs: number | null; probeMs: number | null }[];
-  iteration: { dtype: DType; gradcMs: number; numpyMs: number | null }[];
+  /** wasmMs: the same iteration with the native kernels off (`native: false`: WebAssembly products), when they are built. */
+  iteration: { dtype: DType; gradcMs: number; numpyMs: number | null; wasmMs?: number }[];
   /** The iteration with the large products split over two threads: wall-clock ms, one thread vs two, same run. */
   threaded: { dtype: DType; oneThreadWallMs: number; twoThreadsWallMs: number }[];
-  peakGFlops: { f64: number; f32: number };
-  matmul: { what: string; dtype: DType; ms: number; gflops: number; ofPeak: number }[];
+  /** f64/f32: 128-bit WebAssembly lanes (bench/peak.ts); native: the addon's vectors (512-bit with AVX-512), same measure. */
+  peakGFlops: { f64: number; f32: number; native?: { f64: number; f32: number; bits: number } };
+  /** kernel: which back end ran it; ofPeak is against that back end's peak. */
+  matmul: { what: string; dtype: DType; ms: number; gflops: number; ofPeak: number; kernel?: "native" | "wasm" }[];
 }
 
 /** The fastest call's wall-clock milliseconds (for products against the peak, itself a best of runs). */
@@ -101,17 +105,17 @@ function batchnormCase(N: number, D: number, dtype: DType, seed: number) {
   return { run: () => exe.run(inputs), fused: () => fused.run(placed) };
 }
 
-function iterationCase(dtype: DType, threads = false) {
+function iterationCase(dtype: DType, threads = false, native = true) {
   const rs = new RandomState(231);
   const x = rs.randn(50, 3072) as Float64Array;
   const X = new Tensor(dtype === "f32" ? Float32Array.from(x) : x, [50, 3072]);
   const y = rs.randint(10, undefined, [50]);
-  const net = new FullyConnectedNet([100, 100, 100, 100, 100], { weightScale: 2e-2, normalization: "batchnorm", seed: 231, dtype, threads });
+  const net = new FullyConnectedNet([100, 100, 100, 100, 100], { weightScale: 2e-2, normalization: "batchnorm", seed: 231, dtype, threads, native });
   return () => net.loss(X, y);
 }
 
 /** The notebook net's matrix products, alone: GFLOP/s against the measured peak. */
-function matmulCases(dtype: DType): { what: string; run: () => unknown; flops: number }[] {
+function matmulCases(dtype: DType, native: boolean): { what: string; run: () => unknown; flops: number }[] {
   const shapes: [string, number[], number[], (a: any, c: any) => any][] = [
     ["X @ W1: 50x3072 @ 3072x100", [50, 3072], [3072, 100], (a, c) => a.matmul(c)],
     ["dW1 = X^T @ da: 3072x50 @ 50x100", [50, 3072], [50, 100], (a, c) => a.T.matmul(c)],
@@ -122,7 +126,7 @@ function matmulCases(dtype: DType): { what: string; run: () => unknown; flops: n
     const rs = new RandomState(1);
     const mk = (s: number[]) => new Tensor(dtype === "f32" ? Float32Array.from(rs.randn(...s) as Float64Array) : (rs.randn(...s) as Float64Array), s);
     const x = { a: mk(as), c: mk(cs) };
-    const exe = compile(g, { reuseOutputs: true });
+    const exe = compile(g, { reuseOutputs: true, native });
     const out = g.outputs.out;
     const k = g.nodes().find((n) => n.op === "matmul")!.inputs[0].shape[1];
     return { what, run: () => exe.run(x), flops: 2 * out.shape[0] * out.shape[1] * k };
@@ -157,6 +161,8 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
   const gradcBn = new Map<string, number>();
   const fusedBn = new Map<string, number>();
   const gradcIt = new Map<DType, number>();
+  const wasmIt = new Map<DType, number>();
+  const native = nativeKernels() !== null;
   const probe = new Map<string, number>();
   const numpyBn = new Map<string, number>();
   const numpyIt = new Map<DType, number>();
@@ -188,6 +194,12 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
       const ms = wallMedian(iterationCase(dtype), iterationReps(reps));
       gradcIt.set(dtype, best(gradcIt.get(dtype) ?? null, ms)!);
       log(`training iteration ${dtype}: ${ms.toFixed(3)} ms`);
+      if (native) {
+        // the same iteration with the native kernels off: the WebAssembly products, same run
+        const w = wallMedian(iterationCase(dtype, false, false), iterationReps(reps));
+        wasmIt.set(dtype, best(wasmIt.get(dtype) ?? null, w)!);
+        log(`training iteration ${dtype}, native kernels off: ${w.toFixed(3)} ms`);
+      }
     }
   }
   log("# two threads (one thread and two interleaved)");
@@ -200,13 +212,17 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
     }
     return { dtype, oneThreadWallMs: a, twoThreadsWallMs: b };
   });
-  const peakGFlops = { f64: measurePeak("f64"), f32: measurePeak("f32") };
+  const [n64, n32] = [measureNativePeak("f64"), measureNativePeak("f32")];
+  const peakGFlops: NumpyComparison["peakGFlops"] = { f64: measurePeak("f64"), f32: measurePeak("f32"), ...(n64 && n32 ? { native: { f64: n64.gflops, f32: n32.gflops, bits: n64.bits } } : {}) };
   const matmul: NumpyComparison["matmul"] = [];
   for (const dtype of ["f64", "f32"] as const) {
-    for (const c of matmulCases(dtype)) {
-      const ms = wallBest(c.run, repsFor(c.flops / 4, reps * 4));
-      const gflops = c.flops / (ms / 1000) / 1e9;
-      matmul.push({ what: c.what, dtype, ms, gflops, ofPeak: gflops / peakGFlops[dtype] });
+    for (const kernel of native ? (["native", "wasm"] as const) : (["wasm"] as const)) {
+      for (const c of matmulCases(dtype, kernel === "native")) {
+        const ms = wallBest(c.run, repsFor(c.flops / 4, reps * 4));
+        const gflops = c.flops / (ms / 1000) / 1e9;
+        const peak = kernel === "native" ? peakGFlops.native![dtype] : peakGFlops[dtype];
+        matmul.push({ what: c.what, dtype, ms, gflops, ofPeak: gflops / peak, kernel });
+      }
     }
   }
   return {
@@ -218,7 +234,7 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
     batchnorm: sizes.flatMap(([N, D]) =>
       (["f64", "f32"] as const).map((dtype) => ({ N, D, dtype, gradcMs: gradcBn.get(`${N}x${D}:${dtype}`)!, fusedMs: fusedBn.get(`${N}x${D}:${dtype}`)!, numpyMs: numpyBn.get(`${N}x${D}:${dtype}`) ?? null, probeMs: probe.get(`${N}x${D}`) ?? null })),
     ),
-    iteration: (["f64", "f32"] as const).map((dtype) => ({ dtype, gradcMs: gradcIt.get(dtype)!, numpyMs: numpyIt.get(dtype) ?? null })),
+    iteration: (["f64", "f32"] as const).map((dtype) => ({ dtype, gradcMs: gradcIt.get(dtype)!, numpyMs: numpyIt.get(dtype) ?? null, ...(wasmIt.has(dtype) ? { wasmMs: wasmIt.get(dtype)! } : {}) })),
     threaded,
     peakGFlops,
     matmul,
@@ -260,16 +276,20 @@ export function summarizeComparison(r: NumpyComparison): string {
     "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ...r.batchnorm.map((c) => `| batchnorm backward ${c.N}x${c.D} | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.numpyMs)} | ${c.numpyMs === null ? "n/a" : f(c.numpyMs / c.gradcMs, 2)} | ${f(c.fusedMs)} | ${c.probeMs === null ? "n/a" : f(c.fusedMs / c.probeMs, 2)} |`),
     ...r.iteration.map((c) => `| training iteration, 6-layer net with batchnorm, batch 50 | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.numpyMs)} | ${c.numpyMs === null ? "n/a" : f(c.numpyMs / c.gradcMs, 2)} | | |`),
+    ...r.iteration.filter((c) => c.wasmMs !== undefined).map((c) => `| the same, native kernels off (WebAssembly products) | ${c.dtype} | ${f(c.wasmMs!)} | ${f(c.numpyMs)} | ${c.numpyMs === null ? "n/a" : f(c.numpyMs / c.wasmMs!, 2)} | | |`),
     "",
     `Batchnorm: gradc's default run (\`compile(optimize(backward)).run\`, fresh output arrays, as numpy's function returns new arrays) against numpy's \`batchnorm_backward_alt\`; the reuseOutputs run (outputs in the executable's buffers and inputs in its \`inputArray\`s, the batchnorm table's "fused" row) against the probe: the float64 streaming probe over the same two sweeps' bytes (bench/probe.ts; the float32 runs move half its bytes). Iteration: \`net.loss(X, y)\`, forward and every gradient, both sides.`,
     "",
     `Two cores (its own rows, not compared with numpy): the iteration with \`threads: true\` (the first layer's two products split C's columns with a helper thread), one thread and two interleaved in the same run: ${r.threaded.map((t) => `${t.dtype} ${f(t.oneThreadWallMs)} -> ${f(t.twoThreadsWallMs)} ms (x${f(t.oneThreadWallMs / t.twoThreadsWallMs, 2)})`).join(", ")}.`,
     "",
-    `Peak of 128-bit lanes (mul + add, no FMA; bench/peak.ts): f64x2 ${f(r.peakGFlops.f64, 1)} GFLOP/s, f32x4 ${f(r.peakGFlops.f32, 1)} GFLOP/s.`,
+    `Peak of 128-bit lanes (mul + add, no FMA; bench/peak.ts): f64x2 ${f(r.peakGFlops.f64, 1)} GFLOP/s, f32x4 ${f(r.peakGFlops.f32, 1)} GFLOP/s.` +
+      (r.peakGFlops.native ? ` Native kernels' peak, the same loop in ${r.peakGFlops.native.bits}-bit vectors: f64 ${f(r.peakGFlops.native.f64, 1)} GFLOP/s, f32 ${f(r.peakGFlops.native.f32, 1)} GFLOP/s.` : " Native kernels: not built."),
     "",
     "| matrix product (fastest of its calls, as the peak is the best of its runs) | dtype | ms | GFLOP/s | of peak |",
     "| --- | --- | ---: | ---: | ---: |",
-    ...r.matmul.map((c) => `| ${c.what} | ${c.dtype} | ${f(c.ms)} | ${f(c.gflops, 1)} | ${(c.ofPeak * 100).toFixed(0)}% |`),
+    ...r.matmul.map((c) => `| ${c.what}${c.kernel ? (c.kernel === "native" ? " (native)" : " (WebAssembly)") : ""} | ${c.dtype} | ${f(c.ms)} | ${f(c.gflops, 1)} | ${(c.ofPeak * 100).toFixed(0)}% |`),
+    "",
+    "Each product's share is of its own back end's peak: the native kernels' against the native peak, WebAssembly's against the 128-bit one.",
   );
   return lines.join("\n");
 }

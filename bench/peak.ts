@@ -1,11 +1,13 @@
 // The machine's arithmetic peak for WebAssembly's 128-bit lanes, measured: a loop of
 // independent multiply-then-add chains (acc = acc * m + a, no fused multiply-add: wasm has
 // none outside relaxed SIMD), twelve accumulators so the chains' latency is hidden. Matrix
-// products are reported as a fraction of this figure.
+// products are reported as a fraction of this figure; the native kernels' against the same loop in
+// their own vectors (measureNativePeak).
 //
 //   node dist/bench/peak.js   # f64x2 and f32x4 GFLOP/s
 
 import { pathToFileURL } from "node:url";
+import { nativeKernels } from "../compile/codegen/native.js";
 import { ADD, BRIF, END, GET, I32, LOOP, LTS, SET, VOID, moduleBytes, s32, simd, V, vec } from "../compile/codegen/wasm-emit.js";
 
 const CHAINS = 12;
@@ -47,6 +49,24 @@ export function measurePeak(dtype: "f64" | "f32", runs = 15): number {
   return best;
 }
 
+/**
+ * The same measure in the native kernels' vectors (compile/codegen/native.ts: 512-bit with
+ * AVX-512), twenty-four chains in C++ (its compiler keeps mul and add apart): best GFLOP/s of a
+ * few runs, or null when the addon is not built.
+ */
+export function measureNativePeak(dtype: "f64" | "f32", runs = 15): { gflops: number; bits: number } | null {
+  const nk = nativeKernels();
+  if (!nk) return null;
+  let best = 0;
+  nk.peak(dtype === "f32", 1 << 18);
+  for (let r = 0; r < runs; r++) best = Math.max(best, nk.peak(dtype === "f32", 1 << 20));
+  return { gflops: best, bits: nk.info().vectorBytes * 8 };
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   for (const dtype of ["f64", "f32"] as const) console.log(`${dtype}: ${measurePeak(dtype).toFixed(1)} GFLOP/s (128-bit lanes, mul + add)`);
+  for (const dtype of ["f64", "f32"] as const) {
+    const p = measureNativePeak(dtype);
+    console.log(p ? `${dtype}: ${p.gflops.toFixed(1)} GFLOP/s (native ${p.bits}-bit vectors, mul + add)` : `${dtype}: native kernels not built`);
+  }
 }

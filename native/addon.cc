@@ -1,7 +1,8 @@
 // The N-API face of gradc's native kernels (plain node_api.h, no node-addon-api):
 //
-//   const plan = addon.plan(f32, m, k, n, sa0, sa1, sb0, sb1);  // checked once, owns its scratch
+//   const plan = addon.plan(f32, m, k, n, sa0, sa1, sb0, sb1, split);  // checked once, owns its scratch
 //   addon.gemm(plan, A, B, C);   // C = A @ B; A, B, C typed arrays of the plan's type, zero-copy
+//                                // (split: half of C's rows, or columns, on a helper thread)
 //   addon.info()                 // { vectorBytes, fpContract: false }
 //   addon.peak(f32, steps)       // GFLOP of a mul-then-add loop in native vectors (bench/peak.ts)
 //
@@ -15,16 +16,39 @@
 #include <string.h>
 #include <time.h>
 #include "gemm.h"
+#include "helper.h"
 
 namespace {
 
+/** A part of C computed by one thread: its shape and where its operands start. */
+struct Part {
+  gradc::Shape s;
+  int64_t aOff, bOff, cOff;
+  gradc::Scratch scratch;
+};
+
 struct Plan {
   bool f32;
-  gradc::Shape s;
-  gradc::Scratch scratch;
+  int parts;
+  Part part[2];
   /** Elements each operand's array must hold at least. */
   int64_t needA, needB, needC;
 };
+
+struct Job {
+  const Plan* plan;
+  const Part* part;
+  const void* A;
+  const void* B;
+  void* C;
+};
+
+void runJob(void* j) {
+  const Job* job = (const Job*)j;
+  const Part& q = *job->part;
+  if (job->plan->f32) gradc::gemm<float>(q.s, (const float*)job->A + q.aOff, (const float*)job->B + q.bOff, (float*)job->C + q.cOff, q.scratch);
+  else gradc::gemm<double>(q.s, (const double*)job->A + q.aOff, (const double*)job->B + q.bOff, (double*)job->C + q.cOff, q.scratch);
+}
 
 #define CHECK(call)                                                    \
   do {                                                                 \
@@ -59,9 +83,11 @@ int64_t extent(int64_t rows, int64_t cols, int64_t s0, int64_t s1) {
 
 void freePlan(napi_env, void* data, void*) {
   Plan* p = (Plan*)data;
-  free(p->scratch.a);
-  free(p->scratch.b);
-  free(p->scratch.c);
+  for (int i = 0; i < 2; i++) {
+    free(p->part[i].scratch.a);
+    free(p->part[i].scratch.b);
+    free(p->part[i].scratch.c);
+  }
   delete p;
 }
 
@@ -71,33 +97,52 @@ void* alignedBytes(int64_t bytes) {
 }
 
 napi_value MakePlan(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
+  size_t argc = 9;
+  napi_value argv[9];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  if (argc != 8) return fail(env, false, "gradc native: plan(f32, m, k, n, sa0, sa1, sb0, sb1) takes 8 arguments");
-  bool f32;
+  if (argc != 9) return fail(env, false, "gradc native: plan(f32, m, k, n, sa0, sa1, sb0, sb1, split) takes 9 arguments");
+  bool f32, split;
   if (napi_get_value_bool(env, argv[0], &f32) != napi_ok) return fail(env, false, "gradc native: plan: f32 must be a boolean");
+  if (napi_get_value_bool(env, argv[8], &split) != napi_ok) return fail(env, false, "gradc native: plan: split must be a boolean");
   int64_t v[7];
   for (int i = 0; i < 7; i++)
     if (!intArg(env, argv[i + 1], &v[i])) return fail(env, true, "gradc native: plan: sizes and strides must be integers in [0, 2^40]");
+  const int64_t m = v[0], k = v[1], n = v[2];
+  if (m * k > (int64_t)1 << 40 || k * n > (int64_t)1 << 40 || m * n > (int64_t)1 << 40) return fail(env, true, "gradc native: plan: operands too large");
   Plan* p = new Plan();
   p->f32 = f32;
-  p->s = {v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
-  const int64_t m = v[0], k = v[1], n = v[2];
-  if (m * k > (int64_t)1 << 40 || k * n > (int64_t)1 << 40 || m * n > (int64_t)1 << 40) {
-    delete p;
-    return fail(env, true, "gradc native: plan: operands too large");
-  }
   p->needA = extent(m, k, v[3], v[4]);
   p->needB = extent(k, n, v[5], v[6]);
   p->needC = m * n;
-  int64_t bytes[3];
-  if (f32) gradc::scratchBytes<float>(p->s, bytes);
-  else gradc::scratchBytes<double>(p->s, bytes);
-  p->scratch = {alignedBytes(bytes[0]), alignedBytes(bytes[1]), alignedBytes(bytes[2])};
-  if (!p->scratch.a || !p->scratch.b || !p->scratch.c) {
-    freePlan(env, p, nullptr);
-    return fail(env, true, "gradc native: plan: out of memory for scratch");
+  const gradc::Shape whole = {m, k, n, v[3], v[4], v[5], v[6], n};
+  p->parts = 1;
+  p->part[0] = {whole, 0, 0, 0, {}};
+  p->part[1] = {whole, 0, 0, 0, {}};
+  // two threads: halves of C's rows (each a whole product of its own), else of its columns (at a
+  // multiple of 16, whole vectors in both halves); either way every C[i,j] is computed as in one thread
+  const int64_t m0 = (m + 1) / 2, n0 = ((n + 1) / 2 + 15) / 16 * 16;
+  if (split && m >= 8) {
+    p->parts = 2;
+    p->part[0].s.m = m0;
+    p->part[1].s.m = m - m0;
+    p->part[1].aOff = m0 * v[3];
+    p->part[1].cOff = m0 * n;
+  } else if (split && n0 < n) {
+    p->parts = 2;
+    p->part[0].s.n = n0;
+    p->part[1].s.n = n - n0;
+    p->part[1].bOff = n0 * v[6];
+    p->part[1].cOff = n0;
+  }
+  for (int i = 0; i < p->parts; i++) {
+    int64_t bytes[3];
+    if (f32) gradc::scratchBytes<float>(p->part[i].s, bytes);
+    else gradc::scratchBytes<double>(p->part[i].s, bytes);
+    p->part[i].scratch = {alignedBytes(bytes[0]), alignedBytes(bytes[1]), alignedBytes(bytes[2])};
+    if (!p->part[i].scratch.a || !p->part[i].scratch.b || !p->part[i].scratch.c) {
+      freePlan(env, p, nullptr);
+      return fail(env, true, "gradc native: plan: out of memory for scratch");
+    }
   }
   napi_value out;
   if (napi_create_external(env, p, freePlan, nullptr, &out) != napi_ok) {
@@ -158,8 +203,9 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   if (!B) return nullptr;
   void* C = arrayArg(env, argv[3], p->f32, p->needC, cMsg);
   if (!C) return nullptr;
-  if (p->f32) gradc::gemm<float>(p->s, (const float*)A, (const float*)B, (float*)C, p->scratch);
-  else gradc::gemm<double>(p->s, (const double*)A, (const double*)B, (double*)C, p->scratch);
+  Job jobs[2] = {{p, &p->part[0], A, B, C}, {p, &p->part[1], A, B, C}};
+  if (p->parts == 2) gradc::Helper::both(runJob, &jobs[1], runJob, &jobs[0]);
+  else runJob(&jobs[0]);
   return nullptr;
 }
 

@@ -40,6 +40,8 @@ constexpr int NV_MAX = 4;
 struct Shape {
   int64_t m, k, n;
   int64_t sa0, sa1, sb0, sb1;
+  /** C's row stride (n for a whole C; wider for a column range of it). */
+  int64_t ldc;
 };
 
 /** Scratch a product needs: packed A block, packed B panel, one C tile (see scratchBytes). */
@@ -160,7 +162,7 @@ void gemm(const Shape& s, const T* A, const T* B, T* C, const Scratch& scratch) 
   const int64_t m = s.m, k = s.k, n = s.n;
   if (m == 0 || n == 0) return;
   if (k == 0) {
-    memset(C, 0, sizeof(T) * m * n);
+    for (int64_t i = 0; i < m; i++) memset(C + i * s.ldc, 0, sizeof(T) * n);
     return;
   }
   const Blocking<T> bl = blockingOf<T>(s);
@@ -223,15 +225,15 @@ void gemm(const Shape& s, const T* A, const T* B, T* C, const Scratch& scratch) 
               ars = 1;
               acs = MR;
             }
-            T* c = C + (i0 + ir) * n + jc;
+            T* c = C + (i0 + ir) * s.ldc + jc;
             MicroFn<T> fn = microFor<T>(mr, nv);
             if (part == 0) {
-              fn(kc, a, ars, acs, b, brs, c, n, load);
+              fn(kc, a, ars, acs, b, brs, c, s.ldc, load);
             } else {
               if (load)
-                for (int r = 0; r < mr; r++) memcpy(tileC + r * W, c + r * n, sizeof(T) * width);
+                for (int r = 0; r < mr; r++) memcpy(tileC + r * W, c + r * s.ldc, sizeof(T) * width);
               fn(kc, a, ars, acs, b, brs, tileC, W, load);
-              for (int r = 0; r < mr; r++) memcpy(c + r * n, tileC + r * W, sizeof(T) * width);
+              for (int r = 0; r < mr; r++) memcpy(c + r * s.ldc, tileC + r * W, sizeof(T) * width);
             }
           }
         }

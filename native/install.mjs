@@ -16,7 +16,10 @@ if (process.env.GRADC_NATIVE === "0") {
   // npm sets npm_config_node_gyp to its bundled node-gyp; else the one beside npm, else on PATH
   const candidates = [process.env.npm_config_node_gyp, join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js")];
   const gyp = candidates.find((p) => p && existsSync(p));
-  const [cmd, args] = gyp ? [process.execPath, [gyp, "rebuild"]] : ["node-gyp", ["rebuild"]];
+  // Node's own headers when they are installed beside it (else node-gyp would download them)
+  const headers = join(dirname(process.execPath), "..", "include", "node", "node_api.h");
+  const nodedir = !process.env.npm_config_nodedir && existsSync(headers) ? [`--nodedir=${join(dirname(process.execPath), "..")}`] : [];
+  const [cmd, args] = gyp ? [process.execPath, [gyp, "rebuild", ...nodedir]] : ["node-gyp", ["rebuild", ...nodedir]];
   const r = spawnSync(cmd, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   if (r.status !== 0) {
     const err = (r.error?.message ?? `${r.stderr}`.split("\n").find((l) => /error/i.test(l)) ?? `exit ${r.status}`).trim();

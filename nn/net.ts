@@ -46,6 +46,8 @@ export interface NetOptions {
    * Default false.
    */
   reuseOutputs?: boolean;
+  /** Run the matrix products with the native kernels when they are built (default true; compile's `native` option). */
+  native?: boolean;
 }
 
 export interface LossAndGrads {
@@ -74,6 +76,7 @@ export class FullyConnectedNet {
   engine: Engine;
   readonly threads: boolean;
   readonly reuseOutputs: boolean;
+  readonly native: boolean;
   /** W1, b1, gamma1, beta1, ..., WL, bL: the trainable parameters. */
   params: Record<string, Tensor> = {};
   /** runningMean1, runningVar1, ...: batchnorm's running averages (not trained, updated in train mode). */
@@ -101,6 +104,7 @@ export class FullyConnectedNet {
     this.engine = engine;
     this.threads = opts.threads ?? false;
     this.reuseOutputs = opts.reuseOutputs ?? false;
+    this.native = opts.native ?? true;
 
     // The notebook's order of draws: W1, W2, ..., WL from one stream (biases draw nothing).
     const rng = opts.rng ?? new RandomState(opts.seed);
@@ -170,7 +174,7 @@ export class FullyConnectedNet {
     let r = this.runners.get(key);
     if (!r) {
       const t0 = performance.now();
-      r = makeRunner(specialize(this.traced(mode), { N: n }), this.engine, { reuseOutputs: this.reuseOutputs, ...(this.threads ? { threads: helperThread() } : {}) });
+      r = makeRunner(specialize(this.traced(mode), { N: n }), this.engine, { reuseOutputs: this.reuseOutputs, ...(this.threads ? { threads: helperThread() } : {}), ...(this.native ? {} : { native: false }) });
       r.prepareMs = performance.now() - t0;
       this.runners.set(key, r);
     }

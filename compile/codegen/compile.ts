@@ -40,7 +40,8 @@ export interface CompileOptions {
   simdMin?: number;
   /**
    * A helper thread (`helperThread()` from compile/codegen/worker-pool.js, Node only): matrix
-   * products of at least THREAD_MIN_MACS multiply-adds split C's columns with it. Default none.
+   * products of at least THREAD_MIN_MACS multiply-adds split C's columns with it (the native
+   * kernels split C with their own helper thread instead). Default none.
    */
   threads?: Helper;
 }
@@ -207,7 +208,9 @@ function build(g: Graph, opts: CompileOptions): Executable {
         for (const x of st.node.inputs) for (let y = x; !isBuffer(y); y = y.inputs[0]) claim(y);
         claim(st.node);
         const wasmOn = opts.wasm !== false && wasmSimdSupported();
-        const native = opts.native !== false ? nativeMatmul(st.node, a, b, wasmOn) : null;
+        const [m, k] = st.node.inputs[0].shape;
+        const big = m * k * st.node.shape[1] >= THREAD_MIN_MACS;
+        const native = opts.native !== false ? nativeMatmul(st.node, a, b, wasmOn, big && opts.threads !== undefined) : null;
         if (native) {
           const [fn, plan] = [`g${extras.length}`, `q${extras.length}`];
           extras.push({ name: fn, value: native.gemm }, { name: plan, value: native.plan });
@@ -220,8 +223,6 @@ function build(g: Graph, opts: CompileOptions): Executable {
         if (share) {
           const spec = { ...share, sa: a.strides as [number, number], sb: b.strides as [number, number], aSize: a.base.size, bSize: b.base.size };
           wasm = { name: `w${extras.length}`, spec };
-          const [m, k] = st.node.inputs[0].shape;
-          const big = m * k * st.node.shape[1] >= THREAD_MIN_MACS;
           extras.push({ name: wasm.name, value: wasmMatmul(spec, big ? opts.threads : undefined) });
         }
         body.push(...matmulSource(st.node, { a, b, aName: names.buffer(a.base), bName: names.buffer(b.base), cName: names.buffer(st.node) }, wasm));

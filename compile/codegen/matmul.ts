@@ -51,13 +51,14 @@ export function wasmShare(node: Node): WasmMatmulSpec | null {
  * products of every size go native (bit for bit the same as every other path); float32 ones only
  * where the WebAssembly kernel would run (`wasm` on and `wasmShare`), whose bits the native kernel
  * reproduces: the JavaScript path rounds like the interpreter and stays where it is used today.
+ * With `split` the addon's own helper thread computes half of C (compile's `threads` option).
  */
-export function nativeMatmul(node: Node, a: View, b: View, wasm: boolean): { gemm: NativeKernels["gemm"]; plan: NativePlan } | null {
+export function nativeMatmul(node: Node, a: View, b: View, wasm: boolean, split: boolean): { gemm: NativeKernels["gemm"]; plan: NativePlan } | null {
   const nk = nativeKernels();
   if (!nk || (node.dtype === "f32" && !(wasm && wasmShare(node)))) return null;
   const [m, k] = node.inputs[0].shape;
   const n = node.shape[1];
-  return { gemm: nk.gemm, plan: nk.plan(node.dtype === "f32", m, k, n, a.strides[0], a.strides[1], b.strides[0], b.strides[1]) };
+  return { gemm: nk.gemm, plan: nk.plan(node.dtype === "f32", m, k, n, a.strides[0], a.strides[1], b.strides[0], b.strides[1], split) };
 }
 
 /**

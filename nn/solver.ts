@@ -70,6 +70,7 @@ export class Solver {
   private readonly optimConfigs: Record<string, OptimConfig> = {};
   private readonly opts: Required<Omit<SolverOptions, "updateRule" | "optimConfig" | "seed" | "rng" | "progress">> & { progress: boolean };
   private readonly rng: RandomState;
+  private batch?: Tensor;
 
   constructor(model: Model, data: SolverData, opts: SolverOptions = {}) {
     this.model = model;
@@ -95,11 +96,16 @@ export class Solver {
     for (const k of Object.keys(model.params)) this.optimConfigs[k] = { ...opts.optimConfig };
   }
 
-  /** One gradient update on a minibatch sampled with replacement (numpy's choice). */
+  /**
+   * One gradient update on a minibatch sampled with replacement (numpy's choice). The minibatch
+   * handed to `model.loss` is one array the Solver refills at every step (a fresh 50 x 3,072
+   * copy per step cost more than the copying itself): a model that keeps X past the call copies it.
+   */
   step(): number {
-    const n = this.data.XTrain.shape[0];
-    const mask = this.rng.choice(n, this.opts.batchSize);
-    const { loss, grads } = this.model.loss(takeRows(this.data.XTrain, mask), takeLabels(this.data.yTrain, mask));
+    const X = this.data.XTrain;
+    const mask = this.rng.choice(X.shape[0], this.opts.batchSize);
+    if (this.batch?.shape[0] !== mask.length) this.batch = new Tensor(allocate(mask.length * (X.size / X.shape[0]), X.dtype), [mask.length, ...X.shape.slice(1)]);
+    const { loss, grads } = this.model.loss(takeRows(X, mask, this.batch), takeLabels(this.data.yTrain, mask));
     this.lossHistory.push(loss);
     for (const [k, w] of Object.entries(this.model.params)) {
       this.model.params[k] = this.rule(w, grads[k], this.optimConfigs[k]);
@@ -183,12 +189,12 @@ function copyParams(params: Record<string, Tensor>): Record<string, Tensor> {
   return Object.fromEntries(Object.entries(params).map(([k, t]) => [k, new Tensor(t.data.slice(), t.shape)]));
 }
 
-/** Rows `idx` of X (any shape [N, ...]), in that order. */
-export function takeRows(X: Tensor, idx: readonly number[]): Tensor {
+/** Rows `idx` of X (any shape [N, ...]), in that order: into `into` when given (of X's dtype and the result's shape). */
+export function takeRows(X: Tensor, idx: readonly number[], into?: Tensor): Tensor {
   const row = X.size / X.shape[0];
-  const out = allocate(idx.length * row, X.dtype);
-  idx.forEach((r, i) => out.set(X.data.subarray(r * row, (r + 1) * row), i * row));
-  return new Tensor(out, [idx.length, ...X.shape.slice(1)]);
+  const out = into ?? new Tensor(allocate(idx.length * row, X.dtype), [idx.length, ...X.shape.slice(1)]);
+  for (let i = 0; i < idx.length; i++) out.data.set(X.data.subarray(idx[i] * row, (idx[i] + 1) * row), i * row);
+  return out;
 }
 
 function labelsOf(y: Labels): ArrayLike<number> {

@@ -93,30 +93,57 @@ void scratchBytes(const Shape& s, int64_t out[3]) {
   out[2] = MR_MAX * NV_MAX * W * (int64_t)sizeof(T);
 }
 
+#if defined(__AVX512F__)
+// AVX-512's masked loads and stores let a tile's last vector be partial (C's last columns): the
+// masked-off lanes are neither read nor written, so B and C are used in place up to their last
+// column. Without AVX-512 the last partial vector goes through a zero-padded panel and a tile copy.
+#define GRADC_MASKED 1
+#include <immintrin.h>
+template <typename T> struct Masked;
+template <> struct Masked<double> {
+  typedef Vec<double>::type V;
+  static V load(const double* p, unsigned k) { return (V)_mm512_maskz_loadu_pd((__mmask8)k, p); }
+  static void store(double* p, V v, unsigned k) { _mm512_mask_storeu_pd(p, (__mmask8)k, (__m512d)v); }
+};
+template <> struct Masked<float> {
+  typedef Vec<float>::type V;
+  static V load(const float* p, unsigned k) { return (V)_mm512_maskz_loadu_ps((__mmask16)k, p); }
+  static void store(float* p, V v, unsigned k) { _mm512_mask_storeu_ps(p, (__mmask16)k, (__m512)v); }
+};
+#else
+#define GRADC_MASKED 0
+#endif
+
 /**
  * The microkernel: C[0:MR, 0:NV*W] (rows crs apart) = (load ? C : 0) + sum over p < kc of
  * A[r, p] * B[p, :], A's element (r, p) at a[r*ars + p*acs], B's row p at b[p*brs] (NV*W
- * contiguous values). One accumulator vector per (row, vector); the product is formed, then added.
+ * contiguous values; with MASK, the last vector's lanes outside `mask` are neither read nor
+ * written). One accumulator vector per (row, vector); the product is formed, then added.
  */
-template <typename T, int MR, int NV>
-static void micro(int64_t kc, const T* __restrict a, int64_t ars, int64_t acs, const T* __restrict b, int64_t brs, T* __restrict c, int64_t crs, bool load) {
+template <typename T, int MR, int NV, bool MASK>
+static void micro(int64_t kc, const T* __restrict a, int64_t ars, int64_t acs, const T* __restrict b, int64_t brs, T* __restrict c, int64_t crs, bool load, unsigned mask) {
   typedef typename Vec<T>::type V;
   constexpr int W = GRADC_VBYTES / sizeof(T);
+  auto get = [mask](const T* p, int v) {
+    V x;
+#if GRADC_MASKED
+    if (MASK && v == NV - 1) return Masked<T>::load(p, mask);
+#endif
+    memcpy(&x, p, sizeof(V));
+    return x;
+  };
   V acc[MR][NV];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; r++)
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; v++) {
-      if (load) memcpy(&acc[r][v], c + r * crs + v * W, sizeof(V));
-      else acc[r][v] = V{};
-    }
+    for (int v = 0; v < NV; v++) acc[r][v] = load ? get(c + r * crs + v * W, v) : V{};
   const T* ar[MR];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; r++) ar[r] = a + r * ars;
   for (int64_t p = 0; p < kc; p++) {
     V bv[NV];
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; v++) memcpy(&bv[v], b + v * W, sizeof(V));
+    for (int v = 0; v < NV; v++) bv[v] = get(b + v * W, v);
     b += brs;
 #pragma GCC unroll 8
     for (int r = 0; r < MR; r++) {
@@ -132,27 +159,40 @@ static void micro(int64_t kc, const T* __restrict a, int64_t ars, int64_t acs, c
 #pragma GCC unroll 8
   for (int r = 0; r < MR; r++)
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; v++) memcpy(c + r * crs + v * W, &acc[r][v], sizeof(V));
+    for (int v = 0; v < NV; v++) {
+#if GRADC_MASKED
+      if (MASK && v == NV - 1) {
+        Masked<T>::store(c + r * crs + v * W, acc[r][v], mask);
+        continue;
+      }
+#endif
+      memcpy(c + r * crs + v * W, &acc[r][v], sizeof(V));
+    }
 }
 
 template <typename T>
-using MicroFn = void (*)(int64_t, const T*, int64_t, int64_t, const T*, int64_t, T*, int64_t, bool);
+using MicroFn = void (*)(int64_t, const T*, int64_t, int64_t, const T*, int64_t, T*, int64_t, bool, unsigned);
 
-template <typename T, int MR>
+template <typename T, int MR, bool MASK>
 struct Row {
-  static constexpr MicroFn<T> fns[NV_MAX] = {micro<T, MR, 1>, micro<T, MR, 2>, micro<T, MR, 3>, micro<T, MR, 4>};
+  static constexpr MicroFn<T> fns[NV_MAX] = {micro<T, MR, 1, MASK>, micro<T, MR, 2, MASK>, micro<T, MR, 3, MASK>, micro<T, MR, 4, MASK>};
 };
 
-template <typename T>
-static MicroFn<T> microFor(int mr, int nv) {
+template <typename T, bool MASK>
+static MicroFn<T> microOf(int mr, int nv) {
   switch (mr) {
-    case 1: return Row<T, 1>::fns[nv - 1];
-    case 2: return Row<T, 2>::fns[nv - 1];
-    case 3: return Row<T, 3>::fns[nv - 1];
-    case 4: return Row<T, 4>::fns[nv - 1];
-    case 5: return Row<T, 5>::fns[nv - 1];
-    default: return Row<T, 6>::fns[nv - 1];
+    case 1: return Row<T, 1, MASK>::fns[nv - 1];
+    case 2: return Row<T, 2, MASK>::fns[nv - 1];
+    case 3: return Row<T, 3, MASK>::fns[nv - 1];
+    case 4: return Row<T, 4, MASK>::fns[nv - 1];
+    case 5: return Row<T, 5, MASK>::fns[nv - 1];
+    default: return Row<T, 6, MASK>::fns[nv - 1];
   }
+}
+
+template <typename T>
+static MicroFn<T> microFor(int mr, int nv, bool mask) {
+  return GRADC_MASKED && mask ? microOf<T, GRADC_MASKED != 0>(mr, nv) : microOf<T, false>(mr, nv);
 }
 
 /** C = A @ B for the shape; the caller has checked every index lies in its buffer. */
@@ -189,15 +229,20 @@ void gemm(const Shape& s, const T* A, const T* B, T* C, const Scratch& scratch) 
       for (int64_t j0 = 0; j0 < n; j0 += NV_MAX * W) {
         const int64_t nc = n - j0 < NV_MAX * W ? n - j0 : NV_MAX * W;
         const int nfull = (int)(nc / W);
-        // full vectors first, then a last partial vector (computed into a tile, copied out)
-        for (int part = 0; part < 2; part++) {
-          const int nv = part == 0 ? nfull : (nc % W ? 1 : 0);
+        const int tail = (int)(nc % W);
+        // with masks, one part of nfull (+1 partial) vectors; without, the full vectors, then the
+        // last partial vector computed into a tile and copied out
+        for (int part = 0; part < (GRADC_MASKED ? 1 : 2); part++) {
+          const bool masked = GRADC_MASKED && tail;
+          const int nv = masked ? nfull + 1 : part == 0 ? nfull : (tail ? 1 : 0);
           if (nv == 0) continue;
           const int64_t jc = j0 + (part == 0 ? 0 : nfull * W);
-          const int64_t width = part == 0 ? nv * W : nc % W;
+          const int64_t width = masked ? nc : part == 0 ? nv * W : tail;
+          const unsigned mask = tail ? (1u << tail) - 1 : ~0u;
+          const bool viaTile = part == 1;
           const T* b;
           int64_t brs;
-          if (part == 0 && s.sb1 == 1) {
+          if (!viaTile && s.sb1 == 1) {
             b = B + p0 * s.sb0 + jc;
             brs = s.sb0;
           } else {
@@ -226,13 +271,13 @@ void gemm(const Shape& s, const T* A, const T* B, T* C, const Scratch& scratch) 
               acs = MR;
             }
             T* c = C + (i0 + ir) * s.ldc + jc;
-            MicroFn<T> fn = microFor<T>(mr, nv);
-            if (part == 0) {
-              fn(kc, a, ars, acs, b, brs, c, s.ldc, load);
+            MicroFn<T> fn = microFor<T>(mr, nv, masked);
+            if (!viaTile) {
+              fn(kc, a, ars, acs, b, brs, c, s.ldc, load, mask);
             } else {
               if (load)
                 for (int r = 0; r < mr; r++) memcpy(tileC + r * W, c + r * s.ldc, sizeof(T) * width);
-              fn(kc, a, ars, acs, b, brs, tileC, W, load);
+              fn(kc, a, ars, acs, b, brs, tileC, W, load, ~0u);
               for (int r = 0; r < mr; r++) memcpy(c + r * s.ldc, tileC + r * W, sizeof(T) * width);
             }
           }

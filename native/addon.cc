@@ -1,8 +1,9 @@
 // The N-API face of gradc's native kernels (plain node_api.h, no node-addon-api):
 //
-//   const plan = addon.plan(f32, m, k, n, sa0, sa1, sb0, sb1, split);  // checked once, owns its scratch
+//   const plan = addon.plan(f32, m, k, n, sa0, sa1, sb0, sb1, split, batch, sab, sbb);  // checked once, owns its scratch
 //   addon.gemm(plan, A, B, C);   // C = A @ B; A, B, C typed arrays of the plan's type, zero-copy
-//                                // (split: half of C's rows, or columns, on a helper thread)
+//                                // (split: half of C's rows, or columns, on a helper thread;
+//                                // batch products, A's and B's t-th at t*sab and t*sbb, C's at t*m*n)
 //   addon.info()                 // { vectorBytes, fpContract: false }
 //   addon.peak(f32, steps)       // GFLOP of a mul-then-add loop in native vectors (bench/peak.ts)
 //
@@ -29,6 +30,7 @@ struct Part {
 
 struct Plan {
   bool f32;
+  int64_t batch, sab, sbb, scb;
   int parts;
   Part part[2];
   /** Elements each operand's array must hold at least. */
@@ -46,8 +48,11 @@ struct Job {
 void runJob(void* j) {
   const Job* job = (const Job*)j;
   const Part& q = *job->part;
-  if (job->plan->f32) gradc::gemm<float>(q.s, (const float*)job->A + q.aOff, (const float*)job->B + q.bOff, (float*)job->C + q.cOff, q.scratch);
-  else gradc::gemm<double>(q.s, (const double*)job->A + q.aOff, (const double*)job->B + q.bOff, (double*)job->C + q.cOff, q.scratch);
+  const Plan& p = *job->plan;
+  for (int64_t t = 0; t < p.batch; t++) {
+    if (p.f32) gradc::gemm<float>(q.s, (const float*)job->A + q.aOff + t * p.sab, (const float*)job->B + q.bOff + t * p.sbb, (float*)job->C + q.cOff + t * p.scb, q.scratch);
+    else gradc::gemm<double>(q.s, (const double*)job->A + q.aOff + t * p.sab, (const double*)job->B + q.bOff + t * p.sbb, (double*)job->C + q.cOff + t * p.scb, q.scratch);
+  }
 }
 
 #define CHECK(call)                                                    \
@@ -97,23 +102,33 @@ void* alignedBytes(int64_t bytes) {
 }
 
 napi_value MakePlan(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
+  size_t argc = 12;
+  napi_value argv[12];
   CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  if (argc != 9) return fail(env, false, "gradc native: plan(f32, m, k, n, sa0, sa1, sb0, sb1, split) takes 9 arguments");
+  if (argc != 12) return fail(env, false, "gradc native: plan(f32, m, k, n, sa0, sa1, sb0, sb1, split, batch, sab, sbb) takes 12 arguments");
   bool f32, split;
   if (napi_get_value_bool(env, argv[0], &f32) != napi_ok) return fail(env, false, "gradc native: plan: f32 must be a boolean");
   if (napi_get_value_bool(env, argv[8], &split) != napi_ok) return fail(env, false, "gradc native: plan: split must be a boolean");
-  int64_t v[7];
+  int64_t v[7], bt[3];
   for (int i = 0; i < 7; i++)
     if (!intArg(env, argv[i + 1], &v[i])) return fail(env, true, "gradc native: plan: sizes and strides must be integers in [0, 2^40]");
-  const int64_t m = v[0], k = v[1], n = v[2];
-  if (m * k > (int64_t)1 << 40 || k * n > (int64_t)1 << 40 || m * n > (int64_t)1 << 40) return fail(env, true, "gradc native: plan: operands too large");
+  for (int i = 0; i < 3; i++)
+    if (!intArg(env, argv[i + 9], &bt[i])) return fail(env, true, "gradc native: plan: the batch and its strides must be integers in [0, 2^40]");
+  const int64_t m = v[0], k = v[1], n = v[2], batch = bt[0];
+  const int64_t lim = (int64_t)1 << 40;
+  if (m * k > lim || k * n > lim || m * n > lim || (batch > 1 && (m * n > lim / batch || bt[1] > lim / batch || bt[2] > lim / batch)))
+    return fail(env, true, "gradc native: plan: operands too large");
   Plan* p = new Plan();
   p->f32 = f32;
-  p->needA = extent(m, k, v[3], v[4]);
-  p->needB = extent(k, n, v[5], v[6]);
-  p->needC = m * n;
+  p->batch = batch;
+  p->sab = bt[1];
+  p->sbb = bt[2];
+  p->scb = m * n;
+  // the last product's view of each operand lies inside its array (the earlier ones start lower)
+  const int64_t ea = extent(m, k, v[3], v[4]), eb = extent(k, n, v[5], v[6]);
+  p->needA = batch == 0 || ea == 0 ? 0 : (batch - 1) * bt[1] + ea;
+  p->needB = batch == 0 || eb == 0 ? 0 : (batch - 1) * bt[2] + eb;
+  p->needC = batch * m * n;
   const gradc::Shape whole = {m, k, n, v[3], v[4], v[5], v[6], n};
   p->parts = 1;
   p->part[0] = {whole, 0, 0, 0, {}};

@@ -12,6 +12,7 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { trace } from "../core/trace.js";
+import { matrixTranspose } from "../core/builder.js";
 import { evaluate } from "../core/evaluate.js";
 import { compile } from "../compile/codegen/compile.js";
 import { nativeKernels } from "../compile/codegen/native.js";
@@ -79,6 +80,27 @@ describe("native float64 products", { skip }, () => {
   });
 });
 
+describe("native batched products", { skip }, () => {
+  test("for all batch shapes, a float64 batched matmul (and its transposed operands, made contiguous) equals evaluate bit for bit; float32 keeps the reference kernel", () => {
+    const shapes = fc.tuple(fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 2 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 30 }));
+    fc.assert(
+      fc.property(shapes, fc.boolean(), arbSeed(), ([batch, m, k, n], tb, seed) => {
+        for (const dtype of ["f64", "f32"] as const) {
+          const g = trace({ a: { shape: [...batch, m, k], dtype }, c: { shape: tb ? [...batch, n, k] : [...batch, k, n], dtype } }, ({ a, c }) => ({
+            out: a.matmul(tb ? matrixTranspose(c) : c),
+          }));
+          const rand = seededRandom(seed);
+          const x = { a: randomTensor(rand, g.inputs[0].shape, -2, 2, dtype), c: randomTensor(rand, g.inputs[1].shape, -2, 2, dtype) };
+          const exe = compile(g);
+          assert.equal(/batched matmul \S+: native kernel/.test(exe.source), dtype === "f64", exe.source);
+          assert.deepEqual(Array.from(exe.run(x).out.data), Array.from(evaluate(g, x).out.data), `${dtype} [${batch}] ${m}x${k} @ ${k}x${n}`);
+        }
+      }),
+      runs(40),
+    );
+  });
+});
+
 describe("native float32 products", { skip }, () => {
   test("for all shapes and strides, the same bits as the WebAssembly f32x4 kernel, within k * 2^-23 * sum |a||b| of the interpreter's", () => {
     const dims32 = fc.tuple(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 8, max: 70 }));
@@ -128,8 +150,8 @@ describe("two threads", { skip }, () => {
     for (const [m, k, n] of [[8, 1, 1], [9, 33, 17], [1, 40, 100], [2, 7, 16], [3, 0, 40]]) {
       const A = Float64Array.from({ length: m * k }, () => rand() - 0.5), B = Float64Array.from({ length: k * n }, () => rand() - 0.5);
       const [c1, c2] = [new Float64Array(m * n), new Float64Array(m * n).fill(NaN)];
-      nk!.gemm(nk!.plan(false, m, k, n, k, 1, n, 1, false), A, B, c1);
-      nk!.gemm(nk!.plan(false, m, k, n, k, 1, n, 1, true), A, B, c2);
+      nk!.gemm(nk!.plan(false, m, k, n, k, 1, n, 1, false, 1, 0, 0), A, B, c1);
+      nk!.gemm(nk!.plan(false, m, k, n, k, 1, n, 1, true, 1, 0, 0), A, B, c2);
       assert.deepEqual(Array.from(c2), Array.from(c1), `${m}x${k} @ ${k}x${n}`);
     }
   });
@@ -138,17 +160,17 @@ describe("two threads", { skip }, () => {
 describe("a wrong call is a JavaScript error, not a crash", { skip }, () => {
   const k = nk!;
   test("plans refuse negative, fractional, NaN and huge sizes or strides, and a wrong argument count", () => {
-    assert.throws(() => k.plan(false, -1, 2, 2, 2, 1, 2, 1, false), RangeError);
-    assert.throws(() => k.plan(false, 2, 2.5, 2, 2, 1, 2, 1, false), RangeError);
-    assert.throws(() => k.plan(false, 2, 2, NaN, 2, 1, 2, 1, false), RangeError);
-    assert.throws(() => k.plan(false, 2, 2, 2, -3, 1, 2, 1, false), RangeError);
-    assert.throws(() => k.plan(false, 2 ** 41, 2, 2, 2, 1, 2, 1, false), RangeError);
+    assert.throws(() => k.plan(false, -1, 2, 2, 2, 1, 2, 1, false, 1, 0, 0), RangeError);
+    assert.throws(() => k.plan(false, 2, 2.5, 2, 2, 1, 2, 1, false, 1, 0, 0), RangeError);
+    assert.throws(() => k.plan(false, 2, 2, NaN, 2, 1, 2, 1, false, 1, 0, 0), RangeError);
+    assert.throws(() => k.plan(false, 2, 2, 2, -3, 1, 2, 1, false, 1, 0, 0), RangeError);
+    assert.throws(() => k.plan(false, 2 ** 41, 2, 2, 2, 1, 2, 1, false, 1, 0, 0), RangeError);
     assert.throws(() => (k.plan as (...a: unknown[]) => unknown)(false, 2, 2), TypeError);
-    assert.throws(() => (k.plan as (...a: unknown[]) => unknown)("f64", 2, 2, 2, 2, 1, 2, 1, false), TypeError);
-    assert.throws(() => (k.plan as (...a: unknown[]) => unknown)(false, 2, 2, 2, 2, 1, 2, 1, "yes"), TypeError);
+    assert.throws(() => (k.plan as (...a: unknown[]) => unknown)("f64", 2, 2, 2, 2, 1, 2, 1, false, 1, 0, 0), TypeError);
+    assert.throws(() => (k.plan as (...a: unknown[]) => unknown)(false, 2, 2, 2, 2, 1, 2, 1, "yes", 1, 0, 0), TypeError);
   });
   test("gemm refuses arrays too short for the plan's views, of the other dtype, or not typed arrays, and a plan that is not one", () => {
-    const p = k.plan(false, 4, 3, 5, 3, 1, 5, 1, false);
+    const p = k.plan(false, 4, 3, 5, 3, 1, 5, 1, false, 1, 0, 0);
     const [A, B, C] = [new Float64Array(12), new Float64Array(15), new Float64Array(20)];
     k.gemm(p, A, B, C);
     assert.throws(() => k.gemm(p, A.subarray(1), B, C), RangeError);
@@ -159,12 +181,22 @@ describe("a wrong call is a JavaScript error, not a crash", { skip }, () => {
     assert.throws(() => k.gemm({} as never, A, B, C), TypeError);
     assert.throws(() => (k.gemm as (...a: unknown[]) => unknown)(p, A, B), TypeError);
     // a strided view: A = x.T of a 3x4 x (strides 1, 4) reaches index 3*4-1 = 11
-    const t = k.plan(false, 4, 3, 5, 1, 4, 5, 1, false);
+    const t = k.plan(false, 4, 3, 5, 1, 4, 5, 1, false, 1, 0, 0);
     k.gemm(t, A, B, C);
     assert.throws(() => k.gemm(t, A.subarray(0, 11), B, C), RangeError);
   });
+  test("a batched plan checks the last product's views: (batch - 1) * stride + extent values", () => {
+    // 3 products of 2x4 @ 4x5, A's t-th at 8t, B's at 20t, C's at 10t
+    const p = k.plan(false, 2, 4, 5, 4, 1, 5, 1, false, 3, 8, 20);
+    const [A, B, C] = [new Float64Array(24), new Float64Array(60), new Float64Array(30)];
+    k.gemm(p, A, B, C);
+    assert.throws(() => k.gemm(p, A.subarray(1), B, C), RangeError);
+    assert.throws(() => k.gemm(p, A, B.subarray(1), C), RangeError);
+    assert.throws(() => k.gemm(p, A, B, C.subarray(1)), RangeError);
+    assert.throws(() => k.plan(false, 2, 4, 5, 4, 1, 5, 1, false, 2 ** 30, 2 ** 20, 0), RangeError);
+  });
   test("a detached operand is refused", () => {
-    const p = k.plan(false, 2, 2, 2, 2, 1, 2, 1, false);
+    const p = k.plan(false, 2, 2, 2, 2, 1, 2, 1, false, 1, 0, 0);
     const A = new Float64Array(4);
     structuredClone(A.buffer, { transfer: [A.buffer] });
     assert.throws(() => k.gemm(p, A, new Float64Array(4), new Float64Array(4)), /detached|Float64Array/);

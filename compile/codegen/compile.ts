@@ -8,7 +8,7 @@ import { numbering, printNode, type Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
 import { allocate, Tensor, type Data } from "../../core/tensor.js";
 import { describeNode, KernelNames, loopStageSource, type Names } from "./loops.js";
-import { matmulSource, nativeMatmul, wasmShare } from "./matmul.js";
+import { matmulSource, nativeBatched, nativeMatmul, wasmShare } from "./matmul.js";
 import { wasmMatmul, wasmSimdSupported, type WasmMatmulSpec } from "./wasm-matmul.js";
 import { loadsOf, Lowering, viewOf, type IsBuffer, type Term } from "./layout.js";
 import { schedule, storeTerm, type LoopStage, type Schedule, type Stage, type Store } from "./schedule.js";
@@ -197,8 +197,9 @@ function build(g: Graph, opts: CompileOptions): Executable {
       stores.push(...written);
       body.push(`// ${stageTitle(st, isSweep[si])}`, ...written.map((n) => `//   ${describeNode(n, names)}`));
       if (st.kind === "call") {
-        runs.push(callKernel(st.node, isBuffer, storage.slot, arrayOf, inputIndex, printNode(st.node, numbers)));
-        body.push(`// (runs the reference kernel of op ${names.label(st.node)}: it has no codegen template)`);
+        const batched = st.node.op === "matmul" && opts.native !== false ? nativeBatched(st.node) : null;
+        runs.push(batched ? batchedKernel(st.node, batched, isBuffer, storage.slot, arrayOf, inputIndex) : callKernel(st.node, isBuffer, storage.slot, arrayOf, inputIndex, printNode(st.node, numbers)));
+        body.push(batched ? `// (batched matmul ${names.label(st.node)}: native kernel, compile/codegen/native.ts)` : `// (runs the reference kernel of op ${names.label(st.node)}: it has no codegen template)`);
         bytes += [...st.node.inputs, st.node].reduce((s, x) => s + bytesOf(x), 0);
         claim(st.node);
         continue;
@@ -426,6 +427,14 @@ function callKernel(node: Node, isBuffer: IsBuffer, slot: Map<Node, number>, arr
     checkKernelResult("compile(...).run", node, r);
     out.set(r.data);
   };
+}
+
+/** A batched matmul's native kernel over its operands' buffers (contiguous: the schedule makes a call's operands so). */
+function batchedKernel(node: Node, k: { gemm: (plan: never, a: Data, b: Data, c: Data) => void; plan: unknown }, isBuffer: IsBuffer, slot: Map<Node, number>, arrayOf: (j: number) => Data, inputIndex: Map<Node, number>): Run {
+  const [a, b] = node.inputs.map((x) => viewOf(x, isBuffer)!.base);
+  const at = (base: Node, arrays: readonly Data[]) => (base.isInput ? arrays[inputIndex.get(base)!] : arrayOf(slot.get(base)!));
+  const plan = k.plan as never;
+  return (arrays) => k.gemm(plan, at(a, arrays), at(b, arrays), arrayOf(slot.get(node)!));
 }
 
 /** An allocation failure names the node(s) the buffer holds, not only its size. */

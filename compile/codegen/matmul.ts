@@ -58,7 +58,21 @@ export function nativeMatmul(node: Node, a: View, b: View, wasm: boolean, split:
   if (!nk || (node.dtype === "f32" && !(wasm && wasmShare(node)))) return null;
   const [m, k] = node.inputs[0].shape;
   const n = node.shape[1];
-  return { gemm: nk.gemm, plan: nk.plan(node.dtype === "f32", m, k, n, a.strides[0], a.strides[1], b.strides[0], b.strides[1], split) };
+  return { gemm: nk.gemm, plan: nk.plan(node.dtype === "f32", m, k, n, a.strides[0], a.strides[1], b.strides[0], b.strides[1], split, 1, 0, 0) };
+}
+
+/**
+ * A batched matmul (rank > 2, a "call" stage over contiguous operands) in the native kernels:
+ * float64 only (float32 keeps the reference kernel's single rounding, as compiled code does today).
+ */
+export function nativeBatched(node: Node): { gemm: NativeKernels["gemm"]; plan: NativePlan } | null {
+  const nk = nativeKernels();
+  if (!nk || node.dtype !== "f64") return null;
+  const r = node.rank;
+  const [m, k] = node.inputs[0].shape.slice(r - 2);
+  const n = node.shape[r - 1];
+  const batch = node.shape.slice(0, r - 2).reduce((p, s) => p * s, 1);
+  return { gemm: nk.gemm, plan: nk.plan(false, m, k, n, k, 1, n, 1, false, batch, m * k, k * n) };
 }
 
 /**

@@ -18,8 +18,10 @@ export interface NativeKernels {
   /**
    * Plan C[m,n] = A[m,k] @ B[k,n] with A's strides (sa0, sa1) and B's (sb0, sb1), in elements.
    * With `split`, each call computes half of C's rows (or columns) on the addon's helper thread.
+   * `batch` products (1 for a plain product): the t-th reads A from t*sab and B from t*sbb and
+   * writes C from t*m*n.
    */
-  plan(f32: boolean, m: number, k: number, n: number, sa0: number, sa1: number, sb0: number, sb1: number, split: boolean): NativePlan;
+  plan(f32: boolean, m: number, k: number, n: number, sa0: number, sa1: number, sb0: number, sb1: number, split: boolean, batch: number, sab: number, sbb: number): NativePlan;
   /** Run a plan on arrays of its dtype (checked: type, and every index of each view inside its array). */
   gemm(plan: NativePlan, a: Data, b: Data, c: Data): void;
   /** Bytes per vector register the addon was built for (64: AVX-512). */

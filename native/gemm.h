@@ -217,13 +217,27 @@ void gemm(const Shape& s, const T* A, const T* B, T* C, const Scratch& scratch) 
     for (int64_t i0 = 0; i0 < m; i0 += bl.mc) {
       const int64_t mc = m - i0 < bl.mc ? m - i0 : bl.mc;
       if (!directA) {
-        // panels of MR rows, each p's MR values adjacent: [tile][p][MR] (the last panel partly filled)
-        for (int64_t t = 0; t < mc; t += MR) {
-          const int64_t h = mc - t < MR ? mc - t : MR;
-          T* d = packA + t * kc;
-          const T* src = A + (i0 + t) * s.sa0 + p0 * s.sa1;
-          for (int64_t p = 0; p < kc; p++, d += MR, src += s.sa1)
-            for (int64_t r = 0; r < h; r++) d[r] = src[r * s.sa0];
+        // panels of MR rows, each p's MR values adjacent: [tile][p][MR] (the last panel partly
+        // filled), read in A's memory order: for x^T (rows of A adjacent in x), p outermost, so
+        // each row of x is read once along its length (tile by tile, every step of p reread lines
+        // a row of x apart, all in one L1 set)
+        if (s.sa0 < s.sa1) {
+          for (int64_t p = 0; p < kc; p++) {
+            const T* src = A + i0 * s.sa0 + (p0 + p) * s.sa1;
+            for (int64_t t = 0; t < mc; t += MR) {
+              const int64_t h = mc - t < MR ? mc - t : MR;
+              T* d = packA + t * kc + p * MR;
+              for (int64_t r = 0; r < h; r++) d[r] = src[(t + r) * s.sa0];
+            }
+          }
+        } else {
+          for (int64_t t = 0; t < mc; t += MR) {
+            const int64_t h = mc - t < MR ? mc - t : MR;
+            T* d = packA + t * kc;
+            const T* src = A + (i0 + t) * s.sa0 + p0 * s.sa1;
+            for (int64_t p = 0; p < kc; p++, d += MR, src += s.sa1)
+              for (int64_t r = 0; r < h; r++) d[r] = src[r * s.sa0];
+          }
         }
       }
       for (int64_t j0 = 0; j0 < n; j0 += NV_MAX * W) {

@@ -298,10 +298,17 @@ export class RandomState {
 
   private twist(): void {
     const mt = this.key;
-    for (let i = 0; i < N; i++) {
-      const y = (mt[i] & 0x80000000) | (mt[(i + 1) % N] & 0x7fffffff);
-      mt[i] = mt[(i + M) % N] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
+    // i + 1 and i + M wrap around N: three loops instead of a modulo per word
+    for (let i = 0; i < N - M; i++) {
+      const y = (mt[i] & 0x80000000) | (mt[i + 1] & 0x7fffffff);
+      mt[i] = mt[i + M] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
     }
+    for (let i = N - M; i < N - 1; i++) {
+      const y = (mt[i] & 0x80000000) | (mt[i + 1] & 0x7fffffff);
+      mt[i] = mt[i + M - N] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
+    }
+    const y = (mt[N - 1] & 0x80000000) | (mt[0] & 0x7fffffff);
+    mt[N - 1] = mt[M - 1] ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
     this.pos = 0;
   }
 

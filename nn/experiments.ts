@@ -6,7 +6,7 @@ import { RandomState } from "../core/random.js";
 import { Tensor, type DType } from "../core/tensor.js";
 import { FullyConnectedNet, type Normalization } from "./net.js";
 import type { Engine } from "./runner.js";
-import { Solver, takeRows, type Labels, type SolverData } from "./solver.js";
+import { Solver, type Labels, type SolverData } from "./solver.js";
 import { linePlot, type PageSection, type Series } from "./plot.js";
 
 export type ExperimentName = "deep" | "weight-scale" | "batch-size";
@@ -80,7 +80,8 @@ function sizes(o: ExperimentOptions, full: number): Sizes {
   };
 }
 
-const firstN = (X: Tensor, n: number) => takeRows(X, Array.from({ length: n }, (_, i) => i));
+/** The first n rows: a view (the rows are consecutive), cast or copied once below if needed. */
+const firstN = (X: Tensor, n: number) => (n === X.shape[0] ? X : new Tensor(X.data.subarray(0, n * (X.size / X.shape[0])), [n, ...X.shape.slice(1)]));
 const firstLabels = (y: Labels, n: number) => Array.from((y instanceof Tensor ? y.data : y) as ArrayLike<number>).slice(0, n);
 
 /** The first rows, in the experiment's dtype (cast once here, not per minibatch). */

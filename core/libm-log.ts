@@ -64,8 +64,43 @@ const LN2LO = LOG_CONSTS[1];
 const A = LOG_CONSTS.subarray(2, 7);
 const B = LOG_CONSTS.subarray(7, 18);
 
-/** Natural log of x in (0, 1), equal to glibc's log(x) in every bit. */
+/**
+ * Natural log of x in (0, 1), equal to glibc's log(x) in every bit.
+ *
+ * Fast path: glibc's steps with r exact (the one product whose rounding matters everywhere) and
+ * the small tail S (lo, the polynomial) in plain unfused arithmetic. Fused and unfused tails differ
+ * by under 2^-48 of the tail's terms, far below the result's last bit (|log x| > 0.06 here, the
+ * tail is below 2^-14), so hi + S rounds as glibc's does unless hi + S lies within that distance
+ * of a rounding midpoint; then (1 call in a few hundred) the exact emulated-FMA path decides.
+ */
 export function glibcLog(x: number): number {
+  if (x >= 0.9375 && x < 1 + 265 / 4096) return glibcLogNear1(x);
+  F64[0] = x;
+  const top = (U32[HI] - 0x3fe60000) | 0;
+  const i = (top >>> 13) & 127;
+  const k = top >> 20;
+  const z = x * 2 ** -k;
+  const invc = LOG_TABLE[2 * i];
+  const w = k * LN2HI + LOG_TABLE[2 * i + 1];
+  const r = fmaMinusOne(z, invc);
+  const hi = w + r;
+  const kl = k * LN2LO;
+  const lo = kl + (w - hi + r);
+  const r2 = r * r;
+  const p = (r * A[4] + A[3]) * r2 + (r * A[2] + A[1]);
+  const tail = r * r2 * p + (r2 * A[0] + lo);
+  const s = tail + hi;
+  const e = tail - (s - hi); // hi + tail = s + e exactly (|hi| > |tail|)
+  // the rounding midpoints around s are half a spacing away: ulp(s) / 2, or ulp(s) / 4 below a
+  // power of two (the spacing halves there)
+  F64[0] = s;
+  const half = 2 ** (((U32[HI] >>> 20) & 0x7ff) - 1076) * ((U32[HI] & 0xfffff) === 0 && U32[LO] === 0 ? 0.5 : 1);
+  if (half - Math.abs(e) > (Math.abs(kl) + Math.abs(lo) + r2 + Math.abs(tail)) * 5.684341886080802e-14) return s; // 2^-44
+  return glibcLogExact(x);
+}
+
+/** The same, every FMA emulated exactly (the fast path's fallback, and its reference in tests). */
+export function glibcLogExact(x: number): number {
   if (x >= 0.9375 && x < 1 + 265 / 4096) return glibcLogNear1(x);
   // x = 2^k z with z in [0x1.6p-1, 0x1.6p0); the table gives c near z and log(c).
   F64[0] = x;

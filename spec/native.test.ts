@@ -15,9 +15,12 @@ import { trace } from "../core/trace.js";
 import { matrixTranspose } from "../core/builder.js";
 import { evaluate } from "../core/evaluate.js";
 import { compile } from "../compile/codegen/compile.js";
+import { Tensor } from "../core/tensor.js";
 import { nativeKernels } from "../compile/codegen/native.js";
 import { randomTensor, seededRandom } from "./helpers.js";
 import { arbSeed, runs } from "./arbitraries.js";
+import { FullyConnectedNet } from "../nn/net.js";
+import { RandomState } from "../core/random.js";
 
 const nk = nativeKernels();
 const skip = nk ? false : "the native addon is not built (gradc uses its WebAssembly kernels)";
@@ -77,6 +80,21 @@ describe("native float64 products", { skip }, () => {
     c.data[17 + 2] = NaN;
     const got = compile(g).run({ a, c }).out.data, want = evaluate(g, { a, c }).out.data;
     for (let i = 0; i < want.length; i++) assert.ok(Object.is(got[i], want[i]), `[${i}]: ${got[i]} vs ${want[i]}`);
+  });
+});
+
+describe("a training iteration", { skip }, () => {
+  test("the notebook's net with batchnorm gives the same loss and gradients, bit for bit, with the native kernels on and off (f64 and f32)", () => {
+    for (const dtype of ["f64", "f32"] as const) {
+      const rs = new RandomState(5);
+      const x = rs.randn(12, 300) as Float64Array;
+      const X = new Tensor(dtype === "f32" ? Float32Array.from(x) : x, [12, 300]);
+      const y = rs.randint(10, undefined, [12]);
+      const make = (native: boolean) => new FullyConnectedNet([40, 30], { inputDim: 300, normalization: "batchnorm", weightScale: 5e-2, seed: 3, dtype, native });
+      const on = make(true).loss(X, y), off = make(false).loss(X, y);
+      assert.equal(on.loss, off.loss, dtype);
+      for (const k of Object.keys(off.grads)) assert.deepEqual(Array.from(on.grads[k].data), Array.from(off.grads[k].data), `${dtype} ${k}`);
+    }
   });
 });
 

@@ -311,8 +311,10 @@ function meanImage(X: Tensor): Float64Array {
 
 /** In place: only ever on the fresh arrays take() allocated. */
 function subtractRows(X: Tensor, mean: Float64Array): void {
-  const per = mean.length;
-  for (let i = 0; i < X.size; i++) X.data[i] -= mean[i % per];
+  const per = mean.length, data = X.data;
+  for (let row = 0; row < data.length; row += per) {
+    for (let j = 0; j < per; j++) data[row + j] -= mean[j];
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

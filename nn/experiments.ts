@@ -86,7 +86,7 @@ const firstLabels = (y: Labels, n: number) => Array.from((y instanceof Tensor ? 
 
 /** The first rows, in the experiment's dtype (cast once here, not per minibatch). */
 function smallData(o: ExperimentOptions, s: Sizes): SolverData {
-  const cast = (X: Tensor) => (X.dtype === dtypeOf(o) ? X : new Tensor(dtypeOf(o) === "f32" ? Float32Array.from(X.data) : Float64Array.from(X.data), X.shape));
+  const cast = (X: Tensor) => (X.dtype === dtypeOf(o) ? X : new Tensor(dtypeOf(o) === "f32" ? new Float32Array(X.data) : new Float64Array(X.data), X.shape));
   return {
     XTrain: cast(firstN(o.data.XTrain, s.numTrain)),
     yTrain: firstLabels(o.data.yTrain, s.numTrain),

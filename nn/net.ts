@@ -113,7 +113,7 @@ export class FullyConnectedNet {
       const [din, dout] = [dims[i - 1], dims[i]];
       const w = rng.randn(din, dout);
       for (let k = 0; k < w.length; k++) w[k] *= weightScale;
-      this.params[`W${i}`] = new Tensor(dtype === "f32" ? Float32Array.from(w) : w, [din, dout]);
+      this.params[`W${i}`] = new Tensor(dtype === "f32" ? new Float32Array(w) : w, [din, dout]);
       this.params[`b${i}`] = zeros([dout], dtype);
       if (normalization && i < this.numLayers) {
         this.params[`gamma${i}`] = full([dout], 1, dtype);
@@ -248,7 +248,7 @@ export class FullyConnectedNet {
     if (X.shape.length < 1 || n < 1 || X.size !== n * this.inputDim) {
       throw new GradcError(`FullyConnectedNet.loss: X has shape ${shapeStr(X.shape)}; expected N examples of ${this.inputDim} features`);
     }
-    const data = X.dtype === this.dtype ? X.data : this.dtype === "f32" ? Float32Array.from(X.data) : Float64Array.from(X.data);
+    const data = X.dtype === this.dtype ? X.data : this.dtype === "f32" ? new Float32Array(X.data) : new Float64Array(X.data);
     return new Tensor(data, [n, this.inputDim]);
   }
 

@@ -3,7 +3,8 @@
 // Node headers, or GRADC_NATIVE=0, it prints one line and gradc runs its WebAssembly kernels.
 
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -24,5 +25,9 @@ if (process.env.GRADC_NATIVE === "0") {
   if (r.status !== 0) {
     const err = (r.error?.message ?? `${r.stderr}`.split("\n").find((l) => /error/i.test(l)) ?? `exit ${r.status}`).trim();
     fallback(err.slice(0, 160));
+  } else {
+    // -march=native: the addon may use any instruction this CPU has; compile/codegen/native.ts
+    // loads it only on a CPU of the same model (another one could fault on an instruction)
+    writeFileSync(join(root, "build", "Release", "built-for.json"), JSON.stringify({ cpu: os.cpus()[0]?.model ?? "unknown", arch: process.arch }) + "\n");
   }
 }

@@ -50,10 +50,20 @@ export function nativeKernels(): NativeKernels | null {
     const { createRequire } = proc.getBuiltinModule("node:module") as typeof import("node:module");
     // dist/compile/codegen/native.js -> <package>/build/Release/gradc_native.node
     const require = createRequire(import.meta.url);
+    // built with -march=native: on another CPU model it could stop the process on an instruction
+    // that CPU lacks (SIGILL, not an exception), so it loads only where it was built
+    const os = proc.getBuiltinModule("node:os") as typeof import("node:os");
+    const here = { cpu: os.cpus()[0]?.model ?? "unknown", arch: os.arch() };
+    const built = require("../../../build/Release/built-for.json") as { cpu: string; arch: string };
+    if (built.cpu !== here.cpu || built.arch !== here.arch) {
+      why = `built for ${built.cpu} (${built.arch}), this is ${here.cpu} (${here.arch}): rebuild with \`npm rebuild gradc\` (or node native/install.mjs)`;
+      return loaded;
+    }
     loaded = require("../../../build/Release/gradc_native.node") as NativeKernels;
     why = `loaded (${loaded.info().vectorBytes * 8}-bit vectors)`;
   } catch (e) {
-    why = `not built or not loadable (${((e as Error).message ?? String(e)).split("\n")[0]})`;
+    if (/built-for\.json/.test((e as Error).message ?? "")) why = "built without a record of its CPU (an older install): rebuild with `npm rebuild gradc` (or node native/install.mjs)";
+    else why = `not built or not loadable (${((e as Error).message ?? String(e)).split("\n")[0]})`;
     loaded = null;
   }
   return loaded;

@@ -11,8 +11,8 @@
 //   node dist/bench/numpy.js --sizes 100x500 --reps 10
 
 import "../ops/index.js";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -26,6 +26,7 @@ import { compile } from "../compile/codegen/compile.js";
 import { optimize } from "../compile/optimize/optimize.js";
 import { zooGraph } from "../ops/zoo.js";
 import { FullyConnectedNet } from "../nn/net.js";
+import { findCifarSubset } from "../nn/data.js";
 import { measureNativePeak, measurePeak } from "./peak.js";
 import { nativeKernels } from "../compile/codegen/native.js";
 import { probeBytes, specializeProbe } from "./probe.js";
@@ -49,6 +50,8 @@ export interface NumpyComparison {
   iteration: { dtype: DType; gradcMs: number; numpyMs: number | null; wasmMs?: number }[];
   /** The iteration with the large products split over two threads: wall-clock ms, one thread vs two, same run. */
   threaded: { dtype: DType; oneThreadWallMs: number; twoThreadsWallMs: number }[];
+  /** `gradc experiment deep` against nn/numpy_reference.py end to end, or why it was not run. */
+  experiment: { dtype: DType; gradcS: number; numpyS: number | null }[] | { skipped: string };
   /** f64/f32: 128-bit WebAssembly lanes (bench/peak.ts); native: the addon's vectors (512-bit with AVX-512), same measure. */
   peakGFlops: { f64: number; f32: number; native?: { f64: number; f32: number; bits: number } };
   /** kernel: which back end ran it; ofPeak is against that back end's peak. */
@@ -133,6 +136,43 @@ function matmulCases(dtype: DType, native: boolean): { what: string; run: () => 
   });
 }
 
+/**
+ * `gradc experiment deep` and the notebook's own code in numpy (nn/numpy_reference.py) on the
+ * CIFAR-10 subset, end to end, each a fresh process: start-up, data loading, graph preparation
+ * (gradc), two nets of 200 iterations, the accuracy checks. Wall-clock seconds, the better of two
+ * interleaved rounds (numpy, gradc, numpy, gradc).
+ */
+export function experimentComparison(python = "python3"): NumpyComparison["experiment"] {
+  const dir = findCifarSubset();
+  if (!dir) return { skipped: "the CIFAR-10 subset is not at ../shared/data/cifar10 beside the project" };
+  const cli = join(here, "..", "cli.js");
+  const reference = join(here, "..", "..", "nn", "numpy_reference.py");
+  const out = mkdtempSync(join(os.tmpdir(), "gradc-deep-"));
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" };
+  const timed = (cmd: string, args: string[]): number | null => {
+    const t0 = performance.now();
+    const r = spawnSync(cmd, args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 24 });
+    const s = (performance.now() - t0) / 1000;
+    if (r.status !== 0) return null;
+    return s;
+  };
+  try {
+    return (["f32", "f64"] as const).map((dtype) => {
+      let g = Infinity, n: number | null = Infinity;
+      for (let round = 0; round < 2; round++) {
+        const ns = timed(python, [reference, dir, "--dtype", dtype]);
+        n = ns === null || n === null ? null : Math.min(n, ns);
+        const gs = timed(process.execPath, [cli, "experiment", "deep", "--dtype", dtype, "--out", out]);
+        if (gs === null) throw new Error(`gradc experiment deep --dtype ${dtype} failed`);
+        g = Math.min(g, gs);
+      }
+      return { dtype, gradcS: g, numpyS: n };
+    });
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
 /** Run bench/numpy_bench.py; when python3 or numpy is missing, say which instead. */
 export function runNumpy(sizes: [number, number][], reps: number, python = "python3", iteration = true): { out: any; error?: string } {
   try {
@@ -212,6 +252,8 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
     }
     return { dtype, oneThreadWallMs: a, twoThreadsWallMs: b };
   });
+  log("# experiment deep end to end (child processes: nn/numpy_reference.py, then gradc)");
+  const experiment = experimentComparison();
   const [n64, n32] = [measureNativePeak("f64"), measureNativePeak("f32")];
   const peakGFlops: NumpyComparison["peakGFlops"] = { f64: measurePeak("f64"), f32: measurePeak("f32"), ...(n64 && n32 ? { native: { f64: n64.gflops, f32: n32.gflops, bits: n64.bits } } : {}) };
   const matmul: NumpyComparison["matmul"] = [];
@@ -236,6 +278,7 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
     ),
     iteration: (["f64", "f32"] as const).map((dtype) => ({ dtype, gradcMs: gradcIt.get(dtype)!, numpyMs: numpyIt.get(dtype) ?? null, ...(wasmIt.has(dtype) ? { wasmMs: wasmIt.get(dtype)! } : {}) })),
     threaded,
+    experiment,
     peakGFlops,
     matmul,
   };
@@ -280,6 +323,14 @@ export function summarizeComparison(r: NumpyComparison): string {
     "",
     `Batchnorm: gradc's default run (\`compile(optimize(backward)).run\`, fresh output arrays, as numpy's function returns new arrays) against numpy's \`batchnorm_backward_alt\`; the reuseOutputs run (outputs in the executable's buffers and inputs in its \`inputArray\`s, the batchnorm table's "fused" row) against the probe: the float64 streaming probe over the same two sweeps' bytes (bench/probe.ts; the float32 runs move half its bytes). Iteration: \`net.loss(X, y)\`, forward and every gradient, both sides.`,
     "",
+    ...("skipped" in r.experiment
+      ? [`\`experiment deep\` end to end: not run (${r.experiment.skipped}).`]
+      : [
+          "| end to end: `gradc experiment deep` vs the notebook's code in numpy (`nn/numpy_reference.py`), CIFAR-10 subset, each a fresh process | dtype | gradc s | numpy s | numpy / gradc |",
+          "| --- | --- | ---: | ---: | ---: |",
+          ...r.experiment.map((c) => `| experiment deep (2 nets x 200 iterations, accuracy checks, start-up and data loading) | ${c.dtype} | ${f(c.gradcS, 2)} | ${f(c.numpyS, 2)} | ${c.numpyS === null ? "n/a" : f(c.numpyS / c.gradcS, 2)} |`),
+        ]),
+    "",
     `Two cores (its own rows, not compared with numpy): the iteration with \`threads: true\` (the first layer's two products split C with a helper thread: the native kernels' own, or the WebAssembly worker when they are off), one thread and two interleaved in the same run: ${r.threaded.map((t) => `${t.dtype} ${f(t.oneThreadWallMs)} -> ${f(t.twoThreadsWallMs)} ms (x${f(t.oneThreadWallMs / t.twoThreadsWallMs, 2)})`).join(", ")}.`,
     "",
     `Peak of 128-bit lanes (mul + add, no FMA; bench/peak.ts): f64x2 ${f(r.peakGFlops.f64, 1)} GFLOP/s, f32x4 ${f(r.peakGFlops.f32, 1)} GFLOP/s.` +
@@ -304,6 +355,8 @@ function parseSizes(s: string): [number, number][] {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({ options: { sizes: { type: "string" }, reps: { type: "string" }, out: { type: "string", default: "bench/results/numpy.json" } } });
+  // the output path is checked (its folder made) before the minutes of work, not after
+  mkdirSync(dirname(values.out!), { recursive: true });
   const r = runNumpyComparison({ sizes: values.sizes ? parseSizes(values.sizes) : undefined, reps: values.reps ? Number(values.reps) : undefined });
   mkdirSync(dirname(values.out!), { recursive: true });
   writeFileSync(values.out!, JSON.stringify(r, null, 2) + "\n");

@@ -16,6 +16,7 @@ test("without python3 the comparison says so, and the summary has gradc's figure
     batchnorm: [{ N: 4, D: 4, dtype: "f32", gradcMs: 0.01, fusedMs: 0.01, numpyMs: null, probeMs: 0.02 }],
     iteration: [{ dtype: "f64", gradcMs: 3, numpyMs: null }],
     threaded: [{ dtype: "f32", oneThreadWallMs: 2, twoThreadsWallMs: 1.5 }],
+    experiment: [{ dtype: "f32", gradcS: 1.25, numpyS: null }],
     peakGFlops: { f64: 28, f32: 56 },
     matmul: [{ what: "X @ W1", dtype: "f32", ms: 1, gflops: 30, ofPeak: 30 / 56 }],
   };
@@ -23,4 +24,6 @@ test("without python3 the comparison says so, and the summary has gradc's figure
   assert.match(text, /No numpy rows: python3-that-does-not-exist not found/);
   assert.match(text, /\| batchnorm backward 4x4 \| f32 \| 0\.010 \| n\/a \| n\/a \| 0\.010 \| 0\.50 \|/);
   assert.match(text, /\| X @ W1 \| f32 \| 1\.000 \| 30\.0 \| 54% \|/);
+  assert.match(text, /\| experiment deep .*\| f32 \| 1\.25 \| n\/a \| n\/a \|/);
+  assert.match(summarizeComparison({ ...r, experiment: { skipped: "no data" } }), /`experiment deep` end to end: not run \(no data\)\./);
 });

@@ -50,8 +50,8 @@ export interface RunResult {
   bestTrainAcc: number;
   /** Mean of the last 100 losses, as the notebook's "final training loss". */
   finalLoss: number;
-  /** Wall-clock ms: the whole run, the training steps, the accuracy checks, graph preparation (optimize + compile, inside the former two). */
-  timing: { totalMs: number; stepMs: number; accuracyMs: number; iterations: number; msPerIteration: number; prepareMs: number };
+  /** Wall-clock ms: the whole run, the training steps, the parameter updates (inside the steps), the accuracy checks, graph preparation (optimize + compile, inside the steps and checks). */
+  timing: { totalMs: number; stepMs: number; updateMs: number; accuracyMs: number; iterations: number; msPerIteration: number; prepareMs: number };
 }
 
 export interface ExperimentResult {

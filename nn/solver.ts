@@ -64,8 +64,8 @@ export class Solver {
   bestValAcc = 0;
   bestParams: Record<string, Tensor> = {};
   epoch = 0;
-  /** Wall-clock milliseconds of the last train(): all of it, the steps, the accuracy checks. */
-  timing = { totalMs: 0, stepMs: 0, accuracyMs: 0, iterations: 0 };
+  /** Wall-clock milliseconds of the last train(): all of it, the steps (with the updates in them), the updates, the accuracy checks. */
+  timing = { totalMs: 0, stepMs: 0, updateMs: 0, accuracyMs: 0, iterations: 0 };
   private readonly rule: UpdateRule;
   private readonly optimConfigs: Record<string, OptimConfig> = {};
   private readonly opts: Required<Omit<SolverOptions, "updateRule" | "optimConfig" | "seed" | "rng" | "progress">> & { progress: boolean };
@@ -107,9 +107,11 @@ export class Solver {
     if (this.batch?.shape[0] !== mask.length) this.batch = new Tensor(allocate(mask.length * (X.size / X.shape[0]), X.dtype), [mask.length, ...X.shape.slice(1)]);
     const { loss, grads } = this.model.loss(takeRows(X, mask, this.batch), takeLabels(this.data.yTrain, mask));
     this.lossHistory.push(loss);
+    const u0 = performance.now();
     for (const [k, w] of Object.entries(this.model.params)) {
       this.model.params[k] = this.rule(w, grads[k], this.optimConfigs[k]);
     }
+    this.timing.updateMs += performance.now() - u0;
     return loss;
   }
 
@@ -152,7 +154,7 @@ export class Solver {
     const total = numEpochs * perEpoch;
     const bar = progress ? new ProgressBar(total) : null;
     const say = (line: string) => (bar ? bar.log(line) : log(line));
-    this.timing = { totalMs: 0, stepMs: 0, accuracyMs: 0, iterations: total };
+    this.timing = { totalMs: 0, stepMs: 0, updateMs: 0, accuracyMs: 0, iterations: total };
     for (let t = 0; t < total; t++) {
       const s0 = performance.now();
       const loss = this.step();

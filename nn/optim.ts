@@ -12,7 +12,7 @@ import { GradcError } from "../core/errors.js";
 import { allocate, sameShape, shapeStr, Tensor, type Data, type DType } from "../core/tensor.js";
 import * as b from "../core/builder.js";
 import { Graph } from "../core/graph.js";
-import { compile, SIMD_MIN, type Executable } from "../compile/codegen/compile.js";
+import { compile, type Executable } from "../compile/codegen/compile.js";
 import { adamKernel, type AdamKernel } from "./adam-wasm.js";
 
 /** Hyperparameters and optimizer state of one parameter (the notebook's `config` dict). */
@@ -108,7 +108,7 @@ export function adam(w: Tensor, dw: Tensor, config: OptimConfig): Tensor {
   const t = (config.t = (config.t ?? 0) + 1);
   const c1 = 1 - b1 ** t;
   const c2 = 1 - b2 ** t;
-  if (w.size >= SIMD_MIN) {
+  if (w.size >= ADAM_SIMD_MIN) {
     // the same formula, op for op, as WebAssembly SIMD (nn/adam-wasm.ts): bit for bit the loop's
     // in float64; in float32 each op rounds to float32 (as numpy's float32 Adam does)
     const k = simdAdam(config, w, b1, b2, eps);
@@ -133,6 +133,14 @@ export function adam(w: Tensor, dw: Tensor, config: OptimConfig): Tensor {
   }
   return w;
 }
+
+/**
+ * Parameters of at least this many values update in SIMD. In float32 the choice shows in the
+ * results: the loop below computes in float64 and rounds once per value, the SIMD kernel rounds
+ * every op to float32. So it is Adam's own constant (the 4,096 it has always been), not tied to
+ * compile's SIMD_MIN, which may move for speed.
+ */
+export const ADAM_SIMD_MIN = 4096;
 
 /** The SIMD kernels by their moment m's array (a view of the kernel's memory). */
 const simdKernels = new WeakMap<Data, { kernel: AdamKernel; key: string }>();

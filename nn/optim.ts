@@ -6,7 +6,9 @@
 // loop was a fifth of `experiment deep`), keeping its moments in the kernel's memory. They update
 // w and the state tensors in place and return w (as the notebook's sgd does with `w -= ...`):
 // allocating three fresh arrays per parameter per step cost a third of a training iteration.
-// Copy a parameter first to keep its old value.
+// (Adam on a large parameter returns an equal tensor in its kernel's memory instead: use the
+// returned parameter, as the Solver does, and the next step copies nothing.) Copy a parameter
+// first to keep its old value.
 
 import { GradcError } from "../core/errors.js";
 import { allocate, sameShape, shapeStr, Tensor, type Data, type DType } from "../core/tensor.js";
@@ -96,6 +98,10 @@ export function rmsprop(w: Tensor, dw: Tensor, config: OptimConfig): Tensor {
 /**
  * Adam with bias correction (t counts updates, starting at 1):
  *   m = b1 m + (1-b1) dw;  v = b2 v + (1-b2) dw^2;  w -= lr * (m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps)
+ * w is updated in place. A parameter of ADAM_SIMD_MIN values or more comes back as a tensor over
+ * the SIMD kernel's memory holding the same values; passing that one next time saves copying it.
+ *
+ *   params.W1 = adam(params.W1, grads.W1, config);
  */
 export function adam(w: Tensor, dw: Tensor, config: OptimConfig): Tensor {
   check("adam", w, dw);
@@ -114,7 +120,9 @@ export function adam(w: Tensor, dw: Tensor, config: OptimConfig): Tensor {
     const k = simdAdam(config, w, b1, b2, eps);
     if (k) {
       k.step(w.data, dw.data, lr, c1, c2);
-      return w;
+      // w is updated in place; the returned parameter lives in the kernel's memory, so a caller that
+      // keeps it (the Solver does) hands it back next step and nothing is copied in or out
+      return w.data === k.w ? w : new Tensor(k.w, w.shape);
     }
     const out = adamGraph(w.shape, w.dtype, b1, b2, eps).run({ w, dw, m, v, lr: [lr], c1: [c1], c2: [c2] });
     w.data.set(out.w.data);

@@ -131,6 +131,10 @@ export function adam(w: Tensor, dw: Tensor, config: OptimConfig): Tensor {
     return w;
   }
   const wd = w.data, gd = dw.data, md = m.data, vd = v.data;
+  if (w.dtype === "f32") {
+    adamFloat32(wd, gd, md, vd, lr, b1, b2, eps, c1, c2);
+    return w;
+  }
   for (let i = 0; i < wd.length; i++) {
     const g = gd[i];
     const mi = b1 * md[i] + (1 - b1) * g;
@@ -143,10 +147,27 @@ export function adam(w: Tensor, dw: Tensor, config: OptimConfig): Tensor {
 }
 
 /**
- * Parameters of at least this many values update in SIMD. In float32 the choice shows in the
- * results: the loop below computes in float64 and rounds once per value, the SIMD kernel rounds
- * every op to float32. So it is Adam's own constant (the 4,096 it has always been), not tied to
- * compile's SIMD_MIN, which may move for speed.
+ * Adam in float32 as numpy computes it on float32 arrays (and as the update graph and the SIMD
+ * kernel do): every op rounded to float32, the scalars (b1, 1 - b1, lr, the corrections) rounded
+ * to float32 first. Written op for op as the update graph; bit for bit its result (tested), so a
+ * parameter's results do not depend on which path its size takes.
+ */
+function adamFloat32(wd: Data, gd: Data, md: Data, vd: Data, lr: number, b1: number, b2: number, eps: number, c1: number, c2: number): void {
+  const f = Math.fround;
+  const B1 = f(b1), NB1 = f(1 - b1), B2 = f(b2), NB2 = f(1 - b2), E = f(eps), LR = f(lr), C1 = f(c1), C2 = f(c2);
+  for (let i = 0; i < wd.length; i++) {
+    const g = gd[i];
+    const mi = f(f(md[i] * B1) + f(g * NB1));
+    const vi = f(f(vd[i] * B2) + f(f(g * g) * NB2));
+    md[i] = mi;
+    vd[i] = vi;
+    wd[i] = f(wd[i] - f(f(f(mi / C1) * LR) / f(f(Math.sqrt(f(vi / C2))) + E)));
+  }
+}
+
+/**
+ * Parameters of at least this many values update in SIMD (a smaller one is not worth a kernel's
+ * memory). Both paths compute the same bits, in float64 and in float32.
  */
 export const ADAM_SIMD_MIN = 4096;
 

@@ -3,11 +3,14 @@
 // Node headers, or GRADC_NATIVE=0, it prints one line and gradc runs its WebAssembly kernels.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+/** The files the addon is built from (binding.gyp compiles addon.cc, which includes the headers). */
+const NATIVE_SOURCES = ["addon.cc", "gemm.h", "helper.h"];
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const fallback = (why) => console.log(`gradc: native kernels not built (${why}); gradc uses its WebAssembly kernels`);
 
@@ -28,6 +31,9 @@ if (process.env.GRADC_NATIVE === "0") {
   } else {
     // -march=native: the addon may use any instruction this CPU has; compile/codegen/native.ts
     // loads it only on a CPU of the same model (another one could fault on an instruction)
-    writeFileSync(join(root, "build", "Release", "built-for.json"), JSON.stringify({ cpu: os.cpus()[0]?.model ?? "unknown", arch: process.arch }) + "\n");
+    // and only from the sources it was built from (a pull that changes them needs a rebuild)
+    const sources = createHash("sha256");
+    for (const f of NATIVE_SOURCES) sources.update(readFileSync(join(root, "native", f)));
+    writeFileSync(join(root, "build", "Release", "built-for.json"), JSON.stringify({ cpu: os.cpus()[0]?.model ?? "unknown", arch: process.arch, sources: sources.digest("hex") }) + "\n");
   }
 }

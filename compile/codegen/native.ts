@@ -54,9 +54,18 @@ export function nativeKernels(): NativeKernels | null {
     // that CPU lacks (SIGILL, not an exception), so it loads only where it was built
     const os = proc.getBuiltinModule("node:os") as typeof import("node:os");
     const here = { cpu: os.cpus()[0]?.model ?? "unknown", arch: os.arch() };
-    const built = require("../../../build/Release/built-for.json") as { cpu: string; arch: string };
+    const built = require("../../../build/Release/built-for.json") as { cpu: string; arch: string; sources?: string };
     if (built.cpu !== here.cpu || built.arch !== here.arch) {
       why = `built for ${built.cpu} (${built.arch}), this is ${here.cpu} (${here.arch}): rebuild with \`npm rebuild gradc\` (or node native/install.mjs)`;
+      return loaded;
+    }
+    // an addon built from other sources (a pull since the build) may take other arguments
+    const { readFileSync } = proc.getBuiltinModule("node:fs") as typeof import("node:fs");
+    const { createHash } = proc.getBuiltinModule("node:crypto") as typeof import("node:crypto");
+    const sources = createHash("sha256");
+    for (const f of ["addon.cc", "gemm.h", "helper.h"]) sources.update(readFileSync(new URL(`../../../native/${f}`, import.meta.url)));
+    if (built.sources !== sources.digest("hex")) {
+      why = "built from other sources than native/ holds now: rebuild with `npm rebuild gradc` (or node native/install.mjs)";
       return loaded;
     }
     loaded = require("../../../build/Release/gradc_native.node") as NativeKernels;

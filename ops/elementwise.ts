@@ -102,13 +102,13 @@ export const elementwiseOps: OpDef[] = [
     vjp: (g) => [b.neg(g)],
   }),
   elementwise({
-    name: "exp", arity: 1,
+    name: "exp", arity: 1, tags: ["costly"],
     scalar: Math.exp,
     expr: ([a]) => `Math.exp(${a})`,
     vjp: (g, _x, out) => [b.mul(g, out)],
   }),
   elementwise({
-    name: "log", arity: 1,
+    name: "log", arity: 1, tags: ["costly"],
     scalar: Math.log,
     expr: ([a]) => `Math.log(${a})`,
     vjp: (g, [x]) => [b.div(g, x)],
@@ -138,7 +138,7 @@ export const elementwiseOps: OpDef[] = [
     vjp: (g, _x, out) => [b.neg(b.mul(g, b.square(out)))],
   }),
   elementwise({
-    name: "tanh", arity: 1,
+    name: "tanh", arity: 1, tags: ["costly"],
     scalar: Math.tanh,
     expr: ([a]) => `Math.tanh(${a})`,
     vjp: (g, _x, out) => [b.mul(g, b.sub(1, b.square(out)))],

@@ -21,7 +21,7 @@ export const mathOps: OpDef[] = [
     },
   }),
   elementwise({
-    name: "pow", arity: 2,
+    name: "pow", arity: 2, tags: ["costly"],
     scalar: (a, c) => Math.pow(a, c),
     expr: ([a, c]) => `Math.pow(${a}, ${c})`,
     // d/dx = y x^(y-1), read as 0 at x = y = 0 (not 0 * Infinity = NaN); the select sits on x^(y-1)
@@ -58,20 +58,20 @@ export const mathOps: OpDef[] = [
     vjp: () => [null], // piecewise constant: zero gradient
   }),
   elementwise({
-    name: "sigmoid", arity: 1,
+    name: "sigmoid", arity: 1, tags: ["costly"],
     // 1 / (1 + e^-x) is accurate for every x (e^-x overflows to Infinity only where the result is 0)
     scalar: (a) => 1 / (1 + Math.exp(-a)),
     expr: ([a]) => `(1 / (1 + Math.exp(-${a})))`,
     vjp: (g, _x, out) => [b.mul(g, b.mul(out, b.sub(1, out)))],
   }),
   elementwise({
-    name: "log1p", arity: 1,
+    name: "log1p", arity: 1, tags: ["costly"],
     scalar: Math.log1p,
     expr: ([a]) => `Math.log1p(${a})`,
     vjp: (g, [x]) => [b.div(g, b.add(x, 1))],
   }),
   elementwise({
-    name: "expm1", arity: 1,
+    name: "expm1", arity: 1, tags: ["costly"],
     scalar: Math.expm1,
     expr: ([a]) => `Math.expm1(${a})`,
     vjp: (g, _x, out) => [b.mul(g, b.add(out, 1))],

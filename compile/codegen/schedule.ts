@@ -12,8 +12,8 @@
 
 import type { Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
-import { sameShape, sizeOf, type Shape } from "../../core/tensor.js";
-import { isContiguous, isMovement, isReduce, loadsOf, Lowering, roleOf, squeezeMap, viewOf, viewThrough, depthOf, type IsBuffer } from "./layout.js";
+import { sameShape, sizeOf, strides, type Shape } from "../../core/tensor.js";
+import { isContiguous, isMovement, isReduce, loadsOf, Lowering, roleOf, squeezeMap, viewOf, viewThrough, depthOf, type Affine, type IsBuffer } from "./layout.js";
 
 /** One value written by a loop stage: an elementwise store or a reduction into accumulators. */
 export interface Store {
@@ -64,13 +64,23 @@ export const MAX_INLINE_DEPTH = 64;
 export const ROW_IN_CACHE = 8192;
 
 export function schedule(g: Graph): Schedule {
-  const buffers = materialize(g);
+  let buffers = materialize(g);
   const isBuffer: IsBuffer = (n) => n.isInput || buffers.has(n);
+  let stages = place(g, buffers, isBuffer);
+  // a costly value (exp, log, ...) inlined into two row phases of a stage would be computed in
+  // each (softmax: exp for the row sum, then again for the output): store it in the first instead,
+  // unless that splits a stage (it could not be read back in place)
+  const stored = recomputedAcrossPhases(stages, isBuffer);
+  if (stored.length) {
+    const before = { buffers, stages };
+    buffers = new Set([...buffers, ...stored]);
+    stages = place(g, buffers, isBuffer);
+    if (stages.length > before.stages.length) ({ buffers, stages } = before);
+  }
   const aliases = new Map<Node, Node>();
   for (const out of Object.values(g.outputs)) {
     if (!isBuffer(out)) aliases.set(out, viewOf(out, isBuffer)!.base);
   }
-  const stages = place(g, buffers, isBuffer);
   const fullSize = Math.max(1, ...g.inputs.map((x) => x.size));
   return { graph: g, buffers, aliases, stages, kernels: group(stages, fullSize), fullSize };
 }
@@ -192,12 +202,16 @@ function place(g: Graph, buffers: Set<Node>, isBuffer: IsBuffer): Stage[] {
       let phase = 0;
       const here = st.stores.filter((x) => deps.has(x.node));
       if (here.length) {
-        // a later row phase: only row sums of this stage, read once per row, with the row in cache
+        // a later row phase: row sums of this stage, read once per row, with the row in cache; or,
+        // in the same phase or a later one, an element this stage stored at this very index
         const rowOk = st.rowwise && st.split >= 1 && sizeOf(domain.slice(st.split)) <= ROW_IN_CACHE;
-        const rowDeps = here.every((x) => x.scalar);
-        const perRow = loads.every((l) => !here.some((x) => x.node === l.base) || depthOf(l.offset) <= st.split);
+        // (the innermost axis of size > 1: a load over fewer loops would be hoisted above the store)
+        const sameIndex = (x: Store) => x.kind === "map" && sameShape(x.node.shape, domain) && domain[domain.length - 1] > 1 &&
+          loads.every((l) => l.base !== x.node || sameAffine(l.offset, rowMajorOf(x.node.shape)));
+        const rowDeps = here.every((x) => x.scalar || sameIndex(x));
+        const perRow = loads.every((l) => !here.some((x) => x.node === l.base && x.scalar) || depthOf(l.offset) <= st.split);
         if (!(rowOk && rowDeps && perRow)) continue;
-        phase = 1 + Math.max(...here.map((x) => x.phase));
+        phase = Math.max(...here.map((x) => (x.scalar ? x.phase + 1 : x.phase)));
       }
       const scalar = kind === "reduce" && suffixFrom(axes, domain.length) >= 0 &&
         (st.rowwise ? suffixFrom(axes, domain.length) === st.split : !st.stores.some((x) => x.phase > 0));
@@ -218,6 +232,38 @@ function place(g: Graph, buffers: Set<Node>, isBuffer: IsBuffer): Stage[] {
     }
   }
   return stages;
+}
+
+/** Row-major element offsets of a value of `shape` (size-1 axes 0): where a map store writes. */
+function rowMajorOf(shape: readonly number[]): Affine {
+  const st = strides(shape);
+  return shape.map((n, d) => (n === 1 ? 0 : st[d]));
+}
+
+const sameAffine = (a: Affine, b: Affine) => a.length === b.length && a.every((c, i) => c === b[i]);
+
+/**
+ * Costly elementwise nodes (tag "costly") that a rowwise stage's phases would each compute: the
+ * inlined nodes of each store's expression, by phase.
+ */
+function recomputedAcrossPhases(stages: readonly Stage[], isBuffer: IsBuffer): Node[] {
+  const out: Node[] = [];
+  for (const st of stages) {
+    if (st.kind !== "loop" || !st.stores.some((x) => x.phase > 0) || st.domain[st.domain.length - 1] === 1) continue;
+    const phasesOf = new Map<Node, Set<number>>();
+    for (const store of st.stores) {
+      const low = new Lowering(isBuffer, st.domain);
+      storeTerm(low, store);
+      for (const n of low.touched) {
+        if (!n.def.tags?.includes("costly") || !sameShape(n.shape, st.domain)) continue;
+        let ps = phasesOf.get(n);
+        if (!ps) phasesOf.set(n, (ps = new Set()));
+        ps.add(store.phase);
+      }
+    }
+    for (const [n, ps] of phasesOf) if (ps.size > 1) out.push(n);
+  }
+  return out;
 }
 
 /** If axes are exactly the trailing axes [k, rank), k; else -1. */

@@ -92,7 +92,7 @@ export function loopStageSource(st: LoopStage, low: Lowering, terms: ReadonlyMap
   // value that does not depend on the row (a per-feature load, a broadcast coefficient) is shared
   // by all copies, and a column accumulator is loaded and stored once per UNROLL rows:
   // `b1[i1] = b1[i1] + t4 + t7 + ...` adds in the same order as separate `+=` (bit-identical).
-  const u = unrollAxis(st);
+  const u = st.rowwise ? rowUnrollAxis(st) : unrollAxis(st);
   let copy = 0;
   const dependsMemo = new Map<Term, boolean>();
   const onRow = (t: Term): boolean => {
@@ -190,7 +190,7 @@ export function loopStageSource(st: LoopStage, low: Lowering, terms: ReadonlyMap
   };
 
   const head = scopes[0].lines;
-  if (u >= 0) {
+  if (u >= 0 && !st.rowwise) {
     for (const s of st.stores) {
       if (s.kind === "reduce") head.push(`${names.buffer(s.node)}.fill(${s.node.op === "max" ? "-Infinity" : "0"}); // ${names.label(s.node)}`);
     }
@@ -233,34 +233,60 @@ export function loopStageSource(st: LoopStage, low: Lowering, terms: ReadonlyMap
     if (s.kind === "reduce" && !s.scalar) head.push(`${names.buffer(s.node)}.fill(${s.node.op === "max" ? "-Infinity" : "0"}); // ${names.label(s.node)}`);
   }
   const phases = Math.max(0, ...st.stores.map((s) => s.phase));
-  for (let p = 0; p <= phases; p++) {
-    const mine = st.stores.filter((s) => s.phase === p);
-    if (phases > 0) scopes[split].lines.push(`// row phase ${p}`);
-    const accs = new Map<Store, string>();
-    for (const s of mine) {
-      if (!s.scalar) continue;
-      const a = ids.next("a");
-      accs.set(s, a);
-      scopes[split].lines.push(`let ${a} = ${s.node.op === "max" ? "-Infinity" : "0"}; // ${names.label(s.node)}`);
-    }
-    for (const s of mine) {
-      const v = emit(terms.get(s)!);
-      const inner = scopes[rank].lines;
-      const buf = names.buffer(s.node);
-      const f32 = s.node.dtype === "f32";
-      if (s.kind === "map") {
-        inner.push(`${buf}[${offset(rowMajor(s.node.shape, rank))}] = ${v};`);
-      } else if (s.scalar) {
-        const a = accs.get(s)!;
-        inner.push(s.node.op === "max" ? `if (${v} > ${a} || ${v} !== ${v}) ${a} = ${v};` : f32 ? `${a} = Math.fround(${a} + ${v});` : `${a} += ${v};`);
-      } else {
-        const o = offset(rowMajor(s.node.shape, rank));
-        inner.push(s.node.op === "max" ? `if (${v} > ${buf}[${o}] || ${v} !== ${v}) ${buf}[${o}] = ${v};` : `${buf}[${o}] += ${v};`);
+  // the phases of one row, or of UNROLL rows (copies 0..3, row i + c each, its own accumulators:
+  // every row adds in its own order, so the results are the one-row loop's bit for bit; a float32
+  // row sum's rounding no longer stalls the loop, the four chains overlap)
+  const rowPhases = (cs: readonly number[]) => {
+    for (let p = 0; p <= phases; p++) {
+      const mine = st.stores.filter((s) => s.phase === p);
+      if (phases > 0) scopes[split].lines.push(`// row phase ${p}`);
+      const accs = new Map<Store, string[]>();
+      for (const s of mine) {
+        if (!s.scalar) continue;
+        const as = cs.map(() => ids.next("a"));
+        accs.set(s, as);
+        for (const a of as) scopes[split].lines.push(`let ${a} = ${s.node.op === "max" ? "-Infinity" : "0"}; // ${names.label(s.node)}`);
       }
+      cs.forEach((c, ci) => {
+        copy = c;
+        for (const s of mine) {
+          const v = emit(terms.get(s)!);
+          const inner = scopes[rank].lines;
+          const buf = names.buffer(s.node);
+          const f32 = s.node.dtype === "f32";
+          if (s.kind === "map") {
+            inner.push(`${buf}[${offset(rowMajor(s.node.shape, rank))}] = ${v};`);
+          } else if (s.scalar) {
+            const a = accs.get(s)![ci];
+            inner.push(s.node.op === "max" ? `if (${v} > ${a} || ${v} !== ${v}) ${a} = ${v};` : f32 ? `${a} = Math.fround(${a} + ${v});` : `${a} += ${v};`);
+          } else {
+            const o = offset(rowMajor(s.node.shape, rank));
+            inner.push(s.node.op === "max" ? `if (${v} > ${buf}[${o}] || ${v} !== ${v}) ${buf}[${o}] = ${v};` : `${buf}[${o}] += ${v};`);
+          }
+        }
+      });
+      copy = 0;
+      for (let d = rank; d > split; d--) close(d);
+      cs.forEach((c, ci) => {
+        copy = c;
+        for (const [s, as] of accs) scopes[split].lines.push(`${names.buffer(s.node)}[${offset(rowMajor(s.node.shape, rank))}] = ${as[ci]};`);
+      });
+      copy = 0;
     }
-    for (let d = rank; d > split; d--) close(d);
-    for (const [s, a] of accs) scopes[split].lines.push(`${names.buffer(s.node)}[${offset(rowMajor(s.node.shape, rank))}] = ${a};`);
+  };
+  if (u >= 0) {
+    const rows = st.domain[u];
+    const even = rows - (rows % UNROLL);
+    rowPhases(Array.from({ length: UNROLL }, (_, c) => c));
+    close(split, `for (let ${loopVar(u)} = 0; ${loopVar(u)} < ${literal(even)}; ${loopVar(u)} += ${UNROLL}) {`);
+    if (rows % UNROLL) {
+      rowPhases([0]);
+      close(split, `for (let ${loopVar(u)} = ${literal(even)}; ${loopVar(u)} < ${literal(rows)}; ${loopVar(u)}++) {`);
+    }
+    for (let d = u; d > 0; d--) close(d);
+    return scopes[0].lines;
   }
+  rowPhases([0]);
   for (let d = split; d > 0; d--) close(d);
   return scopes[0].lines;
 }
@@ -271,6 +297,24 @@ export function loopStageSource(st: LoopStage, low: Lowering, terms: ReadonlyMap
  * 0.10 / 3.8-4.2 (register pressure).
  */
 const UNROLL = 4;
+
+/**
+ * The row loop of a row-wise stage (the axis just outside its rows) when it runs UNROLL rows per
+ * iteration, or -1: it must have UNROLL rows, and no accumulator may gather over both the rows and
+ * a row's own axes (the copies would add it in another order than the interpreter).
+ */
+function rowUnrollAxis(st: LoopStage): number {
+  if (!st.rowwise || st.split < 1) return -1;
+  const u = st.split - 1;
+  if (st.domain[u] < UNROLL) return -1;
+  const rank = st.domain.length;
+  const reorders = st.stores.some((s) => {
+    if (s.kind !== "reduce" || s.scalar) return false;
+    const rm = rowMajor(s.node.shape, rank);
+    return rm[u] === 0 && st.domain.some((n, d) => d >= st.split && n > 1 && rm[d] === 0);
+  });
+  return reorders ? -1 : u;
+}
 
 /**
  * The axis whose loop runs UNROLL rows per iteration, or -1: in a stage that is not row-wise,

@@ -187,7 +187,8 @@ export function summarize(r: BenchResult): string {
   return parts.join("\n");
 }
 
-function parseSizes(s: string): [number, number][] {
+/** --sizes NxD[,NxD...] (also bench/numpy.ts's). */
+export function parseSizes(s: string): [number, number][] {
   return s.split(",").map((p) => {
     const m = /^(\d+)x(\d+)$/.exec(p.trim());
     if (!m || +m[1] < 1 || +m[2] < 1) throw new Error(`--sizes: expected NxD[,NxD...], got "${p}"`);

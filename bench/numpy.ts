@@ -30,7 +30,7 @@ import { findCifarSubset } from "../nn/data.js";
 import { measureNativePeak, measurePeak } from "./peak.js";
 import { nativeKernels } from "../compile/codegen/native.js";
 import { probeBytes, specializeProbe } from "./probe.js";
-import { DEFAULT_SIZES } from "./batchnorm.js";
+import { DEFAULT_SIZES, parseSizes } from "./batchnorm.js";
 import { addRatios, placeInputs, type BenchReport } from "./program.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -345,13 +345,6 @@ export function summarizeComparison(r: NumpyComparison): string {
   return lines.join("\n");
 }
 
-function parseSizes(s: string): [number, number][] {
-  return s.split(",").map((p) => {
-    const m = /^(\d+)x(\d+)$/.exec(p.trim());
-    if (!m || +m[1] < 1 || +m[2] < 1) throw new Error(`--sizes: expected NxD[,NxD...], got "${p}"`);
-    return [+m[1], +m[2]];
-  });
-}
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({ options: { sizes: { type: "string" }, reps: { type: "string" }, out: { type: "string", default: "bench/results/numpy.json" } } });

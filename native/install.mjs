@@ -34,6 +34,6 @@ if (process.env.GRADC_NATIVE === "0") {
     // and only from the sources it was built from (a pull that changes them needs a rebuild)
     const sources = createHash("sha256");
     for (const f of NATIVE_SOURCES) sources.update(readFileSync(join(root, "native", f)));
-    writeFileSync(join(root, "build", "Release", "built-for.json"), JSON.stringify({ cpu: os.cpus()[0]?.model ?? "unknown", arch: process.arch, sources: sources.digest("hex") }) + "\n");
+    writeFileSync(join(root, "build", "Release", "built-for.json"), JSON.stringify({ cpu: os.cpus()[0]?.model ?? "unknown", arch: process.arch, files: NATIVE_SOURCES, sources: sources.digest("hex") }) + "\n");
   }
 }

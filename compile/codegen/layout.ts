@@ -109,6 +109,12 @@ export type Term =
 const scale = (a: Affine, k: number): number[] => a.map((c) => c * k);
 const plus = (a: Affine, b: Affine): number[] => a.map((c, i) => c + b[i]);
 
+/** Row-major offsets of a value of `shape` indexed by the loop variables (size-1 axes ignored). */
+export function rowMajor(shape: readonly number[], rank: number): Affine {
+  const st = strides(shape);
+  return Array.from({ length: rank }, (_, d) => (shape[d] === 1 ? 0 : st[d]));
+}
+
 /** The innermost loop an affine index depends on, plus one (0: loop-invariant). */
 export function depthOf(a: Affine): number {
   for (let d = a.length - 1; d >= 0; d--) if (a[d] !== 0) return d + 1;

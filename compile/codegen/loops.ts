@@ -10,7 +10,7 @@
 import type { Node } from "../../core/node.js";
 import { GradcError } from "../../core/errors.js";
 import { strides, type DType } from "../../core/tensor.js";
-import { depthOf, type Affine, type Lowering, type Term } from "./layout.js";
+import { depthOf, rowMajor, type Affine, type Lowering, type Term } from "./layout.js";
 import type { LoopStage, Store } from "./schedule.js";
 
 /** A number as a JavaScript literal; anything that is not a number is refused. */
@@ -337,8 +337,3 @@ function unrollAxis(st: LoopStage): number {
   return reorders ? -1 : u;
 }
 
-/** Row-major offsets of a value of `shape` indexed by the loop variables (size-1 axes ignored). */
-export function rowMajor(shape: readonly number[], rank: number): Affine {
-  const st = strides(shape);
-  return Array.from({ length: rank }, (_, d) => (shape[d] === 1 ? 0 : st[d]));
-}

@@ -54,7 +54,7 @@ export function nativeKernels(): NativeKernels | null {
     // that CPU lacks (SIGILL, not an exception), so it loads only where it was built
     const os = proc.getBuiltinModule("node:os") as typeof import("node:os");
     const here = { cpu: os.cpus()[0]?.model ?? "unknown", arch: os.arch() };
-    const built = require("../../../build/Release/built-for.json") as { cpu: string; arch: string; sources?: string };
+    const built = require("../../../build/Release/built-for.json") as { cpu: string; arch: string; files?: string[]; sources?: string };
     if (built.cpu !== here.cpu || built.arch !== here.arch) {
       why = `built for ${built.cpu} (${built.arch}), this is ${here.cpu} (${here.arch}): rebuild with \`npm rebuild gradc\` (or node native/install.mjs)`;
       return loaded;
@@ -63,7 +63,8 @@ export function nativeKernels(): NativeKernels | null {
     const { readFileSync } = proc.getBuiltinModule("node:fs") as typeof import("node:fs");
     const { createHash } = proc.getBuiltinModule("node:crypto") as typeof import("node:crypto");
     const sources = createHash("sha256");
-    for (const f of ["addon.cc", "gemm.h", "helper.h"]) sources.update(readFileSync(new URL(`../../../native/${f}`, import.meta.url)));
+    // the files the install hashed (its list: native/install.mjs)
+    for (const f of built.files ?? []) sources.update(readFileSync(new URL(`../../../native/${f}`, import.meta.url)));
     if (built.sources !== sources.digest("hex")) {
       why = "built from other sources than native/ holds now: rebuild with `npm rebuild gradc` (or node native/install.mjs)";
       return loaded;

@@ -12,8 +12,8 @@
 
 import type { Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
-import { sameShape, sizeOf, strides, type Shape } from "../../core/tensor.js";
-import { isContiguous, isMovement, isReduce, loadsOf, Lowering, roleOf, squeezeMap, viewOf, viewThrough, depthOf, type Affine, type IsBuffer } from "./layout.js";
+import { sameShape, sizeOf, type Shape } from "../../core/tensor.js";
+import { isContiguous, isMovement, isReduce, loadsOf, Lowering, roleOf, squeezeMap, viewOf, viewThrough, depthOf, rowMajor, type Affine, type IsBuffer } from "./layout.js";
 
 /** One value written by a loop stage: an elementwise store or a reduction into accumulators. */
 export interface Store {
@@ -207,7 +207,7 @@ function place(g: Graph, buffers: Set<Node>, isBuffer: IsBuffer): Stage[] {
         const rowOk = st.rowwise && st.split >= 1 && sizeOf(domain.slice(st.split)) <= ROW_IN_CACHE;
         // (the innermost axis of size > 1: a load over fewer loops would be hoisted above the store)
         const sameIndex = (x: Store) => x.kind === "map" && sameShape(x.node.shape, domain) && domain[domain.length - 1] > 1 &&
-          loads.every((l) => l.base !== x.node || sameAffine(l.offset, rowMajorOf(x.node.shape)));
+          loads.every((l) => l.base !== x.node || sameAffine(l.offset, rowMajor(x.node.shape, domain.length)));
         const rowDeps = here.every((x) => x.scalar || sameIndex(x));
         const perRow = loads.every((l) => !here.some((x) => x.node === l.base && x.scalar) || depthOf(l.offset) <= st.split);
         if (!(rowOk && rowDeps && perRow)) continue;
@@ -234,11 +234,6 @@ function place(g: Graph, buffers: Set<Node>, isBuffer: IsBuffer): Stage[] {
   return stages;
 }
 
-/** Row-major element offsets of a value of `shape` (size-1 axes 0): where a map store writes. */
-function rowMajorOf(shape: readonly number[]): Affine {
-  const st = strides(shape);
-  return shape.map((n, d) => (n === 1 ? 0 : st[d]));
-}
 
 const sameAffine = (a: Affine, b: Affine) => a.length === b.length && a.every((c, i) => c === b[i]);
 

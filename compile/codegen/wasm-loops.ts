@@ -14,8 +14,7 @@
 // lanes are stored.
 
 import type { Node } from "../../core/node.js";
-import type { Term } from "./layout.js";
-import { rowMajor } from "./loops.js";
+import { rowMajor, type Term } from "./layout.js";
 import type { LoopStage, Store } from "./schedule.js";
 import { ADD, BRIF, END, I32, I32T, LOOP, LTS, MUL, SET, V128T, VOID, mem, s32, simd, u32, V, vec } from "./wasm-emit.js";
 import { F32X4, F64X2, localGet, wasmLowering, type Lanes } from "./wasm-ops.js";

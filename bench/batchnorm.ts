@@ -191,7 +191,11 @@ export function summarize(r: BenchResult): string {
 export function parseSizes(s: string): [number, number][] {
   return s.split(",").map((p) => {
     const m = /^(\d+)x(\d+)$/.exec(p.trim());
-    if (!m || +m[1] < 1 || +m[2] < 1) throw new Error(`--sizes: expected NxD[,NxD...], got "${p}"`);
+    if (!m || +m[1] < 1 || +m[2] < 1) {
+      // a flag typed wrong: one line, before any work (not a stack trace)
+      console.error(`--sizes: expected NxD[,NxD...] with N, D >= 1, got "${p}"`);
+      process.exit(2);
+    }
     return [+m[1], +m[2]];
   });
 }

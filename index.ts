@@ -3,8 +3,8 @@
 import "./ops/index.js"; // the explicit step: registers the builtin primitives (core never imports ops)
 
 export { tensor, zeros, full, Tensor, type DType, type Shape } from "./core/tensor.js";
-export { RandomState, defaultRandom } from "./core/random.js";
-import { RandomState } from "./core/random.js";
+export { RandomState, defaultRandom } from "./nn/random.js";
+import { RandomState } from "./nn/random.js";
 /** numpy's legacy RandomState, bit for bit: random(231).randn(2, 3) draws what np.random.seed(231); np.random.randn(2, 3) draws. */
 export const random = (seed?: number | readonly number[]): RandomState => new RandomState(seed);
 export { GradcError } from "./core/errors.js";
@@ -31,11 +31,12 @@ export { defineOp, removeOp, type OpSpec, type DefinedOp } from "./ops/define.js
 export { defineRule, removeRule, userRules, rule } from "./compile/optimize/index.js";
 export { P, v, any, type Rule, type Pattern, type Match, type Context } from "./compile/optimize/index.js";
 export { ruleGroups, type RuleGroup } from "./compile/optimize/index.js";
-export { checkOp, type CheckOpOptions, type CheckOpReport } from "./spec/check.js";
-export { checkRule, type CheckRuleOptions, type CheckRuleReport } from "./spec/check-rule.js";
+export { checkOp, checkRule, type CheckOpOptions, type CheckOpReport, type CheckRuleOptions, type CheckRuleReport } from "./compile/check/index.js";
+export { evalNumericalGradient, evalNumericalGradientArray, relError, maxAbs, maxAbsDiff, randomTensor, seededRandom } from "./compile/check/index.js";
+export { batchnormForwardRef, batchnormBackwardAlt, columnStats, type BatchnormCache } from "./nn/batchnorm-reference.js";
 export { view, viewData, type ViewOptions, type ViewResult } from "./viz/view.js";
 export { renderSvg, type SvgPanel } from "./viz/svg.js";
 export { FullyConnectedNet, type NetOptions, type Normalization, type LossAndGrads } from "./nn/net.js";
 export { Solver, type SolverOptions, type SolverData, type Model } from "./nn/solver.js";
 export { sgd, sgdMomentum, rmsprop, adam, updateRules, type OptimConfig, type UpdateRule } from "./nn/optim.js";
-export { exportOnnx, onnxModel, toDot, toJSON, fromJSON, ONNX_OPSET } from "./export/index.js";
+export { exportOnnx, onnxModel, toDot, toJSON, fromJSON, ONNX_OPSET } from "./compile/export/index.js";

@@ -5,7 +5,7 @@
 
 import "../ops/index.js"; // registers the builtin primitives
 import type { DType } from "../core/tensor.js";
-import { zooGradientErrors, type DataShape } from "../spec/accuracy.js";
+import { zooGradientErrors, type DataShape } from "../spec/support/accuracy.js";
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);

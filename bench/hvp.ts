@@ -13,7 +13,7 @@ import { stats } from "../compile/optimize/stats.js";
 import { compile } from "../compile/codegen/compile.js";
 import { zooGraph } from "../ops/zoo.js";
 import { FullyConnectedNet } from "../nn/net.js";
-import { RandomState } from "../core/random.js";
+import { RandomState } from "../nn/random.js";
 import type { Graph } from "../core/graph.js";
 import type { Tensor } from "../core/tensor.js";
 import { better, fullTiming, quickTiming, timeOnce, type Timing } from "./timing.js";

@@ -15,10 +15,10 @@ import { vjp } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";
 import { compile } from "../compile/codegen/compile.js";
 import { zoo } from "../ops/zoo.js";
-import { exportOnnx, onnxOutputNames } from "../export/onnx.js";
+import { exportOnnx, onnxOutputNames } from "../compile/export/onnx.js";
 import { FullyConnectedNet } from "../nn/net.js";
-import { randomInputs, seeded } from "../spec/fuzz.js";
-import { feeds, mismatch } from "../spec/ort.js";
+import { randomInputs, seeded } from "../compile/check/random-graphs.js";
+import { feeds, mismatch } from "../spec/support/ort.js";
 
 const { values } = parseArgs({ options: { reps: { type: "string", default: "20" } } });
 const reps = Number(values.reps);

@@ -7,8 +7,8 @@
 //   node dist/bench/peak.js   # f64x2 and f32x4 GFLOP/s
 
 import { pathToFileURL } from "node:url";
-import { nativeKernels } from "../compile/codegen/native.js";
-import { ADD, BRIF, END, GET, I32, LOOP, LTS, SET, VOID, moduleBytes, s32, simd, V, vec } from "../compile/codegen/wasm-emit.js";
+import { nativeKernels } from "../compile/codegen/native/addon.js";
+import { ADD, BRIF, END, GET, I32, LOOP, LTS, SET, VOID, moduleBytes, s32, simd, V, vec } from "../compile/codegen/wasm/emit.js";
 
 const CHAINS = 12;
 const STEPS = 1 << 20;
@@ -50,7 +50,7 @@ export function measurePeak(dtype: "f64" | "f32", runs = 15): number {
 }
 
 /**
- * The same measure in the native kernels' vectors (compile/codegen/native.ts: 512-bit with
+ * The same measure in the native kernels' vectors (compile/codegen/native/addon.ts: 512-bit with
  * AVX-512), twenty-four chains in C++ (its compiler keeps mul and add apart): best GFLOP/s of a
  * few runs, or null when the addon is not built.
  */

@@ -11,7 +11,7 @@
 import os from "node:os";
 import { evaluate } from "../core/evaluate.js";
 import type { Graph } from "../core/graph.js";
-import { RandomState } from "../core/random.js";
+import { RandomState } from "../nn/random.js";
 import { Tensor, type DType } from "../core/tensor.js";
 import { vjp, type GradOptions } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";

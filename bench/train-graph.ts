@@ -7,7 +7,7 @@
 import "../ops/index.js"; // registers the builtin primitives
 import { parseArgs } from "node:util";
 import type { Graph } from "../core/graph.js";
-import { RandomState } from "../core/random.js";
+import { RandomState } from "../nn/random.js";
 import { Tensor, type DType } from "../core/tensor.js";
 import { optimize } from "../compile/optimize/optimize.js";
 import { stats } from "../compile/optimize/stats.js";

@@ -12,7 +12,7 @@ import { GradcError } from "../core/errors.js";
 import type { Graph } from "../core/graph.js";
 import { grad, vjp } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";
-import { exportOnnx, toDot, toJSON } from "../export/index.js";
+import { exportOnnx, toDot, toJSON } from "../compile/export/index.js";
 import { zoo } from "../ops/zoo.js";
 import { symbolSize } from "../core/symbol-table.js";
 import { shapeStr } from "../core/tensor.js";

@@ -1,5 +1,5 @@
 // mulberry32: a small, fast, seedable generator for tests, fuzzing and the benchmark's data, where
-// values must replay from a seed but need not match numpy (core/random.ts does that). No imports,
+// values must replay from a seed but need not match numpy (nn/random.ts does that). No imports,
 // so a benchmark child process that needs only its data loads nothing else.
 
 /** Uniform numbers in [0, 1) from a 32-bit seed. */

@@ -15,7 +15,7 @@ export interface Aval {
 }
 
 /**
- * What an ONNX lowering is handed (export/onnx.ts implements it): it emits ONNX nodes and returns
+ * What an ONNX lowering is handed (compile/export/onnx.ts implements it): it emits ONNX nodes and returns
  * the name of the value that holds the op's result. Numbers in `attrs` are ONNX ints; a float
  * attribute is written { float: x }.
  */
@@ -60,7 +60,7 @@ export interface OpDef {
   scalar?(...xs: number[]): number;
   /** For elementwise ops: a JavaScript expression over operand expressions (codegen template). */
   expr?(args: readonly string[], attrs: Attrs): string;
-  /** How to write the op as ONNX nodes (builtins are lowered by a table in export/; user ops say it here). */
+  /** How to write the op as ONNX nodes (builtins are lowered by a table in compile/export/; user ops say it here). */
   onnx?: OnnxLowering;
   /** Where the record was defined (for messages). */
   readonly source?: string;

@@ -11,8 +11,8 @@
 // The arrays are padded to whole vectors with zeros; the padding's results are never read.
 
 import type { DType, Data } from "../core/tensor.js";
-import { ADD, BRIF, END, F32LOAD, F64LOAD, GET, I32, I32T, LOOP, LTS, SET, V, V128T, VOID, mem, moduleBytes, s32, simd, u32, vec } from "../compile/codegen/wasm-emit.js";
-import { F32X4, F64X2 } from "../compile/codegen/wasm-ops.js";
+import { ADD, BRIF, END, F32LOAD, F64LOAD, GET, I32, I32T, LOOP, LTS, SET, V, V128T, VOID, mem, moduleBytes, s32, simd, u32, vec } from "../compile/codegen/wasm/emit.js";
+import { F32X4, F64X2 } from "../compile/codegen/wasm/ops.js";
 
 export interface AdamKernel {
   /** The moments, as views of the kernel's memory (they persist between steps). */

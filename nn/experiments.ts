@@ -2,7 +2,7 @@
 // (plain records, written as JSON) and figures (SVG). One seeded stream feeds every
 // initialization and minibatch in the notebook's order, as its single np.random.seed(231) does.
 
-import { RandomState } from "../core/random.js";
+import { RandomState } from "./random.js";
 import { Tensor, type DType } from "../core/tensor.js";
 import { FullyConnectedNet, type Normalization } from "./net.js";
 import type { Engine } from "./runner.js";

@@ -6,7 +6,7 @@
 import { GradcError } from "../core/errors.js";
 import { Graph } from "../core/graph.js";
 import { scope, type Node } from "../core/node.js";
-import { RandomState } from "../core/random.js";
+import { RandomState } from "./random.js";
 import { Tensor, full, zeros, shapeStr, type DType } from "../core/tensor.js";
 import { trace, type InputSpec } from "../core/trace.js";
 import * as b from "../core/builder.js";

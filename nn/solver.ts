@@ -4,7 +4,7 @@
 // seeded as the notebook draws the same minibatches.
 
 import { GradcError } from "../core/errors.js";
-import { RandomState } from "../core/random.js";
+import { RandomState } from "./random.js";
 import { Tensor, allocate, shapeStr } from "../core/tensor.js";
 import { updateRule, type OptimConfig, type UpdateRule, type UpdateRuleName } from "./optim.js";
 import type { LossAndGrads } from "./net.js";

@@ -5,7 +5,7 @@
 import { bindInputs } from "../core/evaluate.js";
 import type { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
-import { RandomState } from "../core/random.js";
+import { RandomState } from "./random.js";
 import { Tensor } from "../core/tensor.js";
 import { FullyConnectedNet, type Normalization } from "./net.js";
 import type { Engine } from "./runner.js";

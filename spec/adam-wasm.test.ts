@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as b from "../core/builder.js";
 import { Graph } from "../core/graph.js";
 import { evaluate } from "../core/evaluate.js";
-import { RandomState } from "../core/random.js";
+import { RandomState } from "../nn/random.js";
 import { Tensor, type DType } from "../core/tensor.js";
 import { adam, ADAM_SIMD_MIN as SIMD_MIN, type OptimConfig } from "../nn/optim.js";
 

@@ -13,9 +13,9 @@ import * as b from "../core/builder.js";
 import { zoo } from "../ops/zoo.js";
 import { tensor, type Tensor } from "../core/tensor.js";
 import type { Graph } from "../core/graph.js";
-import { evalNumericalGradient, evalNumericalGradientArray, randomTensor, relError, seededRandom } from "./helpers.js";
-import { arbSeed, runs } from "./arbitraries.js";
-import { randomInputs as fuzzInputs } from "./fuzz.js";
+import { evalNumericalGradient, evalNumericalGradientArray, randomTensor, relError, seededRandom } from "../compile/check/numeric.js";
+import { arbSeed, runs } from "./support/arbitraries.js";
+import { randomInputs as fuzzInputs } from "../compile/check/random-graphs.js";
 
 /** Random values in [-1.5, 1.5) for every input of a graph. */
 const randomInputs = (g: Graph, rand: () => number): Record<string, Tensor> => fuzzInputs(g, rand, -1.5, 1.5);

@@ -5,7 +5,7 @@
 import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { badInputs, runBadInput } from "./bad-inputs.js";
+import { badInputs, runBadInput } from "./support/bad-inputs.js";
 import { trace } from "../core/trace.js";
 import { evaluate } from "../core/evaluate.js";
 import { Graph } from "../core/graph.js";

@@ -10,12 +10,13 @@ import { trace } from "../core/trace.js";
 import { evaluate } from "../core/evaluate.js";
 import { grad, vjp } from "../compile/autodiff/reverse.js";
 import { batchnorm, relu } from "../ops/composites.js";
-import { RandomState } from "../core/random.js";
+import { RandomState } from "../nn/random.js";
 import { tensor, zeros, full, type Tensor } from "../core/tensor.js";
 import type { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
-import { batchnormBackwardAlt, batchnormForwardRef, columnStats, evalNumericalGradientArray, randomTensor, relError, seededRandom } from "./helpers.js";
-import { arbSeed, runs } from "./arbitraries.js";
+import { evalNumericalGradientArray, randomTensor, relError, seededRandom } from "../compile/check/numeric.js";
+import { batchnormBackwardAlt, batchnormForwardRef, columnStats } from "../nn/batchnorm-reference.js";
+import { arbSeed, runs } from "./support/arbitraries.js";
 
 const bnGraph = (n: number, d: number): Graph =>
   trace({ x: [n, d], gamma: [d], beta: [d] }, ({ x, gamma, beta }) => batchnorm(x, gamma, beta).out);

@@ -15,7 +15,7 @@ import { expand, StepGraphs, tableOf, textLine } from "../viz/graphs.js";
 import type { PageData, VizGraph } from "../viz/model.js";
 import { traceSource } from "../viz/browser.js";
 import { FullyConnectedNet } from "../nn/net.js";
-import { injected, INJECTED, ladder, mlpBackward } from "./viz-fixtures.js";
+import { injected, INJECTED, ladder, mlpBackward } from "./support/viz-fixtures.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const absent = !existsSync(CHROMIUM);

@@ -12,9 +12,9 @@ import { evaluate } from "../core/evaluate.js";
 import { register, unregister } from "../core/registry.js";
 import { elementwise } from "../ops/elementwise.js";
 import { compile } from "../compile/codegen/compile.js";
-import { literal } from "../compile/codegen/loops.js";
+import { literal } from "../compile/codegen/js/loops.js";
 import { grad } from "../compile/autodiff/reverse.js";
-import { randomTensor, seededRandom } from "./helpers.js";
+import { randomTensor, seededRandom } from "../compile/check/numeric.js";
 import type { Tensor } from "../core/tensor.js";
 import { GradcError } from "../core/errors.js";
 

@@ -20,8 +20,9 @@ import { stats } from "../compile/optimize/stats.js";
 import { compile, type CompileOptions } from "../compile/codegen/compile.js";
 import { ROW_IN_CACHE } from "../compile/codegen/schedule.js";
 import { zoo, zooGraph } from "../ops/zoo.js";
-import { batchnormBackwardAlt, batchnormForwardRef, evalNumericalGradient, maxAbs, maxAbsDiff, randomTensor, relError, seededRandom } from "./helpers.js";
-import { arbSeed, runs } from "./arbitraries.js";
+import { evalNumericalGradient, maxAbs, maxAbsDiff, randomTensor, relError, seededRandom } from "../compile/check/numeric.js";
+import { batchnormBackwardAlt, batchnormForwardRef } from "../nn/batchnorm-reference.js";
+import { arbSeed, runs } from "./support/arbitraries.js";
 
 /** One step of a random graph: an op code and operand picks (indices into the nodes so far). */
 type Step = [op: number, a: number, c: number, extra: number];

@@ -18,9 +18,9 @@ import type { Node } from "../core/node.js";
 import { einsum } from "../ops/einsum.js";
 import { matmulAsSum } from "../ops/contraction.js";
 import { logSoftmax, logsumexp, softmax } from "../ops/softmax.js";
-import { randomTensor, relError, seededRandom } from "./helpers.js";
-import { arbSeed, runs } from "./arbitraries.js";
-import { checkCompiled, checkGradients } from "./graph-checks.js";
+import { randomTensor, relError, seededRandom } from "../compile/check/numeric.js";
+import { arbSeed, runs } from "./support/arbitraries.js";
+import { checkCompiled, checkGradients } from "./support/graph-checks.js";
 
 /** einsum by definition: for every assignment of every index, add the product into the output. */
 function einsumRef(spec: string, xs: Tensor[]): Tensor {

@@ -16,7 +16,7 @@ import { optimize } from "../compile/optimize/optimize.js";
 import { zooGraph } from "../ops/zoo.js";
 import { stats } from "../compile/optimize/stats.js";
 import { FullyConnectedNet } from "../nn/net.js";
-import { seeded, type Rand } from "./fuzz.js";
+import { seeded, type Rand } from "../compile/check/random-graphs.js";
 
 const random = (shape: readonly number[], r: Rand, lo = -3, hi = 3) => {
   const data = new Float64Array(shape.reduce((m, s) => m * s, 1));

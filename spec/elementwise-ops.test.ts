@@ -17,8 +17,8 @@ import type { DType } from "../core/tensor.js";
 import { grad } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";
 import { compile } from "../compile/codegen/compile.js";
-import { randomTensor, seededRandom } from "./helpers.js";
-import { checkCompiled } from "./graph-checks.js";
+import { randomTensor, seededRandom } from "../compile/check/numeric.js";
+import { checkCompiled } from "./support/graph-checks.js";
 
 /** [name, how to apply it to inputs x, y in its domain, domain of x, domain of y]. */
 const ops: [string, (x: Node, y: Node) => Node, [number, number], [number, number]][] = [

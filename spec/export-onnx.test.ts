@@ -16,18 +16,18 @@ import { Tensor, type DType } from "../core/tensor.js";
 import { grad } from "../compile/autodiff/reverse.js";
 import { defineOp, removeOp } from "../ops/define.js";
 import { zoo } from "../ops/zoo.js";
-import { exportOnnx, onnxLowering } from "../export/onnx.js";
-import { LEAVES, ONNX_OPSET } from "../export/onnx-ops.js";
-import { decodeModel } from "../export/proto.js";
+import { exportOnnx, onnxLowering } from "../compile/export/onnx.js";
+import { LEAVES, ONNX_OPSET } from "../compile/export/onnx-ops.js";
+import { decodeModel } from "../compile/export/proto.js";
 import { exportedGraph, exportShape } from "../cli/export.js";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FullyConnectedNet } from "../nn/net.js";
-import { randomCase, randomInputs, seeded } from "./fuzz.js";
-import { samplerFor } from "./op-samples.js";
-import { mismatch, runOnOrt } from "./ort.js";
+import { randomCase, randomInputs, seeded } from "../compile/check/random-graphs.js";
+import { samplerFor } from "../compile/check/samples.js";
+import { mismatch, runOnOrt } from "./support/ort.js";
 
 /** Tolerances: f64 agrees to rounding; f32 to a few ulps of the output's scale after reductions. */
 const TOL: Record<DType, number> = { f64: 1e-10, f32: 2e-4 };

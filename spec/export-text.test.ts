@@ -14,14 +14,14 @@ import * as b from "../core/builder.js";
 import { Graph, numbering, printNode } from "../core/graph.js";
 import { vjp } from "../compile/autodiff/reverse.js";
 import { zoo } from "../ops/zoo.js";
-import { fromJSON, toJSON, JSON_VERSION } from "../export/json.js";
-import { toDot } from "../export/dot.js";
+import { fromJSON, toJSON, JSON_VERSION } from "../compile/export/json.js";
+import { toDot } from "../compile/export/dot.js";
 import { exportedGraph } from "../cli/export.js";
-import { randomCase, randomInputs, seeded } from "./fuzz.js";
+import { randomCase, randomInputs, seeded } from "../compile/check/random-graphs.js";
 import { trace } from "../core/trace.js";
 import { evaluate } from "../core/evaluate.js";
 import { Tensor } from "../core/tensor.js";
-import { feeds, mismatch, ortSession } from "./ort.js";
+import { feeds, mismatch, ortSession } from "./support/ort.js";
 
 const cli = resolve(dirname(fileURLToPath(import.meta.url)), "..", "cli.js");
 
@@ -46,7 +46,7 @@ test("a symbolic graph's JSON names its symbols: another process, which numbers 
     const text = readFileSync(file, "utf8");
     assert.match(text, /"symbols": \{"N":\d+\}/);
     // a process that met another symbol first gives N another representative size
-    const script = `import "./index.js"; import { trace } from "./core/trace.js"; import { fromJSON } from "./export/json.js"; import { readFileSync } from "node:fs";
+    const script = `import "./index.js"; import { trace } from "./core/trace.js"; import { fromJSON } from "./compile/export/json.js"; import { readFileSync } from "node:fs";
 trace({ M: ["M", 2] }, ({ M }) => M); const g = fromJSON(readFileSync(${JSON.stringify(file)}, "utf8"), "bn.json"); console.log(g.toString().split("\\n")[0]);`;
     const out = execFileSync("node", ["--input-type=module", "-e", script], { cwd: dirname(cli), encoding: "utf8" });
     assert.match(out, /^graph\(gamma: f64\[3\], .*dout: f64\[N,3\]\)/);

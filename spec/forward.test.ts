@@ -26,12 +26,12 @@ import { stats } from "../compile/optimize/stats.js";
 import { compile } from "../compile/codegen/compile.js";
 import { zooGraph } from "../ops/zoo.js";
 import { defineOp, removeOp } from "../ops/define.js";
-import { axpy, checkOp, direction, dot } from "./check.js";
+import { axpy, checkOp, direction, dot } from "../compile/check/op.js";
 import { FullyConnectedNet } from "../nn/net.js";
-import { randomTensor, relError, seededRandom } from "./helpers.js";
-import { arbSeed, runs } from "./arbitraries.js";
-import { samplerFor } from "./op-samples.js";
-import { randomCase } from "./fuzz.js";
+import { randomTensor, relError, seededRandom } from "../compile/check/numeric.js";
+import { arbSeed, runs } from "./support/arbitraries.js";
+import { samplerFor } from "../compile/check/samples.js";
+import { randomCase } from "../compile/check/random-graphs.js";
 
 const RUNS = 15;
 

@@ -6,12 +6,12 @@
 import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { walkCase, walkedOps } from "./fuzz-walk.js";
-import { checkCase, type Mismatch } from "./fuzz-check.js";
-import { defineFuzzOps, USER_OPS } from "./fuzz-ops.js";
+import { walkCase, walkedOps } from "./support/fuzz-walk.js";
+import { checkCase, type Mismatch } from "./support/fuzz-check.js";
+import { defineFuzzOps, USER_OPS } from "./support/fuzz-ops.js";
 import { defineOp, removeOp } from "../ops/define.js";
-import { randomTensor } from "./helpers.js";
-import { randShape } from "./op-samples.js";
+import { randomTensor } from "../compile/check/numeric.js";
+import { randShape } from "../compile/check/samples.js";
 
 defineFuzzOps();
 const CASES = 2000;
@@ -19,7 +19,7 @@ const CASES = 2000;
 describe("the fuzzer", () => {
   test("walks every registered op with inputs (a new op needs only a sampler)", () => {
     const { ops, unsampled } = walkedOps();
-    assert.deepEqual(unsampled, [], "ops without a sampler are not fuzzed: add one to spec/op-samples.ts or the op's sample");
+    assert.deepEqual(unsampled, [], "ops without a sampler are not fuzzed: add one to compile/check/samples.ts or the op's sample");
     for (const name of USER_OPS) assert.ok(ops.some((d) => d.name === name), `user op ${name} walked`);
   });
 
@@ -35,7 +35,7 @@ describe("the fuzzer", () => {
       for (const n of c.graph.nodes()) seen.add(n.op);
       real.push(...checkCase(c).filter((m) => m.kind === "real"));
     }
-    assert.deepEqual(real.slice(0, 5).map((m) => `seed ${m.seed} ${m.variant}: ${m.what}`), [], "replay with node dist/spec/fuzz-run.js --replay SEED");
+    assert.deepEqual(real.slice(0, 5).map((m) => `seed ${m.seed} ${m.variant}: ${m.what}`), [], "replay with node dist/spec/support/fuzz-run.js --replay SEED");
     const missed = walkedOps().ops.map((d) => d.name).filter((name) => !seen.has(name));
     assert.deepEqual(missed, [], "walked ops that no graph contained");
     for (const op of ["iota", "const", "input"]) assert.ok(seen.has(op), op);

@@ -4,7 +4,8 @@ import "../ops/index.js"; // registers the builtin primitives (core never import
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tensor } from "../core/tensor.js";
-import { batchnormBackwardAlt, batchnormForwardRef, evalNumericalGradient, evalNumericalGradientArray, randomTensor, relError, seededRandom } from "./helpers.js";
+import { evalNumericalGradient, evalNumericalGradientArray, randomTensor, relError, seededRandom } from "../compile/check/numeric.js";
+import { batchnormBackwardAlt, batchnormForwardRef } from "../nn/batchnorm-reference.js";
 
 test("relError is the notebook's: max |x - y| / max(1e-8, |x| + |y|)", () => {
   assert.equal(relError([1, 2], [1, 2]), 0);

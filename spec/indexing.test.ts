@@ -14,8 +14,8 @@ import { tensor, type Shape } from "../core/tensor.js";
 import type { Node } from "../core/node.js";
 import { compile } from "../compile/codegen/compile.js";
 import { grad } from "../compile/autodiff/reverse.js";
-import { randomTensor, seededRandom } from "./helpers.js";
-import { checkCompiled, checkGradients } from "./graph-checks.js";
+import { randomTensor, seededRandom } from "../compile/check/numeric.js";
+import { checkCompiled, checkGradients } from "./support/graph-checks.js";
 
 const arange = (shape: Shape) => tensor(Array.from({ length: shape.reduce((m, s) => m * s, 1) }, (_, i) => i), shape);
 

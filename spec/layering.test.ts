@@ -1,5 +1,5 @@
-// Layers only look down: core <- ops <- compile (autodiff, optimize, codegen) <- viz, export, nn,
-// spec, bench, cli. Checked on the sources: every relative import of every .ts file is resolved to the
+// Layers only look down: core <- ops <- compile (autodiff, optimize, codegen; then export and check,
+// which may use the three) <- viz, nn, spec, bench, cli. Checked on the sources: every relative import of every .ts file is resolved to the
 // folder ("room") it lands in, and each room may import only the rooms listed for it.
 
 import { test } from "node:test";
@@ -12,17 +12,19 @@ import { fileURLToPath } from "node:url";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 const LOWER = ["core", "ops"];
-const WINGS = ["compile/autodiff", "compile/optimize", "compile/codegen"];
+const PIPELINE = ["compile/autodiff", "compile/optimize", "compile/codegen"];
+const WINGS = [...PIPELINE, "compile/export", "compile/check"];
 const allowed: Record<string, readonly string[]> = {
   core: ["core"],
   ops: ["core", "ops"],
   "compile/autodiff": [...LOWER, "compile/autodiff"],
   "compile/optimize": [...LOWER, "compile/autodiff", "compile/optimize"],
   "compile/codegen": [...LOWER, "compile/optimize", "compile/codegen"],
+  "compile/export": [...LOWER, ...PIPELINE, "compile/export"],
+  "compile/check": [...LOWER, ...PIPELINE, "compile/check"],
   compile: [...LOWER, ...WINGS, "compile"],
-  viz: [...LOWER, ...WINGS, "viz"],
-  export: [...LOWER, ...WINGS, "export"],
-  nn: [...LOWER, ...WINGS, "nn"],
+  viz: [...LOWER, ...PIPELINE, "viz"],
+  nn: [...LOWER, ...PIPELINE, "nn"],
 };
 
 /** The room a repository path belongs to: a compile wing, else its top-level folder ("." for root files). */
@@ -72,16 +74,18 @@ test("the check sees imports: core/node.ts imports core files, and a planted upw
   assert.ok(!allowed.core.includes(roomOf(join(root, "ops", "index.ts"))));
 });
 
-test("export/ opens with a comment saying what it holds and what it may import", () => {
-  const head = readFileSync(join(root, "export", "index.ts"), "utf8").split("\n").slice(0, 12).join("\n");
-  assert.match(head, /^\/\/ export\/: /);
-  assert.match(head, /May import:/);
-});
-
 test("each compile wing opens with a comment saying what it holds and what it may import", () => {
   for (const wing of WINGS) {
     const head = readFileSync(join(root, wing, "index.ts"), "utf8").split("\n").slice(0, 12).join("\n");
     assert.match(head, /^\/\/ compile\/\w+: /, wing);
     assert.match(head, /May import:/, wing);
   }
+});
+
+test("spec/ holds the test files; the modules they share sit in spec/support/, and the library never imports spec/", () => {
+  const top = readdirSync(join(root, "spec")).filter((n) => n.endsWith(".ts") && !n.endsWith(".test.ts"));
+  assert.deepEqual(top, [], "support modules belong in spec/support/");
+  const library = sources(root).filter((f) => !["spec", "bench", "examples", "cli"].includes(roomOf(f)) && roomOf(f) !== "." || f.endsWith(`${sep}index.ts`) && roomOf(f) === ".");
+  const into = library.flatMap((f) => importsOf(f).filter((t) => roomOf(t) === "spec").map((t) => `${relative(root, f)} imports ${relative(root, t)}`));
+  assert.deepEqual(into, []);
 });

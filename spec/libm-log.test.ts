@@ -1,11 +1,11 @@
-// core/libm-log.ts: glibc's log bit for bit, and the normals drawn with it (core/random.ts). The
+// nn/libm-log.ts: glibc's log bit for bit, and the normals drawn with it (nn/random.ts). The
 // fast path (unfused tail, exact fallback near a rounding midpoint) must return what the fully
 // emulated-FMA path returns, on every input; a bulk draw must equal as many single draws.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { glibcLog, glibcLogExact } from "../core/libm-log.js";
-import { RandomState } from "../core/random.js";
+import { glibcLog, glibcLogExact } from "../nn/libm-log.js";
+import { RandomState } from "../nn/random.js";
 
 test("glibcLog's fast path equals the exact emulation on 400,000 inputs across (0, 1)", () => {
   const rs = new RandomState(5);

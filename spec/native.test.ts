@@ -1,4 +1,4 @@
-// The native matrix-product kernels (native/, compile/codegen/native.ts), as specifications:
+// The native matrix-product kernels (compile/codegen/native/), as specifications:
 // float64 products equal `evaluate` bit for bit for every shape, transpose and stride; float32
 // products equal the WebAssembly kernel's bits (and so stay within the summation bound of the
 // interpreter's); a wrong call is a JavaScript error, never a crash; with the addon turned off
@@ -16,11 +16,11 @@ import { matrixTranspose } from "../core/builder.js";
 import { evaluate } from "../core/evaluate.js";
 import { compile } from "../compile/codegen/compile.js";
 import { Tensor } from "../core/tensor.js";
-import { nativeKernels } from "../compile/codegen/native.js";
-import { randomTensor, seededRandom } from "./helpers.js";
-import { arbSeed, runs } from "./arbitraries.js";
+import { nativeKernels } from "../compile/codegen/native/addon.js";
+import { randomTensor, seededRandom } from "../compile/check/numeric.js";
+import { arbSeed, runs } from "./support/arbitraries.js";
 import { FullyConnectedNet } from "../nn/net.js";
-import { RandomState } from "../core/random.js";
+import { RandomState } from "../nn/random.js";
 
 const nk = nativeKernels();
 const skip = nk ? false : "the native addon is not built (gradc uses its WebAssembly kernels)";
@@ -228,8 +228,8 @@ describe("turned off", () => {
       import { trace } from "./core/trace.js";
       import { evaluate } from "./core/evaluate.js";
       import { compile } from "./compile/codegen/compile.js";
-      import { nativeStatus } from "./compile/codegen/native.js";
-      import { randomTensor, seededRandom } from "./spec/helpers.js";
+      import { nativeStatus } from "./compile/codegen/native/addon.js";
+      import { randomTensor, seededRandom } from "./compile/check/numeric.js";
       const g = trace({ a: { shape: [30, 200] }, c: { shape: [200, 20] } }, ({ a, c }) => ({ out: a.matmul(c) }));
       const r = seededRandom(1);
       const x = { a: randomTensor(r, [30, 200]), c: randomTensor(r, [200, 20]) };

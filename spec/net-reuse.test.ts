@@ -6,7 +6,7 @@ import "../ops/index.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { FullyConnectedNet } from "../nn/net.js";
-import { RandomState } from "../core/random.js";
+import { RandomState } from "../nn/random.js";
 import { tensor } from "../core/tensor.js";
 
 test("a net with reuseOutputs computes the same losses, gradients, running averages and scores as one without", () => {

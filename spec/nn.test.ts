@@ -12,9 +12,9 @@ import { findCifarSubset, loadDataset } from "../nn/data.js";
 import { FullyConnectedNet } from "../nn/net.js";
 import { adam, rmsprop, sgdMomentum } from "../nn/optim.js";
 import { Solver } from "../nn/solver.js";
-import { RandomState } from "../core/random.js";
+import { RandomState } from "../nn/random.js";
 import { tensor, Tensor } from "../core/tensor.js";
-import { evalNumericalGradient, maxAbs, relError } from "./helpers.js";
+import { evalNumericalGradient, maxAbs, relError } from "../compile/check/numeric.js";
 
 // np.random.seed(231); N, D, H1, H2, C = 2, 15, 20, 30, 10; X = randn(N, D); y = randint(C, size=(N,));
 // for reg in [0, 3.14]: model = FullyConnectedNet([H1, H2], ...)

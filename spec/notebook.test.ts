@@ -1,17 +1,18 @@
 // The notebook's printed figures, reproduced to every printed digit: numpy's seeded stream
-// (core/random.ts) feeds gradc's graphs, so a seeded notebook cell and its gradc port agree exactly.
+// (nn/random.ts) feeds gradc's graphs, so a seeded notebook cell and its gradc port agree exactly.
 
 import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RandomState } from "../core/random.js";
+import { RandomState } from "../nn/random.js";
 import { trace } from "../core/trace.js";
 import { evaluate } from "../core/evaluate.js";
 import { Tensor, tensor } from "../core/tensor.js";
 import { vjp } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";
 import { batchnorm } from "../ops/composites.js";
-import { columnStats, evalNumericalGradientArray, relError } from "./helpers.js";
+import { evalNumericalGradientArray, relError } from "../compile/check/numeric.js";
+import { columnStats } from "../nn/batchnorm-reference.js";
 
 const N = 200, D1 = 50, D2 = 60, D3 = 3;
 

@@ -16,9 +16,9 @@ import { evaluate } from "../core/evaluate.js";
 import { GradcError } from "../core/errors.js";
 import { grad } from "../compile/autodiff/reverse.js";
 import { full, sameShape, shapeStr, type Tensor } from "../core/tensor.js";
-import { evalNumericalGradientArray, randomTensor, relError, seededRandom } from "./helpers.js";
-import { arbSeed, runs } from "./arbitraries.js";
-import { samplerFor } from "./op-samples.js";
+import { evalNumericalGradientArray, randomTensor, relError, seededRandom } from "../compile/check/numeric.js";
+import { arbSeed, runs } from "./support/arbitraries.js";
+import { samplerFor } from "../compile/check/samples.js";
 
 const ops = allOps().filter((d) => d.kind !== "leaf");
 const RUNS = 25;
@@ -64,7 +64,7 @@ function gradientError(def: OpDef, s: OpSample, rand: () => number): number {
 function sample(def: OpDef, seed: number): OpSample {
   const sampler = samplerFor(def);
   if (!sampler) {
-    assert.fail(`op "${def.name}" has no sampler: give its OpDef a \`sample(rand)\` returning valid random inputs (see OpSample in core/registry.ts), or add it to spec/op-samples.ts`);
+    assert.fail(`op "${def.name}" has no sampler: give its OpDef a \`sample(rand)\` returning valid random inputs (see OpSample in core/registry.ts), or add it to compile/check/samples.ts`);
   }
   return sampler(seededRandom(seed));
 }

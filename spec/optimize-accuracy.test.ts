@@ -11,9 +11,9 @@ import { evaluate } from "../core/evaluate.js";
 import type { DType } from "../core/tensor.js";
 import { optimize } from "../compile/optimize/optimize.js";
 import { zoo } from "../ops/zoo.js";
-import { zooGradientErrors, type DataShape, type ErrorPair } from "./accuracy.js";
-import { randomCase } from "./fuzz.js";
-import { evaluatePrecise, normwiseError } from "./precise.js";
+import { zooGradientErrors, type DataShape, type ErrorPair } from "./support/accuracy.js";
+import { randomCase } from "../compile/check/random-graphs.js";
+import { evaluatePrecise, normwiseError } from "./support/precise.js";
 
 /**
  * The stated bound: optimized error <= FACTOR * derived error + ULPS units of roundoff. Measured

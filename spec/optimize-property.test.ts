@@ -17,8 +17,8 @@ import { grad } from "../compile/autodiff/reverse.js";
 import { compareCost, cost } from "../compile/optimize/cost.js";
 import { optimize } from "../compile/optimize/optimize.js";
 import { affine, relu, softmaxCrossEntropy } from "../ops/composites.js";
-import { randomCase, randomInputs, seeded, type Rand } from "./fuzz.js";
-import { runs } from "./arbitraries.js";
+import { randomCase, randomInputs, seeded, type Rand } from "../compile/check/random-graphs.js";
+import { runs } from "./support/arbitraries.js";
 
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 

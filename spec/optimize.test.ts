@@ -13,7 +13,7 @@ import { Tensor } from "../core/tensor.js";
 import { vjp } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";
 import { stats } from "../compile/optimize/stats.js";
-import { randomCase, seeded } from "./fuzz.js";
+import { randomCase, seeded } from "../compile/check/random-graphs.js";
 import { checkRules, type SoundnessCase } from "../compile/optimize/soundness.js";
 import { tables } from "../compile/optimize/rules/index.js";
 import { zooGraph } from "../ops/zoo.js";

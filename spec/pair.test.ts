@@ -11,7 +11,7 @@ import { optimize } from "../compile/optimize/optimize.js";
 import { zoo } from "../ops/zoo.js";
 import type { Graph } from "../core/graph.js";
 import type { Tensor } from "../core/tensor.js";
-import { randomTensor, relError, seededRandom } from "./helpers.js";
+import { randomTensor, relError, seededRandom } from "../compile/check/numeric.js";
 
 const softmax = trace({ x: [4, 3] }, ({ x }) => {
   const e = x.sub(x.max(-1, true)).exp();

@@ -19,11 +19,11 @@ import { grad } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";
 import { compile } from "../compile/codegen/compile.js";
 import { logSoftmax, softmax } from "../ops/softmax.js";
-import { tfjsCases, type PortedCase } from "./ported-cases.js";
-import { clampShapes, compatibleShapes, concatBaseShapes, domains, dotGeneralSpecs, dotShapes, laxGradOps, powValueTests, reduceMaxSpecs, sliceSpecs, specialValues, type Domain } from "./ported-jax.js";
+import { tfjsCases, type PortedCase } from "./support/ported-cases.js";
+import { clampShapes, compatibleShapes, concatBaseShapes, domains, dotGeneralSpecs, dotShapes, laxGradOps, powValueTests, reduceMaxSpecs, sliceSpecs, specialValues, type Domain } from "./support/ported-jax.js";
 import { einsum } from "../ops/einsum.js";
-import { randomTensor, seededRandom } from "./helpers.js";
-import { checkGradients } from "./graph-checks.js";
+import { randomTensor, seededRandom } from "../compile/check/numeric.js";
+import { checkGradients } from "./support/graph-checks.js";
 
 type Attrs = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

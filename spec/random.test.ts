@@ -6,7 +6,7 @@ import "../ops/index.js"; // registers the builtin primitives (core never import
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { RandomState } from "../core/random.js";
+import { RandomState } from "../nn/random.js";
 
 interface Fixture {
   seed: number;

@@ -16,8 +16,8 @@ import { logSoftmax, softmax } from "../ops/softmax.js";
 import { zooGraph } from "../ops/zoo.js";
 import { vjp } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";
-import { randomTensor, seededRandom } from "./helpers.js";
-import { arbSeed, runs } from "./arbitraries.js";
+import { randomTensor, seededRandom } from "../compile/check/numeric.js";
+import { arbSeed, runs } from "./support/arbitraries.js";
 
 const calls = (source: string, fn: string) => source.split(fn).length - 1;
 

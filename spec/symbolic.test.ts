@@ -13,13 +13,13 @@ import { optimize } from "../compile/optimize/optimize.js";
 import { compile } from "../compile/codegen/compile.js";
 import { batchnorm, layernorm } from "../ops/composites.js";
 import { zoo } from "../ops/zoo.js";
-import { decodeModel } from "../export/proto.js";
-import { exportOnnx } from "../export/onnx.js";
+import { decodeModel } from "../compile/export/proto.js";
+import { exportOnnx } from "../compile/export/onnx.js";
 import { exportedGraph, exportShape } from "../cli/export.js";
-import { randomInputs, seeded } from "./fuzz.js";
+import { randomInputs, seeded } from "../compile/check/random-graphs.js";
 import { specialize } from "../core/symbolic.js";
 import { FullyConnectedNet } from "../nn/net.js";
-import { mismatch, runOnOrt } from "./ort.js";
+import { mismatch, runOnOrt } from "./support/ort.js";
 
 const bn = (shape: (number | string)[]) =>
   trace({ x: shape, gamma: [3], beta: [3] }, ({ x, gamma, beta }) => ({ out: batchnorm(x, gamma, beta).out, ln: layernorm(x, gamma, beta) }));

@@ -22,7 +22,7 @@ import { buildPage, scriptJson } from "../viz/page.js";
 import { renderSvg } from "../viz/svg.js";
 import { view, viewData } from "../viz/view.js";
 import { command } from "../cli/view.js";
-import { injected, INJECTED, ladder } from "./viz-fixtures.js";
+import { injected, INJECTED, ladder } from "./support/viz-fixtures.js";
 
 const table = (d: PageData) => tableOf(d.nodes);
 

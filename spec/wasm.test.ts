@@ -15,11 +15,11 @@ import { Tensor } from "../core/tensor.js";
 import { compile } from "../compile/codegen/compile.js";
 import { vjp } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";
-import { WASM_OPS, wasmLowering } from "../compile/codegen/wasm-ops.js";
+import { WASM_OPS, wasmLowering } from "../compile/codegen/wasm/ops.js";
 import { helperThread } from "../compile/codegen/worker-pool.js";
 import { zooGraph } from "../ops/zoo.js";
-import { randomTensor, seededRandom } from "./helpers.js";
-import { arbSeed, runs } from "./arbitraries.js";
+import { randomTensor, seededRandom } from "../compile/check/numeric.js";
+import { arbSeed, runs } from "./support/arbitraries.js";
 
 describe("the lowering table", () => {
   test("every entry of a registered op computes its scalar function on signed zeros, infinities, NaN and subnormals, in each lane type it lists", () => {

@@ -7,14 +7,14 @@ import { GradcError } from "../../core/errors.js";
 import { numbering, printNode, type Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
 import { allocate, Tensor, type Data } from "../../core/tensor.js";
-import { describeNode, KernelNames, loopStageSource, type Names } from "./loops.js";
+import { describeNode, KernelNames, loopStageSource, type Names } from "./js/loops.js";
 import { matmulSource, nativeBatched, nativeMatmul, wasmShare } from "./matmul.js";
-import { wasmMatmul, wasmSimdSupported, type WasmMatmulSpec } from "./wasm-matmul.js";
+import { wasmMatmul, wasmSimdSupported, type WasmMatmulSpec } from "./wasm/matmul.js";
 import { loadsOf, Lowering, viewOf, type IsBuffer, type Term } from "./layout.js";
 import { schedule, storeTerm, type LoopStage, type Schedule, type Stage, type Store } from "./schedule.js";
 import { sweepsOf } from "./sweeps.js";
-import { buildArena, type SimdStage } from "./arena.js";
-import { simdLanes } from "./wasm-loops.js";
+import { buildArena, type SimdStage } from "./wasm/arena.js";
+import { simdLanes } from "./wasm/loops.js";
 import type { Helper } from "./threads.js";
 import { sizeOf } from "../../core/tensor.js";
 import { graphSymbols } from "../../core/symbolic.js";
@@ -30,7 +30,7 @@ export interface CompileOptions {
   wasm?: boolean;
   /**
    * Run matrix products with the native kernels when the addon is built and loaded (default true;
-   * `GRADC_NATIVE=0` in the environment turns them off for the process). See compile/codegen/native.ts.
+   * `GRADC_NATIVE=0` in the environment turns them off for the process). See compile/codegen/native/addon.ts.
    */
   native?: boolean;
   /**
@@ -148,7 +148,7 @@ function build(g: Graph, opts: CompileOptions): Executable {
   const isBuffer: IsBuffer = (n) => n.isInput || sch.buffers.has(n);
   const reuse = opts.reuseOutputs === true;
   const storage = planBuffers(sch, isBuffer, !reuse);
-  // SIMD loop stages (wasm-loops.ts) and the one memory they share with every buffer (arena.ts)
+  // SIMD loop stages (wasm/loops.ts) and the one memory they share with every buffer (wasm/arena.ts)
   const simd = opts.wasm !== false && wasmSimdSupported() ? simdStages(sch, isBuffer, opts.simdMin ?? SIMD_MIN) : new Map<LoopStage, SimdStage & { low: Lowering }>();
   const simdList = [...simd.values()];
   const arenaInputs = [...new Set(simdList.flatMap((s) => loadsOf([...s.terms.values()]).map((l) => l.base).filter((n) => n.isInput)))];
@@ -202,7 +202,7 @@ function build(g: Graph, opts: CompileOptions): Executable {
       if (st.kind === "call") {
         const batched = st.node.op === "matmul" && opts.native !== false ? nativeBatched(st.node) : null;
         runs.push(batched ? batchedKernel(st.node, batched, isBuffer, storage.slot, arrayOf, inputIndex) : callKernel(st.node, isBuffer, storage.slot, arrayOf, inputIndex, printNode(st.node, numbers)));
-        body.push(batched ? `// (batched matmul ${names.label(st.node)}: native kernel, compile/codegen/native.ts)` : `// (runs the reference kernel of op ${names.label(st.node)}: it has no codegen template)`);
+        body.push(batched ? `// (batched matmul ${names.label(st.node)}: native kernel, compile/codegen/native/addon.ts)` : `// (runs the reference kernel of op ${names.label(st.node)}: it has no codegen template)`);
         bytes += [...st.node.inputs, st.node].reduce((s, x) => s + bytesOf(x), 0);
         claim(st.node);
         continue;
@@ -218,7 +218,7 @@ function build(g: Graph, opts: CompileOptions): Executable {
         if (native) {
           const [fn, plan] = [`g${extras.length}`, `q${extras.length}`];
           extras.push({ name: fn, value: native.gemm }, { name: plan, value: native.plan });
-          body.push(`${fn}(${plan}, ${names.buffer(a.base)}, ${names.buffer(b.base)}, ${names.buffer(st.node)}); // native kernel (compile/codegen/native.ts)`);
+          body.push(`${fn}(${plan}, ${names.buffer(a.base)}, ${names.buffer(b.base)}, ${names.buffer(st.node)}); // native kernel (compile/codegen/native/addon.ts)`);
           bytes += bytesOf(a.base) + bytesOf(b.base) + bytesOf(st.node);
           continue;
         }

@@ -1,4 +1,4 @@
-// Code generation for matmul (to the native kernels of native.ts when the addon is loaded, else main blocks go to wasm-matmul.ts when the engine has SIMD): C[M,N] = A[M,K] @ B[K,N] with constant sizes and strides. Operands
+// Code generation for matmul (to the native kernels of native/addon.ts when the addon is loaded, else main blocks go to wasm/matmul.ts when the engine has SIMD): C[M,N] = A[M,K] @ B[K,N] with constant sizes and strides. Operands
 // are strided views of buffers, so a transposed operand (W^T, x^T) is read in place, never copied.
 //
 // The kernel computes C in 4x4 register tiles: sixteen accumulators held in locals while p runs
@@ -10,10 +10,10 @@
 // Float32Array store rounds it.
 
 import type { Node } from "../../core/node.js";
-import { literal } from "./loops.js";
+import { literal } from "./js/loops.js";
 import type { View } from "./layout.js";
-import { packing, tileCols, type WasmMatmulSpec } from "./wasm-matmul.js";
-import { nativeKernels, type NativeKernels, type NativePlan } from "./native.js";
+import { packing, tileCols, type WasmMatmulSpec } from "./wasm/matmul.js";
+import { nativeKernels, type NativeKernels, type NativePlan } from "./native/addon.js";
 
 export interface MatmulOperands {
   a: View;
@@ -76,7 +76,7 @@ export function nativeBatched(node: Node): { gemm: NativeKernels["gemm"]; plan: 
 }
 
 /**
- * The matmul's JavaScript. With `wasm` (the generated name of a kernel from wasm-matmul.ts), the
+ * The matmul's JavaScript. With `wasm` (the generated name of a kernel from wasm/matmul.ts), the
  * JavaScript computes only the edges and the WebAssembly kernel the 4x4-divisible main block.
  */
 export function matmulSource(node: Node, ops: MatmulOperands, wasm?: { name: string; spec: WasmMatmulSpec }): string[] {
@@ -124,7 +124,7 @@ export function matmulSource(node: Node, ops: MatmulOperands, wasm?: { name: str
 }
 
 /**
- * Copy an operand into the kernel's memory: as is, or packed (see wasm-matmul's `packing`) in
+ * Copy an operand into the kernel's memory: as is, or packed (see wasm/matmul.ts's `packing`) in
  * panels of w along `rows` (sRow apart), each step of p (sP apart) giving w adjacent values. The
  * loop nest walks the source in its memory order.
  */

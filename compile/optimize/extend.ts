@@ -1,7 +1,7 @@
-// defineRule: a user's rewrite rule, in the same form as gradc's own tables (compile/rules/), added
+// defineRule: a user's rewrite rule, in the same form as gradc's own tables (compile/optimize/rules/), added
 // to the `user` table, which the engine tries after the builtin ones. Checked when added: a
 // kebab-case name no other rule has, a well-formed pattern over registered ops, functions where
-// functions belong. `checkRule` (spec/check-rule.ts) checks that it is sound.
+// functions belong. `checkRule` (compile/check/rule.ts) checks that it is sound.
 
 import { GradcError } from "../../core/errors.js";
 import { hasOp } from "../../core/registry.js";

@@ -1,5 +1,5 @@
 // compile/optimize: the rewrite engine (rewrite.ts), the canonical form of sums and products
-// (linear.ts, rational.ts), what the forward proves (facts.ts), the cost model (cost.ts, stats.ts),
+// (monomial-form.ts, rational.ts), what the forward proves (facts.ts), the cost model (cost.ts, stats.ts),
 // residual reuse (reuse.ts), soundness checks (soundness.ts), the rule tables (rules/) and user
 // rules (extend.ts). Every pass here is a pure function Graph -> Graph.
 // May import: core/, ops/ and compile/autodiff/. Never codegen/: the optimizer does not know how

@@ -1,8 +1,8 @@
 // optimize: the pipeline of passes over a graph, each a pure function Graph -> Graph.
 //   1. reuse residuals: where the forward defined one full-size residual as another times small
 //      factors (xhat = xc / std), the backward may read it instead (kept only if cheaper);
-//   2. rewrite to a fixpoint with the rule tables (compile/rules/);
-//   3. keep the cheapest of the candidates under the cost model (compile/cost.ts).
+//   2. rewrite to a fixpoint with the rule tables (compile/optimize/rules/);
+//   3. keep the cheapest of the candidates under the cost model (compile/optimize/cost.ts).
 
 import type { Graph } from "../../core/graph.js";
 import { checkGraph, checkRecord } from "../../core/args.js";

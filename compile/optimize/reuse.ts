@@ -4,7 +4,7 @@
 
 import { apply, type Node } from "../../core/node.js";
 import { Graph, numbering, rewriteGraph, toposort } from "../../core/graph.js";
-import { emitTerm, flatten, type Term } from "./linear.js";
+import { emitTerm, flatten, type Term } from "./monomial-form.js";
 import type { Context } from "./rules/rule.js";
 import type { RewriteStep } from "./rewrite.js";
 import { inline } from "./trace.js";

@@ -1,7 +1,7 @@
 // Arithmetic: constant folding, like terms, identities, and the canonical form they share.
 
 import * as b from "../../../core/builder.js";
-import { emit, flatten, onlyFiniteConstants } from "../linear.js";
+import { emit, flatten, onlyFiniteConstants } from "../monomial-form.js";
 import { any, P, rule, v, type Context, type Match, type Rule } from "./rule.js";
 
 const x = v("x"), y = v("y");

@@ -6,7 +6,7 @@ import * as b from "../../../core/builder.js";
 import type { Node } from "../../../core/node.js";
 import { Coef } from "../rational.js";
 import { dim, symbolOf } from "../../../core/symbolic.js";
-import { collect, emit, emitTerm, flatten, onlyFiniteConstants, termKey, type Term } from "../linear.js";
+import { collect, emit, emitTerm, flatten, onlyFiniteConstants, termKey, type Term } from "../monomial-form.js";
 import { P, rule, v, type Context, type Match, type Rule } from "./rule.js";
 
 const x = v("x");

@@ -4,7 +4,7 @@
 import { GradcError } from "../../../core/errors.js";
 import type { Node } from "../../../core/node.js";
 import { lookup } from "../../../core/registry.js";
-import type { Facts } from "../linear.js";
+import type { Facts } from "../monomial-form.js";
 
 export type Pattern = { var: string } | { op: string; args: Pattern[]; as?: string };
 export type Match = Record<string, Node> & { root: Node };
@@ -13,7 +13,7 @@ export interface Context extends Facts {
   /** True when the value is known to be > 0 (sqrt(v + eps), exp(x), ...). */
   positive(n: Node): boolean;
   /** Per-pass memo for the canonical form. */
-  memo: Map<Node, import("../linear.js").Term[]>;
+  memo: Map<Node, import("../monomial-form.js").Term[]>;
   /** Try to simplify `n` with the same rules in a context without the graph's facts. */
   simplify(n: Node): Node;
   /** A forward definition of a residual input, if the graph carries one. */

@@ -238,7 +238,7 @@ describe("defineRule", () => {
   const x = v("x");
   test("refuses a malformed rule or a taken name, and removes only user rules", () => {
     assert.throws(() => rule("Log Of Exp", P.log(P.exp(x)), ({ x }) => x), gradcError("kebab-case"));
-    assert.throws(() => rule("of-nothing", P.frobnicate(x), ({ x }) => x), gradcError('names op "frobnicate", which is not registered'));
+    assert.throws(() => rule("of-nothing", P.frobnicate(x), ({ x }) => x), gradcError('P.frobnicate: no op named "frobnicate" is registered'));
     assert.throws(() => defineRule({ name: "no-rewrite", pattern: x } as never), gradcError("rewrite must be a function"));
     assert.throws(() => defineRule(rule("collect-add", P.add(x, x), () => null)), gradcError('"collect-add" already exists (in the algebra table)'));
     assert.throws(() => removeRule("collect-add"), gradcError("one of gradc's own rules"));

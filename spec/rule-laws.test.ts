@@ -7,10 +7,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { vjp } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";
-import { rule } from "../compile/optimize/extend.js";
-import { P, v } from "../compile/optimize/rules/rule.js";
+import { rule, P, v } from "../compile/optimize/rules/rule.js";
+import { rule as userFacingRule } from "../index.js";
 import { ruleGroups, tables } from "../compile/optimize/rules/index.js";
-import { rule as builtinRule } from "../compile/optimize/rules/rule.js";
 import { zooGraph } from "../ops/zoo.js";
 import { GradcError } from "../core/errors.js";
 
@@ -19,18 +18,24 @@ test("every rule in the tables has a law (an equation) and a known group", () =>
     for (const r of rules) {
       assert.ok(typeof r.law === "string" && r.law.includes("="), `${table}/${r.name}: law ${JSON.stringify(r.law)} is an equation`);
       assert.ok(Object.hasOwn(ruleGroups, r.group), `${table}/${r.name}: group ${JSON.stringify(r.group)}`);
+      if (table === "user") continue;
+      assert.ok(!r.law.includes("(rewritten by"), `${table}/${r.name}: gradc's own rules state their law`);
+      assert.notEqual(r.group, "user", `${table}/${r.name}: gradc's own rules name their group`);
     }
   }
 });
 
-test("gradc's own rule() refuses a rule without a law; a user rule without one shows its pattern", () => {
+test("one rule() for gradc's tables and users': a rule without a law shows its pattern, a misspelt op in a pattern is an error naming it", () => {
+  assert.equal(userFacingRule, rule);
   const x = v("x");
-  assert.throws(() => builtinRule("log-of-exp", P.log(P.exp(x)), ({ x }) => x, {} as never), (e: unknown) => e instanceof GradcError && /needs its law/.test(e.message));
   assert.equal(rule("log-of-exp", P.log(P.exp(x)), ({ x }) => x, { law: "log(exp(x)) = x" }).law, "log(exp(x)) = x");
   const plain = rule("log-of-exp", P.log(P.exp(x)), ({ x }) => x);
   assert.equal(plain.law, "log(exp(x)) = (rewritten by log-of-exp)");
   assert.equal(plain.group, "user");
   assert.throws(() => rule("log-of-exp", P.log(P.exp(x)), ({ x }) => x, { group: "magic" as never }), /group must be one of/);
+  assert.throws(() => P.exq(x), (e: unknown) => e instanceof GradcError && /P\.exq: no op named "exq" is registered \(did you mean "exp"\?\)/.test(e.message));
+  assert.throws(() => rule("bad", { op: "nosuchop", args: [] }, () => null), /names op "nosuchop", which is not registered/);
+  assert.ok("exp" in P && !("exq" in P));
 });
 
 test("batchnorm's traced derivation: every step changes the outputs, has text before and after, and sum(xhat) = 0 is the cancellation", () => {

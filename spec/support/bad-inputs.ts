@@ -146,6 +146,11 @@ export const badInputs: BadInput[] = [
   },
   // defineRule
   {
+    group: "defineRule", input: "rule(\"log-of-exq\", P.log(P.exq(v(\"x\"))), ({ x }) => x) (a misspelt op)",
+    run: () => rule("log-of-exq", P.log(P.exq(v("x"))), ({ x }) => x),
+    expect: ["P.exq:", "no op named \"exq\"", "did you mean \"exp\""],
+  },
+  {
     group: "defineRule", input: "defineRule(rule(\"exp-in-f32\", P.exp(v(\"x\")), ({ x }) => x.cast(\"f32\").exp().cast(\"f64\").cast(\"f32\")))",
     run: () => withRule(rule("exp-in-f32", P.exp(v("x")), ({ x }) => b.cast(b.exp(b.cast(x, "f32")), "f32")), () => optimize(g23())),
     expect: ["rule exp-in-f32", "shape and dtype f64[2,3]", "f32[2,3]"],

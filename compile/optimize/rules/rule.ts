@@ -1,9 +1,14 @@
 // Rules as data: a name, a pattern written with the builder's op names, an optional guard and a
 // replacement built with builder ops. Patterns match structurally (commutative ops both ways).
 
+// One `rule` for gradc's tables and users' defineRule: the same record, checked the same way where
+// it is made (kebab-case name, a pattern over ops the registry knows, functions where functions
+// belong). gradc's own tables must also carry a law and a group; spec/rule-laws.test.ts holds them to it.
+
+import "../../../ops/index.js"; // patterns name registered ops, so the builtins are registered before any table is built
 import { GradcError } from "../../../core/errors.js";
 import type { Node } from "../../../core/node.js";
-import { lookup } from "../../../core/registry.js";
+import { allOps, hasOp, lookup } from "../../../core/registry.js";
 import type { Facts } from "../monomial-form.js";
 
 export type Pattern = { var: string } | { op: string; args: Pattern[]; as?: string };
@@ -72,29 +77,98 @@ export interface Rule {
 /** A pattern variable. */
 export const v = (name: string): Pattern => ({ var: name });
 
-/** Pattern builders named like the builder's ops: P.sum(P.add(a, c)). */
+/**
+ * Pattern builders named like the builder's ops: P.sum(P.add(a, c)). Only registered ops (gradc's
+ * and those added with defineOp) have one: a misspelt name is an error naming it.
+ */
 export const P = new Proxy({} as Record<string, (...args: Pattern[]) => Pattern>, {
-  get: (_t, op: string) => (...args: Pattern[]) => ({ op, args }),
+  get: (_t, op) => {
+    if (typeof op !== "string") return undefined;
+    if (!hasOp(op)) throw new GradcError(`P.${op}: no op named "${op}" is registered${nearestOp(op)}; a pattern names ops as the builder does (P.exp, P.broadcastTo) or a user op after defineOp`);
+    return (...args: Pattern[]) => ({ op, args });
+  },
+  has: (_t, op) => typeof op === "string" && hasOp(op),
 });
+
+/** ", did you mean "exp"?" for the registered op nearest to a misspelt name (edit distance <= 2), else "". */
+function nearestOp(name: string): string {
+  let best = "", bestD = 3;
+  for (const { name: n } of allOps()) {
+    const d = editDistance(name.toLowerCase(), n.toLowerCase());
+    if (d < bestD) [best, bestD] = [n, d];
+  }
+  return best ? ` (did you mean "${best}"?)` : "";
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
+}
 
 /** Any node, with its inputs matched by `args`: any(x) matches every unary node. */
 export const any = (...args: Pattern[]): Pattern => ({ op: "*", args });
 
 export interface RuleOptions {
-  /** The law as text (required for gradc's own rules): "sum(a + b) = sum(a) + sum(b)". */
-  law: string;
-  group: RuleGroup;
+  /** The law as text, shown by the viewer: "sum(a + b) = sum(a) + sum(b)" (gradc's own rules all give one; without it, the pattern is shown). */
+  law?: string;
+  /** Which chapter of a derivation it belongs to (default "user"). */
+  group?: RuleGroup;
   guard?: Rule["guard"];
   assumesFinite?: boolean;
   cancellationHazard?: boolean;
 }
 
-export function rule(name: string, pattern: Pattern, rewrite: Rule["rewrite"], opts: RuleOptions): Rule {
-  if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(name)) throw new GradcError(`rule: name "${name}" must be kebab-case (like "log-of-exp")`);
-  if (typeof opts?.law !== "string" || !opts.law.trim()) throw new GradcError(`rule(${name}): needs its law as text, e.g. { law: "log(exp(x)) = x" }`);
-  if (!isRuleGroup(opts.group)) throw new GradcError(`rule(${name}): group must be one of ${Object.keys(ruleGroups).join(", ")}, got ${JSON.stringify(opts.group)}`);
+const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+
+/**
+ * Make a rule: a kebab-case name, a pattern (v, P.op, any), the replacement built with builder ops
+ * from the matched nodes (or null to decline), and options: its law, a group, a guard. A rule that
+ * holds only for finite values says so.
+ *
+ *   const x = v("x");
+ *   rule("log-of-exp", P.log(P.exp(x)), ({ x }) => x, { law: "log(exp(x)) = x", assumesFinite: true })
+ */
+export function rule(name: string, pattern: Pattern, rewrite: Rule["rewrite"], opts: RuleOptions = {}): Rule {
+  if (typeof name !== "string" || !KEBAB.test(name)) throw new GradcError(`rule: the name must be kebab-case (log-of-exp), got ${JSON.stringify(name)}`);
+  if (opts.law !== undefined && (typeof opts.law !== "string" || !opts.law.trim())) throw new GradcError(`rule(${name}): law must be text such as "log(exp(x)) = x", got ${JSON.stringify(opts.law)}`);
+  const problem = patternProblem(pattern);
+  if (problem) throw new GradcError(`rule(${name}): bad pattern: ${problem}`);
+  const law = opts.law ?? `${patternText(pattern)} = (rewritten by ${name})`;
   const source = new Error().stack?.split("\n")[2]?.trim().replace(/^at\s+/, "");
-  return Object.freeze({ name, law: opts.law, group: opts.group, pattern, rewrite, guard: opts.guard, assumesFinite: opts.assumesFinite, cancellationHazard: opts.cancellationHazard, source });
+  const r: Rule = { name, law, group: opts.group ?? "user", pattern, rewrite, guard: opts.guard, assumesFinite: opts.assumesFinite, cancellationHazard: opts.cancellationHazard, source };
+  validateRule(r, "rule");
+  return Object.freeze(r);
+}
+
+/** Check a rule record wherever one enters (rule, defineRule, checkRule): a GradcError saying what is wrong. */
+export function validateRule(r: Rule, caller = "defineRule"): void {
+  if (typeof r !== "object" || r === null) throw new GradcError(`${caller}: expects a rule (from rule(name, pattern, rewrite)), got ${r === null ? "null" : typeof r}`);
+  if (typeof r.name !== "string" || !KEBAB.test(r.name)) throw new GradcError(`${caller}: the name must be kebab-case (log-of-exp), got ${JSON.stringify(r.name)}`);
+  const who = `${caller}(${r.name})`;
+  if (typeof r.rewrite !== "function") throw new GradcError(`${who}: rewrite must be a function (match, ctx) => node | null, got ${typeof r.rewrite}`);
+  if (r.guard !== undefined && typeof r.guard !== "function") throw new GradcError(`${who}: guard must be a function (match, ctx) => boolean, got ${typeof r.guard}`);
+  if (typeof r.law !== "string" || !r.law.trim()) throw new GradcError(`${who}: law must be text such as "log(exp(x)) = x" (build rules with rule(...)), got ${JSON.stringify(r.law)}`);
+  if (!isRuleGroup(r.group)) throw new GradcError(`${who}: group must be one of ${Object.keys(ruleGroups).join(", ")}, got ${JSON.stringify(r.group)}`);
+  const problem = patternProblem(r.pattern);
+  if (problem) throw new GradcError(`${who}: bad pattern: ${problem}`);
+}
+
+/** What is wrong with a pattern, or null. Patterns: v("x"), P.op(...args), any(...args). */
+function patternProblem(p: Pattern, path = "pattern"): string | null {
+  if (typeof p !== "object" || p === null) return `${path} is ${p === null ? "null" : typeof p}, not a pattern (use v("x"), P.op(...) or any(...))`;
+  if ("var" in p) return typeof p.var === "string" && p.var.length > 0 && p.var !== "root" ? null : `${path}: a variable needs a name other than "root", got ${JSON.stringify(p.var)}`;
+  if (!("op" in p) || typeof p.op !== "string" || !Array.isArray(p.args)) return `${path} is not a pattern (use v("x"), P.op(...) or any(...))`;
+  if (p.op !== "*" && !hasOp(p.op)) return `${path} names op "${p.op}", which is not registered`;
+  for (let i = 0; i < p.args.length; i++) {
+    const inner = patternProblem(p.args[i], `${path}.args[${i}]`);
+    if (inner) return inner;
+  }
+  return null;
 }
 
 /** A pattern as text in the builder's vocabulary: sum(mul(a, broadcastTo(c))); any node is "f". */

@@ -353,7 +353,7 @@ export function renderKernels(data: PageData): void {
     const pre = el("pre", "");
     box.addEventListener("toggle", () => {
       if (!box.open || pre.textContent) return;
-      const gz = (k as { sourceGz?: string }).sourceGz;
+      const gz = k.sourceGz;
       if (k.source || !gz) pre.textContent = k.source;
       else {
         // sources are stored gzipped in the page: inflated here, once

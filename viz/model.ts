@@ -83,8 +83,10 @@ export interface VizKernel {
   nodes: number[];
   sweeps: number;
   bytes: number;
-  /** Generated source, with a header naming each `inN` parameter after the graph's input. */
+  /** Generated source, with a header naming each `inN` parameter after the graph's input ("" in a written page, which carries sourceGz). */
   source: string;
+  /** The source gzipped and base64-encoded, as a written page embeds it (viz/page.ts packPage); the page inflates it when opened. */
+  sourceGz?: string;
 }
 
 /** One benchmark measurement: an implementation at one size. */

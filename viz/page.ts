@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GRAPH_CSS } from "./draw.js";
-import type { PageData } from "./model.js";
+import type { PageData, VizKernel } from "./model.js";
 
 const require = createRequire(import.meta.url);
 
@@ -162,7 +162,7 @@ export function packNodes(data: PageData): { rows: unknown[][]; strings: string[
  * full rewrite history is mostly repeated text: about a seventh of the bytes).
  */
 export function packPage(data: PageData): object {
-  const kernels = data.kernels?.map((k) => ({ ...k, source: "", sourceGz: gzipSync(k.source, { level: 9 }).toString("base64") })) ?? null;
+  const kernels = data.kernels?.map((k): VizKernel => ({ ...k, source: "", sourceGz: gzipSync(k.source, { level: 9 }).toString("base64") })) ?? null;
   return { ...data, nodes: [], kernels, packed: packNodes(data) };
 }
 

@@ -29,7 +29,7 @@ import { FullyConnectedNet } from "../nn/net.js";
 import { findCifarSubset } from "../nn/data.js";
 import { measureNativePeak, measurePeak } from "./peak.js";
 import { nativeKernels } from "../compile/codegen/native/addon.js";
-import { probeBytes, specializeProbe } from "./probe.js";
+import { specializeProbe } from "./probe.js";
 import { DEFAULT_SIZES, parseSizes } from "./batchnorm.js";
 import { addRatios, placeInputs, type BenchReport } from "./program.js";
 

@@ -95,6 +95,7 @@ export function glibcLog(x: number): number {
   // power of two (the spacing halves there)
   F64[0] = s;
   const half = 2 ** (((U32[HI] >>> 20) & 0x7ff) - 1076) * ((U32[HI] & 0xfffff) === 0 && U32[LO] === 0 ? 0.5 : 1);
+  // biome-ignore lint/correctness/noPrecisionLoss: 2^-44 exactly (shortest round-trip form)
   if (half - Math.abs(e) > (Math.abs(kl) + Math.abs(lo) + r2 + Math.abs(tail)) * 5.684341886080802e-14) return s; // 2^-44
   return glibcLogExact(x);
 }

@@ -37,7 +37,6 @@ function pick(g: Graph, opts: JacobianOptions, who: string): { of: string; wrt: 
   return { of, wrt: [...(opts.wrt ?? g.inputNames)] };
 }
 
-const sizeOf = (shape: Shape): number => shape.reduce((m, s) => m * s, 1);
 
 /** 1 at flat position k of `shape`, 0 elsewhere, built from iotas (a constant the optimizer sees through). */
 function oneHot(shape: Shape, k: number, dtype: Node["dtype"]): Node {

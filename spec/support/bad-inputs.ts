@@ -60,7 +60,6 @@ function withRule<T>(r: Parameters<typeof defineRule>[0], use: () => T): T {
 }
 
 const g23 = () => trace({ x: [2, 3] }, ({ x }) => x.exp().sum());
-const x23 = () => tensor([[1, 2, 3], [4, 5, 6]]);
 let scratch: string | undefined;
 const tmp = () => (scratch ??= mkdtempSync(join(tmpdir(), "gradc-bad-")));
 const aFile = () => {

@@ -9,7 +9,7 @@
 
 import type { Node } from "../../../core/node.js";
 import { GradcError } from "../../../core/errors.js";
-import { strides, type DType } from "../../../core/tensor.js";
+import type { DType } from "../../../core/tensor.js";
 import { depthOf, rowMajor, type Affine, type Lowering, type Term } from "../layout.js";
 import type { LoopStage, Store } from "../schedule.js";
 

@@ -8,7 +8,7 @@ import { RandomState } from "./nn/random.js";
 /** numpy's legacy RandomState, bit for bit: random(231).randn(2, 3) draws what np.random.seed(231); np.random.randn(2, 3) draws. */
 export const random = (seed?: number | readonly number[]): RandomState => new RandomState(seed);
 export { GradcError } from "./core/errors.js";
-export { Node, apply } from "./core/node.js";
+export { Node, apply, scope } from "./core/node.js";
 export { Graph, printGraph, toposort, substitute } from "./core/graph.js";
 export { trace, type InputSpec } from "./core/trace.js";
 export { evaluate, type InputValue } from "./core/evaluate.js";
@@ -40,3 +40,10 @@ export { FullyConnectedNet, type NetOptions, type Normalization, type LossAndGra
 export { Solver, type SolverOptions, type SolverData, type Model } from "./nn/solver.js";
 export { sgd, sgdMomentum, rmsprop, adam, updateRules, type OptimConfig, type UpdateRule } from "./nn/optim.js";
 export { exportOnnx, onnxModel, toDot, toJSON, fromJSON, ONNX_OPSET } from "./compile/export/index.js";
+export { flatten, unflatten, mapTree, cloneTree, checkTree, init, initializers, fans, xavierUniform, xavierNormal, kaimingNormal, kaimingUniform, type Tree, type Flat } from "./nn/tree.js";
+export { valueAndGrad, jit, type ValueAndGrad, type ValueAndGradOptions, type Jitted, type NodeTree, type InputTree } from "./nn/value-and-grad.js";
+/** Optimizers over parameter trees (PyTorch's conventions): optim.adam({ lr }), optim.sgd({ momentum, nesterov }), optim.schedules.cosine(...). */
+export * as optim from "./nn/optimizers.js";
+export { type Optimizer, type OptimizerState, type Schedule, type LearningRate } from "./nn/optimizers.js";
+export { ArrayDataset, accuracy, argmax, checkLabels, labelTensor, type Batch, type LabelArray } from "./nn/dataset.js";
+export { loadCifar10, loadCifarBatch, loadMnist, loadDataset, findCifarSubset, CIFAR10_CLASSES, type Dataset } from "./nn/data.js";

@@ -111,6 +111,17 @@ export const log1p = unary("log1p");
 /** exp(x) - 1, accurate for small x. */
 export const expm1 = unary("expm1");
 export const relu = (x: Operand): Node => maximum(x, 0);
+// trigonometric and special functions (ops/trig.ts, ops/erf.ts; conventions in docs/ops.md)
+export const sin = unary("sin");
+export const cos = unary("cos");
+export const tan = unary("tan");
+export const asin = unary("asin");
+export const acos = unary("acos");
+export const atan = unary("atan");
+/** The Gauss error function (gradc's own approximation: within 1 ulp of the true value, docs/ops.md). */
+export const erf = unary("erf");
+/** Round to the nearest integer, halves to even (NumPy's round, ONNX's Round); its gradient is zero. */
+export const round = unary("round");
 /**
  * Clamp to [lo, hi] (either bound may be omitted), as NumPy's clip: minimum(hi, maximum(lo, x)).
  * A composite; x is the second operand of both, so by their tie rule x keeps the gradient on the

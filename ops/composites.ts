@@ -10,6 +10,7 @@ export const mean = b.mean;
 export const relu = b.relu;
 export { softmax, logSoftmax, logsumexp } from "./softmax.js";
 export { einsum } from "./einsum.js";
+export { gelu, geluTanh } from "./erf.js";
 
 /** Biased variance over axes (NumPy's var, ddof=0): mean of squared deviations. */
 export function variance(x: Node, axes?: number | readonly number[], keepdims = false): Node {

@@ -8,7 +8,9 @@ import { structuralOps } from "./structural.js";
 import { contractionOps } from "./contraction.js";
 import { mathOps } from "./math.js";
 import { indexingOps } from "./indexing.js";
+import { trigOps } from "./trig.js";
+import { erfOps } from "./erf.js";
 
-export const primitives: readonly OpDef[] = [...leafOps, ...elementwiseOps, ...mathOps, ...structuralOps, ...contractionOps, ...indexingOps];
+export const primitives: readonly OpDef[] = [...leafOps, ...elementwiseOps, ...mathOps, ...structuralOps, ...contractionOps, ...indexingOps, ...trigOps, ...erfOps];
 
 for (const def of primitives) register(def);

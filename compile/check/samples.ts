@@ -182,6 +182,21 @@ export const builtinSamples: Readonly<Record<string, Sampler>> = {
     const { x, idx, axis } = along(rand);
     return { inputs: [x, idx, randomTensor(rand, idx.shape)], attrs: { axis }, wrt: [0, 2] };
   },
+  // domains: tan away from its poles, asin and acos inside (-1, 1) away from the infinite slopes at +-1
+  sin: unary(-4, 4),
+  cos: unary(-4, 4),
+  tan: unary(-1.3, 1.3),
+  asin: unary(-0.9, 0.9),
+  acos: unary(-0.9, 0.9),
+  atan: unary(-4, 4),
+  erf: unary(-3, 3),
+  // integers plus offsets kept 0.1 from the jumps, and exact halves (ties) now and then; gradient 0
+  round: (rand) => {
+    const shape = randShape(rand);
+    const n = shape.reduce((m, s) => m * s, 1);
+    const data = Array.from({ length: n }, () => Math.floor(rand() * 9) - 4 + (rand() < 0.2 ? 0.5 : (rand() - 0.5) * 0.8));
+    return { inputs: [tensor(data, shape)], attrs: {}, wrt: [] };
+  },
   log1p: unary(-0.5, 2),
   expm1: unary(-2, 2),
 };

@@ -77,6 +77,8 @@ export const WASM_OPS: Record<string, { f64?: Lowering; f32?: Lowering }> = {
   // c !== 0 ? a : d (NaN !== 0 picks a, -0 picks d: as wasm's ne)
   select: both(([c, a, d], t) => [...a, ...d, ...c, ...t.constant(0), ...simd(t.ne), ...simd(V.bitselect)]),
   stopGradient: both(([a]) => a),
+  // nearest rounds halves to even, as round's scalar does; the result is an integer, exact in either lane type
+  round: { f64: unary(() => 0x94), f32: unary(() => 0x6a) },
 };
 
 function both(l: Lowering): { f64: Lowering; f32: Lowering } {

@@ -16,6 +16,7 @@ export class Graph {
    */
   readonly facts: Readonly<Record<string, Node>>;
   private order?: Node[];
+  private byName?: Map<string, Node>;
 
   constructor(inputs: readonly Node[], outputs: Record<string, Node>, facts: Record<string, Node> = {}) {
     if (!Array.isArray(inputs)) throw new GradcError(`Graph: inputs must be an array of input nodes, got ${kindOf(inputs)}`);
@@ -35,15 +36,18 @@ export class Graph {
     this.inputs = Object.freeze([...inputs]);
     this.outputs = Object.freeze({ ...outputs });
     this.facts = Object.freeze({ ...facts });
+    const given = new Set(inputs);
     for (const n of this.nodes()) {
-      if (n.isInput && !inputs.includes(n)) {
+      if (n.isInput && !given.has(n)) {
         throw new GradcError(`Graph: output depends on ${n}, which is not among the graph's inputs (${inputs.map((x) => x.name).join(", ")})`);
       }
     }
   }
 
   input(name: string): Node {
-    const x = this.inputs.find((i) => i.name === name);
+    // by name in a map built on first use: a deep model's passes look up hundreds of inputs
+    this.byName ??= new Map(this.inputs.map((i) => [i.name, i]));
+    const x = this.byName.get(name);
     if (!x) throw new GradcError(`no input named "${name}": inputs are ${this.inputs.map((i) => i.name).join(", ")}`);
     return x;
   }

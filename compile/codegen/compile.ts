@@ -170,16 +170,20 @@ function build(g: Graph, opts: CompileOptions): Executable {
     buffer: (n) => (n.isInput ? `in${inputIndex.get(n)}` : `b${storage.slot.get(n)}`),
     label: (n) => (n.isInput ? `in${inputIndex.get(n)}` : numbers.get(n) ?? `%n${n.id}`),
   };
-  const params = g.inputs.map((_, i) => `in${i}`).join(", ");
   const closed = storage.arrays.map((_, j) => j).filter((j) => !fresh.has(j));
-  const bufferNames = closed.map((j) => `b${j}`);
-  const closedArrays = closed.map((j) => storage.arrays[j]);
-  const hoist = [...fresh].map((j) => `const b${j} = out.b${j}; // an output: a fresh array each run`);
+  /** What kernels may close over, by name: buffers (b*) and, as they are made, WebAssembly and native kernels. */
+  const closure = new Map<string, unknown>(closed.map((j) => [`b${j}`, storage.arrays[j]]));
+  const hoist = new Map([...fresh].map((j) => [`b${j}`, `const b${j} = out.b${j}; // an output: a fresh array each run`]));
   const kernels: KernelInfo[] = [];
   const runs: Run[] = [];
   const claimed = new Set<Node>();
   /** Values other than buffers that kernels close over: WebAssembly matmul kernels. */
   const extras: { name: string; value: unknown }[] = [];
+  const addExtra = (name: string, value: unknown) => {
+    extras.push({ name, value });
+    closure.set(name, value);
+  };
+  const simdIndex = new Map(simdList.map((s, i) => [s, i]));
 
   sch.kernels.forEach((stages, k) => {
     const name = `k${k}`;
@@ -217,7 +221,8 @@ function build(g: Graph, opts: CompileOptions): Executable {
         const native = opts.native !== false ? nativeMatmul(st.node, a, b, wasmOn, big && opts.threads !== undefined) : null;
         if (native) {
           const [fn, plan] = [`g${extras.length}`, `q${extras.length}`];
-          extras.push({ name: fn, value: native.gemm }, { name: plan, value: native.plan });
+          addExtra(fn, native.gemm);
+          addExtra(plan, native.plan);
           body.push(`${fn}(${plan}, ${names.buffer(a.base)}, ${names.buffer(b.base)}, ${names.buffer(st.node)}); // native kernel (compile/codegen/native/addon.ts)`);
           bytes += bytesOf(a.base) + bytesOf(b.base) + bytesOf(st.node);
           continue;
@@ -227,7 +232,7 @@ function build(g: Graph, opts: CompileOptions): Executable {
         if (share) {
           const spec = { ...share, sa: a.strides as [number, number], sb: b.strides as [number, number], aSize: a.base.size, bSize: b.base.size };
           wasm = { name: `w${extras.length}`, spec };
-          extras.push({ name: wasm.name, value: wasmMatmul(spec, big ? opts.threads : undefined) });
+          addExtra(wasm.name, wasmMatmul(spec, big ? opts.threads : undefined));
         }
         body.push(...matmulSource(st.node, { a, b, aName: names.buffer(a.base), bName: names.buffer(b.base), cName: names.buffer(st.node) }, wasm));
         bytes += bytesOf(a.base) + bytesOf(b.base) + bytesOf(st.node);
@@ -239,7 +244,7 @@ function build(g: Graph, opts: CompileOptions): Executable {
       let lines: string[];
       if (lowered) {
         const fn = `s${extras.length}`;
-        extras.push({ name: fn, value: arena!.fns[simdList.indexOf(lowered)] });
+        addExtra(fn, arena!.fns[simdIndex.get(lowered)!]);
         lines = [
           ...st.stores.filter((s) => s.kind === "reduce").map((s) => `${names.buffer(s.node)}.fill(${s.node.op === "max" ? "-Infinity" : "0"}); // ${names.label(s.node)}`),
           `${fn}(); // WebAssembly SIMD, ${lowered.lanes.dtype === "f32" ? "f32x4" : "f64x2"} lanes along the innermost axis`,
@@ -257,14 +262,22 @@ function build(g: Graph, opts: CompileOptions): Executable {
       kernels.push({ name, nodes, stores, stages: 1, sweeps, bytes, source: [head, ...body].join("\n") });
       return;
     }
-    const source = [head, `function ${name}(${params}) {`, ...[...hoist, ...body].map((l) => "  " + l), "}"].join("\n");
-    let fn: (...arrays: Data[]) => void;
+    // hoist only the fresh outputs this kernel names (a deep model has hundreds of outputs)
+    // and the inputs it reads, from the array of all of them (the hot loops index locals)
+    const mentioned = [...new Set(body.join("\n").match(/\b(b|in)\d+\b/g))].sort((x, y) => x.localeCompare(y, "en", { numeric: true }));
+    const reads = mentioned.filter((m) => m.startsWith("in") && Number(m.slice(2)) < g.inputs.length).map((m) => `const ${m} = ins[${m.slice(2)}];`);
+    const hoisted = mentioned.flatMap((m) => hoist.get(m) ?? []);
+    const source = [head, `function ${name}(ins) {`, ...[...reads, ...hoisted, ...body].map((l) => "  " + l), "}"].join("\n");
+    let fn: (arrays: readonly Data[]) => void;
+    // close over only what this kernel names: passing every buffer and extra to every kernel made
+    // compiling a deep model quadratic (V8 parses each function's parameter list)
+    const used = [...new Set(source.match(/\b[bgqsw]\d+\b/g))].filter((m) => closure.has(m));
     try {
-      fn = new Function("out", ...bufferNames, ...extras.map((e) => e.name), `"use strict";\n${source}\nreturn ${name};`)(holder, ...closedArrays, ...extras.map((e) => e.value));
+      fn = new Function("out", ...used, `"use strict";\n${source}\nreturn ${name};`)(holder, ...used.map((m) => closure.get(m)));
     } catch (e) {
       throw new GradcError(`compile: generated kernel ${name} does not compile (${(e as Error).message}); an op's expr template may be broken:\n${source}`);
     }
-    runs.push((arrays) => fn(...arrays));
+    runs.push(fn);
     kernels.push({ name, nodes, stores, stages: stages.length, sweeps, bytes, source });
   });
 
@@ -388,6 +401,8 @@ function planBuffers(sch: Schedule, isBuffer: IsBuffer, ownOutputs: boolean): St
   const slot = new Map<Node, number>();
   const free: number[] = [];
   const live: { node: Node; slot: number }[] = [];
+  const producedBy = sch.kernels.map((): Node[] => []);
+  for (const [n, pk] of producedIn) producedBy[pk].push(n);
   sch.kernels.forEach((_, k) => {
     for (let i = live.length - 1; i >= 0; i--) {
       if ((lastUse.get(live[i].node) ?? producedIn.get(live[i].node)!) < k) {
@@ -395,8 +410,7 @@ function planBuffers(sch: Schedule, isBuffer: IsBuffer, ownOutputs: boolean): St
         live.splice(i, 1);
       }
     }
-    for (const [n, pk] of producedIn) {
-      if (pk !== k) continue;
+    for (const n of producedBy[k]) {
       let j = ownOutputs && outs.has(n) ? -1 : free.findIndex((s) => arrays[s].length === n.size && (arrays[s] instanceof Float32Array) === (n.dtype === "f32"));
       if (j >= 0) j = free.splice(j, 1)[0];
       else {

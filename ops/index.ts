@@ -10,7 +10,8 @@ import { mathOps } from "./math.js";
 import { indexingOps } from "./indexing.js";
 import { trigOps } from "./trig.js";
 import { erfOps } from "./erf.js";
+import { cumulativeOps } from "./cumulative.js";
 
-export const primitives: readonly OpDef[] = [...leafOps, ...elementwiseOps, ...mathOps, ...structuralOps, ...contractionOps, ...indexingOps, ...trigOps, ...erfOps];
+export const primitives: readonly OpDef[] = [...leafOps, ...elementwiseOps, ...mathOps, ...structuralOps, ...contractionOps, ...indexingOps, ...trigOps, ...erfOps, ...cumulativeOps];
 
 for (const def of primitives) register(def);

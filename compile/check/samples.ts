@@ -197,6 +197,11 @@ export const builtinSamples: Readonly<Record<string, Sampler>> = {
     const data = Array.from({ length: n }, () => Math.floor(rand() * 9) - 4 + (rand() < 0.2 ? 0.5 : (rand() - 0.5) * 0.8));
     return { inputs: [tensor(data, shape)], attrs: {}, wrt: [] };
   },
+  // a random axis and direction, inclusive or exclusive
+  cumsum: (rand) => {
+    const shape = randShape(rand, 1, 3);
+    return { inputs: [randomTensor(rand, shape)], attrs: { axis: int(rand, 0, shape.length - 1), reverse: rand() < 0.5, exclusive: rand() < 0.5 } };
+  },
   log1p: unary(-0.5, 2),
   expm1: unary(-2, 2),
 };

@@ -8,7 +8,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { evaluate } from "../core/evaluate.js";
-import type { DType } from "../core/tensor.js";
+import { Tensor, type DType } from "../core/tensor.js";
+import type { Node } from "../core/node.js";
+import * as b from "../core/builder.js";
+import { trace } from "../core/trace.js";
+import { grad } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";
 import { zoo } from "../ops/zoo.js";
 import { zooGradientErrors, type DataShape, type ErrorPair } from "./support/accuracy.js";
@@ -89,5 +93,45 @@ test("for all random graphs (float64, values up to 1e3 apart): optimize(g) is as
       }
     }),
     { numRuns: 300 },
+  );
+});
+
+// Products of a value and a saturating function: where f saturates, the derived gradient's
+// complement (1 - tanh^2, 1 - sigmoid) is exactly the small value it stands for; distributing the
+// value over it (x - x tanh^2) makes two terms of size |x| that cancel and swamp the rest.
+const saturating: Record<string, (x: Node) => Node> = {
+  tanh: (x) => x.tanh(),
+  sigmoid: (x) => b.sigmoid(x),
+  "tanh^2": (x) => x.tanh().square(),
+  "1 + tanh": (x) => x.tanh().add(1),
+  "gelu (tanh form)": (x) => x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI)).tanh().add(1).mul(0.5),
+};
+const products: Record<string, (x: Node, f: Node) => Node> = {
+  "x f(x)": (x, f) => x.mul(f),
+  "x^2 f(x)": (x, f) => x.square().mul(f),
+  "f(x) / x": (x, f) => f.div(x),
+  "x f(x) + x": (x, f) => x.mul(f).add(x),
+};
+
+test("for all products of a value and a saturating function at large arguments: optimize(grad) is as accurate as grad", () => {
+  const names = Object.keys(saturating), forms = Object.keys(products);
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...names), fc.constantFrom(...forms), fc.constantFrom<DType>("f32", "f64"),
+      fc.integer({ min: 0, max: 16 }), fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 4, maxLength: 4 }),
+      (fname, form, dtype, power, unit01) => {
+        const scale = 10 ** (dtype === "f32" ? Math.min(power, 9) : power);
+        const g = (dt: DType) => grad(trace({ x: [4] }, ({ x }) => products[form](x, saturating[fname](x)).sum(), { dtype: dt }));
+        const derived = g(dtype);
+        // away from 0 (f(x)/x), both signs, spread over a decade
+        const xs = unit01.map((u) => (u < 0 ? -1 : 1) * scale * (1 + 9 * Math.abs(u)));
+        const x = new Tensor(dtype === "f32" ? Float32Array.from(xs) : Float64Array.from(xs), [4]);
+        const want = evaluatePrecise(g("f64"), { x: new Tensor(Float64Array.from(x.data), [4]) }).dx;
+        const en = normwiseError(evaluate(derived, { x }).dx.data, want);
+        const eo = normwiseError(evaluate(optimize(derived), { x }).dx.data, want);
+        assert.ok(within(en, eo, dtype), `${form} with f = ${fname}, ${dtype}, x = [${[...x.data]}]: derived ${en}, optimized ${eo}\n${optimize(derived)}`);
+      },
+    ),
+    { numRuns: 300, seed: 231 },
   );
 });

@@ -74,3 +74,17 @@ test("constants with infinities and NaN fold to what evaluate computes", () => {
     assert.ok(same([...got.data], [...want.data]), `${name}: optimized [${got.data}], evaluate [${want.data}]\n${optimize(g)}`);
   }
 });
+
+test("variance with a correction over a size-1 axis (divide by N - 1 = 0) is NaN after optimize, as evaluate gives", () => {
+  // before: grad(sum(w * var)) optimized to 0: (0 * a) + (-0 * a) collected to 0 with a = w / 0 infinite
+  const sq = (x: import("../core/node.js").Node) => x.sub(x.mean(0, true)).square().sum(0);
+  const forms = {
+    variance: trace({ x: [1, 3], w: [3] }, ({ x, w }) => w.mul(sq(x).div(0)).sum()),
+    std: trace({ x: [1, 3], w: [3] }, ({ x, w }) => w.mul(sq(x).div(0).sqrt()).sum()),
+  };
+  for (const g of Object.values(forms)) {
+    const inputs = { x: t([1, 2, 3], [1, 3]), w: t([1, 2, 3]) };
+    sameValues(grad(g, { wrt: ["x"] }), inputs);
+    sameValues(grad(g), inputs);
+  }
+});

@@ -94,9 +94,65 @@ export function onlyFiniteConstants(n: Node): boolean {
     if (m.isConst) ok = Number.isFinite(m.value);
     else if ((m.op === "div" || m.op === "recip") && m.inputs[m.inputs.length - 1].isConst && m.inputs[m.inputs.length - 1].value === 0) ok = false; // x / 0
     else if (flattened.has(m.op)) stack.push(...m.inputs);
+    else ok = nonFinite(m) === 0; // an atom: 0 * a = 0 and a - a = 0 need a finite
   }
   finiteMemo.set(n, ok);
   return ok;
+}
+
+// What non-finite values a node may hold, given finite inputs: bits for +Infinity, -Infinity, NaN.
+const POS = 1, NEG = 2, NAN = 4, ALL = 7;
+const nonFiniteMemo = new WeakMap<Node, number>();
+const flip = (f: number) => (f & NAN) | (f & POS ? NEG : 0) | (f & NEG ? POS : 0);
+const sumOf = (a: number, c: number) => a | c | ((a | c) & POS && (a | c) & NEG ? NAN : 0);
+
+function nonFiniteOf(n: Node, ins: number[]): number {
+  if (n.isConst) return Number.isNaN(n.value) ? NAN : n.value === Infinity ? POS : n.value === -Infinity ? NEG : 0;
+  if (n.isInput) return 0;
+  const [a, c = 0] = ins;
+  const divisor = n.inputs[n.inputs.length - 1];
+  switch (n.op) {
+    case "add": return sumOf(a, c);
+    case "sub": return sumOf(a, flip(c));
+    case "neg": return flip(a);
+    case "exp": return a & (POS | NAN); // exp(-inf) = 0
+    case "tanh": case "sigmoid": return a & NAN;
+    case "select": return ins[1] | (ins[2] ?? 0);
+    case "maximum": return (a | c) & (POS | NAN) | (a & c & NEG);
+    case "broadcastTo": case "reshape": case "transpose": case "stopGradient": return a;
+    case "div": case "recip":
+      if (divisor.isConst && divisor.value === 0) return ALL;
+  }
+  if (n.op === "sum") return sumOf(a, 0);
+  if (n.op === "max") return a;
+  return ins.some((f) => f !== 0) ? ALL : 0;
+}
+
+/**
+ * The non-finite values (bits: +Infinity, -Infinity, NaN) a node may hold when every input is
+ * finite: a constant Infinity or NaN, a division by a zero constant, and what they reach
+ * (exp(-Infinity) = 0 and tanh(Infinity) = 1 end the reach; a masked score select(m, -Infinity, s)
+ * carries -Infinity). The canonical form's x - x = 0 and 0 * x = 0 hold only where this is 0.
+ */
+export function nonFinite(n: Node): number {
+  const hit = nonFiniteMemo.get(n);
+  if (hit !== undefined) return hit;
+  const stack = [n];
+  while (stack.length) {
+    const m = stack[stack.length - 1];
+    if (nonFiniteMemo.has(m)) {
+      stack.pop();
+      continue;
+    }
+    const todo = m.inputs.filter((x) => !nonFiniteMemo.has(x));
+    if (todo.length) {
+      stack.push(...todo);
+      continue;
+    }
+    stack.pop();
+    nonFiniteMemo.set(m, nonFiniteOf(m, m.inputs.map((x) => nonFiniteMemo.get(x)!)));
+  }
+  return nonFiniteMemo.get(n)!;
 }
 
 /** Beyond this many nodes a reduction's operand is not searched (bounded work; larger ones count as not centred). */
@@ -142,6 +198,26 @@ function centredTerms(terms: readonly Term[]): boolean {
   return found;
 }
 
+const isConstantTerm = (t: Term) => t.num.size === 0 && t.den.size === 0;
+const isCoefficient = (ts: readonly Term[]) => ts.length === 1 && isConstantTerm(ts[0]);
+
+/** Functions that saturate to a constant (|f| bounded, f -> c at large arguments). */
+const saturating = new Set(["tanh", "sigmoid"]);
+const unspread = (a: Node) => (a.op === "broadcastTo" ? a.inputs[0] : a);
+const ofSaturating = (t: Term) => t.den.size === 0 && t.num.size > 0 && [...t.num.keys()].every((a) => saturating.has(unspread(a).op));
+
+/**
+ * A complement: a constant plus products of saturating functions (1 - tanh(x)^2, 1 - sigmoid(x),
+ * 1 + tanh(x)). It cancels where the functions saturate, exactly to the small value it stands for;
+ * a product v * (1 - t^2) distributed into v - v*t^2 instead subtracts two terms of size |v| whose
+ * difference is that small value, and regrouped with other terms (tanh + v - v*t^2) it wipes them
+ * out: d/dx sum(x tanh x) at x = 3e7 (float32) gave 0 for 1. So a complement is kept whole as a
+ * factor of anything but a constant, and as an operand of a larger sum unless like terms meet.
+ */
+export function isComplement(terms: readonly Term[]): boolean {
+  return terms.length >= 2 && terms.some(isConstantTerm) && terms.every((t) => isConstantTerm(t) || ofSaturating(t));
+}
+
 /** The canonical terms of a node. `memo` caches per pass. */
 export function flatten(n: Node, facts: Facts, memo: Map<Node, Term[]> = new Map(), expandCentred = false): Term[] {
   const hit = memo.get(n);
@@ -159,16 +235,24 @@ export function flatten(n: Node, facts: Facts, memo: Map<Node, Term[]> = new Map
       out = [monomial(Coef.of(n.value))];
       break;
     case "add":
-      out = collect([...whole(n.inputs[0]), ...whole(n.inputs[1])]);
+    case "sub": {
+      // a complement joins a larger sum only where like terms meet ((1 - s) - 1 = -s); otherwise
+      // it stays whole: (1 - s) - 1/x regrouped as (1 - 1/x) - s loses 1/x when s saturates
+      const sign = (ts: Term[]) => (n.op === "sub" ? ts.map((t) => ({ ...t, coef: t.coef.neg() })) : ts);
+      const [p, q] = n.inputs.map(whole);
+      out = collect([...p, ...sign(q)]);
+      if ((isComplement(p) || isComplement(q)) && out.length === p.length + q.length) {
+        const keep = (ts: Term[], x: Node) => (isComplement(ts) ? [atomTerm(x)] : ts);
+        out = collect([...keep(p, n.inputs[0]), ...sign(keep(q, n.inputs[1]))]);
+      }
       break;
-    case "sub":
-      out = collect([...whole(n.inputs[0]), ...whole(n.inputs[1]).map((t) => ({ ...t, coef: t.coef.neg() }))]);
-      break;
+    }
     case "neg":
       out = go(n.inputs[0]).map((t) => ({ ...t, coef: t.coef.neg() }));
       break;
     case "mul": {
-      const [p, q] = n.inputs.map(whole);
+      // a complement (1 - t^2, 1 - s) times a value stays a product (see isComplement)
+      const [p, q] = n.inputs.map(whole).map((ts, i, all) => (isComplement(ts) && !isCoefficient(all[1 - i]) ? [atomTerm(n.inputs[i])] : ts));
       const mp = single(p), mq = single(q);
       if (mp && mq) out = [mulTerms(mp, mq, facts)];
       else if (mp) out = collect(q.map((t) => mulTerms(mp, t, facts)));
@@ -177,8 +261,10 @@ export function flatten(n: Node, facts: Facts, memo: Map<Node, Term[]> = new Map
       break;
     }
     case "div": {
-      const p = whole(n.inputs[0]), q = go(n.inputs[1]);
+      let p = whole(n.inputs[0]);
+      const q = go(n.inputs[1]);
       const mq = single(q);
+      if (isComplement(p) && !(mq && isCoefficient([mq]))) p = [atomTerm(n.inputs[0])];
       const inv = mq && !mq.coef.isZero ? invert(mq) : atomTerm(n.inputs[1], -1);
       out = collect(p.map((t) => mulTerms(t, inv, facts)));
       break;

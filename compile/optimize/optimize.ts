@@ -11,6 +11,7 @@ import { analysis } from "./facts.js";
 import { Rewriter, type Limits, type RewriteStep, type StopReason } from "./rewrite.js";
 import { ruleTables } from "./rules/index.js";
 import { reuseResiduals } from "./reuse.js";
+import { noWorse, work } from "./work.js";
 import { isVjp, optimizePair, type OptimizedVjp } from "./pair.js";
 import type { Vjp } from "../autodiff/reverse.js";
 
@@ -55,15 +56,23 @@ function optimizeGraph(g: Graph, opts: OptimizeOptions): OptimizeResult {
   const limits: Limits = { ...defaultLimits, ...opts };
   const candidates: OptimizeResult[] = [];
   const reuse = reuseResiduals(g, analysis(g));
-  for (const start of reuse ? [reuse, null] : [null]) {
-    const from = start ? start.graph : g;
-    const ctx = analysis(from, limits);
-    const rw = new Rewriter(ruleTables, ctx, limits, { traceFrom: opts.trace ? from : undefined, acceptWithin: from });
-    const res = rw.run(from);
-    const pre: RewriteStep[] = start && opts.trace ? [start.step] : [];
-    candidates.push({ graph: res.graph, steps: [...pre, ...res.steps], stop: res.stop, iterations: res.iterations + (start ? 1 : 0), ms: 0 });
+  const input = work(g);
+  for (const strict of [false, true]) {
+    for (const start of reuse ? [reuse, null] : [null]) {
+      const from = start ? start.graph : g;
+      const ctx = analysis(from, limits);
+      const rw = new Rewriter(ruleTables, ctx, limits, { traceFrom: opts.trace ? from : undefined, acceptWithin: from, strict });
+      const res = rw.run(from);
+      const pre: RewriteStep[] = start && opts.trace ? [start.step] : [];
+      candidates.push({ graph: res.graph, steps: [...pre, ...res.steps], stop: res.stop, iterations: res.iterations + (start ? 1 : 0), ms: 0 });
+    }
+    // the strict pass is needed only when the free one did more work somewhere than the input
+    if (candidates.some((c) => noWorse(work(c.graph), input))) break;
   }
-  candidates.push({ graph: g, steps: [], stop: "saturated", iterations: 0, ms: 0 });
-  const best = candidates.reduce((p, q) => (compareCost(cost(q.graph), cost(p.graph)) < 0 ? q : p));
+  // never worse: a candidate that does more multiply-adds, elementwise work or reduction reads than
+  // the input in any one of them is not taken, whatever else it saves (docs/optimizer.md)
+  const fit = candidates.filter((c) => noWorse(work(c.graph), input));
+  fit.push({ graph: g, steps: [], stop: candidates[0].stop === "saturated" ? "saturated" : candidates[0].stop, iterations: 0, ms: 0 });
+  const best = fit.reduce((p, q) => (compareCost(cost(q.graph), cost(p.graph)) < 0 ? q : p));
   return { ...best, ms: performance.now() - t0 };
 }

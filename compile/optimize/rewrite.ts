@@ -53,6 +53,11 @@ export interface RewriteOptions {
    * to simplify a residual's forward definition, where only the final form matters).
    */
   acceptWithin?: Graph;
+  /**
+   * With acceptance: keep a replacement only when it is no costlier in each of critical path,
+   * reduced elements and elementwise work (instead of the first two, lexicographically).
+   */
+  strict?: boolean;
 }
 
 export interface RewriteResult {
@@ -80,6 +85,7 @@ export class Rewriter {
   /** Replacements being normalized (node, original, replacement), innermost last: the traced graph shows them. */
   private readonly pending: [Node, Node, Node][] = [];
   private readonly traceFrom?: Graph;
+  private readonly strict: boolean;
   /** Users of each node of the graph being optimized, when acceptance is on. */
   private readonly users?: Map<Node, Node[]>;
   /** When each normal form was finished: a replacement may share only what existed before it. */
@@ -88,13 +94,22 @@ export class Rewriter {
   /** Rule applications whose replacement was costlier than what it replaced, and so not kept. */
   rejected = 0;
 
+  /** Normal forms of values the graph shares: still computed for every consumer once rewritten. */
+  private readonly sharedForms = new Set<Node>();
+  private readonly ctx: Context;
+
   constructor(
     private readonly rules: readonly Rule[],
-    private readonly ctx: Context,
+    ctx: Context,
     private readonly limits: Limits,
     opts: RewriteOptions = {},
   ) {
+    // a value the graph computes for several consumers stays at hand in its normal form (a bias
+    // gradient reads dz, which the weight's gradient needs too: sum(dz), not a new matmul)
+    const shared = ctx.shared;
+    this.ctx = shared ? { ...ctx, shared: (n) => shared(n) || this.sharedForms.has(n) } : ctx;
     this.traceFrom = opts.traceFrom;
+    this.strict = opts.strict ?? false;
     this.snapshot = opts.traceFrom;
     if (opts.traceFrom) this.baseNodes = new Set(opts.traceFrom.nodes());
     if (opts.acceptWithin) {
@@ -127,6 +142,7 @@ export class Rewriter {
       const result = this.rewrite(m, n);
       this.done.set(m, result);
       this.done.set(n, result);
+      if (this.ctx.shared?.(n)) this.sharedForms.add(result);
       this.finishedAt.set(result, this.clock++);
     }
     return this.done.get(root)!;
@@ -154,7 +170,10 @@ export class Rewriter {
       if (!this.users || result === m) return result;
       freed ??= exclusiveCone(m, this.users);
       const [after, before] = [localCost(result, alive), costOf(m, freed)];
-      if (rules[index].cancellationHazard ? after[0] <= before[0] && after[1] < before[1] : compareLocal(after, before, 2) <= 0) return result;
+      const kept = rules[index].cancellationHazard ? after[0] <= before[0] && after[1] < before[1]
+        : this.strict ? after[0] <= before[0] && after[1] <= before[1] && after[2] <= before[2]
+        : compareLocal(after, before, 2) <= 0;
+      if (kept) return result;
       // costlier here: forget the replacement's trace and try the next rule
       this.rejected++;
       this.steps.length = steps;

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { evaluate } from "../core/evaluate.js";
 import type { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
-import { RandomState } from "../core/random.js";
+import { mulberry32 } from "../core/mulberry32.js";
 import { Tensor } from "../core/tensor.js";
 import { trace } from "../core/trace.js";
 import { grad } from "../compile/autodiff/reverse.js";
@@ -27,11 +27,11 @@ interface Model {
 const models = ["mlp-gelu", "causal-attention", "transformer-block", "vae-loss"];
 const dir = fileURLToPath(new URL("../../examples/models/", import.meta.url));
 
-/** Inputs drawn once per graph: labels are class indices, everything else standard normal / 4. */
+/** Inputs drawn once per graph: labels are class indices, everything else uniform in [-0.5, 0.5). */
 function inputsFor(g: Graph, seed: number): Record<string, Tensor> {
-  const rs = new RandomState(seed);
+  const next = mulberry32(seed);
   return Object.fromEntries(g.inputs.map((x) => {
-    const data = x.name === "y" ? Array.from({ length: x.size }, (_, i) => (i * 7) % 10) : Array.from(rs.randn(x.size) as Float64Array, (v) => v / 4);
+    const data = x.name === "y" ? Array.from({ length: x.size }, (_, i) => (i * 7) % 10) : Array.from({ length: x.size }, () => next() - 0.5);
     return [x.name, new Tensor(Float64Array.from(data), x.shape)];
   }));
 }

@@ -9,15 +9,31 @@ import { apply, describe, Node, type Operand } from "./node.js";
 export { slice, concat, take, takeAlongAxis, scatterAdd, type SliceItem } from "./indexing.js";
 import { symbolOf } from "./symbol-table.js";
 
+let tracing: DType = "f64";
+
+/** The dtype a value takes when nothing else gives one: the trace's (f64 outside a trace). */
+export const defaultDtype = (): DType => tracing;
+
+/** Run `fn` with `dtype` as the default for literals, `constant` and `iota` (trace does this). */
+export function withDefaultDtype<T>(dtype: DType, fn: () => T): T {
+  const outer = tracing;
+  tracing = dtype;
+  try {
+    return fn();
+  } finally {
+    tracing = outer;
+  }
+}
+
 export const input = (name: string, shape: Shape, dtype: DType = "f64"): Node =>
   apply("input", [], { name, shape: [...shape], dtype });
 
-/** A constant filled with `value`. Broadcasting or reshaping a constant gives a constant. */
-export const constant = (value: number, dtype: DType = "f64", shape: Shape = []): Node =>
+/** A constant filled with `value` (dtype: the trace's by default). Broadcasting or reshaping a constant gives a constant. */
+export const constant = (value: number, dtype: DType = defaultDtype(), shape: Shape = []): Node =>
   apply("const", [], { value, dtype, shape: [...shape] });
 
-/** Index along `axis` of a tensor of `shape`: the building block of one-hot and masks. */
-export const iota = (shape: Shape, axis: number, dtype: DType = "f64"): Node =>
+/** Index along `axis` of a tensor of `shape` (dtype: the trace's by default): the building block of one-hot and masks. */
+export const iota = (shape: Shape, axis: number, dtype: DType = defaultDtype()): Node =>
   apply("iota", [], { shape: [...shape], axis, dtype });
 
 /** Broadcast a list of operands against each other, NumPy's rules, made explicit as nodes. */
@@ -25,8 +41,8 @@ export function broadcastAll(op: string, xs: readonly Operand[]): Node[] {
   for (const x of xs) {
     if (!(x instanceof Node) && typeof x !== "number") throw new GradcError(`${op}: an operand is neither a graph node nor a number (got ${describeValue(x)})`);
   }
-  // plain numbers take the dtype of the first node operand (f64 when all are numbers)
-  const dtype = xs.find((x): x is Node => x instanceof Node)?.dtype ?? "f64";
+  // plain numbers take the dtype of the first node operand (the trace's when all are numbers)
+  const dtype = xs.find((x): x is Node => x instanceof Node)?.dtype ?? defaultDtype();
   const asNodes = xs.map((x) => (x instanceof Node ? x : constant(x, dtype)));
   const rank = Math.max(...asNodes.map((x) => x.rank));
   const out: number[] = new Array(rank).fill(1);
@@ -42,7 +58,7 @@ export function broadcastAll(op: string, xs: readonly Operand[]): Node[] {
   return asNodes.map((x) => broadcastTo(x, out));
 }
 
-/** A node for an operand: plain numbers become f64 scalar constants. */
+/** A node for an operand: plain numbers become scalar constants of the trace's dtype. */
 export function asNode(op: string, x: Operand): Node {
   if (x instanceof Node) return x;
   if (typeof x === "number") return constant(x);
@@ -88,7 +104,10 @@ export const greaterEqual = (a: Operand, b: Operand): Node => lessEqual(b, a);
 
 /** where(cond, a, b): a where cond is nonzero, else b. */
 export function select(cond: Operand, a: Operand, b: Operand): Node {
-  const [c, x, y] = broadcastAll("select", [cond, a, b]);
+  // a literal value takes the other value's dtype, not the condition's: select(mask, -Infinity, s)
+  const like = a instanceof Node ? a : b instanceof Node ? b : undefined;
+  const lit = (v: Operand) => (typeof v === "number" && like ? constant(v, like.dtype) : v);
+  const [c, x, y] = broadcastAll("select", [cond, lit(a), lit(b)]);
   return apply("select", [c, x, y]);
 }
 

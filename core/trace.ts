@@ -2,7 +2,7 @@
 
 import { GradcError } from "./errors.js";
 import { Graph } from "./graph.js";
-import { input } from "./builder.js";
+import { input, withDefaultDtype } from "./builder.js";
 import { Node } from "./node.js";
 import { checkShape, type DType, type Shape } from "./tensor.js";
 import { symbolicSize } from "./symbolic.js";
@@ -33,7 +33,10 @@ export function trace<K extends string>(
     const dtype = (!Array.isArray(spec) && (spec as { dtype?: DType }).dtype) || opts.dtype || "f64";
     nodes[name] = input(name, shape, dtype);
   }
-  const result = fn(nodes);
+  // literals, constants and iota without a dtype take the trace's (its inputs' when all agree)
+  const dtypes = new Set(Object.values<Node>(nodes).map((x) => x.dtype));
+  const dtype = opts.dtype ?? (dtypes.size === 1 ? [...dtypes][0] : "f64");
+  const result = withDefaultDtype(dtype, () => fn(nodes));
   const outputs = result instanceof Node ? { out: result } : result;
   if (typeof outputs !== "object" || outputs === null || Array.isArray(outputs) || Object.keys(outputs).length === 0) {
     throw new GradcError(`trace: the function must return a node or a record of named nodes, got ${Array.isArray(outputs) ? "an array" : JSON.stringify(outputs) ?? typeof outputs}`);

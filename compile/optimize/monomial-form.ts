@@ -218,11 +218,24 @@ export function isComplement(terms: readonly Term[]): boolean {
   return terms.length >= 2 && terms.some(isConstantTerm) && terms.every((t) => isConstantTerm(t) || ofSaturating(t));
 }
 
+/**
+ * Beyond these an operand is an atom of its user's form: a backward chain's cotangent is a product
+ * that gains a factor per layer, and flattening it whole at every layer made optimize quadratic in
+ * depth (the canonical form of g * f'(h_1) * ... * f'(h_k) re-emitted k factors at step k).
+ */
+const MAX_TERMS = 32, MAX_ATOMS = 12, MAX_DEGREE = 16;
+const degree = (t: Term) => [...t.num.values(), ...t.den.values()].reduce((s, e) => s + e, 0);
+// (a degree bound too: squaring k times gives exponent 2^k, emitted as 2^k - 1 products)
+const tooLarge = (ts: readonly Term[]) => ts.length > MAX_TERMS || ts.some((t) => t.num.size + t.den.size > MAX_ATOMS || degree(t) > MAX_DEGREE);
+
 /** The canonical terms of a node. `memo` caches per pass. */
 export function flatten(n: Node, facts: Facts, memo: Map<Node, Term[]> = new Map(), expandCentred = false): Term[] {
   const hit = memo.get(n);
   if (hit) return hit;
-  const go = (x: Node) => flatten(x, facts, memo, expandCentred);
+  const go = (x: Node) => {
+    const ts = flatten(x, facts, memo, expandCentred);
+    return tooLarge(ts) ? [atomTerm(x)] : ts;
+  };
   // an operand that is a centred difference stays whole (see isCentred), unless asked to expand
   const whole = (x: Node) => {
     const ts = go(x);

@@ -28,6 +28,8 @@ export interface OptimizeResult {
   stop: StopReason;
   iterations: number;
   ms: number;
+  /** When the graph came back unchanged: why (nothing cheaper was found, or every candidate did more work). */
+  reason?: string;
 }
 
 export const defaultLimits: Limits = { maxIterations: 100_000, maxNodes: 1_000_000, timeLimitMs: 10_000 };
@@ -51,28 +53,38 @@ export function optimize(g: Graph | Vjp, opts: OptimizeOptions = {}): Graph | Op
   return opts.trace ? result : result.graph;
 }
 
+/** optimize with the report (steps only when traced): why it stopped, how long it took. */
+export function optimizeReport(g: Graph, opts: OptimizeOptions = {}): OptimizeResult {
+  return optimizeGraph(g, opts);
+}
+
 function optimizeGraph(g: Graph, opts: OptimizeOptions): OptimizeResult {
   const t0 = performance.now();
   const limits: Limits = { ...defaultLimits, ...opts };
+  // one deadline for every candidate: the limit bounds the whole call, not each pass
+  const left = (): Limits => ({ ...limits, timeLimitMs: Math.max(0, limits.timeLimitMs - (performance.now() - t0)) });
   const candidates: OptimizeResult[] = [];
-  const reuse = reuseResiduals(g, analysis(g));
   const input = work(g);
+  const reuse = reuseResiduals(g, analysis(g, left()));
   for (const strict of [false, true]) {
     for (const start of reuse ? [reuse, null] : [null]) {
+      if (candidates.some((c) => c.stop === "time-limit")) break;
       const from = start ? start.graph : g;
-      const ctx = analysis(from, limits);
-      const rw = new Rewriter(ruleTables, ctx, limits, { traceFrom: opts.trace ? from : undefined, acceptWithin: from, strict });
+      const ctx = analysis(from, left());
+      const rw = new Rewriter(ruleTables, ctx, left(), { traceFrom: opts.trace ? from : undefined, acceptWithin: from, strict });
       const res = rw.run(from);
       const pre: RewriteStep[] = start && opts.trace ? [start.step] : [];
       candidates.push({ graph: res.graph, steps: [...pre, ...res.steps], stop: res.stop, iterations: res.iterations + (start ? 1 : 0), ms: 0 });
     }
     // the strict pass is needed only when the free one did more work somewhere than the input
-    if (candidates.some((c) => noWorse(work(c.graph), input))) break;
+    if (candidates.some((c) => c.stop === "time-limit" || noWorse(work(c.graph), input))) break;
   }
   // never worse: a candidate that does more multiply-adds, elementwise work or reduction reads than
   // the input in any one of them is not taken, whatever else it saves (docs/optimizer.md)
   const fit = candidates.filter((c) => noWorse(work(c.graph), input));
-  fit.push({ graph: g, steps: [], stop: candidates[0].stop === "saturated" ? "saturated" : candidates[0].stop, iterations: 0, ms: 0 });
+  const stop = candidates.find((c) => c.stop !== "saturated")?.stop ?? "saturated";
+  const unchanged = fit.length ? "no candidate was cheaper than the input by the cost model" : "every candidate did more work than the input (multiply-adds, elementwise or reduction reads)";
+  fit.push({ graph: g, steps: [], stop, iterations: 0, ms: 0, reason: unchanged });
   const best = fit.reduce((p, q) => (compareCost(cost(q.graph), cost(p.graph)) < 0 ? q : p));
-  return { ...best, ms: performance.now() - t0 };
+  return { ...best, stop: best.stop === "saturated" ? stop : best.stop, ms: performance.now() - t0 };
 }

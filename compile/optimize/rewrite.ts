@@ -5,7 +5,7 @@
 // its law, the matched subexpression before and after, what cancelled, and the graph after it.
 
 import { Graph, substitute, toposort } from "../../core/graph.js";
-import { apply, type Node } from "../../core/node.js";
+import { apply, inheritScope, type Node } from "../../core/node.js";
 import { match, type Context, type Match, type Rule, type RuleGroup } from "./rules/rule.js";
 import { describeStep, type StepText } from "./trace.js";
 import { compareLocal, costOf, exclusiveCone, localCost } from "./accept.js";
@@ -82,6 +82,10 @@ export class Rewriter {
   private snapshot?: Graph;
   private readonly baseNodes?: Set<Node>;
   private lastSubstitution = new Map<Node, Node>();
+  /** The entries of done that replace a node by another (traced mode): kept as done grows. */
+  private readonly changed = new Map<Node, Node>();
+  /** Each base node's last rebuilt form and the inputs it was built from: a step rebuilds only what changed. */
+  private readonly rebuilt = new Map<Node, { ins: Node[]; out: Node }>();
   /** Replacements being normalized (node, original, replacement), innermost last: the traced graph shows them. */
   private readonly pending: [Node, Node, Node][] = [];
   private readonly traceFrom?: Graph;
@@ -127,21 +131,30 @@ export class Rewriter {
     }
   }
 
+  /** done, and (when traced) the entries that change a node: what a step's graph substitutes. */
+  private settle(k: Node, v: Node): void {
+    this.done.set(k, v);
+    if (!this.traceFrom || k.isInput) return;
+    if (k === v) this.changed.delete(k);
+    else this.changed.set(k, v);
+  }
+
   /** The normal form of `root`. */
   normalize(root: Node): Node {
     for (const n of toposort([root], (m) => this.done.has(m))) {
       if (this.done.has(n)) continue;
+      this.checkTime();
       const ins = n.inputs.map((x) => this.done.get(x) ?? x);
       const m = ins.every((x, i) => x === n.inputs[i]) ? n : this.build(n, ins);
       const known = this.done.get(m);
       if (known) {
-        this.done.set(n, known);
+        this.settle(n, known);
         continue;
       }
-      this.done.set(m, m); // in progress: a replacement that contains m sees m itself
+      this.settle(m, m); // in progress: a replacement that contains m sees m itself
       const result = this.rewrite(m, n);
-      this.done.set(m, result);
-      this.done.set(n, result);
+      this.settle(m, result);
+      this.settle(n, result);
       if (this.ctx.shared?.(n)) this.sharedForms.add(result);
       this.finishedAt.set(result, this.clock++);
     }
@@ -184,8 +197,14 @@ export class Rewriter {
     return m;
   }
 
+  /** The time limit, checked per node normalized and per node built (so within a long rewrite too). */
+  private checkTime(): void {
+    if (performance.now() - this.started > this.limits.timeLimitMs) throw new Stop("time-limit");
+  }
+
   private build(n: Node, ins: Node[]): Node {
     if (++this.built > this.limits.maxNodes) throw new Stop("node-limit");
+    this.checkTime();
     return apply(n.op, ins, n.attrs);
   }
 
@@ -199,7 +218,7 @@ export class Rewriter {
       const out = checkReplacement(r, m, r.rewrite(mt, this.ctx));
       if (!out || out === m) continue;
       if (++this.iterations > this.limits.maxIterations) throw new Stop("iteration-limit");
-      if (performance.now() - this.started > this.limits.timeLimitMs) throw new Stop("time-limit");
+      this.checkTime();
       if (this.traceFrom) this.record(r, mt, original, out);
       return [out, i];
     }
@@ -208,16 +227,17 @@ export class Rewriter {
 
   private record(rule: Rule, mt: Match, original: Node, out: Node): void {
     const before = this.snapshot!;
-    const map = new Map(this.done);
+    // only the entries that change a node (done holds every node normalized, most unchanged)
+    const map = new Map(this.changed);
     map.set(mt.root, out);
     map.set(original, out);
     for (let i = this.pending.length - 1; i >= 0; i--) {
       const [m, n, fired] = this.pending[i];
-      const now = substitute([fired], new Map([...map].filter(([k, v]) => k !== v && !k.isInput))).get(fired)!;
+      const now = substitute([fired], map).get(fired)!;
       map.set(m, now);
       map.set(n, now);
     }
-    const graph = rebuild(this.traceFrom!, map);
+    const graph = rebuild(this.traceFrom!, map, this.rebuilt);
     // A rewrite of a node the outputs no longer reach changes nothing a reader can see.
     if (sameOutputs(before, graph)) return;
     const had = new Set(before.nodes());
@@ -258,11 +278,39 @@ export class Rewriter {
 
 const sameOutputs = (a: Graph, b: Graph) => Object.keys(a.outputs).every((k) => a.outputs[k] === b.outputs[k]);
 
+/**
+ * core's substitute, remembering each node's rebuilt form by the inputs it was rebuilt from (a
+ * traced run rebuilds the graph after every step; hash-consing each unchanged parent again cost
+ * most of the trace's time).
+ */
+function substituteMemo(roots: readonly Node[], map: ReadonlyMap<Node, Node>, memo: Map<Node, { ins: Node[]; out: Node }>): Map<Node, Node> {
+  const done = new Map<Node, Node>();
+  const get = (x: Node) => done.get(x) ?? map.get(x) ?? x;
+  for (const n of toposort(roots, (m) => map.has(m))) {
+    const ins = n.inputs.map(get);
+    if (ins.every((x, i) => x === n.inputs[i])) {
+      done.set(n, n);
+      continue;
+    }
+    const hit = memo.get(n);
+    if (hit && hit.ins.every((x, i) => x === ins[i])) {
+      done.set(n, hit.out);
+      continue;
+    }
+    const out = apply(n.op, ins, n.attrs);
+    inheritScope(n, out);
+    memo.set(n, { ins, out });
+    done.set(n, out);
+  }
+  for (const r of roots) if (map.has(r)) done.set(r, map.get(r)!);
+  return done;
+}
+
 /** The graph with processed nodes replaced by their normal forms (inputs unchanged). */
-function rebuild(g: Graph, map: ReadonlyMap<Node, Node>): Graph {
+function rebuild(g: Graph, map: ReadonlyMap<Node, Node>, memo?: Map<Node, { ins: Node[]; out: Node }>): Graph {
   const outs = Object.values(g.outputs);
   const safe = new Map([...map].filter(([k, v]) => k !== v && !k.isInput));
-  const done = substitute(outs, safe);
+  const done = memo ? substituteMemo(outs, safe, memo) : substitute(outs, safe);
   const outputs = Object.fromEntries(Object.entries(g.outputs).map(([k, v]) => [k, done.get(v)!]));
   const used = new Set(toposort(Object.values(outputs)));
   // a forward value the graph's facts define (a forward output) becomes an input once it is read

@@ -1,0 +1,49 @@
+// The optimizer's limits and scale: the time limit bounds the whole call (checked per node
+// normalized and per node built, so inside a long rewrite too) and the best graph so far comes
+// back; chains whose canonical form would grow without bound (h = 0.5 h^2: exponents 2^k) finish.
+// Precise timings are a command (node dist/bench/optimize-scaling.js), not a test.
+
+import "../ops/index.js"; // registers the builtin primitives (core never imports ops)
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as b from "../core/builder.js";
+import type { Node } from "../core/node.js";
+import { evaluate } from "../core/evaluate.js";
+import { Tensor } from "../core/tensor.js";
+import { trace } from "../core/trace.js";
+import { grad } from "../compile/autodiff/reverse.js";
+import { optimize } from "../compile/optimize/optimize.js";
+
+const chain = (k: number, f: (h: Node) => Node) => trace({ x: [8] }, ({ x }) => {
+  let h = x;
+  for (let i = 0; i < k; i++) h = f(h);
+  return b.sum(h);
+});
+
+test("a time limit below what the graph needs returns the best graph so far, stopped by the limit, near the limit", () => {
+  // before: the backward of a 100-step h = 0.5 h^2 chain took 146 s under a 10 s limit
+  const g = grad(chain(100, (h) => b.mul(b.square(h), 0.5)));
+  const r = optimize(g, { trace: true, timeLimitMs: 50 });
+  assert.equal(r.stop, "time-limit");
+  // loose (machines are shared): the bound the issue states, 10%, is measured by the bench command
+  assert.ok(r.ms < 50 * 4 + 200, `${r.ms} ms under a 50 ms limit`);
+  const x = new Tensor(Float64Array.from([0.5, -0.25, 0.1, 0.9, -0.7, 0.3, 0.2, -0.1]), [8]);
+  assert.deepEqual([...evaluate(r.graph, { x }).dx.data], [...evaluate(g, { x }).dx.data]);
+});
+
+test("chains whose canonical form would blow up (h*h, 0.5 h^2: exponents 2^k) optimize to a fixpoint", () => {
+  for (const [k, f] of [[25, (h: Node) => b.mul(h, h)], [40, (h: Node) => b.mul(b.square(h), 0.5)]] as const) {
+    const r = optimize(grad(chain(k, f)), { trace: true, timeLimitMs: 60_000 });
+    assert.equal(r.stop, "saturated", `${k} steps`);
+  }
+});
+
+test("literals, iota and constants take the trace's dtype: a causal mask select(mask, -Infinity, s) in float32", () => {
+  // before: "select: mixed dtypes f64 and f64 and f32"
+  const g = trace({ s: [3, 3] }, ({ s }) => b.select(b.less(b.iota([3, 3], 0), b.iota([3, 3], 1)), -Infinity, s).add(1), { dtype: "f32" });
+  assert.equal(g.outputs.out.dtype, "f32");
+  const out = evaluate(g, { s: new Tensor(new Float32Array(9).fill(2), [3, 3]) }).out.data;
+  assert.deepEqual([...out], [3, -Infinity, -Infinity, 3, 3, -Infinity, 3, 3, 3]);
+  // outside a trace the default stays float64
+  assert.equal(b.constant(1).dtype, "f64");
+});

@@ -32,6 +32,10 @@ import { nativeKernels } from "../compile/codegen/native/addon.js";
 import { specializeProbe } from "./probe.js";
 import { DEFAULT_SIZES, parseSizes } from "./batchnorm.js";
 import { addRatios, placeInputs, type BenchReport } from "./program.js";
+import { attentionCase, runTorch } from "./torch.js";
+
+/** Attention's sequence lengths (d = 64) in the side-by-side table. */
+const ATTENTION_T = [128, 512, 1024];
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** bench/numpy_bench.py in the sources (dist/bench -> ../../bench). */
@@ -44,10 +48,15 @@ export interface NumpyComparison {
   numpy: string | null;
   /** Why there are no numpy figures, when there are none. */
   numpyMissing?: string;
+  /** PyTorch's version (eager, one thread; bench/torch.ts), or null with why in torchMissing. */
+  torch: string | null;
+  torchMissing?: string;
+  /** Single-head attention forward + backward, d = 64: gradc's plain run and PyTorch eager. */
+  attention: { T: number; d: number; dtype: DType; gradcMs: number; torchMs: number | null }[];
   /** gradcMs: the default run (fresh outputs); fusedMs: with reuseOutputs and inputs placed (inputArray), the benchmark's "fused" row (the one the probe target is about). */
-  batchnorm: { N: number; D: number; dtype: DType; gradcMs: number; fusedMs: number; numpyMs: number | null; probeMs: number | null }[];
+  batchnorm: { N: number; D: number; dtype: DType; gradcMs: number; fusedMs: number; numpyMs: number | null; torchMs: number | null; probeMs: number | null }[];
   /** wasmMs: the same iteration with the native kernels off (`native: false`: WebAssembly products), when they are built. */
-  iteration: { dtype: DType; gradcMs: number; numpyMs: number | null; wasmMs?: number }[];
+  iteration: { dtype: DType; gradcMs: number; numpyMs: number | null; torchMs: number | null; wasmMs?: number }[];
   /** The iteration with the large products split over two threads: wall-clock ms, one thread vs two, same run. */
   threaded: { dtype: DType; oneThreadWallMs: number; twoThreadsWallMs: number }[];
   /** `gradc experiment deep` against nn/numpy_reference.py end to end, or why it was not run. */
@@ -208,6 +217,12 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
   const numpyIt = new Map<DType, number>();
   let numpyVersion: string | null = null;
   let missing: string | undefined;
+  const torchBn = new Map<string, number>();
+  const torchIt = new Map<DType, number>();
+  const torchAt = new Map<string, number>();
+  const gradcAt = new Map<string, number>();
+  let torchVersion: string | null = null;
+  let torchMissing: string | undefined;
   for (let round = 0; round < 2; round++) {
     log(`# round ${round + 1}: numpy (child process, OPENBLAS_NUM_THREADS=1)`);
     const np = runNumpy(sizes, reps);
@@ -216,7 +231,25 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
       for (const c of np.out.batchnorm) numpyBn.set(`${c.N}x${c.D}:${c.dtype}`, best(numpyBn.get(`${c.N}x${c.D}:${c.dtype}`) ?? null, c.ms)!);
       for (const [d, ms] of Object.entries(np.out.iteration)) numpyIt.set(d as DType, best(numpyIt.get(d as DType) ?? null, ms as number)!);
     } else missing = np.error;
+    log(`# round ${round + 1}: PyTorch eager (child process, one thread)`);
+    const pt = runTorch(sizes, reps, ATTENTION_T);
+    if (pt.out) {
+      torchVersion = pt.out.torch;
+      for (const c of pt.out.batchnorm) torchBn.set(`${c.N}x${c.D}:${c.dtype}`, best(torchBn.get(`${c.N}x${c.D}:${c.dtype}`) ?? null, c.ms)!);
+      for (const [d, ms] of Object.entries(pt.out.iteration)) torchIt.set(d as DType, best(torchIt.get(d as DType) ?? null, ms)!);
+      for (const c of pt.out.attention) torchAt.set(`${c.T}:${c.dtype}`, best(torchAt.get(`${c.T}:${c.dtype}`) ?? null, c.ms)!);
+    } else {
+      torchMissing = pt.error;
+      if (round === 0) log(`no PyTorch rows: ${pt.error}`);
+    }
     log(`# round ${round + 1}: gradc`);
+    for (const T of ATTENTION_T) {
+      for (const dtype of ["f64", "f32"] as const) {
+        const ms = wallMedian(attentionCase(T, 64, dtype), repsFor(4 * T * T * 64, reps));
+        gradcAt.set(`${T}:${dtype}`, best(gradcAt.get(`${T}:${dtype}`) ?? null, ms)!);
+        log(`attention forward + backward T=${T} ${dtype}: ${ms.toFixed(3)} ms`);
+      }
+    }
     for (const [N, D] of sizes) {
       for (const dtype of ["f64", "f32"] as const) {
         const key = `${N}x${D}:${dtype}`;
@@ -273,10 +306,13 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
     machine: { cpu: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, node: process.version, loadavgStart, loadavgEnd: os.loadavg() },
     numpy: numpyVersion,
     ...(missing && !numpyVersion ? { numpyMissing: missing } : {}),
+    torch: torchVersion,
+    ...(torchMissing && !torchVersion ? { torchMissing } : {}),
+    attention: ATTENTION_T.flatMap((T) => (["f64", "f32"] as const).map((dtype) => ({ T, d: 64, dtype, gradcMs: gradcAt.get(`${T}:${dtype}`)!, torchMs: torchAt.get(`${T}:${dtype}`) ?? null }))),
     batchnorm: sizes.flatMap(([N, D]) =>
-      (["f64", "f32"] as const).map((dtype) => ({ N, D, dtype, gradcMs: gradcBn.get(`${N}x${D}:${dtype}`)!, fusedMs: fusedBn.get(`${N}x${D}:${dtype}`)!, numpyMs: numpyBn.get(`${N}x${D}:${dtype}`) ?? null, probeMs: probe.get(`${N}x${D}`) ?? null })),
+      (["f64", "f32"] as const).map((dtype) => ({ N, D, dtype, gradcMs: gradcBn.get(`${N}x${D}:${dtype}`)!, fusedMs: fusedBn.get(`${N}x${D}:${dtype}`)!, numpyMs: numpyBn.get(`${N}x${D}:${dtype}`) ?? null, torchMs: torchBn.get(`${N}x${D}:${dtype}`) ?? null, probeMs: probe.get(`${N}x${D}`) ?? null })),
     ),
-    iteration: (["f64", "f32"] as const).map((dtype) => ({ dtype, gradcMs: gradcIt.get(dtype)!, numpyMs: numpyIt.get(dtype) ?? null, ...(wasmIt.has(dtype) ? { wasmMs: wasmIt.get(dtype)! } : {}) })),
+    iteration: (["f64", "f32"] as const).map((dtype) => ({ dtype, gradcMs: gradcIt.get(dtype)!, numpyMs: numpyIt.get(dtype) ?? null, torchMs: torchIt.get(dtype) ?? null, ...(wasmIt.has(dtype) ? { wasmMs: wasmIt.get(dtype)! } : {}) })),
     threaded,
     experiment,
     peakGFlops,
@@ -313,7 +349,19 @@ export function summarizeComparison(r: NumpyComparison): string {
     `Machine: ${m.cpu}, ${m.cores} cores, Node ${m.node}; numpy ${r.numpy ?? "absent"}${r.numpy ? " (OPENBLAS_NUM_THREADS=1)" : ""}; load average ${m.loadavgStart[0].toFixed(1)} at the start, ${m.loadavgEnd[0].toFixed(1)} at the end. Command: \`${r.command}\`.`,
   ];
   if (r.numpyMissing) lines.push("", `**No numpy rows: ${r.numpyMissing}.** gradc's figures below stand alone.`);
+  const ratio = (a: number | null, b: number | null) => (a === null || b === null ? "n/a" : f(a / b, 2));
   lines.push(
+    "",
+    `### Side by side: gradc, PyTorch eager ${r.torch ?? "(absent)"} and numpy, one thread each`,
+    "",
+    ...(r.torchMissing ? [`**No PyTorch rows: ${r.torchMissing}.**`, ""] : []),
+    "| work | dtype | gradc plain \`run\` ms | gradc loop mode ms | plain / loop | PyTorch eager ms | PyTorch / gradc plain | numpy ms |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...r.batchnorm.map((c) => `| batchnorm backward ${c.N}x${c.D} | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.fusedMs)} | ${f(c.gradcMs / c.fusedMs, 2)} | ${f(c.torchMs)} | ${ratio(c.torchMs, c.gradcMs)} | ${f(c.numpyMs)} |`),
+    ...r.iteration.map((c) => `| training iteration, 6-layer net with batchnorm, batch 50 | ${c.dtype} | ${f(c.gradcMs)} | | | ${f(c.torchMs)} | ${ratio(c.torchMs, c.gradcMs)} | ${f(c.numpyMs)} |`),
+    ...r.attention.map((c) => `| attention forward + backward, T=${c.T}, d=${c.d}, one head | ${c.dtype} | ${f(c.gradcMs)} | | | ${f(c.torchMs)} | ${ratio(c.torchMs, c.gradcMs)} | |`),
+    "",
+    "gradc plain `run`: `compile(g).run(feeds)` with no options (fresh outputs, inputs copied where WebAssembly reads them); loop mode: `reuseOutputs` and inputs placed in the executable's `inputArray`s. PyTorch: `aten::native_batch_norm_backward` (its hand-written kernel), `nn.Sequential` of Linear/BatchNorm1d/ReLU with `cross_entropy` and `backward()`, and `softmax(q @ k.T * scale) @ v` with `backward(dout)`; `torch.set_num_threads(1)`, OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset in its child process. Above 1 in PyTorch / gradc: gradc is faster.",
     "",
     "| work | dtype | gradc ms | numpy ms | numpy / gradc | gradc reuseOutputs ms | that / probe |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: |",

@@ -89,8 +89,12 @@ export function attentionCase(T: number, d: number, dtype: DType): () => unknown
   const want = evaluate(forward, fin);
   const got = fwd.run(fin);
   for (const k of Object.keys(want)) {
-    const scale = Math.max(...want[k].data.map(Math.abs));
-    const diff = Math.max(...want[k].data.map((v, i) => Math.abs(v - got[k].data[i])));
+    let scale = 0;
+    let diff = 0;
+    want[k].data.forEach((v, i) => {
+      scale = Math.max(scale, Math.abs(v));
+      diff = Math.max(diff, Math.abs(v - got[k].data[i]));
+    });
     if (!(diff <= (dtype === "f32" ? 1e-4 : 1e-12) * Math.max(scale, 1))) throw new Error(`attention case: forward output ${k} differs from evaluate by ${diff}`);
   }
   return () => {

@@ -355,7 +355,7 @@ export function summarizeComparison(r: NumpyComparison): string {
     `### Side by side: gradc, PyTorch eager ${r.torch ?? "(absent)"} and numpy, one thread each`,
     "",
     ...(r.torchMissing ? [`**No PyTorch rows: ${r.torchMissing}.**`, ""] : []),
-    "| work | dtype | gradc plain \`run\` ms | gradc loop mode ms | plain / loop | PyTorch eager ms | PyTorch / gradc plain | numpy ms |",
+    "| work | dtype | gradc plain `run` ms | gradc loop mode ms | plain / loop | PyTorch eager ms | PyTorch / gradc plain | numpy ms |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...r.batchnorm.map((c) => `| batchnorm backward ${c.N}x${c.D} | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.fusedMs)} | ${f(c.gradcMs / c.fusedMs, 2)} | ${f(c.torchMs)} | ${ratio(c.torchMs, c.gradcMs)} | ${f(c.numpyMs)} |`),
     ...r.iteration.map((c) => `| training iteration, 6-layer net with batchnorm, batch 50 | ${c.dtype} | ${f(c.gradcMs)} | | | ${f(c.torchMs)} | ${ratio(c.torchMs, c.gradcMs)} | ${f(c.numpyMs)} |`),

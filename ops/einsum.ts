@@ -6,9 +6,14 @@
 //   einsum("bqd,bkd->bqk", q, k)       // batched attention scores
 //   einsum("...ij,...jk", a, b)        // implicit output: the indices seen once, sorted
 //
-// Diagonals (a repeated index in one operand, "ii->i") are not supported: an error says so.
+//   einsum("ii->i", a)                 // the diagonal; "ii->" the trace, "...ii->..." batched
+//
+// An index repeated within one operand takes that operand's diagonal first: the repeated axes are
+// moved last, merged, and read with a stride (a slice, whose gradient is pad), so a diagonal costs
+// no product and its gradient places the cotangent back on the diagonal.
 
 import * as b from "../core/builder.js";
+import { apply } from "../core/node.js";
 import { GradcError } from "../core/errors.js";
 import { describe, Node } from "../core/node.js";
 import { shapeStr } from "../core/tensor.js";
@@ -54,7 +59,6 @@ export function einsum(spec: string, ...operands: Node[]): Node {
     let x = operands[k];
     let labels = parse(t, x.rank, `operand ${k}`);
     if (labels.length !== x.rank) fail(`operand ${k} is ${x} but "${t}" names ${labels.length} axes`);
-    if (new Set(labels).size !== labels.length) fail(`operand ${k} repeats an index ("${t}"): diagonals are not supported`);
     // pad missing ellipsis axes with size-1 axes so that they broadcast
     const have = labels.filter((l) => l.charCodeAt(0) >= ELLIPSIS_BASE).length;
     if (t.includes("...") && have < ellipsisRank) {
@@ -73,7 +77,7 @@ export function einsum(spec: string, ...operands: Node[]): Node {
         fail(`index "${show(l)}" has size ${seen} in one operand and ${s} in operand ${k} (${operands.map((o) => shapeStr(o.shape)).join(", ")})`);
       }
     });
-    return { x, labels };
+    return diagonals({ x, labels });
   });
   const all = inputs.flatMap((i) => i.labels);
   const counts = new Map<string, number>();
@@ -92,6 +96,29 @@ export function einsum(spec: string, ...operands: Node[]): Node {
     acc = pair(reduceAlone(acc, new Set([...keep, ...next.labels])), next, keep, sizes);
   }
   return arrange(acc, out, sizes);
+}
+
+/**
+ * An operand with every repeated index taken along its diagonal: for an index on axes P (all of
+ * size n), the axes of P moved last and merged into n^k elements, of which the diagonal is every
+ * (n^k - 1) / (n - 1)-th (1 + n + ... + n^(k-1)).
+ */
+function diagonals(t: Labeled): Labeled {
+  let { x, labels } = t;
+  for (const l of new Set(labels)) {
+    const axes = labels.flatMap((m, d) => (m === l ? [d] : []));
+    if (axes.length < 2) continue;
+    const rest = labels.flatMap((m, d) => (m === l ? [] : [d]));
+    const n = x.shape[axes[0]];
+    const k = axes.length;
+    const moved = b.transpose(x, [...rest, ...axes]);
+    const merged = b.reshape(moved, [...rest.map((d) => x.shape[d]), n ** k]);
+    const step = n > 1 ? (n ** k - 1) / (n - 1) : 1;
+    const stop = [...rest.map((d) => x.shape[d]), n > 0 ? (n - 1) * step + 1 : 0];
+    x = apply("slice", [merged], { start: stop.map(() => 0), stop, step: [...rest.map(() => 1), step] });
+    labels = [...rest.map((d) => labels[d]), l];
+  }
+  return { x, labels };
 }
 
 /** Indices the output or operands from `from` on still need. */

@@ -70,6 +70,16 @@ const cases: [string, Shape[]][] = [
   ["ijk->j", [[2, 3, 4]]],
   ["ij,jk,kl->il", [[2, 3], [3, 4], [4, 2]]],
   ["ij,ik->", [[3, 2], [3, 4]]],
+  // repeated indices within an operand: diagonals and traces
+  ["ii->i", [[3, 3]]],
+  ["ii->", [[4, 4]]],
+  ["iii->i", [[3, 3, 3]]],
+  ["bii->bi", [[2, 3, 3]]],
+  ["iji->ij", [[3, 2, 3]]],
+  ["ij,jj->i", [[2, 3], [3, 3]]],
+  ["ii,ij->j", [[3, 3], [3, 2]]],
+  ["iijj->ij", [[2, 2, 3, 3]]],
+  ["ii->i", [[1, 1]]],
 ];
 
 const names = (n: number) => Array.from({ length: n }, (_, k) => `x${k}`);
@@ -108,10 +118,23 @@ describe("einsum", () => {
     checkCompiled(g, feed);
   });
 
+  test("a repeated index under an ellipsis: ...ii->... is a batched trace, ...ii->...i a batched diagonal", () => {
+    const rand = seededRandom(11);
+    const x = randomTensor(rand, [2, 3, 4, 4]);
+    const traceG = trace({ x: [2, 3, 4, 4] }, ({ x }) => einsum("...ii->...", x));
+    assert.ok(relError(evaluate(traceG, { x }).out, einsumRef("abii->ab", [x])) < 1e-12);
+    const diagG = trace({ x: [2, 3, 4, 4] }, ({ x }) => einsum("...ii->...i", x));
+    assert.ok(relError(evaluate(diagG, { x }).out, einsumRef("abii->abi", [x])) < 1e-12);
+    checkGradients(traceG, { x }, rand);
+    checkCompiled(diagG, { x });
+    // a diagonal is a strided read, not a product: no matmul, no multiply
+    assert.ok(!traceG.nodes().some((n) => n.op === "matmul" || n.op === "mul"), String(traceG));
+  });
+
   const bad: [string, Shape[], string[]][] = [
     ["ij,jk->ik", [[2, 3], [4, 5]], ['index "j" has size 3', "[2,3]", "[4,5]", "%x0", "%x1"]],
     ["ij,jk->ik", [[2, 3, 1], [3, 5]], ["operand 0", "names 2 axes", "[2,3,1]"]],
-    ["ii->i", [[3, 3]], ["diagonals are not supported"]],
+    ["ii->i", [[3, 4]], ['index "i" has size 3 in one operand and 4 in operand 0', "[3,4]"]],
     ["ij->k", [[3, 3]], ['output index "k" is in no operand']],
     ["ij,jk", [[2, 3]], ["2 operand term(s) for 1 operand(s)"]],
     ["i1->i", [[3, 3]], ['index "1" is not a letter']],

@@ -1,0 +1,49 @@
+// The JavaScript backend: every stage. Loop stages as loop nests (loops.ts), products as tiled
+// loops (../matmul.ts), call stages as the op's reference kernel. It is the table's last entry,
+// so a stage no other backend takes runs here; it needs no buffers of its own.
+
+import { GradcError } from "../../../core/errors.js";
+import type { Node } from "../../../core/node.js";
+import { checkKernelResult } from "../../../core/evaluate.js";
+import { Tensor } from "../../../core/tensor.js";
+import type { Backend, KernelBuilder, Run } from "../backend.js";
+import { viewOf } from "../layout.js";
+import { matmulSource } from "../matmul.js";
+import type { PlannedStage } from "../plan.js";
+import { loopStageSource } from "./loops.js";
+
+export const jsBackend: Backend = {
+  name: "js",
+  accepts: () => true,
+  bind: () => ({ lower }),
+};
+
+function lower(ps: PlannedStage, k: KernelBuilder): string[] {
+  const { names } = k;
+  if (ps.kind === "loop") return loopStageSource(ps, names, k.ids);
+  if (ps.kind === "matmul") return matmulSource(ps.node, { a: ps.a, b: ps.b, aName: names.buffer(ps.a.base), bName: names.buffer(ps.b.base), cName: names.buffer(ps.node) });
+  k.setRun(callKernel(ps.node, k));
+  return [`// (runs the reference kernel of op ${names.label(ps.node)}: it has no codegen template)`];
+}
+
+/** A call stage: the op's reference kernel on tensors over the buffers, its result checked and copied in. */
+function callKernel(node: Node, k: KernelBuilder): Run {
+  const { isBuffer, slot } = k.buffers;
+  const views = node.inputs.map((x) => ({ x, base: viewOf(x, isBuffer)!.base }));
+  const def = node.def;
+  const text = k.text(node);
+  return (arrays) => {
+    const out = k.arrayOf(slot.get(node)!);
+    const ts = views.map(({ x, base }) => new Tensor(base.isInput ? arrays[k.inputIndex(base)] : k.arrayOf(slot.get(base)!), x.shape));
+    let r: Tensor;
+    try {
+      r = def.impl(ts, node.attrs, node);
+    } catch (e) {
+      // a kernel's complaint about its data (an index out of range) names the node, as evaluate's does
+      if (e instanceof GradcError) throw e;
+      throw new GradcError(`compile(...).run: ${node.op} failed: ${(e as Error).message}\n  at ${text}`);
+    }
+    checkKernelResult("compile(...).run", node, r);
+    out.set(r.data);
+  };
+}

@@ -59,116 +59,172 @@ function innerAxis(st: LoopStage): number {
  * initial value (0, -Infinity) before the call.
  */
 export function simdStageBody(st: LoopStage, terms: ReadonlyMap<Store, Term>, t: Lanes, addr: (n: Node) => number): number[] {
-  const rank = st.domain.length;
-  const v = innerAxis(st);
-  const outer = st.domain.flatMap((n, d) => (n > 1 && d !== v ? [d] : []));
-  const n = st.domain[v];
-  const es = t.es;
-  const main = n - (n % t.lanes);
-  const tail = n - main;
+  return new SimdBody(st, terms, t, addr).bytes();
+}
 
-  // i32 locals: one per outer axis, the inner byte offset jb, then one row base per distinct
-  // (buffer, offset) read or written; v128 locals: one per term, then one scratch
-  let nI = 0;
-  const axisLocal = new Map(outer.map((d) => [d, nI++]));
-  const JB = nI++;
-  const rowBase = new Map<string, { local: number; base: Node; offset: readonly number[] }>();
-  const rowOf = (base: Node, offset: readonly number[]): void => {
+interface RowBase {
+  local: number;
+  base: Node;
+  offset: readonly number[];
+}
+
+/**
+ * One SIMD stage's function body. i32 locals: one per outer axis, the inner byte offset JB, then
+ * one row base per distinct (buffer, offset) read or written; v128 locals: one per term, then one
+ * scratch. Terms are computed in topological order, those that do not vary along the inner axis
+ * once per row.
+ */
+class SimdBody {
+  private readonly v: number;
+  private readonly outer: number[];
+  private readonly es: number;
+  private readonly axisLocal: Map<number, number>;
+  private readonly JB: number;
+  private readonly rowBase = new Map<string, RowBase>();
+  private readonly order: Term[] = [];
+  /** Whether a term varies along the inner axis. */
+  private readonly inner = new Map<Term, boolean>();
+  private readonly storeTerms: { s: Store; term: Term; offset: readonly number[] }[];
+  private readonly termLocal: Map<Term, number>;
+  private readonly nI: number;
+  private readonly nV: number;
+  private readonly SCRATCH: number;
+  private readonly c: number[] = [];
+
+  constructor(
+    private readonly st: LoopStage,
+    terms: ReadonlyMap<Store, Term>,
+    private readonly t: Lanes,
+    private readonly addr: (n: Node) => number,
+  ) {
+    const rank = st.domain.length;
+    this.v = innerAxis(st);
+    this.outer = st.domain.flatMap((n, d) => (n > 1 && d !== this.v ? [d] : []));
+    this.es = t.es;
+    let nI = 0;
+    this.axisLocal = new Map(this.outer.map((d) => [d, nI++]));
+    this.JB = nI++;
+    this.storeTerms = st.stores.map((s) => ({ s, term: terms.get(s)!, offset: rowMajor(s.node.shape, rank) }));
+    for (const { s, term, offset } of this.storeTerms) {
+      this.visit(term);
+      this.rowOf(s.node, offset);
+    }
+    for (const r of this.rowBase.values()) r.local = nI++;
+    let nV = 0;
+    this.termLocal = new Map<Term, number>(this.order.map((u) => [u, nI + nV++]));
+    this.SCRATCH = nI + nV++;
+    this.nI = nI;
+    this.nV = nV;
+  }
+
+  private rowOf(base: Node, offset: readonly number[]): void {
     const key = `${base.id}:${offset.join(",")}`;
-    if (!rowBase.has(key)) rowBase.set(key, { local: -1, base, offset });
-  };
-  // topological order of the terms, split by whether they vary along the inner axis
-  const order: Term[] = [];
-  const inner = new Map<Term, boolean>();
-  const visit = (u: Term): boolean => {
-    const hit = inner.get(u);
+    if (!this.rowBase.has(key)) this.rowBase.set(key, { local: -1, base, offset });
+  }
+
+  /** Topological order of the terms, each marked by whether it varies along the inner axis. */
+  private visit(u: Term): boolean {
+    const hit = this.inner.get(u);
     if (hit !== undefined) return hit;
     let r = false;
     if (u.kind === "load") {
-      rowOf(u.base, u.offset);
-      r = u.offset[v] !== 0;
-    } else if (u.kind === "op") for (const a of u.args) r = visit(a) || r;
-    inner.set(u, r);
-    order.push(u);
+      this.rowOf(u.base, u.offset);
+      r = u.offset[this.v] !== 0;
+    } else if (u.kind === "op") for (const a of u.args) r = this.visit(a) || r;
+    this.inner.set(u, r);
+    this.order.push(u);
     return r;
-  };
-  const storeTerms = st.stores.map((s) => ({ s, term: terms.get(s)!, offset: rowMajor(s.node.shape, rank) }));
-  for (const { s, term, offset } of storeTerms) {
-    visit(term);
-    rowOf(s.node, offset);
   }
-  for (const r of rowBase.values()) r.local = nI++;
-  const rowLocal = (base: Node, offset: readonly number[]) => rowBase.get(`${base.id}:${offset.join(",")}`)!.local;
-  let nV = 0;
-  const termLocal = new Map<Term, number>(order.map((u) => [u, nI + nV++]));
-  const SCRATCH = nI + nV++;
 
-  const c: number[] = [];
-  const set = (l: number) => c.push(SET, ...u32(l));
-  const get = (l: number) => localGet(l);
-  const address = (base: Node, offset: readonly number[]) => [...get(rowLocal(base, offset)), ...get(JB), ADD];
-  const compute = (u: Term) => {
+  private rowLocal(base: Node, offset: readonly number[]): number {
+    return this.rowBase.get(`${base.id}:${offset.join(",")}`)!.local;
+  }
+
+  private set(l: number): void {
+    this.c.push(SET, ...u32(l));
+  }
+
+  private address(base: Node, offset: readonly number[]): number[] {
+    return [...localGet(this.rowLocal(base, offset)), ...localGet(this.JB), ADD];
+  }
+
+  private compute(u: Term): void {
+    const { c, t } = this;
     if (u.kind === "const") c.push(...t.constant(u.node.value as number));
     else if (u.kind === "load") {
-      if (u.offset[v] !== 0) c.push(...address(u.base, u.offset), ...simd(V.load, ...mem(0, 0)));
-      else c.push(...get(rowLocal(u.base, u.offset)), ...simd(t.loadSplat, ...mem(0, 0)));
+      if (u.offset[this.v] !== 0) c.push(...this.address(u.base, u.offset), ...simd(V.load, ...mem(0, 0)));
+      else c.push(...localGet(this.rowLocal(u.base, u.offset)), ...simd(t.loadSplat, ...mem(0, 0)));
     } else if (u.kind === "op") {
       const lower = wasmLowering(u.node.def, t.dtype)!;
-      c.push(...lower(u.args.map((a) => get(termLocal.get(a)!)), t));
+      c.push(...lower(u.args.map((a) => localGet(this.termLocal.get(a)!)), t));
     }
-    set(termLocal.get(u)!);
-  };
+    this.set(this.termLocal.get(u)!);
+  }
 
-  // loop-invariant constants once, at the top
-  for (const u of order) if (u.kind === "const") compute(u);
-
-  const rowBody = () => {
-    for (const r of rowBase.values()) {
-      // base + es * sum over outer axes of offset[d] * i_d
-      c.push(I32, ...s32(addr(r.base)));
-      for (const d of outer) if (r.offset[d] !== 0) c.push(...get(axisLocal.get(d)!), I32, ...s32(r.offset[d] * es), MUL, ADD);
-      set(r.local);
+  /** One vector (or the `lanes` of a partial one) of every store: a map writes, a max or sum accumulates. */
+  private vectorBody(lanes: number): void {
+    const { c, t, es, SCRATCH } = this;
+    for (const u of this.order) if (u.kind !== "const" && this.inner.get(u)) this.compute(u);
+    for (const { s, term, offset } of this.storeTerms) {
+      const x = localGet(this.termLocal.get(term)!);
+      if (s.kind === "map") c.push(...x);
+      else if (s.node.op === "max") {
+        // if (x > acc || x !== x) acc = x
+        c.push(...this.address(s.node, offset), ...simd(V.load, ...mem(0, 0)), SET, ...u32(SCRATCH));
+        c.push(...x, ...localGet(SCRATCH), ...x, ...localGet(SCRATCH), ...simd(t.gt), ...x, ...x, ...simd(t.ne), ...simd(V.or), ...simd(V.bitselect));
+      } else c.push(...this.address(s.node, offset), ...simd(V.load, ...mem(0, 0)), ...x, ...simd(t.add));
+      this.set(SCRATCH);
+      if (lanes === t.lanes) c.push(...this.address(s.node, offset), ...localGet(SCRATCH), ...simd(V.store, ...mem(0, 0)));
+      else for (let l = 0; l < lanes; l++) c.push(...this.address(s.node, offset), ...localGet(SCRATCH), ...simd(t.extract, l), t.store, ...mem(l * es, 0));
     }
-    for (const u of order) if (u.kind !== "const" && !inner.get(u)) compute(u);
-    const body = (lanes: number) => {
-      for (const u of order) if (u.kind !== "const" && inner.get(u)) compute(u);
-      for (const { s, term, offset } of storeTerms) {
-        const x = get(termLocal.get(term)!);
-        if (s.kind === "map") c.push(...x);
-        else if (s.node.op === "max") {
-          // if (x > acc || x !== x) acc = x
-          c.push(...address(s.node, offset), ...simd(V.load, ...mem(0, 0)), SET, ...u32(SCRATCH));
-          c.push(...x, ...get(SCRATCH), ...x, ...get(SCRATCH), ...simd(t.gt), ...x, ...x, ...simd(t.ne), ...simd(V.or), ...simd(V.bitselect));
-        } else c.push(...address(s.node, offset), ...simd(V.load, ...mem(0, 0)), ...x, ...simd(t.add));
-        set(SCRATCH);
-        if (lanes === t.lanes) c.push(...address(s.node, offset), ...get(SCRATCH), ...simd(V.store, ...mem(0, 0)));
-        else for (let l = 0; l < lanes; l++) c.push(...address(s.node, offset), ...get(SCRATCH), ...simd(t.extract, l), t.store, ...mem(l * es, 0));
-      }
-    };
+  }
+
+  /** One row: its bases (base + es * sum of offset[d] * i_d), its row-invariant terms, the vector loop, the partial tail. */
+  private rowBody(): void {
+    const { c, es, t } = this;
+    for (const r of this.rowBase.values()) {
+      c.push(I32, ...s32(this.addr(r.base)));
+      for (const d of this.outer) if (r.offset[d] !== 0) c.push(...localGet(this.axisLocal.get(d)!), I32, ...s32(r.offset[d] * es), MUL, ADD);
+      this.set(r.local);
+    }
+    for (const u of this.order) if (u.kind !== "const" && !this.inner.get(u)) this.compute(u);
+    const n = this.st.domain[this.v];
+    const main = n - (n % t.lanes);
+    const tail = n - main;
     c.push(I32, 0);
-    set(JB);
+    this.set(this.JB);
     if (main > 0) {
       c.push(LOOP, VOID);
-      body(t.lanes);
-      c.push(...get(JB), I32, 16, ADD);
-      set(JB);
-      c.push(...get(JB), I32, ...s32(main * es), LTS, BRIF, 0, END);
+      this.vectorBody(t.lanes);
+      c.push(...localGet(this.JB), I32, 16, ADD);
+      this.set(this.JB);
+      c.push(...localGet(this.JB), I32, ...s32(main * es), LTS, BRIF, 0, END);
     }
-    if (tail > 0) body(tail);
-  };
+    if (tail > 0) this.vectorBody(tail);
+  }
 
-  const nestFrom = (k: number) => {
-    if (k === outer.length) return rowBody();
-    const l = axisLocal.get(outer[k])!;
+  /** The loops over the outer axes from the k-th, a row body inside. */
+  private nestFrom(k: number): void {
+    const { c } = this;
+    if (k === this.outer.length) {
+      this.rowBody();
+      return;
+    }
+    const l = this.axisLocal.get(this.outer[k])!;
     c.push(I32, 0);
-    set(l);
+    this.set(l);
     c.push(LOOP, VOID);
-    nestFrom(k + 1);
-    c.push(...get(l), I32, 1, ADD);
-    set(l);
-    c.push(...get(l), I32, ...s32(st.domain[outer[k]]), LTS, BRIF, 0, END);
-  };
-  nestFrom(0);
-  c.push(END);
-  return [...vec([[...u32(nI), I32T], [...u32(nV), V128T]]), ...c];
+    this.nestFrom(k + 1);
+    c.push(...localGet(l), I32, 1, ADD);
+    this.set(l);
+    c.push(...localGet(l), I32, ...s32(this.st.domain[this.outer[k]]), LTS, BRIF, 0, END);
+  }
+
+  bytes(): number[] {
+    // loop-invariant constants once, at the top
+    for (const u of this.order) if (u.kind === "const") this.compute(u);
+    this.nestFrom(0);
+    this.c.push(END);
+    return [...vec([[...u32(this.nI), I32T], [...u32(this.nV), V128T]]), ...this.c];
+  }
 }

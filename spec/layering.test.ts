@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import ts from "typescript";
 
 // Tests run from dist/spec; the sources sit two levels up, beside dist/.
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -88,4 +89,21 @@ test("spec/ holds the test files; the modules they share sit in spec/support/, a
   const library = sources(root).filter((f) => !["spec", "bench", "examples", "cli"].includes(roomOf(f)) && roomOf(f) !== "." || f.endsWith(`${sep}index.ts`) && roomOf(f) === ".");
   const into = library.flatMap((f) => importsOf(f).filter((t) => roomOf(t) === "spec").map((t) => `${relative(root, f)} imports ${relative(root, t)}`));
   assert.deepEqual(into, []);
+});
+
+test("no function in compile/ runs over about 80 lines (85): a longer one is asking to be split into named steps", () => {
+  const long: string[] = [];
+  for (const file of sources(join(root, "compile"))) {
+    const sf = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.ES2022, true);
+    const visit = (n: ts.Node): void => {
+      if (ts.isFunctionLike(n) && "body" in n && n.body) {
+        const first = sf.getLineAndCharacterOfPosition(n.getStart()).line;
+        const lines = sf.getLineAndCharacterOfPosition(n.getEnd()).line - first + 1;
+        if (lines > 85) long.push(`${relative(root, file)}:${first + 1} (${lines} lines)`);
+      }
+      ts.forEachChild(n, visit);
+    };
+    visit(sf);
+  }
+  assert.deepEqual(long, []);
 });

@@ -8,7 +8,7 @@ import { numbering, printNode, type Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
 import { allocate, Tensor, type Data } from "../../core/tensor.js";
 import { graphSymbols } from "../../core/symbolic.js";
-import { assignBackends, type KernelBuilder, type Lower, type Run } from "./backend.js";
+import { assignBackends, BACKENDS, type Backend, type KernelBuilder, type Lower, type Run } from "./backend.js";
 import { named, planBuffers, type Buffers } from "./buffers.js";
 import { describeNode, KernelNames, type Names } from "./js/loops.js";
 import { loadsOf, type IsBuffer } from "./layout.js";
@@ -105,13 +105,27 @@ export function compile(g: Graph, opts: CompileOptions = {}): Executable {
 
 const bytesOf = (n: Node) => n.size * (n.dtype === "f32" ? 4 : 8);
 
+/**
+ * Compile with another table of backends, uncached: how a new backend is tried before it joins
+ * BACKENDS (docs/compiler.md, "Adding a backend"). The table must end with one that takes every
+ * stage (the JavaScript backend does).
+ *
+ *   const exe = compileWith(g, {}, [myBackend, ...BACKENDS]);
+ */
+export function compileWith(g: Graph, opts: CompileOptions, backends: readonly Backend[]): Executable {
+  checkGraph("compileWith", "the graph", g);
+  checkRecord("compileWith", "options", opts);
+  if (graphSymbols(g).length) return symbolicExecutable(g, (h) => compileWith(h, opts, backends));
+  return build(g, resolveOptions(opts), backends);
+}
+
 /** Schedule; lower each stage once; plan the buffers; let the backends take, bind and lower the stages. */
-function build(g: Graph, config: CompileConfig): Executable {
+function build(g: Graph, config: CompileConfig, backends: readonly Backend[] = BACKENDS): Executable {
   const sch = schedule(g);
   const isBuffer: IsBuffer = (n) => n.isInput || sch.buffers.has(n);
   const plan = planStages(sch, isBuffer);
   const buffers = planBuffers(sch, plan, isBuffer, !config.reuseOutputs);
-  const lowers = assignBackends(plan, buffers, config);
+  const lowers = assignBackends(plan, buffers, config, backends);
   const frame = new Frame(g, buffers, config);
   const kernels = plan.map((stages, k) => buildKernel(`k${k}`, stages, lowers, frame));
   return executable(g, sch, frame, kernels);
@@ -227,7 +241,8 @@ function buildKernel(name: string, stages: readonly PlannedStage[], lowers: Read
     const written = ps.kind === "loop" ? ps.st.stores.map((s) => s.node) : [ps.node];
     stores.push(...written);
     body.push(`// ${stageTitle(ps.st, isSweep[si])}`, ...written.map((n) => `//   ${describeNode(n, names)}`));
-    const lower = lowers.get(ps)!;
+    const lower = lowers.get(ps);
+    if (!lower) throw new GradcError(`compile: no backend took ${stageTitle(ps.st, isSweep[si])}: the table must end with one that takes every stage`);
     if (ps.kind === "call") {
       const lines = lower(ps, k);
       if (!run) throw new GradcError(`compile: the backend of call stage ${names.label(ps.node)} gave no kernel`);

@@ -35,6 +35,36 @@ export type OnnxAttr = number | string | readonly number[] | { float: number };
 /** Lower one node to ONNX: operand value names in, the result's value name out. */
 export type OnnxLowering = (e: OnnxEmitter, inputs: readonly string[], attrs: Attrs, out: Aval) => string;
 
+/**
+ * What a SIMD lowering is handed (compile/codegen/wasm/ implements it): values are vectors of
+ * lanes (f64x2 or f32x4), and the lowering builds the op's result from its operands with these.
+ */
+export interface LaneEmitter<V> {
+  add(a: V, b: V): V;
+  sub(a: V, b: V): V;
+  mul(a: V, b: V): V;
+  div(a: V, b: V): V;
+  /** Math.min / Math.max lane by lane (NaN if either is NaN, -0 below +0). */
+  min(a: V, b: V): V;
+  max(a: V, b: V): V;
+  neg(a: V): V;
+  sqrt(a: V): V;
+  abs(a: V): V;
+  /** The nearest integer, halves to even. */
+  nearest(a: V): V;
+  /** Every lane set to v. */
+  constant(v: number): V;
+  /** Comparisons: 1 where true, 0 where false. */
+  less(a: V, b: V): V;
+  lessEqual(a: V, b: V): V;
+  equal(a: V, b: V): V;
+  notEqual(a: V, b: V): V;
+  /** c !== 0 ? a : d, lane by lane (NaN picks a, -0 picks d). */
+  select(c: V, a: V, d: V): V;
+}
+/** An elementwise op in SIMD lanes: its result from its operands. */
+export type LaneLowering = <V>(e: LaneEmitter<V>, args: readonly V[]) => V;
+
 export interface OpDef {
   readonly name: string;
   readonly kind: Kind;
@@ -60,6 +90,12 @@ export interface OpDef {
   scalar?(...xs: number[]): number;
   /** For elementwise ops: a JavaScript expression over operand expressions (codegen template). */
   expr?(args: readonly string[], attrs: Attrs): string;
+  /**
+   * For elementwise ops: how to compute it in SIMD lanes, per lane type it is exact in (its result
+   * rounded as `evaluate` rounds `scalar`'s; checked on special values before first use). An op
+   * without one keeps its stages in JavaScript.
+   */
+  simd?: { readonly f64?: LaneLowering; readonly f32?: LaneLowering };
   /** How to write the op as ONNX nodes (builtins are lowered by a table in compile/export/; user ops say it here). */
   onnx?: OnnxLowering;
   /** Where the record was defined (for messages). */

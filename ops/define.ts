@@ -38,6 +38,12 @@ export interface OpSpec {
   tags?: readonly string[];
   /** Valid random inputs, for checkOp and gradc's registry-walking tests. */
   sample?: (rand: () => number) => OpSample;
+  /**
+   * For an elementwise op: how to compute it in SIMD lanes, per lane type it is exact in, written
+   * with the emitter's ops: { f64: (e, [x]) => e.max(x, e.constant(0)) }. Checked against scalar on
+   * special values before first use; without one, its stages stay in JavaScript.
+   */
+  simd?: OpDef["simd"];
   /** How to write the op in an ONNX export: (e, inputs, attrs, out) => e.node("Softplus", inputs). */
   onnx?: OpDef["onnx"];
   /** Input shapes the shape rule is probed with at definition time (default: [2,3] each). */
@@ -52,7 +58,7 @@ export interface DefinedOp {
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
-const FIELDS = new Set(["name", "kind", "arity", "scalar", "expr", "shape", "impl", "vjp", "jvp", "differentiable", "tags", "sample", "probe", "onnx"]);
+const FIELDS = new Set(["name", "kind", "arity", "scalar", "expr", "shape", "impl", "vjp", "jvp", "differentiable", "tags", "sample", "probe", "onnx", "simd"]);
 const userOps = new Set<string>();
 
 /**
@@ -129,6 +135,11 @@ function validate(spec: OpSpec): OpDef {
   if (spec.vjp !== undefined && spec.vjp !== "none" && typeof spec.vjp !== "function") {
     throw new GradcError(`${who}: vjp must be a function (g, inputs, out, attrs) => cotangents, or "none", got ${typeof spec.vjp}`);
   }
+  if (spec.simd !== undefined) {
+    const ok = typeof spec.simd === "object" && spec.simd !== null && Object.entries(spec.simd).every(([k, f]) => (k === "f64" || k === "f32") && (f === undefined || typeof f === "function"));
+    if (!ok) throw new GradcError(`${who}: simd must be { f64?: (e, args) => value, f32?: (e, args) => value }`);
+    if (kind !== "elementwise") throw new GradcError(`${who}: simd is for elementwise ops (kind "elementwise")`);
+  }
   if (spec.differentiable !== undefined && typeof spec.differentiable !== "boolean") throw new GradcError(`${who}: differentiable must be true or false`);
   const noGradient = spec.vjp === "none" || spec.differentiable === false;
   if (typeof spec.vjp === "function" && noGradient) throw new GradcError(`${who}: has a vjp rule but is declared not differentiable`);
@@ -151,7 +162,7 @@ function validate(spec: OpSpec): OpDef {
       if (keys.length) throw new Error(`an elementwise op takes no attributes (got ${keys.join(", ")}); pass a parameter as an operand, e.g. ${name}(x, 0.1) with arity 2`);
       return base.shape(inputs, attrs);
     };
-    def = { ...base, shape, expr: spec.expr, vjp, jvp: spec.jvp, sample: spec.sample, onnx: spec.onnx };
+    def = { ...base, shape, expr: spec.expr, vjp, jvp: spec.jvp, sample: spec.sample, onnx: spec.onnx, simd: spec.simd };
   } else {
     if (spec.scalar || spec.expr) throw new GradcError(`${who}: scalar and expr are for elementwise ops (kind "elementwise")`);
     if (!spec.shape) throw new GradcError(`${who}: needs a shape rule: shape: (inputs, attrs) => ({ shape, dtype })`);

@@ -2,7 +2,7 @@
 // codegen expression, and gradient rule, a few lines apart.
 
 import type { Node } from "../core/node.js";
-import type { Attrs, OpDef } from "../core/registry.js";
+import type { Attrs, LaneLowering, OpDef } from "../core/registry.js";
 import * as b from "../core/builder.js";
 import { sameAvals } from "./checks.js";
 import { map1, map2, output } from "./kernels.js";
@@ -14,6 +14,8 @@ export interface ElementwiseSpec {
   expr: (args: readonly string[], attrs: Attrs) => string;
   vjp?: (g: Node, x: readonly Node[], out: Node) => readonly (Node | null)[];
   tags?: readonly string[];
+  /** Its SIMD lowering, per lane type it is exact in (core/registry.ts, LaneEmitter). */
+  simd?: OpDef["simd"];
   source?: string;
 }
 
@@ -28,6 +30,7 @@ export function elementwise(spec: ElementwiseSpec): OpDef {
     source: spec.source,
     scalar,
     expr: spec.expr,
+    simd: spec.simd,
     shape: (inputs) => sameAvals(inputs),
     impl(inputs, _attrs, out) {
       const r = output(out);
@@ -42,35 +45,44 @@ export function elementwise(spec: ElementwiseSpec): OpDef {
 
 const zero = (like: Node): Node => b.constant(0, like.dtype, like.shape);
 
+/** A SIMD lowering exact in both lane types (float32 ops whose float64 result rounds once, as f32x4's does). */
+export const both = (l: LaneLowering): NonNullable<OpDef["simd"]> => ({ f64: l, f32: l });
+
 export const elementwiseOps: OpDef[] = [
   elementwise({
     name: "add", arity: 2, tags: ["commutative", "associative"],
     scalar: (a, c) => a + c,
     expr: ([a, c]) => `(${a} + ${c})`,
+    simd: both((e, [a, c]) => e.add(a, c)),
     vjp: (g) => [g, g],
   }),
   elementwise({
     name: "sub", arity: 2,
     scalar: (a, c) => a - c,
     expr: ([a, c]) => `(${a} - ${c})`,
+    simd: both((e, [a, c]) => e.sub(a, c)),
     vjp: (g) => [g, b.neg(g)],
   }),
   elementwise({
     name: "mul", arity: 2, tags: ["commutative", "associative"],
     scalar: (a, c) => a * c,
     expr: ([a, c]) => `(${a} * ${c})`,
+    simd: both((e, [a, c]) => e.mul(a, c)),
     vjp: (g, [x, y]) => [b.mul(g, y), b.mul(g, x)],
   }),
   elementwise({
     name: "div", arity: 2,
     scalar: (a, c) => a / c,
     expr: ([a, c]) => `(${a} / ${c})`,
+    simd: both((e, [a, c]) => e.div(a, c)),
     vjp: (g, [, y], out) => [b.div(g, y), b.neg(b.div(b.mul(g, out), y))],
   }),
   elementwise({
     name: "maximum", arity: 2, tags: ["commutative"],
     scalar: (a, c) => Math.max(a, c),
     expr: ([a, c]) => `Math.max(${a}, ${c})`,
+    // Math.max: NaN if either is NaN, and -0 < +0; WebAssembly's fmax is the same
+    simd: both((e, [a, c]) => e.max(a, c)),
     // ties send the gradient to the second operand, so relu'(0) = 0 as in the notebook
     vjp: (g, [x, y]) => {
       const wins = b.less(y, x);
@@ -81,24 +93,28 @@ export const elementwiseOps: OpDef[] = [
     name: "less", arity: 2,
     scalar: (a, c) => (a < c ? 1 : 0),
     expr: ([a, c]) => `(${a} < ${c} ? 1 : 0)`,
+    simd: both((e, [a, c]) => e.less(a, c)),
     vjp: () => [null, null],
   }),
   elementwise({
     name: "equal", arity: 2, tags: ["commutative"],
     scalar: (a, c) => (a === c ? 1 : 0),
     expr: ([a, c]) => `(${a} === ${c} ? 1 : 0)`,
+    simd: both((e, [a, c]) => e.equal(a, c)),
     vjp: () => [null, null],
   }),
   elementwise({
     name: "select", arity: 3,
     scalar: (c, a, d) => (c !== 0 ? a : d),
     expr: ([c, a, d]) => `(${c} !== 0 ? ${a} : ${d})`,
+    simd: both((e, [c, a, d]) => e.select(c, a, d)),
     vjp: (g, [c]) => [null, b.select(c, g, zero(g)), b.select(c, zero(g), g)],
   }),
   elementwise({
     name: "neg", arity: 1,
     scalar: (a) => -a,
     expr: ([a]) => `(-${a})`,
+    simd: both((e, [a]) => e.neg(a)),
     vjp: (g) => [b.neg(g)],
   }),
   elementwise({
@@ -117,24 +133,29 @@ export const elementwiseOps: OpDef[] = [
     name: "sqrt", arity: 1,
     scalar: Math.sqrt,
     expr: ([a]) => `Math.sqrt(${a})`,
+    simd: both((e, [a]) => e.sqrt(a)),
     vjp: (g, _x, out) => [b.div(b.mul(g, 0.5), out)],
   }),
   elementwise({
     name: "rsqrt", arity: 1,
     scalar: (a) => 1 / Math.sqrt(a),
     expr: ([a]) => `(1 / Math.sqrt(${a}))`,
+    // 1 / sqrt(x) rounds twice in float32 lanes but once in the interpreter: float64 only
+    simd: { f64: (e, [a]) => e.div(e.constant(1), e.sqrt(a)) },
     vjp: (g, [x], out) => [b.mul(b.div(b.mul(g, out), x), -0.5)],
   }),
   elementwise({
     name: "square", arity: 1,
     scalar: (a) => a * a,
     expr: ([a]) => `(${a} * ${a})`,
+    simd: both((e, [a]) => e.mul(a, a)),
     vjp: (g, [x]) => [b.mul(b.mul(g, x), 2)],
   }),
   elementwise({
     name: "recip", arity: 1,
     scalar: (a) => 1 / a,
     expr: ([a]) => `(1 / ${a})`,
+    simd: both((e, [a]) => e.div(e.constant(1), a)),
     vjp: (g, _x, out) => [b.neg(b.mul(g, b.square(out)))],
   }),
   elementwise({
@@ -147,6 +168,7 @@ export const elementwiseOps: OpDef[] = [
     name: "stopGradient", arity: 1,
     scalar: (a) => a,
     expr: ([a]) => a,
+    simd: both((e, [a]) => a),
     vjp: () => [null],
   }),
 ];

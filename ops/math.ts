@@ -5,7 +5,7 @@
 import type { Node } from "../core/node.js";
 import type { OpDef } from "../core/registry.js";
 import * as b from "../core/builder.js";
-import { elementwise } from "./elementwise.js";
+import { both, elementwise } from "./elementwise.js";
 
 const zero = (like: Node): Node => b.constant(0, like.dtype, like.shape);
 
@@ -14,6 +14,7 @@ export const mathOps: OpDef[] = [
     name: "minimum", arity: 2, tags: ["commutative"],
     scalar: (a, c) => Math.min(a, c),
     expr: ([a, c]) => `Math.min(${a}, ${c})`,
+    simd: both((e, [a, c]) => e.min(a, c)),
     // ties send the gradient to the second operand, as maximum's do (docs/ops.md)
     vjp: (g, [x, y]) => {
       const wins = b.less(x, y);
@@ -36,18 +37,21 @@ export const mathOps: OpDef[] = [
     name: "lessEqual", arity: 2,
     scalar: (a, c) => (a <= c ? 1 : 0),
     expr: ([a, c]) => `(${a} <= ${c} ? 1 : 0)`,
+    simd: both((e, [a, c]) => e.lessEqual(a, c)),
     vjp: () => [null, null],
   }),
   elementwise({
     name: "notEqual", arity: 2, tags: ["commutative"],
     scalar: (a, c) => (a !== c ? 1 : 0),
     expr: ([a, c]) => `(${a} !== ${c} ? 1 : 0)`,
+    simd: both((e, [a, c]) => e.notEqual(a, c)),
     vjp: () => [null, null],
   }),
   elementwise({
     name: "abs", arity: 1,
     scalar: Math.abs,
     expr: ([a]) => `Math.abs(${a})`,
+    simd: both((e, [a]) => e.abs(a)),
     // sign(0) = 0: no gradient at the kink, as JAX and PyTorch
     vjp: (g, [x]) => [b.mul(g, b.sign(x))],
   }),

@@ -6,7 +6,7 @@
 import * as b from "../core/builder.js";
 import type { Node } from "../core/node.js";
 import type { OnnxLowering, OpDef } from "../core/registry.js";
-import { elementwise } from "./elementwise.js";
+import { both, elementwise } from "./elementwise.js";
 import { acosF64, asinF64, atanF64, nativeOr, tanF64 } from "./onnx-special.js";
 
 const same = (opType: string): OnnxLowering => (e, xs) => e.node(opType, xs);
@@ -43,6 +43,8 @@ export const trigOps: OpDef[] = [
       name: "round", arity: 1,
       scalar: roundHalfEven,
       expr: ([x]) => `((x) => (x - Math.floor(x) === 0.5 ? 2 * Math.round(x / 2) : Math.round(x)))(${x})`,
+      // nearest rounds halves to even, as round's scalar does; the result is an integer, exact in either lane type
+      simd: both((e, [x]) => e.nearest(x)),
       vjp: () => [null], // piecewise constant: zero gradient, as NumPy-likes give
     }),
     onnx: (e, xs) => e.node("Round", xs),

@@ -9,33 +9,56 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { trace } from "../core/trace.js";
 import { evaluate } from "../core/evaluate.js";
-import { lookup } from "../core/registry.js";
+import { allOps, lookup } from "../core/registry.js";
 import type { OpDef } from "../core/registry.js";
 import { Tensor } from "../core/tensor.js";
+import { defineOp, removeOp } from "../ops/define.js";
 import { compile } from "../compile/codegen/compile.js";
 import { vjp } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";
-import { WASM_OPS, wasmLowering } from "../compile/codegen/wasm/ops.js";
+import { wasmLowering } from "../compile/codegen/wasm/ops.js";
 import { helperThread } from "../compile/codegen/worker-pool.js";
 import { zooGraph } from "../ops/zoo.js";
 import { randomTensor, seededRandom } from "../compile/check/numeric.js";
 import { arbSeed, runs } from "./support/arbitraries.js";
 
-describe("the lowering table", () => {
-  test("every entry of a registered op computes its scalar function on signed zeros, infinities, NaN and subnormals, in each lane type it lists", () => {
-    for (const [name, entry] of Object.entries(WASM_OPS)) {
+describe("the records' SIMD lowerings", () => {
+  test("every registered op's simd lowering computes its scalar function on signed zeros, infinities, NaN and subnormals, in each lane type it lists", () => {
+    const lowered = allOps().filter((def) => def.simd);
+    assert.ok(lowered.length >= 18, `${lowered.length} ops with a simd lowering`);
+    for (const def of lowered) {
       for (const dtype of ["f64", "f32"] as const) {
-        if (!entry[dtype]) continue;
-        assert.ok(wasmLowering(lookup(name), dtype), `${name} in ${dtype}: the table's lowering disagrees with the op's scalar function`);
+        if (!def.simd![dtype]) continue;
+        assert.ok(wasmLowering(def, dtype), `${def.name} in ${dtype}: its simd lowering disagrees with its scalar function`);
       }
     }
   });
-  test("an op under a table name but with other semantics is refused (its stage stays in JavaScript)", () => {
+  test("a record whose simd lowering disagrees with its scalar function is refused (its stage stays in JavaScript)", () => {
     const real = lookup("maximum");
     // a > c ? a : c differs from Math.max on NaN and on (-0, +0)
     const lookalike: OpDef = { ...real, scalar: (a: number, c: number) => (a > c ? a : c) };
     assert.equal(wasmLowering(lookalike, "f64"), undefined);
     assert.equal(wasmLowering(lookalike, "f32"), undefined);
+  });
+  test("a user op brings its simd lowering on its record: checked, then its stages run in SIMD; a wrong one keeps them in JavaScript", () => {
+    const clip01 = defineOp({
+      name: "clip01", arity: 1, scalar: (x) => Math.min(Math.max(x, 0), 1), expr: ([x]) => `Math.min(Math.max(${x}, 0), 1)`, vjp: "none",
+      simd: { f64: (e, [x]) => e.min(e.max(x, e.constant(0)), e.constant(1)) },
+    });
+    const wrong = defineOp({ name: "clipWrong", arity: 1, scalar: (x) => Math.min(Math.max(x, 0), 1), expr: ([x]) => `Math.min(Math.max(${x}, 0), 1)`, vjp: "none", simd: { f64: (e, [x]) => e.max(x, e.constant(0)) } });
+    try {
+      const x = randomTensor(seededRandom(5), [8, 64], -3, 3);
+      for (const [op, simdOk] of [[clip01, true], [wrong, false]] as const) {
+        const g = trace({ x: [8, 64] }, ({ x }) => ({ y: op(x) }));
+        const exe = compile(g, { simdMin: 1 });
+        assert.equal(/WebAssembly SIMD/.test(exe.source), simdOk, op.opName);
+        assert.deepEqual([...exe.run({ x }).y.data], [...evaluate(g, { x }).y.data]);
+      }
+      assert.throws(() => defineOp({ name: "badSimd", arity: 1, scalar: (x) => x, expr: ([x]) => x, vjp: "none", simd: { f16: () => 0 } as never }), /simd must be/);
+    } finally {
+      removeOp("clip01");
+      removeOp("clipWrong");
+    }
   });
   test("rsqrt has no float32 entry: 1 / sqrt(x) rounds twice in f32 lanes, once in the interpreter", () => {
     assert.equal(wasmLowering(lookup("rsqrt"), "f32"), undefined);

@@ -1,7 +1,9 @@
-// How each elementwise op lowers to WebAssembly SIMD, per lane type: a table, so an op added to
-// ops/ without an entry here simply keeps its stage in JavaScript (the stage falls back whole).
+// How elementwise ops lower to WebAssembly SIMD: each op's record says how (`simd`, written with
+// core/registry.ts's LaneEmitter, per lane type); this file gives the emitter its opcodes and
+// checks each lowering against the op's scalar function before first use. An op without one keeps
+// its stage in JavaScript (the stage falls back whole).
 //
-// An entry must compute exactly what the op's `scalar` computes, rounded as `evaluate` rounds it:
+// A lowering must compute exactly what the op's `scalar` computes, rounded as `evaluate` rounds it:
 // the interpreter computes each op in float64 and rounds the result to float32 for f32 tensors.
 // For add, sub, mul, div and sqrt of float32 operands that double rounding equals the single
 // float32 rounding of f32x4 (float64 carries more than 2 * 24 + 2 bits), so those lower to f32x4
@@ -9,7 +11,7 @@
 // f32 entry. exp, log and tanh have no WebAssembly instruction: their stages stay in JavaScript
 // (results bit for bit, not within ulps). Comparisons give masks; `and` with 1.0 makes them 1 or 0.
 
-import type { OpDef } from "../../../core/registry.js";
+import type { LaneEmitter, OpDef } from "../../../core/registry.js";
 import { ADD, BRIF, END, GET, I32, I32T, LOOP, LTS, moduleBytes, s32, SET, simd, TEE, u32, V, V128T, VOID } from "./emit.js";
 
 /** One lane type's opcodes. */
@@ -18,7 +20,7 @@ export interface Lanes {
   /** bytes per element, lanes per vector */
   es: number;
   lanes: number;
-  add: number; sub: number; mul: number; div: number; neg: number; sqrt: number; min: number; max: number; abs: number;
+  add: number; sub: number; mul: number; div: number; neg: number; sqrt: number; min: number; max: number; abs: number; nearest: number;
   eq: number; ne: number; lt: number; gt: number; le: number;
   splat: number; loadSplat: number; extract: number; store: number;
   /** `v128.const` of every lane set to v */
@@ -32,7 +34,7 @@ const constant = (dtype: "f64" | "f32") => (v: number): number[] => {
 
 export const F64X2: Lanes = {
   dtype: "f64", es: 8, lanes: 2,
-  add: V.f64x2Add, sub: V.f64x2Sub, mul: V.f64x2Mul, div: V.f64x2Div, neg: V.f64x2Neg, sqrt: V.f64x2Sqrt, min: V.f64x2Min, max: V.f64x2Max, abs: 0xec,
+  add: V.f64x2Add, sub: V.f64x2Sub, mul: V.f64x2Mul, div: V.f64x2Div, neg: V.f64x2Neg, sqrt: V.f64x2Sqrt, min: V.f64x2Min, max: V.f64x2Max, abs: 0xec, nearest: 0x94,
   eq: V.f64x2Eq, ne: V.f64x2Ne, lt: V.f64x2Lt, gt: V.f64x2Gt, le: 0x4b,
   splat: V.f64x2Splat, loadSplat: V.load64Splat, extract: V.f64x2Extract, store: 0x39,
   constant: constant("f64"),
@@ -40,7 +42,7 @@ export const F64X2: Lanes = {
 
 export const F32X4: Lanes = {
   dtype: "f32", es: 4, lanes: 4,
-  add: V.f32x4Add, sub: V.f32x4Sub, mul: V.f32x4Mul, div: V.f32x4Div, neg: V.f32x4Neg, sqrt: V.f32x4Sqrt, min: V.f32x4Min, max: V.f32x4Max, abs: 0xe0,
+  add: V.f32x4Add, sub: V.f32x4Sub, mul: V.f32x4Mul, div: V.f32x4Div, neg: V.f32x4Neg, sqrt: V.f32x4Sqrt, min: V.f32x4Min, max: V.f32x4Max, abs: 0xe0, nearest: 0x6a,
   eq: V.f32x4Eq, ne: V.f32x4Ne, lt: V.f32x4Lt, gt: V.f32x4Gt, le: 0x45,
   splat: V.f32x4Splat, loadSplat: V.load32Splat, extract: V.f32x4Extract, store: 0x38,
   constant: constant("f32"),
@@ -49,55 +51,50 @@ export const F32X4: Lanes = {
 /** Operands are code that pushes one v128 each (a `local.get`: cheap to repeat). */
 export type Lowering = (args: readonly number[][], t: Lanes) => number[];
 
-const binary = (op: (t: Lanes) => number): Lowering => ([a, c], t) => [...a, ...c, ...simd(op(t))];
-const unary = (op: (t: Lanes) => number): Lowering => ([a], t) => [...a, ...simd(op(t))];
-/** A comparison's mask as 1.0 / 0.0 in each lane. */
-const indicator = (op: (t: Lanes) => number): Lowering => ([a, c], t) => [...a, ...c, ...simd(op(t)), ...t.constant(1), ...simd(V.and)];
-
-/** Per op name: its lowering in each lane type it is exact in. */
-export const WASM_OPS: Record<string, { f64?: Lowering; f32?: Lowering }> = {
-  add: both(binary((t) => t.add)),
-  sub: both(binary((t) => t.sub)),
-  mul: both(binary((t) => t.mul)),
-  div: both(binary((t) => t.div)),
-  neg: both(unary((t) => t.neg)),
-  sqrt: both(unary((t) => t.sqrt)),
-  // Math.max / Math.min: NaN if either is NaN, and -0 < +0; wasm's fmax / fmin are the same
-  maximum: both(binary((t) => t.max)),
-  minimum: both(binary((t) => t.min)),
-  abs: both(unary((t) => t.abs)),
-  square: both(([a], t) => [...a, ...a, ...simd(t.mul)]),
-  recip: both(([a], t) => [...t.constant(1), ...a, ...simd(t.div)]),
-  // 1 / sqrt(x) rounds twice in float32 lanes but once in the interpreter: float64 only
-  rsqrt: { f64: ([a], t) => [...t.constant(1), ...a, ...simd(t.sqrt), ...simd(t.div)] },
-  less: both(indicator((t) => t.lt)),
-  equal: both(indicator((t) => t.eq)),
-  lessEqual: both(indicator((t) => t.le)),
-  notEqual: both(indicator((t) => t.ne)),
-  // c !== 0 ? a : d (NaN !== 0 picks a, -0 picks d: as wasm's ne)
-  select: both(([c, a, d], t) => [...a, ...d, ...c, ...t.constant(0), ...simd(t.ne), ...simd(V.bitselect)]),
-  stopGradient: both(([a]) => a),
-  // nearest rounds halves to even, as round's scalar does; the result is an integer, exact in either lane type
-  round: { f64: unary(() => 0x94), f32: unary(() => 0x6a) },
-};
-
-function both(l: Lowering): { f64: Lowering; f32: Lowering } {
-  return { f64: l, f32: l };
+/** The op records' LaneEmitter over WebAssembly: a value is code that pushes one v128. */
+function emitter(t: Lanes): LaneEmitter<number[]> {
+  const binary = (op: number) => (a: number[], c: number[]) => [...a, ...c, ...simd(op)];
+  const unary = (op: number) => (a: number[]) => [...a, ...simd(op)];
+  // a comparison's mask as 1.0 / 0.0 in each lane
+  const indicator = (op: number) => (a: number[], c: number[]) => [...a, ...c, ...simd(op), ...t.constant(1), ...simd(V.and)];
+  return {
+    add: binary(t.add),
+    sub: binary(t.sub),
+    mul: binary(t.mul),
+    div: binary(t.div),
+    min: binary(t.min),
+    max: binary(t.max),
+    neg: unary(t.neg),
+    sqrt: unary(t.sqrt),
+    abs: unary(t.abs),
+    nearest: unary(t.nearest),
+    constant: (v) => t.constant(v),
+    less: indicator(t.lt),
+    lessEqual: indicator(t.le),
+    equal: indicator(t.eq),
+    notEqual: indicator(t.ne),
+    select: (c, a, d) => [...a, ...d, ...c, ...t.constant(0), ...simd(t.ne), ...simd(V.bitselect)],
+  };
 }
 
-/** The lowering of an op in a lane type, or undefined (its stage stays in JavaScript). */
+const emitters = { f64: emitter(F64X2), f32: emitter(F32X4) };
+
+/** The lowering of an op in a lane type (its record's `simd`), or undefined: its stage stays in JavaScript. */
 export function wasmLowering(def: OpDef, dtype: "f64" | "f32"): Lowering | undefined {
-  if (!Object.hasOwn(WASM_OPS, def.name)) return undefined;
-  const lower = WASM_OPS[def.name][dtype];
-  if (!lower) return undefined;
+  const own = def.simd?.[dtype];
+  if (typeof own !== "function") return undefined;
   let checked = verified.get(def);
   if (!checked) verified.set(def, (checked = new Map()));
-  let ok = checked.get(dtype);
-  if (ok === undefined) checked.set(dtype, (ok = agreesWithScalar(def, lower, dtype)));
-  return ok ? lower : undefined;
+  let lower = checked.get(dtype);
+  if (lower === undefined) {
+    const candidate: Lowering = (args) => own(emitters[dtype], args);
+    lower = agreesWithScalar(def, candidate, dtype) ? candidate : null;
+    checked.set(dtype, lower);
+  }
+  return lower ?? undefined;
 }
 
-const verified = new WeakMap<OpDef, Map<string, boolean>>();
+const verified = new WeakMap<OpDef, Map<string, Lowering | null>>();
 const SAMPLES = [0, -0, 1, -1, 0.5, -2.5, 3, 1e-310, -7e300, Infinity, -Infinity, NaN, 0.1, 2, -0.75, 1e-8];
 
 /**

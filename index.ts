@@ -47,3 +47,7 @@ export * as optim from "./nn/optimizers.js";
 export { type Optimizer, type OptimizerState, type Schedule, type LearningRate } from "./nn/optimizers.js";
 export { ArrayDataset, accuracy, argmax, checkLabels, labelTensor, type Batch, type LabelArray } from "./nn/dataset.js";
 export { loadCifar10, loadCifarBatch, loadMnist, loadDataset, findCifarSubset, CIFAR10_CLASSES, type Dataset } from "./nn/data.js";
+export { treeModel, type ModelSpec, type TreeModel } from "./nn/model.js";
+export { type NaNStop } from "./nn/solver.js";
+export { saveSafetensors, loadSafetensors, type Safetensors } from "./nn/safetensors.js";
+export { saveParams, loadParams, saveCheckpoint, restoreCheckpoint } from "./nn/checkpoint.js";

@@ -107,7 +107,7 @@ function trainAll(o: ExperimentOptions, s: Sizes, data: SolverData, specs: RunSp
   return specs.map((r, k) => {
     const solver = new Solver(nets[k], data, {
       numEpochs: s.epochs, batchSize: r.batchSize, updateRule: "adam", optimConfig: { learningRate: r.learningRate },
-      verbose: o.verbose ?? false, printEvery, rng, log: o.log,
+      verbose: o.verbose ?? false, printEvery, rng, log: o.log, stopOnNaN: false, // a diverging run is part of the sweep
     });
     solver.train();
     const prepareMs = nets[k].prepareMs;

@@ -20,6 +20,13 @@ export type Size = number | Shape;
  *   const rs = new RandomState(0);
  *   rs.rand();   // 0.5488135039273248, as np.random.RandomState(0).rand()
  */
+export interface RandomStateSnapshot {
+  key: number[];
+  pos: number;
+  hasGauss: boolean;
+  gauss: number;
+}
+
 export class RandomState {
   private readonly key = new Uint32Array(N);
   private pos = N;
@@ -54,6 +61,26 @@ export class RandomState {
     }
     this.hasGauss = false;
     this.gauss = 0;
+    return this;
+  }
+
+  /**
+   * The generator's whole state, as numpy's get_state(): ("MT19937", key, pos, has_gauss, cached_gaussian).
+   * setState(getState()) continues the same stream: what a checkpoint saves to resume a run.
+   */
+  getState(): RandomStateSnapshot {
+    return { key: Array.from(this.key), pos: this.pos, hasGauss: this.hasGauss, gauss: this.gauss };
+  }
+
+  setState(s: RandomStateSnapshot): this {
+    if (!s || !Array.isArray(s.key) || s.key.length !== N || !Number.isInteger(s.pos) || s.pos < 0 || s.pos > N || typeof s.gauss !== "number") {
+      fail(`RandomState.setState: expected { key: ${N} words, pos: 0..${N}, hasGauss, gauss }`);
+    }
+    s.key.forEach(checkSeedWord);
+    this.key.set(s.key);
+    this.pos = s.pos;
+    this.hasGauss = Boolean(s.hasGauss);
+    this.gauss = s.gauss;
     return this;
   }
 

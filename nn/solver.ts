@@ -8,12 +8,18 @@ import { RandomState } from "./random.js";
 import { Tensor, allocate, shapeStr } from "../core/tensor.js";
 import { updateRule, type OptimConfig, type UpdateRule, type UpdateRuleName } from "./optim.js";
 import type { LossAndGrads } from "./net.js";
+import { ArrayDataset, argmax, checkBatchSize, type Batch } from "./dataset.js";
+import { isModelSpec, treeModel, type ModelSpec } from "./model.js";
+import type { Optimizer, OptimizerState } from "./optimizers.js";
+import { ProgressBar } from "./progress.js";
 
-/** What the Solver trains: the notebook's model interface. */
+/** What the Solver trains: the notebook's model interface (a tree model spec is adapted to it). */
 export interface Model {
   params: Record<string, Tensor>;
   loss(X: Tensor): Tensor;
   loss(X: Tensor, y: Tensor | ArrayLike<number>): LossAndGrads;
+  /** Classes, when the model knows them: labels are checked against it before training. */
+  numClasses?: number;
 }
 
 export type Labels = Tensor | ArrayLike<number>;
@@ -29,10 +35,19 @@ export interface SolverData {
 export interface SolverOptions {
   updateRule?: UpdateRuleName | UpdateRule;
   optimConfig?: OptimConfig;
-  /** Learning rate multiplier after each epoch. */
+  /** An optimizer over the parameter tree (optim.adam({ lr }), ...) instead of the notebook's updateRule. */
+  optimizer?: Optimizer;
+  /** Learning rate multiplier after each epoch (notebook's update rules; an optimizer takes a schedule). */
   lrDecay?: number;
   batchSize?: number;
   numEpochs?: number;
+  /**
+   * Each epoch visits the training set once in a random order (false, the default, is the
+   * notebook's: every minibatch drawn with replacement).
+   */
+  shuffle?: boolean;
+  /** Stop when the loss is NaN or infinite, saying where and which gradient went first (default true). */
+  stopOnNaN?: boolean;
   /** Training examples used to measure train accuracy each epoch (null: all). */
   numTrainSamples?: number | null;
   /** Validation examples used to measure validation accuracy (null: all). */
@@ -46,119 +61,185 @@ export interface SolverOptions {
   rng?: RandomState;
   /** Where log lines go (default console.log). */
   log?: (line: string) => void;
+  /** Called after each epoch's accuracy check (e.g. to save a checkpoint). */
+  onEpoch?: (solver: Solver) => void;
+}
+
+/** Where a run stopped on a non-finite loss. */
+export interface NaNStop {
+  epoch: number;
+  iteration: number;
+  loss: number;
+  /** The first parameter (in the model's order) whose gradient holds a NaN or an infinity, if any. */
+  parameter: string | null;
+  message: string;
 }
 
 /**
- * Train a model by minibatch gradient descent, as the notebook's Solver.
+ * Train a model by minibatch gradient descent, as the notebook's Solver: the notebook's nets, or
+ * any model given as `{ init, loss, predict? }` over a parameter tree (see nn/model.ts).
  *
  *   const solver = new Solver(net, data, { updateRule: "adam", optimConfig: { learningRate: 1e-3 }, batchSize: 50, numEpochs: 10 });
  *   solver.train();
  *   solver.valAccHistory   // one entry per epoch, plus the initial one
+ *   new Solver({ init, loss, predict }, data, { optimizer: optim.adam({ lr: 1e-3 }), shuffle: true, seed: 0 }).train();
  */
 export class Solver {
   readonly model: Model;
   readonly data: SolverData;
+  /** The training and validation sets, labels checked (against the model's classes when it knows them). */
+  readonly trainSet: ArrayDataset;
+  readonly valSet: ArrayDataset;
   lossHistory: number[] = [];
   trainAccHistory: number[] = [];
   valAccHistory: number[] = [];
   bestValAcc = 0;
   bestParams: Record<string, Tensor> = {};
   epoch = 0;
+  /** Updates done (train() continues from here: a restored checkpoint sets it). */
+  iteration = 0;
+  /** Set when training stopped on a NaN or infinite loss. */
+  stopped: NaNStop | null = null;
   /** Wall-clock milliseconds of the last train(): all of it, the steps (with the updates in them), the updates, the accuracy checks. */
   timing = { totalMs: 0, stepMs: 0, updateMs: 0, accuracyMs: 0, iterations: 0 };
-  private readonly rule: UpdateRule;
-  private readonly optimConfigs: Record<string, OptimConfig> = {};
-  private readonly opts: Required<Omit<SolverOptions, "updateRule" | "optimConfig" | "seed" | "rng" | "progress">> & { progress: boolean };
-  private readonly rng: RandomState;
-  private batch?: Tensor;
+  /** The notebook rules' per-parameter configs (state included), or null with an optimizer. */
+  readonly optimConfigs: Record<string, OptimConfig> = {};
+  readonly optimizer: Optimizer | null;
+  /** The optimizer's state tree (null with the notebook's rules). */
+  optimizerState: OptimizerState | null;
+  /** The minibatch stream. */
+  readonly rng: RandomState;
+  /** This epoch's order of the training examples (with shuffle). */
+  order: Int32Array | null = null;
+  private readonly rule: UpdateRule | null;
+  private readonly opts: Required<Omit<SolverOptions, "updateRule" | "optimConfig" | "optimizer" | "seed" | "rng" | "progress" | "onEpoch">> & { progress: boolean; onEpoch?: (s: Solver) => void };
+  private batch?: Batch;
 
-  constructor(model: Model, data: SolverData, opts: SolverOptions = {}) {
-    this.model = model;
+  constructor(model: Model | ModelSpec, data: SolverData, opts: SolverOptions = {}) {
+    this.rng = opts.rng ?? new RandomState(opts.seed);
+    // a tree model draws its initial parameters first, from the same stream
+    this.model = isModelSpec(model) ? treeModel(model, { rng: this.rng }) : model;
     this.data = data;
     checkData(data);
+    this.optimizer = opts.optimizer ?? null;
+    if (this.optimizer && opts.updateRule !== undefined) throw new GradcError("Solver: give an optimizer or an updateRule, not both");
+    if (this.optimizer && (opts.lrDecay ?? 1) !== 1) throw new GradcError("Solver: lrDecay applies to the notebook's update rules; give the optimizer a schedule instead");
     const rule = opts.updateRule ?? "sgd";
-    this.rule = typeof rule === "function" ? rule : updateRule(rule);
+    this.rule = this.optimizer ? null : typeof rule === "function" ? rule : updateRule(rule);
     const verbose = opts.verbose ?? true;
     this.opts = {
       lrDecay: opts.lrDecay ?? 1,
       batchSize: opts.batchSize ?? 100,
       numEpochs: opts.numEpochs ?? 10,
+      shuffle: opts.shuffle ?? false,
+      stopOnNaN: opts.stopOnNaN ?? true,
       numTrainSamples: opts.numTrainSamples === undefined ? 1000 : opts.numTrainSamples,
       numValSamples: opts.numValSamples ?? null,
       printEvery: opts.printEvery ?? 10,
       verbose,
       progress: opts.progress ?? (verbose && Boolean(process.stderr.isTTY)),
       log: opts.log ?? ((line) => console.log(line)),
+      onEpoch: opts.onEpoch,
     };
-    if (!Number.isInteger(this.opts.batchSize) || this.opts.batchSize < 1) throw new GradcError(`Solver: batchSize must be a positive integer, got ${this.opts.batchSize}`);
     if (!Number.isInteger(this.opts.numEpochs) || this.opts.numEpochs < 1) throw new GradcError(`Solver: numEpochs must be a positive integer, got ${this.opts.numEpochs}`);
-    this.rng = opts.rng ?? new RandomState(opts.seed);
-    for (const k of Object.keys(model.params)) this.optimConfigs[k] = { ...opts.optimConfig };
+    checkBatchSize(this.opts.batchSize, data.XTrain.shape[0], "Solver: training data");
+    const classes = "classes" in this.model && typeof this.model.classes === "function" ? (this.model.classes as (x: Tensor) => number | undefined)(firstRow(data.XTrain)) : this.model.numClasses;
+    this.trainSet = new ArrayDataset(data.XTrain, asLabels(data.yTrain), { numClasses: classes, name: "Solver: training labels" });
+    this.valSet = new ArrayDataset(data.XVal, asLabels(data.yVal), { numClasses: classes, name: "Solver: validation labels" });
+    this.optimizerState = this.optimizer ? this.optimizer.init(this.model.params) : null;
+    for (const k of Object.keys(this.model.params)) this.optimConfigs[k] = { ...opts.optimConfig };
   }
 
   /**
-   * One gradient update on a minibatch sampled with replacement (numpy's choice). The minibatch
-   * handed to `model.loss` is one array the Solver refills at every step (a fresh 50 x 3,072
-   * copy per step cost more than the copying itself): a model that keeps X past the call copies it.
+   * One gradient update: on a minibatch sampled with replacement (numpy's choice), or the next
+   * slice of this epoch's order with shuffle. The minibatch handed to `model.loss` is one array
+   * the Solver refills at every step: a model that keeps X past the call copies it.
    */
   step(): number {
-    const X = this.data.XTrain;
-    const mask = this.rng.choice(X.shape[0], this.opts.batchSize);
-    if (this.batch?.shape[0] !== mask.length) this.batch = new Tensor(allocate(mask.length * (X.size / X.shape[0]), X.dtype), [mask.length, ...X.shape.slice(1)]);
-    const { loss, grads } = this.model.loss(takeRows(X, mask, this.batch), takeLabels(this.data.yTrain, mask));
+    const n = this.trainSet.size, B = this.opts.batchSize;
+    let mask: Int32Array | number[];
+    if (this.opts.shuffle) {
+      const k = this.iteration % this.perEpoch;
+      if (k === 0 || !this.order) this.order = Int32Array.from(this.rng.permutation(n));
+      mask = this.order.subarray(k * B, (k + 1) * B);
+    } else {
+      mask = this.rng.choice(n, B);
+    }
+    this.batch = this.trainSet.take(mask, this.batch);
+    const { loss, grads } = this.model.loss(this.batch.X, this.batch.y);
     this.lossHistory.push(loss);
+    if (!Number.isFinite(loss) && this.opts.stopOnNaN) {
+      this.stopped = nanStop(this.epoch + 1, this.iteration + 1, this.perEpoch, loss, grads, Object.keys(this.model.params));
+      return loss;
+    }
     const u0 = performance.now();
-    for (const [k, w] of Object.entries(this.model.params)) {
-      this.model.params[k] = this.rule(w, grads[k], this.optimConfigs[k]);
+    if (this.optimizer) {
+      this.optimizer.update(this.model.params, grads, this.optimizerState!);
+    } else {
+      for (const [k, w] of Object.entries(this.model.params)) {
+        this.model.params[k] = this.rule!(w, grads[k], this.optimConfigs[k]);
+      }
     }
     this.timing.updateMs += performance.now() - u0;
+    this.iteration++;
     return loss;
   }
 
+  /** Updates per epoch. */
+  get perEpoch(): number {
+    return Math.max(Math.floor(this.trainSet.size / this.opts.batchSize), 1);
+  }
+
   /**
-   * Accuracy of the model on (a random subsample of) X, y, predicting in batches in test mode.
+   * Accuracy of the model on (a random subsample of) X, y, predicting in batches in test mode:
+   * the argmax of the scores' last axis against the labels (one or several per example).
    *
    *   solver.checkAccuracy(data.XVal, data.yVal)   // e.g. 0.312
    */
   checkAccuracy(X: Tensor, y: Labels, numSamples: number | null = null, batchSize = 100): number {
-    let n = X.shape[0];
+    const ds = X === this.data.XTrain ? this.trainSet : X === this.data.XVal ? this.valSet : new ArrayDataset(X, asLabels(y));
+    let n = ds.size;
     let idx: number[] | null = null;
     if (numSamples !== null && n > numSamples) {
       idx = this.rng.choice(n, numSamples);
       n = numSamples;
     }
-    const Xs = idx ? takeRows(X, idx) : X;
-    const ys = idx ? takeLabels(y, idx) : labelsOf(y);
+    const lab = ds.labelsPerExample;
     let correct = 0;
-    const row = Xs.size / Xs.shape[0];
+    const rows = idx ? ds.take(idx).X : ds.X;
+    const row = rows.size / rows.shape[0];
     for (let start = 0; start < n; start += batchSize) {
-      const rows = Math.min(batchSize, n - start);
+      const m = Math.min(batchSize, n - start);
       // consecutive rows: a view, not a copy
-      const scores = this.model.loss(new Tensor(Xs.data.subarray(start * row, (start + rows) * row), [rows, ...Xs.shape.slice(1)]));
-      const c = scores.shape[1];
-      for (let i = 0; i < rows; i++) {
-        let best = 0; // argmax, first index on ties, as numpy
-        for (let j = 1; j < c; j++) if (scores.data[i * c + j] > scores.data[i * c + best]) best = j;
-        if (best === ys[start + i]) correct++;
+      const scores = this.model.loss(new Tensor(rows.data.subarray(start * row, (start + m) * row), [m, ...rows.shape.slice(1)]));
+      const pred = argmax(scores); // first index on ties, as numpy
+      if (pred.length !== m * lab) throw new GradcError(`Solver: the model's scores ${shapeStr(scores.shape)} give ${pred.length} predictions for ${m} examples of ${lab} label(s)`);
+      for (let i = 0; i < m; i++) {
+        const k = idx ? idx[start + i] : start + i;
+        for (let j = 0; j < lab; j++) if (pred[i * lab + j] === ds.y[k * lab + j]) correct++;
       }
     }
-    return correct / n;
+    return correct / (n * lab);
   }
 
-  /** Run the whole optimization; leaves the best parameters (by validation accuracy) in the model. */
+  /** Run the whole optimization (or the rest of it, after a restored checkpoint); leaves the best parameters (by validation accuracy) in the model. */
   train(): this {
     const t0 = performance.now();
-    const { batchSize, numEpochs, printEvery, verbose, progress, log } = this.opts;
-    const numTrain = this.data.XTrain.shape[0];
-    const perEpoch = Math.max(Math.floor(numTrain / batchSize), 1);
+    const { numEpochs, printEvery, verbose, progress, log } = this.opts;
+    const perEpoch = this.perEpoch;
     const total = numEpochs * perEpoch;
-    const bar = progress ? new ProgressBar(total) : null;
+    const bar = progress ? new ProgressBar(total, this.iteration) : null;
     const say = (line: string) => (bar ? bar.log(line) : log(line));
-    this.timing = { totalMs: 0, stepMs: 0, updateMs: 0, accuracyMs: 0, iterations: total };
-    for (let t = 0; t < total; t++) {
+    const accuracy = !("hasPredict" in this.model) || Boolean(this.model.hasPredict);
+    this.timing = { totalMs: 0, stepMs: 0, updateMs: 0, accuracyMs: 0, iterations: total - this.iteration };
+    for (let t = this.iteration; t < total; t++) {
       const s0 = performance.now();
       const loss = this.step();
       this.timing.stepMs += performance.now() - s0;
+      if (this.stopped) {
+        say(this.stopped.message);
+        break;
+      }
       if (bar) bar.update(t + 1, loss);
       else if (verbose && t % printEvery === 0) log(`(Iteration ${t + 1} / ${total}) loss: ${loss.toFixed(6)}`);
       const epochEnd = (t + 1) % perEpoch === 0;
@@ -167,27 +248,42 @@ export class Solver {
         for (const c of Object.values(this.optimConfigs)) if (c.learningRate !== undefined) c.learningRate *= this.opts.lrDecay;
       }
       if (t === 0 || t === total - 1 || epochEnd) {
-        const a0 = performance.now();
-        const trainAcc = this.checkAccuracy(this.data.XTrain, this.data.yTrain, this.opts.numTrainSamples);
-        const valAcc = this.checkAccuracy(this.data.XVal, this.data.yVal, this.opts.numValSamples);
-        this.timing.accuracyMs += performance.now() - a0;
-        this.trainAccHistory.push(trainAcc);
-        this.valAccHistory.push(valAcc);
-        if (verbose) say(`(Epoch ${this.epoch} / ${numEpochs}) train acc: ${trainAcc.toFixed(6)}; val_acc: ${valAcc.toFixed(6)}`);
-        if (valAcc > this.bestValAcc || Object.keys(this.bestParams).length === 0) {
-          this.bestValAcc = Math.max(this.bestValAcc, valAcc);
-          this.bestParams = copyParams(this.model.params); // the update rules work in place
+        if (accuracy) {
+          const a0 = performance.now();
+          const trainAcc = this.checkAccuracy(this.data.XTrain, this.data.yTrain, this.opts.numTrainSamples);
+          const valAcc = this.checkAccuracy(this.data.XVal, this.data.yVal, this.opts.numValSamples);
+          this.timing.accuracyMs += performance.now() - a0;
+          this.trainAccHistory.push(trainAcc);
+          this.valAccHistory.push(valAcc);
+          if (verbose) say(`(Epoch ${this.epoch} / ${numEpochs}) train acc: ${trainAcc.toFixed(6)}; val_acc: ${valAcc.toFixed(6)}`);
+          if (valAcc > this.bestValAcc || Object.keys(this.bestParams).length === 0) {
+            this.bestValAcc = Math.max(this.bestValAcc, valAcc);
+            this.bestParams = copyParams(this.model.params); // the update rules work in place
+          }
+        } else {
+          this.bestParams = copyParams(this.model.params); // no predictions: the last parameters
         }
+        if (epochEnd) this.opts.onEpoch?.(this);
       }
     }
     bar?.done();
-    this.model.params = copyParams(this.bestParams);
+    if (Object.keys(this.bestParams).length > 0) this.model.params = copyParams(this.bestParams);
     this.timing.totalMs = performance.now() - t0;
     return this;
   }
 }
 
-function copyParams(params: Record<string, Tensor>): Record<string, Tensor> {
+function nanStop(epoch: number, iteration: number, perEpoch: number, loss: number, grads: Record<string, Tensor>, names: string[]): NaNStop {
+  const parameter = names.find((k) => grads[k] && grads[k].data.some((v) => !Number.isFinite(v))) ?? null;
+  const within = ((iteration - 1) % perEpoch) + 1;
+  const message =
+    `Solver: stopped: the loss is ${loss} at epoch ${epoch}, iteration ${iteration} (${within} of ${perEpoch} in the epoch); ` +
+    (parameter ? `the first parameter whose gradient is not finite: ${parameter}` : "every gradient is finite (the loss itself overflowed)") +
+    `. Lower the learning rate, clip gradients (clipNorm) or check the data.`;
+  return { epoch, iteration, loss, parameter, message };
+}
+
+export function copyParams(params: Record<string, Tensor>): Record<string, Tensor> {
   return Object.fromEntries(Object.entries(params).map(([k, t]) => [k, new Tensor(t.data.slice(), t.shape)]));
 }
 
@@ -199,41 +295,13 @@ export function takeRows(X: Tensor, idx: readonly number[], into?: Tensor): Tens
   return out;
 }
 
-function labelsOf(y: Labels): ArrayLike<number> {
-  return y instanceof Tensor ? y.data : y;
-}
-
-function takeLabels(y: Labels, idx: readonly number[]): number[] {
-  const v = labelsOf(y);
-  return idx.map((i) => v[i]);
-}
+const asLabels = (y: Labels): Tensor | Int32Array | readonly number[] => (y instanceof Tensor || y instanceof Int32Array ? y : Array.from(y));
+const firstRow = (X: Tensor): Tensor => new Tensor(X.data.subarray(0, X.size / X.shape[0]), [1, ...X.shape.slice(1)]);
 
 function checkData(d: SolverData): void {
   for (const [X, y, which] of [[d.XTrain, d.yTrain, "train"], [d.XVal, d.yVal, "val"]] as const) {
     if (!(X instanceof Tensor) || X.shape.length < 1) throw new GradcError(`Solver: X${which} must be a tensor [N, ...]`);
-    const n = labelsOf(y).length;
+    const n = y instanceof Tensor ? y.shape[0] : y.length;
     if (n !== X.shape[0]) throw new GradcError(`Solver: ${which} has ${X.shape[0]} examples (X ${shapeStr(X.shape)}) but ${n} labels`);
-  }
-}
-
-/** A one-line progress bar with loss and ETA, for terminals; log lines are printed above it. */
-class ProgressBar {
-  private readonly start = performance.now();
-  private line = "";
-  constructor(private readonly total: number) {}
-
-  update(done: number, loss: number): void {
-    const width = 30;
-    const filled = Math.round((width * done) / this.total);
-    const elapsed = (performance.now() - this.start) / 1000;
-    const eta = done > 0 ? (elapsed / done) * (this.total - done) : 0;
-    this.line = `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${this.total} loss ${loss.toFixed(4)} ETA ${eta.toFixed(1)}s`;
-    process.stderr.write(`\r${this.line}\x1b[K`);
-  }
-  log(text: string): void {
-    process.stderr.write(`\r\x1b[K${text}\n${this.line}`);
-  }
-  done(): void {
-    process.stderr.write(`\r\x1b[K`);
   }
 }

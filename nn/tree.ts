@@ -13,8 +13,8 @@ export type Tree<T = Tensor> = T | { readonly [key: string]: Tree<T> } | readonl
 /** A flattened tree: leaves by dotted path, in the tree's own order (keys as written, arrays by index). */
 export type Flat<T = Tensor> = Record<string, T>;
 
-const isLeaf = (x: unknown, leaf: (x: unknown) => boolean): boolean => leaf(x);
-const PATH_PART = /^[A-Za-z0-9_]+$/;
+/** A key: letters, digits, _; dots allowed between them (a flat record by path is a tree too). */
+const PATH_PART = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/;
 
 /**
  * The leaves of a tree by path.
@@ -24,7 +24,7 @@ const PATH_PART = /^[A-Za-z0-9_]+$/;
 export function flatten<T = Tensor>(tree: Tree<T>, leaf: (x: unknown) => boolean = (x) => x instanceof Tensor): Flat<T> {
   const out: Flat<T> = {};
   const walk = (node: unknown, path: string): void => {
-    if (isLeaf(node, leaf)) {
+    if (leaf(node)) {
       out[path === "" ? "value" : path] = node as T;
       return;
     }
@@ -34,7 +34,7 @@ export function flatten<T = Tensor>(tree: Tree<T>, leaf: (x: unknown) => boolean
     const entries = Array.isArray(node) ? node.map((v, i) => [String(i), v] as const) : Object.entries(node);
     if (entries.length === 0) throw new GradcError(`parameter tree: ${path === "" ? "the tree" : `"${path}"`} is empty`);
     for (const [k, v] of entries) {
-      if (!PATH_PART.test(k)) throw new GradcError(`parameter tree: key ${JSON.stringify(k)} under "${path}" must be letters, digits or _ (it becomes a dotted path)`);
+      if (!PATH_PART.test(k)) throw new GradcError(`parameter tree: key ${JSON.stringify(k)} under "${path}" must be letters, digits or _ (dots only between them: it becomes part of a dotted path)`);
       walk(v, path === "" ? k : `${path}.${k}`);
     }
   };
@@ -49,7 +49,7 @@ export function flatten<T = Tensor>(tree: Tree<T>, leaf: (x: unknown) => boolean
  */
 export function unflatten<T, U = Tensor>(like: Tree<unknown>, flat: Flat<T>, f: (x: T, path: string) => U = (x) => x as unknown as U, leaf: (x: unknown) => boolean = (x) => x instanceof Tensor): Tree<U> {
   const build = (node: unknown, path: string): unknown => {
-    if (isLeaf(node, leaf)) {
+    if (leaf(node)) {
       const key = path === "" ? "value" : path;
       if (!Object.hasOwn(flat, key)) throw new GradcError(`parameter tree: no value for "${key}"`);
       return f(flat[key], key);

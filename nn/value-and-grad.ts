@@ -27,8 +27,8 @@ export interface ValueAndGradOptions extends CompileOptions {
 
 export interface ValueAndGrad {
   (params: Tree, inputs: InputTree): { loss: number; grads: Tree };
-  /** The same with flat parameters and gradients (by path): what trainers use. */
-  flat(params: Flat, inputs: InputTree): { loss: number; grads: Flat };
+  /** The same with flat parameters and gradients (by path): what trainers use; `like` is the tree fn receives (default the flat record). */
+  flat(params: Flat, inputs: InputTree, like?: Tree): { loss: number; grads: Flat };
   /** The differentiated (and optimized) graph for these arguments: outputs loss and d<path>. */
   graph(params: Tree, inputs: InputTree): Graph;
 }
@@ -72,14 +72,14 @@ export function valueAndGrad(fn: (params: NodeTree, inputs: NodeTree) => Node, o
     const { loss, grads } = flatCall(flatten(params), inputs, params);
     return { loss, grads: wrt ? grads : unflatten(params, grads) };
   }) as ValueAndGrad;
-  call.flat = (params, inputs) => flatCall(params, inputs);
+  call.flat = (params, inputs, like) => flatCall(params, inputs, like);
   call.graph = (params, inputs) => prepared(flatten(params), inputs, params).entry.graph;
   return call;
 }
 
 export interface Jitted {
   (params: Tree, inputs: InputTree): Tensor;
-  flat(params: Flat, inputs: InputTree): Tensor;
+  flat(params: Flat, inputs: InputTree, like?: Tree): Tensor;
 }
 
 /**
@@ -104,12 +104,12 @@ export function jit(fn: (params: NodeTree, inputs: NodeTree) => Node, opts: Comp
     return exe.run({ ...pflat, ...iflat }).out;
   };
   const call = ((params: Tree, inputs: InputTree) => flatCall(flatten(params), inputs, params)) as Jitted;
-  call.flat = (params, inputs) => flatCall(params, inputs);
+  call.flat = (params, inputs, like) => flatCall(params, inputs, like);
   return call;
 }
 
 /** Trace fn over the trees; the output is "loss" (a scalar) or "out". Errors name the parameters' shapes. */
-function traceTrees(where: string, fn: (p: NodeTree, i: NodeTree) => Node, ptree: Tree, pflat: Flat, itree: InputTree, iflat: Flat, scalar: boolean): Graph {
+export function traceTrees(where: string, fn: (p: NodeTree, i: NodeTree) => Node, ptree: Tree, pflat: Flat, itree: InputTree, iflat: Flat, scalar: boolean): Graph {
   for (const k of Object.keys(iflat)) {
     if (Object.hasOwn(pflat, k)) throw new GradcError(`${where}: "${k}" names both a parameter and an input: rename one`);
   }

@@ -26,7 +26,8 @@ test("flatten names leaves by dotted path in the tree's order; unflatten rebuild
   const back = unflatten(tree, flat) as typeof tree;
   assert.equal(back.layer1.W, a);
   assert.equal((back.blocks[1] as { g: Tensor }).g, d);
-  assert.throws(() => flatten({ "a.b": a }), /key "a.b"/);
+  assert.throws(() => flatten({ "a..b": a }), /key "a..b"/);
+  assert.deepEqual(Object.keys(flatten(flat)), Object.keys(flat), "a flat record by path is its own flattening");
   assert.throws(() => flatten({ w: 3 } as unknown as Tree), /"w" is number/);
 });
 

@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Command>> = {
   bench: async () => (await import("./cli/bench.js")).command,
   experiment: async () => (await import("./cli/experiment.js")).command,
   export: async () => (await import("./cli/export.js")).command,
+  train: async () => (await import("./cli/train.js")).command,
 };
 
 async function main(argv: string[]): Promise<void> {

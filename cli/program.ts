@@ -105,19 +105,23 @@ function hookGradc(): void {
   register(new URL("./resolve-gradc.js", import.meta.url), { data: { gradcUrl } });
 }
 
-async function fromModule(cmd: string, file: string, args: ProgramArgs, dtype: DType | undefined): Promise<Program> {
-  if (args.shape !== undefined) throw new GradcError(`${cmd}: --shape sizes a built-in graph; the module ${file} declares its own input shapes`);
+/** Import the user's module (its `import "gradc"` routed to this gradc); errors name the file. */
+export async function importModule(cmd: string, file: string): Promise<Record<string, unknown>> {
   const path = resolvePath(file);
   if (!existsSync(path)) throw new GradcError(`${cmd}: module ${file} not found (looked for ${path})`);
   if (!statSync(path).isFile()) throw new GradcError(`${cmd}: module ${file} is not a file`);
   if (/\.(ts|mts)$/.test(file)) throw new GradcError(`${cmd}: module ${file} is TypeScript: compile it to JavaScript (an .mjs file) first`);
   hookGradc();
-  let mod: Record<string, unknown>;
   try {
-    mod = await import(pathToFileURL(path).href);
+    return await import(pathToFileURL(path).href);
   } catch (e) {
     throw new GradcError(`${cmd}: module ${file} failed to load: ${firstLine(e)}`);
   }
+}
+
+async function fromModule(cmd: string, file: string, args: ProgramArgs, dtype: DType | undefined): Promise<Program> {
+  if (args.shape !== undefined) throw new GradcError(`${cmd}: --shape sizes a built-in graph; the module ${file} declares its own input shapes`);
+  const mod = await importModule(cmd, file);
   const exportName = args.entry ?? "default";
   const where = `module ${file}, export ${exportName === "default" ? "default" : `"${exportName}"`}`;
   const names = Object.keys(mod).filter((k) => k !== "default");
@@ -198,7 +202,7 @@ function describe(v: unknown): string {
 }
 
 /** An error's message without its stack: the first line, or the GradcError's whole message. */
-function firstLine(e: unknown): string {
+export function firstLine(e: unknown): string {
   if (e instanceof GradcError) return e.message;
   if (e instanceof Error) return `${e.name}: ${e.message.split("\n")[0]}`;
   return String(e);

@@ -151,14 +151,14 @@ export const adam = (o: AdamOptions = {}): Optimizer => optimizer("adam", ["m", 
 /** AdamW: Adam with decoupled weight decay, w *= 1 - lr * weightDecay before the step (default 0.01). */
 export const adamw = (o: AdamOptions = {}): Optimizer => optimizer("adamw", ["m", "v"], o, adamKernel(o, true));
 
-/** The optimizers by name, as the command line spells them. */
+/** The optimizers by name, as the command line spells them (momentum 0.9 where there is one). */
 export const optimizers = {
-  sgd: (lr: LearningRate) => sgd({ lr }),
-  momentum: (lr: LearningRate) => sgd({ lr, momentum: 0.9 }),
-  nesterov: (lr: LearningRate) => sgd({ lr, momentum: 0.9, nesterov: true }),
-  rmsprop: (lr: LearningRate) => rmsprop({ lr }),
-  adam: (lr: LearningRate) => adam({ lr }),
-  adamw: (lr: LearningRate) => adamw({ lr }),
+  sgd: (lr: LearningRate, clipNorm?: number) => sgd({ lr, clipNorm }),
+  momentum: (lr: LearningRate, clipNorm?: number) => sgd({ lr, clipNorm, momentum: 0.9 }),
+  nesterov: (lr: LearningRate, clipNorm?: number) => sgd({ lr, clipNorm, momentum: 0.9, nesterov: true }),
+  rmsprop: (lr: LearningRate, clipNorm?: number) => rmsprop({ lr, clipNorm }),
+  adam: (lr: LearningRate, clipNorm?: number) => adam({ lr, clipNorm }),
+  adamw: (lr: LearningRate, clipNorm?: number) => adamw({ lr, clipNorm }),
 } as const;
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -100,8 +100,8 @@ export class Solver {
   iteration = 0;
   /** Set when training stopped on a NaN or infinite loss. */
   stopped: NaNStop | null = null;
-  /** Wall-clock milliseconds of the last train(): all of it, the steps (with the updates in them), the updates, the accuracy checks. */
-  timing = { totalMs: 0, stepMs: 0, updateMs: 0, accuracyMs: 0, iterations: 0 };
+  /** Wall-clock milliseconds of the last train(): all of it, the steps (with the updates in them), the updates, the accuracy checks, the first step (which traces and compiles). */
+  timing = { totalMs: 0, stepMs: 0, updateMs: 0, accuracyMs: 0, iterations: 0, firstStepMs: 0 };
   /** The notebook rules' per-parameter configs (state included), or null with an optimizer. */
   readonly optimConfigs: Record<string, OptimConfig> = {};
   readonly optimizer: Optimizer | null;
@@ -231,11 +231,13 @@ export class Solver {
     const bar = progress ? new ProgressBar(total, this.iteration) : null;
     const say = (line: string) => (bar ? bar.log(line) : log(line));
     const accuracy = !("hasPredict" in this.model) || Boolean(this.model.hasPredict);
-    this.timing = { totalMs: 0, stepMs: 0, updateMs: 0, accuracyMs: 0, iterations: total - this.iteration };
+    this.timing = { totalMs: 0, stepMs: 0, updateMs: 0, accuracyMs: 0, iterations: total - this.iteration, firstStepMs: 0 };
+    const first = this.iteration;
     for (let t = this.iteration; t < total; t++) {
       const s0 = performance.now();
       const loss = this.step();
       this.timing.stepMs += performance.now() - s0;
+      if (t === first) this.timing.firstStepMs = performance.now() - s0;
       if (this.stopped) {
         say(this.stopped.message);
         break;

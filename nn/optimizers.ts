@@ -6,8 +6,10 @@
 // nothing is allocated per step. (notebook's per-parameter rules, with its conventions: nn/optim.ts.)
 
 import { GradcError } from "../core/errors.js";
-import { sameShape, shapeStr, Tensor, type Data } from "../core/tensor.js";
+import { allocate, sameShape, shapeStr, Tensor, type Data } from "../core/tensor.js";
 import { flatten, mapTree, type Flat, type Tree } from "./tree.js";
+import { adamKernel, type AdamKernel } from "./adam-wasm.js";
+import { ADAM_SIMD_MIN } from "./optim.js";
 
 /** A learning rate as a function of the update's index (0 for the first). */
 export type Schedule = (step: number) => number;
@@ -122,23 +124,71 @@ export function rmsprop(o: CommonOptions & { alpha?: number; eps?: number } = {}
 
 type AdamOptions = CommonOptions & { beta1?: number; beta2?: number; eps?: number };
 
-function adamKernel(o: AdamOptions, decoupled: boolean): Kernel {
+/**
+ * Adam's update. A parameter of ADAM_SIMD_MIN values or more runs as the notebook's WebAssembly
+ * SIMD kernel (nn/adam-wasm.ts), its moments living in the kernel's memory (the slots are views of
+ * it), unless a coupled L2 term or clipping changes the gradient; the loops below compute the same
+ * bits (float32: every op rounded to float32, as the kernel and numpy do).
+ */
+function adamOptimizer(name: string, o: AdamOptions, decoupled: boolean): Optimizer {
   const b1 = o.beta1 ?? 0.9, b2 = o.beta2 ?? 0.999, eps = o.eps ?? 1e-8, wd = o.weightDecay ?? (decoupled ? 0.01 : 0);
-  for (const [k, v] of [["beta1", b1], ["beta2", b2]] as const) if (!(v >= 0 && v < 1)) throw new GradcError(`adam: ${k} must be in [0, 1), got ${v}`);
-  return (w, g, [m, v], lr, scale, t) => {
+  for (const [k, v] of [["beta1", b1], ["beta2", b2]] as const) if (!(v >= 0 && v < 1)) throw new GradcError(`${name}: ${k} must be in [0, 1), got ${v}`);
+  const kernels = new WeakMap<Data, AdamKernel>();
+  const l2 = decoupled ? 0 : wd;
+  const base = optimizer(name, ["m", "v"], o, (w, g, [m, v], lr, scale, t) => {
     const c1 = 1 - b1 ** t, c2 = 1 - b2 ** t;
-    const shrink = decoupled ? 1 - lr * wd : 1;
-    const l2 = decoupled ? 0 : wd;
+    if (decoupled && wd > 0) {
+      const shrink = 1 - lr * wd;
+      for (let i = 0; i < w.length; i++) w[i] *= shrink;
+    }
+    const k = kernels.get(m);
+    if (k && scale === 1 && l2 === 0) return k.step(w, g, lr, c1, c2);
+    if (w instanceof Float32Array) return adam32(w, g, m, v, lr, scale, l2, b1, b2, eps, c1, c2);
     for (let i = 0; i < w.length; i++) {
-      const gi = g[i] * scale + l2 * w[i];
+      const gi = scale === 1 && l2 === 0 ? g[i] : g[i] * scale + l2 * w[i];
       const mi = b1 * m[i] + (1 - b1) * gi;
       const vi = b2 * v[i] + (1 - b2) * (gi * gi);
       m[i] = mi;
       v[i] = vi;
       // the notebook's formula op for op (nn/optim.ts): the same bits in float64
-      w[i] = w[i] * shrink - (lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
+      w[i] -= (lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
     }
+  });
+  return {
+    ...base,
+    init(params) {
+      // a large parameter's moments are views of its SIMD kernel's memory (a checkpoint reads and
+      // restores them in place); the others plain arrays
+      const made = new Map<string, AdamKernel | null>();
+      const kernelOf = (t: Tensor, path: string): AdamKernel | null => {
+        if (!made.has(path)) {
+          const k = t.size >= ADAM_SIMD_MIN ? adamKernel(t.size, t.dtype, b1, b2, eps) : null;
+          if (k) kernels.set(k.m, k);
+          made.set(path, k);
+        }
+        return made.get(path)!;
+      };
+      const slot = (which: "m" | "v") => mapTree(params, (t, path) => {
+        const k = kernelOf(t, path);
+        return new Tensor(k ? k[which] : allocate(t.size, t.dtype), t.shape);
+      });
+      return { step: 0, slots: { m: slot("m"), v: slot("v") } };
+    },
   };
+}
+
+/** Adam on float32 arrays, every op rounded to float32 (the scalars first), as the SIMD kernel computes it. */
+function adam32(w: Data, g: Data, m: Data, v: Data, lr: number, scale: number, l2: number, b1: number, b2: number, eps: number, c1: number, c2: number): void {
+  const f = Math.fround;
+  const B1 = f(b1), NB1 = f(1 - b1), B2 = f(b2), NB2 = f(1 - b2), E = f(eps), LR = f(lr), C1 = f(c1), C2 = f(c2);
+  for (let i = 0; i < w.length; i++) {
+    const gi = scale === 1 && l2 === 0 ? g[i] : f(f(g[i] * scale) + f(l2 * w[i]));
+    const mi = f(f(m[i] * B1) + f(gi * NB1));
+    const vi = f(f(v[i] * B2) + f(f(gi * gi) * NB2));
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = f(w[i] - f(f(f(mi / C1) * LR) / f(f(Math.sqrt(f(vi / C2))) + E)));
+  }
 }
 
 /**
@@ -146,10 +196,10 @@ function adamKernel(o: AdamOptions, decoupled: boolean): Kernel {
  *
  *   const opt = adam({ lr: 1e-3, clipNorm: 1 });
  */
-export const adam = (o: AdamOptions = {}): Optimizer => optimizer("adam", ["m", "v"], o, adamKernel(o, false));
+export const adam = (o: AdamOptions = {}): Optimizer => adamOptimizer("adam", o, false);
 
 /** AdamW: Adam with decoupled weight decay, w *= 1 - lr * weightDecay before the step (default 0.01). */
-export const adamw = (o: AdamOptions = {}): Optimizer => optimizer("adamw", ["m", "v"], o, adamKernel(o, true));
+export const adamw = (o: AdamOptions = {}): Optimizer => adamOptimizer("adamw", o, true);
 
 /** The optimizers by name, as the command line spells them (momentum 0.9 where there is one). */
 export const optimizers = {

@@ -15,6 +15,8 @@ import { grad } from "../compile/autodiff/reverse.js";
 import { makeRunner, type Engine, type Runner } from "./runner.js";
 import { helperThread } from "../compile/codegen/worker-pool.js";
 import { specialize } from "../core/symbolic.js";
+import type { ModelSpec } from "./model.js";
+import type { NodeTree } from "./value-and-grad.js";
 
 export type Normalization = "batchnorm" | "layernorm" | null;
 export type Mode = "train" | "test";
@@ -204,14 +206,40 @@ export class FullyConnectedNet {
     return trace(specs, (xs): Record<string, Node> => {
       const { scores, updates } = this.forward(xs, mode);
       if (mode === "test") return { scores };
-      let loss = softmaxCrossEntropy(scores, xs.y);
-      if (this.reg > 0) {
-        for (let i = 1; i <= this.numLayers; i++) {
-          loss = b.add(loss, b.mul(b.sum(b.square(xs[`W${i}`]), undefined, false), 0.5 * this.reg));
-        }
-      }
-      return { loss, ...updates };
+      return { loss: this.lossOf(scores, xs.y, xs), ...updates };
     });
+  }
+
+  /** Softmax cross-entropy plus the L2 penalty 0.5 * reg * sum(W^2) of every weight matrix. */
+  private lossOf(scores: Node, y: Node, xs: Record<string, Node>): Node {
+    let loss = softmaxCrossEntropy(scores, y);
+    if (this.reg > 0) {
+      for (let i = 1; i <= this.numLayers; i++) {
+        loss = b.add(loss, b.mul(b.sum(b.square(xs[`W${i}`]), undefined, false), 0.5 * this.reg));
+      }
+    }
+    return loss;
+  }
+
+  /**
+   * The net as a model of a parameter tree, `{ init, loss, predict }` (the same forward and loss),
+   * for the Solver's tree optimizers and `gradc train`. Batchnorm's running averages are state,
+   * which that form has no place for: a net with batchnorm is trained as itself.
+   *
+   *   new Solver(new FullyConnectedNet([100], { normalization: "layernorm" }).asModel(), data, { optimizer: optim.adam() })
+   */
+  asModel(): ModelSpec {
+    if (this.normalization === "batchnorm") {
+      throw new GradcError("FullyConnectedNet.asModel: batchnorm keeps running averages (state), which an { init, loss, predict } model has no place for; give the Solver the net itself");
+    }
+    const rows = (X: Node) => (X.rank === 2 ? X : b.reshape(X, [X.shape[0], this.inputDim]));
+    const nodes = (p: NodeTree) => p as Record<string, Node>;
+    return {
+      init: () => Object.fromEntries(Object.entries(this.params).map(([k, t]) => [k, new Tensor(t.data.slice(), t.shape)])),
+      loss: (p, { X, y }) => this.lossOf(this.forward({ ...nodes(p), X: rows(X) }, "train").scores, y, nodes(p)),
+      predict: (p, X) => this.forward({ ...nodes(p), X: rows(X) }, "test").scores,
+      numClasses: this.numClasses,
+    };
   }
 
   private forward(xs: Record<string, Node>, mode: Mode): { scores: Node; updates: Record<string, Node> } {

@@ -128,3 +128,14 @@ test("safetensors: the header other tools read; round trip; a damaged file is na
   saveSafetensors(file, {});
   assert.deepEqual(loadSafetensors(file).tensors, {});
 });
+
+test("FullyConnectedNet.asModel is an { init, loss, predict } model that trains as the net itself does", () => {
+  const net = () => new FullyConnectedNet([30, 20], { inputDim: 784, seed: 4, normalization: "layernorm", reg: 0.01 });
+  const opts: SolverOptions = { ...quiet, updateRule: "adam", optimConfig: { learningRate: 1e-3 }, batchSize: 50, numEpochs: 2, seed: 9 };
+  const itself = new Solver(net(), data, opts).train();
+  const asModel = new Solver(net().asModel(), data, opts).train();
+  assert.deepEqual(Object.keys(asModel.model.params), Object.keys(itself.model.params));
+  itself.lossHistory.forEach((l, i) => assert.ok(Math.abs(l - asModel.lossHistory[i]) < 1e-9 * l, `iteration ${i + 1}: ${l} vs ${asModel.lossHistory[i]}`));
+  assert.deepEqual(asModel.valAccHistory, itself.valAccHistory);
+  assert.throws(() => new FullyConnectedNet([10], { normalization: "batchnorm" }).asModel(), /batchnorm keeps running averages/);
+});

@@ -1,7 +1,7 @@
 // The op registry: a plain map from name to a declarative record. Builtins are registered
 // by ops/index.ts; user ops through `defineOp` (ops/define.ts).
 
-import type { DType, Shape, Tensor } from "./tensor.js";
+import type { Data, DType, Shape, Tensor } from "./tensor.js";
 import type { Node } from "./node.js";
 import { fail } from "./errors.js";
 
@@ -22,6 +22,8 @@ export interface Aval {
 export interface OnnxEmitter {
   /** Emit one ONNX node of the default domain; returns the name of its output. */
   node(opType: string, inputs: readonly string[], attrs?: Readonly<Record<string, OnnxAttr>>): string;
+  /** Emit one ONNX node with `count` outputs (MaxPool's values and indices); returns their names. */
+  multiNode(opType: string, inputs: readonly string[], attrs: Readonly<Record<string, OnnxAttr>>, count: number): string[];
   /** An int64 constant (axes, shapes, indices). */
   ints(values: readonly number[]): string;
   /** A scalar constant of a dtype. */
@@ -32,8 +34,22 @@ export interface OnnxEmitter {
   type(dtype: DType): number;
 }
 export type OnnxAttr = number | string | readonly number[] | { float: number };
-/** Lower one node to ONNX: operand value names in, the result's value name out. */
-export type OnnxLowering = (e: OnnxEmitter, inputs: readonly string[], attrs: Attrs, out: Aval) => string;
+/** Lower one node to ONNX: operand value names in (their avals last), the result's value name out. */
+export type OnnxLowering = (e: OnnxEmitter, inputs: readonly string[], attrs: Attrs, out: Aval, operands: readonly Aval[]) => string;
+
+/** A matrix product C[m,n] = A[m,k] @ B[k,n] for fixed sizes, A and B strided views (in elements), C contiguous. */
+export interface GemmSpec {
+  readonly dtype: DType;
+  readonly m: number;
+  readonly k: number;
+  readonly n: number;
+  readonly sa: readonly [number, number];
+  readonly sb: readonly [number, number];
+}
+/** The compiler's matrix product, planned once: the returned function overwrites c with a @ b (arrays may be subarrays). */
+export type Gemm = (spec: GemmSpec) => (a: Data, b: Data, c: Data) => void;
+/** A kernel planned for fixed operand shapes: reads the operands' arrays, overwrites `out` (no allocation per call). */
+export type PlannedKernel = (inputs: readonly Data[], out: Data) => void;
 
 /**
  * What a SIMD lowering is handed (compile/codegen/wasm/ implements it): values are vectors of
@@ -96,6 +112,11 @@ export interface OpDef {
    * without one keeps its stages in JavaScript.
    */
   simd?: { readonly f64?: LaneLowering; readonly f32?: LaneLowering };
+   * Optional fast kernel for compiled code: planned once per node from the operands' avals (the
+   * shape rule has accepted them), handed the compiler's matrix product. It must compute what
+   * `impl` computes (to rounding: summation order may differ). Without it compiled code calls `impl`.
+   */
+  kernel?(inputs: readonly Aval[], attrs: Attrs, out: Aval, gemm: Gemm): PlannedKernel;
   /** How to write the op as ONNX nodes (builtins are lowered by a table in compile/export/; user ops say it here). */
   onnx?: OnnxLowering;
   /** Where the record was defined (for messages). */

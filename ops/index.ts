@@ -11,7 +11,9 @@ import { indexingOps } from "./indexing.js";
 import { trigOps } from "./trig.js";
 import { erfOps } from "./erf.js";
 import { cumulativeOps } from "./cumulative.js";
+import { convOps } from "./conv.js";
+import { poolOps } from "./pool.js";
 
-export const primitives: readonly OpDef[] = [...leafOps, ...elementwiseOps, ...mathOps, ...structuralOps, ...contractionOps, ...indexingOps, ...trigOps, ...erfOps, ...cumulativeOps];
+export const primitives: readonly OpDef[] = [...leafOps, ...elementwiseOps, ...mathOps, ...structuralOps, ...contractionOps, ...indexingOps, ...trigOps, ...erfOps, ...cumulativeOps, ...convOps, ...poolOps];
 
 for (const def of primitives) register(def);

@@ -16,7 +16,7 @@ const indices = (e: OnnxEmitter, idx: string) => e.node("Cast", [idx], { to: INT
  * reversal and a positive one; a step k > 1 interleaves k - 1 zeros after each element (concat
  * with zeros on a new axis, merge, drop the trailing zeros); then Pad adds the zeros around.
  */
-function pad(e: OnnxEmitter, x: string, attrs: Attrs, inShape: readonly number[], dtype: DType): string {
+export function padInto(e: OnnxEmitter, x: string, attrs: Attrs, inShape: readonly number[], dtype: DType): string {
   const shape = [...inShape];
   const full = attrs.shape as number[];
   const lo: number[] = [], hi: number[] = [];
@@ -53,7 +53,7 @@ export const indexingLowerings: Readonly<Record<string, OnnxLowering>> = {
   // the lowering sees value names, not shapes: the operand's shape is the output's at the counts
   pad: (e, [x], attrs, out) => {
     const [start, stop, step] = ["start", "stop", "step"].map((k) => attrs[k] as number[]);
-    return pad(e, x, attrs, start.map((s, d) => Math.max(0, Math.ceil((stop[d] - s) / step[d]))), out.dtype);
+    return padInto(e, x, attrs, start.map((s, d) => Math.max(0, Math.ceil((stop[d] - s) / step[d]))), out.dtype);
   },
   concat: (e, xs, attrs) => e.node("Concat", xs, { axis: attrs.axis as number }),
   takeAlongAxis: (e, [x, idx], attrs) => e.node("GatherElements", [x, indices(e, idx)], { axis: attrs.axis as number }),

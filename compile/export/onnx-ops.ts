@@ -5,6 +5,7 @@
 import type { OnnxEmitter, OnnxLowering } from "../../core/registry.js";
 import type { DType } from "../../core/tensor.js";
 import { indexingLowerings } from "./onnx-indexing.js";
+import { convLowerings } from "./onnx-conv.js";
 import { symbolSize } from "../../core/symbol-table.js";
 
 /**
@@ -94,6 +95,7 @@ export const builtinLowerings: Readonly<Record<string, OnnxLowering>> = {
   transpose: (e, [x], attrs) => e.node("Transpose", [x], { perm: attrs.perm as number[] }),
   matmul: same("MatMul"),
   ...indexingLowerings,
+  ...convLowerings,
 };
 
 /** Ops the exporter writes itself rather than through a lowering. */

@@ -70,7 +70,7 @@ export function onnxModel(g: Graph, opts: OnnxOptions = {}): Obj {
     w.begin(label, printNode(n, names));
     let out: string;
     try {
-      out = lower(w, n.inputs.map((x) => value.get(x)!), n.attrs, n);
+      out = lower(w, n.inputs.map((x) => value.get(x)!), n.attrs, n, n.inputs);
     } catch (e) {
       if (!(e instanceof Error)) throw e;
       throw new GradcError(`exportOnnx: op "${n.op}" cannot be written as ONNX: ${e.message}\n  at ${printNode(n, names)}`);
@@ -142,12 +142,20 @@ class Writer implements OnnxEmitter {
     return out;
   }
 
+  multiNode(opType: string, inputs: readonly string[], attrs: Readonly<Record<string, OnnxAttr>>, count: number): string[] {
+    const first = this.node(opType, inputs, attrs);
+    const node = this.producer.get(first)!;
+    const rest = Array.from({ length: count - 1 }, () => `${this.prefix}.${this.count++}`);
+    node.output = [first, ...rest];
+    return [first, ...rest];
+  }
+
   /** Give the lowering's result the printer's name (%7), or copy it there when it is not this node's own. */
   finish(out: string, label: string): string {
     const own = this.producer.get(out);
     const ownIndex = own ? this.nodes.indexOf(own) : -1;
     if (own && ownIndex >= this.first) {
-      own.output = [label];
+      own.output = (own.output as string[]).map((o) => (o === out ? label : o));
       own.name = label;
       own.doc_string = this.doc;
       this.producer.set(label, own);

@@ -11,6 +11,8 @@ import { viewOf } from "../layout.js";
 import { matmulSource } from "../matmul.js";
 import type { PlannedStage } from "../plan.js";
 import { loopStageSource } from "./loops.js";
+import { plannedGemm } from "../gemm.js";
+import type { PlannedKernel } from "../../../core/registry.js";
 
 export const jsBackend: Backend = {
   name: "js",
@@ -22,8 +24,34 @@ function lower(ps: PlannedStage, k: KernelBuilder): string[] {
   const { names } = k;
   if (ps.kind === "loop") return loopStageSource(ps, names, k.ids);
   if (ps.kind === "matmul") return matmulSource(ps.node, { a: ps.a, b: ps.b, aName: names.buffer(ps.a.base), bName: names.buffer(ps.b.base), cName: names.buffer(ps.node) });
+  if (ps.node.def.kernel) {
+    k.setRun(plannedKernel(ps.node, k));
+    return [`// (runs the planned kernel of op ${names.label(ps.node)}: OpDef.kernel, with the compiler's matrix product)`];
+  }
   k.setRun(callKernel(ps.node, k));
   return [`// (runs the reference kernel of op ${names.label(ps.node)}: it has no codegen template)`];
+}
+
+/** An op's planned kernel (OpDef.kernel) over its operands' buffers, writing the node's buffer in place. */
+function plannedKernel(node: Node, k: KernelBuilder): Run {
+  const { isBuffer, slot } = k.buffers;
+  const bases = node.inputs.map((x) => viewOf(x, isBuffer)!.base);
+  const text = k.text(node);
+  let kernel: PlannedKernel;
+  try {
+    kernel = node.def.kernel!(node.inputs, node.attrs, node, plannedGemm(k.config.native));
+  } catch (e) {
+    throw new GradcError(`compile: planning the kernel of ${node.op} failed: ${(e as Error).message}\n  at ${text}`);
+  }
+  return (arrays) => {
+    try {
+      kernel(bases.map((base) => (base.isInput ? arrays[k.inputIndex(base)] : k.arrayOf(slot.get(base)!))), k.arrayOf(slot.get(node)!));
+    } catch (e) {
+      // a kernel's complaint about its data (an index out of range) names the node, as the reference kernel's does
+      if (e instanceof GradcError) throw e;
+      throw new GradcError(`compile(...).run: ${node.op} failed: ${(e as Error).message}\n  at ${text}`);
+    }
+  };
 }
 
 /** A call stage: the op's reference kernel on tensors over the buffers, its result checked and copied in. */

@@ -5,14 +5,14 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { GradcError } from "../core/errors.js";
-import { experiments, figures, type ExperimentName, type ExperimentResult } from "../nn/experiments.js";
+import { experiments, figures, type ExperimentName, type ExperimentOptions, type ExperimentResult } from "../nn/experiments.js";
 import { htmlPage } from "../nn/plot.js";
 import type { Engine } from "../nn/runner.js";
 import { profileNaive, timeIterations } from "../nn/speed.js";
 import { loadExperimentData } from "../nn/experiment-data.js";
 import { checkOutputPath } from "../viz/output-path.js";
 
-const usage = `usage: gradc experiment <deep|weight-scale|batch-size> [options]
+const usage = `usage: gradc experiment <deep|weight-scale|batch-size|convnet> [options]
        gradc experiment speed [--out DIR]    one training iteration per engine, and a per-op profile
 
   --data DIR|cifar-subset|mnist  CIFAR-10 binary folder (data_batch_*.bin, test_batch.bin),
@@ -21,7 +21,8 @@ const usage = `usage: gradc experiment <deep|weight-scale|batch-size> [options]
   --epochs N                     epochs per training run (default 10)
   --seed N                       seed of the one numpy-compatible stream (default 231)
   --out DIR                      output folder (default out/experiments); results go to DIR/<name>/
-  --norm batchnorm|layernorm     batch-size only: the normalization to compare (default batchnorm)
+  --norm batchnorm|layernorm     batch-size: the normalization to compare (default batchnorm)
+  --norm batchnorm|groupnorm     convnet: spatial batchnorm or group norm after the conv (default none)
   --dtype f32|f64                f32: float32 nets (default; WebAssembly f32x4 kernels);
                                  f64: float64, the notebook's numpy digits (first losses, accuracies)
   --engine compiled|interpreted  compiled: optimized + compiled graphs (default);
@@ -72,7 +73,7 @@ function parse(argv: string[]) {
 }
 
 export const command = {
-  summary: "run the notebook's batchnorm experiments (deep, weight-scale, batch-size); JSON + plots",
+  summary: "run the notebooks' experiments (batchnorm: deep, weight-scale, batch-size; convnet); JSON + plots",
   async run(argv: string[]): Promise<void> {
     const { values, positionals } = parse(argv);
     const name = positionals[0] as ExperimentName | "speed" | undefined;
@@ -92,18 +93,19 @@ export const command = {
     const seed = int("seed", values.seed, 0, 2 ** 32 - 1); // numpy's seed range
     const engine = (values.engine ?? "compiled") as Engine;
     if (engine !== "compiled" && engine !== "interpreted") throw new GradcError(`experiment: --engine must be compiled or interpreted, got "${engine}"`);
-    const norm = values.norm ?? "batchnorm";
-    if (norm !== "batchnorm" && norm !== "layernorm") throw new GradcError(`experiment: --norm must be batchnorm or layernorm, got "${norm}"`);
-    if (values.norm && name !== "batch-size") throw new GradcError(`experiment: --norm applies to batch-size only`);
+    const norm = values.norm ?? (name === "convnet" ? undefined : "batchnorm");
+    const norms = name === "convnet" ? ["batchnorm", "groupnorm"] : ["batchnorm", "layernorm"];
+    if (norm !== undefined && !norms.includes(norm)) throw new GradcError(`experiment: --norm must be ${norms.join(" or ")}, got "${norm}"`);
+    if (values.norm && name !== "batch-size" && name !== "convnet") throw new GradcError(`experiment: --norm applies to batch-size and convnet only`);
     const dtype = values.dtype ?? "f32";
     if (dtype !== "f32" && dtype !== "f64") throw new GradcError(`experiment: --dtype must be f32 or f64, got "${dtype}"`);
 
-    const folder = name === "batch-size" && norm === "layernorm" ? "batch-size-layernorm" : name;
+    const folder = (name === "batch-size" && norm === "layernorm") || (name === "convnet" && norm) ? `${name}-${norm}` : name;
     const dir = checkOutputPath("experiment", "--out", join(values.out ?? "out/experiments", folder), "dir"); // before training
     const { data, name: dataName, description } = loadExperimentData(values.data, dtype);
     console.log(`gradc experiment ${name}: ${description}`);
     const res = experiments[name]({
-      data, dataName, dataSource: description, epochs, seed, quick: values.quick ?? false, engine, norm, dtype,
+      data, dataName, dataSource: description, epochs, seed, quick: values.quick ?? false, engine, norm: norm as ExperimentOptions["norm"], dtype,
       verbose: values.verbose ?? false, log: (line) => console.log(line),
     });
     const files = writeResults(res, dir);

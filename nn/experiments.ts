@@ -8,8 +8,9 @@ import { FullyConnectedNet, type Normalization } from "./net.js";
 import type { Engine } from "./runner.js";
 import { Solver, type Labels, type SolverData } from "./solver.js";
 import { linePlot, type PageSection, type Series } from "./plot.js";
+import { convnetFigures, runConvnet } from "./convnet-experiment.js";
 
-export type ExperimentName = "deep" | "weight-scale" | "batch-size";
+export type ExperimentName = "deep" | "weight-scale" | "batch-size" | "convnet";
 
 export interface ExperimentOptions {
   /** Training and validation data; the experiments take the first `numTrain` training images. */
@@ -27,8 +28,8 @@ export interface ExperimentOptions {
    * follows the notebook's float64 numpy code digit for digit (same first losses, accuracies).
    */
   dtype?: DType;
-  /** batch-size only: the normalization compared against the baseline. */
-  norm?: "batchnorm" | "layernorm";
+  /** batch-size: the normalization compared against the baseline; convnet: the one after the conv (default none). */
+  norm?: "batchnorm" | "layernorm" | "groupnorm";
   /** Progress lines (one per training run). */
   log?: (line: string) => void;
   /** Per-iteration log lines of each Solver. */
@@ -38,7 +39,7 @@ export interface ExperimentOptions {
 /** One training run: what was trained and everything the Solver recorded. */
 export interface RunResult {
   label: string;
-  normalization: Normalization;
+  normalization: Normalization | "groupnorm";
   hiddenDims: number[];
   weightScale: number;
   batchSize: number;
@@ -194,7 +195,7 @@ export function runBatchSize(o: ExperimentOptions): ExperimentResult {
   const s = sizes(o, 10);
   const rng = new RandomState(seed);
   const data = smallData(o, s);
-  const norm = o.norm ?? "batchnorm";
+  const norm = o.norm === "layernorm" ? "layernorm" : "batchnorm";
   const common = { hiddenDims: [100, 100, 100, 100, 100], weightScale: 2e-2, learningRate: 10 ** -3.5 };
   // The notebook builds and trains the baseline first, then each normalized net in turn.
   const runs = trainAll(o, s, data, [{ label: "baseline, batch 5", normalization: null, batchSize: 5, ...common }], rng, 10);
@@ -206,6 +207,7 @@ export function runBatchSize(o: ExperimentOptions): ExperimentResult {
 
 export const experiments: Record<ExperimentName, (o: ExperimentOptions) => ExperimentResult> = {
   deep: runDeep,
+  convnet: (o) => runConvnet(o),
   "weight-scale": runWeightScale,
   "batch-size": runBatchSize,
 };
@@ -215,6 +217,7 @@ const iterations = (r: RunResult) => r.lossHistory.map((_, i) => i + 1);
 
 /** The notebook's figures for an experiment's results, as named SVG plots. */
 export function figures(res: ExperimentResult): (PageSection & { file: string })[] {
+  if (res.experiment === "convnet") return convnetFigures(res);
   const sub = `${res.data}, ${res.numTrain} training images`;
   if (res.experiment === "weight-scale") {
     const by = (norm: Normalization) => res.runs.filter((r) => r.normalization === norm);

@@ -81,7 +81,6 @@ function eachRun(p: Plan, g: number, run: (col: number, x: number, len: number, 
 function im2col(p: Plan, g: number, x: Data, cols: Data): void {
   eachRun(p, g, (col, xo, len, step) => {
     if (xo < 0) cols.fill(0, col, col + len);
-    else if (step === 1) cols.set(x.subarray(xo, xo + len), col);
     else for (let j = 0; j < len; j++) cols[col + j] = x[xo + j * step];
   });
 }

@@ -88,6 +88,27 @@ function gatherOffsets(xShape: Shape, idx: { shape: Shape; data: ArrayLike<numbe
   return offs;
 }
 
+/**
+ * A planned gather or scatter along one axis: x viewed as [A, n, B], the indices as [A, m, B].
+ * visit(i, offset into x) for each index entry; a bad index is reported by gatherOffsets' message.
+ */
+function planAlong(xShape: Shape, idxShape: Shape, axis: number, op: string): (idx: ArrayLike<number>, visit: (i: number, off: number) => void) => void {
+  const A = xShape.slice(0, axis).reduce((p, s) => p * s, 1), B = xShape.slice(axis + 1).reduce((p, s) => p * s, 1);
+  const n = xShape[axis], m = idxShape[axis];
+  return (idx, visit) => {
+    for (let a = 0, i = 0; a < A; a++) {
+      for (let j = 0; j < m; j++) {
+        for (let q = 0; q < B; q++, i++) {
+          let v = idx[i];
+          if (!(Number.isInteger(v) && v >= -n && v < n)) gatherOffsets(xShape, { shape: idxShape, data: idx }, axis, op); // throws
+          if (v < 0) v += n;
+          visit(i, (a * n + v) * B + q);
+        }
+      }
+    }
+  };
+}
+
 export const indexingOps: OpDef[] = [
   {
     name: "slice", kind: "movement", arity: 1,
@@ -163,6 +184,10 @@ export const indexingOps: OpDef[] = [
       for (let i = 0; i < offs.length; i++) r.data[i] = x.data[offs[i]];
       return r;
     },
+    kernel: ([x, idx], attrs) => {
+      const along = planAlong(x.shape, idx.shape, attrs.axis as number, "takeAlongAxis");
+      return ([xd, id], out) => along(id, (i, off) => (out[i] = xd[off]));
+    },
     vjp: (g, [x, idx], _out, attrs) => [b.scatterAdd(b.constant(0, x.dtype, x.shape), idx, g, attrs.axis as number), null],
   },
   {
@@ -179,6 +204,13 @@ export const indexingOps: OpDef[] = [
       const offs = gatherOffsets(x.shape, idx, attrs.axis as number, "scatterAdd");
       for (let i = 0; i < offs.length; i++) r.data[offs[i]] += upd.data[i];
       return r;
+    },
+    kernel: ([x, idx], attrs) => {
+      const along = planAlong(x.shape, idx.shape, attrs.axis as number, "scatterAdd");
+      return ([xd, id, ud], out) => {
+        out.set(xd);
+        along(id, (i, off) => (out[off] += ud[i]));
+      };
     },
     vjp: (g, [, idx], _out, attrs) => [g, null, b.takeAlongAxis(g, idx, attrs.axis as number)],
   },

@@ -10,7 +10,7 @@
 // a window that covers only padding is an error at trace time, so max pooling never returns the
 // padding's -Infinity.
 
-import type { Attrs, Aval, OpDef } from "../core/registry.js";
+import type { Attrs, Aval, OpDef, PlannedKernel } from "../core/registry.js";
 import { apply, type Node } from "../core/node.js";
 import { output } from "./kernels.js";
 import { convAttrs, convOutputSize, three, type ConvGeometry } from "./conv-geometry.js";
@@ -78,11 +78,40 @@ function maxIndexKernel([x]: readonly { data: ArrayLike<number>; shape: readonly
   return r;
 }
 
+/** The planned kernel: per axis, each output position's real input positions listed once. */
+function maxIndexPlanned(c: ConvGeometry): PlannedKernel {
+  const { I, K, O, S, D, P } = three(c);
+  const lists = [0, 1, 2].map((t) =>
+    Array.from({ length: O[t] }, (_, o) => Int32Array.from(Array.from({ length: K[t] }, (_, k) => o * S[t] - P[t] + k * D[t]).filter((i) => i >= 0 && i < I[t]))),
+  );
+  const isz = I[0] * I[1] * I[2];
+  return ([xd], rd) => {
+    let w = 0;
+    for (let xb = 0; xb < c.n * isz; xb += isz) {
+      for (const L0 of lists[0]) for (const L1 of lists[1]) for (const L2 of lists[2]) {
+        let best = -1, bv = -Infinity;
+        for (const i0 of L0) for (const i1 of L1) {
+          const row = (i0 * I[1] + i1) * I[2];
+          for (const i2 of L2) {
+            const v = xd[xb + row + i2];
+            if (best < 0 || v > bv || (v !== v && bv === bv)) {
+              best = row + i2;
+              bv = v;
+            }
+          }
+        }
+        rd[w++] = best;
+      }
+    }
+  };
+}
+
 export const poolOps: OpDef[] = [
   {
     name: "maxPoolIndex", kind: "other", arity: 1,
     shape: ([x], attrs) => ({ shape: [x.shape[0], x.shape[1], ...poolGeometry(x, attrs).output], dtype: x.dtype }),
     impl: (inputs, attrs, out) => maxIndexKernel(inputs, attrs, out),
+    kernel: ([x], attrs) => maxIndexPlanned(poolGeometry(x, attrs)),
     // piecewise constant in x: an index has no gradient
     vjp: () => [null],
     jvp: () => null,

@@ -106,11 +106,15 @@ describe("compiled code (im2col and the matrix product) computes what the refere
         const y = conv(x, w, opts);
         const g = grad(new Graph([x, w], { y, out: b.sum(b.square(y)) }), { of: "out", withValue: true });
         const inputs = { x: randomTensor(rand, xs, -1, 1, dtype), w: randomTensor(rand, ws, -1, 1, dtype) };
-        const want = evaluate(g, inputs), got = compile(g).run(inputs);
-        for (const k of Object.keys(want)) {
-          const scale = Math.max(1, ...Array.from(want[k].data, Math.abs));
-          const worst = Math.max(...Array.from(want[k].data, (v, i) => Math.abs(v - got[k].data[i])));
-          assert.ok(worst / scale <= (dtype === "f32" ? 1e-5 : 1e-12), `${k}: compiled differs by ${worst} (scale ${scale})`);
+        const want = evaluate(g, inputs);
+        // native: false runs the JavaScript matrix product (what a browser gets)
+        for (const native of [true, false]) {
+          const got = compile(g, { native }).run(inputs);
+          for (const k of Object.keys(want)) {
+            const scale = Math.max(1, ...Array.from(want[k].data, Math.abs));
+            const worst = Math.max(...Array.from(want[k].data, (v, i) => Math.abs(v - got[k].data[i])));
+            assert.ok(worst / scale <= (dtype === "f32" ? 1e-5 : 1e-12), `${k} (native ${native}): compiled differs by ${worst} (scale ${scale})`);
+          }
         }
         assert.ok(compile(g).source.includes("planned kernel of op"), "the convs run their planned kernels");
       }

@@ -18,18 +18,28 @@ export function plannedGemm(native: boolean): Gemm {
   };
 }
 
-/** i-p-j order: a row of C accumulates rows of B scaled by A's entries (contiguous inner loop when B's rows are). */
+/**
+ * i-p-j order: a row of C accumulates rows of B scaled by A's entries. A B not contiguous along
+ * its rows (a transposed view) is first copied into a contiguous scratch, so the inner loop is.
+ */
 function jsGemm(s: GemmSpec): (a: Data, b: Data, c: Data) => void {
   const { m, k, n } = s;
-  const [sa0, sa1] = s.sa, [sb0, sb1] = s.sb;
+  const [sa0, sa1] = s.sa;
+  const packed = s.sb[1] !== 1 ? (s.dtype === "f32" ? new Float32Array(k * n) : new Float64Array(k * n)) : null;
   return (a, b, c) => {
+    let rows = b, sb0 = s.sb[0];
+    if (packed) {
+      for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) packed[p * n + j] = b[p * s.sb[0] + j * s.sb[1]];
+      rows = packed;
+      sb0 = n;
+    }
     c.fill(0, 0, m * n);
     for (let i = 0; i < m; i++) {
       const ci = i * n;
       for (let p = 0; p < k; p++) {
         const av = a[i * sa0 + p * sa1];
         const bp = p * sb0;
-        for (let j = 0; j < n; j++) c[ci + j] += av * b[bp + j * sb1];
+        for (let j = 0; j < n; j++) c[ci + j] += av * rows[bp + j];
       }
     }
   };

@@ -12,7 +12,6 @@
 import type { Attrs, Aval, OpDef } from "../core/registry.js";
 import { apply, type Node } from "../core/node.js";
 import * as b from "../core/builder.js";
-import type { Tensor } from "../core/tensor.js";
 import { output } from "./kernels.js";
 import { convFilterGeometry, convGeometry, convTransposeGeometry, forEachTap, type ConvGeometry } from "./conv-geometry.js";
 import { convKernel, convTransposeKernel, convFilterKernel } from "./conv-kernels.js";

@@ -94,7 +94,7 @@ function maxIndexPlanned(c: ConvGeometry): PlannedKernel {
           const row = (i0 * I[1] + i1) * I[2];
           for (const i2 of L2) {
             const v = xd[xb + row + i2];
-            if (best < 0 || v > bv || (v !== v && bv === bv)) {
+            if (best < 0 || v > bv || (Number.isNaN(v) && !Number.isNaN(bv))) {
               best = row + i2;
               bv = v;
             }

@@ -18,7 +18,6 @@ import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import * as b from "../core/builder.js";
 import { Tensor, type DType } from "../core/tensor.js";
 import { trace } from "../core/trace.js";
 import { grad } from "../compile/autodiff/reverse.js";

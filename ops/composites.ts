@@ -13,6 +13,7 @@ export { einsum } from "./einsum.js";
 export { gelu, geluTanh } from "./erf.js";
 export { cumsum, cumprod, cummax, cummin, logcumsumexp, logaddexp, type CumulativeOptions } from "./cumulative.js";
 export { conv, convTranspose, maxPool, avgPool, globalAvgPool, globalMaxPool } from "./conv-builders.js";
+export { interpolate } from "./interpolate.js";
 
 /** Biased variance over axes (NumPy's var, ddof=0): mean of squared deviations. */
 export function variance(x: Node, axes?: number | readonly number[], keepdims = false): Node {

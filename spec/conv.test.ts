@@ -15,6 +15,7 @@ import { Tensor, type DType } from "../core/tensor.js";
 import { compile } from "../compile/codegen/compile.js";
 import { grad } from "../compile/autodiff/reverse.js";
 import { conv, convTranspose, maxPool, avgPool, globalAvgPool, globalMaxPool } from "../ops/conv-builders.js";
+import { interpolate } from "../ops/interpolate.js";
 import { checkOp } from "../compile/check/op.js";
 import { randomTensor, seededRandom } from "../compile/check/numeric.js";
 
@@ -56,6 +57,40 @@ describe("PyTorch's values (conv2d, conv_transpose2d, max_pool2d, avg_pool2d)", 
   test("avgPool with padding counted (PyTorch's default) and not", () => {
     close(run(avgPool(x, { kernel: 3, stride: 2, padding: 1 }), { x: X }).data, [0.3146116997, 0.532503183, 0.1089445082, -0.0879884945, -0.3619912335, -0.4942373364], "avgPool");
     close(run(avgPool(x, { kernel: 3, stride: 2, padding: 1, countIncludePad: false }), { x: X }).data, [0.7078763244, 0.7987547745, 0.1634167624, -0.0879884945, -0.8144802754, -0.7413560045], "avgPool exclude");
+  });
+});
+
+describe("interpolate: PyTorch's F.interpolate values", () => {
+  const Xi = filled([2, 2, 3, 4], (i) => Math.sin((i + 1) * 0.7));
+  const x = b.input("x", [2, 2, 3, 4]);
+  const cases: [string, Parameters<typeof interpolate>[1], number[], number[]][] = [
+    ["nearest, scale 2", { scale: 2 }, [2, 2, 6, 8], [0.6442176872, 0.6442176872, 0.98544973, 0.98544973, 0.8632093666, 0.8632093666, 0.3349881502, 0.3349881502, 0.6442176872, 0.6442176872, 0.98544973, 0.98544973, 0.8632093666, 0.8632093666, 0.3349881502, 0.3349881502]],
+    ["nearest, size [5, 3]", { size: [5, 3] }, [2, 2, 5, 3], [0.6442176872, 0.98544973, 0.8632093666, 0.6442176872, 0.98544973, 0.8632093666, -0.3507832277, -0.8715757724, -0.9824526126, -0.3507832277, -0.8715757724, -0.9824526126, 0.0168139005, 0.6569865987, 0.9881682339]],
+    ["bilinear, size [5, 7]", { size: [5, 7], mode: "linear" }, [2, 2, 5, 7], [0.6442176872, 0.7660862739, 0.9610760126, 0.9243295483, 0.8254792798, 0.5236385846, 0.3349881502, 0.2462173213, 0.2449395383, 0.2428950856, 0.183792052, 0.1123404078, 0.0115070707, -0.0515137651]],
+    ["bilinear, size [5, 7], alignCorners", { size: [5, 7], mode: "linear", alignCorners: true }, [2, 2, 5, 7], [0.6442176872, 0.8148337086, 0.98544973, 0.9243295483, 0.8632093666, 0.5990987584, 0.3349881502, 0.1467172298, 0.1018271043, 0.0569369788, -0.0013423221, -0.059621623, -0.1038804334, -0.1481392439]],
+    ["bilinear, scale 1.5", { scale: 1.5, mode: "linear" }, [2, 2, 4, 6], [0.6442176872, 0.8148337086, 0.9650763361, 0.8835827605, 0.5990987584, 0.3349881502, 0.1467172298, 0.1018271043, 0.0375105452, -0.0401951894, -0.1038804334, -0.1481392439]],
+  ];
+  for (const [what, opts, shape, want] of cases) {
+    test(what, () => {
+      const y = interpolate(x, opts);
+      assert.deepEqual(y.shape, shape);
+      close(run(y, { x: Xi }).data, want, what);
+      const g = new Graph([x], { out: y });
+      close(compile(g).run({ x: Xi }).out.data, want, `${what} (compiled)`);
+    });
+  }
+  test("linear in 1-D, downsampling", () => {
+    const x1 = b.input("x1", [1, 1, 5]);
+    close(run(interpolate(x1, { size: 3, mode: "linear" }), { x1: filled([1, 1, 5], (i) => Math.sin(i + 1)) }).data, [0.8640797988, 0.1411200081, -0.8915503482], "linear");
+  });
+  test("its gradient is the transposed interpolation (against central differences)", () => {
+    const g = grad(new Graph([x], { out: b.sum(b.square(interpolate(x, { scale: 1.5, mode: "linear" }))) }), { of: "out" });
+    const dx = evaluate(g, { x: Xi }).dx;
+    const f = (v: Tensor) => Array.from(run(b.sum(b.square(interpolate(x, { scale: 1.5, mode: "linear" }))), { x: v }).data)[0];
+    for (const i of [0, 5, 17]) {
+      const p = filled([2, 2, 3, 4], (k) => Xi.data[k] + (k === i ? 1e-6 : 0)), m = filled([2, 2, 3, 4], (k) => Xi.data[k] - (k === i ? 1e-6 : 0));
+      assert.ok(Math.abs((f(p) - f(m)) / 2e-6 - dx.data[i]) < 1e-6, `dx[${i}]`);
+    }
   });
 });
 
@@ -142,6 +177,10 @@ describe("bad input is an error at trace time naming the op, the node and the sh
   test("an output below 1: convTranspose whose pads remove everything", () => rejects(() => convTranspose(b.input("y", [1, 2, 2, 2]), b.input("w", [2, 1, 2, 2]), { padding: 2 }), "convTranspose", "size", "%y"));
   test("ranks that differ", () => rejects(() => conv(x, b.input("w", [3, 4, 3])), "conv", "rank", "[3,4,3]"));
   test("an input without spatial axes", () => rejects(() => conv(b.input("v", [2, 4]), b.input("w", [3, 4, 3])), "conv", "rank 3 to 5", "[2,4]"));
+  test("an interpolate scale of 0, an output size below 1", () => {
+    rejects(() => interpolate(x, { scale: 0 }), "interpolate", "scale", "[2,4,5,5]", "%x");
+    rejects(() => interpolate(x, { scale: 0.1 }), "interpolate", "output size 0");
+  });
   test("a pooling window that covers only padding", () => {
     rejects(() => maxPool(x, { kernel: 2, padding: 2 }), "maxPoolIndex", "only padding", "[2,4,5,5]");
     rejects(() => avgPool(x, { kernel: 2, padding: 2, countIncludePad: false }), "avgPool", "only padding");

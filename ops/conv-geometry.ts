@@ -146,11 +146,16 @@ export function three(c: ConvGeometry): { I: number[]; K: number[]; O: number[];
   return { I: pad(c.input, 1), K: pad(c.kernel, 1), O: pad(c.output, 1), S: pad(c.stride, 1), D: pad(c.dilation, 1), P: pad(c.padBegin, 0) };
 }
 
-/** For each tap: the offsets into x (-1: padding), w and y, row-major. The reference kernels' loop. */
+/**
+ * For each tap: the offsets into x (-1 where the tap reads padding), w and y, row-major. The
+ * reference kernels' loop. Padding taps are visited too: the padding is zeros that take part in
+ * the products (0 * NaN is NaN), as in im2col, ONNX and PyTorch.
+ */
 export function forEachTap(c: ConvGeometry, fn: (xo: number, wo: number, yo: number) => void): void {
   const { I, K, O, S, D, P } = three(c);
   const isz = I[0] * I[1] * I[2], ksz = K[0] * K[1] * K[2], osz = O[0] * O[1] * O[2];
   const cin = c.cig * c.groups, cout = c.cog * c.groups;
+  const inside = (i: number, n: number) => i >= 0 && i < n;
   for (let n = 0; n < c.n; n++) {
     for (let co = 0; co < cout; co++) {
       const g = Math.floor(co / c.cog);
@@ -162,14 +167,12 @@ export function forEachTap(c: ConvGeometry, fn: (xo: number, wo: number, yo: num
           const yo = yBase + (o0 * O[1] + o1) * O[2] + o2;
           for (let k0 = 0; k0 < K[0]; k0++) {
             const i0 = o0 * S[0] - P[0] + k0 * D[0];
-            if (i0 < 0 || i0 >= I[0]) continue;
             for (let k1 = 0; k1 < K[1]; k1++) {
               const i1 = o1 * S[1] - P[1] + k1 * D[1];
-              if (i1 < 0 || i1 >= I[1]) continue;
               for (let k2 = 0; k2 < K[2]; k2++) {
                 const i2 = o2 * S[2] - P[2] + k2 * D[2];
-                if (i2 < 0 || i2 >= I[2]) continue;
-                fn(xBase + (i0 * I[1] + i1) * I[2] + i2, wBase + (k0 * K[1] + k1) * K[2] + k2, yo);
+                const real = inside(i0, I[0]) && inside(i1, I[1]) && inside(i2, I[2]);
+                fn(real ? xBase + (i0 * I[1] + i1) * I[2] + i2 : -1, wBase + (k0 * K[1] + k1) * K[2] + k2, yo);
               }
             }
           }

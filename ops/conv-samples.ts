@@ -49,9 +49,10 @@ export function randomGeometry(rand: Rand): RandomGeometry {
   };
 }
 
+/** h 1e-3: the ops are linear in each input, so central differences have no truncation error and a larger step keeps the rounding error off components that nearly cancel. */
 export function randomSample(rand: Rand, op: "conv" | "convTranspose" | "convFilter"): OpSample {
   const c = randomGeometry(rand);
-  if (op === "conv") return { inputs: [randomTensor(rand, c.x), randomTensor(rand, c.w)], attrs: c.attrs };
-  if (op === "convTranspose") return { inputs: [randomTensor(rand, c.y), randomTensor(rand, c.w)], attrs: { ...c.attrs, outputPadding: c.outputPadding } };
-  return { inputs: [randomTensor(rand, c.x), randomTensor(rand, c.y)], attrs: { ...c.attrs, kernel: c.w.slice(2) } };
+  if (op === "conv") return { inputs: [randomTensor(rand, c.x), randomTensor(rand, c.w)], attrs: c.attrs, h: 1e-3 };
+  if (op === "convTranspose") return { inputs: [randomTensor(rand, c.y), randomTensor(rand, c.w)], attrs: { ...c.attrs, outputPadding: c.outputPadding }, h: 1e-3 };
+  return { inputs: [randomTensor(rand, c.x), randomTensor(rand, c.y)], attrs: { ...c.attrs, kernel: c.w.slice(2) }, h: 1e-3 };
 }

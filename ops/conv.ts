@@ -38,13 +38,15 @@ function reference(geometry: (p: Aval, q: Aval, a: Attrs) => ConvGeometry, role:
     const rd = r.data;
     if (role === "y") {
       const xd = p.data, wd = q.data;
-      forEachTap(c, (xo, wo, yo) => (rd[yo] += xd[xo] * wd[wo]));
+      forEachTap(c, (xo, wo, yo) => (rd[yo] += (xo < 0 ? 0 : xd[xo]) * wd[wo]));
     } else if (role === "x") {
       const yd = p.data, wd = q.data;
-      forEachTap(c, (xo, wo, yo) => (rd[xo] += yd[yo] * wd[wo]));
+      forEachTap(c, (xo, wo, yo) => {
+        if (xo >= 0) rd[xo] += yd[yo] * wd[wo]; // a padding position is not part of x
+      });
     } else {
       const xd = p.data, yd = q.data;
-      forEachTap(c, (xo, wo, yo) => (rd[wo] += xd[xo] * yd[yo]));
+      forEachTap(c, (xo, wo, yo) => (rd[wo] += (xo < 0 ? 0 : xd[xo]) * yd[yo]));
     }
     return r;
   };

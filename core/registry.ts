@@ -112,6 +112,7 @@ export interface OpDef {
    * without one keeps its stages in JavaScript.
    */
   simd?: { readonly f64?: LaneLowering; readonly f32?: LaneLowering };
+  /**
    * Optional fast kernel for compiled code: planned once per node from the operands' avals (the
    * shape rule has accepted them), handed the compiler's matrix product. It must compute what
    * `impl` computes (to rounding: summation order may differ). Without it compiled code calls `impl`.

@@ -7,6 +7,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { GradcError } from "../core/errors.js";
 import { GRAPH_CSS } from "./draw.js";
 import type { PageData, VizKernel } from "./model.js";
 
@@ -27,16 +28,36 @@ export function d3Bundle(): string {
 }
 
 let gradcSource: string | undefined;
+/** Where `npm pack` leaves the viewer bundle (viz/prebuild.ts), for installs without esbuild. */
+export const PREBUILT_BUNDLE = fileURLToPath(new URL("./viewer.bundle.js", import.meta.url));
+
+/** esbuild when it is installed (a devDependency: the clone has it, an installed gradc may not). */
+export function loadEsbuild(): typeof import("esbuild") | null {
+  try {
+    return require("esbuild") as typeof import("esbuild");
+  } catch {
+    return null;
+  }
+}
+
+/** viz/browser.js and everything it imports, one minified script defining the global `gradcViewer`. */
+export function bundleViewer(esbuild: typeof import("esbuild")): string {
+  const entry = fileURLToPath(new URL("./browser.js", import.meta.url));
+  const out = esbuild.buildSync({ entryPoints: [entry], bundle: true, minify: true, format: "iife", globalName: "gradcViewer", platform: "browser", target: "es2022", write: false, logLevel: "silent" });
+  return out.outputFiles[0].text;
+}
+
 /**
- * gradc for the browser: viz/browser.js and everything it imports, one minified script defining
- * the global `gradcViewer`. esbuild is fast (about 0.1 s) and well kept; it runs once per process.
+ * gradc for the browser. With esbuild (about 0.1 s, once per process) it is bundled from the
+ * compiled files beside this one, so it is never stale; an installed package without esbuild
+ * reads the bundle `npm pack` wrote.
  */
 export function gradcBundle(): string {
   if (gradcSource) return gradcSource;
-  const esbuild = require("esbuild") as typeof import("esbuild");
-  const entry = fileURLToPath(new URL("./browser.js", import.meta.url));
-  const out = esbuild.buildSync({ entryPoints: [entry], bundle: true, minify: true, format: "iife", globalName: "gradcViewer", platform: "browser", target: "es2022", write: false, logLevel: "silent" });
-  gradcSource = out.outputFiles[0].text;
+  const esbuild = loadEsbuild();
+  if (esbuild) gradcSource = bundleViewer(esbuild);
+  else if (existsSync(PREBUILT_BUNDLE)) gradcSource = readFileSync(PREBUILT_BUNDLE, "utf8");
+  else throw new GradcError(`gradc view: the viewer needs esbuild to bundle it (npm i -D esbuild), or the bundle a packed gradc carries (${PREBUILT_BUNDLE} is missing)`);
   return gradcSource;
 }
 

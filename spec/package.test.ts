@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, normalize, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,7 +49,14 @@ test("npm pack ships what users run and no tests; the tarball installs into an e
 
   // what the package is: its entry points and everything they import, and nothing of the suite
   const pkg = JSON.parse(readFileSync(join(repo, "package.json"), "utf8"));
-  const entries = [pkg.main, pkg.bin.gradc, ...Object.values(pkg.exports).map((e) => (e as { default: string }).default), "dist/viz/browser.js"].map((p: string) => normalize(p));
+  // a subpath pattern ("./nn/*") exports every file its folder holds
+  const exported = Object.values(pkg.exports).flatMap((e) => {
+    const target = normalize((e as { default: string }).default);
+    if (!target.includes("*")) return [target];
+    const [dir, ext] = [dirname(target), target.split("*")[1]];
+    return readdirSync(join(repo, dir)).filter((f) => f.endsWith(ext) && !f.includes(".test.")).map((f) => join(dir, f));
+  });
+  const entries = [pkg.main, pkg.bin.gradc, "dist/viz/browser.js"].map((p: string) => normalize(p)).concat(exported);
   const closure = importClosure(entries);
   for (const f of closure) assert.ok(files.has(f), `${f} is imported by the package but not packed`);
   for (const f of ["dist/viz/viewer.bundle.js", "README.md", "LICENSE", "compile/codegen/native/install.mjs", "compile/codegen/native/addon.cc", "compile/export/onnx.proto", "binding.gyp"]) assert.ok(files.has(f), `${f} packed`);

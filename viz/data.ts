@@ -174,7 +174,7 @@ function valueStats(g: Graph, inputs: Record<string, Tensor>, into: Map<number, 
  * A rule's law without the example it ends with (`... simplified   (sum(x - mean(x)) = 0)`): a
  * step shows its own instance beside it, and another graph's example would mislead.
  */
-export const lawOf = (law: string): string => law.replace(/\s{2,}\([^]*\)\s*$/, "");
+export const lawOf = (law: string): string => law.replace(/\s{2,}\([\s\S]*\)\s*$/, "");
 
 /**
  * Names for the derivation's formulas: an input by its name, a node by its label, else by its name

@@ -141,7 +141,7 @@ async function fromModule(cmd: string, file: string, args: ProgramArgs, dtype: D
     if (dtype !== undefined && value.inputs.some((x) => x.dtype !== dtype)) {
       throw new GradcError(`${cmd}: ${where} is a Graph traced in ${declared}; --dtype ${dtype} needs the { inputs, fn } form, which gradc can trace in either dtype`);
     }
-    return { name, summary, graph: value, module: { path, entry: exportName }, retrace: (d) => (value.inputs.every((x) => x.dtype === d) ? value : `${where} is a finished Graph in ${declared}: export { inputs, fn } to run it in ${d} too`) };
+    return { name, summary, graph: value, module: { path: resolvePath(file), entry: exportName }, retrace: (d) => (value.inputs.every((x) => x.dtype === d) ? value : `${where} is a finished Graph in ${declared}: export { inputs, fn } to run it in ${d} too`) };
   }
   if (looksLikeGraph(value)) {
     throw new GradcError(`${cmd}: ${where} is a Graph from another copy of gradc; import { trace, ops } from "gradc" in the module (the command provides it)`);
@@ -174,7 +174,7 @@ async function fromModule(cmd: string, file: string, args: ProgramArgs, dtype: D
     name,
     summary,
     graph,
-    module: { path, entry: exportName },
+    module: { path: resolvePath(file), entry: exportName },
     of: spec.of as string | undefined,
     wrt: spec.wrt as string[] | undefined,
     retrace: (d) => traceAs(d),

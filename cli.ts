@@ -2,6 +2,7 @@
 // The gradc command: one subcommand per file under cli/.
 
 import "./ops/index.js"; // registers the builtin primitives once, before any command builds a node
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { GradcError } from "./core/errors.js";
 
@@ -16,17 +17,29 @@ const commands: Record<string, () => Promise<Command>> = {
   train: async () => (await import("./cli/train.js")).command,
 };
 
+/** The installed package's version (package.json sits one level above dist/). */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+}
+
 async function main(argv: string[]): Promise<void> {
-  const { positionals } = parseArgs({ args: argv.slice(0, 1), allowPositionals: true, strict: false });
-  const name = positionals[0];
-  if (!name || name === "help" || name === "--help" || name === "-h") {
+  const { positionals } = parseArgs({ args: argv.slice(0, 2), allowPositionals: true, strict: false });
+  let name = positionals[0];
+  let rest = argv.slice(1);
+  if (argv[0] === "--version" || argv[0] === "-v" || name === "version") {
+    console.log(version());
+    return;
+  }
+  // `gradc help inspect` is `gradc inspect --help`
+  if (name === "help" && positionals[1]) [name, rest] = [positionals[1], ["--help"]];
+  if (!name || name === "help" || argv[0] === "--help" || argv[0] === "-h") {
     const lines = await Promise.all(Object.entries(commands).map(async ([k, load]) => `  gradc ${k.padEnd(11)} ${(await load().catch(() => null))?.summary ?? ""}`));
-    console.log(`usage: gradc <command> [options]\n\n${lines.join("\n")}\n\nRun gradc <command> --help for its options.`);
+    console.log(`usage: gradc <command> [options]\n\n${lines.join("\n")}\n\nRun gradc help <command> (or gradc <command> --help) for its options; gradc --version prints ${version()}.`);
     return;
   }
   const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!load) throw new GradcError(`unknown command "${name}": try ${Object.keys(commands).join(", ")}`);
-  await (await load()).run(argv.slice(1));
+  await (await load()).run(rest);
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

@@ -28,6 +28,8 @@ export interface Program {
   graph: Graph;
   /** A built-in graph's sizes (--shape). */
   shape?: number[];
+  /** A module's absolute path and the export traced. */
+  module?: { path: string; entry: string };
   /** The output to differentiate (undefined: the only one). */
   of?: string;
   /** The inputs to differentiate with respect to (undefined: all). */
@@ -139,7 +141,7 @@ async function fromModule(cmd: string, file: string, args: ProgramArgs, dtype: D
     if (dtype !== undefined && value.inputs.some((x) => x.dtype !== dtype)) {
       throw new GradcError(`${cmd}: ${where} is a Graph traced in ${declared}; --dtype ${dtype} needs the { inputs, fn } form, which gradc can trace in either dtype`);
     }
-    return { name, summary, graph: value, retrace: (d) => (value.inputs.every((x) => x.dtype === d) ? value : `${where} is a finished Graph in ${declared}: export { inputs, fn } to run it in ${d} too`) };
+    return { name, summary, graph: value, module: { path: resolvePath(file), entry: exportName }, retrace: (d) => (value.inputs.every((x) => x.dtype === d) ? value : `${where} is a finished Graph in ${declared}: export { inputs, fn } to run it in ${d} too`) };
   }
   if (looksLikeGraph(value)) {
     throw new GradcError(`${cmd}: ${where} is a Graph from another copy of gradc; import { trace, ops } from "gradc" in the module (the command provides it)`);
@@ -172,6 +174,7 @@ async function fromModule(cmd: string, file: string, args: ProgramArgs, dtype: D
     name,
     summary,
     graph,
+    module: { path: resolvePath(file), entry: exportName },
     of: spec.of as string | undefined,
     wrt: spec.wrt as string[] | undefined,
     retrace: (d) => traceAs(d),

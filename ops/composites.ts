@@ -158,7 +158,7 @@ function groupnormBody(x: Node, gamma: Node, beta: Node, groups: number, opts: {
 /** One-hot rows for integer class labels y [N] (stored as floats) over `classes`. */
 export function oneHot(y: Node, classes: number): Node {
   const [n] = y.shape;
-  return b.equal(b.iota([n, classes], 1, y.dtype), b.reshape(y, [n, 1]));
+  return scope("oneHot", () => b.equal(b.iota([n, classes], 1, y.dtype), b.reshape(y, [n, 1])));
 }
 
 /**

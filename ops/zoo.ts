@@ -3,7 +3,7 @@
 
 import { GradcError } from "../core/errors.js";
 import type { Graph } from "../core/graph.js";
-import type { Node } from "../core/node.js";
+import { scope, type Node } from "../core/node.js";
 import { trace } from "../core/trace.js";
 import type { DType } from "../core/tensor.js";
 import * as b from "../core/builder.js";
@@ -99,7 +99,10 @@ export const families: Record<string, ZooEntry> = {
     build(s, dtype = "f64") {
       need("attention", s, 2);
       const spec = { shape: s, dtype };
-      return trace({ q: spec, k: spec, v: spec }, ({ q, k, v }) => b.matmul(softmax(b.mul(b.matmul(q, k, false, true), 1 / Math.sqrt(s[1]))), v));
+      return trace({ q: spec, k: spec, v: spec }, ({ q, k, v }) => {
+        const scores = scope("scores", () => b.mul(b.matmul(q, k, false, true), 1 / Math.sqrt(s[1])));
+        return scope("weighted sum", () => b.matmul(softmax(scores), v));
+      });
     },
   },
 };

@@ -149,7 +149,7 @@ test("the page of a graph named with markup holds that markup only as escaped da
   const { html } = view(injected(), { title: `view ${INJECTED}` });
   assert.ok(!html.includes("<img src=x"), "raw markup reached the page");
   assert.ok(!html.includes("</script><script>alert(2)"));
-  assert.equal(html.match(/<\/script>/g)!.length, 3, "exactly the page's own three scripts close");
+  assert.equal(html.match(/<\/script>/g)!.length, 4, "exactly the page's own four scripts close (data, import map, viewer, boot)");
 });
 
 test("benchRecords reads bench/batchnorm.ts's rows and flat records", () => {

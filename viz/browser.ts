@@ -6,22 +6,21 @@
 import "../ops/index.js"; // registers the builtin primitives
 import type * as D3 from "d3";
 import { axisBottom, extent, scaleLog, select, selectAll, zoom, zoomIdentity, zoomTransform } from "d3";
-import * as builder from "../core/builder.js";
-import { apply, scope } from "../core/node.js";
+import { scopeOf } from "../core/node.js";
 import { Graph } from "../core/graph.js";
-import { trace } from "../core/trace.js";
-import * as composites from "../ops/composites.js";
+import { trace, type InputSpec } from "../core/trace.js";
+import type { Node } from "../core/node.js";
 import { viewData } from "./data.js";
 import { render, wireControls } from "./client.js";
 import type { PageData } from "./model.js";
+import { editorApi, pageGradc } from "./page-api.js";
+
+export { editorApi, pageGradc };
 
 // only the d3 the viewer uses, bundled (tree-shaken) with it: a fraction of d3's whole bundle
 const d3 = { select, selectAll, zoom, zoomIdentity, zoomTransform, scaleLog, axisBottom, extent } as unknown as typeof D3;
 
 type Flags = { __gradcDrawn?: number; __gradcRendered?: number; __gradcDerived?: number };
-
-/** What the editor's text sees: trace, the builder's ops, the composites, `op(name, inputs, attrs)`, scope. */
-export const editorApi: Record<string, unknown> = { ...builder, ...composites, trace, scope, op: apply };
 
 /** Trace the editor's text: a `trace(...)` expression (or a function returning a Graph). */
 export function traceSource(text: string): Graph {
@@ -76,11 +75,13 @@ export async function boot(): Promise<void> {
   const editor = document.getElementById("editor") as HTMLTextAreaElement;
   const status = document.getElementById("editor-status")!;
   editor.value = data.source;
-  document.getElementById("rederive")!.addEventListener("click", () => {
+  if (data.sourceKind === "module") status.textContent = `Edit the module (${data.sourceNote || "its own source"}); gradc runs in this page.`;
+  else if (data.sourceNote) status.textContent = data.sourceNote;
+  document.getElementById("rederive")!.addEventListener("click", async () => {
     const t0 = performance.now();
     try {
-      const g = traceSource(editor.value);
-      const next = viewData(g, { title: `${data.title} (edited in the page)`, source: editor.value });
+      const { graph, of, wrt } = data.sourceKind === "module" ? await traceModule(editor.value, data.entry ?? "default") : { graph: traceSource(editor.value), of: undefined, wrt: undefined };
+      const next = viewData(graph, { title: editedTitle(graph), source: editor.value, of, wrt, ...(data.sourceKind === "module" ? { module: { entry: data.entry ?? "default" } } : {}) });
       next.bench = data.bench;
       render(d3, next);
       const ms = performance.now() - t0;
@@ -92,4 +93,37 @@ export async function boot(): Promise<void> {
       status.className = "error";
     }
   });
+}
+
+/** The title of a graph edited in the page: what it computes (its outermost name scopes), its first input's shape, dtype. */
+export function editedTitle(g: Graph): string {
+  const scopes = new Set<string>();
+  for (const n of g.nodes()) if (!n.isInput && !n.isConst && scopeOf(n)) scopes.add(scopeOf(n).split("/")[0]);
+  const names = [...scopes];
+  const what = names.length === 0 ? g.outputNames.join(", ") : names.length <= 3 ? names.join(", ") : `${names.slice(0, 3).join(", ")}, ...`;
+  const x = g.inputs[0];
+  return `gradc view: ${what}${x ? ` [${x.shape.join(",")}] ${x.dtype}` : ""} (edited in the page)`;
+}
+
+/**
+ * Run the editor's module text as an ES module (its `import ... from "gradc"` is the page's gradc,
+ * through the page's import map) and trace its export `entry`, as `gradc view` traced the file.
+ */
+export async function traceModule(text: string, entry: string): Promise<{ graph: Graph; of?: string; wrt?: string[] }> {
+  const url = URL.createObjectURL(new Blob([text], { type: "text/javascript" }));
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(url);
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+  const value = mod[entry];
+  const where = `the module's export ${entry === "default" ? "default" : `"${entry}"`}`;
+  if (value instanceof Graph) return { graph: value };
+  const spec = value as { inputs?: unknown; fn?: unknown; of?: unknown; wrt?: unknown } | undefined;
+  if (typeof spec !== "object" || spec === null || typeof spec.inputs !== "object" || spec.inputs === null || typeof spec.fn !== "function") {
+    throw new Error(`${where} must be a Graph or { inputs, fn }${value === undefined ? " (it is missing)" : ""}`);
+  }
+  const graph = trace(spec.inputs as Record<string, InputSpec>, spec.fn as (xs: Record<string, Node>) => Node | Record<string, Node>);
+  return { graph, of: typeof spec.of === "string" ? spec.of : undefined, wrt: Array.isArray(spec.wrt) ? (spec.wrt as string[]) : undefined };
 }

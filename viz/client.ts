@@ -4,11 +4,13 @@
 // textContent / .text() only.
 
 import type * as D3 from "d3";
-import { drawGraph, type Drawn } from "./draw.js";
+import { drawGraph, DRAW_MARGIN, type Drawn } from "./draw.js";
+import { makeOverview, READABLE_ZOOM } from "./overview.js";
 import { pathKey } from "./compound.js";
-import { expand, StepGraphs, tableOf, textLine, type Shown } from "./graphs.js";
+import { expand, StepGraphs, tableOf, type Shown } from "./graphs.js";
 import type { PageData, VizGraph, VizNode } from "./model.js";
 import { renderBench } from "./bench-chart.js";
+import { el, renderKernels, resetInfo, showInfo, statsTable } from "./panel.js";
 
 type Table = Map<number, VizNode>;
 
@@ -25,7 +27,10 @@ export interface Pane {
   shown: Shown;
   drawn: Drawn;
   collapsed: Set<string>;
+  /** Fit the whole drawing in the pane, however small its labels get (the "fit" button). */
   fit(): void;
+  /** Show the drawing at a readable zoom: whole if it fits, else from its start, with the overview. */
+  open(): void;
   redraw(): void;
   /** Select a node: panel, neighbours highlighted, folded clusters holding it unfolded. */
   reveal(id: number, cls?: string): boolean;
@@ -52,9 +57,11 @@ export function makePane(d3: typeof D3, host: HTMLElement, g: Pick<VizGraph, "in
     const bytes = k.bytes >= 1e6 ? `${(k.bytes / 1e6).toFixed(1)} MB` : k.bytes >= 1e3 ? `${(k.bytes / 1e3).toFixed(1)} kB` : `${k.bytes} B`;
     return `${k.name} · ${k.sweeps} sweep${k.sweeps === 1 ? "" : "s"} · ${bytes}`;
   };
-  // big graphs open folded: every outermost cluster is one box
+  // big graphs open folded: every outermost scope is one box (kernels stay drawn as clusters up to
+  // a larger size: a folded kernel says little)
   const collapsed = new Set<string>();
-  if (mode !== "none" && shown.nodes.length > 120) for (const n of shown.nodes) { const p = groupOf(n); if (p.length) collapsed.add(pathKey(p.slice(0, 1))); }
+  const foldAll = () => { for (const n of shown.nodes) { const p = groupOf(n); if (p.length) collapsed.add(pathKey(p.slice(0, 1))); } };
+  if (mode !== "none" && shown.nodes.length > (mode === "kernel" ? 400 : 120)) foldAll();
 
   const bar = document.createElement("div");
   bar.className = "pane-bar";
@@ -71,8 +78,28 @@ export function makePane(d3: typeof D3, host: HTMLElement, g: Pick<VizGraph, "in
   host.appendChild(svgEl);
   const svg = d3.select(svgEl);
   const view = svg.append("g").attr("class", "viewport");
-  const zoom = d3.zoom<SVGSVGElement, unknown>().scaleExtent([0.02, 4]).on("zoom", (e) => view.attr("transform", e.transform.toString()));
+  const overview = makeOverview(host, svgEl, view.node()!, (x, y) => {
+    const k = d3.zoomTransform(svgEl).k;
+    svg.call(zoom.transform, d3.zoomIdentity.translate(size().w / 2 - x * k, size().h / 2 - y * k).scale(k));
+  });
+  const zoom = d3.zoom<SVGSVGElement, unknown>().scaleExtent([0.02, 4]).on("zoom", (e) => {
+    view.attr("transform", e.transform.toString());
+    overview.track(e.transform, size());
+  });
   svg.call(zoom);
+  const size = () => ({ w: svgEl.clientWidth || host.clientWidth || 800, h: svgEl.clientHeight || 500 });
+  /** Show the rectangle (drawing coordinates) whole if it fits at a readable zoom, else its top at READABLE_ZOOM. */
+  const show = (x: number, y: number, w: number, h: number) => {
+    const { w: W, h: H } = size();
+    let k = Math.min(1.5, (W - 8) / w, (H - 8) / h);
+    if (k >= READABLE_ZOOM) {
+      svg.call(zoom.transform, d3.zoomIdentity.translate((W - w * k) / 2 - x * k, Math.max(2, (H - h * k) / 2) - y * k).scale(k));
+      return;
+    }
+    k = READABLE_ZOOM;
+    const tx = w * k <= W ? (W - w * k) / 2 - x * k : 8 - x * k;
+    svg.call(zoom.transform, d3.zoomIdentity.translate(tx, 8 - y * k).scale(k));
+  };
 
   const pane: Pane = {
     host,
@@ -80,15 +107,18 @@ export function makePane(d3: typeof D3, host: HTMLElement, g: Pick<VizGraph, "in
     drawn: undefined as unknown as Drawn,
     collapsed,
     fit() {
-      const w = svgEl.clientWidth || host.clientWidth || 800;
-      const h = svgEl.clientHeight || 500;
+      const { w, h } = size();
       const k = Math.min(1.5, (w - 8) / pane.drawn.width, (h - 8) / pane.drawn.height);
       svg.call(zoom.transform, d3.zoomIdentity.translate((w - pane.drawn.width * k) / 2, Math.max(2, (h - pane.drawn.height * k) / 2)).scale(k));
+    },
+    open() {
+      show(0, 0, pane.drawn.width, pane.drawn.height);
     },
     redraw() {
       view.selectAll("*").remove();
       pane.drawn = drawGraph(d3, view.node()!, shown, { groupOf, collapsed, clusterClass: mode === "kernel" ? "kernel" : "scope", clusterLabel: mode === "kernel" ? kernelLabel : undefined });
       for (const [cls, ids] of Object.entries(opts.marks ?? {})) for (const id of ids) if (!pane.drawn.folded.has(id)) pane.drawn.elements.get(id)?.classList.add(cls);
+      overview.update(pane.drawn, size(), READABLE_ZOOM);
       wire();
     },
     reveal(id, cls = "found") {
@@ -122,14 +152,14 @@ export function makePane(d3: typeof D3, host: HTMLElement, g: Pick<VizGraph, "in
     const byId = new Map(shown.nodes.map((n) => [n.id, n]));
     pane.drawn.elements.forEach((el, id) => {
       if (pane.drawn.folded.has(id)) return;
-      el.addEventListener("mouseenter", () => showInfo(byId.get(id)!, shown));
+      el.addEventListener("mouseenter", () => showInfo(byId.get(id)!, shown, kernelOf.get(id)));
       el.addEventListener("click", (ev) => {
         ev.stopPropagation();
         const was = el.classList.contains("sel");
         clear();
         if (was) return;
         el.classList.add("sel");
-        showInfo(byId.get(id)!, shown);
+        showInfo(byId.get(id)!, shown, kernelOf.get(id));
         for (const x of byId.get(id)!.inputs) pane.drawn.elements.get(x)?.classList.add("in");
         for (const u of pane.drawn.users.get(id) ?? []) pane.drawn.elements.get(u)?.classList.add("out");
         host.querySelectorAll(`.edge[data-to="${id}"]`).forEach((p) => p.classList.add("in"));
@@ -140,8 +170,15 @@ export function makePane(d3: typeof D3, host: HTMLElement, g: Pick<VizGraph, "in
     host.querySelectorAll("g.node.folded").forEach((el) =>
       el.addEventListener("click", (ev) => {
         ev.stopPropagation();
-        collapsed.delete(el.getAttribute("data-path")!);
+        const path = el.getAttribute("data-path")!;
+        collapsed.delete(path);
         pane.redraw();
+        // show what was unfolded: the cluster, whole when it fits at a readable zoom
+        const cluster = [...host.querySelectorAll("g.cluster")].find((c) => c.getAttribute("data-path") === path);
+        const at = cluster?.getAttribute("transform")?.match(/translate\(([-\d.e]+),([-\d.e]+)\)/);
+        const rect = cluster?.querySelector("rect");
+        if (at && rect) show(Number(at[1]) + DRAW_MARGIN, Number(at[2]) + DRAW_MARGIN, Number(rect.getAttribute("width")), Number(rect.getAttribute("height")));
+        else pane.open();
       }),
     );
     host.querySelectorAll("g.cluster").forEach((el) =>
@@ -167,75 +204,19 @@ export function makePane(d3: typeof D3, host: HTMLElement, g: Pick<VizGraph, "in
     button("unfold all", "unfold", () => {
       collapsed.clear();
       pane.redraw();
-      pane.fit();
+      pane.open();
     });
     button("fold all", "fold", () => {
-      for (const n of shown.nodes) { const p = groupOf(n); if (p.length) collapsed.add(pathKey(p.slice(0, 1))); }
+      foldAll();
       pane.redraw();
-      pane.fit();
+      pane.open();
     });
   }
   pane.redraw();
-  pane.fit();
+  pane.open();
   panes.push(pane);
   return pane;
 }
-
-/** The side panel: the node's text line, shape, dtype, kind, scope, kernel, where it comes from. */
-export function showInfo(n: VizNode, shown: Shown): void {
-  const set = (id: string, text: string) => {
-    const el = document.getElementById(id);
-    if (el) el.textContent = text;
-  };
-  set("info-text", textLine(n, shown.names));
-  set("info-shape", `[${n.shape.join(", ")}]`);
-  set("info-dtype", n.dtype);
-  set("info-kind", n.kind + (shown.outputsOf.has(n.id) ? ` · output ${shown.outputsOf.get(n.id)!.join(", ")}` : ""));
-  set("info-from", n.from || "—");
-  set("info-scope", n.scope || "—");
-  set("info-kernel", kernelOf.get(n.id) ?? "—");
-  const s = n.values;
-  set("info-stats", s ? `min ${fmt(s[0])} · mean ${fmt(s[1])} · max ${fmt(s[2])} (random inputs, seed 1)` : "— (computed for the forward, derived and optimized graphs)");
-}
-
-const fmt = (v: number) => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : Number(v.toPrecision(4)).toString());
-
-/** A stats table comparing graphs. */
-export function statsTable(host: HTMLElement, columns: { name: string; stats: VizGraph["stats"] }[]): void {
-  host.textContent = "";
-  const t = document.createElement("table");
-  t.className = "stats";
-  const head = t.insertRow();
-  for (const h of ["", ...columns.map((c) => c.name)]) {
-    const th = document.createElement("th");
-    th.textContent = h;
-    head.appendChild(th);
-  }
-  const rows: [string, keyof VizGraph["stats"]][] = [
-    ["nodes", "nodes"],
-    ["reduction depth (sweeps)", "reductionDepth"],
-    ["full-size reductions", "fullSizeReductions"],
-    ["elementwise ops / element", "elementwisePerElement"],
-  ];
-  for (const [label, key] of rows) {
-    const tr = t.insertRow();
-    tr.insertCell().textContent = label;
-    const values = columns.map((c) => c.stats[key]);
-    values.forEach((v) => {
-      const td = tr.insertCell();
-      td.textContent = String(v);
-      if (values.length > 1 && v !== values[0]) td.className = "changed";
-    });
-  }
-  host.appendChild(t);
-}
-
-const el = (tag: string, cls: string, text?: string) => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
 
 /** The derivation: the proof sketch, then every step grouped by the kind of algebra, each with its law. */
 export function renderDerivation(d3: typeof D3, data: PageData): void {
@@ -318,6 +299,10 @@ export function showStep(d3: typeof D3, k: number): void {
   document.body.dataset.step = String(k);
 }
 
+/** A scope path holds `q`: q is the path, a prefix of it ("layer 3"), or one of its names ("softmax"). */
+export const inScopeNamed = (scopePath: string, q: string): boolean =>
+  scopePath !== "" && (scopePath === q || scopePath.startsWith(`${q}/`) || `/${scopePath}/`.includes(`/${q}/`));
+
 /** Search by %k (in any pane's numbering), op, input name or scope: every pane marks what it finds. */
 export function search(query: string): number {
   const q = query.trim();
@@ -325,7 +310,7 @@ export function search(query: string): number {
   if (!q) return 0;
   let found = 0;
   for (const pane of panes) {
-    const hits = pane.shown.nodes.filter((n) => pane.shown.names.get(n.id) === q || n.op === q || n.title === q || (q.startsWith("%") && n.operand === q) || n.scope === q);
+    const hits = pane.shown.nodes.filter((n) => pane.shown.names.get(n.id) === q || n.op === q || n.title === q || (q.startsWith("%") && n.operand === q) || inScopeNamed(n.scope, q));
     let first = true;
     for (const n of hits) {
       if (pane.reveal(n.id, "found") && first) first = false;
@@ -338,34 +323,6 @@ export function search(query: string): number {
   return found;
 }
 
-/** Kernels: one line each with sweeps and bytes, the generated source on demand. */
-export function renderKernels(data: PageData): void {
-  const host = document.getElementById("kernels")!;
-  host.textContent = "";
-  if (!data.kernels) {
-    host.textContent = data.kernelNote || "No kernels.";
-    return;
-  }
-  for (const k of data.kernels) {
-    const box = el("details", "kernel-info") as HTMLDetailsElement;
-    box.setAttribute("data-kernel", k.name);
-    const summary = el("summary", "", `${k.name}: ${k.nodes.length} nodes, ${k.sweeps} sweep${k.sweeps === 1 ? "" : "s"}, ${k.bytes.toLocaleString("en-US")} bytes per call — show source`);
-    const pre = el("pre", "");
-    box.addEventListener("toggle", () => {
-      if (!box.open || pre.textContent) return;
-      const gz = k.sourceGz;
-      if (k.source || !gz) pre.textContent = k.source;
-      else {
-        // sources are stored gzipped in the page: inflated here, once
-        const bytes = Uint8Array.from(atob(gz), (c) => c.charCodeAt(0));
-        void new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text().then((text) => (pre.textContent = text));
-      }
-    });
-    box.append(summary, pre);
-    host.appendChild(box);
-  }
-}
-
 /** Draw everything from `data` (again, after the editor re-derives), then flag the time it took. */
 export function render(d3: typeof D3, data: PageData): void {
   pageData = data;
@@ -376,7 +333,13 @@ export function render(d3: typeof D3, data: PageData): void {
   panes.length = 0;
   const byId = (id: string) => document.getElementById(id)!;
   byId("title").textContent = data.title;
+  document.title = data.title;
   byId("subtitle").textContent = data.subtitle;
+  resetInfo();
+  byId("search-status").textContent = "";
+  // a section with nothing to show is not drawn (a forward-only page has no derivation)
+  byId("derivation-section").classList.toggle("empty", !data.backward);
+  byId("kernels-section").classList.toggle("empty", !data.kernels && !data.backward);
   makePane(d3, byId("pane-forward"), data.forward);
   statsTable(byId("stats-forward"), [{ name: "forward", stats: data.forward.stats }]);
   if (data.backward && data.optimized) {

@@ -16,6 +16,8 @@ export interface LeafBox {
   height: number;
   /** The clusters it sits in, outermost first ([] = top level). */
   path: readonly string[];
+  /** Where it comes in the data flow (default: its place in the list); a cycle is broken at the first. */
+  order?: number;
 }
 
 export interface Placed {
@@ -83,6 +85,22 @@ export function layoutCompound(leaves: readonly LeafBox[], edges: readonly (read
     if (la && lb && la !== lb) root.edges.push([la, lb]);
   }
 
+  // where a leaf comes in the data flow (its order, else its place in `leaves`); a cluster comes
+  // where its first leaf does
+  const place = new Map<LeafBox, number>(leaves.map((l, i) => [l, l.order ?? i]));
+  const firstOf = new Map<Group, number>();
+  const first = (c: LeafBox | Group): number => {
+    if ("key" in c) return place.get(c)!;
+    let f = firstOf.get(c);
+    if (f === undefined) {
+      f = Infinity;
+      for (const l of c.leaves) f = Math.min(f, place.get(l)!);
+      for (const sub of c.groups.values()) f = Math.min(f, first(sub));
+      firstOf.set(c, f);
+    }
+    return f;
+  };
+
   const size = (g: Group): void => {
     const depth = g.path.length;
     const children: (LeafBox | Group)[] = [...g.groups.values(), ...g.leaves];
@@ -104,7 +122,7 @@ export function layoutCompound(leaves: readonly LeafBox[], edges: readonly (read
     }
     for (const sub of g.groups.values()) size(sub);
     const sizes = children.map((c) => ({ width: c.width, height: c.height }));
-    const lay = layoutDag({ sizes, edges: inner, margin: 0, gap: opts.gap });
+    const lay = layoutDag({ sizes, edges: inner, margin: 0, gap: opts.gap, priority: children.map(first) });
     const top = depth === 0 ? 0 : labelHeight;
     const edge = depth === 0 ? 0 : pad;
     const labelW = depth === 0 ? 0 : (opts.labelWidth?.(g.path) ?? 0);
@@ -117,16 +135,16 @@ export function layoutCompound(leaves: readonly LeafBox[], edges: readonly (read
   size(root);
 
   const out: CompoundLayout = { leaves: new Map(), clusters: new Map(), width: root.width, height: root.height };
-  const place = (g: Group, x0: number, y0: number) => {
+  const placeAll = (g: Group, x0: number, y0: number) => {
     for (const [c, [x, y]] of g.at) {
       if ("key" in c) out.leaves.set(c.key, { x: x0 + x, y: y0 + y, width: c.width, height: c.height });
       else {
         out.clusters.set(c.path.join(SEP), { x: x0 + x, y: y0 + y, width: c.width, height: c.height, path: c.path, depth: c.path.length });
-        place(c, x0 + x, y0 + y);
+        placeAll(c, x0 + x, y0 + y);
       }
     }
   };
-  place(root, 0, 0);
+  placeAll(root, 0, 0);
   return out;
 }
 

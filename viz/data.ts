@@ -38,6 +38,10 @@ export interface ViewOptions {
   timeLimitMs?: number;
   /** The function for the page's editor, a `trace(...)` expression; default: one written from the graph. */
   source?: string;
+  /** `source` is a module's own code (viz/module-source.ts) and this the export the page traces. */
+  module?: { entry: string };
+  /** Shown beside the editor: why it holds what it holds. */
+  sourceNote?: string;
 }
 
 /** The page's node table: each node once, with what the boxes, the text form and the panel need. */
@@ -166,6 +170,37 @@ function valueStats(g: Graph, inputs: Record<string, Tensor>, into: Map<number, 
   }
 }
 
+/**
+ * A rule's law without the example it ends with (`... simplified   (sum(x - mean(x)) = 0)`): a
+ * step shows its own instance beside it, and another graph's example would mislead.
+ */
+export const lawOf = (law: string): string => law.replace(/\s{2,}\([\s\S]*\)\s*$/, "");
+
+/**
+ * Names for the derivation's formulas: an input by its name, a node by its label, else by its name
+ * scope and op (`softmax.sum`, numbered when a scope has several), and `%k` only for a node with none.
+ */
+export function readableNames(g: Graph): Map<Node, string> {
+  const names = numbering(g);
+  const count = new Map<string, number>();
+  const wanted = new Map<Node, string>();
+  for (const n of g.nodes()) {
+    if (n.isInput || n.isConst) continue;
+    const scope = scopeOf(n).split("/").pop();
+    const name = n.label ?? (scope ? `${scope}.${n.op}` : undefined);
+    if (!name) continue;
+    wanted.set(n, name);
+    count.set(name, (count.get(name) ?? 0) + 1);
+  }
+  const seen = new Map<string, number>();
+  for (const [n, name] of wanted) {
+    const k = (seen.get(name) ?? 0) + 1;
+    seen.set(name, k);
+    names.set(n, count.get(name)! > 1 ? `${name}${k}` : name);
+  }
+  return names;
+}
+
 /** The derivation: steps with formulas, and the proof sketch of the steps that changed the cost. */
 function derivation(backward: Graph, traced: { steps: RewriteStep[] }, table: NodeTable, maxSteps: number) {
   const steps: VizStep[] = [];
@@ -178,8 +213,8 @@ function derivation(backward: Graph, traced: { steps: RewriteStep[] }, table: No
     const st = stats(now);
     const before = new Set(toposort([s.at]));
     const after = new Set(toposort([s.replacement]));
-    const namesBefore = numbering(prev);
-    const namesAfter = numbering(now);
+    const namesBefore = readableNames(prev);
+    const namesAfter = readableNames(now);
     const f: [string, string] = [
       formula(s.at, namesBefore, new Set([...before].filter((n) => !after.has(n)))),
       formula(s.replacement, namesAfter, new Set([...after].filter((n) => !before.has(n)))),
@@ -193,7 +228,7 @@ function derivation(backward: Graph, traced: { steps: RewriteStep[] }, table: No
     const base = s.base === backward ? 0 : traced.steps.findIndex((q) => q.graph === s.base) + 1;
     steps.push({
       rule: s.rule,
-      law: s.law,
+      law: lawOf(s.law),
       group: s.group,
       before: s.before,
       after: s.after,
@@ -216,7 +251,7 @@ function derivation(backward: Graph, traced: { steps: RewriteStep[] }, table: No
         if (def) why.push(`by the forward's definition ${c.name} = ${formula(def, factName, new Set(toposort([def]).filter((n) => n === def || !factName.has(n))), 3)}`);
         else why.push(`${formula(c, namesBefore, new Set([c]))} cancels`);
       }
-      summary.push({ step: steps.length, rule: s.rule, law: s.law, words: `${f[0]} = ${f[1]}${why.length ? `, ${why.join("; ")}` : ""}: ${changes.join(", ")}` });
+      summary.push({ step: steps.length, rule: s.rule, law: lawOf(s.law), words: `${f[0]} = ${f[1]}${why.length ? `, ${why.join("; ")}` : ""}: ${changes.join(", ")}` });
     }
     prev = now;
     prevStats = st;
@@ -308,6 +343,9 @@ export function viewData(graph: Graph, opts: ViewOptions = {}): PageData {
     bench: opts.bench === undefined ? null : benchRecords(opts.bench),
     residuals: [],
     source: opts.source ?? graphSource(graph),
+    sourceKind: opts.module ? "module" : "trace",
+    ...(opts.module ? { entry: opts.module.entry } : {}),
+    ...(opts.sourceNote ? { sourceNote: opts.sourceNote } : {}),
     ms: 0,
   };
   if (opts.backward === false) {

@@ -29,6 +29,9 @@ export interface Drawn {
   folded: Set<number>;
 }
 
+/** Space around the drawing, inside its own coordinates. */
+export const DRAW_MARGIN = 16;
+
 /** Monospace text widths (11px and 9.5px ui-monospace), generous so labels stay inside their boxes. */
 const CHAR = 7.1;
 const SMALL = 6.3;
@@ -71,7 +74,14 @@ export function drawGraph(d3: typeof D3, root: Element, shown: Shown, opts: Draw
   const leafOf = new Map<number, string>();
   const leaves = new Map<string, LeafBox & { node?: VizNode; group?: string[]; count: number }>();
   const folded = new Set<number>();
-  for (const n of nodes) {
+  // where a box comes in the data flow, for the layout to break cycles by. A folded scope holding
+  // a layer's forward and its backward forms cycles with its neighbours; the backward runs the
+  // layers in reverse, so the scope whose last operation comes latest (the longest chain of
+  // operations leads to it) is the one whose forward came first
+  const level = new Map<number, number>();
+  for (const n of nodes) level.set(n.id, n.kind === "input" || n.kind === "const" ? 0 : 1 + n.inputs.reduce((m, x) => Math.max(m, level.get(x) ?? 0), 0));
+  const flowOrder = (n: VizNode, _i: number) => -level.get(n.id)! || Infinity;
+  for (const [i, n] of nodes.entries()) {
     const path = pathOf(n);
     let cut = -1;
     for (let i = common.length; i < path.length && cut < 0; i++) if (collapsed.has(pathKey(path.slice(0, i + 1)))) cut = i;
@@ -81,15 +91,17 @@ export function drawGraph(d3: typeof D3, root: Element, shown: Shown, opts: Draw
       leafOf.set(n.id, key);
       folded.add(n.id);
       const had = leaves.get(key);
-      if (had) had.count++;
-      else leaves.set(key, { key, path: group.slice(common.length, -1), width: 0, height: 34, group, count: 1 });
+      if (had) {
+        had.count++;
+        had.order = Math.min(had.order!, flowOrder(n, i));
+      } else leaves.set(key, { key, path: group.slice(common.length, -1), width: 0, height: 34, group, count: 1, order: flowOrder(n, i) });
     } else {
       const key = `n:${n.id}`;
       leafOf.set(n.id, key);
       const line2 = `${names.get(n.id)} · ${n.dtype}[${n.shape.join(",")}]`;
       const outs = outputsOf.get(n.id);
       const width = Math.max(52, n.title.length * CHAR + 16, line2.length * SMALL + 16, outs ? (outs.join(", ").length + 2) * CHAR + 16 : 0);
-      leaves.set(key, { key, path: path.slice(common.length), width, height: outs ? 48 : 34, node: n, count: 1 });
+      leaves.set(key, { key, path: path.slice(common.length), width, height: outs ? 48 : 34, node: n, count: 1, order: flowOrder(n, i) });
     }
   }
   const label = (path: readonly string[]) => opts.clusterLabel?.(path) ?? path[path.length - 1];
@@ -112,8 +124,8 @@ export function drawGraph(d3: typeof D3, root: Element, shown: Shown, opts: Draw
     labelWidth: (p) => (`▾ ${label([...common, ...p])}`.length) * CHAR + 12,
     gap: [12, 24],
   });
-  const margin = 16;
-  const g = d3.select(root).append("g").attr("transform", `translate(${margin},${margin})`);
+  const margin = DRAW_MARGIN;
+  const g = d3.select(root).append("g").attr("class", "drawing").attr("transform", `translate(${margin},${margin})`);
 
   // clusters first (behind), outer before inner
   const clusters = [...lay.clusters.values()].sort((a, b) => a.depth - b.depth);

@@ -21,6 +21,11 @@ export interface LayoutInput {
   gap?: [number, number];
   /** Space around the drawing (default 20). */
   margin?: number;
+  /**
+   * Where each box comes in the data flow (lower first): a cycle is broken at the waiting box that
+   * comes first, so folded layers holding their forward and backward line up as the forward runs.
+   */
+  priority?: readonly number[];
 }
 
 export interface LayoutEdge {
@@ -61,10 +66,13 @@ export function layoutDag(input: LayoutInput): Layout {
   for (let k = 0; k < order.length; k++) {
     for (const s of succs[order[k]]) if (--indeg[s] === 0) order.push(s);
   }
-  // a cycle: release the waiting node with the fewest inputs left, its remaining in-edges become back edges
+  // a cycle: release the waiting node first in the data flow (else the one with the fewest inputs
+  // left); its remaining in-edges become back edges
+  const prio = input.priority;
+  const before = (i: number, j: number) => (prio ? prio[i] < prio[j] || (prio[i] === prio[j] && indeg[i] < indeg[j]) : indeg[i] < indeg[j]);
   while (order.length < n) {
     let best = -1;
-    for (let i = 0; i < n; i++) if (indeg[i] > 0 && (best < 0 || indeg[i] < indeg[best])) best = i;
+    for (let i = 0; i < n; i++) if (indeg[i] > 0 && (best < 0 || before(i, best))) best = i;
     indeg[best] = 0;
     order.push(best);
     for (let k = order.length - 1; k < order.length; k++) {

@@ -124,8 +124,14 @@ export interface PageData {
   bench: BenchRecord[] | null;
   /** Which forward value each residual input of the backward is (name -> description). */
   residuals: string[];
-  /** The function in the page's editor (a `trace(...)` call), or "" when the page has none. */
+  /** The text in the page's editor: a `trace(...)` call, or a module's own source; "" when the page has none. */
   source: string;
+  /** "module": `source` is an ES module (its local imports bundled in) whose export `entry` the page traces. */
+  sourceKind?: "trace" | "module";
+  /** The module's export the page traces ("default" unless --entry). */
+  entry?: string;
+  /** Why the editor holds what it holds, when that is not the user's own code. */
+  sourceNote?: string;
   /** Milliseconds to derive, optimize and compile where the data was made. */
   ms: number;
 }

@@ -7,8 +7,10 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { GradcError } from "../core/errors.js";
 import { GRAPH_CSS } from "./draw.js";
 import type { PageData, VizKernel } from "./model.js";
+import { pageGradc } from "./page-api.js";
 
 const require = createRequire(import.meta.url);
 
@@ -27,16 +29,36 @@ export function d3Bundle(): string {
 }
 
 let gradcSource: string | undefined;
+/** Where `npm pack` leaves the viewer bundle (viz/prebuild.ts), for installs without esbuild. */
+export const PREBUILT_BUNDLE = fileURLToPath(new URL("./viewer.bundle.js", import.meta.url));
+
+/** esbuild when it is installed (a devDependency: the clone has it, an installed gradc may not). */
+export function loadEsbuild(): typeof import("esbuild") | null {
+  try {
+    return require("esbuild") as typeof import("esbuild");
+  } catch {
+    return null;
+  }
+}
+
+/** viz/browser.js and everything it imports, one minified script defining the global `gradcViewer`. */
+export function bundleViewer(esbuild: typeof import("esbuild")): string {
+  const entry = fileURLToPath(new URL("./browser.js", import.meta.url));
+  const out = esbuild.buildSync({ entryPoints: [entry], bundle: true, minify: true, format: "iife", globalName: "gradcViewer", platform: "browser", target: "es2022", write: false, logLevel: "silent" });
+  return out.outputFiles[0].text;
+}
+
 /**
- * gradc for the browser: viz/browser.js and everything it imports, one minified script defining
- * the global `gradcViewer`. esbuild is fast (about 0.1 s) and well kept; it runs once per process.
+ * gradc for the browser. With esbuild (about 0.1 s, once per process) it is bundled from the
+ * compiled files beside this one, so it is never stale; an installed package without esbuild
+ * reads the bundle `npm pack` wrote.
  */
 export function gradcBundle(): string {
   if (gradcSource) return gradcSource;
-  const esbuild = require("esbuild") as typeof import("esbuild");
-  const entry = fileURLToPath(new URL("./browser.js", import.meta.url));
-  const out = esbuild.buildSync({ entryPoints: [entry], bundle: true, minify: true, format: "iife", globalName: "gradcViewer", platform: "browser", target: "es2022", write: false, logLevel: "silent" });
-  gradcSource = out.outputFiles[0].text;
+  const esbuild = loadEsbuild();
+  if (esbuild) gradcSource = bundleViewer(esbuild);
+  else if (existsSync(PREBUILT_BUNDLE)) gradcSource = readFileSync(PREBUILT_BUNDLE, "utf8");
+  else throw new GradcError(`gradc view: the viewer needs esbuild to bundle it (npm i -D esbuild), or the bundle a packed gradc carries (${PREBUILT_BUNDLE} is missing)`);
   return gradcSource;
 }
 
@@ -100,7 +122,9 @@ li.step .cancel { color: #b91c1c; font-weight: 600; font-size: 12.5px; }
 #player input[type=range] { flex: 1; }
 #player-rule { font: 600 14px ui-monospace, Menlo, monospace; color: #7c2d12; }
 .legend-key span { display: inline-block; padding: 1px 8px; margin-right: 6px; border-radius: 4px; border: 1px solid #999; font-size: 12px; }
-#player.empty > :not(h2), #bench-section.empty, #backward-section.empty { display: none; }
+#player.empty, #bench-section.empty, #backward-section.empty, #derivation-section.empty, #kernels-section.empty { display: none; }
+.overview { position: absolute; right: 6px; bottom: 6px; width: 200px; height: 130px; background: rgba(255,255,255,0.92); border: 1px solid #9aa3ad; border-radius: 4px; cursor: crosshair; }
+.overview .lens { fill: #1f6fd1; fill-opacity: 0.12; stroke: #1f6fd1; stroke-width: 1.5px; vector-effect: non-scaling-stroke; }
 details.kernel-info pre { background: #f5f7f9; padding: 8px; overflow: auto; max-height: 420px; font-size: 12px; }
 svg.bench text { font: 12px system-ui, sans-serif; fill: #333; }
 svg.bench text.legend { font: 12px ui-monospace, Menlo, monospace; }
@@ -173,6 +197,16 @@ export function pageJson(html: string): unknown {
   return JSON.parse(gunzipSync(Buffer.from(m[1], "base64")).toString("utf8"));
 }
 
+/**
+ * What `import ... from "gradc"` gives a module the page runs (the editor's module source): a
+ * data: module re-exporting the page's gradc (viz/page-api.ts), named by the page's import map.
+ */
+export function gradcModuleUrl(): string {
+  const names = Object.keys(pageGradc).filter((k) => /^[A-Za-z_$][\w$]*$/.test(k));
+  const code = `const g = globalThis.gradcViewer.pageGradc;\nexport const { ${names.join(", ")} } = g;\nexport default g;\n`;
+  return `data:text/javascript;base64,${Buffer.from(code).toString("base64")}`;
+}
+
 /** The whole page as one HTML string. */
 export function buildPage(data: PageData): string {
   return `<!DOCTYPE html>
@@ -180,6 +214,7 @@ export function buildPage(data: PageData): string {
 <style>${PAGE_CSS}</style></head>
 <body>${BODY}
 <script type="application/octet-stream" id="gradc-data" data-encoding="gzip+base64">${gzipSync(scriptJson(packPage(data)), { level: 9 }).toString("base64")}</script>
+<script type="importmap">${scriptJson({ imports: { gradc: gradcModuleUrl() } })}</script>
 <script>${scriptCode(gradcBundle())}</script>
 <script>gradcViewer.boot().catch(function (e) { document.body.prepend(document.createTextNode("gradc view: " + e.message)); throw e; });</script>
 </body></html>

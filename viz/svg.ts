@@ -4,6 +4,7 @@
 import { createRequire } from "node:module";
 import * as d3 from "d3";
 import type * as JSDOMModule from "jsdom";
+import { GradcError } from "../core/errors.js";
 import { drawGraph, GRAPH_CSS } from "./draw.js";
 import { expand, tableOf } from "./graphs.js";
 import type { VizGraph, VizKernel, VizNode } from "./model.js";
@@ -25,7 +26,11 @@ const statsLine = (g: VizGraph) => `${g.stats.nodes} nodes · reduction depth ${
 
 /** Panels side by side, each with its caption and stats, in one <svg> string. */
 export function renderSvg(panels: readonly SvgPanel[], title = ""): string {
-  jsdom ??= require("jsdom") as typeof JSDOMModule;
+  try {
+    jsdom ??= require("jsdom") as typeof JSDOMModule;
+  } catch {
+    throw new GradcError("--svg draws with d3 over a jsdom document: jsdom is an optional package, not installed here (npm i jsdom)");
+  }
   const { document } = new jsdom.JSDOM("<!DOCTYPE html><body></body>").window;
   const svg = d3.select(document.body).append("svg").attr("xmlns", "http://www.w3.org/2000/svg");
   svg.append("style").text(`${GRAPH_CSS}\n.caption { font: 600 15px system-ui, sans-serif; fill: #1d232a; } .statsline { font: 12px system-ui, sans-serif; fill: #56606b; } .title { font: 700 17px system-ui, sans-serif; }`);

@@ -244,7 +244,9 @@ export function residualNames(g: Graph, residuals: readonly Node[], outputNames:
       names.set(r, r.isInput ? r.name : outputNames.get(r)!);
       continue;
     }
-    const base = r.label ?? `${r.op}_${place.get(r)}`;
+    // its label; else what its name scope says it is (`query_matmul`, `softmax_div`); else `div_2`
+    const scoped = scopeOf(r).split("/").pop()!.replace(/[^A-Za-z0-9_]+/g, "_").replace(/^_+|_+$/g, "");
+    const base = r.label ?? (/^[A-Za-z]/.test(scoped) ? `${scoped}_${r.op}` : `${r.op}_${place.get(r)}`);
     let name = base;
     for (let i = 2; used.has(name); i++) name = `${base}_${i}`;
     used.add(name);

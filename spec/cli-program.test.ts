@@ -51,7 +51,7 @@ describe("gradc <command> ./module.mjs", () => {
     assert.equal(run.status, 0, run.stderr);
     const r = JSON.parse(run.stdout);
     assert.equal(r.benchmark, "gradc-bench");
-    assert.equal(r.rows.length, 12, "backward and forward x naive, optimized, compiled x f64, f32");
+    assert.equal(r.rows.length, 16, "backward and forward x naive, optimized, compiled naive, compiled x f64, f32");
     for (const row of r.rows) {
       assert.ok(row.ms > 0, row.id);
       assert.ok(row.ratio > 0, row.id);

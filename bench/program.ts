@@ -86,6 +86,8 @@ export function placeInputs(exe: Executable, inputs: Readonly<Record<string, Ten
 export const ENGINES = [
   { engine: "naive", label: "naive: evaluate(vjp(g).%s)" },
   { engine: "optimized", label: "optimized, interpreted: evaluate(optimize(vjp(g)).%s)" },
+  // what optimize buys once compiled: the derived graph through the same code generator
+  { engine: "compiled-naive", label: "compiled naive: compile(vjp(g).%s).run" },
   { engine: "compiled", label: "compiled: compile(optimize(vjp(g)).%s).run" },
 ] as const;
 
@@ -136,16 +138,22 @@ export function programCases(build: (dtype: DType) => Graph | string, opts: Case
     const optIn = feed(pair.backward);
     const fwdPlaced = fwdCompiled ? placeInputs(fwdCompiled, inputs) : inputs;
     const bwdPlaced = placeInputs(bwdCompiled, optIn);
+    const fwdNaive = passes.includes("forward") ? compile(v.forward, { reuseOutputs: true }) : null;
+    const bwdNaive = compile(v.backward, { reuseOutputs: true });
+    const fwdNaivePlaced = fwdNaive ? placeInputs(fwdNaive, inputs) : inputs;
+    const bwdNaivePlaced = placeInputs(bwdNaive, naiveIn);
     optimized.set(dtype, { graph: pair.backward, inputs: optIn });
     const runs: Record<Pass, Record<string, () => Record<string, Tensor>>> = {
       forward: {
         naive: () => evaluate(v.forward, inputs),
         optimized: () => evaluate(pair.forward, inputs),
+        "compiled-naive": () => fwdNaive!.run(fwdNaivePlaced),
         compiled: () => fwdCompiled!.run(fwdPlaced),
       },
       backward: {
         naive: () => evaluate(v.backward, naiveIn),
         optimized: () => evaluate(pair.backward, optIn),
+        "compiled-naive": () => bwdNaive.run(bwdNaivePlaced),
         compiled: () => bwdCompiled.run(bwdPlaced),
       },
     };

@@ -12,7 +12,9 @@ import os from "node:os";
 import { evaluate } from "../core/evaluate.js";
 import type { Graph } from "../core/graph.js";
 import { RandomState } from "../nn/random.js";
-import { Tensor, type DType } from "../core/tensor.js";
+import { Tensor, tensor, type DType } from "../core/tensor.js";
+import type { Node } from "../core/node.js";
+import { labelInputs } from "../compile/check/random-graphs.js";
 import { vjp, type GradOptions } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";
 import { compile, type Executable } from "../compile/codegen/compile.js";
@@ -91,10 +93,12 @@ export const ENGINES = [
   { engine: "compiled", label: "compiled: compile(optimize(vjp(g)).%s).run" },
 ] as const;
 
-/** Seeded standard normals for every input of g (and the cotangent), in g's dtypes. */
+/** Seeded standard normals for every input of g (and the cotangent), in g's dtypes; class labels (softmaxCrossEntropy's y) are seeded integers in 0..C-1. */
 export function randomInputs(g: Graph, seed: number): Record<string, Tensor> {
   const rs = new RandomState(seed);
-  return Object.fromEntries(g.inputs.map((x) => [x.name, rs.randnTensor([...x.shape], x.dtype)]));
+  const labels = labelInputs(g);
+  const label = (x: Node, c: number) => tensor(rs.randint(0, c, [x.size]), [...x.shape], x.dtype);
+  return Object.fromEntries(g.inputs.map((x) => [x.name, labels.has(x) ? label(x, labels.get(x)!) : rs.randnTensor([...x.shape], x.dtype)]));
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Graph } from "./graph.js";
 import { numbering, printNode } from "./graph.js";
 import type { Node } from "./node.js";
 import { bindSymbols, graphSymbols, specialize } from "./symbolic.js";
-import { sameShape, shapeStr, Tensor, tensor } from "./tensor.js";
+import { sameShape, shapeStr, staleTensor, Tensor, tensor } from "./tensor.js";
 
 export type InputValue = Tensor | number | readonly unknown[] | Float64Array | Float32Array;
 
@@ -22,6 +22,8 @@ export function bindInputs(g: Graph, inputs: Readonly<Record<string, InputValue>
     const v = Object.hasOwn(inputs, x.name) ? inputs[x.name] : undefined; // an input named "constructor" is not Object's
     if (v === undefined) throw new GradcError(`${who}: missing input "${x.name}" (${x.dtype}${shapeStr(x.shape)}): the graph takes ${expected.join(", ")}`);
     const t = v instanceof Tensor ? v : toTensor(v, x, who);
+    const stale = staleTensor(t);
+    if (stale) throw new GradcError(`${who}: input "${x.name}": ${stale}`);
     if (!sameShape(t.shape, x.shape)) throw new GradcError(`${who}: input "${x.name}" has shape ${shapeStr(t.shape)}, the graph expects ${x.dtype}${shapeStr(x.shape)}`);
     if (t.dtype !== x.dtype) throw new GradcError(`${who}: input "${x.name}" is ${t.dtype}, the graph expects ${x.dtype}${shapeStr(x.shape)}`);
     values.set(x, t);
@@ -33,6 +35,7 @@ function toTensor(v: InputValue, x: Node, who: string): Tensor {
   try {
     if (typeof v === "number") return tensor(v, x.shape.length === 0 ? [] : undefined, x.dtype);
     if (v instanceof Float64Array || v instanceof Float32Array) {
+      if (v.length === 0 && v.buffer.byteLength === 0 && x.size > 0) throw new GradcError(`its buffer was transferred or detached (it reads 0 values)`);
       return v.length === x.size ? tensor(v, x.shape) : tensor(v);
     }
     return tensor(v as never, undefined, x.dtype);

@@ -3,12 +3,14 @@
 
 import type { DType, Shape } from "./tensor.js";
 import { shapeStr } from "./tensor.js";
-import { lookup, type AttrValue, type Attrs, type Aval, type OpDef } from "./registry.js";
+import { attrsProblem, lookup, type AttrValue, type Attrs, type Aval, type OpDef } from "./registry.js";
 import { GradcError } from "./errors.js";
 import { dimStr } from "./symbol-table.js";
 import * as b from "./builder.js";
 
 let nextId = 0;
+/** The id the next new node gets: a node with an id at least this was created after the call. */
+export const nextNodeId = (): number => nextId;
 
 // The hash-consing table, in two tiers. WeakRef cannot be the hot path: creating or dereferencing
 // one keeps its target alive until the current synchronous job ends, so a loop that compiles
@@ -218,11 +220,17 @@ function formatAttr(v: AttrValue): string {
   return typeof v === "number" ? formatNumber(v) : String(v);
 }
 
-function attrKey(attrs: Attrs): string {
-  const keys = Object.keys(attrs).sort();
-  // numbers by formatNumber: JSON writes NaN and ±Infinity as null and -0 as 0, which would merge them
-  const value = (v: AttrValue) => (typeof v === "number" ? formatNumber(v) : JSON.stringify(v));
-  return keys.map((k) => `${k}:${value(attrs[k])}`).join(";");
+/**
+ * A node's identity as one JSON text: op, input ids, attributes (sorted by name), dtype and shape.
+ * JSON escapes every name and string, so two different nodes never share a key whatever their
+ * attribute names hold; numbers are written by formatNumber under a tag (JSON would merge NaN,
+ * ±Infinity and null, and -0 with 0), strings and booleans as themselves.
+ */
+export function nodeKey(op: string, inputs: readonly Node[], attrs: Attrs, aval: Aval): string {
+  const num = (v: number) => ["n", formatNumber(v)];
+  const value = (v: AttrValue) => (typeof v === "number" ? num(v) : Array.isArray(v) ? ["a", ...v.map(num)] : v);
+  const entries = Object.keys(attrs).sort().map((k) => [k, value(attrs[k])]);
+  return JSON.stringify([op, inputs.map((x) => x.id), entries, aval.dtype, aval.shape.map(String)]);
 }
 
 /**
@@ -237,6 +245,8 @@ export function apply(op: string, inputs: readonly Node[], attrs: Attrs = {}): N
   for (const x of inputs) {
     if (!(x instanceof Node)) throw new GradcError(`${op}: an input is not a graph node (${String(x)})\n  at ${op}`);
   }
+  const problem = attrsProblem(def, attrs);
+  if (problem) throw new GradcError(`${op}: ${problem}\n  at ${describe(op, inputs, typeof attrs === "object" && attrs !== null ? attrs : {})}`);
   let aval: Aval;
   try {
     aval = def.shape(inputs, attrs);
@@ -245,7 +255,7 @@ export function apply(op: string, inputs: readonly Node[], attrs: Attrs = {}): N
     throw new GradcError(`${op}: ${msg}\n  at ${describe(op, inputs, attrs)}`);
   }
   const frozen = Object.freeze({ ...attrs }) as Attrs;
-  const key = `${op}(${inputs.map((x) => x.id).join(",")}){${attrKey(frozen)}}${aval.dtype}${shapeStr(aval.shape)}`;
+  const key = nodeKey(op, inputs, frozen, aval);
   const hit = recent.get(key) ?? settled.get(key)?.deref();
   if (hit) {
     remember(key, hit);

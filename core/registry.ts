@@ -7,6 +7,13 @@ import { fail } from "./errors.js";
 
 export type AttrValue = number | string | boolean | readonly number[];
 export type Attrs = Readonly<Record<string, AttrValue>>;
+/**
+ * An attribute's type: "int" (an integer), "number" (any number, NaN and ±Infinity included),
+ * "string", "boolean", "ints" (a list of integers); a trailing "?" makes it optional.
+ */
+export type AttrType = "int" | "number" | "string" | "boolean" | "ints";
+/** Every attribute an op takes, by name: `apply` and `fromJSON` refuse any other. {} for none. */
+export type AttrSchema = Readonly<Record<string, AttrType | `${AttrType}?`>>;
 export type Kind = "leaf" | "elementwise" | "reduce" | "movement" | "matmul" | "other";
 
 export interface Aval {
@@ -88,6 +95,8 @@ export interface OpDef {
   readonly arity: number;
   /** Tags the optimizer and scheduler read: commutative, linear, ... */
   readonly tags?: readonly string[];
+  /** The attributes the op takes and their types ({} for none): an unknown or mistyped one is an error at `apply`. */
+  readonly attrs: AttrSchema;
   /** Output shape and dtype from input avals; throws an Error whose message says what is wrong. */
   shape(inputs: readonly Aval[], attrs: Attrs): Aval;
   /** The reference kernel, used by `evaluate`. */
@@ -142,8 +151,23 @@ export interface OpSample {
 
 const registry = new Map<string, OpDef>();
 
+const ATTR_TYPE = /^(int|number|string|boolean|ints)\??$/;
+
+/** What is wrong with an attribute schema, or undefined. */
+export function schemaProblem(schema: unknown): string | undefined {
+  if (typeof schema !== "object" || schema === null || Array.isArray(schema)) {
+    return `no attribute schema: give attrs: {} for an op without attributes, or e.g. attrs: { axis: "int", shape: "ints?" }`;
+  }
+  for (const [k, t] of Object.entries(schema)) {
+    if (typeof t !== "string" || !ATTR_TYPE.test(t)) return `attribute ${JSON.stringify(k)} has type ${JSON.stringify(t)}; types are int, number, string, boolean, ints (optional with a trailing ?)`;
+  }
+  return undefined;
+}
+
 export function register(def: OpDef): OpDef {
   if (registry.has(def.name)) fail(`register: an op named "${def.name}" is already registered`);
+  const problem = schemaProblem((def as { attrs?: unknown }).attrs);
+  if (problem) fail(`register: op "${def.name}": ${problem}`);
   registry.set(def.name, Object.freeze(def));
   return def;
 }
@@ -167,4 +191,33 @@ export function hasOp(name: string): boolean {
 
 export function allOps(): OpDef[] {
   return [...registry.values()];
+}
+
+const isType: Record<AttrType, (v: unknown) => boolean> = {
+  int: (v) => Number.isInteger(v),
+  number: (v) => typeof v === "number",
+  string: (v) => typeof v === "string",
+  boolean: (v) => typeof v === "boolean",
+  ints: (v) => Array.isArray(v) && v.every((d) => Number.isInteger(d)),
+};
+
+/** What is wrong with `attrs` under the op's schema (unknown, mistyped or missing attribute), or undefined. */
+export function attrsProblem(def: OpDef, attrs: unknown): string | undefined {
+  if (typeof attrs !== "object" || attrs === null || Array.isArray(attrs)) return `attributes must be a record, got ${attrs === null ? "null" : Array.isArray(attrs) ? "an array" : typeof attrs}`;
+  const schema = def.attrs;
+  const takes = () => (Object.keys(schema).length ? `${def.name} takes ${Object.entries(schema).map(([k, t]) => `${k} (${t})`).join(", ")}` : `${def.name} takes no attributes`);
+  const unknown = Object.keys(attrs).filter((k) => !Object.hasOwn(schema, k));
+  if (unknown.length && Object.keys(schema).length === 0) {
+    const hint = def.kind === "elementwise" ? "; pass a parameter as an operand" : "";
+    return `${def.name} takes no attributes (got ${unknown.map((k) => JSON.stringify(k)).join(", ")})${hint}`;
+  }
+  if (unknown.length) return `unknown attribute ${JSON.stringify(unknown[0])}: ${takes()}`;
+  for (const [k, v] of Object.entries(attrs)) {
+    const t = schema[k].replace("?", "") as AttrType;
+    if (!isType[t](v)) return `attribute ${k} must be ${t === "ints" ? "a list of integers" : t === "int" ? "an integer" : `a ${t}`}, got ${typeof v === "number" ? String(v) : JSON.stringify(v) ?? typeof v}`;
+  }
+  for (const [k, t] of Object.entries(schema)) {
+    if (!t.endsWith("?") && !Object.hasOwn(attrs, k)) return `missing attribute ${k} (${t}): ${takes()}`;
+  }
+  return undefined;
 }

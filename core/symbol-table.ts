@@ -14,12 +14,37 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,31}$/;
 export function symbolSize(name: string): number {
   const hit = byName.get(name);
   if (hit !== undefined) return hit;
-  if (!NAME.test(name)) throw new Error(`a symbolic size needs an identifier name (a letter or _, then letters, digits or _), got ${JSON.stringify(name)}`);
-  const rep = REPRESENTATIVES[byName.size];
+  if (typeof name !== "string" || !NAME.test(name)) throw new Error(`a symbolic size needs an identifier name (a letter or _, then letters, digits or _), got ${JSON.stringify(name)}`);
+  const rep = REPRESENTATIVES.find((r) => !byRep.has(r));
   if (rep === undefined) throw new Error(`at most ${REPRESENTATIVES.length} symbolic sizes (${[...byName.keys()].join(", ")} are taken)`);
   byName.set(name, rep);
   byRep.set(rep, name);
   return rep;
+}
+
+/** The symbols reserved so far, to roll back to if what reserves more fails (a rejected file). */
+export const reservedSymbols = (): ReadonlySet<string> => new Set(byName.keys());
+
+/** Release every symbol reserved since `before` (reservedSymbols()): a failed read leaves the table as it was. */
+export function releaseSymbolsSince(before: ReadonlySet<string>): void {
+  for (const [name, rep] of byName) {
+    if (before.has(name)) continue;
+    byName.delete(name);
+    byRep.delete(rep);
+  }
+}
+
+/** Whether `rep` is one of the representative sizes symbols are given (a file's "symbols" must use them). */
+export const isRepresentative = (rep: number): boolean => REPRESENTATIVES.includes(rep);
+
+/**
+ * The representative a concrete size would be read as (k * rep), reserved or not, or undefined.
+ * A concrete axis of that size is refused where sizes enter (trace, fromJSON, symbol binding):
+ * the printer, export and specialisation would read it as a symbol.
+ */
+export function representativeOf(d: number): number | undefined {
+  if (!(d >= REPRESENTATIVES[REPRESENTATIVES.length - 1])) return undefined;
+  return REPRESENTATIVES.find((rep) => d % rep === 0 && d / rep < rep);
 }
 
 /** The symbol a dimension stands for, as k * symbol; undefined for a concrete size. */

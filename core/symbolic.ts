@@ -7,7 +7,7 @@ import { GradcError } from "./errors.js";
 import { Graph, toposort } from "./graph.js";
 import { apply, Node } from "./node.js";
 import { constant } from "./builder.js";
-import { symbolOf, symbolSize } from "./symbol-table.js";
+import { representativeOf, symbolOf, symbolSize } from "./symbol-table.js";
 import { shapeStr, Tensor, type DType, type Shape } from "./tensor.js";
 
 export { symbolSize, symbolOf } from "./symbol-table.js";
@@ -53,6 +53,7 @@ export function bindSymbols(g: Graph, inputs: Readonly<Record<string, Shaped>>, 
       const got = v.shape[axis];
       if (got % s.k !== 0 || got === 0) throw new GradcError(`${who}: input "${x.name}" axis ${axis} has size ${got}, which is not ${s.k}${s.name} for a positive ${s.name}`);
       const n = got / s.k;
+      if (representativeOf(got) !== undefined) throw new GradcError(`${who}: input "${x.name}" axis ${axis} has size ${got}, a multiple of ${representativeOf(got)}, which gradc reserves to stand for a symbolic size`);
       if (sizes[s.name] === undefined) {
         sizes[s.name] = n;
         by[s.name] = `${x.name} (axis ${axis})`;
@@ -68,16 +69,29 @@ export function bindSymbols(g: Graph, inputs: Readonly<Record<string, Shaped>>, 
 }
 
 const specialised = new WeakMap<Graph, Map<string, Graph>>();
+/**
+ * Specialisations kept per graph, least recently used dropped first: a graph run at thousands of
+ * distinct sizes (a data loader's ragged last batches, a sweep over N) keeps memory bounded; a
+ * size run again after eviction is rebuilt (cheap: nodes are hash-consed) and compile's own cache
+ * (compile/codegen/compile.ts, 64 executables or 256 MB) decides whether its kernels survive.
+ */
+export const SPECIALISATION_CAP = 16;
 
-/** The graph at concrete sizes: `specialize(g, { N: 50 })`. Cached per graph and sizes. */
+/** The graph at concrete sizes: `specialize(g, { N: 50 })`. Cached per graph and sizes (LRU, SPECIALISATION_CAP). */
 export function specialize(g: Graph, sizes: Readonly<Record<string, number>>): Graph {
   const key = JSON.stringify(Object.entries(sizes).sort());
   let byKey = specialised.get(g);
   if (!byKey) specialised.set(g, (byKey = new Map()));
   let h = byKey.get(key);
-  if (!h) byKey.set(key, (h = rebuild(g, sizes)));
+  if (h) byKey.delete(key);
+  else h = rebuild(g, sizes);
+  byKey.set(key, h);
+  if (byKey.size > SPECIALISATION_CAP) byKey.delete(byKey.keys().next().value as string);
   return h;
 }
+
+/** How many specialisations of `g` are cached (for memory tests). */
+export const specialisationCount = (g: Graph): number => specialised.get(g)?.size ?? 0;
 
 function rebuild(g: Graph, sizes: Readonly<Record<string, number>>): Graph {
   const size = (d: number): number => {
@@ -104,6 +118,18 @@ function rebuild(g: Graph, sizes: Readonly<Record<string, number>>): Graph {
   }
   const pick = (r: Readonly<Record<string, Node>>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, done.get(v)!]));
   return new Graph(g.inputs.map((x) => done.get(x)!), pick(g.outputs), pick(g.facts));
+}
+
+/**
+ * A numeric size where sizes enter (trace). A multiple of a reserved symbol's representative is
+ * that symbol (the number symbolSize("N") returns stands for N: the zoo and the CLI pass shapes as
+ * numbers); a multiple of a representative no symbol holds yet is refused, since it would turn
+ * into whichever symbol reserves it later and print, export and specialise as that symbol.
+ */
+export function concreteSize(d: number, where: string): number {
+  const rep = typeof d === "number" ? representativeOf(d) : undefined;
+  if (rep !== undefined && !symbolOf(d)) throw new GradcError(`${where}: size ${d} is a multiple of ${rep}, a size gradc reserves to stand for a symbolic size; trace it as a named size (["N", ...]) instead`);
+  return d;
 }
 
 /** Check a name and reserve its size (trace's ["N", 3]). */

@@ -21,6 +21,8 @@ export class Tensor {
     if (sizeOf(shape) !== data.length) {
       throw new GradcError(`Tensor: ${data.length} values do not fill shape [${shape.join(",")}] (${sizeOf(shape)} elements)`);
     }
+    // a copy, frozen: the caller's array changed later cannot make shape and data disagree
+    if (!Object.isFrozen(shape)) (this as { shape: Shape }).shape = Object.freeze([...shape]);
   }
 
   get dtype(): DType {
@@ -165,3 +167,17 @@ export function checkShape(shape: Shape, where: string): void {
 /** `[200,3]`; a symbolic size by its name, `[N,3]` (core/symbol-table.ts). */
 export const shapeStr = (shape: Shape): string => `[${shape.map(dimStr).join(",")}]`;
 export const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((s, i) => s === b[i]);
+
+/**
+ * What is wrong with a tensor at the moment it is used, or undefined: its buffer transferred or
+ * detached (postMessage, ArrayBuffer.transfer: the view reads 0 values) or its data no longer
+ * filling its shape. A tensor is checked when made; this checks it where it is read.
+ */
+export function staleTensor(t: Tensor): string | undefined {
+  const buffer = t.data.buffer as ArrayBuffer & { detached?: boolean };
+  if (buffer.detached === true || (t.data.length === 0 && t.data.byteOffset === 0 && buffer.byteLength === 0 && sizeOf(t.shape) > 0)) {
+    return `its buffer was transferred or detached (it held ${sizeOf(t.shape)} values of shape [${t.shape.join(",")}])`;
+  }
+  if (t.data.length !== sizeOf(t.shape)) return `its ${t.data.length} values no longer fill its shape [${t.shape.join(",")}]`;
+  return undefined;
+}

@@ -5,7 +5,7 @@ import { Graph } from "./graph.js";
 import { input, withDefaultDtype } from "./builder.js";
 import { Node } from "./node.js";
 import { checkShape, type DType, type Shape } from "./tensor.js";
-import { symbolicSize } from "./symbolic.js";
+import { concreteSize, symbolicSize } from "./symbolic.js";
 
 /** A shape may name a symbolic size: ["N", 3] (see core/symbolic.ts). */
 export type Dim = number | string;
@@ -28,7 +28,7 @@ export function trace<K extends string>(
   for (const [name, spec] of Object.entries(inputs) as [K, InputSpec][]) {
     const dims = Array.isArray(spec) ? (spec as readonly Dim[]) : (spec as { shape: readonly Dim[] }).shape;
     if (!Array.isArray(dims)) throw new GradcError(`trace: input "${name}" needs a shape (an array of sizes), got ${JSON.stringify(spec)}`);
-    const shape: Shape = dims.map((d) => (typeof d === "string" ? symbolicSize(d, `trace: input "${name}"`) : d));
+    const shape: Shape = dims.map((d) => (typeof d === "string" ? symbolicSize(d, `trace: input "${name}"`) : concreteSize(d, `trace: input "${name}"`)));
     checkShape(shape, `trace: input "${name}"`);
     const dtype = (!Array.isArray(spec) && (spec as { dtype?: DType }).dtype) || opts.dtype || "f64";
     nodes[name] = input(name, shape, dtype);

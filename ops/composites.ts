@@ -3,7 +3,8 @@
 
 import * as b from "../core/builder.js";
 import { GradcError } from "../core/errors.js";
-import { scope, type Node } from "../core/node.js";
+import { apply, Node, scope } from "../core/node.js";
+import { kindOf } from "../core/args.js";
 import { normalizeAxes } from "../core/builder.js";
 
 export const mean = b.mean;
@@ -156,9 +157,15 @@ function groupnormBody(x: Node, gamma: Node, beta: Node, groups: number, opts: {
 }
 
 /** One-hot rows for integer class labels y [N] (stored as floats) over `classes`. */
-export function oneHot(y: Node, classes: number): Node {
+export function oneHot(y: Node, classes: number, of = "oneHot"): Node {
+  if (!(y instanceof Node) || y.rank !== 1) throw new GradcError(`${of}: expects labels [N], got ${y instanceof Node ? y : kindOf(y)}`);
+  if (!Number.isInteger(classes) || classes < 1) throw new GradcError(`${of}: classes must be a positive integer, got ${String(classes)} (labels ${y})`);
   const [n] = y.shape;
-  return scope("oneHot", () => b.equal(b.iota([n, classes], 1, y.dtype), b.reshape(y, [n, 1])));
+  // the labels' values are checked when known (op classIndex): an out-of-range one would match no column
+  return scope("oneHot", () => {
+    const labels = apply("classIndex", [y], { classes, of });
+    return b.equal(b.iota([n, classes], 1, y.dtype), b.reshape(labels, [n, 1]));
+  });
 }
 
 /**
@@ -175,6 +182,6 @@ function softmaxCrossEntropyBody(scores: Node, y: Node): Node {
   }
   const shifted = b.sub(scores, b.stopGradient(b.max(scores, 1, true)));
   const logZ = b.log(b.sum(b.exp(shifted), 1, true));
-  const picked = b.sum(b.mul(shifted, oneHot(y, scores.shape[1])), 1, true);
+  const picked = b.sum(b.mul(shifted, oneHot(y, scores.shape[1], "softmaxCrossEntropy")), 1, true);
   return b.mean(b.sub(logZ, picked));
 }

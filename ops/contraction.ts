@@ -17,7 +17,7 @@ import { output } from "./kernels.js";
 
 export const contractionOps: OpDef[] = [
   {
-    name: "matmul", kind: "matmul", arity: 2,
+    name: "matmul", kind: "matmul", arity: 2, attrs: {},
     shape: ([x, y]) => {
       if (x.shape.length < 2 || x.shape.length !== y.shape.length) {
         throw new Error(`operands must be 2-D, or batched [...,M,K] @ [...,K,N] of equal rank, got ${show(x.shape)} and ${show(y.shape)}`);

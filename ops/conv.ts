@@ -54,7 +54,7 @@ function reference(geometry: (p: Aval, q: Aval, a: Attrs) => ConvGeometry, role:
 
 export const convOps: OpDef[] = [
   {
-    name: "conv", kind: "other", arity: 2, tags: ["bilinear"],
+    name: "conv", kind: "other", arity: 2, tags: ["bilinear"], attrs: { stride: "ints", dilation: "ints", pads: "ints", groups: "int" },
     shape: ([x, w], attrs) => ({ shape: [x.shape[0], w.shape[0], ...convGeometry(x, w, attrs).output], dtype: x.dtype }),
     impl: reference(convGeometry, "y"),
     kernel: (inputs, attrs, out, gemm) => convKernel(convGeometry(inputs[0], inputs[1], attrs), out.dtype, gemm),
@@ -63,7 +63,7 @@ export const convOps: OpDef[] = [
     sample: (rand) => randomSample(rand, "conv"),
   },
   {
-    name: "convTranspose", kind: "other", arity: 2, tags: ["bilinear"],
+    name: "convTranspose", kind: "other", arity: 2, tags: ["bilinear"], attrs: { stride: "ints", dilation: "ints", pads: "ints", groups: "int", outputPadding: "ints" },
     shape: ([y, w], attrs) => {
       const c = convTransposeGeometry(y, w, attrs);
       return { shape: [y.shape[0], c.cig * c.groups, ...c.input], dtype: y.dtype };
@@ -75,7 +75,7 @@ export const convOps: OpDef[] = [
     sample: (rand) => randomSample(rand, "convTranspose"),
   },
   {
-    name: "convFilter", kind: "other", arity: 2, tags: ["bilinear"],
+    name: "convFilter", kind: "other", arity: 2, tags: ["bilinear"], attrs: { stride: "ints", dilation: "ints", pads: "ints", groups: "int", kernel: "ints" },
     shape: ([x, y], attrs) => {
       const c = convFilterGeometry(x, y, attrs);
       return { shape: [y.shape[1], c.cig, ...c.kernel], dtype: x.dtype };

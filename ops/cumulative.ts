@@ -37,7 +37,7 @@ function cumAttrs(x: Aval, attrs: Attrs): { axis: number; reverse: boolean; excl
 export const cumulativeOps: OpDef[] = [
   {
     // attrs: axis (non-negative), reverse, exclusive
-    name: "cumsum", kind: "other", arity: 1, tags: ["linear"],
+    name: "cumsum", kind: "other", arity: 1, tags: ["linear"], attrs: { axis: "int", reverse: "boolean", exclusive: "boolean" },
     shape: ([x], attrs) => {
       cumAttrs(x, attrs);
       return { shape: x.shape, dtype: x.dtype };

@@ -6,7 +6,7 @@
 
 import { GradcError } from "../core/errors.js";
 import { apply, Node, type Operand } from "../core/node.js";
-import { hasOp, register, unregister, type Attrs, type Aval, type Kind, type OpDef, type OpSample } from "../core/registry.js";
+import { attrsProblem, hasOp, register, schemaProblem, unregister, type AttrSchema, type Attrs, type Aval, type Kind, type OpDef, type OpSample } from "../core/registry.js";
 import { broadcastAll } from "../core/builder.js";
 import { sameShape, shapeStr, Tensor, type Shape } from "../core/tensor.js";
 import { elementwise } from "./elementwise.js";
@@ -46,6 +46,11 @@ export interface OpSpec {
   simd?: OpDef["simd"];
   /** How to write the op in an ONNX export: (e, inputs, attrs, out) => e.node("Softplus", inputs). */
   onnx?: OpDef["onnx"];
+  /**
+   * Kind "other": the attributes the op takes and their types, e.g. { axis: "int", scale: "number?" }
+   * (int, number, string, boolean, ints; "?" optional). Default {}: no attributes. Elementwise ops take none.
+   */
+  attrs?: AttrSchema;
   /** Input shapes the shape rule is probed with at definition time (default: [2,3] each). */
   probe?: { shapes: Shape[]; attrs?: Attrs };
 }
@@ -58,7 +63,7 @@ export interface DefinedOp {
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
-const FIELDS = new Set(["name", "kind", "arity", "scalar", "expr", "shape", "impl", "vjp", "jvp", "differentiable", "tags", "sample", "probe", "onnx", "simd"]);
+const FIELDS = new Set(["name", "kind", "arity", "scalar", "expr", "shape", "impl", "vjp", "jvp", "differentiable", "tags", "sample", "probe", "onnx", "simd", "attrs"]);
 const userOps = new Set<string>();
 
 /**
@@ -156,19 +161,20 @@ function validate(spec: OpSpec): OpDef {
     if (spec.impl || spec.shape) throw new GradcError(`${who}: an elementwise op gets its shape rule and kernel from scalar; use kind: "other" for a custom kernel`);
     checkExpr(who, spec);
     const base = elementwise({ name, arity: spec.arity, scalar: spec.scalar, expr: spec.expr as OpDef["expr"] & {}, tags: spec.tags, source });
+    if (spec.attrs !== undefined && Object.keys(spec.attrs).length) throw new GradcError(`${who}: an elementwise op takes no attributes; pass a parameter as an operand, e.g. ${name}(x, 0.1) with arity 2`);
     // attributes would reach generated code through expr, and scalar could not see them: parameters are operands
-    const shape: OpDef["shape"] = (inputs, attrs) => {
-      const keys = Object.keys(attrs);
-      if (keys.length) throw new Error(`an elementwise op takes no attributes (got ${keys.join(", ")}); pass a parameter as an operand, e.g. ${name}(x, 0.1) with arity 2`);
-      return base.shape(inputs, attrs);
-    };
-    def = { ...base, shape, expr: spec.expr, vjp, jvp: spec.jvp, sample: spec.sample, onnx: spec.onnx, simd: spec.simd };
+    def = { ...base, expr: spec.expr, vjp, jvp: spec.jvp, sample: spec.sample, onnx: spec.onnx, simd: spec.simd };
   } else {
     if (spec.scalar || spec.expr) throw new GradcError(`${who}: scalar and expr are for elementwise ops (kind "elementwise")`);
     if (!spec.shape) throw new GradcError(`${who}: needs a shape rule: shape: (inputs, attrs) => ({ shape, dtype })`);
     if (!spec.impl) throw new GradcError(`${who}: needs a reference kernel: impl: (inputs, attrs, out) => Tensor`);
-    def = { name, kind, arity: spec.arity, tags: spec.tags ?? [], source, shape: spec.shape, impl: spec.impl, vjp, jvp: spec.jvp, sample: spec.sample, onnx: spec.onnx };
+    if (spec.attrs !== undefined && (typeof spec.attrs !== "object" || spec.attrs === null || Array.isArray(spec.attrs))) {
+      throw new GradcError(`${who}: attrs must be a record of attribute types, e.g. { axis: "int" }`);
+    }
+    def = { name, kind, arity: spec.arity, attrs: spec.attrs ?? {}, tags: spec.tags ?? [], source, shape: spec.shape, impl: spec.impl, vjp, jvp: spec.jvp, sample: spec.sample, onnx: spec.onnx };
   }
+  const bad = schemaProblem(def.attrs);
+  if (bad) throw new GradcError(`${who}: ${bad}`);
   probe(who, def, spec);
   return def;
 }
@@ -249,6 +255,8 @@ function probe(who: string, def: OpDef, spec: OpSpec): void {
     from = "default probe";
   }
   const avals = inputs.map((t) => `${t.dtype}${shapeStr(t.shape)}`).join(", ");
+  const wrong = attrsProblem(def, attrs);
+  if (wrong) throw new GradcError(`${who}: the ${from}'s attributes: ${wrong}`);
   let aval: Aval;
   try {
     aval = def.shape(inputs, attrs);

@@ -26,6 +26,7 @@ export function elementwise(spec: ElementwiseSpec): OpDef {
     name: spec.name,
     kind: "elementwise",
     arity: spec.arity,
+    attrs: {},
     tags: spec.tags ?? [],
     source: spec.source,
     scalar,

@@ -8,6 +8,7 @@ import { apply, type Node } from "../core/node.js";
 import * as b from "../core/builder.js";
 import { strides, type Shape } from "../core/tensor.js";
 import { show } from "./checks.js";
+import { GradcError } from "../core/errors.js";
 import { output, walk } from "./kernels.js";
 
 /** Per-axis integer lists of the input's rank. */
@@ -111,7 +112,7 @@ function planAlong(xShape: Shape, idxShape: Shape, axis: number, op: string): (i
 
 export const indexingOps: OpDef[] = [
   {
-    name: "slice", kind: "movement", arity: 1,
+    name: "slice", kind: "movement", arity: 1, attrs: { start: "ints", stop: "ints", step: "ints" },
     shape: ([x], attrs) => sliceShape(x, attrs),
     impl: ([x], attrs, out) => {
       const r = output(out);
@@ -126,7 +127,7 @@ export const indexingOps: OpDef[] = [
   },
   {
     // attrs: the full `shape` and the slice (start, stop, step) whose positions x fills
-    name: "pad", kind: "other", arity: 1, tags: ["linear"],
+    name: "pad", kind: "other", arity: 1, attrs: { shape: "ints", start: "ints", stop: "ints", step: "ints" }, tags: ["linear"],
     shape: ([x], attrs) => {
       const shape = perAxis(attrs, "shape", x.shape.length);
       const window = sliceShape({ shape, dtype: x.dtype }, attrs).shape;
@@ -145,7 +146,7 @@ export const indexingOps: OpDef[] = [
     vjp: (g, _x, _out, attrs) => [apply("slice", [g], { start: attrs.start, stop: attrs.stop, step: attrs.step })],
   },
   {
-    name: "concat", kind: "other", arity: -1,
+    name: "concat", kind: "other", arity: -1, attrs: { axis: "int" },
     shape: (xs, attrs) => concatShape(xs, attrs),
     impl: (xs, attrs, out) => {
       const r = output(out);
@@ -173,7 +174,7 @@ export const indexingOps: OpDef[] = [
     },
   },
   {
-    name: "takeAlongAxis", kind: "other", arity: 2,
+    name: "takeAlongAxis", kind: "other", arity: 2, attrs: { axis: "int" },
     shape: ([x, idx], attrs) => {
       alongShape(x, idx, attrs, "indices");
       return { shape: idx.shape, dtype: x.dtype };
@@ -191,7 +192,7 @@ export const indexingOps: OpDef[] = [
     vjp: (g, [x, idx], _out, attrs) => [b.scatterAdd(b.constant(0, x.dtype, x.shape), idx, g, attrs.axis as number), null],
   },
   {
-    name: "scatterAdd", kind: "other", arity: 3,
+    name: "scatterAdd", kind: "other", arity: 3, attrs: { axis: "int" },
     shape: ([x, idx, upd], attrs) => {
       alongShape(x, idx, attrs, "indices");
       if (upd.shape.length !== idx.shape.length || upd.shape.some((s, d) => s !== idx.shape[d])) throw new Error(`updates ${show(upd.shape)} must have the shape of the indices ${show(idx.shape)}`);
@@ -213,5 +214,30 @@ export const indexingOps: OpDef[] = [
       };
     },
     vjp: (g, [, idx], _out, attrs) => [g, null, b.takeAlongAxis(g, idx, attrs.axis as number)],
+  },
+  {
+    // class labels (integers stored as floats) read by oneHot and softmaxCrossEntropy: the value
+    // unchanged, checked where it is known (evaluate, compile(...).run), so a label 7 of 3 classes,
+    // 1.5 or -1 is an error naming the op that reads it and the position, not a dropped loss term
+    name: "classIndex", kind: "other", arity: 1, attrs: { classes: "int", of: "string" },
+    shape: ([y], attrs) => {
+      if ((attrs.classes as number) < 1) throw new Error(`classes must be at least 1, got ${attrs.classes}`);
+      return y;
+    },
+    impl: ([y], attrs, out) => {
+      const r = output(out);
+      const classes = attrs.classes as number;
+      const d = y.data;
+      for (let i = 0; i < d.length; i++) {
+        const v = d[i];
+        if (!(Number.isInteger(v) && v >= 0 && v < classes)) {
+          const at = y.shape.length === 1 ? `position ${i}` : `position ${i} (row-major in ${show(y.shape)})`;
+          throw new GradcError(`${attrs.of as string}: label ${v} at ${at} is not a class in 0..${classes - 1} (an integer below ${classes})`);
+        }
+      }
+      r.data.set(d);
+      return r;
+    },
+    vjp: () => [null],
   },
 ];

@@ -10,7 +10,7 @@ import { symbolSize } from "../core/symbol-table.js";
 
 export const leafOps: OpDef[] = [
   {
-    name: "input", kind: "leaf", arity: 0,
+    name: "input", kind: "leaf", arity: 0, attrs: { name: "string", shape: "ints", dtype: "string" },
     shape: (_x, attrs) => {
       if (typeof attrs.name !== "string" || attrs.name === "") throw new Error(`an input needs a non-empty string name, got ${JSON.stringify(attrs.name)}`);
       return { shape: shapeAttr(attrs), dtype: dtypeAttr(attrs) };
@@ -18,7 +18,7 @@ export const leafOps: OpDef[] = [
     impl: (_x, attrs) => fail(`input "${String(attrs.name)}" has no value: pass it to evaluate`),
   },
   {
-    name: "const", kind: "leaf", arity: 0,
+    name: "const", kind: "leaf", arity: 0, attrs: { value: "number", dtype: "string", shape: "ints?" },
     shape: (_x, attrs) => {
       if (typeof attrs.value !== "number") throw new Error(`a constant's value must be a number, got ${JSON.stringify(attrs.value)}`);
       return { shape: attrs.shape === undefined ? [] : shapeAttr(attrs), dtype: dtypeAttr(attrs) };
@@ -30,7 +30,7 @@ export const leafOps: OpDef[] = [
     },
   },
   {
-    name: "iota", kind: "leaf", arity: 0,
+    name: "iota", kind: "leaf", arity: 0, attrs: { shape: "ints", axis: "int", dtype: "string" },
     shape: (_x, attrs) => {
       const shape = shapeAttr(attrs);
       const axis = attrs.axis;
@@ -49,7 +49,7 @@ export const leafOps: OpDef[] = [
   {
     // a symbolic size as a value (1/N is recip(dim N)); evaluate and compile replace it by the
     // size bound at run time (core/symbolic.ts), so the kernel here sees only the traced size
-    name: "dim", kind: "leaf", arity: 0,
+    name: "dim", kind: "leaf", arity: 0, attrs: { name: "string", dtype: "string" },
     shape: (_x, attrs) => {
       if (typeof attrs.name !== "string") throw new Error(`a dim needs the symbol's name, got ${JSON.stringify(attrs.name)}`);
       symbolSize(attrs.name);
@@ -62,7 +62,7 @@ export const leafOps: OpDef[] = [
     },
   },
   {
-    name: "cast", kind: "elementwise", arity: 1,
+    name: "cast", kind: "elementwise", arity: 1, attrs: { dtype: "string" },
     scalar: (a) => a,
     expr: ([a]) => a,
     shape: ([x], attrs) => ({ shape: x.shape, dtype: dtypeAttr(attrs) }),

@@ -108,7 +108,7 @@ function maxIndexPlanned(c: ConvGeometry): PlannedKernel {
 
 export const poolOps: OpDef[] = [
   {
-    name: "maxPoolIndex", kind: "other", arity: 1,
+    name: "maxPoolIndex", kind: "other", arity: 1, attrs: { kernel: "ints", stride: "ints", dilation: "ints", pads: "ints" },
     shape: ([x], attrs) => ({ shape: [x.shape[0], x.shape[1], ...poolGeometry(x, attrs).output], dtype: x.dtype }),
     impl: (inputs, attrs, out) => maxIndexKernel(inputs, attrs, out),
     kernel: ([x], attrs) => maxIndexPlanned(poolGeometry(x, attrs)),

@@ -24,13 +24,13 @@ function reduceKernel(init: number, combine: (acc: number, v: number) => number)
 
 export const structuralOps: OpDef[] = [
   {
-    name: "sum", kind: "reduce", arity: 1, tags: ["linear"],
+    name: "sum", kind: "reduce", arity: 1, attrs: { axes: "ints" }, tags: ["linear"],
     shape: ([x], attrs) => ({ shape: reducedShape(x.shape, axesAttr(attrs, x.shape.length)), dtype: x.dtype }),
     impl: reduceKernel(0, (acc, v) => acc + v),
     vjp: (g, [x]) => [b.broadcastTo(g, x.shape)],
   },
   {
-    name: "max", kind: "reduce", arity: 1,
+    name: "max", kind: "reduce", arity: 1, attrs: { axes: "ints" },
     shape: ([x], attrs) => {
       const axes = axesAttr(attrs, x.shape.length);
       // -Infinity, max's identity, is not a value anyone wants from an empty batch
@@ -48,7 +48,7 @@ export const structuralOps: OpDef[] = [
     },
   },
   {
-    name: "broadcastTo", kind: "movement", arity: 1,
+    name: "broadcastTo", kind: "movement", arity: 1, attrs: { shape: "ints" },
     shape: ([x], attrs) => {
       const shape = shapeAttr(attrs);
       if (shape.length !== x.shape.length) throw new Error(`cannot broadcast ${show(x.shape)} to ${show(shape)}: ranks differ (reshape first)`);
@@ -69,7 +69,7 @@ export const structuralOps: OpDef[] = [
     vjp: (g, [x]) => [b.sum(g, x.shape.flatMap((s, i) => (s === 1 && g.shape[i] !== 1 ? [i] : [])), true)],
   },
   {
-    name: "reshape", kind: "movement", arity: 1,
+    name: "reshape", kind: "movement", arity: 1, attrs: { shape: "ints" },
     shape: ([x], attrs) => {
       const shape = shapeAttr(attrs);
       if (sizeOf(shape) !== sizeOf(x.shape)) throw new Error(`cannot reshape ${show(x.shape)} (${sizeOf(x.shape)} elements) to ${show(shape)} (${sizeOf(shape)})`);
@@ -79,7 +79,7 @@ export const structuralOps: OpDef[] = [
     vjp: (g, [x]) => [b.reshape(g, x.shape)],
   },
   {
-    name: "transpose", kind: "movement", arity: 1,
+    name: "transpose", kind: "movement", arity: 1, attrs: { perm: "ints" },
     shape: ([x], attrs) => {
       const perm = attrs.perm;
       const rank = x.shape.length;

@@ -108,7 +108,7 @@ describe("a user op is a first-class citizen", () => {
       const g = trace({ x: [2] }, ({ x }) => leaky(x, 0.1));
       assert.deepEqual(Array.from(compile(g).run({ x: [2, -2] }).out.data), [2, -0.2]);
       assert.ok(checkOp(leaky, { runs: 5 }).checks.every((c) => c.worst !== null));
-      assert.throws(() => trace({ x: [2] }, ({ x }) => leaky(x, 0.1, { alpha: "0; throw 1" })), gradcError("leaky:", "takes no attributes (got alpha)"));
+      assert.throws(() => trace({ x: [2] }, ({ x }) => leaky(x, 0.1, { alpha: "0; throw 1" })), gradcError("leaky:", "takes no attributes (got \"alpha\")"));
     } finally {
       removeOp("leaky");
     }

@@ -10,7 +10,9 @@ import { grad, vjp } from "../compile/autodiff/reverse.js";
 import { optimize } from "../compile/optimize/optimize.js";
 import { zoo } from "../ops/zoo.js";
 import type { Graph } from "../core/graph.js";
-import type { Tensor } from "../core/tensor.js";
+import { Tensor } from "../core/tensor.js";
+import type { Node } from "../core/node.js";
+import { labelInputs } from "../compile/check/random-graphs.js";
 import { randomTensor, relError, seededRandom } from "../compile/check/numeric.js";
 
 const softmax = trace({ x: [4, 3] }, ({ x }) => {
@@ -21,7 +23,9 @@ const softmax = trace({ x: [4, 3] }, ({ x }) => {
 /** Run forward then backward of a pair on random inputs; the gradients next to grad's. */
 function checkPair(g: Graph, pair: { forward: Graph; backward: Graph }, seed: number): void {
   const rand = seededRandom(seed);
-  const inputs: Record<string, Tensor> = Object.fromEntries(g.inputs.map((x) => [x.name, randomTensor(rand, [...x.shape])]));
+  const labels = labelInputs(g); // class labels must be integers in range (checked when the graph runs)
+  const label = (x: Node, c: number) => new Tensor(Float64Array.from({ length: x.size }, () => Math.floor(c * rand())), x.shape);
+  const inputs: Record<string, Tensor> = Object.fromEntries(g.inputs.map((x) => [x.name, labels.has(x) ? label(x, labels.get(x)!) : randomTensor(rand, [...x.shape])]));
   const out = g.output("out");
   const dout = randomTensor(rand, [...out.shape]);
   const fwd = evaluate(pair.forward, inputs);

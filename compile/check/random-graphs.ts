@@ -87,13 +87,30 @@ export function randomCase(seed: number, opts: FuzzOptions = {}): FuzzCase {
   return { seed, graph, inputs: randomInputs(graph, r) };
 }
 
-/** Values uniform in [lo, hi) for every input of a graph, in its dtype, drawn in input order. */
+/**
+ * Values uniform in [lo, hi) for every input of a graph, in its dtype, drawn in input order; an
+ * input read as class labels (by op classIndex, under oneHot and softmaxCrossEntropy) gets
+ * integers in 0..C-1 from the same draws, since any other value is an error when the graph runs.
+ */
 export function randomInputs(g: Graph, rand: Rand, lo = -2, hi = 2): Record<string, Tensor> {
+  const classes = labelInputs(g);
   const values: Record<string, Tensor> = {};
   for (const x of g.inputs) {
     const data = x.dtype === "f32" ? new Float32Array(x.size) : new Float64Array(x.size);
-    for (let i = 0; i < data.length; i++) data[i] = lo + (hi - lo) * rand();
+    const c = classes.get(x);
+    for (let i = 0; i < data.length; i++) data[i] = c === undefined ? lo + (hi - lo) * rand() : Math.floor(c * rand());
     values[x.name] = new Tensor(data, x.shape);
   }
   return values;
+}
+
+/** Inputs a graph reads as class labels, with their class count (the smallest, if several ops read one). */
+export function labelInputs(g: Graph): Map<Node, number> {
+  const out = new Map<Node, number>();
+  for (const n of g.nodes()) {
+    const [y] = n.inputs;
+    if (n.op !== "classIndex" || !y.isInput) continue;
+    out.set(y, Math.min(out.get(y) ?? Infinity, n.attrs.classes as number));
+  }
+  return out;
 }

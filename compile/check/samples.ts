@@ -202,6 +202,12 @@ export const builtinSamples: Readonly<Record<string, Sampler>> = {
     const shape = randShape(rand, 1, 3);
     return { inputs: [randomTensor(rand, shape)], attrs: { axis: int(rand, 0, shape.length - 1), reverse: rand() < 0.5, exclusive: rand() < 0.5 } };
   },
+  // valid labels only: an out-of-range one is an error (spec/identity.test.ts), not a value to compare
+  classIndex: (rand) => {
+    const classes = int(rand, 1, 5);
+    const y = tensor(Array.from({ length: int(rand, 1, 6) }, () => int(rand, 0, classes - 1)));
+    return { inputs: [y], attrs: { classes, of: "oneHot" }, wrt: [] };
+  },
   log1p: unary(-0.5, 2),
   expm1: unary(-2, 2),
 };

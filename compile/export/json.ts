@@ -4,9 +4,9 @@
 
 import { GradcError } from "../../core/errors.js";
 import { Graph } from "../../core/graph.js";
-import { apply, formatNumber, Node } from "../../core/node.js";
+import { apply, formatNumber, nextNodeId, Node } from "../../core/node.js";
 import type { AttrValue, Attrs } from "../../core/registry.js";
-import { symbolOf, symbolSize } from "../../core/symbol-table.js";
+import { isRepresentative, releaseSymbolsSince, representativeOf, reservedSymbols, symbolOf, symbolSize } from "../../core/symbol-table.js";
 
 export const JSON_FORMAT = "gradc-graph";
 export const JSON_VERSION = 1;
@@ -109,12 +109,26 @@ function topo(roots: readonly Node[]): Node[] {
 
 /**
  * Read a graph written by toJSON. `source` (a file name) is named in every error: text that is not
- * JSON (a truncated file), another format or version, or a node its op's shape rule rejects.
+ * JSON (a truncated file), another format or version, or a node its op's schema or shape rule
+ * rejects. Reading is atomic for the process: a rejected file releases the symbolic sizes it
+ * reserved, and a node's "label" names only a node the file itself created (a node the file shares
+ * with a graph already in memory keeps that graph's name, or none).
  */
 export function fromJSON(text: string, source = "JSON text"): Graph {
+  const before = reservedSymbols();
+  try {
+    return read(text, source);
+  } catch (e) {
+    releaseSymbolsSince(before);
+    throw e;
+  }
+}
+
+function read(text: string, source: string): Graph {
   const bad = (msg: string): never => {
     throw new GradcError(`fromJSON: ${source}: ${msg}`);
   };
+  if (typeof text !== "string") bad(`expects the file's text as a string, got ${text === null ? "null" : typeof text}`);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -124,24 +138,29 @@ export function fromJSON(text: string, source = "JSON text"): Graph {
   const rec = doc as GraphRecord;
   if (typeof rec !== "object" || rec === null || rec.format !== JSON_FORMAT) bad(`is not a gradc graph (expected "format": "${JSON_FORMAT}")`);
   if (rec.version !== JSON_VERSION) bad(`is gradc graph format version ${JSON.stringify(rec.version)}; this gradc reads version ${JSON_VERSION}`);
-  if (!Array.isArray(rec.nodes) || !Array.isArray(rec.inputs) || typeof rec.outputs !== "object" || rec.outputs === null) {
+  const isRecord = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!Array.isArray(rec.nodes) || !Array.isArray(rec.inputs) || !isRecord(rec.outputs)) {
     bad(`needs "nodes" and "inputs" lists and an "outputs" record`);
   }
+  for (const key of ["facts", "symbols"] as const) if (rec[key] !== undefined && !isRecord(rec[key])) bad(`"${key}" must be a record`);
   // a symbol's representative size depends on the order symbols were first used in a process:
   // shapes written with the writer's are rewritten with this process's
   const remap: [number, number][] = [];
   for (const [name, rep] of Object.entries(rec.symbols ?? {})) {
-    if (!Number.isInteger(rep) || rep < 2) bad(`symbol ${name} has representative size ${JSON.stringify(rep)}, not an integer`);
+    if (typeof rep !== "number" || !isRepresentative(rep)) bad(`symbol ${JSON.stringify(name)} has representative size ${JSON.stringify(rep)}, which is not one gradc writes (a concrete size never becomes a symbol)`);
+    if (remap.some(([from]) => from === rep)) bad(`symbols ${JSON.stringify(name)} and ${JSON.stringify(Object.keys(rec.symbols!).find((k) => rec.symbols![k] === rep))} have the same representative size ${rep}`);
     let here: number;
     try {
       here = symbolSize(name);
     } catch (e) {
       return bad(`symbol ${JSON.stringify(name)}: ${(e as Error).message}`);
     }
-    if (here !== rep) remap.push([rep, here]);
+    remap.push([rep, here]);
   }
-  const resize = (d: number) => {
+  const resize = (d: number, where: string) => {
     for (const [from, to] of remap) if (d % from === 0 && d / from < from) return (d / from) * to;
+    const rep = representativeOf(d);
+    if (rep !== undefined) bad(`${where}: size ${d} is a multiple of ${rep}, which gradc reserves for symbolic sizes, and the file declares no symbol for it`);
     return d;
   };
   const nodes: Node[] = [];
@@ -149,11 +168,15 @@ export function fromJSON(text: string, source = "JSON text"): Graph {
     if (!Number.isInteger(i) || (i as number) < 0 || (i as number) >= nodes.length) bad(`${what} refers to node ${JSON.stringify(i)}, which is not an earlier node`);
     return nodes[i as number];
   };
+  const firstNew = nextNodeId();
+  const labels: [Node, string][] = [];
   rec.nodes.forEach((r, k) => {
     if (typeof r !== "object" || r === null || typeof r.op !== "string") bad(`node ${k} is not a record with an "op"`);
+    if (r.inputs !== undefined && !Array.isArray(r.inputs)) bad(`node ${k} (${r.op}): "inputs" must be a list of node numbers, got ${JSON.stringify(r.inputs)}`);
+    if (r.label !== undefined && typeof r.label !== "string") bad(`node ${k} (${r.op}): "label" must be a string`);
     const inputs = (r.inputs ?? []).map((i) => at(i, `node ${k} (${r.op})`));
     let attrs = decodeAttrs(r.attrs ?? {}, (msg) => bad(`node ${k} (${r.op}): ${msg}`));
-    if (remap.length && Array.isArray(attrs.shape)) attrs = { ...attrs, shape: (attrs.shape as number[]).map(resize) };
+    if (Array.isArray(attrs.shape)) attrs = { ...attrs, shape: (attrs.shape as number[]).map((d) => resize(d, `node ${k} (${r.op})`)) };
     let n: Node;
     try {
       n = apply(r.op, inputs, attrs);
@@ -161,17 +184,21 @@ export function fromJSON(text: string, source = "JSON text"): Graph {
       if (!(e instanceof GradcError)) throw e;
       return bad(`node ${k}: ${e.message}`);
     }
-    if (typeof r.label === "string" && !n.label) n.named(r.label);
+    if (typeof r.label === "string" && n.id >= firstNew) labels.push([n, r.label]);
     nodes.push(n);
   });
   const pick = (m: Record<string, unknown> | undefined, what: string) =>
     Object.fromEntries(Object.entries(m ?? {}).map(([name, i]) => [name, at(i, `${what} "${name}"`)]));
+  let g: Graph;
   try {
-    return new Graph(rec.inputs.map((i) => at(i, "an input")), pick(rec.outputs, "output"), pick(rec.facts, "fact"));
+    g = new Graph(rec.inputs.map((i) => at(i, "an input")), pick(rec.outputs, "output"), pick(rec.facts, "fact"));
   } catch (e) {
     if (!(e instanceof GradcError)) throw e;
     return bad(e.message);
   }
+  // names only once the whole file is accepted, and only on nodes it created
+  for (const [n, label] of labels) if (!n.label) n.named(label);
+  return g;
 }
 
 function decodeAttrs(raw: Record<string, unknown>, bad: (msg: string) => never): Attrs {

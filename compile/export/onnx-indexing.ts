@@ -55,6 +55,8 @@ export const indexingLowerings: Readonly<Record<string, OnnxLowering>> = {
     const [start, stop, step] = ["start", "stop", "step"].map((k) => attrs[k] as number[]);
     return padInto(e, x, attrs, start.map((s, d) => Math.max(0, Math.ceil((stop[d] - s) / step[d]))), out.dtype);
   },
+  // labels pass through; ONNX has no check that fails a run, so the exported graph trusts them
+  classIndex: (e, [y]) => e.node("Identity", [y]),
   concat: (e, xs, attrs) => e.node("Concat", xs, { axis: attrs.axis as number }),
   takeAlongAxis: (e, [x, idx], attrs) => e.node("GatherElements", [x, indices(e, idx)], { axis: attrs.axis as number }),
   scatterAdd: (e, [x, idx, upd], attrs) => e.node("ScatterElements", [x, indices(e, idx), upd], { axis: attrs.axis as number, reduction: "add" }),

@@ -7,7 +7,7 @@ import { Tensor, type DType } from "../../core/tensor.js";
 import { grad } from "../../compile/autodiff/reverse.js";
 import { optimize } from "../../compile/optimize/optimize.js";
 import { zooGraph } from "../../ops/zoo.js";
-import { seeded } from "../../compile/check/random-graphs.js";
+import { labelInputs, seeded } from "../../compile/check/random-graphs.js";
 import { evaluatePrecise, normwiseError } from "./precise.js";
 
 export interface DataShape {
@@ -30,11 +30,14 @@ const gauss = (r: () => number) => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(
 export function normalizationInputs(g: Graph, data: DataShape, seed: number, dtype: DType): Record<string, Tensor> {
   const r = seeded(seed);
   const out: Record<string, Tensor> = {};
+  const classes = labelInputs(g);
   for (const x of g.inputs) {
     const v = dtype === "f32" ? new Float32Array(x.size) : new Float64Array(x.size);
     const features = x.shape[x.shape.length - 1];
+    const c = classes.get(x);
     for (let i = 0; i < v.length; i++) {
-      if (x.name !== "x") v[i] = x.name === "gamma" ? 0.5 + r() : gauss(r);
+      if (c !== undefined) v[i] = Math.floor(c * r());
+      else if (x.name !== "x") v[i] = x.name === "gamma" ? 0.5 + r() : gauss(r);
       else if (data.constantChannel && i % features === 0) v[i] = data.ratio * data.scale;
       else v[i] = data.scale * (data.ratio + gauss(r));
     }

@@ -24,6 +24,7 @@ import { defineOp, removeOp, type OpSpec } from "../../ops/define.js";
 import { batchnorm } from "../../ops/composites.js";
 import { view } from "../../viz/view.js";
 import { FullyConnectedNet } from "../../nn/net.js";
+import { hostileInputs } from "./bad-inputs-hostile.js";
 
 export interface BadInput {
   /** The area of the catalogue. */
@@ -171,6 +172,7 @@ export const badInputs: BadInput[] = [
   { group: "cli", cli: true, input: "gradc view batchnorm --out DIR (an existing folder)", run: () => gradc("view", "batchnorm", "--out", tmp()), expect: ["view:", "is a folder, not a file"] },
   { group: "cli", cli: true, input: "gradc experiment deep --epochs 1e20", run: () => gradc("experiment", "deep", "--epochs", "1e20"), expect: ["experiment:", "--epochs", "1 to 1000", "1e20"] },
   { group: "cli", cli: true, input: "gradc inspect batchnorm --shape 100000,100000", run: () => gradc("inspect", "batchnorm", "--shape", "100000,100000"), expect: ["inspect:", "--shape", "1.00e+10 elements"] },
+  ...hostileInputs,
 ];
 
 /** An "other" op whose kernel always returns [2,1]: right at the default probe [2,3] only. */

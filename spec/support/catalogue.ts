@@ -14,6 +14,11 @@ const titles: Record<string, string> = {
   entries: "Public entries: wrong arguments, allocation",
   defineOp: "defineOp records: expr, kernels, vjp rules",
   defineRule: "defineRule records: replacements",
+  attributes: "Attributes: every op takes only what its schema lists",
+  json: "JSON graph files: hostile records, symbols and sizes",
+  labels: "Class labels, checked when their values are known",
+  tensors: "Tensors changed after they were made",
+  sizes: "Sizes",
   cli: "The command line: output paths and numeric options (exit status 2, one line)",
 };
 const lines = [

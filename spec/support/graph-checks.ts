@@ -2,6 +2,7 @@
 // compiled graph against the interpreter.
 
 import assert from "node:assert/strict";
+import { GradcError } from "../../core/errors.js";
 import { evaluate } from "../../core/evaluate.js";
 import type { Graph } from "../../core/graph.js";
 import { full, type Tensor } from "../../core/tensor.js";
@@ -54,3 +55,10 @@ export function checkCompiled(g: Graph, feed: Record<string, Tensor>, tol = 1e-1
     assert.ok(same && relError(pick(got[k]), pick(want[k])) <= tol, `${k}: compiled ${got[k]}\n  interpreted ${want[k]}\n${g}`);
   }
 }
+
+/** An assert.throws predicate: a GradcError whose message contains every part (a string or a pattern). */
+export const gradcError = (...parts: (string | RegExp)[]) => (e: unknown): boolean => {
+  assert.ok(e instanceof GradcError, `expected a GradcError, got ${e instanceof Error ? e.stack : String(e)}`);
+  for (const p of parts) assert.ok(typeof p === "string" ? e.message.includes(p) : p.test(e.message), `message should mention ${p}: ${e.message}`);
+  return true;
+};

@@ -68,7 +68,7 @@ function callKernel(node: Node, k: KernelBuilder): Run {
       r = def.impl(ts, node.attrs, node);
     } catch (e) {
       // a kernel's complaint about its data (an index out of range) names the node, as evaluate's does
-      if (e instanceof GradcError) throw e;
+      if (e instanceof GradcError) throw e.message.includes("\n  at ") ? e : new GradcError(`${e.message}\n  at ${text}`);
       throw new GradcError(`compile(...).run: ${node.op} failed: ${(e as Error).message}\n  at ${text}`);
     }
     checkKernelResult("compile(...).run", node, r);

@@ -10,27 +10,11 @@ single-threaded BLAS (the caller sets OPENBLAS_NUM_THREADS=1). Median wall-clock
 import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "nn"))
 import numpy as np  # noqa: E402
 from numpy_reference import FullyConnectedNet, batchnorm_backward_alt  # noqa: E402
-
-
-def median_ms(f, reps):
-    f()
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
-    ts.sort()
-    return ts[len(ts) // 2] * 1000
-
-
-def reps_for(work, reps):
-    # by work, as bench/numpy.ts's repsFor: about 2e9 element-operations per case, at most 20 * reps
-    return max(5, min(20 * reps, int(2e9 / max(work, 1))))
+from py_timing import median_ms, reps_for  # noqa: E402 (the script's folder is on sys.path)
 
 
 def batchnorm(n, d, dtype, reps):

@@ -11,28 +11,12 @@ never depends on PyTorch.
 """
 import json
 import sys
-import time
 
 import torch
+from py_timing import median_ms, reps_for  # the script's folder is on sys.path
 
 torch.set_num_threads(1)
 torch.set_num_interop_threads(1)
-
-
-def median_ms(f, reps):
-    f()
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
-    ts.sort()
-    return ts[len(ts) // 2] * 1000
-
-
-def reps_for(work, reps):
-    # by work, as bench/numpy.ts's repsFor: about 2e9 element-operations per case, at most 20 * reps
-    return max(5, min(20 * reps, int(2e9 / max(work, 1))))
 
 
 def batchnorm(n, d, dtype, reps):

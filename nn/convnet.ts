@@ -15,7 +15,7 @@ import { affine, batchnorm, groupnorm, softmaxCrossEntropy } from "../ops/compos
 import { conv, maxPool } from "../ops/conv-builders.js";
 import { grad } from "../compile/autodiff/reverse.js";
 import { makeRunner, type Engine, type Runner } from "./runner.js";
-import type { LossAndGrads, Mode } from "./net.js";
+import { classLabels, type LossAndGrads, type Mode } from "./net.js";
 
 export type ConvNormalization = "batchnorm" | "groupnorm" | null;
 
@@ -204,14 +204,6 @@ export class ThreeLayerConvNet {
   }
 
   private labels(y: Tensor | ArrayLike<number>, n: number): Tensor {
-    const values = y instanceof Tensor ? y.data : y;
-    if (values.length !== n) throw new GradcError(`ThreeLayerConvNet.loss: ${values.length} labels for ${n} examples`);
-    const out = zeros([n], this.dtype);
-    for (let i = 0; i < n; i++) {
-      const c = values[i];
-      if (!Number.isInteger(c) || c < 0 || c >= this.numClasses) throw new GradcError(`ThreeLayerConvNet.loss: label ${c} at ${i} is not a class in 0..${this.numClasses - 1}`);
-      out.data[i] = c;
-    }
-    return out;
+    return classLabels("ThreeLayerConvNet.loss", y, n, this.numClasses, this.dtype);
   }
 }

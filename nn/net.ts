@@ -281,14 +281,19 @@ export class FullyConnectedNet {
   }
 
   private labels(y: Tensor | ArrayLike<number>, n: number): Tensor {
-    const values = y instanceof Tensor ? y.data : y;
-    if (values.length !== n) throw new GradcError(`FullyConnectedNet.loss: ${values.length} labels for ${n} examples`);
-    const out = zeros([n], this.dtype);
-    for (let i = 0; i < n; i++) {
-      const c = values[i];
-      if (!Number.isInteger(c) || c < 0 || c >= this.numClasses) throw new GradcError(`FullyConnectedNet.loss: label ${c} at ${i} is not a class in 0..${this.numClasses - 1}`);
-      out.data[i] = c;
-    }
-    return out;
+    return classLabels("FullyConnectedNet.loss", y, n, this.numClasses, this.dtype);
   }
+}
+
+/** Labels y as a [n] tensor of class indices in `dtype`; a count other than n or a value that is not a class in 0..classes-1 is an error naming `who`. */
+export function classLabels(who: string, y: Tensor | ArrayLike<number>, n: number, classes: number, dtype: DType): Tensor {
+  const values = y instanceof Tensor ? y.data : y;
+  if (values.length !== n) throw new GradcError(`${who}: ${values.length} labels for ${n} examples`);
+  const out = zeros([n], dtype);
+  for (let i = 0; i < n; i++) {
+    const c = values[i];
+    if (!Number.isInteger(c) || c < 0 || c >= classes) throw new GradcError(`${who}: label ${c} at ${i} is not a class in 0..${classes - 1}`);
+    out.data[i] = c;
+  }
+  return out;
 }

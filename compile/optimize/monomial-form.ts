@@ -198,6 +198,15 @@ function centredTerms(terms: readonly Term[]): boolean {
   return found;
 }
 
+/**
+ * The exponent of pow(x, k) when k is a constant integer, 1 <= |k| <= MAX_DEGREE: x^k is then a
+ * monomial (x * x * x, not Math.pow), else null. (pow(x, 0) = 1 even for x = NaN: left as written.)
+ */
+export function integerExponent(n: Node): number | null {
+  const k = n.op === "pow" && n.inputs[1].isConst ? n.inputs[1].value : Number.NaN;
+  return Number.isInteger(k) && k !== 0 && Math.abs(k) <= MAX_DEGREE ? k : null;
+}
+
 const isConstantTerm = (t: Term) => t.num.size === 0 && t.den.size === 0;
 const isCoefficient = (ts: readonly Term[]) => ts.length === 1 && isConstantTerm(ts[0]);
 
@@ -267,7 +276,7 @@ export function flatten(n: Node, facts: Facts, memo: Map<Node, Term[]> = new Map
       // a complement (1 - t^2, 1 - s) times a value stays a product (see isComplement)
       const [p, q] = n.inputs.map(whole).map((ts, i, all) => (isComplement(ts) && !isCoefficient(all[1 - i]) ? [atomTerm(n.inputs[i])] : ts));
       const mp = single(p), mq = single(q);
-      if (mp && mq) out = [mulTerms(mp, mq, facts)];
+      if (mp && mq) out = collect([mulTerms(mp, mq, facts)]); // 0 * x = 0 (x finite)
       else if (mp) out = collect(q.map((t) => mulTerms(mp, t, facts)));
       else if (mq) out = collect(p.map((t) => mulTerms(t, mq, facts)));
       else out = [atomTerm(n)];
@@ -295,6 +304,17 @@ export function flatten(n: Node, facts: Facts, memo: Map<Node, Term[]> = new Map
     case "rsqrt":
       out = [atomTerm(b.sqrt(n.inputs[0]), -1)];
       break;
+    case "pow": {
+      const k = integerExponent(n);
+      if (k === null) {
+        out = [atomTerm(n)];
+        break;
+      }
+      const m = single(go(n.inputs[0]));
+      const up = m ? powTerm(m, Math.abs(k), facts) : atomTerm(n.inputs[0], Math.abs(k));
+      out = [k > 0 ? up : up.coef.isZero ? atomTerm(n.inputs[0], k) : invert(up)];
+      break;
+    }
     case "broadcastTo": {
       // a broadcast of a monomial is the product of the broadcasts of its atoms
       const m = single(go(n.inputs[0]));

@@ -57,7 +57,7 @@ function compare(c: SoundnessCase, lhs: Node, rhs: Node): number {
   const v = evaluate(probe, Object.fromEntries(probe.inputs.map((x) => [x.name, c.inputs[x.name]])));
   const maxAbs = (t: Tensor) => {
     let m = 0;
-    for (const x of t.data) m = Math.max(m, Math.abs(x));
+    for (const x of t.data) if (!Number.isNaN(x)) m = Math.max(m, Math.abs(x)); // a NaN operand (select NaN x y) does not make the scale NaN
     return m;
   };
   let scale = maxAbs(v.lhs) + maxAbs(v.rhs);

@@ -114,6 +114,14 @@ test("integer powers are products: d/dx sum(x^3) optimizes to 3 * square(x), the
   assert.ok(ops.includes("square"), `ops: ${ops.join(" ")}`);
 });
 
+test("sigmoid + binary cross-entropy: the gradient's rational form p(1 - x) - x(1 - p) joins to p - x", () => {
+  const z = b.input("z", [4, 5]), x = b.input("x", [4, 5]);
+  const p = b.sigmoid(z);
+  const bce = b.neg(b.sum(b.add(b.mul(x, b.log(p)), b.mul(b.sub(1, x), b.log(b.sub(1, p)))), [0, 1]));
+  const g = optimize(grad(new Graph([z, x], { out: bce }), { of: "out", wrt: ["z"] }));
+  assert.equal(g.outputs.dz, b.sub(b.sigmoid(z), x), `got\n${g}`);
+});
+
 test("for all random graphs g: evaluate(optimize(g)) == evaluate(g)", () => {
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), (seed) => {

@@ -12,6 +12,22 @@ import { sharedValues } from "./contraction.js";
 
 const NO_LIMITS: Limits = { maxIterations: 100_000, maxNodes: 1_000_000, timeLimitMs: 10_000 };
 
+/** A strict upper bound of a bounded function's values over the reals (sigmoid, tanh, tanh^2 < 1), else Infinity. */
+function upperBound(n: Node): number {
+  if (n.op === "sigmoid" || n.op === "tanh") return 1;
+  if (n.op === "square" && n.inputs[0].op === "tanh") return 1;
+  if (n.op === "broadcastTo" || n.op === "reshape" || n.op === "transpose") return upperBound(n.inputs[0]);
+  return Number.POSITIVE_INFINITY;
+}
+
+/** A strict lower bound of a bounded function's values over the reals (tanh > -1, sigmoid > 0), else -Infinity. */
+function lowerBound(n: Node): number {
+  if (n.op === "tanh") return -1;
+  if (n.op === "sigmoid") return 0;
+  if (n.op === "broadcastTo" || n.op === "reshape" || n.op === "transpose") return lowerBound(n.inputs[0]);
+  return Number.NEGATIVE_INFINITY;
+}
+
 export function analysis(g: Graph, limits: Limits = NO_LIMITS): Context {
   const facts = new Map(Object.entries(g.facts).map(([name, def]) => [name, def]));
   const inputs = new Set(g.inputs);
@@ -47,9 +63,11 @@ export function analysis(g: Graph, limits: Limits = NO_LIMITS): Context {
     switch (n.op) {
       case "const": r = n.value > 0; break;
       case "input": { const f = factOf(n); r = f ? isPositive(f) : false; break; }
-      case "exp": case "dim": r = true; break; // a symbolic size is bound to a positive integer
+      case "exp": case "sigmoid": case "dim": r = true; break; // a symbolic size is bound to a positive integer
+      // a complement of a bounded function: 1 - sigmoid(x), 1 - tanh(x)^2, 1 + tanh(x) (each > 0 for real x)
+      case "sub": r = a.isConst && a.value >= upperBound(c); break;
       case "sqrt": case "rsqrt": case "recip": case "broadcastTo": case "reshape": case "transpose": case "sum": r = isPositive(a); break;
-      case "add": r = (isPositive(a) && isNonneg(c)) || (isNonneg(a) && isPositive(c)); break;
+      case "add": r = (isPositive(a) && isNonneg(c)) || (isNonneg(a) && isPositive(c)) || (a.isConst && a.value >= -lowerBound(c)) || (c.isConst && c.value >= -lowerBound(a)); break;
       case "mul": case "div": r = isPositive(a) && isPositive(c); break;
       case "square": r = false; break;
       default: r = false;

@@ -267,6 +267,7 @@ export function flatten(n: Node, facts: Facts, memo: Map<Node, Term[]> = new Map
         const keep = (ts: Term[], x: Node) => (isComplement(ts) ? [atomTerm(x)] : ts);
         out = collect([...keep(p, n.inputs[0]), ...sign(keep(q, n.inputs[1]))]);
       }
+      out = joinComplementFactors(out, (a) => memo.get(a), facts);
       break;
     }
     case "neg":
@@ -304,33 +305,53 @@ export function flatten(n: Node, facts: Facts, memo: Map<Node, Term[]> = new Map
     case "rsqrt":
       out = [atomTerm(b.sqrt(n.inputs[0]), -1)];
       break;
-    case "pow": {
-      const k = integerExponent(n);
-      if (k === null) {
-        out = [atomTerm(n)];
-        break;
-      }
-      const m = single(go(n.inputs[0]));
-      const up = m ? powTerm(m, Math.abs(k), facts) : atomTerm(n.inputs[0], Math.abs(k));
-      out = [k > 0 ? up : up.coef.isZero ? atomTerm(n.inputs[0], k) : invert(up)];
+    case "pow":
+      out = [powerTerm(n, single(go(n.inputs[0])), facts)];
       break;
-    }
-    case "broadcastTo": {
-      // a broadcast of a monomial is the product of the broadcasts of its atoms
-      const m = single(go(n.inputs[0]));
-      if (!m) {
-        out = [atomTerm(n)];
-        break;
-      }
-      const spread = (map: Map<Node, number>) => new Map([...map].map(([a, e]) => [apply("broadcastTo", [a], n.attrs), e] as [Node, number]));
-      out = [monomial(m.coef, spread(m.num), spread(m.den))];
+    case "broadcastTo":
+      out = [broadcastTerm(n, single(go(n.inputs[0])))];
       break;
-    }
     default:
       out = [atomTerm(n)];
   }
   memo.set(n, out);
   return out;
+}
+
+/**
+ * The same principle for a complement that is a factor of a term (x * (1 - s)): distributed, it
+ * joins the sum only where like terms meet and the sum gets shorter, p(1 - x) - x(1 - p) = p - x
+ * (sigmoid + binary cross-entropy); x tanh(x)'s tanh + x(1 - t^2) stays as it is (it would grow).
+ */
+function joinComplementFactors(ts: Term[], termsOf: (a: Node) => Term[] | undefined, facts: Facts): Term[] {
+  let expanded = false;
+  const parts = ts.flatMap((t) => {
+    const [a] = [...t.num].find(([a, e]) => e === 1 && isComplement(termsOf(a) ?? [])) ?? [];
+    if (!a) return [t];
+    expanded = true;
+    const num = new Map(t.num);
+    num.delete(a);
+    const rest = monomial(t.coef, num, t.den);
+    return termsOf(a)!.map((c) => mulTerms(rest, c, facts));
+  });
+  if (!expanded) return ts;
+  const joined = collect(parts);
+  return joined.length < ts.length ? joined : ts;
+}
+
+/** A broadcast of a monomial is the product of the broadcasts of its atoms; of anything else, an atom. */
+function broadcastTerm(n: Node, m: Term | null): Term {
+  if (!m) return atomTerm(n);
+  const spread = (map: Map<Node, number>) => new Map([...map].map(([a, e]) => [apply("broadcastTo", [a], n.attrs), e] as [Node, number]));
+  return monomial(m.coef, spread(m.num), spread(m.den));
+}
+
+/** pow(x, k) with a constant integer k as a monomial (x^k, or 1/x^|k|), given x's monomial if it is one; else an atom. */
+function powerTerm(n: Node, m: Term | null, facts: Facts): Term {
+  const k = integerExponent(n);
+  if (k === null) return atomTerm(n);
+  const up = m ? powTerm(m, Math.abs(k), facts) : atomTerm(n.inputs[0], Math.abs(k));
+  return k > 0 ? up : up.coef.isZero ? atomTerm(n.inputs[0], k) : invert(up);
 }
 
 // ---- emission -------------------------------------------------------------------------------

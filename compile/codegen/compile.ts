@@ -13,6 +13,7 @@ import { named, planBuffers, type Buffers } from "./buffers.js";
 import { describeNode, KernelNames, type Names } from "./js/loops.js";
 import { loadsOf, type IsBuffer } from "./layout.js";
 import { configKey, resolveOptions, type CompileConfig, type CompileOptions } from "./options.js";
+import { copyOf, outputAllocator } from "./outputs.js";
 import { planStages, type PlannedStage } from "./plan.js";
 import { schedule, type Schedule, type Stage } from "./schedule.js";
 import { sweepsOf } from "./sweeps.js";
@@ -293,6 +294,7 @@ function executable(g: Graph, sch: Schedule, frame: Frame, kernels: KernelInfo[]
     return { k, n, base };
   });
   const plainInputs = new Map<Node, Data>();
+  const alloc = outputAllocator(frame.config.native);
   return {
     graph: g,
     source,
@@ -313,7 +315,8 @@ function executable(g: Graph, sch: Schedule, frame: Frame, kernels: KernelInfo[]
         const given = arrays[inputIndex.get(x)!];
         if (given !== view) view.set(given); // an inputArray is already in place
       }
-      for (const j of fresh) holder[`b${j}`] = named(storage.holders[j], () => allocate(storage.arrays[j].length, storage.arrays[j] instanceof Float32Array ? "f32" : "f64"));
+      // pooled arrays hold stale values: the kernels write every element of a fresh slot
+      for (const j of fresh) holder[`b${j}`] = named(storage.holders[j], () => alloc(storage.arrays[j].length, storage.arrays[j] instanceof Float32Array ? "f32" : "f64"));
       for (const r of runs) r(arrays);
       const result: [string, Tensor][] = [];
       const given = new Set<Data>();
@@ -326,7 +329,7 @@ function executable(g: Graph, sch: Schedule, frame: Frame, kernels: KernelInfo[]
         const data = base.isInput ? arrays[inputIndex.get(base)!] : arrayOf(storage.slot.get(base)!);
         // an input returned as an output, or two outputs of one buffer: copies, so each is fresh
         const copy = !reuse && (base.isInput || given.has(data) || !fresh.has(storage.slot.get(base)!));
-        result.push([k, new Tensor(copy ? data.slice() : data, n.shape)]);
+        result.push([k, new Tensor(copy ? copyOf(data, alloc) : data, n.shape)]);
         given.add(data);
       }
       // drop the references to the caller's arrays (the placeholders keep the holder's shape)

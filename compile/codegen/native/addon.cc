@@ -6,6 +6,9 @@
 //                                // batch products, A's and B's t-th at t*sab and t*sbb, C's at t*m*n)
 //   addon.info()                 // { vectorBytes, fpContract: false }
 //   addon.peak(f32, steps)       // GFLOP of a mul-then-add loop in native vectors (bench/peak.ts)
+//   addon.output(f32, length)    // a Float32Array/Float64Array over a pooled block (pool.h), for run's outputs
+//   addon.pool()                 // { mappedBytes, idleBytes, mapped, reused }
+//   addon.trim()                 // unmap the pool's idle blocks
 //
 // Every argument is checked here, so a wrong call is a JavaScript TypeError/RangeError, never a
 // read or write outside a buffer: a plan's sizes and strides are non-negative integers, and each
@@ -13,11 +16,13 @@
 // inside its array.
 
 #include <node_api.h>
+#include <v8.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "gemm.h"
 #include "helper.h"
+#include "pool.h"
 
 namespace {
 
@@ -274,14 +279,67 @@ napi_value Peak(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/** The process's pool, leaked on purpose: V8 may free arrays over its blocks during teardown. */
+gradc::Pool* pool() {
+  static gradc::Pool* p = new gradc::Pool();
+  return p;
+}
+
+void giveBack(void* data, size_t bytes, void*) { pool()->give(data, bytes); }
+
+/**
+ * A typed array over a pooled block, through V8's API: N-API has no backing store with a deleter
+ * that runs when V8 frees it (pool.h says why that matters). A napi_value is a V8 local handle
+ * (Node's js_native_api_v8.h converts them by a cast), here one in the callback's handle scope.
+ */
+napi_value Output(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  bool f32;
+  int64_t length;
+  if (argc != 2 || napi_get_value_bool(env, argv[0], &f32) != napi_ok || !intArg(env, argv[1], &length) || length == 0 || length > ((int64_t)1 << 32))
+    return fail(env, true, "gradc native: output(f32, length) takes a boolean and a length in [1, 2^32]");
+  const size_t bytes = (size_t)length * (f32 ? 4 : 8);
+  void* block = pool()->take(bytes);
+  if (!block) return fail(env, true, "gradc native: output: out of memory");
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  std::unique_ptr<v8::BackingStore> store = v8::ArrayBuffer::NewBackingStore(block, bytes, giveBack, nullptr);
+  v8::Local<v8::ArrayBuffer> buffer = v8::ArrayBuffer::New(isolate, std::move(store));
+  v8::Local<v8::Value> array;
+  if (f32) array = v8::Float32Array::New(buffer, 0, (size_t)length);
+  else array = v8::Float64Array::New(buffer, 0, (size_t)length);
+  return reinterpret_cast<napi_value>(*array);
+}
+
+napi_value PoolStats(napi_env env, napi_callback_info) {
+  const gradc::Pool::Stats s = pool()->stats();
+  napi_value out, v;
+  CHECK(napi_create_object(env, &out));
+  const std::pair<const char*, double> fields[] = {{"mappedBytes", s.mappedBytes}, {"idleBytes", s.idleBytes}, {"mapped", s.mapped}, {"reused", s.reused}};
+  for (const auto& [name, value] : fields) {
+    CHECK(napi_create_double(env, value, &v));
+    CHECK(napi_set_named_property(env, out, name, v));
+  }
+  return out;
+}
+
+napi_value PoolTrim(napi_env, napi_callback_info) {
+  pool()->trim();
+  return nullptr;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"plan", nullptr, MakePlan, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"peak", nullptr, Peak, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"output", nullptr, Output, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"pool", nullptr, PoolStats, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"trim", nullptr, PoolTrim, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
-  if (napi_define_properties(env, exports, 4, props) != napi_ok) return nullptr;
+  if (napi_define_properties(env, exports, 7, props) != napi_ok) return nullptr;
   return exports;
 }
 

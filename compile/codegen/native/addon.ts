@@ -28,6 +28,23 @@ export interface NativeKernels {
   info(): { vectorBytes: number; fpContract: boolean };
   /** GFLOP/s of `steps` rounds of 24 independent mul-then-add chains in native vectors (bench/peak.ts's measure). */
   peak(f32: boolean, steps: number): number;
+  /**
+   * A typed array of `length` (>= 1) values over a block of the output pool (pool.h beside this
+   * file): its values are whatever the block last held, so the caller overwrites every one. The
+   * block goes back to the pool when V8 frees the array.
+   */
+  output(f32: boolean, length: number): Data;
+  /** The pool's blocks: bytes mapped (in use or idle), bytes idle, blocks ever mapped, blocks handed out again. */
+  pool(): PoolStats;
+  /** Unmap the pool's idle blocks. */
+  trim(): void;
+}
+
+export interface PoolStats {
+  mappedBytes: number;
+  idleBytes: number;
+  mapped: number;
+  reused: number;
 }
 
 let loaded: NativeKernels | null | undefined;

@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The files the addon is built from (binding.gyp compiles addon.cc, which includes the headers). */
-const NATIVE_SOURCES = ["addon.cc", "gemm.h", "helper.h"];
+const NATIVE_SOURCES = ["addon.cc", "gemm.h", "helper.h", "pool.h"];
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const fallback = (why) => console.log(`gradc: native kernels not built (${why}); gradc uses its WebAssembly kernels`);
 

@@ -6,6 +6,8 @@
 // nothing is allocated per step. (notebook's per-parameter rules, with its conventions: nn/optim.ts.)
 
 import { GradcError } from "../core/errors.js";
+import * as b from "../core/builder.js";
+import type { Node } from "../core/node.js";
 import { allocate, sameShape, shapeStr, Tensor, type Data } from "../core/tensor.js";
 import { flatten, mapTree, type Flat, type Tree } from "./tree.js";
 import { adamKernel, type AdamKernel } from "./adam-wasm.js";
@@ -30,7 +32,28 @@ export interface Optimizer {
   update(params: Tree, grads: Tree, state: OptimizerState): number;
   /** The learning rate of update number `step`. */
   learningRate(step: number): number;
+  /** The same update as graph ops, for a training step compiled whole (nn/train-step.ts). */
+  readonly graph: GraphUpdate;
 }
+
+/** Scalars of one step as graph nodes of shape [] (the learning rate `lr` and what `scalars` adds). */
+export type StepScalars = Readonly<Record<string, Node>>;
+
+/**
+ * An optimizer's update written with builder ops: a training step compiled whole appends it to
+ * the gradient's graph, so it fuses with the gradient's last stage like any other elementwise op.
+ */
+export interface GraphUpdate {
+  readonly slots: readonly string[];
+  /** The global-norm bound the step scales the gradients to, if any. */
+  readonly clipNorm?: number;
+  /** The step's scalars, computed in JavaScript as `update` computes them (fed as inputs of shape []): lr and what t (1-based) gives. */
+  scalars(lr: number, t: number): Record<string, number>;
+  /** One parameter's next value and slots from its (already clipped) gradient. */
+  apply(w: Node, g: Node, slots: readonly Node[], s: StepScalars): { w: Node; slots: Node[] };
+}
+
+type GraphKernel = GraphUpdate["apply"];
 
 export interface CommonOptions {
   lr?: LearningRate;
@@ -43,13 +66,14 @@ export interface CommonOptions {
 /** One parameter's update: w, g, the slot arrays, the learning rate, the gradient's scale, the step (1-based). */
 type Kernel = (w: Data, g: Data, slots: Data[], lr: number, scale: number, t: number) => void;
 
-function optimizer(name: string, slotNames: string[], o: CommonOptions, kernel: Kernel): Optimizer {
+function optimizer(name: string, slotNames: string[], o: CommonOptions, kernel: Kernel, apply: GraphKernel, scalars: GraphUpdate["scalars"] = (lr) => ({ lr })): Optimizer {
   const lrOf = schedule(o.lr ?? 1e-3, name);
   if (o.clipNorm !== undefined && !(o.clipNorm > 0)) throw new GradcError(`${name}: clipNorm must be > 0, got ${o.clipNorm}`);
   if (o.weightDecay !== undefined && !(o.weightDecay >= 0)) throw new GradcError(`${name}: weightDecay must be >= 0, got ${o.weightDecay}`);
   return {
     name,
     learningRate: lrOf,
+    graph: { slots: slotNames, clipNorm: o.clipNorm, scalars, apply },
     init: (params) => ({ step: 0, slots: Object.fromEntries(slotNames.map((s) => [s, mapTree(params, (t) => new Tensor(new (t.data.constructor as Float64ArrayConstructor)(t.size), t.shape))])) }),
     update(params, grads, state) {
       const p = flatten(params), g = flatten(grads);
@@ -96,18 +120,26 @@ export function sgd(o: CommonOptions & { momentum?: number; nesterov?: boolean }
   if (mu === 0) {
     return optimizer(name, [], o, (w, g, _s, lr, scale) => {
       for (let i = 0; i < w.length; i++) w[i] -= lr * (g[i] * scale + wd * w[i]);
-    });
+    }, (w, g, _s, s) => ({ w: b.sub(w, b.mul(s.lr, decayed(g, w, wd))), slots: [] }));
   }
   const nesterov = o.nesterov ?? false;
   return optimizer(name, ["velocity"], o, (w, g, [buf], lr, scale, t) => {
     for (let i = 0; i < w.length; i++) {
       const gi = g[i] * scale + wd * w[i];
-      const b = t === 1 ? gi : mu * buf[i] + gi; // PyTorch starts the buffer at the first gradient
-      buf[i] = b;
-      w[i] -= lr * (nesterov ? gi + mu * b : b);
+      const v = t === 1 ? gi : mu * buf[i] + gi; // PyTorch starts the buffer at the first gradient
+      buf[i] = v;
+      w[i] -= lr * (nesterov ? gi + mu * v : v);
     }
+  }, (w, g, [buf], s) => {
+    // the buffer starts at zero: mu * 0 + g is the first gradient, as PyTorch's first step
+    const gi = decayed(g, w, wd);
+    const v = b.add(b.mul(buf, mu), gi);
+    return { w: b.sub(w, b.mul(s.lr, nesterov ? b.add(gi, b.mul(v, mu)) : v)), slots: [v] };
   });
 }
+
+/** The gradient with a coupled L2 term: g + wd w. */
+const decayed = (g: Node, w: Node, wd: number): Node => (wd === 0 ? g : b.add(g, b.mul(w, wd)));
 
 /** RMSProp as PyTorch's: v = a v + (1 - a) g^2; w -= lr g / (sqrt(v) + eps). */
 export function rmsprop(o: CommonOptions & { alpha?: number; eps?: number } = {}): Optimizer {
@@ -119,6 +151,10 @@ export function rmsprop(o: CommonOptions & { alpha?: number; eps?: number } = {}
       v[i] = vi;
       w[i] -= (lr * gi) / (Math.sqrt(vi) + eps);
     }
+  }, (w, g, [v], s) => {
+    const gi = decayed(g, w, wd);
+    const vi = b.add(b.mul(v, a), b.mul(b.square(gi), 1 - a));
+    return { w: b.sub(w, b.div(b.mul(s.lr, gi), b.add(b.sqrt(vi), eps))), slots: [vi] };
   });
 }
 
@@ -153,7 +189,15 @@ function adamOptimizer(name: string, o: AdamOptions, decoupled: boolean): Optimi
       // the notebook's formula op for op (nn/optim.ts): the same bits in float64
       w[i] -= (lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
     }
-  });
+  }, (w, g, [m, v], s) => {
+    // the same formula op for op, the corrections c1, c2 (and AdamW's shrink) computed in JavaScript as above
+    const w0 = decoupled && wd > 0 ? b.mul(w, s.shrink) : w;
+    const gi = decayed(g, w0, l2);
+    const mi = b.add(b.mul(m, b1), b.mul(gi, 1 - b1));
+    const vi = b.add(b.mul(v, b2), b.mul(b.mul(gi, gi), 1 - b2));
+    const step = b.div(b.mul(b.div(mi, s.c1), s.lr), b.add(b.sqrt(b.div(vi, s.c2)), eps));
+    return { w: b.sub(w0, step), slots: [mi, vi] };
+  }, (lr, t) => ({ lr, c1: 1 - b1 ** t, c2: 1 - b2 ** t, shrink: 1 - lr * wd }));
   return {
     ...base,
     init(params) {

@@ -130,18 +130,18 @@ export function traceTrees(where: string, fn: (p: NodeTree, i: NodeTree) => Node
   }
 }
 
-function signature(pflat: Flat, iflat: Flat): string {
+export function signature(pflat: Flat, iflat: Flat): string {
   const part = (f: Flat) => Object.entries(f).map(([k, t]) => `${JSON.stringify(k)}:${t.dtype}${shapeStr(t.shape)}`).join(",");
   return `${part(pflat)}|${part(iflat)}`;
 }
 
-function dtypeOf(pflat: Flat): DType {
+export function dtypeOf(pflat: Flat): DType {
   const first = Object.values(pflat)[0];
   return first ? first.dtype : "f64";
 }
 
 /** The input tree's leaves as tensors: integer arrays become tensors of the parameters' dtype. */
-function flattenInputs(itree: InputTree, dtype: DType): Flat {
+export function flattenInputs(itree: InputTree, dtype: DType): Flat {
   const raw = flatten<InputLeaf>(itree as Tree<InputLeaf>, isInputLeaf);
   const out: Flat = {};
   for (const [k, v] of Object.entries(raw)) {

@@ -43,8 +43,9 @@ export { exportOnnx, onnxModel, toDot, toJSON, fromJSON, ONNX_OPSET } from "./co
 export { flatten, unflatten, mapTree, cloneTree, checkTree, init, initializers, fans, xavierUniform, xavierNormal, kaimingNormal, kaimingUniform, type Tree, type Flat } from "./nn/tree.js";
 export { valueAndGrad, jit, type ValueAndGrad, type ValueAndGradOptions, type Jitted, type NodeTree, type InputTree } from "./nn/value-and-grad.js";
 /** Optimizers over parameter trees (PyTorch's conventions): optim.adam({ lr }), optim.sgd({ momentum, nesterov }), optim.schedules.cosine(...). */
+export { trainStep, type TrainStep, type TrainStepOptions } from "./nn/train-step.js";
 export * as optim from "./nn/optimizers.js";
-export { type Optimizer, type OptimizerState, type Schedule, type LearningRate } from "./nn/optimizers.js";
+export { type Optimizer, type OptimizerState, type Schedule, type LearningRate, type GraphUpdate } from "./nn/optimizers.js";
 export { ArrayDataset, accuracy, argmax, checkLabels, labelTensor, type Batch, type LabelArray } from "./nn/dataset.js";
 export { loadCifar10, loadCifarBatch, loadMnist, loadDataset, findCifarSubset, CIFAR10_CLASSES, type Dataset } from "./nn/data.js";
 export { treeModel, type ModelSpec, type TreeModel } from "./nn/model.js";

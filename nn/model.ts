@@ -10,6 +10,8 @@ import { RandomState } from "./random.js";
 import { checkTree, flatten, unflatten, type Tree } from "./tree.js";
 import { jit, traceTrees, valueAndGrad, type Jitted, type NodeTree, type ValueAndGrad } from "./value-and-grad.js";
 import type { LossAndGrads } from "./net.js";
+import type { Optimizer, OptimizerState } from "./optimizers.js";
+import { trainStep, type TrainStep } from "./train-step.js";
 
 /** What a user writes: parameters from an initializer, a scalar loss and (for accuracy) the scores. */
 export interface ModelSpec {
@@ -36,6 +38,11 @@ export interface TreeModel {
   loss(X: Tensor, y: Tensor | ArrayLike<number>): LossAndGrads;
   /** Classes: the spec's numClasses, else the last axis of the scores of one example. */
   classes(example: Tensor): number | undefined;
+  /**
+   * One training step compiled whole (forward, backward, the optimizer's update: nn/train-step.ts):
+   * the parameters and the state are updated in place; returns the loss.
+   */
+  step(X: Tensor, y: Tensor | ArrayLike<number>, optimizer: Optimizer, state: OptimizerState): number;
 }
 
 /** A spec (not a stateful model such as FullyConnectedNet): it has init, or is a plain object with params and loss. */
@@ -61,7 +68,9 @@ export function treeModel(spec: ModelSpec, opts: { seed?: number; rng?: RandomSt
   if (opts.params !== undefined && typeof spec.init === "function") checkTree(flatten(spec.init(new RandomState(0))), flat, "model: the parameters given");
   const vg: ValueAndGrad = valueAndGrad((p, i) => spec.loss(p, i as { X: Node; y: Node }), { reuseOutputs: true });
   const predict: Jitted | undefined = spec.predict ? jit((p, i) => spec.predict!(p, (i as { X: Node }).X)) : undefined;
+  const steps = new WeakMap<Optimizer, TrainStep>();
   const dtype = Object.values(flat)[0]?.dtype ?? "f64";
+  const labelsOf = (y: Tensor | ArrayLike<number>) => (y instanceof Tensor ? asDtype(y) : new Tensor(dtype === "f32" ? Float32Array.from(y) : Float64Array.from(y), [y.length]));
   const asDtype = (X: Tensor) => (X.dtype === dtype ? X : new Tensor(dtype === "f32" ? new Float32Array(X.data) : new Float64Array(X.data), X.shape));
   const model = {
     get params() {
@@ -80,8 +89,12 @@ export function treeModel(spec: ModelSpec, opts: { seed?: number; rng?: RandomSt
         if (!predict) throw new GradcError("model: predict is not defined, so it gives no scores");
         return predict.flat(flat, { X: asDtype(X) }, tree);
       }
-      const labels = y instanceof Tensor ? asDtype(y) : new Tensor(dtype === "f32" ? Float32Array.from(y) : Float64Array.from(y), [y.length]);
-      return vg.flat(flat, { X: asDtype(X), y: labels }, tree);
+      return vg.flat(flat, { X: asDtype(X), y: labelsOf(y) }, tree);
+    },
+    step(X: Tensor, y: Tensor | ArrayLike<number>, optimizer: Optimizer, state: OptimizerState) {
+      let step = steps.get(optimizer);
+      if (!step) steps.set(optimizer, (step = trainStep((p, i) => spec.loss(p, i as { X: Node; y: Node }), optimizer)));
+      return step.flat(flat, state, { X: asDtype(X), y: labelsOf(y) }, tree);
     },
     classes(example: Tensor) {
       if (spec.numClasses !== undefined) return spec.numClasses;

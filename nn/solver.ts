@@ -9,7 +9,7 @@ import { Tensor, allocate, shapeStr } from "../core/tensor.js";
 import { updateRule, type OptimConfig, type UpdateRule, type UpdateRuleName } from "./optim.js";
 import type { LossAndGrads } from "./net.js";
 import { ArrayDataset, argmax, checkBatchSize, type Batch } from "./dataset.js";
-import { isModelSpec, treeModel, type ModelSpec } from "./model.js";
+import { isModelSpec, treeModel, type ModelSpec, type TreeModel } from "./model.js";
 import type { Optimizer, OptimizerState } from "./optimizers.js";
 import { ProgressBar } from "./progress.js";
 
@@ -46,6 +46,12 @@ export interface SolverOptions {
    * notebook's: every minibatch drawn with replacement).
    */
   shuffle?: boolean;
+  /**
+   * Train a tree model with an optimizer through one compiled executable per step (forward,
+   * backward and update together: nn/train-step.ts). Default true; false runs valueAndGrad, then
+   * the optimizer's update.
+   */
+  compiledStep?: boolean;
   /** Stop when the loss is NaN or infinite, saying where and which gradient went first (default true). */
   stopOnNaN?: boolean;
   /** Training examples used to measure train accuracy each epoch (null: all). */
@@ -112,8 +118,10 @@ export class Solver {
   /** This epoch's order of the training examples (with shuffle). */
   order: Int32Array | null = null;
   private readonly rule: UpdateRule | null;
-  private readonly opts: Required<Omit<SolverOptions, "updateRule" | "optimConfig" | "optimizer" | "seed" | "rng" | "progress" | "onEpoch">> & { progress: boolean; onEpoch?: (s: Solver) => void };
+  private readonly opts: Required<Omit<SolverOptions, "updateRule" | "optimConfig" | "optimizer" | "seed" | "rng" | "progress" | "onEpoch" | "compiledStep">> & { progress: boolean; onEpoch?: (s: Solver) => void };
   private batch?: Batch;
+  /** The tree model's compiled step, when it trains through one. */
+  private readonly compiled: ((X: Tensor, y: Tensor) => number) | null;
 
   constructor(model: Model | ModelSpec, data: SolverData, opts: SolverOptions = {}) {
     this.rng = opts.rng ?? new RandomState(opts.seed);
@@ -147,6 +155,10 @@ export class Solver {
     this.trainSet = new ArrayDataset(data.XTrain, asLabels(data.yTrain), { numClasses: classes, name: "Solver: training labels" });
     this.valSet = new ArrayDataset(data.XVal, asLabels(data.yVal), { numClasses: classes, name: "Solver: validation labels" });
     this.optimizerState = this.optimizer ? this.optimizer.init(this.model.params) : null;
+    const stepper = this.model as Partial<TreeModel>;
+    this.compiled = this.optimizer && opts.compiledStep !== false && typeof stepper.step === "function"
+      ? (X, y) => stepper.step!(X, y, this.optimizer!, this.optimizerState!)
+      : null;
     for (const k of Object.keys(this.model.params)) this.optimConfigs[k] = { ...opts.optimConfig };
   }
 
@@ -166,6 +178,7 @@ export class Solver {
       mask = this.rng.choice(n, B);
     }
     this.batch = this.trainSet.take(mask, this.batch);
+    if (this.compiled) return this.compiledStep(this.compiled, this.batch);
     const { loss, grads } = this.model.loss(this.batch.X, this.batch.y);
     this.lossHistory.push(loss);
     if (!Number.isFinite(loss) && this.opts.stopOnNaN) {
@@ -181,6 +194,21 @@ export class Solver {
       }
     }
     this.timing.updateMs += performance.now() - u0;
+    this.iteration++;
+    return loss;
+  }
+
+  /**
+   * A step through the compiled executable: the update is part of it, so on a non-finite loss the
+   * parameters already hold the update, and a non-finite gradient shows as a non-finite parameter.
+   */
+  private compiledStep(step: (X: Tensor, y: Tensor) => number, batch: Batch): number {
+    const loss = step(batch.X, batch.y);
+    this.lossHistory.push(loss);
+    if (!Number.isFinite(loss) && this.opts.stopOnNaN) {
+      this.stopped = nanStop(this.epoch + 1, this.iteration + 1, this.perEpoch, loss, this.model.params, Object.keys(this.model.params));
+      return loss;
+    }
     this.iteration++;
     return loss;
   }

@@ -55,12 +55,24 @@ export function planStages(sch: Schedule, isBuffer: IsBuffer): PlannedStage[][] 
         const [m, k] = st.node.inputs[0].shape;
         return { kind: "matmul", st, node: st.node, a, b, macs: m * k * st.node.shape[1] };
       }
-      const low = new Lowering(isBuffer, st.domain);
+      const low = new Lowering(forwarding(st, isBuffer), st.domain);
       const terms = new Map<Store, Term>(st.stores.map((s) => [s, storeTerm(low, s)]));
       const unroll = st.rowwise ? rowUnrollAxis(st) : unrollAxis(st);
       return { kind: "loop", st, low, terms, unroll, rows: unroll >= 0 ? UNROLL : 1, size: sizeOf(st.domain) };
     }),
   );
+}
+
+/**
+ * A stage that is not row-wise may store a value and read it back at the same index (Adam's new
+ * moment, then the parameter's step from it: the scheduler puts both in one pass). Its terms
+ * compute such a value where it is read instead of loading it (the stores are written after the
+ * values they hold), and the lowering's memo makes that the same term as the store's.
+ */
+function forwarding(st: LoopStage, isBuffer: IsBuffer): IsBuffer {
+  if (st.rowwise) return isBuffer;
+  const here = new Set(st.stores.filter((s) => s.kind === "map").map((s) => s.node));
+  return here.size === 0 ? isBuffer : (n) => isBuffer(n) && !here.has(n);
 }
 
 /**

@@ -178,6 +178,7 @@ export function storeTerm(low: Lowering, st: Store) {
 }
 
 function place(g: Graph, buffers: Set<Node>, isBuffer: IsBuffer): Stage[] {
+  const outputs = new Set(Object.values(g.outputs));
   const stages: Stage[] = [];
   const stageOf = new Map<Node, number>();
   for (const n of g.nodes()) {
@@ -204,7 +205,9 @@ function place(g: Graph, buffers: Set<Node>, isBuffer: IsBuffer): Stage[] {
       if (here.length) {
         // a later row phase: row sums of this stage, read once per row, with the row in cache; or,
         // in the same phase or a later one, an element this stage stored at this very index
-        const rowOk = st.rowwise && st.split >= 1 && sizeOf(domain.slice(st.split)) <= ROW_IN_CACHE;
+        // (a stage that is not row-wise: an output it stores, read at this very index through
+        // elementwise ops only, is forwarded by planStages: Adam's moments, then the step from them)
+        const rowOk = st.rowwise ? st.split >= 1 && sizeOf(domain.slice(st.split)) <= ROW_IN_CACHE : here.every((x) => x.kind === "map" && outputs.has(x.node) && readsDirectly(n, x.node, isBuffer));
         // (the innermost axis of size > 1: a load over fewer loops would be hoisted above the store)
         const sameIndex = (x: Store) => x.kind === "map" && sameShape(x.node.shape, domain) && domain[domain.length - 1] > 1 &&
           loads.every((l) => l.base !== x.node || sameAffine(l.offset, rowMajor(x.node.shape, domain.length)));
@@ -234,6 +237,22 @@ function place(g: Graph, buffers: Set<Node>, isBuffer: IsBuffer): Stage[] {
   return stages;
 }
 
+
+/** n's inlined expression reads x only as the operand of elementwise ops (no view of it between). */
+function readsDirectly(n: Node, x: Node, isBuffer: IsBuffer): boolean {
+  const seen = new Set<Node>();
+  const stack = [n];
+  while (stack.length) {
+    const m = stack.pop()!;
+    if (seen.has(m)) continue;
+    seen.add(m);
+    for (const y of m.inputs) {
+      if (y === x && roleOf(m) !== "map") return false;
+      if (y !== x && !isBuffer(y)) stack.push(y);
+    }
+  }
+  return true;
+}
 
 const sameAffine = (a: Affine, b: Affine) => a.length === b.length && a.every((c, i) => c === b[i]);
 

@@ -27,13 +27,17 @@ interface Plan {
   /** Rows of the column matrix per group (Cig * taps) and its width (N * O). */
   rows: number;
   width: number;
+  /** Per tap, the runs of real positions (tapRuns). */
+  runs: Int32Array[];
 }
 
 function planOf(c: ConvGeometry): Plan {
   const t = three(c);
   const prod = (v: number[]) => v[0] * v[1] * v[2];
   const ksz = prod(t.K), osz = prod(t.O);
-  return { c, ...t, isz: prod(t.I), ksz, osz, rows: c.cig * ksz, width: c.n * osz };
+  const p: Plan = { c, ...t, isz: prod(t.I), ksz, osz, rows: c.cig * ksz, width: c.n * osz, runs: [] };
+  p.runs = tapRuns(p);
+  return p;
 }
 
 const alloc = (n: number, dtype: DType): Data => (dtype === "f32" ? new Float32Array(n) : new Float64Array(n));
@@ -46,50 +50,74 @@ function validRange(count: number, s: number, p: number, kd: number, size: numbe
 }
 
 /**
- * Walk the column matrix of group g: for each row (ci, tap) and image, each run of output
- * positions along the last axis, calling run(colOffset, xOffset or -1 for padding, length, step).
+ * Per kernel tap, the runs of real input positions along the last axis for one image and one
+ * input channel, as triples (offset in the column row, offset in the x plane, length); the step
+ * along x is the last axis's stride. Padding positions are in no run: the column matrix keeps the
+ * zeros it was allocated with there (its real positions are the same at every call and group).
  */
-function eachRun(p: Plan, g: number, run: (col: number, x: number, len: number, step: number) => void): void {
-  const { c, I, K, O, S, D, P, isz, osz } = p;
+function tapRuns(p: Plan): Int32Array[] {
+  const { I, K, O, S, D, P } = p;
+  const runs: Int32Array[] = [];
+  for (let k0 = 0; k0 < K[0]; k0++) for (let k1 = 0; k1 < K[1]; k1++) for (let k2 = 0; k2 < K[2]; k2++) {
+    const [lo2, hi2] = validRange(O[2], S[2], P[2], k2 * D[2], I[2]);
+    const list: number[] = [];
+    for (let o0 = 0; o0 < O[0]; o0++) {
+      const i0 = o0 * S[0] - P[0] + k0 * D[0];
+      for (let o1 = 0; o1 < O[1] && hi2 > lo2; o1++) {
+        const i1 = o1 * S[1] - P[1] + k1 * D[1];
+        if (i0 < 0 || i0 >= I[0] || i1 < 0 || i1 >= I[1]) continue;
+        list.push((o0 * O[1] + o1) * O[2] + lo2, (i0 * I[1] + i1) * I[2] + lo2 * S[2] - P[2] + k2 * D[2], hi2 - lo2);
+      }
+    }
+    runs.push(Int32Array.from(list));
+  }
+  return runs;
+}
+
+/**
+ * Walk the column matrix of group g: for each row (ci, tap) and image, call
+ * visit(runs, colBase, xBase) with that tap's runs and the row's and plane's base offsets.
+ */
+function eachRow(p: Plan, g: number, visit: (runs: Int32Array, col: number, x: number) => void): void {
+  const { c, isz, osz, runs } = p;
   const cin = c.cig * c.groups;
   for (let ci = 0; ci < c.cig; ci++) {
-    for (let k0 = 0; k0 < K[0]; k0++) for (let k1 = 0; k1 < K[1]; k1++) for (let k2 = 0; k2 < K[2]; k2++) {
-      const row = ((ci * K[0] + k0) * K[1] + k1) * K[2] + k2;
-      const [lo2, hi2] = validRange(O[2], S[2], P[2], k2 * D[2], I[2]);
-      for (let n = 0; n < c.n; n++) {
-        const xPlane = (n * cin + g * c.cig + ci) * isz;
-        let col = (row * c.n + n) * osz;
-        for (let o0 = 0; o0 < O[0]; o0++) {
-          const i0 = o0 * S[0] - P[0] + k0 * D[0];
-          for (let o1 = 0; o1 < O[1]; o1++, col += O[2]) {
-            const i1 = o1 * S[1] - P[1] + k1 * D[1];
-            if (i0 < 0 || i0 >= I[0] || i1 < 0 || i1 >= I[1] || hi2 === lo2) {
-              run(col, -1, O[2], 0);
-              continue;
-            }
-            if (lo2 > 0) run(col, -1, lo2, 0);
-            run(col + lo2, xPlane + (i0 * I[1] + i1) * I[2] + lo2 * S[2] - P[2] + k2 * D[2], hi2 - lo2, S[2]);
-            if (hi2 < O[2]) run(col + hi2, -1, O[2] - hi2, 0);
-          }
-        }
-      }
+    for (let tap = 0; tap < p.ksz; tap++) {
+      const row = ci * p.ksz + tap;
+      for (let n = 0; n < c.n; n++) visit(runs[tap], (row * c.n + n) * osz, (n * cin + g * c.cig + ci) * isz);
     }
   }
 }
 
-/** x -> the column matrix of group g (padding as zeros). */
+/** x -> the column matrix of group g (its padding positions hold zeros from the start). */
 function im2col(p: Plan, g: number, x: Data, cols: Data): void {
-  eachRun(p, g, (col, xo, len, step) => {
-    if (xo < 0) cols.fill(0, col, col + len);
-    else for (let j = 0; j < len; j++) cols[col + j] = x[xo + j * step];
+  const step = p.S[2];
+  eachRow(p, g, (runs, cb, xb) => {
+    for (let q = 0; q < runs.length; q += 3) {
+      let c0 = cb + runs[q], x0 = xb + runs[q + 1];
+      const end = c0 + runs[q + 2];
+      if (step === 1) {
+        for (; c0 + 3 < end; c0 += 4, x0 += 4) {
+          cols[c0] = x[x0];
+          cols[c0 + 1] = x[x0 + 1];
+          cols[c0 + 2] = x[x0 + 2];
+          cols[c0 + 3] = x[x0 + 3];
+        }
+      }
+      for (; c0 < end; c0++, x0 += step) cols[c0] = x[x0];
+    }
   });
 }
 
 /** The column matrix of group g added into x (padding dropped). */
 function col2im(p: Plan, g: number, cols: Data, x: Data): void {
-  eachRun(p, g, (col, xo, len, step) => {
-    if (xo < 0) return;
-    for (let j = 0; j < len; j++) x[xo + j * step] += cols[col + j];
+  const step = p.S[2];
+  eachRow(p, g, (runs, cb, xb) => {
+    for (let q = 0; q < runs.length; q += 3) {
+      let c0 = cb + runs[q], x0 = xb + runs[q + 1];
+      const end = c0 + runs[q + 2];
+      for (; c0 < end; c0++, x0 += step) x[x0] += cols[c0];
+    }
   });
 }
 
@@ -141,14 +169,24 @@ export function convFilterKernel(c: ConvGeometry, dtype: DType, gemm: Gemm): Pla
   const p = planOf(c);
   const cols = alloc(p.rows * p.width, dtype);
   const yc = alloc(c.cog * c.groups * p.width, dtype);
-  // B = cols^T: element (j, row) at row * width + j
-  const mm = gemm({ dtype, m: c.cog, k: p.width, n: p.rows, sa: [p.width, 1], sb: [1, p.width] });
   const wGroup = c.cog * p.rows, yGroup = c.cog * p.width;
+  // the longer of the two sides as the product's rows (measured: [32, 147] is 2.5x slower than its transpose)
+  const transposed = p.rows > c.cog;
+  // dW_g = Yc @ cols^T, or dW_g^T = cols @ Yc^T into a scratch that is then transposed
+  const mm = transposed
+    ? gemm({ dtype, m: p.rows, k: p.width, n: c.cog, sa: [p.width, 1], sb: [1, p.width] })
+    : gemm({ dtype, m: c.cog, k: p.width, n: p.rows, sa: [p.width, 1], sb: [1, p.width] });
+  const wt = alloc(transposed ? wGroup : 0, dtype);
   return ([x, y], w) => {
     channelsFirst(p, y, yc);
     for (let g = 0; g < c.groups; g++) {
       im2col(p, g, x, cols);
-      mm(yc.subarray(g * yGroup, (g + 1) * yGroup), cols, w.subarray(g * wGroup, (g + 1) * wGroup));
+      const dy = yc.subarray(g * yGroup, (g + 1) * yGroup), dw = w.subarray(g * wGroup, (g + 1) * wGroup);
+      if (!transposed) mm(dy, cols, dw);
+      else {
+        mm(cols, dy, wt);
+        for (let r = 0; r < p.rows; r++) for (let co = 0; co < c.cog; co++) dw[co * p.rows + r] = wt[r * c.cog + co];
+      }
     }
   };
 }

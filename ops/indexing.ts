@@ -6,7 +6,7 @@
 import type { Attrs, Aval, OpDef } from "../core/registry.js";
 import { apply, type Node } from "../core/node.js";
 import * as b from "../core/builder.js";
-import { strides, type Shape } from "../core/tensor.js";
+import { strides, type Data, type Shape } from "../core/tensor.js";
 import { show } from "./checks.js";
 import { GradcError } from "../core/errors.js";
 import { output, walk } from "./kernels.js";
@@ -89,25 +89,17 @@ function gatherOffsets(xShape: Shape, idx: { shape: Shape; data: ArrayLike<numbe
   return offs;
 }
 
-/**
- * A planned gather or scatter along one axis: x viewed as [A, n, B], the indices as [A, m, B].
- * visit(i, offset into x) for each index entry; a bad index is reported by gatherOffsets' message.
- */
-function planAlong(xShape: Shape, idxShape: Shape, axis: number, op: string): (idx: ArrayLike<number>, visit: (i: number, off: number) => void) => void {
+/** x viewed as [A, n, B] and the indices as [A, m, B] around `axis`: a planned gather's or scatter's loop bounds. */
+function alongDims(xShape: Shape, idxShape: Shape, axis: number): { A: number; n: number; m: number; B: number } {
   const A = xShape.slice(0, axis).reduce((p, s) => p * s, 1), B = xShape.slice(axis + 1).reduce((p, s) => p * s, 1);
-  const n = xShape[axis], m = idxShape[axis];
-  return (idx, visit) => {
-    for (let a = 0, i = 0; a < A; a++) {
-      for (let j = 0; j < m; j++) {
-        for (let q = 0; q < B; q++, i++) {
-          let v = idx[i];
-          if (!(Number.isInteger(v) && v >= -n && v < n)) gatherOffsets(xShape, { shape: idxShape, data: idx }, axis, op); // throws
-          if (v < 0) v += n;
-          visit(i, (a * n + v) * B + q);
-        }
-      }
-    }
-  };
+  return { A, n: xShape[axis], m: idxShape[axis], B };
+}
+
+/** Index entry i (negative counts from the end); a bad one is reported by gatherOffsets' message. */
+function indexAt(idx: Data, i: number, n: number, xShape: Shape, idxShape: Shape, axis: number, op: string): number {
+  const v = idx[i];
+  if (!(Number.isInteger(v) && v >= -n && v < n)) gatherOffsets(xShape, { shape: idxShape, data: idx }, axis, op); // throws
+  return v < 0 ? v + n : v;
 }
 
 export const indexingOps: OpDef[] = [
@@ -186,8 +178,15 @@ export const indexingOps: OpDef[] = [
       return r;
     },
     kernel: ([x, idx], attrs) => {
-      const along = planAlong(x.shape, idx.shape, attrs.axis as number, "takeAlongAxis");
-      return ([xd, id], out) => along(id, (i, off) => (out[i] = xd[off]));
+      const axis = attrs.axis as number;
+      const { A, n, m, B } = alongDims(x.shape, idx.shape, axis);
+      return ([xd, id], out) => {
+        for (let a = 0, i = 0; a < A; a++) {
+          for (let j = 0; j < m; j++) {
+            for (let q = 0; q < B; q++, i++) out[i] = xd[(a * n + indexAt(id, i, n, x.shape, idx.shape, axis, "takeAlongAxis")) * B + q];
+          }
+        }
+      };
     },
     vjp: (g, [x, idx], _out, attrs) => [b.scatterAdd(b.constant(0, x.dtype, x.shape), idx, g, attrs.axis as number), null],
   },
@@ -207,10 +206,15 @@ export const indexingOps: OpDef[] = [
       return r;
     },
     kernel: ([x, idx], attrs) => {
-      const along = planAlong(x.shape, idx.shape, attrs.axis as number, "scatterAdd");
+      const axis = attrs.axis as number;
+      const { A, n, m, B } = alongDims(x.shape, idx.shape, axis);
       return ([xd, id, ud], out) => {
         out.set(xd);
-        along(id, (i, off) => (out[off] += ud[i]));
+        for (let a = 0, i = 0; a < A; a++) {
+          for (let j = 0; j < m; j++) {
+            for (let q = 0; q < B; q++, i++) out[(a * n + indexAt(id, i, n, x.shape, idx.shape, axis, "scatterAdd")) * B + q] += ud[i];
+          }
+        }
       };
     },
     vjp: (g, [, idx], _out, attrs) => [g, null, b.takeAlongAxis(g, idx, attrs.axis as number)],

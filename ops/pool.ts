@@ -78,29 +78,50 @@ function maxIndexKernel([x]: readonly { data: ArrayLike<number>; shape: readonly
   return r;
 }
 
-/** The planned kernel: per axis, each output position's real input positions listed once. */
+/**
+ * The planned kernel: per axis and output position, the window's first real tap and its count
+ * (taps are dilation apart), so the loops test no bounds; a window's taps in row-major order, as
+ * the reference kernel takes them.
+ */
 function maxIndexPlanned(c: ConvGeometry): PlannedKernel {
   const { I, K, O, S, D, P } = three(c);
-  const lists = [0, 1, 2].map((t) =>
-    Array.from({ length: O[t] }, (_, o) => Int32Array.from(Array.from({ length: K[t] }, (_, k) => o * S[t] - P[t] + k * D[t]).filter((i) => i >= 0 && i < I[t]))),
-  );
-  const isz = I[0] * I[1] * I[2];
+  const first = [0, 1, 2].map(() => [] as number[]);
+  const count = [0, 1, 2].map(() => [] as number[]);
+  for (let t = 0; t < 3; t++) {
+    for (let o = 0; o < O[t]; o++) {
+      const taps = Array.from({ length: K[t] }, (_, k) => o * S[t] - P[t] + k * D[t]).filter((i) => i >= 0 && i < I[t]);
+      first[t].push(taps[0]);
+      count[t].push(taps.length);
+    }
+  }
+  const [f0, f1, f2] = first.map((v) => Int32Array.from(v));
+  const [n0, n1, n2] = count.map((v) => Int32Array.from(v));
+  const [d0, d1, d2] = D;
+  const isz = I[0] * I[1] * I[2], row1 = I[2] * d1, row0 = I[1] * I[2] * d0;
   return ([xd], rd) => {
     let w = 0;
     for (let xb = 0; xb < c.n * isz; xb += isz) {
-      for (const L0 of lists[0]) for (const L1 of lists[1]) for (const L2 of lists[2]) {
-        let best = -1, bv = -Infinity;
-        for (const i0 of L0) for (const i1 of L1) {
-          const row = (i0 * I[1] + i1) * I[2];
-          for (const i2 of L2) {
-            const v = xd[xb + row + i2];
-            if (best < 0 || v > bv || (Number.isNaN(v) && !Number.isNaN(bv))) {
-              best = row + i2;
-              bv = v;
+      for (let o0 = 0; o0 < O[0]; o0++) for (let o1 = 0; o1 < O[1]; o1++) {
+        const base = (f0[o0] * I[1] + f1[o1]) * I[2];
+        const c0 = n0[o0], c1 = n1[o1];
+        for (let o2 = 0; o2 < O[2]; o2++) {
+          const c2 = n2[o2];
+          let best = base + f2[o2];
+          let bv = xd[xb + best];
+          for (let k0 = 0, r0 = base + f2[o2]; k0 < c0; k0++, r0 += row0) {
+            for (let k1 = 0, r1 = r0; k1 < c1; k1++, r1 += row1) {
+              for (let k2 = 0, at = r1; k2 < c2; k2++, at += d2) {
+                const v = xd[xb + at];
+                // the first largest; a NaN wins over any number (it propagates)
+                if (v > bv || (Number.isNaN(v) && !Number.isNaN(bv))) {
+                  best = at;
+                  bv = v;
+                }
+              }
             }
           }
+          rd[w++] = best;
         }
-        rd[w++] = best;
       }
     }
   };

@@ -131,11 +131,13 @@ describe("every property of the convolution primitives (checkOp: compiled, gradi
 
 describe("compiled code (im2col and the matrix product) computes what the reference kernels compute", () => {
   for (const dtype of ["f64", "f32"] as const) {
-    test(`${dtype}: a conv net layer's forward and both backward convs, 2-D and grouped 3-D`, () => {
+    test(`${dtype}: a conv net layer's forward and both backward convs, 2-D, grouped 3-D and strided`, () => {
       const rand = seededRandom(24);
       for (const [xs, ws, opts] of [
         [[3, 4, 9, 8], [6, 4, 3, 3], { padding: 1 }],
         [[2, 4, 5, 4, 6], [4, 2, 2, 3, 2], { stride: [1, 2, 2], padding: [[1, 0], [0, 1], [1, 1]], dilation: [2, 1, 1], groups: 2 }],
+        // more output channels than column rows: the filter gradient's product is not transposed
+        [[2, 1, 6, 7], [8, 1, 1, 3], { stride: [1, 2], padding: [0, 1] }],
       ] as const) {
         const x = b.input("x", xs, dtype), w = b.input("w", ws, dtype);
         const y = conv(x, w, opts);

@@ -16,7 +16,7 @@
 import * as b from "../core/builder.js";
 import { GradcError } from "../core/errors.js";
 import { apply, describe, type Node, type Operand } from "../core/node.js";
-import type { Attrs, Aval, OpDef } from "../core/registry.js";
+import type { Attrs, Aval, OpDef, PlannedKernel } from "../core/registry.js";
 import { output } from "./kernels.js";
 
 export interface CumulativeOptions {
@@ -44,25 +44,11 @@ export const cumulativeOps: OpDef[] = [
     },
     impl: ([x], attrs, out) => {
       const r = output(out);
-      const { axis, reverse, exclusive } = cumAttrs(x, attrs);
-      const n = x.shape[axis];
-      const inner = x.shape.slice(axis + 1).reduce((m, s) => m * s, 1);
-      const outer = x.shape.slice(0, axis).reduce((m, s) => m * s, 1);
-      const xd = x.data, rd = r.data;
-      for (let o = 0; o < outer; o++) {
-        for (let k = 0; k < inner; k++) {
-          let s = 0;
-          for (let t = 0; t < n; t++) {
-            const i = o * n * inner + (reverse ? n - 1 - t : t) * inner + k;
-            if (exclusive) {
-              rd[i] = s;
-              s += xd[i];
-            } else rd[i] = s += xd[i];
-          }
-        }
-      }
+      cumsumKernel(x, attrs)([x.data], r.data);
       return r;
     },
+    // compiled code runs the same loop, planned once for the shape (no per-call attribute checks)
+    kernel: ([x], attrs) => cumsumKernel(x, attrs),
     // the transpose of a lower-triangular sum is the upper-triangular one: the other direction
     vjp: (g, _x, _out, attrs) => [apply("cumsum", [g], { ...attrs, reverse: !attrs.reverse })],
     jvp: ([t], _x, _out, attrs) => (t ? apply("cumsum", [t], attrs) : null),
@@ -70,6 +56,33 @@ export const cumulativeOps: OpDef[] = [
       e.node("CumSum", [x, e.node("Reshape", [e.ints([attrs.axis as number]), e.ints([])])], { reverse: attrs.reverse ? 1 : 0, exclusive: attrs.exclusive ? 1 : 0 }),
   },
 ];
+
+/**
+ * The running sum as a loop over x viewed as [outer, n, inner]: for each outer block, the inner
+ * positions advance together down the axis (unit stride), their partial sums kept in `out`.
+ */
+function cumsumKernel(x: Aval, attrs: Attrs): PlannedKernel {
+  const { axis, reverse, exclusive } = cumAttrs(x, attrs);
+  const n = x.shape[axis];
+  const inner = x.shape.slice(axis + 1).reduce((m, s) => m * s, 1);
+  const outer = x.shape.slice(0, axis).reduce((m, s) => m * s, 1);
+  // the row of step t, and the row before it; reverse walks the axis from its end
+  const first = reverse ? n - 1 : 0, dir = reverse ? -inner : inner;
+  return ([xd], rd) => {
+    for (let o = 0; o < outer; o++) {
+      const block = o * n * inner;
+      let at = block + first * inner;
+      if (exclusive) for (let k = 0; k < inner; k++) rd[at + k] = 0;
+      else for (let k = 0; k < inner; k++) rd[at + k] = xd[at + k];
+      for (let t = 1; t < n; t++) {
+        const prev = at;
+        at += dir;
+        const src = exclusive ? prev : at;
+        for (let k = 0; k < inner; k++) rd[at + k] = rd[prev + k] + xd[src + k];
+      }
+    }
+  };
+}
 
 /** The axis as a non-negative integer, checked with the op's name and the node. */
 function axisOf(op: string, x: Node, axis: number): number {

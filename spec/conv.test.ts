@@ -54,6 +54,15 @@ describe("PyTorch's values (conv2d, conv_transpose2d, max_pool2d, avg_pool2d)", 
     close(m.data, [-1.2955202067, -1.5646424734, -1.1411200081, -1.1411200081, -1.6877661592, -1.2794154982, -1.0168139005, -1.3115413635], "maxPool");
     assert.ok(m.data.every(Number.isFinite));
   });
+  test("ceilMode: a last partial window whose overhang is never counted (PyTorch's ceil_mode)", () => {
+    const x6 = b.input("x6", [1, 1, 6, 6]);
+    const X6 = filled([1, 1, 6, 6], (i) => Math.sin(i + 1));
+    const avg = run(avgPool(x6, { kernel: 3, stride: 2, padding: 1, ceilMode: true }), { x6: X6 });
+    assert.deepEqual(avg.shape, [1, 1, 4, 4]);
+    close(avg.data, [0.3774570286, 0.127896729, -0.4528585004, -0.1359980694, 0.4577712998, 0.4390218978, -0.6490580407, -0.3655230878, 0.2044909107, 0.6456678861, -0.4480320703, -0.4808981399, 0.0245648393, 0.3467368712, -0.1484798061, -0.2479447134], "avgPool ceilMode");
+    const max = run(maxPool(x6, { kernel: 3, stride: 2, padding: 1, ceilMode: true }), { x6: X6 });
+    close(max.data, [0.9893582466, 0.9893582466, -0.2794154982, -0.2794154982, 0.9906073557, 0.9906073557, -0.0088513093, -0.536572918, 0.9129452507, 0.9999118601, 0.5290826861, -0.905578362, 0.5514266812, 0.9999118601, 0.5290826861, -0.9917788534], "maxPool ceilMode");
+  });
   test("avgPool with padding counted (PyTorch's default) and not", () => {
     close(run(avgPool(x, { kernel: 3, stride: 2, padding: 1 }), { x: X }).data, [0.3146116997, 0.532503183, 0.1089445082, -0.0879884945, -0.3619912335, -0.4942373364], "avgPool");
     close(run(avgPool(x, { kernel: 3, stride: 2, padding: 1, countIncludePad: false }), { x: X }).data, [0.7078763244, 0.7987547745, 0.1634167624, -0.0879884945, -0.8144802754, -0.7413560045], "avgPool exclude");

@@ -2,7 +2,7 @@
 // publishes them, spec/support/onnx-node-cases.json) for CumSum, Round, Sin, Cos, Tan, Asin, Acos
 // and Atan, run on evaluate and on compiled code. Float32 cases run in float32 (ONNX computed its
 // expected values with numpy in float32: within 2 float32 ulps of gradc's correctly rounded ones).
-// The fixture also holds Conv, ConvTranspose, MaxPool, AveragePool and Resize cases for those ops' tests.
+// The fixture also holds Conv, ConvTranspose, MaxPool, AveragePool and Resize cases: spec/onnx-node-conv.test.ts.
 
 import "../ops/index.js";
 import { test } from "node:test";

@@ -1,15 +1,18 @@
 // interpolate (resize) as a composite: along each spatial axis, a product with an interpolation
-// matrix M [out, in] built from iota (so gradients, forward mode and ONNX come from matmul's):
-//   nearest: M[j, i] = 1 where i = floor(j * r), PyTorch's "nearest";
-//   linear:  M[j, i] = max(0, 1 - |i - s_j|), the hat function at the source position
-//            s_j = clamp((j + 0.5) * r - 0.5, 0, in - 1), or s_j = j * (in - 1) / (out - 1) with
-//            alignCorners: linear, bilinear and trilinear as PyTorch computes them.
+// matrix M [out, in] built from iota (so gradients, forward mode and ONNX come from matmul's).
+// Output position j reads the source position s_j, clamped to [0, in - 1], given by `coordinates`
+// (ONNX's coordinate_transformation_mode): asymmetric j * r, halfPixel (j + 0.5) * r - 0.5,
+// alignCorners j * (in - 1) / (out - 1). Then
+//   nearest: M[j, i] = 1 where i is s_j rounded by `rounding` (floor by default);
+//   linear:  M[j, i] = max(0, 1 - |i - s_j|), the hat function at s_j.
+// Defaults are PyTorch's F.interpolate: nearest asymmetric with floor, linear (bilinear, trilinear)
+// halfPixel; ONNX Resize's nearest default is { coordinates: "halfPixel", rounding: "roundPreferFloor" }.
 // r is 1 / scale when a scale is given (PyTorch's and ONNX's rule), else in / out. M is computed in
 // float64 and cast, so float32 data gets the same source positions.
 
 import * as b from "../core/builder.js";
 import { GradcError } from "../core/errors.js";
-import { describe, Node } from "../core/node.js";
+import { describe, Node, scope } from "../core/node.js";
 import { shapeStr } from "../core/tensor.js";
 import type { Spatial } from "./conv-builders.js";
 
@@ -20,18 +23,48 @@ export interface InterpolateOptions {
   scale?: number | readonly number[];
   /** "nearest" (default) or "linear" (bilinear on 2 spatial axes, trilinear on 3). */
   mode?: "nearest" | "linear";
-  /** linear only: the corners' centres map onto each other (PyTorch's align_corners). */
+  /** The corners' centres map onto each other (PyTorch's align_corners): coordinates "alignCorners". */
   alignCorners?: boolean;
+  /** Where output j reads (ONNX's coordinate_transformation_mode); default asymmetric for nearest, halfPixel for linear. */
+  coordinates?: Coordinates;
+  /** nearest only: how the source position becomes an index (ONNX's nearest_mode); default floor. */
+  rounding?: Rounding;
+}
+
+export type Coordinates = "asymmetric" | "halfPixel" | "alignCorners";
+export type Rounding = "floor" | "ceil" | "roundPreferFloor" | "roundPreferCeil";
+
+/** The source position of each output j (a [out, in] node, constant along i), clamped to the input. */
+function source(j: Node, n: number, out: number, r: number, coordinates: Coordinates): Node {
+  const s = coordinates === "alignCorners" ? b.mul(j, out > 1 ? (n - 1) / (out - 1) : 0) : coordinates === "halfPixel" ? b.sub(b.mul(b.add(j, 0.5), r), 0.5) : b.mul(j, r);
+  return b.clip(s, 0, n - 1);
+}
+
+/** M[j, i] = 1 where i is s rounded: the half-open (or half-closed) unit interval around i that holds s. */
+function nearestOf(i: Node, s: Node, rounding: Rounding): Node {
+  switch (rounding) {
+    case "floor": // i <= s < i + 1
+      return b.mul(b.lessEqual(i, s), b.less(s, b.add(i, 1)));
+    case "ceil": // i - 1 < s <= i
+      return b.mul(b.less(b.sub(i, 1), s), b.lessEqual(s, i));
+    case "roundPreferFloor": // i - 0.5 < s <= i + 0.5
+      return b.mul(b.less(b.sub(i, 0.5), s), b.lessEqual(s, b.add(i, 0.5)));
+    case "roundPreferCeil": // i - 0.5 <= s < i + 0.5
+      return b.mul(b.lessEqual(b.sub(i, 0.5), s), b.less(s, b.add(i, 0.5)));
+  }
+}
+
+interface Sampling {
+  mode: "nearest" | "linear";
+  coordinates: Coordinates;
+  rounding: Rounding;
 }
 
 /** The interpolation matrix of one axis, [out, in], in float64. */
-function matrix(n: number, out: number, r: number, mode: "nearest" | "linear", align: boolean): Node {
+function matrix(n: number, out: number, r: number, how: Sampling): Node {
   const j = b.iota([out, n], 0), i = b.iota([out, n], 1);
-  if (mode === "nearest") {
-    const src = b.mul(j, r);
-    return b.mul(b.lessEqual(i, src), b.less(src, b.add(i, 1)));
-  }
-  const src = align ? b.mul(j, out > 1 ? (n - 1) / (out - 1) : 0) : b.clip(b.sub(b.mul(b.add(j, 0.5), r), 0.5), 0, n - 1);
+  const src = source(j, n, out, r, how.coordinates);
+  if (how.mode === "nearest") return nearestOf(i, src, how.rounding);
   return b.relu(b.sub(1, b.abs(b.sub(i, src))));
 }
 
@@ -40,8 +73,13 @@ function matrix(n: number, out: number, r: number, mode: "nearest" | "linear", a
  *
  *   interpolate(x, { scale: 2 })                                  // nearest, twice the size
  *   interpolate(x, { size: [5, 3], mode: "linear", alignCorners: true })
+ *   interpolate(x, { scale: 0.6, coordinates: "halfPixel", rounding: "roundPreferFloor" })  // ONNX Resize's nearest
  */
 export function interpolate(x: Node, opts: InterpolateOptions): Node {
+  return scope("interpolate", () => interpolateBody(x, opts));
+}
+
+function interpolateBody(x: Node, opts: InterpolateOptions): Node {
   const where = () => `\n  at ${describe("interpolate", [x], {})}`;
   if (!(x instanceof Node)) throw new GradcError(`interpolate: the input must be a graph node, got ${typeof x}`);
   const rank = x.rank - 2;
@@ -49,7 +87,12 @@ export function interpolate(x: Node, opts: InterpolateOptions): Node {
   const { size, scale, mode = "nearest", alignCorners = false } = opts ?? {};
   if (mode !== "nearest" && mode !== "linear") throw new GradcError(`interpolate: mode must be "nearest" or "linear", got ${JSON.stringify(mode)}${where()}`);
   if ((size === undefined) === (scale === undefined)) throw new GradcError(`interpolate: give exactly one of size and scale${where()}`);
-  if (alignCorners && mode !== "linear") throw new GradcError(`interpolate: alignCorners applies to mode "linear" only${where()}`);
+  const coordinates = opts?.coordinates ?? (alignCorners ? "alignCorners" : mode === "nearest" ? "asymmetric" : "halfPixel");
+  if (!["asymmetric", "halfPixel", "alignCorners"].includes(coordinates)) throw new GradcError(`interpolate: coordinates must be "asymmetric", "halfPixel" or "alignCorners", got ${JSON.stringify(coordinates)}${where()}`);
+  if (alignCorners && coordinates !== "alignCorners") throw new GradcError(`interpolate: alignCorners contradicts coordinates ${JSON.stringify(coordinates)}${where()}`);
+  const rounding = opts?.rounding ?? "floor";
+  if (!["floor", "ceil", "roundPreferFloor", "roundPreferCeil"].includes(rounding)) throw new GradcError(`interpolate: rounding must be "floor", "ceil", "roundPreferFloor" or "roundPreferCeil", got ${JSON.stringify(rounding)}${where()}`);
+  if (opts?.rounding !== undefined && mode !== "nearest") throw new GradcError(`interpolate: rounding applies to mode "nearest" only${where()}`);
   const perAxis = (v: number | readonly number[], what: string) => {
     const list = typeof v === "number" ? new Array(rank).fill(v) : [...v];
     if (list.length !== rank || !list.every((e) => typeof e === "number" && Number.isFinite(e) && e > 0)) {
@@ -66,7 +109,7 @@ export function interpolate(x: Node, opts: InterpolateOptions): Node {
   for (let t = 0; t < rank; t++) {
     const axis = 2 + t, n = inSizes[t], out = sizes[t];
     if (out === n && (!scales || scales[t] === 1)) continue; // the identity
-    const m = b.cast(matrix(n, out, scales ? 1 / scales[t] : n / out, mode, alignCorners), x.dtype);
+    const m = b.cast(matrix(n, out, scales ? 1 / scales[t] : n / out, { mode, coordinates, rounding }), x.dtype);
     const perm = y.shape.map((_, d) => d).filter((d) => d !== axis).concat(axis);
     const moved = b.matmul(b.transpose(y, perm), b.transpose(m));
     y = b.transpose(moved, perm.map((_, d) => perm.indexOf(d)));

@@ -24,7 +24,6 @@ const OPS = ["Conv", "ConvTranspose", "MaxPool", "AveragePool", "Resize"];
 
 const CUBIC = "cubic interpolation: gradc's interpolate has nearest and linear modes only";
 const ANTIALIAS = "antialiased downsampling (a wider filter than linear's hat): not in gradc's interpolate";
-const NEAREST = "nearest with half-pixel source positions and a rounding nearest_mode: gradc's nearest is PyTorch's (asymmetric, floor)";
 const CROP = "tf_crop_and_resize (a region of interest and an extrapolation value): not in gradc's interpolate";
 const ASPECT = "keep_aspect_ratio_policy: the output size is derived from the aspect ratio, gradc takes sizes or scales as given";
 const ALIGN_SCALE = "align_corners with a scale whose product with the size is not an integer: ONNX maps by (in - 1) / (in * scale - 1) with the unrounded in * scale (2.4 here), PyTorch and gradc by (in - 1) / (out - 1)";
@@ -58,17 +57,6 @@ const OUT_OF_SCOPE: Record<string, string> = {
   test_resize_upsample_scales_linear_half_pixel_symmetric: SYMMETRIC,
   test_resize_downsample_scales_linear_align_corners: ALIGN_SCALE,
   test_resize_downsample_sizes_linear_pytorch_half_pixel: PYTORCH_ONE,
-  test_resize_upsample_scales_nearest: NEAREST,
-  test_resize_downsample_scales_nearest: NEAREST,
-  test_resize_upsample_sizes_nearest: NEAREST,
-  test_resize_downsample_sizes_nearest: NEAREST,
-  test_resize_upsample_scales_nearest_axes_2_3: NEAREST,
-  test_resize_upsample_scales_nearest_axes_3_2: NEAREST,
-  test_resize_upsample_sizes_nearest_axes_2_3: NEAREST,
-  test_resize_upsample_sizes_nearest_axes_3_2: NEAREST,
-  test_resize_upsample_sizes_nearest_ceil_half_pixel: NEAREST,
-  test_resize_upsample_sizes_nearest_round_prefer_ceil_asymmetric: NEAREST,
-  test_resize_upsample_sizes_nearest_floor_align_corners: NEAREST,
 };
 
 const ints = (v: unknown, rank: number, fill: number): number[] => (Array.isArray(v) ? (v as number[]) : new Array(rank).fill(fill));
@@ -128,7 +116,6 @@ function resizeOptions(c: OnnxNodeCase): Parameters<typeof interpolate>[1] | str
   if (coords === "tf_crop_and_resize") return CROP;
   if (c.attrs.keep_aspect_ratio_policy !== undefined) return ASPECT;
   if (coords === "half_pixel_symmetric") return SYMMETRIC;
-  if (mode === "nearest" && !(coords === "asymmetric" && c.attrs.nearest_mode === "floor")) return NEAREST;
   const x = c.inputs[0];
   const rank = x.shape.length;
   const scales = !c.inputTypes.at(-1)!.startsWith("int");
@@ -139,8 +126,10 @@ function resizeOptions(c: OnnxNodeCase): Parameters<typeof interpolate>[1] | str
   const full = x.shape.map((s, d) => (axes.includes(d) ? given.data[axes.indexOf(d)] : c.inputTypes.at(-1)!.startsWith("int") ? s : 1));
   if (full[0] !== (c.inputTypes.at(-1)!.startsWith("int") ? x.shape[0] : 1) || full[1] !== (c.inputTypes.at(-1)!.startsWith("int") ? x.shape[1] : 1)) return "resizing the batch or channel axes";
   const spatial = full.slice(2, rank);
-  const linear = { mode: mode as "nearest" | "linear", alignCorners: coords === "align_corners" };
-  return c.inputTypes.at(-1)!.startsWith("int") ? { ...linear, size: spatial } : { ...linear, scale: spatial };
+  const coordinates = ({ asymmetric: "asymmetric", half_pixel: "halfPixel", pytorch_half_pixel: "halfPixel", align_corners: "alignCorners" } as const)[coords as "asymmetric"];
+  const rounding = ({ floor: "floor", ceil: "ceil", round_prefer_floor: "roundPreferFloor", round_prefer_ceil: "roundPreferCeil" } as const)[((c.attrs.nearest_mode as string) ?? "round_prefer_floor") as "floor"];
+  const how = { mode: mode as "nearest" | "linear", coordinates, ...(mode === "nearest" ? { rounding } : {}) };
+  return c.inputTypes.at(-1)!.startsWith("int") ? { ...how, size: spatial } : { ...how, scale: spatial };
 }
 
 /** The case as gradc builds it: its outputs (graph nodes) from its inputs, or why it cannot. */

@@ -6,7 +6,7 @@
 
 import { GradcError } from "../core/errors.js";
 import { apply, Node, type Operand } from "../core/node.js";
-import { attrsProblem, hasOp, register, schemaProblem, unregister, type AttrSchema, type Attrs, type Aval, type Kind, type OpDef, type OpSample } from "../core/registry.js";
+import { attrsProblem, hasOp, register, schemaProblem, unregister, type AttrSchema, type Attrs, type Aval, type Gemm, type Kind, type OpDef, type OpSample } from "../core/registry.js";
 import { broadcastAll } from "../core/builder.js";
 import { sameShape, shapeStr, Tensor, type Shape } from "../core/tensor.js";
 import { elementwise } from "./elementwise.js";
@@ -29,6 +29,12 @@ export interface OpSpec {
   shape?: (inputs: readonly Aval[], attrs: Attrs) => Aval;
   /** Reference kernel (default for elementwise: the scalar function mapped over the data). */
   impl?: (inputs: readonly Tensor[], attrs: Attrs, out: Aval) => Tensor;
+  /**
+   * Kind "other": the kernel compiled code runs instead of calling impl, planned once per shape
+   * (as conv's): (inputs, attrs, out, gemm) => (inputArrays, outArray) => void, writing every
+   * element of outArray. Checked against impl on the probe when the op is defined.
+   */
+  kernel?: OpDef["kernel"];
   /** Gradient rule written with builder ops; "none" declares the op not differentiable. */
   vjp?: Vjp | "none";
   /** Optional tangent rule (tangents, inputs, out, attrs) => tangent; forward mode derives it from vjp when absent. */
@@ -63,7 +69,7 @@ export interface DefinedOp {
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
-const FIELDS = new Set(["name", "kind", "arity", "scalar", "expr", "shape", "impl", "vjp", "jvp", "differentiable", "tags", "sample", "probe", "onnx", "simd", "attrs"]);
+const FIELDS = new Set(["name", "kind", "arity", "scalar", "expr", "shape", "impl", "vjp", "jvp", "differentiable", "tags", "sample", "probe", "onnx", "simd", "attrs", "kernel"]);
 const userOps = new Set<string>();
 
 /**
@@ -166,12 +172,13 @@ function validate(spec: OpSpec): OpDef {
     def = { ...base, expr: spec.expr, vjp, jvp: spec.jvp, sample: spec.sample, onnx: spec.onnx, simd: spec.simd };
   } else {
     if (spec.scalar || spec.expr) throw new GradcError(`${who}: scalar and expr are for elementwise ops (kind "elementwise")`);
+    if (spec.kernel !== undefined && typeof spec.kernel !== "function") throw new GradcError(`${who}: kernel must be a function (inputs, attrs, out, gemm) => (inputArrays, outArray) => void`);
     if (!spec.shape) throw new GradcError(`${who}: needs a shape rule: shape: (inputs, attrs) => ({ shape, dtype })`);
     if (!spec.impl) throw new GradcError(`${who}: needs a reference kernel: impl: (inputs, attrs, out) => Tensor`);
     if (spec.attrs !== undefined && (typeof spec.attrs !== "object" || spec.attrs === null || Array.isArray(spec.attrs))) {
       throw new GradcError(`${who}: attrs must be a record of attribute types, e.g. { axis: "int" }`);
     }
-    def = { name, kind, arity: spec.arity, attrs: spec.attrs ?? {}, tags: spec.tags ?? [], source, shape: spec.shape, impl: spec.impl, vjp, jvp: spec.jvp, sample: spec.sample, onnx: spec.onnx };
+    def = { name, kind, arity: spec.arity, attrs: spec.attrs ?? {}, tags: spec.tags ?? [], source, shape: spec.shape, impl: spec.impl, kernel: spec.kernel, vjp, jvp: spec.jvp, sample: spec.sample, onnx: spec.onnx };
   }
   const bad = schemaProblem(def.attrs);
   if (bad) throw new GradcError(`${who}: ${bad}`);
@@ -276,7 +283,31 @@ function probe(who: string, def: OpDef, spec: OpSpec): void {
     const got = out instanceof Tensor ? `${out.dtype}${shapeStr(out.shape)}` : typeof out;
     throw new GradcError(`${who}: the kernel returned ${got} where the shape rule says ${aval.dtype}${shapeStr(aval.shape)} (on ${avals})`);
   }
+  if (def.kernel) probeKernel(who, def, inputs, attrs, aval, out, `${from} (${avals})`);
 }
+
+/** The planned kernel computes what impl computes on the probe (a NaN marks an element it left unwritten). */
+function probeKernel(who: string, def: OpDef, inputs: Tensor[], attrs: Attrs, aval: Aval, want: Tensor, on: string): void {
+  const got = aval.dtype === "f32" ? new Float32Array(want.size).fill(Number.NaN) : new Float64Array(want.size).fill(Number.NaN);
+  try {
+    def.kernel!(inputs, attrs, aval, probeGemm)(inputs.map((t) => t.data), got);
+  } catch (err) {
+    throw new GradcError(`${who}: the planned kernel throws on the ${on}: ${(err as Error).message}`);
+  }
+  const bad = want.data.findIndex((w, i) => !(Object.is(got[i], w) || Math.abs(got[i] - w) <= 1e-9 * Math.max(1, Math.abs(w))));
+  if (bad >= 0) throw new GradcError(`${who}: the planned kernel gives ${got[bad]} at flat index ${bad} where impl gives ${want.data[bad]} (on the ${on}); compiled code would run the planned kernel`);
+}
+
+/** The probe's matrix product (strided A and B, contiguous C), the contract of the compiler's. */
+const probeGemm: Gemm = ({ m, k, n, sa, sb }) => (a, b, c) => {
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let acc = 0;
+      for (let p = 0; p < k; p++) acc += a[i * sa[0] + p * sa[1]] * b[p * sb[0] + j * sb[1]];
+      c[i * n + j] = acc;
+    }
+  }
+};
 
 const constantRand = () => 0.5;
 function filled(shape: Shape): Tensor {

@@ -127,12 +127,20 @@ describe("a user op is a first-class citizen", () => {
         for (let i = 0; i < m; i++) for (let j = 0, s = 0; j < n; j++) out[i * n + j] = s += x.data[i * n + j];
         return tensor(out, x.shape);
       },
+      // what compiled code runs: a loop planned for the shape
+      kernel: ([x]) => {
+        const [m, n] = x.shape;
+        return ([xd], out) => {
+          for (let i = 0; i < m; i++) for (let j = 0, s = 0; j < n; j++) out[i * n + j] = s += xd[i * n + j];
+        };
+      },
       vjp: (g, [x]) => [g.matmul(upper(x.shape[1]).T)],
       sample: (rand) => ({ inputs: [tensor(Array.from({ length: 12 }, () => rand() * 4 - 2), [3, 4])], attrs: {} }),
     });
     try {
       const report = checkOp(cumsum, { runs: 5 });
       assert.equal(report.fuses, false, "an opaque kernel runs as its own call");
+      assert.ok(compile(trace({ x: [3, 4] }, ({ x }) => cumsum(x))).source.includes("planned kernel of op"), "compiled code runs the op's planned kernel");
       assert.deepEqual(report.checks.filter((c) => c.worst === null), []);
       assert.throws(() => cumsum(ops.input("v", [4])), gradcError("cumsumRows:", "expects a matrix, got rank 1"));
     } finally {
@@ -215,6 +223,8 @@ describe("defineOp refuses a malformed record, saying what is wrong", () => {
     ["a shape rule that throws on the probe", { name: "fine", kind: "other", arity: 1, shape: () => { throw new Error("wants rank 3"); }, impl: () => tensor([1]), vjp: "none" }, ["shape rule throws on the default probe (f64[2,3])", "wants rank 3", "probe: { shapes }"]],
     ["a shape rule that returns nonsense", { name: "fine", kind: "other", arity: 1, shape: () => ({ shape: [-1], dtype: "f64" }), impl: () => tensor([1]), vjp: "none" }, ["shape rule must return"]],
     ["a kernel that disagrees with the shape rule", { name: "fine", kind: "other", arity: 1, shape: ([x]: { shape: number[]; dtype: string }[]) => x, impl: () => tensor([1]), vjp: "none" }, ["kernel returned f64[1] where the shape rule says f64[2,3]"]],
+    ["a planned kernel that is not a function", { name: "fine", kind: "other", arity: 1, shape: ([x]: { shape: number[]; dtype: string }[]) => x, impl: ([x]: unknown[]) => x, kernel: 3, vjp: "none" }, ["kernel must be a function"]],
+    ["a planned kernel that disagrees with impl", { name: "fine", kind: "other", arity: 1, shape: ([x]: { shape: number[]; dtype: string }[]) => x, impl: ([x]: unknown[]) => x, kernel: () => (_: unknown, out: Float64Array) => out.fill(1), vjp: "none" }, ["planned kernel gives 1 at flat index 0 where impl gives 0.5", "default probe"]],
     ["not a record", null, ["expects a record"]],
   ];
   for (const [what, spec, parts] of cases) {

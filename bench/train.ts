@@ -108,7 +108,7 @@ async function gradcRow(c: TrainCase, dtype: DType, reps: number): Promise<Train
   const rng = new RandomState(0);
   const fresh = (): Tree => mapTree(spec.init!(new RandomState(0)), (t) => cast(t, dtype));
   const batch = batchOf(c, dtype, rng);
-  const loss = (p: NodeTree, i: NodeTree) => spec.loss(p, i as { X: Node; y: Node });
+  const loss = (p: NodeTree, i: NodeTree) => spec.loss(p, i as { X: Node; y: Node }, {}) as Node;
   const eagerParams = fresh(), stepParams = fresh();
   const o1 = makeOptimizer(c), o2 = makeOptimizer(c);
   const s1 = o1.init(eagerParams), s2 = o2.init(stepParams);

@@ -16,6 +16,8 @@ import { conv, maxPool } from "../ops/conv-builders.js";
 import { grad } from "../compile/autodiff/reverse.js";
 import { makeRunner, type Engine, type Runner } from "./runner.js";
 import { classLabels, type LossAndGrads, type Mode } from "./net.js";
+import type { ModelSpec } from "./model.js";
+import type { NodeTree } from "./value-and-grad.js";
 
 export type ConvNormalization = "batchnorm" | "groupnorm" | null;
 
@@ -170,10 +172,40 @@ export class ThreeLayerConvNet {
       const updates: Record<string, Node> = {};
       const scores = this.forward(xs, mode, updates);
       if (mode === "test") return { scores };
-      let loss = softmaxCrossEntropy(scores, xs.y);
-      if (this.reg > 0) for (const w of ["W1", "W2", "W3"]) loss = b.add(loss, b.mul(b.sum(b.square(xs[w])), 0.5 * this.reg));
-      return { loss, ...updates };
+      return { loss: this.lossOf(scores, xs.y, xs), ...updates };
     });
+  }
+
+  /** Softmax cross-entropy plus 0.5 * reg * sum(W^2) of the three weights. */
+  private lossOf(scores: Node, y: Node, xs: Record<string, Node>): Node {
+    let loss = softmaxCrossEntropy(scores, y);
+    if (this.reg > 0) for (const w of ["W1", "W2", "W3"]) loss = b.add(loss, b.mul(b.sum(b.square(xs[w])), 0.5 * this.reg));
+    return loss;
+  }
+
+  /**
+   * The net as a model of a parameter tree (the same forward and loss) for the Solver's tree
+   * optimizers and `gradc train`; spatial batchnorm's running averages are its state.
+   *
+   *   new Solver(new ThreeLayerConvNet({ normalization: "batchnorm" }).asModel(), data, { optimizer: optim.adam() })
+   */
+  asModel(): ModelSpec {
+    const nodes = (p: NodeTree) => p as Record<string, Node>;
+    const copy = (ts: Record<string, Tensor>) => Object.fromEntries(Object.entries(ts).map(([k, t]) => [k, new Tensor(t.data.slice(), t.shape)]));
+    const stateful = this.normalization === "batchnorm";
+    const images = (X: Node) => (X.rank === 4 ? X : b.reshape(X, [X.shape[0], ...this.inputDim]));
+    return {
+      init: () => copy(this.params),
+      ...(stateful ? { initState: () => copy(this.state) } : {}),
+      loss: (p, { X, y }, s) => {
+        const updates: Record<string, Node> = {};
+        const xs = { ...nodes(p), ...nodes(s), X: images(X) };
+        const loss = this.lossOf(this.forward(xs, "train", updates), y, xs);
+        return stateful ? { loss, state: updates } : loss;
+      },
+      predict: (p, X, s) => this.forward({ ...nodes(p), ...nodes(s), X: images(X) }, "test", {}),
+      numClasses: this.numClasses,
+    };
   }
 
   private forward(xs: Record<string, Node>, mode: Mode, updates: Record<string, Node>): Node {

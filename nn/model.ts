@@ -8,7 +8,7 @@ import type { Node } from "../core/node.js";
 import { Tensor } from "../core/tensor.js";
 import { RandomState } from "./random.js";
 import { checkTree, flatten, unflatten, type Tree } from "./tree.js";
-import { jit, traceTrees, valueAndGrad, type Jitted, type NodeTree, type ValueAndGrad } from "./value-and-grad.js";
+import { jit, traceTrees, valueAndGrad, type Jitted, type NodeTree, type ValueAndGrad, type WithState } from "./value-and-grad.js";
 import type { LossAndGrads } from "./net.js";
 import type { Optimizer, OptimizerState } from "./optimizers.js";
 import { trainStep, type TrainStep } from "./train-step.js";
@@ -19,10 +19,16 @@ export interface ModelSpec {
   init?: (rng: RandomState) => Tree;
   /** A fixed initial parameter tree. */
   params?: Tree;
-  /** The scalar loss of a batch: X [B, ...] and labels y [B] or [B, ...] (class indices as floats). */
-  loss: (params: NodeTree, batch: { X: Node; y: Node }) => Node;
-  /** Scores [B, ..., C] of a batch, for accuracy and predictions. */
-  predict?: (params: NodeTree, X: Node) => Node;
+  /**
+   * The scalar loss of a batch: X [B, ...] and labels y [B] or [B, ...] (class indices as floats).
+   * A model with state (initState) receives it third and returns `{ loss, state }`: the state's
+   * next value, a tree of nodes shaped as it (batchnorm's running averages).
+   */
+  loss: (params: NodeTree, batch: { X: Node; y: Node }, state: NodeTree) => Node | WithState;
+  /** Scores [B, ..., C] of a batch, for accuracy and predictions (state: the model's, read only). */
+  predict?: (params: NodeTree, X: Node, state: NodeTree) => Node;
+  /** The initial state tree: values the model keeps and updates but does not train (as flax's mutable collections). */
+  initState?: () => Tree;
   /** Classes (labels are checked to be below it; default: the last axis of predict's scores). */
   numClasses?: number;
 }
@@ -33,6 +39,8 @@ export interface TreeModel {
   params: Record<string, Tensor>;
   /** The parameters as the model's tree (same tensors). */
   readonly tree: Tree;
+  /** The model's state by path (updated in place by each training step; empty without initState). */
+  state: Record<string, Tensor>;
   readonly hasPredict: boolean;
   loss(X: Tensor): Tensor;
   loss(X: Tensor, y: Tensor | ArrayLike<number>): LossAndGrads;
@@ -66,8 +74,21 @@ export function treeModel(spec: ModelSpec, opts: { seed?: number; rng?: RandomSt
   let tree: Tree = first;
   let flat = flatten(tree);
   if (opts.params !== undefined && typeof spec.init === "function") checkTree(flatten(spec.init(new RandomState(0))), flat, "model: the parameters given");
-  const vg: ValueAndGrad = valueAndGrad((p, i) => spec.loss(p, i as { X: Node; y: Node }), { reuseOutputs: true });
-  const predict: Jitted | undefined = spec.predict ? jit((p, i) => spec.predict!(p, (i as { X: Node }).X)) : undefined;
+  if (spec.initState !== undefined && typeof spec.initState !== "function") throw new GradcError("model: initState must be a function () => state tree");
+  const stateTree: Tree | undefined = spec.initState?.();
+  const state = stateTree === undefined ? {} : flatten(stateTree);
+  // the state travels as the input `state` (a tree the function reads), its next value as outputs state.<path>
+  const lossFn = (p: NodeTree, i: NodeTree) => {
+    const { X, y, state: s } = i as { X: Node; y: Node; state?: NodeTree };
+    return spec.loss(p, { X, y }, s === undefined ? {} : unflatten(stateTree!, s as Record<string, Node>, (n) => n) as NodeTree);
+  };
+  const predictFn = (p: NodeTree, i: NodeTree) => {
+    const { X, state: s } = i as { X: Node; state?: NodeTree };
+    return spec.predict!(p, X, s === undefined ? {} : unflatten(stateTree!, s as Record<string, Node>, (n) => n) as NodeTree);
+  };
+  const withState = <T extends object>(inputs: T) => (stateTree === undefined ? inputs : { ...inputs, state });
+  const vg: ValueAndGrad = valueAndGrad(lossFn, { reuseOutputs: true });
+  const predict: Jitted | undefined = spec.predict ? jit(predictFn) : undefined;
   const steps = new WeakMap<Optimizer, TrainStep>();
   const dtype = Object.values(flat)[0]?.dtype ?? "f64";
   const labelsOf = (y: Tensor | ArrayLike<number>) => (y instanceof Tensor ? asDtype(y) : new Tensor(dtype === "f32" ? Float32Array.from(y) : Float64Array.from(y), [y.length]));
@@ -84,23 +105,27 @@ export function treeModel(spec: ModelSpec, opts: { seed?: number; rng?: RandomSt
       return unflatten(tree, flat) as Tree;
     },
     hasPredict: predict !== undefined,
+    state,
     loss(X: Tensor, y?: Tensor | ArrayLike<number>) {
       if (y === undefined) {
         if (!predict) throw new GradcError("model: predict is not defined, so it gives no scores");
-        return predict.flat(flat, { X: asDtype(X) }, tree);
+        return predict.flat(flat, withState({ X: asDtype(X) }), tree);
       }
-      return vg.flat(flat, { X: asDtype(X), y: labelsOf(y) }, tree);
+      const out = vg.flat(flat, withState({ X: asDtype(X), y: labelsOf(y) }), tree);
+      for (const [k, t] of Object.entries(out.state)) model.state[k].data.set(t.data);
+      return out;
     },
-    step(X: Tensor, y: Tensor | ArrayLike<number>, optimizer: Optimizer, state: OptimizerState) {
+    step(X: Tensor, y: Tensor | ArrayLike<number>, optimizer: Optimizer, optState: OptimizerState) {
       let step = steps.get(optimizer);
-      if (!step) steps.set(optimizer, (step = trainStep((p, i) => spec.loss(p, i as { X: Node; y: Node }), optimizer)));
-      return step.flat(flat, state, { X: asDtype(X), y: labelsOf(y) }, tree);
+      if (!step) steps.set(optimizer, (step = trainStep(lossFn, optimizer)));
+      return step.flat(flat, optState, withState({ X: asDtype(X), y: labelsOf(y) }), tree);
     },
     classes(example: Tensor) {
       if (spec.numClasses !== undefined) return spec.numClasses;
       if (!predict) return undefined;
       const X = asDtype(example);
-      const g = traceTrees("predict", (p, i) => spec.predict!(p, (i as { X: Node }).X), tree, flat, { X }, { X }, false);
+      const inputs = withState({ X });
+      const g = traceTrees("predict", predictFn, tree, flat, inputs, { X, ...Object.fromEntries(Object.entries(state).map(([k, t]) => [`state.${k}`, t])) }, false);
       const shape = g.outputs.out.shape;
       return shape[shape.length - 1];
     },

@@ -223,21 +223,25 @@ export class FullyConnectedNet {
 
   /**
    * The net as a model of a parameter tree, `{ init, loss, predict }` (the same forward and loss),
-   * for the Solver's tree optimizers and `gradc train`. Batchnorm's running averages are state,
-   * which that form has no place for: a net with batchnorm is trained as itself.
+   * for the Solver's tree optimizers and `gradc train`. Batchnorm's running averages are the
+   * model's state (`initState`): the loss returns their next values beside itself.
    *
-   *   new Solver(new FullyConnectedNet([100], { normalization: "layernorm" }).asModel(), data, { optimizer: optim.adam() })
+   *   new Solver(new FullyConnectedNet([100], { normalization: "batchnorm" }).asModel(), data, { optimizer: optim.adam() })
    */
   asModel(): ModelSpec {
-    if (this.normalization === "batchnorm") {
-      throw new GradcError("FullyConnectedNet.asModel: batchnorm keeps running averages (state), which an { init, loss, predict } model has no place for; give the Solver the net itself");
-    }
     const rows = (X: Node) => (X.rank === 2 ? X : b.reshape(X, [X.shape[0], this.inputDim]));
     const nodes = (p: NodeTree) => p as Record<string, Node>;
+    const copy = (ts: Record<string, Tensor>) => Object.fromEntries(Object.entries(ts).map(([k, t]) => [k, new Tensor(t.data.slice(), t.shape)]));
+    const stateful = this.normalization === "batchnorm";
     return {
-      init: () => Object.fromEntries(Object.entries(this.params).map(([k, t]) => [k, new Tensor(t.data.slice(), t.shape)])),
-      loss: (p, { X, y }) => this.lossOf(this.forward({ ...nodes(p), X: rows(X) }, "train").scores, y, nodes(p)),
-      predict: (p, X) => this.forward({ ...nodes(p), X: rows(X) }, "test").scores,
+      init: () => copy(this.params),
+      ...(stateful ? { initState: () => copy(this.state) } : {}),
+      loss: (p, { X, y }, s) => {
+        const { scores, updates } = this.forward({ ...nodes(p), ...nodes(s), X: rows(X) }, "train");
+        const loss = this.lossOf(scores, y, nodes(p));
+        return stateful ? { loss, state: updates } : loss;
+      },
+      predict: (p, X, s) => this.forward({ ...nodes(p), ...nodes(s), X: rows(X) }, "test").scores,
       numClasses: this.numClasses,
     };
   }

@@ -20,6 +20,8 @@ export interface Model {
   loss(X: Tensor, y: Tensor | ArrayLike<number>): LossAndGrads;
   /** Classes, when the model knows them: labels are checked against it before training. */
   numClasses?: number;
+  /** State the model keeps but does not train (batchnorm's running averages), by name: checkpoints save it. */
+  state?: Record<string, Tensor>;
 }
 
 export type Labels = Tensor | ArrayLike<number>;

@@ -16,7 +16,7 @@ import { optimize } from "../compile/optimize/optimize.js";
 import { compile, type CompileOptions, type Executable } from "../compile/codegen/compile.js";
 import type { Optimizer, OptimizerState } from "./optimizers.js";
 import { flatten, type Flat, type Tree } from "./tree.js";
-import { dtypeOf, flattenInputs, signature, traceTrees, type InputTree, type NodeTree } from "./value-and-grad.js";
+import { dtypeOf, flattenInputs, signature, stateOf, traceTrees, type InputTree, type NodeTree, type WithState } from "./value-and-grad.js";
 
 export interface TrainStepOptions extends CompileOptions {
   /** Optimize the whole step's graph before compiling it (default true). */
@@ -50,7 +50,7 @@ interface Entry {
  *   const state = opt.init(params);
  *   for (const { X, y } of data.batches(64)) step(params, state, { X, y });   // params, state updated in place
  */
-export function trainStep(fn: (params: NodeTree, inputs: NodeTree) => Node, optimizer: Optimizer, opts: TrainStepOptions = {}): TrainStep {
+export function trainStep(fn: (params: NodeTree, inputs: NodeTree) => Node | WithState, optimizer: Optimizer, opts: TrainStepOptions = {}): TrainStep {
   if (typeof fn !== "function") throw new GradcError("trainStep: the loss must be a function (params, inputs) => scalar node");
   if (!optimizer || typeof optimizer.graph?.apply !== "function") throw new GradcError("trainStep: the optimizer has no graph form (use one of optim.sgd, rmsprop, adam, adamw)");
   const { optimize: opt = true, ...compileOptions } = opts;
@@ -90,6 +90,12 @@ export function trainStep(fn: (params: NodeTree, inputs: NodeTree) => Node, opti
     rule.slots.forEach((s, i) => {
       for (const [k, m] of Object.entries(slots[i])) m.data.set(out[`opt.${s}.${k}`].data);
     });
+    // a model's state (`{ loss, state }`): its next value over the input `state.<path>` it came from
+    for (const [k, t] of Object.entries(stateOf(out))) {
+      const into = iflat[`state.${k}`];
+      if (!into) throw new GradcError(`trainStep: the loss returned state "${k}", but no input "state.${k}" holds it (pass the state as inputs.state)`);
+      into.data.set(t.data);
+    }
     return out.loss.data[0];
   };
   const call = ((params: Tree, state: OptimizerState, inputs: InputTree) => flatCall(flatten(params), state, inputs, params)) as TrainStep;
@@ -136,6 +142,7 @@ export function stepGraph(forward: Graph, optimizer: Optimizer, pflat: Flat, ifl
   const grads = paths.map((k) => g.outputs[`d${k}`]);
   const scale = rule.clipNorm === undefined ? null : clipScale(grads, rule.clipNorm);
   const outputs: Record<string, Node> = { loss: g.outputs.loss };
+  for (const [k, n] of Object.entries(g.outputs)) if (k.startsWith("state.")) outputs[k] = n;
   const byName = new Map(g.inputs.map((x) => [x.name, x]));
   paths.forEach((k, i) => {
     const w = byName.get(k) ?? b.input(k, pflat[k].shape, dtype);

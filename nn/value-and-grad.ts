@@ -28,7 +28,7 @@ export interface ValueAndGradOptions extends CompileOptions {
 export interface ValueAndGrad {
   (params: Tree, inputs: InputTree): { loss: number; grads: Tree };
   /** The same with flat parameters and gradients (by path): what trainers use; `like` is the tree fn receives (default the flat record). */
-  flat(params: Flat, inputs: InputTree, like?: Tree): { loss: number; grads: Flat };
+  flat(params: Flat, inputs: InputTree, like?: Tree): { loss: number; grads: Flat; state: Flat };
   /** The differentiated (and optimized) graph for these arguments: outputs loss and d<path>. */
   graph(params: Tree, inputs: InputTree): Graph;
 }
@@ -43,7 +43,7 @@ const isInputLeaf = (x: unknown): boolean =>
  *   const step = valueAndGrad((p, { X, y }) => ops.softmaxCrossEntropy(ops.affine(X, p.W, p.b), y));
  *   const { loss, grads } = step({ W, b }, { X, y });     // grads: { W, b }
  */
-export function valueAndGrad(fn: (params: NodeTree, inputs: NodeTree) => Node, opts: ValueAndGradOptions = {}): ValueAndGrad {
+export function valueAndGrad(fn: (params: NodeTree, inputs: NodeTree) => Node | WithState, opts: ValueAndGradOptions = {}): ValueAndGrad {
   const { wrt, optimize: opt = true, ...compileOptions } = opts;
   const cache = new Map<string, { exe: Executable; graph: Graph; wrt: string[] }>();
   const prepared = (pflat: Flat, itree: InputTree, ptree: Tree) => {
@@ -66,7 +66,7 @@ export function valueAndGrad(fn: (params: NodeTree, inputs: NodeTree) => Node, o
     const out = entry.exe.run(feeds);
     const grads: Flat = {};
     for (const w of entry.wrt) grads[w] = out[`d${w}`];
-    return { loss: out.loss.data[0], grads };
+    return { loss: out.loss.data[0], grads, state: stateOf(out) };
   };
   const call = ((params: Tree, inputs: InputTree) => {
     const { loss, grads } = flatCall(flatten(params), inputs, params);
@@ -109,7 +109,7 @@ export function jit(fn: (params: NodeTree, inputs: NodeTree) => Node, opts: Comp
 }
 
 /** Trace fn over the trees; the output is "loss" (a scalar) or "out". Errors name the parameters' shapes. */
-export function traceTrees(where: string, fn: (p: NodeTree, i: NodeTree) => Node, ptree: Tree, pflat: Flat, itree: InputTree, iflat: Flat, scalar: boolean): Graph {
+export function traceTrees(where: string, fn: (p: NodeTree, i: NodeTree) => Node | WithState, ptree: Tree, pflat: Flat, itree: InputTree, iflat: Flat, scalar: boolean): Graph {
   for (const k of Object.keys(iflat)) {
     if (Object.hasOwn(pflat, k)) throw new GradcError(`${where}: "${k}" names both a parameter and an input: rename one`);
   }
@@ -118,16 +118,43 @@ export function traceTrees(where: string, fn: (p: NodeTree, i: NodeTree) => Node
   const describe = () => Object.entries(pflat).map(([k, t]) => `${k} ${t.dtype}${shapeStr(t.shape)}`).join(", ");
   try {
     return trace(specs, (xs): Record<string, Node> => {
-      const out = fn(unflatten(ptree, xs) as NodeTree, unflatten(itree, xs, (x) => x, isInputLeaf) as NodeTree);
-      if (!(out instanceof Node)) throw new GradcError(`${where}: the function must return a node, got ${out === null ? "null" : typeof out}`);
+      const result: Node | WithState = fn(unflatten(ptree, xs) as NodeTree, unflatten(itree, xs, (x) => x, isInputLeaf) as NodeTree);
+      const { out, state } = splitState(where, result);
       if (scalar && out.size !== 1) throw new GradcError(`${where}: the loss must be a scalar, got ${out}`);
       const outputs: Record<string, Node> = scalar ? { loss: out.rank === 0 ? out : out.reshape([]) } : { out };
+      for (const [k, n] of Object.entries(state)) outputs[`state.${k}`] = n;
       return outputs;
     });
   } catch (e) {
     if (!(e instanceof GradcError)) throw e;
     throw new GradcError(`${where}: tracing the model failed with parameters ${describe()} and inputs ${Object.entries(iflat).map(([k, t]) => `${k} ${t.dtype}${shapeStr(t.shape)}`).join(", ")}:\n${e.message}`);
   }
+}
+
+/**
+ * What a function of trees may return besides a node: the node and the next value of a state tree
+ * (batchnorm's running averages), as flax's mutable collections. The state's leaves become
+ * outputs `state.<path>`; they are not differentiated.
+ */
+export interface WithState {
+  loss: Node;
+  state: NodeTree;
+}
+
+function splitState(where: string, result: unknown): { out: Node; state: Flat<Node> } {
+  if (result instanceof Node) return { out: result, state: {} };
+  const r = result as Partial<WithState> | null;
+  if (typeof r === "object" && r !== null && r.loss instanceof Node && r.state !== undefined) {
+    return { out: r.loss, state: flatten<Node>(r.state as Tree<Node>, (x) => x instanceof Node) };
+  }
+  throw new GradcError(`${where}: the function must return a node (or { loss, state }), got ${result === null ? "null" : typeof result}`);
+}
+
+/** The outputs `state.<path>` of a run, by path. */
+export function stateOf(out: Record<string, Tensor>): Flat {
+  const state: Flat = {};
+  for (const [k, t] of Object.entries(out)) if (k.startsWith("state.")) state[k.slice(6)] = t;
+  return state;
 }
 
 export function signature(pflat: Flat, iflat: Flat): string {

@@ -1,7 +1,8 @@
 """PyTorch eager training steps for bench/train.ts: the examples' models (examples/*.mjs) and the
 notebook's net written in torch.nn, each step zero_grad, forward, loss, backward and
-optimizer.step(), one thread, median wall-clock milliseconds per step (time.perf_counter). A
-comparison row only: gradc never depends on PyTorch.
+optimizer.step(), one thread, process CPU milliseconds per step (time.process_time, the mean
+over reps steps, best of three rounds), as bench/train.ts times gradc. A comparison row only:
+gradc never depends on PyTorch.
 
     /usr/bin/python3 bench/torch_train.py '{"reps": 30, "dtypes": ["f64"], "lr": 0.001,
         "cases": [{"name": "mlp-mnist", "batch": 64, "optimizer": "adam"}]}'
@@ -11,7 +12,7 @@ import sys
 
 import torch
 from torch import nn
-from py_timing import median_ms  # the script's folder is on sys.path
+import time
 
 torch.set_num_threads(1)
 torch.set_num_interop_threads(1)
@@ -106,7 +107,16 @@ def step_ms(case, dtype, reps, lr):
         opt.step()
         return loss
 
-    return min(median_ms(step, reps) for _ in range(3))
+    for _ in range(3):
+        step()
+    return min(cpu_ms(step, reps) for _ in range(3))
+
+
+def cpu_ms(f, reps):
+    t = time.process_time()
+    for _ in range(reps):
+        f()
+    return (time.process_time() - t) * 1000 / reps
 
 
 def main():

@@ -6,7 +6,8 @@
 //   - PyTorch eager: the same model in torch.nn, zero_grad, forward, backward, optimizer.step()
 //     (bench/torch_train.py in a child process, as bench/torch.ts runs it; skipped with a note
 //     where no python3 has torch).
-// Median milliseconds per step, from one run; the ratio is PyTorch's time over gradc's step's.
+// Process CPU milliseconds per step (robust to other processes' load), best of three rounds,
+// from one run; the ratio is PyTorch's time over gradc's step's.
 //
 //   node dist/bench/train.js [--reps 30] [--dtype f64|f32] [--case convnet-cifar]
 
@@ -81,16 +82,17 @@ function batchOf(c: TrainCase, dtype: DType, rng: RandomState): { X: Tensor; y: 
 
 const makeOptimizer = (c: TrainCase) => (c.optimizer === "adam" ? optim.adam({ lr: LR }) : optim.sgd({ lr: LR, momentum: 0.9 }));
 
-function medianMs(f: () => void, reps: number): number {
+/**
+ * Process CPU milliseconds per call, over `reps` calls after three to warm up: on a shared,
+ * loaded machine the wall clock counts other processes' time; the CPU time of this one-thread
+ * process counts only its own (the garbage collector's threads included).
+ */
+function cpuMs(f: () => void, reps: number): number {
   for (let i = 0; i < 3; i++) f();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    f();
-    ts.push(performance.now() - t0);
-  }
-  ts.sort((a, b) => a - b);
-  return ts[ts.length >> 1];
+  const t0 = process.cpuUsage();
+  for (let i = 0; i < reps; i++) f();
+  const t = process.cpuUsage(t0);
+  return (t.user + t.system) / 1000 / reps;
 }
 
 export interface TrainRow {
@@ -123,8 +125,8 @@ async function gradcRow(c: TrainCase, dtype: DType, reps: number): Promise<Train
   // interleaved rounds: load on the machine falls on both alike
   const e: number[] = [], s: number[] = [];
   for (let r = 0; r < 3; r++) {
-    e.push(medianMs(eager, reps));
-    s.push(medianMs(compiled, reps));
+    e.push(cpuMs(eager, reps));
+    s.push(cpuMs(compiled, reps));
   }
   return { name: c.name, optimizer: c.optimizer, dtype, parameters, eagerMs: Math.min(...e), stepMs: Math.min(...s) };
 }
@@ -151,7 +153,7 @@ export async function benchTrain(cases: TrainCase[], dtypes: DType[], reps: numb
   for (const c of cases) for (const dtype of dtypes) rows.push(await gradcRow(c, dtype, reps));
   const torch = torchRows(cases, dtypes, reps);
   for (const r of rows) r.torchMs = torch.ms.get(key(r.name, r.optimizer, r.dtype));
-  log(`one thread each; median ms per training step (forward, backward, update), best of 3 rounds; ${torch.note}`);
+  log(`one thread each; process CPU ms per training step (forward, backward, update), the mean over --reps steps, best of 3 rounds; ${torch.note}`);
   log("| model | optimizer | dtype | parameters | gradc eager ms | gradc step ms | PyTorch eager ms | step it/s | PyTorch it/s | PyTorch / step |");
   log("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   const f = (x: number | undefined, d = 3) => (x === undefined ? "-" : x.toFixed(d));

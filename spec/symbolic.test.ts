@@ -19,6 +19,8 @@ import { exportedGraph, exportShape } from "../cli/export.js";
 import { randomInputs, seeded } from "../compile/check/random-graphs.js";
 import { specialize } from "../core/symbolic.js";
 import { FullyConnectedNet } from "../nn/net.js";
+import { stats } from "../compile/optimize/stats.js";
+import { work } from "../compile/optimize/work.js";
 import { mismatch, runOnOrt } from "./support/ort.js";
 
 const bn = (shape: (number | string)[]) =>
@@ -61,6 +63,21 @@ function backwardInputs(name: string, shape: readonly number[]): Record<string, 
   const ct = randomInputs(backward, seeded(shape[0] + 1));
   return Object.fromEntries(backward.inputNames.map((k) => [k, values[k] ?? ct[k]]));
 }
+
+test("the symbolic batchnorm backward optimizes as the concrete one does: one round, 2 full-size reductions, no more work, exact at N = 1", () => {
+  const sym = optimize(vjp(zoo.batchnorm.build(exportShape("batchnorm", "N,3"))).backward);
+  const concrete = optimize(vjp(zoo.batchnorm.build([8, 3])).backward);
+  const [s, c] = [stats(sym), stats(concrete)];
+  assert.equal(s.reductionDepth, c.reductionDepth);
+  assert.equal(s.fullSizeReductions, 2, `symbolic:\n${sym}`);
+  // N * (1/N) = 1: no sum(xc) left (it is 0), and no more full-size elementwise work than at N = 8
+  assert.ok(!sym.nodes().some((n) => n.op === "sum" && n.inputs[0].isInput && n.inputs[0].name === "xc"), `symbolic:\n${sym}`);
+  const perRow = (g: typeof sym, n: number) => work(g).elementwise / (n * 3);
+  assert.ok(Math.floor(perRow(sym, sym.input("dout").size / 3)) <= Math.floor(perRow(concrete, 8)), `symbolic:\n${sym}\nconcrete:\n${concrete}`);
+  const inputs = backwardInputs("batchnorm", [1, 3]);
+  const dx = evaluate(sym, Object.fromEntries(sym.inputNames.map((k) => [k, inputs[k]]))).dx;
+  assert.deepEqual([...dx.data].map(Math.abs), [0, 0, 0]);
+});
 
 test("inputs that bind N differently: an error naming N, both inputs and both sizes", () => {
   const { backward } = vjp(bn(["N", 3]), { of: "out" });

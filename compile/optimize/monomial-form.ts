@@ -68,7 +68,7 @@ export function collect(terms: readonly Term[]): Term[] {
   return [...byKey.values()].filter((t) => !t.coef.isZero);
 }
 
-const flattened = new Set(["add", "sub", "neg", "mul", "div", "recip", "square", "broadcastTo"]);
+const flattened = new Set(["add", "sub", "neg", "mul", "div", "recip", "square", "broadcastTo", "reshape"]);
 const finiteMemo = new WeakMap<Node, boolean>();
 
 /**
@@ -309,7 +309,8 @@ export function flatten(n: Node, facts: Facts, memo: Map<Node, Term[]> = new Map
       out = [powerTerm(n, single(go(n.inputs[0])), facts)];
       break;
     case "broadcastTo":
-      out = [broadcastTerm(n, single(go(n.inputs[0])))];
+    case "reshape":
+      out = [viewTerm(n, single(go(n.inputs[0])))];
       break;
     default:
       out = [atomTerm(n)];
@@ -339,10 +340,14 @@ function joinComplementFactors(ts: Term[], termsOf: (a: Node) => Term[] | undefi
   return joined.length < ts.length ? joined : ts;
 }
 
-/** A broadcast of a monomial is the product of the broadcasts of its atoms; of anything else, an atom. */
-function broadcastTerm(n: Node, m: Term | null): Term {
-  if (!m) return atomTerm(n);
-  const spread = (map: Map<Node, number>) => new Map([...map].map(([a, e]) => [apply("broadcastTo", [a], n.attrs), e] as [Node, number]));
+/**
+ * A broadcast of a monomial is the product of the broadcasts of its atoms, and so is a reshape of
+ * a one-element monomial (reshape(1/dim N) = 1/reshape(dim N): a symbolic count meets its
+ * reciprocal); of anything else, an atom.
+ */
+function viewTerm(n: Node, m: Term | null): Term {
+  if (!m || (n.op === "reshape" && n.size !== 1)) return atomTerm(n);
+  const spread = (map: Map<Node, number>) => new Map([...map].map(([a, e]) => [apply(n.op, [a], n.attrs), e] as [Node, number]));
   return monomial(m.coef, spread(m.num), spread(m.den));
 }
 

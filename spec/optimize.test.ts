@@ -69,6 +69,8 @@ function fixtures(): SoundnessCase {
   const a = b.input("a", [2, 6]), m = b.input("m", [6, 6]), w = b.input("w", [6, 1]);
   const graph = new Graph([x, s, c, a, m, w], {
     chain: b.matmul(b.matmul(a, m), w), // a (m w) is cheaper: matmul-of-contraction
+    transposed: b.add(b.transpose(b.matmul(b.transpose(m), w)), b.transpose(b.matmul(b.transpose(w), m))), // (m^T w)^T = w^T m
+    bothTransposed: b.matmul(b.transpose(m), b.transpose(a)), // m^T a^T = (a m)^T
     folded: b.mul(x, b.exp(b.constant(0.5, "f64", [2, 3]))),
     recip: b.recip(b.add(b.square(x), 1)),
     rsqrt: b.rsqrt(b.add(b.square(x), 2)),
@@ -112,6 +114,14 @@ test("integer powers are products: d/dx sum(x^3) optimizes to 3 * square(x), the
   const ops = optimize(backward).nodes().map((n) => n.op);
   assert.ok(!ops.includes("pow") && !ops.includes("select") && !ops.includes("equal"), `left: ${ops.join(" ")}`);
   assert.ok(ops.includes("square"), `ops: ${ops.join(" ")}`);
+});
+
+test("a product computed twice, once transposed (W2 W3 and W3^T W2^T), is computed once", () => {
+  const w2 = b.input("w2", [5, 7]), w3 = b.input("w3", [7, 3]);
+  const g = new Graph([w2, w3], { p: b.matmul(w2, w3), q: b.matmul(b.transpose(w3), b.transpose(w2)) });
+  const o = optimize(g);
+  assert.equal(o.nodes().filter((n) => n.op === "matmul").length, 1, `got\n${o}`);
+  assert.equal(o.outputs.q, b.transpose(o.outputs.p));
 });
 
 test("sigmoid + binary cross-entropy: the gradient's rational form p(1 - x) - x(1 - p) joins to p - x", () => {

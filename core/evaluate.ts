@@ -7,7 +7,7 @@ import type { Graph } from "./graph.js";
 import { numbering, printNode } from "./graph.js";
 import type { Node } from "./node.js";
 import { bindSymbols, graphSymbols, specialize } from "./symbolic.js";
-import { sameShape, shapeStr, staleTensor, Tensor, tensor } from "./tensor.js";
+import { allocate, sameShape, shapeStr, staleTensor, Tensor, tensor } from "./tensor.js";
 
 export type InputValue = Tensor | number | readonly unknown[] | Float64Array | Float32Array;
 
@@ -62,7 +62,8 @@ export function evaluate(g: Graph, inputs: Readonly<Record<string, InputValue>>)
     const args = n.inputs.map((x) => values.get(x)!);
     let out: Tensor;
     try {
-      out = n.def.impl(args, n.attrs, n);
+      // an empty result needs no kernel (a product of [1e308,0] and [0,0] would loop over 1e308 rows)
+      out = n.size === 0 ? new Tensor(allocate(0, n.dtype), n.shape) : n.def.impl(args, n.attrs, n);
     } catch (e) {
       // a GradcError from a kernel (an allocation too large, a user kernel's own check) gets the node
       if (e instanceof GradcError) throw e.message.includes("\n  at ") ? e : new GradcError(`${e.message}\n  at ${printNode(n, numbering(g))}`);

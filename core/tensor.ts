@@ -92,6 +92,13 @@ export function full(shape: Shape, value: number, dtype: DType = "f64"): Tensor 
   return t;
 }
 
+/**
+ * The most elements one tensor may hold: V8's typed-array length limit on 64-bit machines. The
+ * interpreter fails to allocate anything larger; compile refuses a graph with a node this large
+ * (even one fused away, never allocated), so a compiled loop is no longer than evaluate's.
+ */
+export const MAX_ELEMENTS = 2 ** 32;
+
 export function allocate(size: number, dtype: DType): Data {
   try {
     return dtype === "f32" ? new Float32Array(size) : new Float64Array(size);

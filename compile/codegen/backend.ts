@@ -65,10 +65,19 @@ export type Lower = (stage: PlannedStage, k: KernelBuilder) => string[];
 /** The backends, in the order they are offered each stage. */
 export const BACKENDS: readonly Backend[] = [nativeBackend, wasmBackend, jsBackend];
 
+/** A loop stage over a domain with an empty axis, or a product with an empty result. */
+export const hasNoWork = (ps: PlannedStage): boolean => (ps.kind === "loop" ? ps.size === 0 : ps.kind === "matmul" && ps.node.size === 0);
+
 /** Which backend lowers each stage: offered in table order, taken by the first that accepts and binds it. */
 export function assignBackends(kernels: readonly (readonly PlannedStage[])[], buffers: Buffers, config: CompileConfig, table: readonly Backend[] = BACKENDS): Map<PlannedStage, Lower> {
   const assigned = new Map<PlannedStage, Lower>();
   const all = kernels.flat();
+  // a stage with no iterations (a loop over an empty axis) is only its fills: JavaScript writes them
+  const empty = all.filter(hasNoWork);
+  if (empty.length) {
+    const { lower } = jsBackend.bind(empty, buffers, config);
+    for (const ps of empty) assigned.set(ps, lower);
+  }
   for (const backend of table) {
     const mine = all.filter((ps) => !assigned.has(ps) && backend.accepts(ps, config));
     if (!mine.length) continue;

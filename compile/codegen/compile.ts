@@ -6,7 +6,7 @@ import { checkGraph, checkRecord, plainRecord } from "../../core/args.js";
 import { GradcError } from "../../core/errors.js";
 import { numbering, printNode, type Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
-import { allocate, Tensor, type Data } from "../../core/tensor.js";
+import { allocate, MAX_ELEMENTS, Tensor, type Data } from "../../core/tensor.js";
 import { graphSymbols } from "../../core/symbolic.js";
 import { assignBackends, BACKENDS, type Backend, type KernelBuilder, type Lower, type Run } from "./backend.js";
 import { named, planBuffers, type Buffers } from "./buffers.js";
@@ -122,6 +122,7 @@ export function compileWith(g: Graph, opts: CompileOptions, backends: readonly B
 
 /** Schedule; lower each stage once; plan the buffers; let the backends take, bind and lower the stages. */
 function build(g: Graph, config: CompileConfig, backends: readonly Backend[] = BACKENDS): Executable {
+  checkSizes(g);
   const sch = schedule(g);
   const isBuffer: IsBuffer = (n) => n.isInput || sch.buffers.has(n);
   const plan = planStages(sch, isBuffer);
@@ -130,6 +131,18 @@ function build(g: Graph, config: CompileConfig, backends: readonly Backend[] = B
   const frame = new Frame(g, buffers, config);
   const kernels = plan.map((stages, k) => buildKernel(`k${k}`, stages, lowers, frame));
   return executable(g, sch, frame, kernels);
+}
+
+/**
+ * Every node within the elements evaluate can hold: a broadcast fused into a sum is never
+ * allocated, but its loop is as long as its size (broadcastTo([1e12]).sum() would run 1e12
+ * iterations where evaluate refuses the allocation).
+ */
+function checkSizes(g: Graph): void {
+  for (const n of g.nodes()) {
+    if (n.size <= MAX_ELEMENTS) continue;
+    throw new GradcError(`compile: a node of ${n.size} elements, more than a tensor can hold (${MAX_ELEMENTS}; evaluate cannot allocate it either)\n  at ${printNode(n, numbering(g))}`);
+  }
 }
 
 /**

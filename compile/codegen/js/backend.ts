@@ -23,6 +23,7 @@ export const jsBackend: Backend = {
 function lower(ps: PlannedStage, k: KernelBuilder): string[] {
   const { names } = k;
   if (ps.kind === "loop") return loopStageSource(ps, names, k.ids);
+  if (ps.node.size === 0) return ["// an empty product: nothing to compute"];
   if (ps.kind === "matmul") return matmulSource(ps.node, { a: ps.a, b: ps.b, aName: names.buffer(ps.a.base), bName: names.buffer(ps.b.base), cName: names.buffer(ps.node) });
   if (ps.node.def.kernel) {
     k.setRun(plannedKernel(ps.node, k));
@@ -60,6 +61,7 @@ function callKernel(node: Node, k: KernelBuilder): Run {
   const views = node.inputs.map((x) => ({ x, base: viewOf(x, isBuffer)!.base }));
   const def = node.def;
   const text = k.text(node);
+  if (node.size === 0) return () => {}; // an empty result needs no kernel, as in evaluate
   return (arrays) => {
     const out = k.arrayOf(slot.get(node)!);
     const ts = views.map(({ x, base }) => new Tensor(base.isInput ? arrays[k.inputIndex(base)] : k.arrayOf(slot.get(base)!), x.shape));

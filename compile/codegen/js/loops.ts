@@ -85,10 +85,20 @@ function storeInto(s: Store, target: string, x: string, fround = false): string 
 
 /** The source of one loop stage (a block of statements), as the plan decided it (unrolled rows or not). */
 export function loopStageSource(ps: PlannedLoop, names: Names, ids: KernelNames): string[] {
+  if (ps.size === 0) return emptyStageSource(ps.st, names);
   const nest = new LoopNest(ps, names, ids);
   if (ps.unroll >= 0 && !ps.st.rowwise) return nest.unrolledRows();
   if (ps.unroll >= 0) return nest.unrolledRowPhases();
   return nest.rowPhasesOnce();
+}
+
+/**
+ * A stage over a domain with an empty axis runs no iterations, however long its other axes (a
+ * [1e308, 0] domain): what it writes is only its reductions over the empty axis, their identity.
+ */
+function emptyStageSource(st: LoopStage, names: Names): string[] {
+  const fills = st.stores.filter((s) => s.kind === "reduce" && s.node.size > 0).map((s) => fillLine(s, names));
+  return [`// an empty domain [${st.domain.map(literal).join(",")}]: no iterations`, ...fills];
 }
 
 /**

@@ -187,8 +187,9 @@ function checkChoices(where: string, g: Graph, of: string | undefined, wrt: read
     throw new GradcError(`${where}: the graph has outputs ${g.outputNames.join(", ")}: say which to differentiate with of: "${g.outputNames[0]}" in the export`);
   }
   if (of !== undefined && !g.outputNames.includes(of)) throw new GradcError(`${where}: of: "${of}" is not an output: outputs are ${g.outputNames.join(", ")}`);
-  for (const w of wrt ?? []) {
+  for (const [i, w] of (wrt ?? []).entries()) {
     if (!g.inputNames.includes(w)) throw new GradcError(`${where}: wrt: "${w}" is not an input: inputs are ${g.inputNames.join(", ")}`);
+    if (wrt!.indexOf(w) !== i) throw new GradcError(`${where}: wrt names "${w}" twice: name each input once`);
   }
 }
 

@@ -278,7 +278,7 @@ export function graphSource(g: Graph): string {
   const spec = g.inputs.map((x) => `${id(x.name)}: [${x.shape.join(", ")}]`).join(", ");
   const names = new Map<Node, string>();
   const lines: string[] = [];
-  const ref = (n: Node) => (n.isInput ? (/^[A-Za-z_$][\w$]*$/.test(n.name) ? n.name : `xs[${JSON.stringify(n.name)}]`) : n.isConst ? `constant(${formatNumber(n.value)}, "${n.dtype}", [${n.shape.join(", ")}])` : names.get(n)!);
+  const ref = (n: Node) => (n.isInput ? (asLocal(n.name) ? n.name : `xs[${JSON.stringify(n.name)}]`) : n.isConst ? `constant(${formatNumber(n.value)}, "${n.dtype}", [${n.shape.join(", ")}])` : names.get(n)!);
   let k = 0;
   for (const n of g.nodes()) {
     if (n.isInput || n.isConst) continue;
@@ -288,8 +288,17 @@ export function graphSource(g: Graph): string {
     lines.push(`  const ${name} = op("${n.op}", [${n.inputs.map(ref).join(", ")}]${attrs});`);
   }
   const outs = Object.entries(g.outputs).map(([k2, v]) => `${id(k2)}: ${ref(v)}`).join(", ");
-  return `trace({ ${spec} }, (xs) => {\n  const { ${g.inputs.filter((x) => /^[A-Za-z_$][\w$]*$/.test(x.name)).map((x) => x.name).join(", ")} } = xs;\n${lines.join("\n")}\n  return { ${outs} };\n})`;
+  return `trace({ ${spec} }, (xs) => {\n  const { ${g.inputs.filter((x) => asLocal(x.name)).map((x) => x.name).join(", ")} } = xs;\n${lines.join("\n")}\n  return { ${outs} };\n})`;
 }
+
+/** Words strict-mode code cannot bind, and the names graphSource's text itself uses (op, constant, xs, v0...). */
+const UNBINDABLE = new Set(
+  ("break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield " +
+    "let static implements interface package private protected public await eval arguments undefined NaN Infinity op constant trace xs").split(" "),
+);
+
+/** Whether an input can be a local of graphSource's text (else it is read as xs["name"]): an input named op, if or eval cannot. */
+const asLocal = (name: string): boolean => /^[A-Za-z_$][\w$]*$/.test(name) && !UNBINDABLE.has(name) && !/^v\d+$/.test(name);
 
 /** Value statistics for the forward, derived and optimized graphs' nodes (backward residuals from the forward). */
 function attachValues(data: PageData, forward: Graph, optimized: Graph | null, backward: Graph | null): void {

@@ -11,7 +11,7 @@ import { GradcError } from "../../core/errors.js";
 import { Graph, substitute, toposort } from "../../core/graph.js";
 import { describe, ref, type Node } from "../../core/node.js";
 import { sameShape, shapeStr } from "../../core/tensor.js";
-import { backpropagate } from "./reverse.js";
+import { backpropagate, checkWrt } from "./reverse.js";
 
 /** The name of the stand-in cotangent while a VJP rule is transposed; it never escapes. */
 const PLACEHOLDER = "\u2202jvp-cotangent";
@@ -87,9 +87,7 @@ const isFloat = (x: Node): boolean => x.dtype === "f64" || x.dtype === "f32";
 export function tangentInputs(g: Graph, opts: JvpOptions, who: string): Map<Node, Node> {
   if (!(g instanceof Graph)) throw new GradcError(`${who}: the first argument must be a Graph, got ${g === null ? "null" : typeof g}`);
   if (g.inputNames.includes(PLACEHOLDER)) throw new GradcError(`${who}: an input is named "${PLACEHOLDER}", a name reserved for forward mode`);
-  for (const name of opts.wrt ?? []) {
-    if (!g.inputNames.includes(name)) throw new GradcError(`${who}: { wrt }: the graph has no input named "${name}": inputs are ${g.inputNames.join(", ")}`);
-  }
+  checkWrt(who, g, opts.wrt);
   for (const name of Object.keys(opts.tangents ?? {})) {
     if (!g.inputNames.includes(name)) throw new GradcError(`${who}: { tangents }: the graph has no input named "${name}": inputs are ${g.inputNames.join(", ")}`);
   }
@@ -101,7 +99,8 @@ export function tangentInputs(g: Graph, opts: JvpOptions, who: string): Map<Node
     const given = opts.tangents?.[x.name];
     let t: Node;
     if (given === undefined || typeof given === "string") {
-      const name = given ?? `${x.name}_dot`;
+      // `<x>_dot`, or `<x>_dot2`, ... when the graph has one (a jvp of a jvp: its inputs x and x_dot)
+      const name = given ?? freeName(`${x.name}_dot`, taken);
       if (taken.has(name)) throw new GradcError(`${who}: the tangent input "${name}" would clash with an input or output of the same name`);
       t = b.input(name, x.shape, x.dtype);
     } else {
@@ -128,17 +127,30 @@ export function tangentInputs(g: Graph, opts: JvpOptions, who: string): Map<Node
  *   evaluate(fj, { x, x_dot }).out_dot;         // 2 * sum(x * x_dot)
  */
 export function jvp(g: Graph, opts: JvpOptions = {}): Graph {
-  const seeds = tangentInputs(g, opts, "jvp");
+  return jvpNamed(g, opts, "jvp").graph;
+}
+
+/** `base`, or `base2`, `base3`, ... : the first that is not taken. */
+function freeName(base: string, taken: ReadonlySet<string>): string {
+  let name = base;
+  for (let i = 2; taken.has(name); i++) name = `${base}${i}`;
+  return name;
+}
+
+/** jvp, and the name it gave each output's tangent (what hvp reads back). */
+export function jvpNamed(g: Graph, opts: JvpOptions, who: string): { graph: Graph; tangentNames: Map<string, string> } {
+  const seeds = tangentInputs(g, opts, who);
   const outs = Object.values(g.outputs);
   const tangent = pushForward(outs, seeds);
   const outputs: Record<string, Node> = { ...g.outputs };
   const taken = new Set([...g.inputNames, ...g.outputNames, ...[...seeds.values()].map((t) => t.name)]);
+  const tangentNames = new Map<string, string>();
   for (const [name, y] of Object.entries(g.outputs)) {
     // `<out>_dot`, or `<out>_dot2`, ... when a jvp of a jvp already has one
-    let tname = `${name}_dot`;
-    for (let i = 2; taken.has(tname); i++) tname = `${name}_dot${i}`;
+    const tname = freeName(`${name}_dot`, taken);
     taken.add(tname);
+    tangentNames.set(name, tname);
     outputs[tname] = tangent.get(y) ?? b.constant(0, y.dtype, y.shape);
   }
-  return new Graph([...g.inputs, ...seeds.values()], outputs, g.facts as Record<string, Node>);
+  return { graph: new Graph([...g.inputs, ...seeds.values()], outputs, g.facts as Record<string, Node>), tangentNames };
 }

@@ -13,8 +13,8 @@ import { GradcError } from "../../core/errors.js";
 import { Graph, substitute, toposort } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
 import { shapeStr, type Shape } from "../../core/tensor.js";
-import { jvp, pushForward, tangentInputs, type JvpOptions } from "./forward.js";
-import { grad, outputNamesOf, residualNames, residualsOf } from "./reverse.js";
+import { jvpNamed, pushForward, tangentInputs, type JvpOptions } from "./forward.js";
+import { checkWrt, grad, outputNamesOf, residualNames, residualsOf } from "./reverse.js";
 
 export interface JacobianOptions {
   /** The output to differentiate (default: the only output). */
@@ -31,9 +31,7 @@ function pick(g: Graph, opts: JacobianOptions, who: string): { of: string; wrt: 
   const of = opts.of ?? (g.outputNames.length === 1 ? g.outputNames[0] : undefined);
   if (of === undefined) throw new GradcError(`${who}: the graph has outputs ${g.outputNames.join(", ")}: say which with { of }`);
   if (!g.outputNames.includes(of)) throw new GradcError(`${who}: { of: "${of}" }: the graph has no output named "${of}": outputs are ${g.outputNames.join(", ")}`);
-  for (const name of opts.wrt ?? []) {
-    if (!g.inputNames.includes(name)) throw new GradcError(`${who}: { wrt }: the graph has no input named "${name}": inputs are ${g.inputNames.join(", ")}`);
-  }
+  checkWrt(who, g, opts.wrt);
   return { of, wrt: [...(opts.wrt ?? g.inputNames)] };
 }
 
@@ -127,9 +125,17 @@ export function hessian(g: Graph, opts: JacobianOptions = {}): Graph {
   if (y.rank !== 0) throw new GradcError(`hessian: output "${of}" is ${shapeStr(y.shape)}; the Hessian is of a scalar output (use jacfwd(jacrev(...)) for a tensor of them)`);
   const first = jacrev(g, { of, wrt });
   const outputs: Record<string, Node> = {};
+  const pairs = new Map<string, string>();
   for (const a of wrt) {
     const second = jacfwd(first, { of: `jac_${a}`, wrt });
-    for (const c of wrt) outputs[wrt.length === 1 ? `hess_${a}` : `hess_${a}_${c}`] = second.output(`jac_${c}`);
+    for (const c of wrt) {
+      const name = wrt.length === 1 ? `hess_${a}` : `hess_${a}_${c}`;
+      // inputs a, a_b, b_c, c: (a, b_c) and (a_b, c) are both hess_a_b_c
+      const before = pairs.get(name);
+      if (before !== undefined) throw new GradcError(`hessian: the blocks for inputs ${before} and ("${a}", "${c}") would both be named "${name}": take them in separate calls with { wrt }, or rename an input`);
+      pairs.set(name, `("${a}", "${c}")`);
+      outputs[name] = second.output(`jac_${c}`);
+    }
   }
   return new Graph(g.inputs, outputs);
 }
@@ -142,10 +148,11 @@ export function hessian(g: Graph, opts: JacobianOptions = {}): Graph {
 export function hvp(g: Graph, opts: JacobianOptions = {}): Graph {
   const { of, wrt } = pick(g, opts, "hvp");
   const dg = grad(g, { of, wrt });
-  const j = jvp(dg, { wrt });
+  const j = jvpNamed(dg, { wrt }, "hvp");
   const outputs: Record<string, Node> = {};
-  for (const name of wrt) outputs[`hvp_${name}`] = j.output(`d${name}_dot`);
-  return new Graph(j.inputs, outputs);
+  // the tangent of gradient output d<x>, by the name jvp gave it (d<x>_dot2 where an input named dx took d<x>_dot)
+  for (const name of wrt) outputs[`hvp_${name}`] = j.graph.output(j.tangentNames.get(`d${name}`)!);
+  return new Graph(j.graph.inputs, outputs);
 }
 
 export interface Linearized {

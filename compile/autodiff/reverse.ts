@@ -88,6 +88,14 @@ export function backpropagate(root: Node, seed: Node, wrt: ReadonlySet<Node>): M
   return cts;
 }
 
+/** Every name in wrt is an input of g, named once (a repeat would make two outputs of one name). */
+export function checkWrt(who: string, g: Graph, wrt: readonly string[] | undefined): void {
+  for (const [i, name] of (wrt ?? []).entries()) {
+    if (!g.inputNames.includes(name)) throw new GradcError(`${who}: { wrt }: the graph has no input named "${name}": inputs are ${g.inputNames.join(", ")}`);
+    if (wrt!.indexOf(name) !== i) throw new GradcError(`${who}: { wrt } names "${name}" twice: name each input once`);
+  }
+}
+
 function resolve(g: Graph, opts: GradOptions, who = "grad"): { of: string; wrt: Node[] } {
   checkGraph(who, "the graph", g);
   checkRecord(who, "options", opts);
@@ -95,9 +103,7 @@ function resolve(g: Graph, opts: GradOptions, who = "grad"): { of: string; wrt: 
   const of = opts.of ?? (g.outputNames.length === 1 ? g.outputNames[0] : undefined);
   if (of === undefined) throw new GradcError(`${who}: the graph has outputs ${g.outputNames.join(", ")}: say which with { of }`);
   if (!g.outputNames.includes(of)) throw new GradcError(`${who}: { of: "${of}" }: the graph has no output named "${of}": outputs are ${g.outputNames.join(", ")}`);
-  for (const name of opts.wrt ?? []) {
-    if (!g.inputNames.includes(name)) throw new GradcError(`${who}: { wrt }: the graph has no input named "${name}": inputs are ${g.inputNames.join(", ")}`);
-  }
+  checkWrt(who, g, opts.wrt);
   const wrt = (opts.wrt ?? g.inputNames).map((name) => g.input(name));
   return { of, wrt };
 }

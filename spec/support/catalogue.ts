@@ -19,6 +19,7 @@ const titles: Record<string, string> = {
   labels: "Class labels, checked when their values are known",
   tensors: "Tensors changed after they were made",
   sizes: "Sizes",
+  names: "Names transforms generate",
   cli: "The command line: output paths and numeric options (exit status 2, one line)",
 };
 const lines = [

@@ -42,7 +42,10 @@ async function main(argv: string[]): Promise<void> {
   await (await load()).run(rest);
 }
 
-main(process.argv.slice(2)).catch((e: unknown) => {
+main(process.argv.slice(2)).then(
+  // the command is done: a timer or handle a user's module left behind must not keep the process alive
+  () => process.stdout.write("", () => process.exit(process.exitCode ?? 0)),
+).catch((e: unknown) => {
   if (e instanceof GradcError || (e instanceof Error && e.name === "GradcError")) {
     console.error(`gradc: ${e.message}`);
     process.exit(2);

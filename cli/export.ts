@@ -4,10 +4,11 @@
 //   gradc export layernorm --format dot --graph backward --shape 64,128 --out ln.dot   (N fixed at 64)
 //
 // The file is written to a temporary name beside --out and renamed when complete, so an error
-// (an op without an ONNX lowering, an unwritable folder) leaves nothing behind.
+// (an op without an ONNX lowering, an unwritable folder) leaves nothing behind; a symbolic link is
+// written through (the link kept), a FIFO or device (--out /dev/stdout) directly.
 
-import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { lstatSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { GradcError } from "../core/errors.js";
 import type { Graph } from "../core/graph.js";
 import { grad, vjp } from "../compile/autodiff/reverse.js";
@@ -57,31 +58,99 @@ export function render(g: Graph, format: Format, name: string): Uint8Array | str
   return format === "dot" ? toDot(g, { name }) : toJSON(g);
 }
 
-/** Fail before any work when --out cannot be written: its folder must exist and be writable, and it must not be a folder. */
-export function checkOutPath(cmd: string, out: string): string {
-  const path = resolve(out);
-  try {
-    accessSync(dirname(path), constants.W_OK);
-  } catch {
-    throw new GradcError(`${cmd}: cannot write ${out}: folder ${dirname(path)} does not exist or is not writable`);
+/**
+ * Fail before any work when --out cannot be written (viz/output-path.ts: folders, /proc, a path
+ * under a file), and say how it will be written: a regular file (or a new one) through a temporary
+ * file renamed into place; a symbolic link through to its target, the link kept; a FIFO or a
+ * character device (--out /dev/stdout prints) written directly. Anything else is refused: never
+ * replaced by a regular file.
+ */
+export function checkOutPath(cmd: string, out: string): OutPath {
+  const fail = (why: string): never => {
+    throw new GradcError(`${cmd}: cannot write --out ${out}: ${why}`);
+  };
+  let path = resolve(out);
+  // the process's own descriptors are written as descriptors (a socket under /proc/self/fd cannot be opened by name)
+  const fd = /^\/dev\/(stdout|stderr)$/.exec(path)?.[1] ?? /^\/(?:dev\/fd|proc\/self\/fd)\/(\d+)$/.exec(path)?.[1];
+  if (fd !== undefined) return { path, direct: true, fd: fd === "stdout" ? 1 : fd === "stderr" ? 2 : Number(fd), out, cmd };
+  let link = lstatOf(path);
+  if (link?.isSymbolicLink()) {
+    const target = statOf(path); // followed: /dev/stdout -> /proc/self/fd/1 -> a pipe or a terminal
+    if (!target) fail("it is a symbolic link whose target cannot be reached");
+    // /dev/stdout redirected to a file is that file's open descriptor: written in place, not replaced
+    if (target!.isFIFO() || target!.isCharacterDevice() || /^\/(dev|proc)\//.test(path)) return { path, direct: true, out, cmd };
+    path = realpathSync(path); // a regular file: replaced at its own place, the link kept
+    link = lstatOf(path);
   }
-  try {
-    if (statSync(path).isDirectory()) throw new GradcError(`${cmd}: --out ${out} is a folder; give a file name`);
-  } catch (e) {
-    if (e instanceof GradcError) throw e;
-  }
-  return path;
+  if (link && (link.isFIFO() || link.isCharacterDevice())) return { path, direct: true, out, cmd };
+  if (link && !link.isFile() && !link.isDirectory()) fail(`${path} is a ${link.isSocket() ? "socket" : link.isBlockDevice() ? "block device" : "special file"}, not a regular file`);
+  if (link?.isDirectory()) fail(`${path} is a folder; give a file name`);
+  checkFolder(dirname(path), fail);
+  return { path, direct: false, out, cmd };
 }
 
-/** Write through a temporary file in the same folder, renamed into place: never a half-written file. */
-export function writeAtomically(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
+/** The folder exists (a file on the way is named) and a probe file can be written in it (/proc cannot, even as root). */
+function checkFolder(dir: string, fail: (why: string) => never): void {
+  let at = dir;
+  while (!lstatOf(at) && dirname(at) !== at) at = dirname(at);
+  if (at !== dir) fail(lstatOf(at)?.isDirectory() === false ? `${at} is a file, not a folder` : `folder ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) fail(`${dir} is a file, not a folder`);
+  const probe = join(dir, `.gradc-write-probe-${process.pid}`);
+  try {
+    writeFileSync(probe, "");
+    rmSync(probe);
+  } catch (e) {
+    fail(`the folder ${dir} is not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+export interface OutPath {
+  /** Where the bytes go (a link's target). */
+  path: string;
+  /** Written in place (a FIFO, a terminal, /dev/stdout), not through a temporary file. */
+  direct: boolean;
+  /** A descriptor of this process to write (/dev/stdout is 1). */
+  fd?: number;
+  out: string;
+  cmd: string;
+}
+
+/** Write a checked --out: in place for a FIFO or device, else through a temporary file renamed into place (never half-written). */
+export function writeOut(to: OutPath, data: Uint8Array | string): void {
+  const fail = (e: unknown): never => {
+    throw new GradcError(`${to.cmd}: cannot write --out ${to.out}: ${(e as Error).message}`);
+  };
+  if (to.direct) {
+    try {
+      writeFileSync(to.fd ?? to.path, data);
+    } catch (e) {
+      fail(e);
+    }
+    return;
+  }
+  const tmp = `${to.path}.${process.pid}.tmp`;
   try {
     writeFileSync(tmp, data);
-    renameSync(tmp, path);
+    renameSync(tmp, to.path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw e;
+    fail(e);
+  }
+}
+
+function statOf(p: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+function lstatOf(p: string): ReturnType<typeof lstatSync> | undefined {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
   }
 }
 
@@ -135,7 +204,8 @@ export const command = {
       g = exportedGraph(zoo[name].build(shape, dtype), which);
       title = `${name} ${which} ${shapeStr(shape)} ${dtype}`;
     }
-    writeAtomically(path, render(g, format, `${name}_${which}`));
-    console.log(`wrote ${values.out}: ${title}, ${g.size} nodes, ${format}`);
+    writeOut(path, render(g, format, `${name}_${which}`));
+    // written to a FIFO or a terminal (--out /dev/stdout), the note goes to stderr, out of the data's way
+    (path.direct ? console.error : console.log)(`wrote ${values.out}: ${title}, ${g.size} nodes, ${format}`);
   },
 };

@@ -70,7 +70,7 @@ export const isModulePath = (arg: string): boolean => /[\\/]/.test(arg) || /\.(m
 export async function loadProgram(cmd: string, arg: string | undefined, args: ProgramArgs = {}): Promise<Program> {
   if (arg === undefined) throw new GradcError(`${cmd}: which graph? name a built-in one (${Object.keys(zoo).join(", ")}) or a module like ./model.mjs`);
   const dtype = args.dtype === undefined ? undefined : parseDtype(cmd, args.dtype);
-  const program = isModulePath(arg) ? await fromModule(cmd, arg, args, dtype) : fromZoo(cmd, arg, args, dtype ?? "f64");
+  const program = isModulePath(arg) ? await fromModuleChecked(cmd, arg, args, dtype) : fromZoo(cmd, arg, args, dtype ?? "f64");
   if (args.wrt !== undefined) {
     const names = args.wrt.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
     if (names.length === 0) throw new GradcError(`${cmd}: --wrt needs input names separated by commas, got "${args.wrt}"`);
@@ -114,10 +114,41 @@ export async function importModule(cmd: string, file: string): Promise<Record<st
   if (!statSync(path).isFile()) throw new GradcError(`${cmd}: module ${file} is not a file`);
   if (/\.(ts|mts)$/.test(file)) throw new GradcError(`${cmd}: module ${file} is TypeScript: compile it to JavaScript (an .mjs file) first`);
   hookGradc();
+  // a top-level await that never settles leaves nothing to run: Node would exit 0 having printed nothing
+  const unsettled = () => {
+    console.error(`gradc: ${cmd}: module ${file} never finished loading: a top-level await in it never settles`);
+    process.exit(2);
+  };
+  process.once("beforeExit", unsettled);
   try {
     return await import(pathToFileURL(path).href);
   } catch (e) {
     throw new GradcError(`${cmd}: module ${file} failed to load: ${firstLine(e)}`);
+  } finally {
+    process.off("beforeExit", unsettled);
+  }
+}
+
+/** The fields of a module's { inputs, fn, of, wrt }, read once: a getter or Proxy that throws is an error naming the field. */
+function readSpec(cmd: string, where: string, value: object): { then?: unknown; inputs?: unknown; fn?: unknown; of?: unknown; wrt?: unknown } {
+  const spec: Record<string, unknown> = {};
+  for (const k of ["then", "inputs", "fn", "of", "wrt"]) {
+    try {
+      spec[k] = (value as Record<string, unknown>)[k];
+    } catch (e) {
+      throw new GradcError(`${cmd}: ${where}: reading its "${k}" threw: ${firstLine(e)}`);
+    }
+  }
+  return spec;
+}
+
+/** fromModule, where anything an export does when read (a Proxy's trap, a getter) that is not already a GradcError names the module. */
+async function fromModuleChecked(cmd: string, file: string, args: ProgramArgs, dtype: DType | undefined): Promise<Program> {
+  try {
+    return await fromModule(cmd, file, args, dtype);
+  } catch (e) {
+    if (e instanceof GradcError) throw e;
+    throw new GradcError(`${cmd}: module ${file}: reading its export threw: ${firstLine(e)}`);
   }
 }
 
@@ -132,7 +163,12 @@ async function fromModule(cmd: string, file: string, args: ProgramArgs, dtype: D
     const what = exportName === "default" ? `module ${file} has no default export (${has})` : `module ${file} has no export "${exportName}" (${names.length ? `its exports are ${names.join(", ")}` : "it has no named exports"})`;
     throw new GradcError(`${cmd}: ${what}; export a Graph or { inputs, fn }`);
   }
-  const value = mod[exportName];
+  let value: unknown;
+  try {
+    value = mod[exportName];
+  } catch (e) {
+    throw new GradcError(`${cmd}: module ${file}: reading its export ${exportName} threw: ${firstLine(e)}`);
+  }
   const name = basename(file).replace(/\.[^.]+$/, "") + (exportName === "default" ? "" : `-${exportName}`);
   const summary = `${file}${exportName === "default" ? "" : ` (export ${exportName})`}`;
 
@@ -146,10 +182,11 @@ async function fromModule(cmd: string, file: string, args: ProgramArgs, dtype: D
   if (looksLikeGraph(value)) {
     throw new GradcError(`${cmd}: ${where} is a Graph from another copy of gradc; import { trace, ops } from "gradc" in the module (the command provides it)`);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Node) {
     throw new GradcError(`${cmd}: ${where} is ${describe(value)}: expected a Graph or { inputs: { name: shape }, fn }`);
   }
-  const spec = value as { inputs?: unknown; fn?: unknown; of?: unknown; wrt?: unknown };
+  const spec = readSpec(cmd, where, value);
+  if (typeof spec.then === "function") throw new GradcError(`${cmd}: ${where} is a Promise: export the value itself (await it at the module's top level)`);
   if (typeof spec.inputs !== "object" || spec.inputs === null || Array.isArray(spec.inputs) || Object.keys(spec.inputs).length === 0) {
     throw new GradcError(`${cmd}: ${where}: "inputs" must be an object of input shapes like { x: [8, 4] }, got ${describe(spec.inputs)}`);
   }

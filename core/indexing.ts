@@ -6,6 +6,7 @@
 import { GradcError } from "./errors.js";
 import { apply, describe, Node, type Operand } from "./node.js";
 import { shapeStr } from "./tensor.js";
+import { dimStr, symbolOf } from "./symbol-table.js";
 import { asNode, broadcastTo, reshape } from "./builder.js";
 
 /** One axis of a slice: an index (the axis is dropped), [start, stop, step] (nulls or missing: defaults), null (all), or "...". */
@@ -93,9 +94,38 @@ export function slice(operand: Operand, ...items: (SliceItem | string)[]): Node 
       start.push(s), stop.push(Math.min(s, e)), step.push(k);
     }
   });
+  start.forEach((s, d) => {
+    const bad = checkSymbolicSlice(x.shape[d], d, s, stop[d], step[d]);
+    if (bad) fail(bad);
+  });
   const identity = start.every((s, d) => s === 0 && step[d] === 1 && stop[d] === x.shape[d]);
   const y = identity ? x : apply("slice", [x], { start, stop, step });
   return keep.length === x.rank ? y : reshape(y, keep.map((d) => y.shape[d]));
+}
+
+/**
+ * A slice of a symbolic axis (size N) must stay a multiple of N, the only sizes symbolic shapes
+ * hold: bounds 0, N, 2N, ... with step 1 (concat's gradient takes [0:N] and [N:2N]). Anything else
+ * (x[1:], x[-1], x[::-1]) is refused when traced, the bounds shown in N, never the representative:
+ * the message, or undefined when the slice is fine.
+ */
+export function checkSymbolicSlice(n: number, d: number, s: number, e: number, k: number): string | undefined {
+  const sym = symbolOf(n);
+  if (!sym) return undefined;
+  const rep = n / sym.k;
+  const whole = (v: number) => v === 0 || symbolOf(v)?.name === sym.name;
+  if (k === 1 && whole(s) && whole(e)) return undefined;
+  const at = (v: number) => inSymbol(v, rep, sym.name);
+  return `axis ${d} has symbolic size ${dimStr(n)}: a slice of it must run over whole multiples of ${sym.name} (bounds 0, ${sym.name}, 2${sym.name}, ..., step 1), got ${at(s)}:${at(e)}:${k}; slice after binding a concrete size, or trace with a concrete size`;
+}
+
+/** v as qN + c (N's representative rep), for messages: 1048572 is N-1. */
+function inSymbol(v: number, rep: number, name: string): string {
+  const q = Math.round(v / rep);
+  const c = v - q * rep;
+  const head = q === 0 ? "" : q === 1 ? name : `${q}${name}`;
+  if (c === 0) return head || "0";
+  return `${head}${c > 0 && head ? "+" : ""}${c}`;
 }
 
 /** NumPy's concatenate: operands with equal shapes off `axis`, joined along it. */

@@ -2,7 +2,7 @@
 // the same object, so common-subexpression elimination is free and node identity is equality.
 
 import type { DType, Shape } from "./tensor.js";
-import { shapeStr } from "./tensor.js";
+import { MAX_RANK, shapeStr } from "./tensor.js";
 import { attrsProblem, lookup, type AttrValue, type Attrs, type Aval, type OpDef } from "./registry.js";
 import { GradcError } from "./errors.js";
 import { dimStr } from "./symbol-table.js";
@@ -254,6 +254,7 @@ export function apply(op: string, inputs: readonly Node[], attrs: Attrs = {}): N
     const msg = e instanceof Error ? e.message : String(e);
     throw new GradcError(`${op}: ${msg}\n  at ${describe(op, inputs, attrs)}`);
   }
+  if (aval.shape.length > MAX_RANK) throw new GradcError(`${op}: the result would have rank ${aval.shape.length}: gradc takes at most ${MAX_RANK} axes\n  at ${describe(op, inputs, attrs)}`);
   const frozen = Object.freeze({ ...attrs }) as Attrs;
   const key = nodeKey(op, inputs, frozen, aval);
   const hit = recent.get(key) ?? settled.get(key)?.deref();

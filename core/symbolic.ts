@@ -110,7 +110,8 @@ function rebuild(g: Graph, sizes: Readonly<Record<string, number>>): Graph {
       if (sizes[name] === undefined) throw new GradcError(`specialize: no size given for symbol ${name}`);
       m = constant(sizes[name], n.dtype);
     } else {
-      const attrs = Array.isArray(n.attrs.shape) ? { ...n.attrs, shape: (n.attrs.shape as number[]).map(size) } : n.attrs;
+      // sizes in attributes: a reshape's or broadcast's shape, a slice's bounds ([N:2N] in concat's gradient), pad's shape
+      const attrs = Object.fromEntries(Object.entries(n.attrs).map(([k, v]) => [k, typeof v === "number" ? size(v) : Array.isArray(v) && v.every((x) => typeof x === "number") ? v.map(size) : v]));
       m = apply(n.op, n.inputs.map((x) => done.get(x)!), attrs);
     }
     if (n.label && !m.label) m.named(n.label);

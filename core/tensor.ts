@@ -99,13 +99,14 @@ export function full(shape: Shape, value: number, dtype: DType = "f64"): Tensor 
  */
 export const MAX_ELEMENTS = 2 ** 32;
 
-export function allocate(size: number, dtype: DType): Data {
+/** A zeroed array of `size` elements; `who` (the entry allocating) names a failure. */
+export function allocate(size: number, dtype: DType, who = "allocate"): Data {
   try {
     return dtype === "f32" ? new Float32Array(size) : new Float64Array(size);
   } catch (e) {
     // V8's RangeError says only "Invalid typed array length"; say how large and that it is the size
     if (!(e instanceof RangeError)) throw e;
-    throw new GradcError(`allocate: cannot allocate ${size} ${dtype} elements (${size * (dtype === "f32" ? 4 : 8)} bytes): ${e.message}`);
+    throw new GradcError(`${who}: cannot allocate ${size} ${dtype} elements (${size * (dtype === "f32" ? 4 : 8)} bytes): ${e.message}`);
   }
 }
 
@@ -125,7 +126,7 @@ function checkNested(d: unknown, shape: readonly number[], at: number[]): void {
   if (at.length < shape.length) {
     const want = shape.slice(at.length);
     if (!Array.isArray(d) || d.length !== want[0]) {
-      const got = Array.isArray(d) ? `a list of ${d.length}` : typeof d === "number" ? "a number" : JSON.stringify(d) ?? String(d);
+      const got = Array.isArray(d) ? `a list of ${d.length}` : typeof d === "number" ? "a number" : valueStr(d);
       throw new GradcError(`tensor: ragged data: ${where} is ${got}, expected a list of shape [${want.join(",")}] (the data's first elements give shape [${shape.join(",")}])`);
     }
     for (let i = 0; i < d.length; i++) {
@@ -134,7 +135,17 @@ function checkNested(d: unknown, shape: readonly number[], at: number[]): void {
       at.pop();
     }
   } else if (typeof d !== "number") {
-    throw new GradcError(`tensor: ${where} is ${Array.isArray(d) ? "a list" : JSON.stringify(d) ?? String(d)}, not a number`);
+    throw new GradcError(`tensor: ${where} is ${Array.isArray(d) ? "a list" : valueStr(d)}, not a number`);
+  }
+}
+
+/** A non-number element as the message shows it (JSON.stringify throws on a BigInt). */
+function valueStr(d: unknown): string {
+  if (typeof d === "bigint") return `the BigInt ${d}n (convert it with Number(...))`;
+  try {
+    return JSON.stringify(d) ?? String(d);
+  } catch {
+    return typeof d; // a cyclic object
   }
 }
 
@@ -165,7 +176,11 @@ function flatIndex(shape: Shape, index: number[]): number {
   return k;
 }
 
+/** The most axes a shape may have (NumPy 2's limit): a rank-5000 shape would overflow the stack in deep passes. */
+export const MAX_RANK = 64;
+
 export function checkShape(shape: Shape, where: string): void {
+  if (shape.length > MAX_RANK) throw new GradcError(`${where}: a shape of rank ${shape.length}: gradc takes at most ${MAX_RANK} axes`);
   for (const s of shape) {
     if (!Number.isInteger(s) || s < 0) throw new GradcError(`${where}: bad shape [${shape.join(",")}]: dimensions must be non-negative integers`);
   }

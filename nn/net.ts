@@ -7,7 +7,7 @@ import { GradcError } from "../core/errors.js";
 import { Graph } from "../core/graph.js";
 import { scope, type Node } from "../core/node.js";
 import { RandomState } from "./random.js";
-import { Tensor, full, zeros, shapeStr, type DType } from "../core/tensor.js";
+import { MAX_ELEMENTS, Tensor, full, zeros, shapeStr, type DType } from "../core/tensor.js";
 import { trace, type InputSpec } from "../core/trace.js";
 import * as b from "../core/builder.js";
 import { affine, batchnorm, layernorm, softmaxCrossEntropy } from "../ops/composites.js";
@@ -89,11 +89,18 @@ export class FullyConnectedNet {
   constructor(hiddenDims: readonly number[], opts: NetOptions = {}) {
     const { inputDim = 3 * 32 * 32, numClasses = 10, reg = 0, weightScale = 1e-2, dtype = "f64", engine = "compiled" } = opts;
     const normalization = opts.normalization === "none" ? null : (opts.normalization ?? null);
+    if (!Array.isArray(hiddenDims)) throw new GradcError(`FullyConnectedNet: hiddenDims must be a list of layer widths, got ${typeof hiddenDims}`);
+    if (dtype !== "f64" && dtype !== "f32") throw new GradcError(`FullyConnectedNet: dtype must be "f64" or "f32", got ${JSON.stringify(dtype)}`);
     for (const [what, v] of [["inputDim", inputDim], ["numClasses", numClasses], ...hiddenDims.map((h, i) => [`hiddenDims[${i}]`, h] as const)] as const) {
       if (!Number.isInteger(v) || (v as number) < 1) throw new GradcError(`FullyConnectedNet: ${what} must be a positive integer, got ${v}`);
     }
     if (normalization !== null && normalization !== "batchnorm" && normalization !== "layernorm") {
       throw new GradcError(`FullyConnectedNet: normalization must be "batchnorm", "layernorm" or null, got ${JSON.stringify(normalization)}`);
+    }
+    const widths = [inputDim, ...hiddenDims, numClasses];
+    for (let i = 1; i < widths.length; i++) {
+      const size = widths[i - 1] * widths[i];
+      if (size > MAX_ELEMENTS) throw new GradcError(`FullyConnectedNet: W${i} would be [${widths[i - 1]}, ${widths[i]}], ${size} elements, more than a tensor can hold (${MAX_ELEMENTS})`);
     }
     if (!(reg >= 0) || !(weightScale >= 0)) throw new GradcError(`FullyConnectedNet: reg and weightScale must be >= 0, got ${reg} and ${weightScale}`);
     this.hiddenDims = Object.freeze([...hiddenDims]);

@@ -5,7 +5,7 @@
 
 import { fail } from "../core/errors.js";
 import { glibcLog } from "./libm-log.js";
-import { Tensor, checkShape, sizeOf, type DType, type Shape } from "../core/tensor.js";
+import { Tensor, allocate, checkShape, sizeOf, type DType, type Shape } from "../core/tensor.js";
 
 const N = 624; // MT19937 state words
 const M = 397;
@@ -54,6 +54,8 @@ export class RandomState {
     } else if (typeof seed === "number") {
       checkSeedWord(seed);
       this.initGenrand(seed);
+    } else if (!Array.isArray(seed)) {
+      fail(`RandomState.seed: a seed is an integer in [0, 2**32 - 1], a non-empty array of them, or nothing (fresh entropy), got ${typeof seed}${typeof seed === "string" ? ` "${seed}"` : ""}`);
     } else {
       if (seed.length === 0) fail("RandomState.seed: seed array must be non-empty");
       seed.forEach(checkSeedWord);
@@ -116,7 +118,7 @@ export class RandomState {
   standardNormal(size: Size): Float64Array;
   standardNormal(size?: Size): number | Float64Array {
     if (size === undefined) return this.nextGauss();
-    const out = new Float64Array(sizeOf(toShape(size, "size")));
+    const out = allocate(sizeOf(toShape(size, "standardNormal")), "f64", "RandomState.standardNormal") as Float64Array;
     this.gaussInto(out);
     return out;
   }
@@ -264,7 +266,7 @@ export class RandomState {
   }
 
   private fillMany(size: Size, draw: () => number): Float64Array {
-    const out = new Float64Array(sizeOf(toShape(size, "size")));
+    const out = allocate(sizeOf(toShape(size, "size")), "f64", "RandomState") as Float64Array;
     for (let i = 0; i < out.length; i++) out[i] = draw();
     return out;
   }

@@ -9,6 +9,8 @@ import * as b from "../core/builder.js";
 import { strides, type Data, type Shape } from "../core/tensor.js";
 import { show } from "./checks.js";
 import { GradcError } from "../core/errors.js";
+import { dimStr, symbolOf } from "../core/symbol-table.js";
+import { checkSymbolicSlice } from "../core/indexing.js";
 import { output, walk } from "./kernels.js";
 
 /** Per-axis integer lists of the input's rank. */
@@ -26,6 +28,8 @@ function sliceShape(x: Aval, attrs: Attrs): Aval {
   const [start, stop, step] = ["start", "stop", "step"].map((k) => perAxis(attrs, k, rank));
   const shape = x.shape.map((n, d) => {
     const [s, e, k] = [start[d], stop[d], step[d]];
+    const bad = checkSymbolicSlice(n, d, s, e, k);
+    if (bad) throw new Error(bad);
     const ok = k > 0 ? 0 <= s && s <= e && e <= n : k < 0 && -1 <= e && e <= s && s < Math.max(n, 0) + (s === e ? 1 : 0);
     if (!ok) throw new Error(`axis ${d} of ${show(x.shape)}: ${s}:${e}:${k} is out of range (size ${n})`);
     return sliceCount(s, e, k);
@@ -54,6 +58,11 @@ function concatShape(xs: readonly Aval[], attrs: Attrs): Aval {
     if (x.shape.length !== rank || x.shape.some((s, d) => d !== axis && s !== xs[0].shape[d])) {
       throw new Error(`shapes ${xs.map((y) => show(y.shape)).join(", ")} differ off axis ${axis}`);
     }
+  }
+  // along the axis: all concrete, or all multiples of one symbol (N + N is 2N; N + 2 has no form)
+  const syms = xs.map((x) => symbolOf(x.shape[axis])?.name);
+  if (syms.some((n) => n !== syms[0])) {
+    throw new Error(`along axis ${axis}, sizes ${xs.map((x) => dimStr(x.shape[axis])).join(" + ")} are not all multiples of one symbolic size (symbolic shapes hold only kN): concat them after binding concrete sizes`);
   }
   const shape = [...xs[0].shape];
   shape[axis] = xs.reduce((n, x) => n + x.shape[axis], 0);

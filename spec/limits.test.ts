@@ -10,7 +10,10 @@ import { evaluate } from "../core/evaluate.js";
 import type { Graph } from "../core/graph.js";
 import type { Node } from "../core/node.js";
 import { compile } from "../compile/codegen/compile.js";
-import { vjp } from "../compile/autodiff/reverse.js";
+import { grad, vjp } from "../compile/autodiff/reverse.js";
+import { concat } from "../core/indexing.js";
+import { tensor } from "../core/tensor.js";
+import { viewData } from "../viz/data.js";
 import { gradcError } from "./support/graph-checks.js";
 
 type Fn = (xs: Record<string, Node>) => Node;
@@ -49,5 +52,25 @@ describe("a node larger than a tensor can hold is refused when compiled", () => 
     const g = trace({ x: [] }, ({ x }) => x.broadcastTo([1e12]).sum());
     assert.throws(() => evaluate(g, { x: 1 }), gradcError("allocate:", "1000000000000"));
     assert.throws(() => compile(g), gradcError("compile:", "1000000000000 elements", "broadcastTo"));
+  });
+});
+
+describe("what was a raw RangeError", () => {
+  test("viewData of a graph with a [1e12] input: the page without values (was: RangeError from drawing random inputs)", { timeout: 10_000 }, () => {
+    const d = viewData(trace({ x: [1e12] }, ({ x }) => x.sum()));
+    assert.ok(d.nodes.length > 0);
+    assert.ok(d.nodes.every((n) => n.values === undefined));
+  });
+});
+
+describe("symbolic concats and their gradients", () => {
+  test("concat of [N,3] and [N,3] is [2N,3]; its gradient (slices [0:N] and [N:2N]) runs at N=4 as the concrete one does", () => {
+    const f = (x: Node, y: Node) => concat([x, y], 0).mul(concat([y, x], 0)).sum();
+    const sym = trace({ x: ["N", 3], y: ["N", 3] }, ({ x, y }) => f(x, y));
+    const con = trace({ x: [4, 3], y: [4, 3] }, ({ x, y }) => f(x, y));
+    const inputs = { x: tensor(Array.from({ length: 12 }, (_, i) => i), [4, 3]), y: tensor(Array.from({ length: 12 }, (_, i) => 2 * i + 1), [4, 3]) };
+    const want = evaluate(grad(con), inputs);
+    assert.deepEqual(evaluate(grad(sym), inputs), want);
+    assert.deepEqual(compile(grad(sym)).run(inputs), want);
   });
 });

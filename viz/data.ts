@@ -141,6 +141,9 @@ function uniform(seed: number, lo: number, hi: number): () => number {
   return () => lo + (hi - lo) * next();
 }
 
+/** The panel's values are left out of graphs with more elements than this (inputs and nodes each). */
+const VALUES_MAX = 5e6;
+
 const randomTensor = (x: Node, r: () => number) => {
   const data = x.dtype === "f32" ? new Float32Array(x.size) : new Float64Array(x.size);
   for (let i = 0; i < data.length; i++) data[i] = r();
@@ -150,7 +153,7 @@ const randomTensor = (x: Node, r: () => number) => {
 /** min, mean, max of every node of `g` on `inputs` (a panel figure: left out when evaluation fails or is large). */
 function valueStats(g: Graph, inputs: Record<string, Tensor>, into: Map<number, [number, number, number]>): void {
   const nodes = g.nodes().filter((n) => !into.has(n.id));
-  if (nodes.reduce((s, n) => s + n.size, 0) > 5e6) return;
+  if (nodes.reduce((s, n) => s + n.size, 0) > VALUES_MAX) return;
   try {
     const outs = evaluate(new GraphClass(g.inputs, Object.fromEntries(nodes.map((n) => [`n${n.id}`, n]))), inputs);
     for (const n of nodes) {
@@ -304,6 +307,8 @@ const asLocal = (name: string): boolean => /^[A-Za-z_$][\w$]*$/.test(name) && !U
 function attachValues(data: PageData, forward: Graph, optimized: Graph | null, backward: Graph | null): void {
   const values = new Map<number, [number, number, number]>();
   const r = uniform(1, -1, 1);
+  const tooLarge = (g: Graph | null) => g !== null && g.inputs.reduce((s, x) => s + x.size, 0) > VALUES_MAX;
+  if (tooLarge(forward) || tooLarge(backward) || tooLarge(optimized)) return; // a [1e12] input is not drawn at random
   const fin: Record<string, Tensor> = {};
   for (const x of forward.inputs) fin[x.name] = randomTensor(x, r);
   valueStats(forward, fin, values);

@@ -90,6 +90,7 @@ export function backpropagate(root: Node, seed: Node, wrt: ReadonlySet<Node>): M
 
 /** Every name in wrt is an input of g, named once (a repeat would make two outputs of one name). */
 export function checkWrt(who: string, g: Graph, wrt: readonly string[] | undefined): void {
+  if (wrt !== undefined && !Array.isArray(wrt)) throw new GradcError(`${who}: { wrt } must be a list of input names, got ${typeof wrt === "string" ? `"${wrt}" (write ["${wrt}"])` : typeof wrt}`);
   for (const [i, name] of (wrt ?? []).entries()) {
     if (!g.inputNames.includes(name)) throw new GradcError(`${who}: { wrt }: the graph has no input named "${name}": inputs are ${g.inputNames.join(", ")}`);
     if (wrt!.indexOf(name) !== i) throw new GradcError(`${who}: { wrt } names "${name}" twice: name each input once`);

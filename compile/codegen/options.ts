@@ -53,6 +53,14 @@ export interface CompileConfig {
 }
 
 export function resolveOptions(opts: CompileOptions): CompileConfig {
+  for (const k of ["reuseOutputs", "wasm", "native"] as const) {
+    if (opts[k] !== undefined && typeof opts[k] !== "boolean") throw new GradcError(`compile: option ${k} must be true or false, got ${describe(opts[k])}`);
+  }
+  const { simdMin, threads } = opts;
+  if (simdMin !== undefined && !(typeof simdMin === "number" && Number.isInteger(simdMin) && simdMin >= 1)) throw new GradcError(`compile: option simdMin must be an integer >= 1, got ${describe(simdMin)}`);
+  if (threads !== undefined && !isHelper(threads)) {
+    throw new GradcError(`compile: option threads must be a helper thread (helperThread() from gradc's compile/codegen/worker-pool.js, with load, start and wait), got ${describe(threads)}`);
+  }
   return {
     reuseOutputs: opts.reuseOutputs === true,
     wasm: opts.wasm !== false,
@@ -61,6 +69,11 @@ export function resolveOptions(opts: CompileOptions): CompileConfig {
     threads: opts.threads,
   };
 }
+
+const isHelper = (h: unknown): h is Helper =>
+  typeof h === "object" && h !== null && ["load", "start", "wait"].every((f) => typeof (h as Record<string, unknown>)[f] === "function");
+
+const describe = (v: unknown): string => (v === null ? "null" : typeof v === "object" ? "an object" : `${typeof v} ${String(v)}`);
 
 /**
  * The options' part of compile's cache key, one `name=value` per field of the record. A helper

@@ -63,8 +63,8 @@ function withRule<T>(r: Parameters<typeof defineRule>[0], use: () => T): T {
 
 const g23 = () => trace({ x: [2, 3] }, ({ x }) => x.exp().sum());
 let scratch: string | undefined;
-const tmp = () => (scratch ??= mkdtempSync(join(tmpdir(), "gradc-bad-")));
-const aFile = () => {
+export const tmp = () => (scratch ??= mkdtempSync(join(tmpdir(), "gradc-bad-")));
+export const aFile = () => {
   const f = join(tmp(), "a-file");
   writeFileSync(f, "");
   return f;

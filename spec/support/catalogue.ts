@@ -20,6 +20,8 @@ const titles: Record<string, string> = {
   tensors: "Tensors changed after they were made",
   sizes: "Sizes",
   names: "Names transforms generate",
+  unclear: "Unclear failures made clear (were a raw TypeError or RangeError)",
+  symbolic: "Symbolic sizes: slices and concats refused at trace time, in N",
   cli: "The command line: output paths and numeric options (exit status 2, one line)",
 };
 const lines = [

@@ -1,4 +1,5 @@
 // npm run fuzz -- --graphs 100000 [--seed 1] [--replay SEED]
+// npm run fuzz -- --json --graphs 100000: hostile JSON graph files instead (spec/support/json-fuzz.ts)
 // Random graphs over the whole registry (spec/support/fuzz-walk.ts), each checked evaluate vs compile vs
 // optimize (spec/support/fuzz-check.ts). Prints every mismatch with its seed, a triage (real vs near-tie
 // comparisons flipped by rounding), op coverage, time and peak memory. Exit status 1 on a real
@@ -10,9 +11,11 @@ import { printGraph } from "../../core/graph.js";
 import { walkCase, walkedOps } from "./fuzz-walk.js";
 import { checkCase, type Mismatch } from "./fuzz-check.js";
 import { defineFuzzOps } from "./fuzz-ops.js";
+import { checkJsonCase, jsonCase } from "./json-fuzz.js";
 
-const { values } = parseArgs({ options: { graphs: { type: "string", default: "10000" }, seed: { type: "string", default: "1" }, replay: { type: "string" } } });
+const { values } = parseArgs({ options: { graphs: { type: "string", default: "10000" }, seed: { type: "string", default: "1" }, replay: { type: "string" }, json: { type: "boolean", default: false } } });
 defineFuzzOps();
+if (values.json) process.exit(await runJsonFuzz(Number(values.graphs), Number(values.seed), values.replay === undefined ? undefined : Number(values.replay)));
 
 if (values.replay !== undefined) {
   const c = walkCase(Number(values.replay));
@@ -67,3 +70,30 @@ console.log(`fuzz: graphs per op: ${[...coverage].sort((a, b) => b[1] - a[1]).ma
 if (never.length) console.log(`fuzz: walked ops never in a graph: ${never.join(", ")}`);
 for (const m of real.slice(0, 50)) console.log(`  real: seed ${m.seed} ${m.variant}: ${m.what}   (replay: node dist/spec/support/fuzz-run.js --replay ${m.seed})`);
 process.exit(real.length || generatorErrors.length ? 1 : 0);
+
+/** The JSON fuzzer's run: every finding with its seed and edits, a count by edit, time and memory; 1 when anything was found. */
+async function runJsonFuzz(files: number, first: number, replay?: number): Promise<number> {
+  if (replay !== undefined) {
+    const c = jsonCase(replay);
+    console.log(`seed ${replay}: edits ${c.edits.join(", ")}\n${c.text}`);
+    const found = checkJsonCase(c);
+    for (const f of found) console.log(`finding: ${f.what}`);
+    return found.length ? 1 : 0;
+  }
+  const t0 = performance.now();
+  let findings = 0;
+  const byEdit = new Map<string, number>();
+  for (let i = 0; i < files; i++) {
+    const c = jsonCase(first + i);
+    for (const e of c.edits) byEdit.set(e, (byEdit.get(e) ?? 0) + 1);
+    for (const f of checkJsonCase(c)) {
+      findings++;
+      console.log(`finding seed ${f.seed} (${f.edits.join(", ")}): ${f.what}   (replay: node dist/spec/support/fuzz-run.js --json --replay ${f.seed})`);
+    }
+    if ((i + 1) % 100 === 0) await new Promise((r) => setImmediate(r));
+    if ((i + 1) % 10000 === 0) console.log(`  ${i + 1} files, ${((performance.now() - t0) / 1000).toFixed(0)} s, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
+  }
+  console.log(`fuzz --json: ${files} hostile files from seed ${first} in ${((performance.now() - t0) / 1000).toFixed(1)} s, peak rss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB: ${findings} findings`);
+  console.log(`fuzz --json: edits: ${[...byEdit].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ")}`);
+  return findings ? 1 : 0;
+}

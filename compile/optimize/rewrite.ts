@@ -4,39 +4,16 @@
 // says why it stopped. In traced mode every application that changes the graph is recorded with
 // its law, the matched subexpression before and after, what cancelled, and the graph after it.
 
-import { Graph, substitute, toposort } from "../../core/graph.js";
+import { toposort, type Graph } from "../../core/graph.js";
 import { apply, inheritScope, type Node } from "../../core/node.js";
-import { match, type Context, type Match, type Rule, type RuleGroup } from "./rules/rule.js";
-import { describeStep, type StepText } from "./trace.js";
+import { match, type Context, type Match, type Rule } from "./rules/rule.js";
+import { rebuild, Timeline, type RewriteStep } from "./trace.js";
 import { compareLocal, costOf, exclusiveCone, localCost } from "./accept.js";
 import { checkReplacement } from "./replacement.js";
 
 export type StopReason = "saturated" | "iteration-limit" | "node-limit" | "time-limit";
 
-export interface RewriteStep extends StepText {
-  /** The rule's name, e.g. "sum-of-terms". */
-  rule: string;
-  /** The rule's law, e.g. "sum(a + b) = sum(a) + sum(b)". */
-  law: string;
-  group: RuleGroup;
-  /** The node the rule replaced and its replacement. */
-  at: Node;
-  replacement: Node;
-  /** The node the rule replaced, then the nodes its pattern bound. */
-  matched: Node[];
-  /** Nodes of the graph after the step that were not in the graph before it. */
-  produced: Node[];
-  /** The whole graph after this step. */
-  graph: Graph;
-  /**
-   * The same graph as a substitution on `base` (the graph the rewriting started from): the entries
-   * (base node -> its current value, or null when an entry is dropped) that changed since the
-   * previous step on the same base. Replaying them (core's `substitute`) rebuilds `graph`: the
-   * viewer stores steps this way instead of as whole graphs.
-   */
-  base: Graph;
-  substitution: [Node, Node | null][];
-}
+export type { RewriteStep } from "./trace.js";
 
 export interface Limits {
   maxIterations: number;
@@ -79,16 +56,23 @@ export class Rewriter {
   private built = 0;
   private readonly started = performance.now();
   readonly steps: RewriteStep[] = [];
-  private snapshot?: Graph;
+  /** Traced mode: the graphs after the steps, as substitutions on the graph being rewritten. */
+  private readonly timeline?: Timeline;
   private readonly baseNodes?: Set<Node>;
-  private lastSubstitution = new Map<Node, Node>();
   /** The entries of done that replace a node by another (traced mode): kept as done grows. */
   private readonly changed = new Map<Node, Node>();
-  /** Each base node's last rebuilt form and the inputs it was built from: a step rebuilds only what changed. */
-  private readonly rebuilt = new Map<Node, { ins: Node[]; out: Node }>();
   /** Replacements being normalized (node, original, replacement), innermost last: the traced graph shows them. */
   private readonly pending: [Node, Node, Node][] = [];
-  private readonly traceFrom?: Graph;
+  /** The substitution on the base as of the last step: base node -> its value then. */
+  private readonly recorded = new Map<Node, Node>();
+  /** Each step's entries of `recorded` before it (undefined: none), to take a step back. */
+  private readonly undo: [Node, Node | undefined][][] = [];
+  /** Base nodes whose entry in `changed` moved since the last step was recorded. */
+  private readonly dirty = new Set<Node>();
+  /** The base nodes the last record's pending replacements mapped (gone once those are normalized). */
+  private overlaid: Node[] = [];
+  /** Every base node a record looked at, in order: what to look at again when steps are taken back. */
+  private readonly seen: Node[] = [];
   private readonly strict: boolean;
   /** Users of each node of the graph being optimized, when acceptance is on. */
   private readonly users?: Map<Node, Node[]>;
@@ -112,10 +96,11 @@ export class Rewriter {
     // gradient reads dz, which the weight's gradient needs too: sum(dz), not a new matmul)
     const shared = ctx.shared;
     this.ctx = shared ? { ...ctx, shared: (n) => shared(n) || this.sharedForms.has(n) } : ctx;
-    this.traceFrom = opts.traceFrom;
     this.strict = opts.strict ?? false;
-    this.snapshot = opts.traceFrom;
-    if (opts.traceFrom) this.baseNodes = new Set(opts.traceFrom.nodes());
+    if (opts.traceFrom) {
+      this.timeline = new Timeline(opts.traceFrom);
+      this.baseNodes = new Set(opts.traceFrom.nodes());
+    }
     if (opts.acceptWithin) {
       this.users = new Map();
       for (const n of opts.acceptWithin.nodes()) {
@@ -134,9 +119,10 @@ export class Rewriter {
   /** done, and (when traced) the entries that change a node: what a step's graph substitutes. */
   private settle(k: Node, v: Node): void {
     this.done.set(k, v);
-    if (!this.traceFrom || k.isInput) return;
+    if (!this.timeline || k.isInput) return;
     if (k === v) this.changed.delete(k);
     else this.changed.set(k, v);
+    if (this.baseNodes!.has(k)) this.dirty.add(k);
   }
 
   /** The normal form of `root`. */
@@ -169,7 +155,7 @@ export class Rewriter {
     // alive without m: the graph's nodes m does not hold alone, normal forms finished before m
     const alive = (x: Node) => !freed!.has(x) && (this.users!.has(x) || (this.finishedAt.get(x) ?? Infinity) < since);
     for (let from = 0; from < this.rules.length; ) {
-      const steps = this.steps.length, snapshot = this.snapshot, lastSubstitution = this.lastSubstitution;
+      const mark = this.mark();
       const fired = this.fire(m, n, from);
       if (!fired) return m;
       const [out, index] = fired;
@@ -189,9 +175,7 @@ export class Rewriter {
       if (kept) return result;
       // costlier here: forget the replacement's trace and try the next rule
       this.rejected++;
-      this.steps.length = steps;
-      this.snapshot = snapshot;
-      this.lastSubstitution = lastSubstitution;
+      this.takeBack(mark);
       from = index + 1;
     }
     return m;
@@ -219,48 +203,74 @@ export class Rewriter {
       if (!out || out === m) continue;
       if (++this.iterations > this.limits.maxIterations) throw new Stop("iteration-limit");
       this.checkTime();
-      if (this.traceFrom) this.record(r, mt, original, out);
+      if (this.timeline) this.record(r, mt, original, out);
       return [out, i];
     }
     return null;
   }
 
+  /**
+   * Record a step: the entries of the substitution on the base that it changes, looked up among
+   * the base nodes touched since the last record (not the whole graph). A step that changes no
+   * entry changes nothing a reader can see and is not recorded.
+   */
   private record(rule: Rule, mt: Match, original: Node, out: Node): void {
-    const before = this.snapshot!;
-    // only the entries that change a node (done holds every node normalized, most unchanged)
-    const map = new Map(this.changed);
-    map.set(mt.root, out);
-    map.set(original, out);
+    const overlay = this.overlay(mt.root, original, out);
+    const look = new Set([...this.dirty, ...this.overlaid, ...overlay.keys()].filter((k) => this.baseNodes!.has(k) && !k.isInput));
+    this.dirty.clear();
+    this.overlaid = [...look].filter((k) => overlay.has(k));
+    this.seen.push(...look);
+    const substitution: [Node, Node | null][] = [];
+    const undo: [Node, Node | undefined][] = [];
+    for (const k of look) {
+      const v = overlay.get(k) ?? this.changed.get(k);
+      const now = v === k ? undefined : v;
+      const was = this.recorded.get(k);
+      if (now === was) continue;
+      substitution.push([k, now ?? null]);
+      undo.push([k, was]);
+      if (now) this.recorded.set(k, now);
+      else this.recorded.delete(k);
+    }
+    if (!substitution.length) return;
+    const matched = [mt.root, ...Object.entries(mt).filter(([k]) => k !== "root").map(([, n]) => n)];
+    this.undo.push(undo);
+    this.steps.push(this.timeline!.push({ rule: rule.name, law: rule.law, group: rule.group, at: mt.root, replacement: out, matched: [...new Set(matched)], substitution }));
+  }
+
+  /** The step's own entries over `changed`: the node replaced, and each pending replacement as it now reads. */
+  private overlay(root: Node, original: Node, out: Node): Map<Node, Node> {
+    const overlay = new Map([[root, out], [original, out]]);
+    const get = (x: Node) => overlay.get(x) ?? this.changed.get(x);
     for (let i = this.pending.length - 1; i >= 0; i--) {
       const [m, n, fired] = this.pending[i];
-      const now = substitute([fired], map).get(fired)!;
-      map.set(m, now);
-      map.set(n, now);
+      const now = substituteWith(fired, get);
+      overlay.set(m, now);
+      overlay.set(n, now);
     }
-    const graph = rebuild(this.traceFrom!, map, this.rebuilt);
-    // A rewrite of a node the outputs no longer reach changes nothing a reader can see.
-    if (sameOutputs(before, graph)) return;
-    const had = new Set(before.nodes());
-    const matched = [mt.root, ...Object.entries(mt).filter(([k]) => k !== "root").map(([, n]) => n)];
-    const effective = new Map([...map].filter(([k, v]) => k !== v && !k.isInput && this.baseNodes!.has(k)));
-    const substitution: [Node, Node | null][] = [];
-    for (const [k, v] of effective) if (this.lastSubstitution.get(k) !== v) substitution.push([k, v]);
-    for (const k of this.lastSubstitution.keys()) if (!effective.has(k)) substitution.push([k, null]);
-    this.lastSubstitution = effective;
-    this.steps.push({
-      rule: rule.name,
-      law: rule.law,
-      group: rule.group,
-      ...describeStep(before, graph, mt.root, out),
-      at: mt.root,
-      replacement: out,
-      matched: [...new Set(matched)],
-      produced: graph.nodes().filter((n) => !had.has(n)),
-      graph,
-      base: this.traceFrom!,
-      substitution,
-    });
-    this.snapshot = graph;
+    return overlay;
+  }
+
+  /** Where the trace stands, to take back the steps of a replacement that is not kept. */
+  private mark(): { steps: number; seen: number; overlaid: Node[] } {
+    return { steps: this.steps.length, seen: this.seen.length, overlaid: this.overlaid };
+  }
+
+  private takeBack(mark: { steps: number; seen: number; overlaid: Node[] }): void {
+    if (!this.timeline) return;
+    for (let i = this.undo.length - 1; i >= mark.steps; i--) {
+      for (const [k, was] of this.undo[i]) {
+        if (was) this.recorded.set(k, was);
+        else this.recorded.delete(k);
+      }
+    }
+    // every entry looked at since may differ from the restored substitution now: look again
+    for (const k of [...this.seen.slice(mark.seen), ...this.overlaid]) this.dirty.add(k);
+    this.seen.length = mark.seen;
+    this.overlaid = mark.overlaid;
+    this.undo.length = mark.steps;
+    this.steps.length = mark.steps;
+    this.timeline.truncate(mark.steps);
   }
 
   /** Normalize every output; stop early (keeping what was done) at a limit. */
@@ -276,44 +286,21 @@ export class Rewriter {
   }
 }
 
-const sameOutputs = (a: Graph, b: Graph) => Object.keys(a.outputs).every((k) => a.outputs[k] === b.outputs[k]);
-
-/**
- * core's substitute, remembering each node's rebuilt form by the inputs it was rebuilt from (a
- * traced run rebuilds the graph after every step; hash-consing each unchanged parent again cost
- * most of the trace's time).
- */
-function substituteMemo(roots: readonly Node[], map: ReadonlyMap<Node, Node>, memo: Map<Node, { ins: Node[]; out: Node }>): Map<Node, Node> {
+/** `root` with every node `get` maps replaced (and everything above them rebuilt). */
+function substituteWith(root: Node, get: (n: Node) => Node | undefined): Node {
+  const hit = get(root);
+  if (hit) return hit;
   const done = new Map<Node, Node>();
-  const get = (x: Node) => done.get(x) ?? map.get(x) ?? x;
-  for (const n of toposort(roots, (m) => map.has(m))) {
-    const ins = n.inputs.map(get);
+  const value = (x: Node) => done.get(x) ?? get(x) ?? x;
+  for (const n of toposort([root], (m) => get(m) !== undefined)) {
+    const ins = n.inputs.map(value);
     if (ins.every((x, i) => x === n.inputs[i])) {
       done.set(n, n);
       continue;
     }
-    const hit = memo.get(n);
-    if (hit && hit.ins.every((x, i) => x === ins[i])) {
-      done.set(n, hit.out);
-      continue;
-    }
     const out = apply(n.op, ins, n.attrs);
     inheritScope(n, out);
-    memo.set(n, { ins, out });
     done.set(n, out);
   }
-  for (const r of roots) if (map.has(r)) done.set(r, map.get(r)!);
-  return done;
-}
-
-/** The graph with processed nodes replaced by their normal forms (inputs unchanged). */
-function rebuild(g: Graph, map: ReadonlyMap<Node, Node>, memo?: Map<Node, { ins: Node[]; out: Node }>): Graph {
-  const outs = Object.values(g.outputs);
-  const safe = new Map([...map].filter(([k, v]) => k !== v && !k.isInput));
-  const done = memo ? substituteMemo(outs, safe, memo) : substitute(outs, safe);
-  const outputs = Object.fromEntries(Object.entries(g.outputs).map(([k, v]) => [k, done.get(v)!]));
-  const used = new Set(toposort(Object.values(outputs)));
-  // a forward value the graph's facts define (a forward output) becomes an input once it is read
-  const added = [...used].filter((x) => x.isInput && !g.inputs.includes(x) && Object.hasOwn(g.facts, x.name));
-  return new Graph([...g.inputs, ...added], outputs, g.facts);
+  return done.get(root)!;
 }

@@ -127,13 +127,13 @@ export interface OpDef {
    * `impl` computes (to rounding: summation order may differ). Without it compiled code calls `impl`.
    */
   kernel?(inputs: readonly Aval[], attrs: Attrs, out: Aval, gemm: Gemm): PlannedKernel;
-  /** How to write the op as ONNX nodes (builtins are lowered by a table in compile/export/; user ops say it here). */
+  /** How to write the op as ONNX nodes (compile/export/onnx.ts calls it; builtins and user ops alike). */
   onnx?: OnnxLowering;
   /** Where the record was defined (for messages). */
   readonly source?: string;
   /**
-   * Valid random inputs for the op's property tests (spec/ops.test.ts walks the registry). The
-   * builtins are sampled by a table in that test; an op added later must say how, here.
+   * Valid random inputs for the op's property tests (spec/ops.test.ts, the fuzzer and checkOp walk
+   * the registry; ops/samples.ts has the common samplers).
    */
   sample?(rand: () => number): OpSample;
 }

@@ -14,6 +14,8 @@ import * as b from "../core/builder.js";
 import { sameShape } from "../core/tensor.js";
 import { show } from "./checks.js";
 import { output } from "./kernels.js";
+import { same } from "./onnx-special.js";
+import { int, randomTensor, randShape } from "./samples.js";
 
 export const contractionOps: OpDef[] = [
   {
@@ -48,6 +50,13 @@ export const contractionOps: OpDef[] = [
     },
     // d(a @ b) = g @ b^T for a, a^T @ g for b (transposes of the last two axes: views, never copies)
     vjp: (g, [x, y]) => [b.matmul(g, b.matrixTranspose(y)), b.matmul(b.matrixTranspose(x), g)],
+    onnx: same("MatMul"),
+    // 2-D, or batched with 1-2 batch axes
+    sample: (rand) => {
+      const batch = randShape(rand, 0, 2, 3);
+      const [m, k, n] = [int(rand, 1, 4), int(rand, 1, 4), int(rand, 1, 4)];
+      return { inputs: [randomTensor(rand, [...batch, m, k]), randomTensor(rand, [...batch, k, n])], attrs: {} };
+    },
   },
 ];
 

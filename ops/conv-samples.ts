@@ -4,16 +4,8 @@
 // differences over every input stay cheap.
 
 import type { Attrs, OpSample } from "../core/registry.js";
-import { Tensor } from "../core/tensor.js";
 import { convOutputSize } from "./conv-geometry.js";
-
-type Rand = () => number;
-const int = (rand: Rand, lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
-
-export function randomTensor(rand: Rand, shape: readonly number[], lo = -2, hi = 2): Tensor {
-  const n = shape.reduce((m, s) => m * s, 1);
-  return new Tensor(Float64Array.from({ length: n }, () => lo + (hi - lo) * rand()), shape);
-}
+import { int, randomTensor, type Rand } from "./samples.js";
 
 export interface RandomGeometry {
   x: number[];

@@ -16,6 +16,7 @@ import { output } from "./kernels.js";
 import { convFilterGeometry, convGeometry, convTransposeGeometry, forEachTap, type ConvGeometry } from "./conv-geometry.js";
 import { convKernel, convTransposeKernel, convFilterKernel } from "./conv-kernels.js";
 import { randomSample } from "./conv-samples.js";
+import { convOnnx } from "./conv-onnx.js";
 
 /** The attributes every one of the three carries (outputPadding and kernel are per op). */
 const shared = (a: Attrs): Attrs => ({ stride: a.stride, dilation: a.dilation, pads: a.pads, groups: a.groups });
@@ -60,6 +61,7 @@ export const convOps: OpDef[] = [
     kernel: (inputs, attrs, out, gemm) => convKernel(convGeometry(inputs[0], inputs[1], attrs), out.dtype, gemm),
     vjp: (g, [x, w], _out, a) => [transposeOf(g, w, a, x.shape), filterOf(x, g, a, w.shape)],
     jvp: ([tx, tw], [x, w], _out, a) => sumOf(tx && convOf(tx, w, a), tw && convOf(x, tw, a)),
+    onnx: convOnnx.conv,
     sample: (rand) => randomSample(rand, "conv"),
   },
   {
@@ -72,6 +74,7 @@ export const convOps: OpDef[] = [
     kernel: (inputs, attrs, out, gemm) => convTransposeKernel(convTransposeGeometry(inputs[0], inputs[1], attrs), out.dtype, gemm),
     vjp: (g, [y, w], _out, a) => [convOf(g, w, a), filterOf(g, y, a, w.shape)],
     jvp: ([ty, tw], [y, w], out, a) => sumOf(ty && transposeOf(ty, w, a, out.shape), tw && transposeOf(y, tw, a, out.shape)),
+    onnx: convOnnx.convTranspose,
     sample: (rand) => randomSample(rand, "convTranspose"),
   },
   {
@@ -84,6 +87,7 @@ export const convOps: OpDef[] = [
     kernel: (inputs, attrs, out, gemm) => convFilterKernel(convFilterGeometry(inputs[0], inputs[1], attrs), out.dtype, gemm),
     vjp: (g, [x, y], _out, a) => [transposeOf(y, g, a, x.shape), convOf(x, g, a)],
     jvp: ([tx, ty], [x, y], out, a) => sumOf(tx && filterOf(tx, y, a, out.shape), ty && filterOf(x, ty, a, out.shape)),
+    onnx: convOnnx.convFilter,
     sample: (rand) => randomSample(rand, "convFilter"),
   },
 ];

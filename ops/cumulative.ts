@@ -18,6 +18,7 @@ import { GradcError } from "../core/errors.js";
 import { apply, describe, type Node, type Operand } from "../core/node.js";
 import type { Attrs, Aval, OpDef, PlannedKernel } from "../core/registry.js";
 import { output } from "./kernels.js";
+import { int, randomTensor, randShape } from "./samples.js";
 
 export interface CumulativeOptions {
   /** Accumulate from the last element towards the first. */
@@ -54,6 +55,11 @@ export const cumulativeOps: OpDef[] = [
     jvp: ([t], _x, _out, attrs) => (t ? apply("cumsum", [t], attrs) : null),
     onnx: (e, [x], attrs) =>
       e.node("CumSum", [x, e.node("Reshape", [e.ints([attrs.axis as number]), e.ints([])])], { reverse: attrs.reverse ? 1 : 0, exclusive: attrs.exclusive ? 1 : 0 }),
+    // a random axis and direction, inclusive or exclusive
+    sample: (rand) => {
+      const shape = randShape(rand, 1, 3);
+      return { inputs: [randomTensor(rand, shape)], attrs: { axis: int(rand, 0, shape.length - 1), reverse: rand() < 0.5, exclusive: rand() < 0.5 } };
+    },
   },
 ];
 

@@ -1,11 +1,13 @@
 // Elementwise primitives. Each record: scalar function (reference kernel and constant folding),
-// codegen expression, and gradient rule, a few lines apart.
+// codegen expression, SIMD and ONNX lowerings, gradient rule and test sampler, a few lines apart.
 
 import type { Node } from "../core/node.js";
 import type { Attrs, LaneLowering, OpDef } from "../core/registry.js";
 import * as b from "../core/builder.js";
 import { sameAvals } from "./checks.js";
 import { map1, map2, output } from "./kernels.js";
+import { compare, isZero, same } from "./onnx-special.js";
+import { awayFromZero, binary, noTies, randomTensor, randShape, tensorOf, unary } from "./samples.js";
 
 export interface ElementwiseSpec {
   name: string;
@@ -16,6 +18,10 @@ export interface ElementwiseSpec {
   tags?: readonly string[];
   /** Its SIMD lowering, per lane type it is exact in (core/registry.ts, LaneEmitter). */
   simd?: OpDef["simd"];
+  /** How to write it in ONNX (ops/onnx-special.ts has the common shapes). */
+  onnx?: OpDef["onnx"];
+  /** Valid random inputs for the registry-walking tests (ops/samples.ts). */
+  sample?: OpDef["sample"];
   source?: string;
 }
 
@@ -32,6 +38,8 @@ export function elementwise(spec: ElementwiseSpec): OpDef {
     scalar,
     expr: spec.expr,
     simd: spec.simd,
+    onnx: spec.onnx,
+    sample: spec.sample,
     shape: (inputs) => sameAvals(inputs),
     impl(inputs, _attrs, out) {
       const r = output(out);
@@ -56,6 +64,7 @@ export const elementwiseOps: OpDef[] = [
     expr: ([a, c]) => `(${a} + ${c})`,
     simd: both((e, [a, c]) => e.add(a, c)),
     vjp: (g) => [g, g],
+    onnx: same("Add"), sample: binary,
   }),
   elementwise({
     name: "sub", arity: 2,
@@ -63,6 +72,7 @@ export const elementwiseOps: OpDef[] = [
     expr: ([a, c]) => `(${a} - ${c})`,
     simd: both((e, [a, c]) => e.sub(a, c)),
     vjp: (g) => [g, b.neg(g)],
+    onnx: same("Sub"), sample: binary,
   }),
   elementwise({
     name: "mul", arity: 2, tags: ["commutative", "associative"],
@@ -70,6 +80,7 @@ export const elementwiseOps: OpDef[] = [
     expr: ([a, c]) => `(${a} * ${c})`,
     simd: both((e, [a, c]) => e.mul(a, c)),
     vjp: (g, [x, y]) => [b.mul(g, y), b.mul(g, x)],
+    onnx: same("Mul"), sample: binary,
   }),
   elementwise({
     name: "div", arity: 2,
@@ -77,6 +88,11 @@ export const elementwiseOps: OpDef[] = [
     expr: ([a, c]) => `(${a} / ${c})`,
     simd: both((e, [a, c]) => e.div(a, c)),
     vjp: (g, [, y], out) => [b.div(g, y), b.neg(b.div(b.mul(g, out), y))],
+    onnx: same("Div"),
+    sample: (rand) => {
+      const shape = randShape(rand);
+      return { inputs: [randomTensor(rand, shape), awayFromZero(rand, shape)], attrs: {} };
+    },
   }),
   elementwise({
     name: "maximum", arity: 2, tags: ["commutative"],
@@ -89,6 +105,7 @@ export const elementwiseOps: OpDef[] = [
       const wins = b.less(y, x);
       return [b.select(wins, g, zero(g)), b.select(wins, zero(g), g)];
     },
+    onnx: same("Max"), sample: noTies,
   }),
   elementwise({
     name: "less", arity: 2,
@@ -96,6 +113,7 @@ export const elementwiseOps: OpDef[] = [
     expr: ([a, c]) => `(${a} < ${c} ? 1 : 0)`,
     simd: both((e, [a, c]) => e.less(a, c)),
     vjp: () => [null, null],
+    onnx: compare("Less"), sample: noTies,
   }),
   elementwise({
     name: "equal", arity: 2, tags: ["commutative"],
@@ -103,6 +121,7 @@ export const elementwiseOps: OpDef[] = [
     expr: ([a, c]) => `(${a} === ${c} ? 1 : 0)`,
     simd: both((e, [a, c]) => e.equal(a, c)),
     vjp: () => [null, null],
+    onnx: compare("Equal"), sample: noTies,
   }),
   elementwise({
     name: "select", arity: 3,
@@ -110,6 +129,14 @@ export const elementwiseOps: OpDef[] = [
     expr: ([c, a, d]) => `(${c} !== 0 ? ${a} : ${d})`,
     simd: both((e, [c, a, d]) => e.select(c, a, d)),
     vjp: (g, [c]) => [null, b.select(c, g, zero(g)), b.select(c, zero(g), g)],
+    // where(c, a, b) picks a where c is nonzero (NaN counts as nonzero, as c !== 0 in JavaScript)
+    onnx: (e, [c, a, d], _attrs, out) => e.node("Where", [isZero(e, c, out.dtype), d, a]),
+    // the condition is a mask: perturbing it is meaningless, and it gets no gradient
+    sample: (rand) => {
+      const shape = randShape(rand);
+      const cond = tensorOf(shape, () => (rand() < 0.5 ? 0 : 1));
+      return { inputs: [cond, randomTensor(rand, shape), randomTensor(rand, shape)], attrs: {}, wrt: [1, 2] };
+    },
   }),
   elementwise({
     name: "neg", arity: 1,
@@ -117,18 +144,21 @@ export const elementwiseOps: OpDef[] = [
     expr: ([a]) => `(-${a})`,
     simd: both((e, [a]) => e.neg(a)),
     vjp: (g) => [b.neg(g)],
+    onnx: same("Neg"), sample: unary(-2, 2),
   }),
   elementwise({
     name: "exp", arity: 1, tags: ["costly"],
     scalar: Math.exp,
     expr: ([a]) => `Math.exp(${a})`,
     vjp: (g, _x, out) => [b.mul(g, out)],
+    onnx: same("Exp"), sample: unary(-2, 2),
   }),
   elementwise({
     name: "log", arity: 1, tags: ["costly"],
     scalar: Math.log,
     expr: ([a]) => `Math.log(${a})`,
     vjp: (g, [x]) => [b.div(g, x)],
+    onnx: same("Log"), sample: unary(0.2, 3),
   }),
   elementwise({
     name: "sqrt", arity: 1,
@@ -136,6 +166,7 @@ export const elementwiseOps: OpDef[] = [
     expr: ([a]) => `Math.sqrt(${a})`,
     simd: both((e, [a]) => e.sqrt(a)),
     vjp: (g, _x, out) => [b.div(b.mul(g, 0.5), out)],
+    onnx: same("Sqrt"), sample: unary(0.2, 3),
   }),
   elementwise({
     name: "rsqrt", arity: 1,
@@ -144,6 +175,7 @@ export const elementwiseOps: OpDef[] = [
     // 1 / sqrt(x) rounds twice in float32 lanes but once in the interpreter: float64 only
     simd: { f64: (e, [a]) => e.div(e.constant(1), e.sqrt(a)) },
     vjp: (g, [x], out) => [b.mul(b.div(b.mul(g, out), x), -0.5)],
+    onnx: (e, [x]) => e.node("Reciprocal", [e.node("Sqrt", [x])]), sample: unary(0.2, 3),
   }),
   elementwise({
     name: "square", arity: 1,
@@ -151,6 +183,7 @@ export const elementwiseOps: OpDef[] = [
     expr: ([a]) => `(${a} * ${a})`,
     simd: both((e, [a]) => e.mul(a, a)),
     vjp: (g, [x]) => [b.mul(b.mul(g, x), 2)],
+    onnx: (e, [x]) => e.node("Mul", [x, x]), sample: unary(-2, 2),
   }),
   elementwise({
     name: "recip", arity: 1,
@@ -158,12 +191,14 @@ export const elementwiseOps: OpDef[] = [
     expr: ([a]) => `(1 / ${a})`,
     simd: both((e, [a]) => e.div(e.constant(1), a)),
     vjp: (g, _x, out) => [b.neg(b.mul(g, b.square(out)))],
+    onnx: same("Reciprocal"), sample: unary(0.3, 3),
   }),
   elementwise({
     name: "tanh", arity: 1, tags: ["costly"],
     scalar: Math.tanh,
     expr: ([a]) => `Math.tanh(${a})`,
     vjp: (g, _x, out) => [b.mul(g, b.sub(1, b.square(out)))],
+    onnx: same("Tanh"), sample: unary(-2, 2),
   }),
   elementwise({
     name: "stopGradient", arity: 1,
@@ -171,5 +206,8 @@ export const elementwiseOps: OpDef[] = [
     expr: ([a]) => a,
     simd: both((e, [a]) => a),
     vjp: () => [null],
+    onnx: same("Identity"),
+    // declared gradient-free: finite differences see the identity, the gradient must be zero
+    sample: (rand) => ({ ...unary(-2, 2)(rand), wrt: [] }),
   }),
 ];

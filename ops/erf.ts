@@ -17,6 +17,7 @@ import { scope } from "../core/node.js";
 import type { OpDef } from "../core/registry.js";
 import { elementwise } from "./elementwise.js";
 import { erfF64, nativeOr } from "./onnx-special.js";
+import { unary } from "./samples.js";
 
 export const SMALL = [1.4543887079465116e-14, -3.8078824063194953e-13, 9.167619596865806e-12, -2.035228405815769e-10, 4.115800583208149e-09, -7.511569286591727e-08, 1.223382738359897e-06, -1.7537169441124866e-05, 0.00021751715604159932, -0.0022854855611441132, 0.019852496688983708, -0.1405360890227171, 0.9654687386698673];
 export const PIECES: readonly (readonly [number, number, number, readonly number[]])[] = [
@@ -57,6 +58,7 @@ export const erfOps: OpDef[] = [
     }),
     jvp: ([t], [x]) => (t ? b.mul(t, dErf(x)) : null),
     onnx: nativeOr("Erf", (e, x) => erfF64(e, x, SMALL, PIECES)),
+    sample: unary(-3, 3),
   },
 ];
 

@@ -3,15 +3,17 @@
 // the other op of its pair, so the pairs are closed under differentiation. The builders that
 // record them (NumPy-style slicing, checks at trace time) are in core/indexing.ts.
 
-import type { Attrs, Aval, OpDef } from "../core/registry.js";
+import type { Attrs, Aval, OpDef, OpSample } from "../core/registry.js";
 import { apply, type Node } from "../core/node.js";
 import * as b from "../core/builder.js";
-import { strides, type Data, type Shape } from "../core/tensor.js";
+import { strides, type Data, type Shape, type Tensor } from "../core/tensor.js";
 import { show } from "./checks.js";
 import { GradcError } from "../core/errors.js";
 import { dimStr, symbolOf } from "../core/symbol-table.js";
 import { checkSymbolicSlice } from "../core/indexing.js";
 import { output, walk } from "./kernels.js";
+import { indexingOnnx } from "./indexing-onnx.js";
+import { int, randomTensor, randShape, tensorOf, type Rand } from "./samples.js";
 
 /** Per-axis integer lists of the input's rank. */
 function perAxis(attrs: Attrs, key: string, rank: number): number[] {
@@ -111,6 +113,27 @@ function indexAt(idx: Data, i: number, n: number, xShape: Shape, idxShape: Shape
   return v < 0 ? v + n : v;
 }
 
+/** A random non-empty strided window per axis, steps of either sign. */
+function sliceSample(rand: Rand): OpSample {
+  const shape = randShape(rand, 1, 3, 5);
+  const start: number[] = [], stop: number[] = [], step: number[] = [];
+  for (const n of shape) {
+    const k = [1, 2, 3, -1, -2][int(rand, 0, 4)];
+    const s = int(rand, 0, n - 1);
+    start.push(s), step.push(k), stop.push(k > 0 ? int(rand, s + 1, n) : int(rand, -1, s - 1));
+  }
+  return { inputs: [randomTensor(rand, shape)], attrs: { start, stop, step } };
+}
+
+/** x, an axis, and indices into it (repeats included) shaped like x off the axis. */
+function along(rand: Rand): { x: Tensor; idx: Tensor; axis: number } {
+  const shape = randShape(rand, 1, 3);
+  const axis = int(rand, 0, shape.length - 1);
+  const n = shape[axis];
+  const ishape = shape.map((s, d) => (d === axis ? int(rand, 1, 4) : s));
+  return { x: randomTensor(rand, shape), idx: tensorOf(ishape, () => int(rand, -n, n - 1)), axis };
+}
+
 export const indexingOps: OpDef[] = [
   {
     name: "slice", kind: "movement", arity: 1, attrs: { start: "ints", stop: "ints", step: "ints" },
@@ -125,6 +148,8 @@ export const indexingOps: OpDef[] = [
       return r;
     },
     vjp: (g, [x], _out, attrs) => [pad(g, x.shape, attrs)],
+    onnx: indexingOnnx.slice,
+    sample: sliceSample,
   },
   {
     // attrs: the full `shape` and the slice (start, stop, step) whose positions x fills
@@ -145,6 +170,14 @@ export const indexingOps: OpDef[] = [
       return r;
     },
     vjp: (g, _x, _out, attrs) => [apply("slice", [g], { start: attrs.start, stop: attrs.stop, step: attrs.step })],
+    onnx: indexingOnnx.pad,
+    // the window of a random slice of `shape`, filled
+    sample: (rand) => {
+      const s = sliceSample(rand);
+      const shape = s.inputs[0].shape;
+      const window = shape.map((_, d) => Math.max(0, Math.ceil(((s.attrs.stop as number[])[d] - (s.attrs.start as number[])[d]) / (s.attrs.step as number[])[d])));
+      return { inputs: [randomTensor(rand, window)], attrs: { shape: [...shape], ...s.attrs } };
+    },
   },
   {
     name: "concat", kind: "other", arity: -1, attrs: { axis: "int" },
@@ -173,6 +206,13 @@ export const indexingOps: OpDef[] = [
         return b.slice(g, ...start.map((s, d) => [s, stop[d]] as [number, number]));
       });
     },
+    onnx: indexingOnnx.concat,
+    sample: (rand) => {
+      const shape = randShape(rand, 1, 3);
+      const axis = int(rand, 0, shape.length - 1);
+      const inputs = Array.from({ length: int(rand, 1, 3) }, () => randomTensor(rand, shape.map((s, d) => (d === axis ? int(rand, 1, 3) : s))));
+      return { inputs, attrs: { axis } };
+    },
   },
   {
     name: "takeAlongAxis", kind: "other", arity: 2, attrs: { axis: "int" },
@@ -198,6 +238,12 @@ export const indexingOps: OpDef[] = [
       };
     },
     vjp: (g, [x, idx], _out, attrs) => [b.scatterAdd(b.constant(0, x.dtype, x.shape), idx, g, attrs.axis as number), null],
+    onnx: indexingOnnx.takeAlongAxis,
+    // integer indices (as floats), negative ones included; they get no gradient
+    sample: (rand) => {
+      const { x, idx, axis } = along(rand);
+      return { inputs: [x, idx], attrs: { axis }, wrt: [0] };
+    },
   },
   {
     name: "scatterAdd", kind: "other", arity: 3, attrs: { axis: "int" },
@@ -227,6 +273,11 @@ export const indexingOps: OpDef[] = [
       };
     },
     vjp: (g, [, idx], _out, attrs) => [g, null, b.takeAlongAxis(g, idx, attrs.axis as number)],
+    onnx: indexingOnnx.scatterAdd,
+    sample: (rand) => {
+      const { x, idx, axis } = along(rand);
+      return { inputs: [x, idx, randomTensor(rand, idx.shape)], attrs: { axis }, wrt: [0, 2] };
+    },
   },
   {
     // class labels (integers stored as floats) read by oneHot and softmaxCrossEntropy: the value
@@ -252,5 +303,12 @@ export const indexingOps: OpDef[] = [
       return r;
     },
     vjp: () => [null],
+    onnx: indexingOnnx.classIndex,
+    // valid labels only: an out-of-range one is an error (spec/identity.test.ts), not a value to compare
+    sample: (rand) => {
+      const classes = int(rand, 1, 5);
+      const y = tensorOf([int(rand, 1, 6)], () => int(rand, 0, classes - 1));
+      return { inputs: [y], attrs: { classes, of: "oneHot" }, wrt: [] };
+    },
   },
 ];

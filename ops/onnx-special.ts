@@ -3,8 +3,38 @@
 // using them would not run there. So float64 writes each as a composition of ops it runs in double
 // (Sin, Cos, Sqrt, Exp, Where, ...); float32 writes the op itself. Accuracy of the compositions:
 // a few ulps (atan: two argument halvings, then a 9-term odd series on |z| <= tan(pi/32)).
+// Also the shared shapes of the op records' `onnx` lowerings (one ONNX op; a comparison cast back
+// to numbers; a reduction) and the compositions for what ONNX lacks (log1p, expm1).
 
 import type { OnnxEmitter, OnnxLowering } from "../core/registry.js";
+import type { DType } from "../core/tensor.js";
+
+/** The op is one ONNX op of the same operands. */
+export const same = (opType: string): OnnxLowering => (e, xs) => e.node(opType, xs);
+/** A comparison: ONNX gives booleans, gradc 1 and 0 in the operands' dtype. */
+export const compare = (opType: string): OnnxLowering => (e, xs, _a, out) => e.node("Cast", [e.node(opType, xs)], { to: e.type(out.dtype) });
+export const isZero = (e: OnnxEmitter, x: string, dtype: DType): string => e.node("Equal", [x, e.scalar(0, dtype)]);
+
+/**
+ * ONNX has no log1p: log(1 + x) alone loses x's low digits near 0, so Kahan's correction
+ * log(u) * x / (u - 1) with u = 1 + x (exactly x where u rounds to 1; u itself where it is infinite).
+ */
+export const log1p: OnnxLowering = (e, [x], _a, out) => {
+  const u = e.node("Add", [e.scalar(1, out.dtype), x]);
+  const d = e.node("Sub", [u, e.scalar(1, out.dtype)]);
+  const corrected = e.node("Div", [e.node("Mul", [e.node("Log", [u]), x]), d]);
+  return e.node("Where", [isZero(e, d, out.dtype), x, e.node("Where", [e.node("IsInf", [u]), e.node("Log", [u]), corrected])]);
+};
+
+/** Nor expm1: exp(x) - 1 cancels near 0, so (u - 1) * x / log(u) with u = exp(x) (x where u is 1, -1 where u - 1 is, u - 1 where u is infinite). */
+export const expm1: OnnxLowering = (e, [x], _a, out) => {
+  const u = e.node("Exp", [x]);
+  const d = e.node("Sub", [u, e.scalar(1, out.dtype)]);
+  const corrected = e.node("Div", [e.node("Mul", [d, x]), e.node("Log", [u])]);
+  const minusOne = e.node("Equal", [d, e.scalar(-1, out.dtype)]);
+  const edge = e.node("Where", [e.node("Or", [minusOne, e.node("IsInf", [u])]), d, corrected]);
+  return e.node("Where", [isZero(e, d, out.dtype), x, edge]);
+};
 
 /** The op itself for float32, a composition for float64. */
 export const nativeOr = (opType: string, f64: (e: OnnxEmitter, x: string) => string): OnnxLowering => (e, [x], _attrs, out) =>

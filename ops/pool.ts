@@ -15,7 +15,8 @@ import { apply, type Node } from "../core/node.js";
 import { output } from "./kernels.js";
 import { convAttrs, convOutputSize, three, type ConvGeometry } from "./conv-geometry.js";
 import { show } from "./checks.js";
-import { randomTensor } from "./conv-samples.js";
+import { randomTensor } from "./samples.js";
+import { convOnnx } from "./conv-onnx.js";
 
 /** A pooling window's geometry: the conv of one channel with a kernel of `kernel` (groups 1). */
 export function poolGeometry(x: Aval, attrs: Attrs): ConvGeometry {
@@ -136,6 +137,7 @@ export const poolOps: OpDef[] = [
     // piecewise constant in x: an index has no gradient
     vjp: () => [null],
     jvp: () => null,
+    onnx: convOnnx.maxPoolIndex,
     sample: (rand) => {
       const rank = [1, 2, 2, 3][Math.floor(rand() * 4)];
       const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));

@@ -5,6 +5,7 @@ import * as b from "../core/builder.js";
 import { sizeOf, strides, Tensor } from "../core/tensor.js";
 import { axesAttr, shapeAttr, show } from "./checks.js";
 import { broadcastStrides, output, walk } from "./kernels.js";
+import { distinct, int, permutation, randAxes, randomTensor, randShape } from "./samples.js";
 
 /** Reduced axes keep size 1: reductions and their broadcasts line up without reshapes. */
 const reducedShape = (shape: readonly number[], axes: readonly number[]) => shape.map((s, i) => (axes.includes(i) ? 1 : s));
@@ -28,6 +29,11 @@ export const structuralOps: OpDef[] = [
     shape: ([x], attrs) => ({ shape: reducedShape(x.shape, axesAttr(attrs, x.shape.length)), dtype: x.dtype }),
     impl: reduceKernel(0, (acc, v) => acc + v),
     vjp: (g, [x]) => [b.broadcastTo(g, x.shape)],
+    onnx: (e, [x], attrs) => e.node("ReduceSum", [x, e.ints(attrs.axes as number[])], { keepdims: 1 }),
+    sample: (rand) => {
+      const shape = randShape(rand, 1, 3);
+      return { inputs: [randomTensor(rand, shape)], attrs: { axes: randAxes(rand, shape.length) } };
+    },
   },
   {
     name: "max", kind: "reduce", arity: 1, attrs: { axes: "ints" },
@@ -45,6 +51,11 @@ export const structuralOps: OpDef[] = [
       const hit = b.equal(x, b.broadcastTo(out, x.shape));
       const count = b.sum(hit, axes, true);
       return [b.mul(hit, b.broadcastTo(b.div(g, count), x.shape))];
+    },
+    onnx: (e, [x], attrs) => e.node("ReduceMax", [x], { axes: attrs.axes as number[], keepdims: 1 }),
+    sample: (rand) => {
+      const shape = randShape(rand, 1, 3);
+      return { inputs: [distinct(rand, shape)], attrs: { axes: randAxes(rand, shape.length) } };
     },
   },
   {
@@ -67,6 +78,12 @@ export const structuralOps: OpDef[] = [
     },
     // un-broadcasting lives here, once: the gradient of an expansion is a sum over it
     vjp: (g, [x]) => [b.sum(g, x.shape.flatMap((s, i) => (s === 1 && g.shape[i] !== 1 ? [i] : [])), true)],
+    onnx: (e, [x], _attrs, out) => e.node("Expand", [x, e.shape(out.shape)]),
+    sample: (rand) => {
+      const target = randShape(rand, 1, 3);
+      const shape = target.map((s) => (rand() < 0.5 ? 1 : s));
+      return { inputs: [randomTensor(rand, shape)], attrs: { shape: target } };
+    },
   },
   {
     name: "reshape", kind: "movement", arity: 1, attrs: { shape: "ints" },
@@ -77,6 +94,13 @@ export const structuralOps: OpDef[] = [
     },
     impl: ([x], _attrs, out) => new Tensor(x.data, out.shape),
     vjp: (g, [x]) => [b.reshape(g, x.shape)],
+    onnx: (e, [x], _attrs, out) => e.node("Reshape", [x, e.shape(out.shape)]),
+    sample: (rand) => {
+      const shape = randShape(rand, 1, 3);
+      const n = shape.reduce((m, s) => m * s, 1);
+      const choices = [[n], [...shape].reverse(), [1, ...shape], [n, 1]];
+      return { inputs: [randomTensor(rand, shape)], attrs: { shape: choices[int(rand, 0, choices.length - 1)] } };
+    },
   },
   {
     name: "transpose", kind: "movement", arity: 1, attrs: { perm: "ints" },
@@ -102,6 +126,11 @@ export const structuralOps: OpDef[] = [
       const perm = attrs.perm as number[];
       const inverse = perm.map((_, i) => perm.indexOf(i));
       return [b.transpose(g, inverse)];
+    },
+    onnx: (e, [x], attrs) => e.node("Transpose", [x], { perm: attrs.perm as number[] }),
+    sample: (rand) => {
+      const shape = randShape(rand, 1, 4);
+      return { inputs: [randomTensor(rand, shape)], attrs: { perm: permutation(rand, shape.length) } };
     },
   },
 ];

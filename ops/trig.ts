@@ -1,5 +1,5 @@
 // Trigonometric primitives and round. Each record: scalar function, codegen template, gradient and
-// tangent rule (one derivative shared by both), and ONNX lowering (samplers: compile/check/samples.ts). Conventions (docs/ops.md): Math's functions in float64, so sin, cos
+// tangent rule (one derivative shared by both), ONNX lowering and sampler. Conventions (docs/ops.md): Math's functions in float64, so sin, cos
 // and tan of huge arguments are what V8 computes (fully reduced); asin, acos outside [-1, 1] are
 // NaN, and their gradients at +-1 are infinite; round sends halves to even.
 
@@ -7,16 +7,14 @@ import * as b from "../core/builder.js";
 import type { Node } from "../core/node.js";
 import type { OnnxLowering, OpDef } from "../core/registry.js";
 import { both, elementwise } from "./elementwise.js";
-import { acosF64, asinF64, atanF64, nativeOr, tanF64 } from "./onnx-special.js";
-
-const same = (opType: string): OnnxLowering => (e, xs) => e.node(opType, xs);
+import { acosF64, asinF64, atanF64, nativeOr, same, tanF64 } from "./onnx-special.js";
+import { randShape, tensorOf, unary, type Sampler } from "./samples.js";
 
 /** An elementwise op from its derivative: vjp g * f'(x), jvp t * f'(x). */
-function smooth(name: string, scalar: (x: number) => number, fn: string, d: (x: Node, out: Node) => Node, onnx: OnnxLowering): OpDef {
+function smooth(name: string, scalar: (x: number) => number, fn: string, d: (x: Node, out: Node) => Node, onnx: OnnxLowering, sample: Sampler): OpDef {
   return {
-    ...elementwise({ name, arity: 1, tags: ["costly"], scalar, expr: ([x]) => `Math.${fn}(${x})`, vjp: (g, [x], out) => [b.mul(g, d(x, out))] }),
+    ...elementwise({ name, arity: 1, tags: ["costly"], scalar, expr: ([x]) => `Math.${fn}(${x})`, vjp: (g, [x], out) => [b.mul(g, d(x, out))], onnx, sample }),
     jvp: ([t], [x], out) => (t ? b.mul(t, d(x, out)) : null),
-    onnx,
   };
 }
 
@@ -31,13 +29,13 @@ const invSqrtOneMinusSquare = (x: Node): Node => b.rsqrt(b.sub(1, b.square(x)));
 export const roundHalfEven = (x: number): number => (x - Math.floor(x) === 0.5 ? 2 * Math.round(x / 2) : Math.round(x));
 
 export const trigOps: OpDef[] = [
-  smooth("sin", Math.sin, "sin", (x) => b.cos(x), same("Sin")),
-  smooth("cos", Math.cos, "cos", (x) => b.neg(b.sin(x)), same("Cos")),
-  // d tan = 1 + tan^2 (the output, not 1 / cos^2: no second cosine)
-  smooth("tan", Math.tan, "tan", (_x, out) => b.add(b.square(out), 1), nativeOr("Tan", tanF64)),
-  smooth("asin", Math.asin, "asin", invSqrtOneMinusSquare, nativeOr("Asin", asinF64)),
-  smooth("acos", Math.acos, "acos", (x) => b.neg(invSqrtOneMinusSquare(x)), nativeOr("Acos", acosF64)),
-  smooth("atan", Math.atan, "atan", (x) => b.recip(b.add(b.square(x), 1)), nativeOr("Atan", atanF64)),
+  // sample domains: tan away from its poles, asin and acos inside (-1, 1) away from the infinite slopes at +-1
+  smooth("sin", Math.sin, "sin", (x) => b.cos(x), same("Sin"), unary(-4, 4)),
+  smooth("cos", Math.cos, "cos", (x) => b.neg(b.sin(x)), same("Cos"), unary(-4, 4)),
+  smooth("tan", Math.tan, "tan", (_x, out) => b.add(b.square(out), 1), nativeOr("Tan", tanF64), unary(-1.3, 1.3)),
+  smooth("asin", Math.asin, "asin", invSqrtOneMinusSquare, nativeOr("Asin", asinF64), unary(-0.9, 0.9)),
+  smooth("acos", Math.acos, "acos", (x) => b.neg(invSqrtOneMinusSquare(x)), nativeOr("Acos", acosF64), unary(-0.9, 0.9)),
+  smooth("atan", Math.atan, "atan", (x) => b.recip(b.add(b.square(x), 1)), nativeOr("Atan", atanF64), unary(-4, 4)),
   {
     ...elementwise({
       name: "round", arity: 1,
@@ -46,7 +44,9 @@ export const trigOps: OpDef[] = [
       // nearest rounds halves to even, as round's scalar does; the result is an integer, exact in either lane type
       simd: both((e, [x]) => e.nearest(x)),
       vjp: () => [null], // piecewise constant: zero gradient, as NumPy-likes give
+      onnx: same("Round"),
+      // integers plus offsets kept 0.1 from the jumps, and exact halves (ties) now and then; gradient 0
+      sample: (rand) => ({ inputs: [tensorOf(randShape(rand), () => Math.floor(rand() * 9) - 4 + (rand() < 0.2 ? 0.5 : (rand() - 0.5) * 0.8))], attrs: {}, wrt: [] }),
     }),
-    onnx: (e, xs) => e.node("Round", xs),
   },
 ];

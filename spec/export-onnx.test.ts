@@ -16,8 +16,7 @@ import { Tensor, type DType } from "../core/tensor.js";
 import { grad } from "../compile/autodiff/reverse.js";
 import { defineOp, removeOp } from "../ops/define.js";
 import { zoo } from "../ops/zoo.js";
-import { exportOnnx, onnxLowering } from "../compile/export/onnx.js";
-import { LEAVES, ONNX_OPSET } from "../compile/export/onnx-ops.js";
+import { exportOnnx, LEAVES, ONNX_OPSET } from "../compile/export/onnx.js";
 import { decodeModel } from "../compile/export/proto.js";
 import { exportedGraph, exportShape } from "../cli/export.js";
 import { spawnSync } from "node:child_process";
@@ -26,7 +25,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FullyConnectedNet } from "../nn/net.js";
 import { randomCase, randomInputs, seeded } from "../compile/check/random-graphs.js";
-import { samplerFor } from "../compile/check/samples.js";
 import { mismatch, runOnOrt } from "./support/ort.js";
 
 /** Tolerances: f64 agrees to rounding; f32 to a few ulps of the output's scale after reductions. */
@@ -44,7 +42,7 @@ async function agree(g: Graph, inputs: Record<string, Tensor>, what: string, tol
 }
 
 test("every registered op has an ONNX lowering (a new primitive without one fails here)", () => {
-  const missing = allOps().filter((d) => !LEAVES.has(d.name) && !onnxLowering(d.name, d.onnx)).map((d) => d.name);
+  const missing = allOps().filter((d) => !LEAVES.has(d.name) && !d.onnx).map((d) => d.name);
   assert.deepEqual(missing, []);
 });
 
@@ -52,7 +50,7 @@ test("every op, on its samples, computes on ONNX Runtime what evaluate computes 
   for (const def of allOps()) {
     // dim is a symbolic size: it needs an input that carries it (spec/symbolic.test.ts runs it)
     if (LEAVES.has(def.name) || def.name === "dim") continue;
-    const sample = def.name === "iota" ? iotaSample : samplerFor(def);
+    const sample = def.name === "iota" ? iotaSample : def.sample?.bind(def);
     assert.ok(sample, `${def.name} has no sampler`);
     for (let seed = 1; seed <= 3; seed++) {
       for (const dtype of ["f64", "f32"] as const) {

@@ -11,7 +11,7 @@ import { checkCase, type Mismatch } from "./support/fuzz-check.js";
 import { defineFuzzOps, USER_OPS } from "./support/fuzz-ops.js";
 import { defineOp, removeOp } from "../ops/define.js";
 import { randomTensor } from "../compile/check/numeric.js";
-import { randShape } from "../compile/check/samples.js";
+import { randShape } from "../ops/samples.js";
 
 defineFuzzOps();
 const CASES = 2000;
@@ -19,7 +19,7 @@ const CASES = 2000;
 describe("the fuzzer", () => {
   test("walks every registered op with inputs (a new op needs only a sampler)", () => {
     const { ops, unsampled } = walkedOps();
-    assert.deepEqual(unsampled, [], "ops without a sampler are not fuzzed: add one to compile/check/samples.ts or the op's sample");
+    assert.deepEqual(unsampled, [], "ops without a sampler are not fuzzed: give the op's record a sample (ops/samples.ts has the common ones)");
     for (const name of USER_OPS) assert.ok(ops.some((d) => d.name === name), `user op ${name} walked`);
   });
 

@@ -208,15 +208,14 @@ export function readableNames(g: Graph): Map<Node, string> {
 function derivation(backward: Graph, traced: { steps: RewriteStep[] }, table: NodeTable, maxSteps: number) {
   const steps: VizStep[] = [];
   const summary: SummaryLine[] = [];
-  let prev = backward;
   let prevStats = stats(backward);
+  let namesBefore = readableNames(backward);
   const factName = new Map(Object.entries(backward.facts).map(([k, v]) => [v, k]));
   for (const s of traced.steps.slice(0, maxSteps)) {
     const now = s.graph;
     const st = stats(now);
     const before = new Set(toposort([s.at]));
     const after = new Set(toposort([s.replacement]));
-    const namesBefore = readableNames(prev);
     const namesAfter = readableNames(now);
     const f: [string, string] = [
       formula(s.at, namesBefore, new Set([...before].filter((n) => !after.has(n)))),
@@ -256,7 +255,7 @@ function derivation(backward: Graph, traced: { steps: RewriteStep[] }, table: No
       }
       summary.push({ step: steps.length, rule: s.rule, law: lawOf(s.law), words: `${f[0]} = ${f[1]}${why.length ? `, ${why.join("; ")}` : ""}: ${changes.join(", ")}` });
     }
-    prev = now;
+    namesBefore = namesAfter;
     prevStats = st;
   }
   return { steps, summary };

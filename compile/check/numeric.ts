@@ -2,7 +2,7 @@
 // gradients by central differences, the relative error, and seeded random tensors. Exported by
 // gradc's index; no dependency beyond core.
 
-import { Tensor, tensor, zeros, sameShape, shapeStr, type DType, type Shape } from "../../core/tensor.js";
+import { Tensor, zeros, sameShape, shapeStr } from "../../core/tensor.js";
 import { GradcError } from "../../core/errors.js";
 import { mulberry32 } from "../../core/mulberry32.js";
 
@@ -100,8 +100,4 @@ export function relError(x: Values, y: Values): number {
  */
 export const seededRandom: (seed: number) => () => number = mulberry32;
 
-/** A tensor of `shape` with values uniform in [lo, hi) drawn from `rand`. */
-export function randomTensor(rand: () => number, shape: Shape, lo = -2, hi = 2, dtype: DType = "f64"): Tensor {
-  const n = shape.reduce((m, s) => m * s, 1);
-  return tensor(Array.from({ length: n }, () => lo + (hi - lo) * rand()), shape, dtype);
-}
+export { randomTensor } from "../../ops/samples.js";

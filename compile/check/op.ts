@@ -22,7 +22,7 @@ import { optimize } from "../optimize/optimize.js";
 import { compile } from "../codegen/compile.js";
 import { roleOf } from "../codegen/layout.js";
 import { evalNumericalGradientArray, randomTensor, relError, seededRandom } from "./numeric.js";
-import { randShape, samplerFor } from "./samples.js";
+import { randShape } from "../../ops/samples.js";
 
 export interface CheckOpOptions {
   /** Random cases (default 20). */
@@ -124,7 +124,7 @@ interface Gradient {
 export function checkOp(op: Opish, opts: CheckOpOptions = {}): CheckOpReport {
   const def = typeof op === "string" ? lookup(op) : "def" in op ? op.def : op;
   const who = `checkOp(${def.name})`;
-  const sampler = opts.sample ?? samplerFor(def) ?? defaultSampler(def, opts.domain ?? [-2, 2]);
+  const sampler = opts.sample ?? def.sample?.bind(def) ?? defaultSampler(def, opts.domain ?? [-2, 2]);
   if (!sampler) throw new GradcError(`${who}: no way to draw inputs: give the op a sample(rand) or pass { sample }`);
   const differentiable = typeof def.vjp === "function";
   const worst: Record<string, number> = {};

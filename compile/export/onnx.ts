@@ -2,13 +2,13 @@
 // own schema. Values are named as the printer numbers them (%7), inputs and outputs keep the
 // graph's names, each node carries its text form as doc string and the residual inputs of a
 // backward carry their forward definitions, so the model reads in Netron as `gradc inspect` prints.
+// Each op is written by its record's `onnx` lowering (ops/*, builtins and user ops alike).
 
 import { GradcError } from "../../core/errors.js";
 import { factText, numbering, printGraph, printNode, type Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
-import type { OnnxAttr, OnnxEmitter, OnnxLowering } from "../../core/registry.js";
+import type { OnnxAttr, OnnxEmitter } from "../../core/registry.js";
 import type { DType, Shape } from "../../core/tensor.js";
-import { builtinLowerings, LEAVES, ONNX_IR_VERSION, ONNX_OPSET } from "./onnx-ops.js";
 import { encodeModel } from "./proto.js";
 import { dimStr, symbolOf } from "../../core/symbol-table.js";
 
@@ -23,10 +23,16 @@ const AttrType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, INTS: 7 } as const;
 
 type Obj = Record<string, unknown>;
 
-/** The lowering of an op: its record's own, else gradc's table; undefined when there is none. */
-export function onnxLowering(op: string, own?: OnnxLowering): OnnxLowering | undefined {
-  return own ?? (Object.hasOwn(builtinLowerings, op) ? builtinLowerings[op] : undefined);
-}
+/**
+ * The opset written: 17 (ONNX 1.12), the newest that ONNX's own checker in Debian's python3-onnx
+ * knows, so exported models pass its full check; ReduceSum takes its axes as an input (since 13),
+ * ReduceMax as an attribute (an input only from 18).
+ */
+export const ONNX_OPSET = 17;
+/** IR version 8 is what ONNX 1.12 (opset 17) writes. */
+export const ONNX_IR_VERSION = 8;
+/** Ops the exporter writes itself (graph inputs, constants) rather than through the record's `onnx`. */
+export const LEAVES: ReadonlySet<string> = new Set(["input", "const"]);
 
 /** The model's output names, in the graph's order: the graph's names, `_out` added where an input has the name. */
 export function onnxOutputNames(g: Graph): string[] {
@@ -61,7 +67,7 @@ export function onnxModel(g: Graph, opts: OnnxOptions = {}): Obj {
       value.set(n, w.constant(n.value, n.dtype, n.shape));
       continue;
     }
-    const lower = onnxLowering(n.op, n.def.onnx);
+    const lower = n.def.onnx;
     if (!lower || LEAVES.has(n.op)) {
       const hint = n.def.source ? " (a user op: give defineOp an onnx lowering, e.g. onnx: (e, xs) => e.node(\"Softplus\", xs))" : "";
       throw new GradcError(`exportOnnx: op "${n.op}" has no ONNX lowering${hint}\n  at ${printNode(n, names)}`);

@@ -6,7 +6,7 @@ import { defineOp, removeOp } from "../../ops/define.js";
 import { hasOp } from "../../core/registry.js";
 import { Tensor } from "../../core/tensor.js";
 import * as b from "../../core/builder.js";
-import { randShape } from "../../compile/check/samples.js";
+import { randShape } from "../../ops/samples.js";
 import { randomTensor } from "../../compile/check/numeric.js";
 
 export const USER_OPS = ["fuzzSoftsign", "fuzzCumsum"] as const;

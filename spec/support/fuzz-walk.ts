@@ -1,5 +1,5 @@
-// Random graphs that walk the op registry: every registered primitive with a sampler (builtins from
-// compile/check/samples.ts, user ops from their own `sample`) is drawn with equal weight, so an op added
+// Random graphs that walk the op registry: every registered primitive with a sampler (from
+// its record's `sample`, builtins and user ops alike) is drawn with equal weight, so an op added
 // later is fuzzed without a new line here. The op's shape rule decides which operands fit: a step
 // tries nodes already built (squashed into the range the op's sample draws from, so domains hold)
 // and falls back to fresh inputs holding the sample's own values. On top of the walk: general
@@ -15,7 +15,6 @@ import { allOps, type OpDef, type OpSample } from "../../core/registry.js";
 import { Tensor, type DType } from "../../core/tensor.js";
 import { grad } from "../../compile/autodiff/reverse.js";
 import { seeded, type Rand } from "../../compile/check/random-graphs.js";
-import { samplerFor } from "../../compile/check/samples.js";
 
 export interface WalkCase {
   seed: number;
@@ -37,7 +36,7 @@ export function walkedOps(): { ops: OpDef[]; unsampled: string[] } {
   const unsampled: string[] = [];
   for (const def of allOps()) {
     if (def.kind === "leaf" || def.arity === 0) continue;
-    if (samplerFor(def)) ops.push(def);
+    if (def.sample) ops.push(def);
     else unsampled.push(def.name);
   }
   return { ops, unsampled };
@@ -226,7 +225,7 @@ export function walkCase(seed: number, opts: WalkOptions = {}): WalkCase {
       w.ops.push(`${out.op} (move)`);
     } else {
       const def = pick(r, ops);
-      const sample = samplerFor(def)!(r);
+      const sample = def.sample!(r);
       out = w.step(def, sample);
       w.ops.push(def.name);
     }

@@ -1,4 +1,4 @@
-// ONNX lowerings of the convolution and pooling primitives (ops/conv.ts, ops/pool.ts).
+// ONNX lowerings of the convolution and pooling primitives (their records' `onnx` in ops/conv.ts, ops/pool.ts).
 //
 // float32: Conv, ConvTranspose and MaxPool, as a user's exported net should read; convFilter is a
 // Conv with the batch as channels (stride and dilation swapped). float64: ONNX Runtime's CPU Conv
@@ -7,8 +7,8 @@
 // group's channels) and summed; convTranspose places each tap's product back with a strided
 // zero-fill (the pad lowering's). maxPoolIndex is MaxPool's Indices output (double included).
 
-import type { Attrs, Aval, OnnxEmitter, OnnxLowering } from "../../core/registry.js";
-import { padInto } from "./onnx-indexing.js";
+import type { Attrs, Aval, OnnxEmitter, OnnxLowering } from "../core/registry.js";
+import { padInto } from "./indexing-onnx.js";
 
 const prod = (v: readonly number[]) => v.reduce((p, s) => p * s, 1);
 
@@ -122,4 +122,5 @@ const maxPoolIndex: OnnxLowering = (e, [x], a, out, [xa]) => {
   return e.node("Cast", [e.node("Mod", [indices, e.ints([prod(xa.shape.slice(2))])])], { to: e.type(out.dtype) });
 };
 
-export const convLowerings: Readonly<Record<string, OnnxLowering>> = { conv, convTranspose, convFilter, maxPoolIndex };
+/** Each record's `onnx` (ops/conv.ts, ops/pool.ts). */
+export const convOnnx = { conv, convTranspose, convFilter, maxPoolIndex } as const;

@@ -1,8 +1,8 @@
-// ONNX lowerings of the indexing primitives (ops/indexing.ts): Slice, a strided zero-fill for
+// ONNX lowerings of the indexing primitives (their records' `onnx` in ops/indexing.ts): Slice, a strided zero-fill for
 // pad (ONNX's Pad has no stride), Concat, GatherElements and ScatterElements(reduction="add").
 
-import type { Attrs, OnnxEmitter, OnnxLowering } from "../../core/registry.js";
-import type { DType } from "../../core/tensor.js";
+import type { Attrs, OnnxEmitter, OnnxLowering } from "../core/registry.js";
+import type { DType } from "../core/tensor.js";
 
 const INT64 = 7;
 /** An end index before the start of any axis (ONNX clamps it to -1 for a negative step). */
@@ -45,7 +45,8 @@ export function padInto(e: OnnxEmitter, x: string, attrs: Attrs, inShape: readon
   return e.node("Pad", [x, e.ints([...lo, ...hi]), e.scalar(0, dtype)]);
 }
 
-export const indexingLowerings: Readonly<Record<string, OnnxLowering>> = {
+/** Each record's `onnx` (ops/indexing.ts). */
+export const indexingOnnx = {
   slice: (e, [x], attrs) => {
     const stop = (attrs.stop as number[]).map((v) => (v < 0 ? BEFORE_START : v));
     return e.node("Slice", [x, e.ints(attrs.start as number[]), e.ints(stop), e.ints(stop.map((_, d) => d)), e.ints(attrs.step as number[])]);
@@ -60,4 +61,4 @@ export const indexingLowerings: Readonly<Record<string, OnnxLowering>> = {
   concat: (e, xs, attrs) => e.node("Concat", xs, { axis: attrs.axis as number }),
   takeAlongAxis: (e, [x, idx], attrs) => e.node("GatherElements", [x, indices(e, idx)], { axis: attrs.axis as number }),
   scatterAdd: (e, [x, idx, upd], attrs) => e.node("ScatterElements", [x, indices(e, idx), upd], { axis: attrs.axis as number, reduction: "add" }),
-};
+} satisfies Record<string, OnnxLowering>;

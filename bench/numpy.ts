@@ -36,6 +36,8 @@ import { attentionCase, runTorch } from "./torch.js";
 
 /** Attention's sequence lengths (d = 64) in the side-by-side table. */
 const ATTENTION_T = [128, 512, 1024];
+/** Heads of the attention rows: one ([T,d], plain products) and several ([H,T,d], batched products). */
+const ATTENTION_HEADS = [1, 4];
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** bench/numpy_bench.py in the sources (dist/bench -> ../../bench). */
@@ -51,8 +53,8 @@ export interface NumpyComparison {
   /** PyTorch's version (eager, one thread; bench/torch.ts), or null with why in torchMissing. */
   torch: string | null;
   torchMissing?: string;
-  /** Single-head attention forward + backward, d = 64: gradc's plain run and PyTorch eager. */
-  attention: { T: number; d: number; dtype: DType; gradcMs: number; torchMs: number | null }[];
+  /** Attention forward + backward, d = 64, one head and several: gradc's plain run and PyTorch eager. */
+  attention: { heads: number; T: number; d: number; dtype: DType; gradcMs: number; torchMs: number | null }[];
   /** gradcMs: the default run (fresh outputs); fusedMs: with reuseOutputs and inputs placed (inputArray), the benchmark's "fused" row (the one the probe target is about). */
   batchnorm: { N: number; D: number; dtype: DType; gradcMs: number; fusedMs: number; numpyMs: number | null; torchMs: number | null; probeMs: number | null }[];
   /** wasmMs: the same iteration with the native kernels off (`native: false`: WebAssembly products), when they are built. */
@@ -232,22 +234,25 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
       for (const [d, ms] of Object.entries(np.out.iteration)) numpyIt.set(d as DType, best(numpyIt.get(d as DType) ?? null, ms as number)!);
     } else missing = np.error;
     log(`# round ${round + 1}: PyTorch eager (child process, one thread)`);
-    const pt = runTorch(sizes, reps, ATTENTION_T);
+    const pt = runTorch(sizes, reps, ATTENTION_T, true, ATTENTION_HEADS);
     if (pt.out) {
       torchVersion = pt.out.torch;
       for (const c of pt.out.batchnorm) torchBn.set(`${c.N}x${c.D}:${c.dtype}`, best(torchBn.get(`${c.N}x${c.D}:${c.dtype}`) ?? null, c.ms)!);
       for (const [d, ms] of Object.entries(pt.out.iteration)) torchIt.set(d as DType, best(torchIt.get(d as DType) ?? null, ms)!);
-      for (const c of pt.out.attention) torchAt.set(`${c.T}:${c.dtype}`, best(torchAt.get(`${c.T}:${c.dtype}`) ?? null, c.ms)!);
+      for (const c of pt.out.attention) torchAt.set(`${c.heads}:${c.T}:${c.dtype}`, best(torchAt.get(`${c.heads}:${c.T}:${c.dtype}`) ?? null, c.ms)!);
     } else {
       torchMissing = pt.error;
       if (round === 0) log(`no PyTorch rows: ${pt.error}`);
     }
     log(`# round ${round + 1}: gradc`);
-    for (const T of ATTENTION_T) {
-      for (const dtype of ["f64", "f32"] as const) {
-        const ms = wallMedian(attentionCase(T, 64, dtype), repsFor(4 * T * T * 64, reps));
-        gradcAt.set(`${T}:${dtype}`, best(gradcAt.get(`${T}:${dtype}`) ?? null, ms)!);
-        log(`attention forward + backward T=${T} ${dtype}: ${ms.toFixed(3)} ms`);
+    for (const H of ATTENTION_HEADS) {
+      for (const T of ATTENTION_T) {
+        for (const dtype of ["f64", "f32"] as const) {
+          const key = `${H}:${T}:${dtype}`;
+          const ms = wallMedian(attentionCase(T, 64, dtype, H), repsFor(4 * H * T * T * 64, reps));
+          gradcAt.set(key, best(gradcAt.get(key) ?? null, ms)!);
+          log(`attention forward + backward ${H} head(s) T=${T} ${dtype}: ${ms.toFixed(3)} ms`);
+        }
       }
     }
     for (const [N, D] of sizes) {
@@ -308,7 +313,9 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
     ...(missing && !numpyVersion ? { numpyMissing: missing } : {}),
     torch: torchVersion,
     ...(torchMissing && !torchVersion ? { torchMissing } : {}),
-    attention: ATTENTION_T.flatMap((T) => (["f64", "f32"] as const).map((dtype) => ({ T, d: 64, dtype, gradcMs: gradcAt.get(`${T}:${dtype}`)!, torchMs: torchAt.get(`${T}:${dtype}`) ?? null }))),
+    attention: ATTENTION_HEADS.flatMap((heads) =>
+      ATTENTION_T.flatMap((T) => (["f64", "f32"] as const).map((dtype) => ({ heads, T, d: 64, dtype, gradcMs: gradcAt.get(`${heads}:${T}:${dtype}`)!, torchMs: torchAt.get(`${heads}:${T}:${dtype}`) ?? null }))),
+    ),
     batchnorm: sizes.flatMap(([N, D]) =>
       (["f64", "f32"] as const).map((dtype) => ({ N, D, dtype, gradcMs: gradcBn.get(`${N}x${D}:${dtype}`)!, fusedMs: fusedBn.get(`${N}x${D}:${dtype}`)!, numpyMs: numpyBn.get(`${N}x${D}:${dtype}`) ?? null, torchMs: torchBn.get(`${N}x${D}:${dtype}`) ?? null, probeMs: probe.get(`${N}x${D}`) ?? null })),
     ),
@@ -359,9 +366,9 @@ export function summarizeComparison(r: NumpyComparison): string {
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...r.batchnorm.map((c) => `| batchnorm backward ${c.N}x${c.D} | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.fusedMs)} | ${f(c.gradcMs / c.fusedMs, 2)} | ${f(c.torchMs)} | ${ratio(c.torchMs, c.gradcMs)} | ${ratio(c.torchMs, c.fusedMs)} | ${f(c.numpyMs)} |`),
     ...r.iteration.map((c) => `| training iteration, 6-layer net with batchnorm, batch 50 | ${c.dtype} | ${f(c.gradcMs)} | | | ${f(c.torchMs)} | ${ratio(c.torchMs, c.gradcMs)} | | ${f(c.numpyMs)} |`),
-    ...r.attention.map((c) => `| attention forward + backward, T=${c.T}, d=${c.d}, one head | ${c.dtype} | ${f(c.gradcMs)} | | | ${f(c.torchMs)} | ${ratio(c.torchMs, c.gradcMs)} | | |`),
+    ...r.attention.map((c) => `| attention forward + backward, T=${c.T}, d=${c.d}, ${c.heads === 1 ? "one head" : `${c.heads} heads`} | ${c.dtype} | ${f(c.gradcMs)} | | | ${f(c.torchMs)} | ${ratio(c.torchMs, c.gradcMs)} | | |`),
     "",
-    "gradc plain `run`: `compile(g).run(feeds)` with no options (fresh outputs, large ones from the output pool; inputs copied where WebAssembly reads them; `node dist/bench/outputs.js` splits the difference); loop mode: `reuseOutputs` and inputs placed in the executable's `inputArray`s. PyTorch: `aten::native_batch_norm_backward` (its hand-written kernel), `nn.Sequential` of Linear/BatchNorm1d/ReLU with `cross_entropy` and `backward()`, and `softmax(q @ k.T * scale) @ v` with `backward(dout)`; `torch.set_num_threads(1)`, OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset in its child process. Above 1 in PyTorch / gradc: gradc is faster.",
+    "gradc plain `run`: `compile(g).run(feeds)` with no options (fresh outputs, large ones from the output pool; inputs copied where WebAssembly reads them; `node dist/bench/outputs.js` splits the difference); loop mode: `reuseOutputs` and inputs placed in the executable's `inputArray`s. PyTorch: `aten::native_batch_norm_backward` (its hand-written kernel), `nn.Sequential` of Linear/BatchNorm1d/ReLU with `cross_entropy` and `backward()`, and `softmax(q @ k.transpose(-2, -1) * scale) @ v` with `backward(dout)` (q, k, v [T,64], or [H,T,64] for H heads); `torch.set_num_threads(1)`, OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset in its child process. Above 1 in PyTorch / gradc: gradc is faster.",
     "",
     "| work | dtype | gradc ms | numpy ms | numpy / gradc | gradc reuseOutputs ms | that / probe |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: |",

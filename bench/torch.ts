@@ -29,7 +29,7 @@ export interface TorchOut {
   threads: number;
   batchnorm: { N: number; D: number; dtype: DType; ms: number }[];
   iteration: Partial<Record<DType, number>>;
-  attention: { T: number; d: number; dtype: DType; ms: number }[];
+  attention: { heads: number; T: number; d: number; dtype: DType; ms: number }[];
 }
 
 /** The child's environment: one thread for every library, the two OpenBLAS tuning variables unset. */
@@ -55,11 +55,11 @@ export function torchPython(): { python: string } | { missing: string } {
 }
 
 /** Run bench/torch_bench.py; when no python3 has torch, say so instead. */
-export function runTorch(sizes: [number, number][], reps: number, T: number[], iteration = true): { out?: TorchOut; error?: string } {
+export function runTorch(sizes: [number, number][], reps: number, T: number[], iteration = true, heads: number[] = [1]): { out?: TorchOut; error?: string } {
   const p = torchPython();
   if ("missing" in p) return { error: p.missing };
   try {
-    const text = execFileSync(p.python, [SCRIPT, JSON.stringify({ sizes, reps, T, iteration })], { env: torchEnv(), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 24 });
+    const text = execFileSync(p.python, [SCRIPT, JSON.stringify({ sizes, reps, T, iteration, heads })], { env: torchEnv(), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 24 });
     return { out: JSON.parse(text) as TorchOut };
   } catch (e) {
     const err = e as { stderr?: string; message: string };
@@ -68,14 +68,16 @@ export function runTorch(sizes: [number, number][], reps: number, T: number[], i
 }
 
 /**
- * gradc's single-head attention forward then backward (zooGraph("attention", [T, d])) through the
- * plain API: `compile(forward).run`, then `compile(optimize(backward)).run` on its residuals, one
- * thread, fresh outputs each call (as PyTorch eager allocates its own).
+ * gradc's attention forward then backward (zooGraph("attention", [T, d]) for one head, [H, T, d]
+ * for H) through the plain API: the pair `optimize(vjp(g))` (the forward cut to the residuals the
+ * optimized backward reads, as autograd saves only what its backward uses), `compile(forward).run`,
+ * then `compile(backward).run` on its residuals, one thread, fresh outputs each call (as PyTorch
+ * eager allocates its own).
  */
-export function attentionCase(T: number, d: number, dtype: DType): () => unknown {
-  const { forward, backward } = vjp(zooGraph("attention", [T, d], dtype));
+export function attentionCase(T: number, d: number, dtype: DType, heads = 1): () => unknown {
+  const { forward, backward } = optimize(vjp(zooGraph("attention", heads === 1 ? [T, d] : [heads, T, d], dtype)));
   const fwd = compile(forward);
-  const bwd = compile(optimize(backward));
+  const bwd = compile(backward);
   const r = mulberry32(1);
   const random = (shape: readonly number[]) => {
     const n = shape.reduce((m, s) => m * s, 1);

@@ -2,8 +2,8 @@
 
 The same work as bench/numpy_bench.py plus attention: the batchnorm backward (PyTorch's
 hand-written kernel, aten::native_batch_norm_backward), one training iteration of the notebook's
-6-layer net with batchnorm (forward, loss, every gradient), and single-head attention
-softmax(Q K^T / sqrt(d)) V forward and backward at each T. float64 and float32; median wall-clock
+6-layer net with batchnorm (forward, loss, every gradient), and attention
+softmax(Q K^T / sqrt(d)) V forward and backward at each T, one head ([T,d]) and H heads ([H,T,d]). float64 and float32; median wall-clock
 milliseconds per call (time.perf_counter), as gradc's side is timed. A comparison row only: gradc
 never depends on PyTorch.
 
@@ -54,20 +54,21 @@ def iteration(dtype, reps, hidden=(100, 100, 100, 100, 100), batch=50, dim=3072,
     return median_ms(step, 4 * reps)
 
 
-def attention(t, d, dtype, reps):
+def attention(t, d, dtype, reps, heads=1):
     g = torch.Generator().manual_seed(1)
-    q, k, v = (torch.rand(t, d, generator=g, dtype=dtype).mul_(2).sub_(1).requires_grad_() for _ in range(3))
-    dout = torch.rand(t, d, generator=g, dtype=dtype).mul_(2).sub_(1)
+    shape = (t, d) if heads == 1 else (heads, t, d)
+    q, k, v = (torch.rand(*shape, generator=g, dtype=dtype).mul_(2).sub_(1).requires_grad_() for _ in range(3))
+    dout = torch.rand(*shape, generator=g, dtype=dtype).mul_(2).sub_(1)
     scale = 1.0 / d**0.5
 
     def step():
         for x in (q, k, v):
             x.grad = None
-        out = torch.softmax((q @ k.T) * scale, dim=-1) @ v
+        out = torch.softmax((q @ k.transpose(-2, -1)) * scale, dim=-1) @ v
         out.backward(dout)
         return out
 
-    return median_ms(step, reps_for(4 * t * t * d, reps))
+    return median_ms(step, reps_for(4 * heads * t * t * d, reps))
 
 
 def main():
@@ -81,8 +82,9 @@ def main():
             out["batchnorm"].append({"N": n, "D": d, "dtype": name, "ms": batchnorm(n, d, dtype, reps)})
         if req.get("iteration", True):
             out["iteration"][name] = iteration(dtype, reps)
-        for t in req.get("T", [128, 512, 1024]):
-            out["attention"].append({"T": t, "d": 64, "dtype": name, "ms": attention(t, 64, dtype, reps)})
+        for h in req.get("heads", [1]):
+            for t in req.get("T", [128, 512, 1024]):
+                out["attention"].append({"heads": h, "T": t, "d": 64, "dtype": name, "ms": attention(t, 64, dtype, reps, h)})
     json.dump(out, sys.stdout)
 
 

@@ -94,13 +94,13 @@ export const families: Record<string, ZooEntry> = {
   "softmax-cross-entropy": classification("softmax-cross-entropy", "mean softmax cross-entropy of scores [N,C] against integer labels y [N]",
     (x, y) => b.mean(b.sub(logsumexp(x, -1, true), b.sum(b.mul(x, oneHot(y, x.shape[1])), -1, true)))),
   attention: {
-    summary: "single-head scaled dot-product attention softmax(Q K^T / sqrt(d)) V of Q, K, V [T,d]",
+    summary: "scaled dot-product attention softmax(Q K^T / sqrt(d)) V of Q, K, V [T,d] (one head) or [H,T,d] (H heads, batched products)",
     shape: [64, 16],
     build(s, dtype = "f64") {
-      need("attention", s, 2);
+      need("attention", s, s.length === 3 ? 3 : 2);
       const spec = { shape: s, dtype };
       return trace({ q: spec, k: spec, v: spec }, ({ q, k, v }) => {
-        const scores = scope("scores", () => b.mul(b.matmul(q, k, false, true), 1 / Math.sqrt(s[1])));
+        const scores = scope("scores", () => b.mul(b.matmul(q, k, false, true), 1 / Math.sqrt(s[s.length - 1])));
         return scope("weighted sum", () => b.matmul(softmax(scores), v));
       });
     },

@@ -16,7 +16,7 @@ test("without python3 the comparison says so, and the summary has gradc's figure
     machine: { cpu: "cpu", cores: 2, node: "v20", loadavgStart: [1, 1, 1], loadavgEnd: [1, 1, 1] },
     batchnorm: [{ N: 4, D: 4, dtype: "f32", gradcMs: 0.01, fusedMs: 0.01, numpyMs: null, torchMs: null, probeMs: 0.02 }],
     iteration: [{ dtype: "f64", gradcMs: 3, numpyMs: null, torchMs: null }],
-    attention: [{ T: 128, d: 64, dtype: "f32", gradcMs: 0.5, torchMs: 1 }],
+    attention: [{ heads: 1, T: 128, d: 64, dtype: "f32", gradcMs: 0.5, torchMs: 1 }, { heads: 4, T: 128, d: 64, dtype: "f64", gradcMs: 2, torchMs: 1 }],
     threaded: [{ dtype: "f32", oneThreadWallMs: 2, twoThreadsWallMs: 1.5 }],
     experiment: [{ dtype: "f32", gradcS: 1.25, numpyS: null }],
     peakGFlops: { f64: 28, f32: 56 },
@@ -29,6 +29,7 @@ test("without python3 the comparison says so, and the summary has gradc's figure
   assert.match(text, /No PyTorch rows: no python3 with torch/);
   assert.match(text, /\| batchnorm backward 4x4 \| f32 \| 0\.010 \| 0\.010 \| 1\.00 \| n\/a \| n\/a \| n\/a \|/);
   assert.match(text, /\| attention forward \+ backward, T=128, d=64, one head \| f32 \| 0\.500 \| \| \| 1\.000 \| 2\.00 \| \|/);
+  assert.match(text, /\| attention forward \+ backward, T=128, d=64, 4 heads \| f64 \| 2\.000 \| \| \| 1\.000 \| 0\.50 \| \|/);
   assert.match(text, /\| X @ W1 \| f32 \| 1\.000 \| 30\.0 \| 54% \|/);
   assert.match(text, /\| experiment deep .*\| f32 \| 1\.25 \| n\/a \| n\/a \|/);
   assert.match(summarizeComparison({ ...r, experiment: { skipped: "no data" } }), /`experiment deep` end to end: not run \(no data\)\./);

@@ -12,6 +12,7 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { trace } from "../core/trace.js";
+import { Graph } from "../core/graph.js";
 import { matrixTranspose } from "../core/builder.js";
 import { evaluate } from "../core/evaluate.js";
 import { compile } from "../compile/codegen/compile.js";
@@ -98,24 +99,66 @@ describe("a training iteration", { skip }, () => {
   });
 });
 
+/**
+ * A batched product of strided operands: form bit 1 transposes A's last two axes, bit 2 B's, bit 4
+ * broadcasts B from one matrix over the whole batch (batch stride 0), bit 8 broadcasts A along the
+ * batch's first axis only (a partial broadcast: its batch axes do not collapse, so it is copied).
+ */
+function batched(batch: number[], m: number, k: number, n: number, form: number, dtype: "f64" | "f32") {
+  const ta = form & 1, tb = form & 2, bcastB = form & 4, partA = form & 8 && batch.length === 2;
+  const aBatch = partA ? [1, batch[1]] : batch;
+  const g = trace(
+    { a: { shape: [...aBatch, ...(ta ? [k, m] : [m, k])], dtype }, c: { shape: [...(bcastB ? [] : batch), ...(tb ? [n, k] : [k, n])], dtype } },
+    ({ a, c }) => {
+      const A0 = ta ? matrixTranspose(a) : a;
+      const A = partA ? A0.broadcastTo([...batch, m, k]) : A0;
+      const B0 = tb ? matrixTranspose(c) : c;
+      const B = bcastB ? B0.broadcastTo([...batch, k, n]) : B0;
+      return { out: A.matmul(B), bound: A.abs().matmul(B.abs()) };
+    },
+  );
+  return g;
+}
+
 describe("native batched products", { skip }, () => {
-  test("for all batch shapes, a float64 batched matmul (and its transposed operands, made contiguous) equals evaluate bit for bit; float32 keeps the reference kernel", () => {
+  test("for all batch shapes and strided operands (transposed, broadcast), float64 equals evaluate bit for bit; float32 goes native under the plain product's rule, within the summation bound", () => {
     const shapes = fc.tuple(fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 2 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 30 }));
     fc.assert(
-      fc.property(shapes, fc.boolean(), arbSeed(), ([batch, m, k, n], tb, seed) => {
+      fc.property(shapes, fc.integer({ min: 0, max: 15 }), arbSeed(), ([batch, m, k, n], form, seed) => {
         for (const dtype of ["f64", "f32"] as const) {
-          const g = trace({ a: { shape: [...batch, m, k], dtype }, c: { shape: tb ? [...batch, n, k] : [...batch, k, n], dtype } }, ({ a, c }) => ({
-            out: a.matmul(tb ? matrixTranspose(c) : c),
-          }));
+          const g = batched(batch, m, k, n, form, dtype);
           const rand = seededRandom(seed);
           const x = { a: randomTensor(rand, g.inputs[0].shape, -2, 2, dtype), c: randomTensor(rand, g.inputs[1].shape, -2, 2, dtype) };
           const exe = compile(g);
-          assert.equal(/batched matmul \S+: native kernel/.test(exe.source), dtype === "f64", exe.source);
-          assert.deepEqual(Array.from(exe.run(x).out.data), Array.from(evaluate(g, x).out.data), `${dtype} [${batch}] ${m}x${k} @ ${k}x${n}`);
+          const fast = dtype === "f64" || (n >= 8 && m * k * n >= 16384);
+          assert.equal(/batched matmul \S+: native kernel/.test(exe.source), fast, exe.source);
+          const got = exe.run(x), off = compile(g, { native: false }).run(x), want = evaluate(g, x);
+          const what = `${dtype} [${batch}] ${m}x${k} @ ${k}x${n} (form ${form})`;
+          // with the addon off, the reference kernel over gathered operands: the interpreter's bits
+          assert.deepEqual(Array.from(off.out.data), Array.from(want.out.data), what);
+          if (!fast || dtype === "f64") assert.deepEqual(Array.from(got.out.data), Array.from(want.out.data), what);
+          else {
+            for (let i = 0; i < got.out.size; i++) {
+              const tol = (k + 2) * 2 ** -23 * want.bound.data[i] + 1e-30;
+              assert.ok(Math.abs(got.out.data[i] - want.out.data[i]) <= tol, `${what} [${i}]: ${got.out.data[i]} vs ${want.out.data[i]}`);
+            }
+          }
         }
       }),
       runs(40),
     );
+  });
+  test("a transposed or broadcast operand of a batched product is read in place, not copied", () => {
+    for (const form of [1, 2, 3, 4, 7]) {
+      const full = batched([3, 2], 9, 17, 33, form, "f64");
+      const g = new Graph(full.inputs, { out: full.output("out") });
+      const exe = compile(g);
+      assert.equal(exe.kernels.length, 1, exe.source);
+      assert.match(exe.source, /batched matmul \S+: native kernel/);
+    }
+    // a partial broadcast of the batch does not collapse to one step: copied first
+    const full = batched([3, 2], 9, 17, 33, 8, "f64");
+    assert.equal(compile(new Graph(full.inputs, { out: full.output("out") })).kernels.length, 2);
   });
 });
 

@@ -263,6 +263,8 @@ function buildKernel(name: string, stages: readonly PlannedStage[], lowers: Read
       frame.runs.push(run);
       body.push(...lines);
       bytes += [...ps.node.inputs, ps.node].reduce((s, x) => s + bytesOf(x), 0);
+      // a batched matmul's operand views (transposes, broadcasts) are part of it
+      for (const x of ps.node.inputs) for (let y = x; !buffers.isBuffer(y); y = y.inputs[0]) claim(y);
       claim(ps.node);
     } else if (ps.kind === "matmul") {
       for (const x of ps.node.inputs) for (let y = x; !buffers.isBuffer(y); y = y.inputs[0]) claim(y);

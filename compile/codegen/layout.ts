@@ -51,6 +51,23 @@ export function viewThrough(n: Node, isBuffer: IsBuffer): View | null {
   return st && { base: v.base, strides: st };
 }
 
+/**
+ * The one stride that steps a view through its batch axes (all but the last two) in row-major
+ * order, so the t-th matrix starts at t * stride: 0 for a batch broadcast from one matrix, null
+ * when the batch axes do not collapse to one step (a batch of transposed slabs, a partial broadcast).
+ */
+export function batchStride(v: View, shape: Shape): number | null {
+  const axes = shape.slice(0, -2).flatMap((s, d) => (s !== 1 ? [d] : []));
+  if (axes.length === 0) return 0;
+  const last = v.strides[axes[axes.length - 1]];
+  let step = last;
+  for (let i = axes.length - 1; i >= 0; i--) {
+    if (v.strides[axes[i]] !== step) return null;
+    step *= shape[axes[i]];
+  }
+  return last;
+}
+
 export function isContiguous(v: View, shape: Shape): boolean {
   const st = strides(shape);
   return shape.every((s, d) => s === 1 || st[d] === v.strides[d]);

@@ -11,7 +11,7 @@
 
 import type { Node } from "../../core/node.js";
 import { literal } from "./js/loops.js";
-import type { View } from "./layout.js";
+import { batchStride, type View } from "./layout.js";
 import { packing, tileCols, type WasmMatmulSpec } from "./wasm/matmul.js";
 import { nativeKernels, type NativeKernels, type NativePlan } from "./native/addon.js";
 
@@ -42,7 +42,7 @@ export function wasmShare(node: Node): WasmMatmulSpec | null {
   const m4 = m - (m % TILE), n4 = Math.ceil(n / cols) * cols;
   // worth the copies in and out from about 64k multiply-adds (float32 from 16k: its JavaScript
   // rounds every step with Math.fround, 3-4x slower than float64's)
-  if (n < cols || m * n * k < (node.dtype === "f32" ? 16384 : 65536)) return null;
+  if (node.dtype === "f32" ? !f32Fast(m, k, n) : n < cols || m * n * k < 65536) return null;
   return { dtype: node.dtype, m, k, n, m4, n4, kc: chunkOf(k, n), sa: [0, 0], sb: [0, 0], aSize: node.inputs[0].size, bSize: node.inputs[1].size };
 }
 
@@ -62,17 +62,31 @@ export function nativeMatmul(node: Node, a: View, b: View, wasm: boolean, split:
 }
 
 /**
- * A batched matmul (rank > 2, a "call" stage over contiguous operands) in the native kernels:
- * float64 only (float32 keeps the reference kernel's single rounding, as compiled code does today).
+ * Whether a float32 product of this size goes to the fast kernels (WebAssembly or native), whose
+ * rounding (the product, then the sum) differs from the interpreter's; smaller ones stay in
+ * JavaScript, which rounds as the interpreter does. The same rule for plain and batched products.
  */
-export function nativeBatched(node: Node): { gemm: NativeKernels["gemm"]; plan: NativePlan } | null {
+export function f32Fast(m: number, k: number, n: number): boolean {
+  return n >= tileCols("f32") && m * n * k >= 16384;
+}
+
+/**
+ * A batched matmul (rank > 2, a "call" stage) in the native kernels: operands read through their
+ * views (a transposed operand, a batch broadcast from one matrix: stride 0), each batch axis
+ * collapsed to one step (the schedule copies an operand whose batch axes do not collapse).
+ * float64 of every size; float32 under the same rule as a plain product (`f32Fast`, wasm on).
+ */
+export function nativeBatched(node: Node, views: readonly View[], wasm: boolean): { gemm: NativeKernels["gemm"]; plan: NativePlan } | null {
   const nk = nativeKernels();
-  if (!nk || node.dtype !== "f64") return null;
   const r = node.rank;
   const [m, k] = node.inputs[0].shape.slice(r - 2);
   const n = node.shape[r - 1];
+  if (!nk || (node.dtype === "f32" && !(wasm && f32Fast(m, k, n)))) return null;
+  const [a, b] = views;
+  const sab = batchStride(a, node.inputs[0].shape), sbb = batchStride(b, node.inputs[1].shape);
+  if (sab === null || sbb === null) return null;
   const batch = node.shape.slice(0, r - 2).reduce((p, s) => p * s, 1);
-  return { gemm: nk.gemm, plan: nk.plan(false, m, k, n, k, 1, n, 1, false, batch, m * k, k * n) };
+  return { gemm: nk.gemm, plan: nk.plan(node.dtype === "f32", m, k, n, a.strides[r - 2], a.strides[r - 1], b.strides[r - 2], b.strides[r - 1], false, batch, sab, sbb) };
 }
 
 /**

@@ -34,6 +34,8 @@ export interface PlannedCall {
   readonly kind: "call";
   readonly st: CallStage;
   readonly node: Node;
+  /** Each operand as a strided view of its buffer (a batched matmul's may be transposed or broadcast). */
+  readonly views: readonly View[];
 }
 
 export type PlannedStage = PlannedLoop | PlannedMatmul | PlannedCall;
@@ -49,7 +51,7 @@ export const UNROLL = 4;
 export function planStages(sch: Schedule, isBuffer: IsBuffer): PlannedStage[][] {
   return sch.kernels.map((stages) =>
     stages.map((st): PlannedStage => {
-      if (st.kind === "call") return { kind: "call", st, node: st.node };
+      if (st.kind === "call") return { kind: "call", st, node: st.node, views: st.node.inputs.map((x) => viewOf(x, isBuffer)!) };
       if (st.kind === "matmul") {
         const [a, b] = st.node.inputs.map((x) => viewOf(x, isBuffer)!);
         const [m, k] = st.node.inputs[0].shape;

@@ -13,7 +13,7 @@
 import type { Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
 import { sameShape, sizeOf, type Shape } from "../../core/tensor.js";
-import { isContiguous, isMovement, isReduce, loadsOf, Lowering, roleOf, squeezeMap, viewOf, viewThrough, depthOf, rowMajor, type Affine, type IsBuffer } from "./layout.js";
+import { batchStride, isContiguous, isMovement, isReduce, loadsOf, Lowering, roleOf, squeezeMap, viewOf, viewThrough, depthOf, rowMajor, type Affine, type IsBuffer } from "./layout.js";
 
 /** One value written by a loop stage: an elementwise store or a reduction into accumulators. */
 export interface Store {
@@ -117,6 +117,13 @@ function materialize(g: Graph): Set<Node> {
       if (r === "matmul") {
         // operands are read through strides (a transposed operand is not copied)
         for (const x of n.inputs) if (!viewOf(x, isBuffer)) want(isBuffer(baseOf(x, isBuffer)) ? x : baseOf(x, isBuffer));
+      } else if (r === "call" && n.op === "matmul") {
+        // a batched product reads each operand through strides (a transposed or broadcast batch is
+        // not copied) when its batch axes collapse to one step
+        for (const x of n.inputs) {
+          const v = viewOf(x, isBuffer);
+          if (!v || batchStride(v, x.shape) === null) want(x);
+        }
       } else if (r === "call") {
         for (const x of n.inputs) {
           const v = viewOf(x, isBuffer);

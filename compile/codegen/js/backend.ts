@@ -5,9 +5,9 @@
 import { GradcError } from "../../../core/errors.js";
 import type { Node } from "../../../core/node.js";
 import { checkKernelResult } from "../../../core/evaluate.js";
-import { Tensor } from "../../../core/tensor.js";
+import { allocate, Tensor, type Data } from "../../../core/tensor.js";
 import type { Backend, KernelBuilder, Run } from "../backend.js";
-import { viewOf } from "../layout.js";
+import { isContiguous, viewOf, type View } from "../layout.js";
 import { matmulSource } from "../matmul.js";
 import type { PlannedStage } from "../plan.js";
 import { loopStageSource } from "./loops.js";
@@ -55,16 +55,26 @@ function plannedKernel(node: Node, k: KernelBuilder): Run {
   };
 }
 
-/** A call stage: the op's reference kernel on tensors over the buffers, its result checked and copied in. */
+/**
+ * A call stage: the op's reference kernel on tensors over the buffers, its result checked and
+ * copied in. An operand read through strides (a batched matmul's transposed or broadcast one) is
+ * gathered into a row-major scratch first.
+ */
 function callKernel(node: Node, k: KernelBuilder): Run {
   const { isBuffer, slot } = k.buffers;
-  const views = node.inputs.map((x) => ({ x, base: viewOf(x, isBuffer)!.base }));
+  const views = node.inputs.map((x) => {
+    const v = viewOf(x, isBuffer)!;
+    return { x, base: v.base, read: isContiguous(v, x.shape) ? null : gatherer(x, v) };
+  });
   const def = node.def;
   const text = k.text(node);
   if (node.size === 0) return () => {}; // an empty result needs no kernel, as in evaluate
   return (arrays) => {
     const out = k.arrayOf(slot.get(node)!);
-    const ts = views.map(({ x, base }) => new Tensor(base.isInput ? arrays[k.inputIndex(base)] : k.arrayOf(slot.get(base)!), x.shape));
+    const ts = views.map(({ x, base, read }) => {
+      const data = base.isInput ? arrays[k.inputIndex(base)] : k.arrayOf(slot.get(base)!);
+      return new Tensor(read ? read(data) : data, x.shape);
+    });
     let r: Tensor;
     try {
       r = def.impl(ts, node.attrs, node);
@@ -75,5 +85,27 @@ function callKernel(node: Node, k: KernelBuilder): Run {
     }
     checkKernelResult("compile(...).run", node, r);
     out.set(r.data);
+  };
+}
+
+/** Copies a strided view of a buffer into a row-major scratch of the view's shape (the same scratch each call). */
+function gatherer(x: Node, v: View): (data: Data) => Data {
+  const scratch = allocate(x.size, x.dtype);
+  const { shape } = x;
+  const rank = shape.length;
+  return (data) => {
+    const index = new Array<number>(rank).fill(0);
+    let at = 0;
+    for (let i = 0; i < scratch.length; i++) {
+      scratch[i] = data[at];
+      // odometer over the view's axes, innermost first
+      for (let d = rank - 1; d >= 0; d--) {
+        at += v.strides[d];
+        if (++index[d] < shape[d]) break;
+        at -= v.strides[d] * shape[d];
+        index[d] = 0;
+      }
+    }
+    return scratch;
   };
 }

@@ -1,10 +1,10 @@
-// The native backend: matrix products (and float64 batched products) in the addon's kernels, when
+// The native backend: matrix products, plain and batched, in the addon's kernels, when
 // it is built and loaded. It takes no loop stages.
 
 import type { Node } from "../../../core/node.js";
 import type { Data } from "../../../core/tensor.js";
 import type { Backend, KernelBuilder, Run } from "../backend.js";
-import { viewOf } from "../layout.js";
+import type { View } from "../layout.js";
 import { nativeBatched, nativeMatmul } from "../matmul.js";
 import { THREAD_MIN_MACS, type CompileConfig } from "../options.js";
 import type { PlannedStage } from "../plan.js";
@@ -22,7 +22,7 @@ function planOf(ps: PlannedStage, config: CompileConfig): Gemm | null {
     const big = ps.macs >= THREAD_MIN_MACS;
     return nativeMatmul(ps.node, ps.a, ps.b, wasmOn, big && config.threads !== undefined);
   }
-  return ps.kind === "call" && ps.node.op === "matmul" ? nativeBatched(ps.node) : null;
+  return ps.kind === "call" && ps.node.op === "matmul" ? nativeBatched(ps.node, ps.views, config.wasm && wasmSimdSupported()) : null;
 }
 
 export const nativeBackend: Backend = {
@@ -39,7 +39,7 @@ function lower(ps: PlannedStage, k: KernelBuilder): string[] {
   const native = plans.get(ps)!;
   const { names } = k;
   if (ps.kind === "call") {
-    k.setRun(batchedKernel(ps.node, native, k));
+    k.setRun(batchedKernel(ps.node, ps.views, native, k));
     return [`// (batched matmul ${names.label(ps.node)}: native kernel, compile/codegen/native/addon.ts)`];
   }
   if (ps.kind !== "matmul") throw new Error("native backend: handed a loop stage");
@@ -47,10 +47,10 @@ function lower(ps: PlannedStage, k: KernelBuilder): string[] {
   return [`${fn}(${plan}, ${names.buffer(ps.a.base)}, ${names.buffer(ps.b.base)}, ${names.buffer(ps.node)}); // native kernel (compile/codegen/native/addon.ts)`];
 }
 
-/** A batched matmul's native kernel over its operands' buffers (contiguous: the schedule makes a call's operands so). */
-function batchedKernel(node: Node, g: Gemm, k: KernelBuilder): Run {
-  const { isBuffer, slot } = k.buffers;
-  const [a, b] = node.inputs.map((x) => viewOf(x, isBuffer)!.base);
+/** A batched matmul's native kernel over its operands' buffers, read through their views (the plan holds the strides). */
+function batchedKernel(node: Node, views: readonly View[], g: Gemm, k: KernelBuilder): Run {
+  const { slot } = k.buffers;
+  const [a, b] = views.map((v) => v.base);
   const at = (base: Node, arrays: readonly Data[]) => (base.isInput ? arrays[k.inputIndex(base)] : k.arrayOf(slot.get(base)!));
   return (arrays) => g.gemm(g.plan, at(a, arrays), at(b, arrays), k.arrayOf(slot.get(node)!));
 }

@@ -11,6 +11,7 @@ import { isContiguous, viewOf, type View } from "../layout.js";
 import { matmulSource } from "../matmul.js";
 import type { PlannedStage } from "../plan.js";
 import { loopStageSource } from "./loops.js";
+import { expKernel } from "../wasm/exp.js";
 import { plannedGemm } from "../gemm.js";
 import type { PlannedKernel } from "../../../core/registry.js";
 
@@ -22,7 +23,7 @@ export const jsBackend: Backend = {
 
 function lower(ps: PlannedStage, k: KernelBuilder): string[] {
   const { names } = k;
-  if (ps.kind === "loop") return loopStageSource(ps, names, k.ids);
+  if (ps.kind === "loop") return loopStageSource(ps, names, k.ids, (size) => vectorExp(size, k));
   if (ps.node.size === 0) return ["// an empty product: nothing to compute"];
   if (ps.kind === "matmul") return matmulSource(ps.node, { a: ps.a, b: ps.b, aName: names.buffer(ps.a.base), bName: names.buffer(ps.b.base), cName: names.buffer(ps.node) });
   if (ps.node.def.kernel) {
@@ -31,6 +32,12 @@ function lower(ps: PlannedStage, k: KernelBuilder): string[] {
   }
   k.setRun(callKernel(ps.node, k));
   return [`// (runs the reference kernel of op ${names.label(ps.node)}: it has no codegen template)`];
+}
+
+/** A WebAssembly exp kernel the loop stage closes over (where wasm is on and the engine's exp is fdlibm's), by its generated name. */
+function vectorExp(size: number, k: KernelBuilder): string | null {
+  const kernel = k.config.wasm ? expKernel(size) : null;
+  return kernel ? k.closeOver(["x", kernel])[0] : null;
 }
 
 /** An op's planned kernel (OpDef.kernel) over its operands' buffers, writing the node's buffer in place. */

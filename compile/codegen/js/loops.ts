@@ -68,6 +68,9 @@ export class KernelNames {
 
 const round = (dtype: DType, e: string): string => (dtype === "f32" ? `Math.fround(${e})` : e);
 
+/** An op computing Math.exp itself (its scalar function is Math.exp: the kernel's bits are its bits). */
+const isExp = (t: Term): boolean => t.kind === "op" && t.node.def.scalar === Math.exp && t.node.inputs.length === 1;
+
 /** `b3.fill(0); // %7`: a reduction's accumulators start at its identity (0, or -Infinity for max). */
 export function fillLine(s: Store, names: Names): string {
   return `${names.buffer(s.node)}.fill(${s.node.op === "max" ? "-Infinity" : "0"}); // ${names.label(s.node)}`;
@@ -83,10 +86,17 @@ function storeInto(s: Store, target: string, x: string, fround = false): string 
   return fround ? `${target} = Math.fround(${target} + ${x});` : `${target} += ${x};`;
 }
 
+/**
+ * Where a loop stage may run exp over a run of values at once (wasm/exp.ts): a kernel for up to
+ * `size` values closed over by the generated code under the returned name, or null (no kernel:
+ * Math.exp per value).
+ */
+export type VectorExp = (size: number) => string | null;
+
 /** The source of one loop stage (a block of statements), as the plan decided it (unrolled rows or not). */
-export function loopStageSource(ps: PlannedLoop, names: Names, ids: KernelNames): string[] {
+export function loopStageSource(ps: PlannedLoop, names: Names, ids: KernelNames, vectorExp?: VectorExp): string[] {
   if (ps.size === 0) return emptyStageSource(ps.st, names);
-  const nest = new LoopNest(ps, names, ids);
+  const nest = new LoopNest(ps, names, ids, vectorExp);
   if (ps.unroll >= 0 && !ps.st.rowwise) return nest.unrolledRows();
   if (ps.unroll >= 0) return nest.unrolledRowPhases();
   return nest.rowPhasesOnce();
@@ -125,6 +135,7 @@ class LoopNest {
     private readonly ps: PlannedLoop,
     private readonly names: Names,
     private readonly ids: KernelNames,
+    private readonly vectorExp?: VectorExp,
   ) {
     this.st = ps.st;
     this.rank = ps.st.domain.length;
@@ -320,6 +331,7 @@ class LoopNest {
         accs.set(s, as);
         for (const a of as) this.scopes[split].lines.push(`let ${a} = ${s.node.op === "max" ? "-Infinity" : "0"}; // ${this.names.label(s.node)}`);
       }
+      this.expInRows(mine, cs);
       cs.forEach((c, ci) => {
         this.copy = c;
         for (const s of mine) {
@@ -336,6 +348,62 @@ class LoopNest {
       });
       this.copy = 0;
     }
+  }
+
+  /**
+   * The exps a row phase computes along its row (softmax's exp(x - max)), run over whole rows in
+   * the vector kernel instead of one Math.exp per value, with the same bits: a first loop writes
+   * each exp's argument for the rows `cs` into the kernel's memory, one call computes them, and the
+   * phase's loop then reads each exp as a load. Only for one loop per row (the phase's axes are the
+   * last one) and exps whose argument holds no other exp and reads nothing this phase writes.
+   */
+  private expInRows(mine: readonly Store[], cs: readonly number[]): void {
+    const { rank, split } = this;
+    const width = this.st.domain[rank - 1];
+    if (!this.vectorExp || split !== rank - 1 || width < 8) return;
+    const exps = this.rowExps(mine);
+    if (!exps.length) return;
+    const size = exps.length * cs.length * width;
+    const kernel = this.vectorExp(size);
+    if (!kernel) return;
+    const a = this.ids.next("e");
+    this.scopes[0].lines.push(`const ${a} = ${kernel}.a; // exp in WebAssembly SIMD (compile/codegen/wasm/exp.ts)`);
+    const v = this.loopVar(rank - 1);
+    const at = (e: number, ci: number) => `${a}[${(e * cs.length + ci) * width ? `${literal((e * cs.length + ci) * width)} + ` : ""}${v}]`;
+    cs.forEach((c, ci) => {
+      this.copy = c;
+      exps.forEach((t, e) => this.scopes[rank].lines.push(`${at(e, ci)} = ${this.emit((t as { args: Term[] }).args[0])};`));
+    });
+    this.copy = 0;
+    this.close(rank);
+    this.scopes[split].lines.push(`${kernel}.run(${literal(size)});`);
+    cs.forEach((c, ci) => {
+      this.copy = c;
+      exps.forEach((t, e) => {
+        const name = this.ids.next("t");
+        this.scopes[rank].lines.push(`const ${name} = ${round(t.kind === "op" ? t.node.dtype : "f64", at(e, ci))}; // exp, from the kernel`);
+        this.scopes[rank].names.set(this.keyOf(t), name);
+      });
+    });
+    this.copy = 0;
+  }
+
+  /** The exp terms (Math.exp itself, along the row) in these stores' terms, none inside another's argument. */
+  private rowExps(mine: readonly Store[]): Term[] {
+    const found: Term[] = [];
+    const seen = new Set<Term>();
+    // an argument reading a value this phase stores (or a later one) would be read before it is written
+    const phase = mine[0]?.phase ?? 0;
+    const unready = new Set(this.st.stores.filter((x) => x.phase >= phase).map((x) => x.node));
+    const hasExp = (t: Term): boolean => (t.kind === "load" && unready.has(t.base)) || (t.kind === "op" && (isExp(t) || t.args.some(hasExp)));
+    const walk = (t: Term) => {
+      if (seen.has(t) || t.kind !== "op") return;
+      seen.add(t);
+      if (isExp(t) && this.termDepth(t) === this.rank && !hasExp(t.args[0])) found.push(t);
+      else t.args.forEach(walk);
+    };
+    for (const s of mine) walk(this.ps.terms.get(s)!);
+    return found;
   }
 
   /** A row-wise stage with its row loop unrolled: groups of rows, then the rows left over. */

@@ -2,7 +2,7 @@
 // the same object, so common-subexpression elimination is free and node identity is equality.
 
 import type { DType, Shape } from "./tensor.js";
-import { MAX_RANK, shapeStr } from "./tensor.js";
+import { MAX_RANK, shapeStr, sizeOf } from "./tensor.js";
 import { attrsProblem, lookup, type AttrValue, type Attrs, type Aval, type OpDef } from "./registry.js";
 import { GradcError } from "./errors.js";
 import { dimStr } from "./symbol-table.js";
@@ -107,9 +107,7 @@ export class Node implements Aval {
     return lookup(this.op);
   }
   get size(): number {
-    let n = 1;
-    for (const s of this.shape) n *= s;
-    return n;
+    return sizeOf(this.shape);
   }
   get rank(): number {
     return this.shape.length;

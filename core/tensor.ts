@@ -149,9 +149,13 @@ function valueStr(d: unknown): string {
   }
 }
 
+/** Elements in a shape; 0 when any axis is empty, even where the others overflow ([1e308, 1e308, 0] is not NaN). */
 export function sizeOf(shape: Shape): number {
   let n = 1;
-  for (const s of shape) n *= s;
+  for (const s of shape) {
+    if (s === 0) return 0;
+    n *= s;
+  }
   return n;
 }
 

@@ -23,6 +23,7 @@ describe("empty tensors: compile runs no iterations and agrees with evaluate", (
   const cases: [string, Record<string, number[]>, Fn][] = [
     ["a sum over [1e308, 0] (was: compile(...).run looped forever)", { x: [1e308, 0] }, ({ x }) => x.mul(x).sum(0)],
     ["a total over [1e308, 0]", { x: [1e308, 0] }, ({ x }) => x.exp().sum()],
+    ["a total over [2, 1e308, 1e308, 0] (was: size NaN, 1e308 * 1e308 * 0; found by the JSON fuzzer)", { x: [2, 1e308, 1e308, 0] }, ({ x }) => x.exp().sum()],
     ["row sums over [4, 0]: zeros", { x: [4, 0] }, ({ x }) => x.mul(x).sum(1).add(1)],
     ["a product [3, 0] @ [0, 5]: zeros", { a: [3, 0], b: [0, 5] }, ({ a, b }) => a.matmul(b)],
     ["a product [1e308, 0] @ [0, 0] (was: evaluate looped over 1e308 rows)", { a: [1e308, 0], b: [0, 0] }, ({ a, b }) => a.matmul(b)],

@@ -18,6 +18,12 @@ import { show } from "./checks.js";
 import { randomTensor } from "./samples.js";
 import { convOnnx } from "./conv-onnx.js";
 
+/** Whether a window starting at `start` (taps `dilation` apart) has a tap on one of the input's `size` real elements. */
+function touchesInput(start: number, kernel: number, dilation: number, size: number): boolean {
+  const k = start >= 0 ? 0 : Math.ceil(-start / dilation); // the first tap at or after 0
+  return k < kernel && start + k * dilation < size;
+}
+
 /** A pooling window's geometry: the conv of one channel with a kernel of `kernel` (groups 1). */
 export function poolGeometry(x: Aval, attrs: Attrs): ConvGeometry {
   const rank = x.shape.length - 2;
@@ -33,12 +39,15 @@ export function poolGeometry(x: Aval, attrs: Attrs): ConvGeometry {
     const padded = i + a.padBegin[t] + a.padEnd[t];
     if (span > padded) throw new Error(`the window spans ${span} on spatial axis ${t} (kernel ${kernel[t]}, dilation ${a.dilation[t]}), more than the padded input's ${padded} (input ${show(x.shape)})`);
     const o = convOutputSize(i, kernel[t], a.stride[t], a.dilation[t], a.padBegin[t], a.padEnd[t]);
-    for (let p = 0; p < o; p++) {
+    // a window starting inside the input has a real first tap; only those starting in the padding
+    // are checked: the leading ones (start < 0) and, as starts only grow, the last one
+    const check = (p: number) => {
       const start = p * a.stride[t] - a.padBegin[t];
-      let real = false;
-      for (let k = 0; k < kernel[t] && !real; k++) real = start + k * a.dilation[t] >= 0 && start + k * a.dilation[t] < i;
-      if (!real) throw new Error(`window ${p} on spatial axis ${t} covers only padding (starts at ${start}, kernel ${kernel[t]}, dilation ${a.dilation[t]}, input ${show(x.shape)}): use less padding`);
-    }
+      if (touchesInput(start, kernel[t], a.dilation[t], i)) return;
+      throw new Error(`window ${p} on spatial axis ${t} covers only padding (starts at ${start}, kernel ${kernel[t]}, dilation ${a.dilation[t]}, input ${show(x.shape)}): use less padding`);
+    };
+    for (let p = 0; p < o && p * a.stride[t] < a.padBegin[t]; p++) check(p);
+    if (o > 0) check(o - 1);
     return o;
   });
   return { rank, n: x.shape[0] * x.shape[1], cig: 1, cog: 1, input, kernel: kernel as number[], output, ...a, groups: 1 };

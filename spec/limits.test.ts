@@ -13,6 +13,7 @@ import { compile } from "../compile/codegen/compile.js";
 import { grad, vjp } from "../compile/autodiff/reverse.js";
 import { concat } from "../core/indexing.js";
 import { tensor } from "../core/tensor.js";
+import { apply } from "../core/node.js";
 import { viewData } from "../viz/data.js";
 import { gradcError } from "./support/graph-checks.js";
 
@@ -74,4 +75,15 @@ describe("symbolic concats and their gradients", () => {
     assert.deepEqual(evaluate(grad(sym), inputs), want);
     assert.deepEqual(compile(grad(sym)).run(inputs), want);
   });
+});
+
+test("pooling's shape rule checks its padding windows in time independent of the output's length (the JSON fuzzer's seed 99387 hung on [1, 2, 1e308])", () => {
+  // before: the rule walked every one of 1e308 windows looking for one that covers only padding
+  const g = trace({ x: [1, 2, 2 ** 40] }, ({ x }) => ({ out: apply("maxPoolIndex", [x], { kernel: [3], stride: [1], dilation: [2], pads: [1, 0] }) }));
+  assert.deepEqual(g.outputs.out.shape, [1, 2, 2 ** 40 - 3]);
+  // a middle window can fall between two taps that straddle a short input: still refused
+  assert.throws(
+    () => trace({ x: [1, 1, 1] }, ({ x }) => ({ out: apply("maxPoolIndex", [x], { kernel: [2], stride: [1], dilation: [3], pads: [3, 3] }) })),
+    /window 1 on spatial axis 0 covers only padding/,
+  );
 });

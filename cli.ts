@@ -33,8 +33,12 @@ async function main(argv: string[]): Promise<void> {
   // `gradc help inspect` is `gradc inspect --help`
   if (name === "help" && positionals[1]) [name, rest] = [positionals[1], ["--help"]];
   if (!name || name === "help" || argv[0] === "--help" || argv[0] === "-h") {
-    const lines = await Promise.all(Object.entries(commands).map(async ([k, load]) => `  gradc ${k.padEnd(11)} ${(await load().catch(() => null))?.summary ?? ""}`));
-    console.log(`usage: gradc <command> [options]\n\n${lines.join("\n")}\n\nRun gradc help <command> (or gradc <command> --help) for its options; gradc --version prints ${version()}.`);
+    const lines = await Promise.all(
+      Object.entries(commands).map(async ([k, load]) => `  gradc ${k.padEnd(11)} ${(await load().catch(() => null))?.summary ?? ""}`),
+    );
+    console.log(
+      `usage: gradc <command> [options]\n\n${lines.join("\n")}\n\nRun gradc help <command> (or gradc <command> --help) for its options; gradc --version prints ${version()}.`,
+    );
     return;
   }
   const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
@@ -42,13 +46,15 @@ async function main(argv: string[]): Promise<void> {
   await (await load()).run(rest);
 }
 
-main(process.argv.slice(2)).then(
-  // the command is done: a timer or handle a user's module left behind must not keep the process alive
-  () => process.stdout.write("", () => process.exit(process.exitCode ?? 0)),
-).catch((e: unknown) => {
-  if (e instanceof GradcError || (e instanceof Error && e.name === "GradcError")) {
-    console.error(`gradc: ${e.message}`);
-    process.exit(2);
-  }
-  throw e;
-});
+main(process.argv.slice(2))
+  .then(
+    // the command is done: a timer or handle a user's module left behind must not keep the process alive
+    () => process.stdout.write("", () => process.exit(process.exitCode ?? 0)),
+  )
+  .catch((e: unknown) => {
+    if (e instanceof GradcError || (e instanceof Error && e.name === "GradcError")) {
+      console.error(`gradc: ${e.message}`);
+      process.exit(2);
+    }
+    throw e;
+  });

@@ -40,7 +40,22 @@ export { FullyConnectedNet, type NetOptions, type Normalization, type LossAndGra
 export { Solver, type SolverOptions, type SolverData, type Model } from "./nn/solver.js";
 export { sgd, sgdMomentum, rmsprop, adam, updateRules, type OptimConfig, type UpdateRule } from "./nn/optim.js";
 export { exportOnnx, onnxModel, toDot, toJSON, fromJSON, ONNX_OPSET } from "./compile/export/index.js";
-export { flatten, unflatten, mapTree, cloneTree, checkTree, init, initializers, fans, xavierUniform, xavierNormal, kaimingNormal, kaimingUniform, type Tree, type Flat } from "./nn/tree.js";
+export {
+  flatten,
+  unflatten,
+  mapTree,
+  cloneTree,
+  checkTree,
+  init,
+  initializers,
+  fans,
+  xavierUniform,
+  xavierNormal,
+  kaimingNormal,
+  kaimingUniform,
+  type Tree,
+  type Flat,
+} from "./nn/tree.js";
 export { valueAndGrad, jit, type ValueAndGrad, type ValueAndGradOptions, type Jitted, type NodeTree, type InputTree } from "./nn/value-and-grad.js";
 /** Optimizers over parameter trees (PyTorch's conventions): optim.adam({ lr }), optim.sgd({ momentum, nesterov }), optim.schedules.cosine(...). */
 export { trainStep, type TrainStep, type TrainStepOptions } from "./nn/train-step.js";

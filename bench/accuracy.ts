@@ -11,7 +11,9 @@ const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
-const N = arg("n", 64), D = arg("d", 4), seeds = arg("seeds", 3);
+const N = arg("n", 64),
+  D = arg("d", 4),
+  seeds = arg("seeds", 3);
 
 export const accuracyRows: [DType, string, DataShape][] = [
   ["f64", "scale 1e-150", { scale: 1e-150, ratio: 0 }],

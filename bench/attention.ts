@@ -68,22 +68,29 @@ export function benchAttention(T: number, d: number, rounds: number, log: (line:
     const dout = random(backward.input("dout").shape, dtype, r);
     // each backward takes what it reads: the optimized one reads the forward's output O too
     const feed = (g: Graph) => Object.fromEntries(g.inputs.map((x) => [x.name, fout[x.name] ?? fin[x.name] ?? dout]));
-    const inputs = feed(backward), optInputs = feed(optimized);
+    const inputs = feed(backward),
+      optInputs = feed(optimized);
     const describe = (g: Graph) => {
       const s = stats(g);
-      const reduced = g.nodes().filter((n) => n.def?.kind === "reduce").map((n) => `[${n.inputs[0].shape}]`);
+      const reduced = g
+        .nodes()
+        .filter((n) => n.def?.kind === "reduce")
+        .map((n) => `[${n.inputs[0].shape}]`);
       return `${s.nodes} nodes, reductions over ${reduced.join(" ") || "nothing"}`;
     };
     log(`attention backward at T=${T}, d=${d}, ${dtype}: naive ${describe(backward)}; optimized ${describe(optimized)}`);
     const [ni, oi] = timeInterleaved([() => evaluate(backward, inputs), () => evaluate(optimized, optInputs)], rounds);
     rows.push({ dtype, mode: "interpreted", naiveMs: ni, optimizedMs: oi, speedup: ni / oi });
-    const naiveExe = compile(backward), optExe = compile(optimized);
+    const naiveExe = compile(backward),
+      optExe = compile(optimized);
     const [nc, oc] = timeInterleaved([() => naiveExe.run(inputs), () => optExe.run(optInputs)], rounds);
     rows.push({ dtype, mode: "compiled", naiveMs: nc, optimizedMs: oc, speedup: nc / oc });
     // the two agree (the bench times the same function twice over)
-    const a = optExe.run(optInputs), c = evaluate(backward, inputs);
+    const a = optExe.run(optInputs),
+      c = evaluate(backward, inputs);
     for (const k of Object.keys(c)) {
-      let diff = 0, scale = 0;
+      let diff = 0,
+        scale = 0;
       c[k].data.forEach((v, i) => {
         diff = Math.max(diff, Math.abs(v - a[k].data[i]));
         scale = Math.max(scale, Math.abs(v));
@@ -95,9 +102,17 @@ export function benchAttention(T: number, d: number, rounds: number, log: (line:
 }
 
 function main() {
-  const { values } = parseArgs({ options: { T: { type: "string", default: "512" }, d: { type: "string", default: "64" }, rounds: { type: "string", default: "7" }, json: { type: "boolean", default: false } } });
+  const { values } = parseArgs({
+    options: {
+      T: { type: "string", default: "512" },
+      d: { type: "string", default: "64" },
+      rounds: { type: "string", default: "7" },
+      json: { type: "boolean", default: false },
+    },
+  });
   const [T, d, rounds] = [values.T, values.d, values.rounds].map(Number);
-  if (![T, d, rounds].every((v) => Number.isInteger(v) && v > 0 && v <= 1 << 14)) throw new Error("attention bench: --T, --d and --rounds must be positive integers");
+  if (![T, d, rounds].every((v) => Number.isInteger(v) && v > 0 && v <= 1 << 14))
+    throw new Error("attention bench: --T, --d and --rounds must be positive integers");
   const rows = benchAttention(T, d, rounds, values.json ? () => {} : console.log);
   if (values.json) {
     console.log(JSON.stringify({ T, d, rounds, rows }, null, 2));
@@ -105,7 +120,9 @@ function main() {
   }
   console.log(`\n${"dtype".padEnd(6)}${"mode".padEnd(13)}${"naive".padStart(11)}${"optimized".padStart(11)}${"naive/opt".padStart(11)}`);
   for (const r of rows) {
-    console.log(`${r.dtype.padEnd(6)}${r.mode.padEnd(13)}${r.naiveMs.toFixed(2).padStart(8)} ms${r.optimizedMs.toFixed(2).padStart(8)} ms${r.speedup.toFixed(2).padStart(10)}x`);
+    console.log(
+      `${r.dtype.padEnd(6)}${r.mode.padEnd(13)}${r.naiveMs.toFixed(2).padStart(8)} ms${r.optimizedMs.toFixed(2).padStart(8)} ms${r.speedup.toFixed(2).padStart(10)}x`,
+    );
   }
 }
 

@@ -131,7 +131,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
   const probe = rows.find((r) => r.id === "probe")!;
   const bn = compileTimes?.find((c) => c.what.startsWith("batchnorm"));
   const compileMs = bn ? bn.totalMs : null;
-  notes.push("† TF.js and jax-js rows run tf.grads / jit(grad) from x, recomputing the forward (how their users get gradients); gradc rows start from the forward's residuals.");
+  notes.push(
+    "† TF.js and jax-js rows run tf.grads / jit(grad) from x, recomputing the forward (how their users get gradients); gradc rows start from the forward's residuals.",
+  );
   return {
     benchmark: "batchnorm-backward",
     date: new Date().toISOString(),
@@ -174,13 +176,22 @@ export function summarize(r: BenchResult): string {
   ];
   const outside = r.rows.filter((row) => row.cells.some((c) => c.forwardMs !== undefined));
   if (outside.length) {
-    parts.push("", `Forward alone (median), inside the † rows' times: ${outside.map((row) => `${row.id} ${row.cells.map((c) => (c.forwardMs === undefined ? "n/a" : fmtMs(c.forwardMs))).join(" / ")}`).join("; ")}.`);
+    parts.push(
+      "",
+      `Forward alone (median), inside the † rows' times: ${outside.map((row) => `${row.id} ${row.cells.map((c) => (c.forwardMs === undefined ? "n/a" : fmtMs(c.forwardMs))).join(" / ")}`).join("; ")}.`,
+    );
   }
   if (r.compile) {
-    parts.push("", "| compile (first call, fresh process) | trace | grad | optimize | codegen | total | nodes: backward -> optimized |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |");
+    parts.push(
+      "",
+      "| compile (first call, fresh process) | trace | grad | optimize | codegen | total | nodes: backward -> optimized |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    );
     for (const c of r.compile) {
       const ms = (x: number) => x.toFixed(1);
-      parts.push(`| ${c.what} | ${ms(c.traceMs)} | ${ms(c.gradMs)} | ${ms(c.optimizeMs)} | ${ms(c.codegenMs)} | ${ms(c.totalMs)} | ${c.backwardNodes} -> ${c.optimizedNodes} |`);
+      parts.push(
+        `| ${c.what} | ${ms(c.traceMs)} | ${ms(c.gradMs)} | ${ms(c.optimizeMs)} | ${ms(c.codegenMs)} | ${ms(c.totalMs)} | ${c.backwardNodes} -> ${c.optimizedNodes} |`,
+      );
     }
   }
   parts.push("", targetsTable(r.targets), "", ...r.notes.map((n) => `- ${n}`));

@@ -76,11 +76,15 @@ function main(): void {
   console.log("layers  nodes  vjp ms  optimize ms  compile ms  total ms (CPU time)");
   const rows = layers.map((L) => timeLayers(L));
   for (const r of rows) {
-    console.log(`${String(r.layers).padStart(6)} ${String(r.nodes).padStart(6)} ${r.vjpMs.toFixed(0).padStart(7)} ${r.optimizeMs.toFixed(0).padStart(12)} ${r.compileMs.toFixed(0).padStart(11)} ${r.totalMs.toFixed(0).padStart(9)}`);
+    console.log(
+      `${String(r.layers).padStart(6)} ${String(r.nodes).padStart(6)} ${r.vjpMs.toFixed(0).padStart(7)} ${r.optimizeMs.toFixed(0).padStart(12)} ${r.compileMs.toFixed(0).padStart(11)} ${r.totalMs.toFixed(0).padStart(9)}`,
+    );
   }
   const xs = rows.map((r) => r.layers);
   const exp = (ys: number[]) => growthExponent(xs, ys).toFixed(2);
-  console.log(`growth exponent (time ~ L^e): total ${exp(rows.map((r) => r.totalMs))}, vjp ${exp(rows.map((r) => r.vjpMs))}, optimize ${exp(rows.map((r) => r.optimizeMs))}, compile ${exp(rows.map((r) => r.compileMs))}`);
+  console.log(
+    `growth exponent (time ~ L^e): total ${exp(rows.map((r) => r.totalMs))}, vjp ${exp(rows.map((r) => r.vjpMs))}, optimize ${exp(rows.map((r) => r.optimizeMs))}, compile ${exp(rows.map((r) => r.compileMs))}`,
+  );
 }
 
 if (process.argv[1]?.endsWith("compile-scaling.js")) main();

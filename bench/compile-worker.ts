@@ -73,8 +73,16 @@ serveChild(async (req) => {
   const params = ["W1", "b1", "W2", "b2", "W3", "b3", "W4", "b4", "W5", "b5", "W6", "b6"];
   for (let l = 1; l <= 5; l++) params.push(`gamma${l}`, `beta${l}`);
   const timings = [
-    timeIt(`batchnorm ${N}x${D}`, () => zooGraph("batchnorm", [N, D]), (g) => vjp(g).backward),
-    timeIt("6-layer net, batch 50", () => fullyConnectedNet(), (g) => grad(g, { wrt: params })),
+    timeIt(
+      `batchnorm ${N}x${D}`,
+      () => zooGraph("batchnorm", [N, D]),
+      (g) => vjp(g).backward,
+    ),
+    timeIt(
+      "6-layer net, batch 50",
+      () => fullyConnectedNet(),
+      (g) => grad(g, { wrt: params }),
+    ),
   ];
   return { rows: [], notes: [], extra: timings };
 });

@@ -63,9 +63,16 @@ function randn(rng: RandomState, shape: number[], dtype: DType, scale = 1): Tens
 /** gradc's conv fwd+bwd and net iteration, prepared once per dtype, each a function to time. */
 function gradcCases(dtype: DType): { conv: () => unknown; net: () => unknown } {
   const rng = new RandomState(0);
-  const g = trace({ x: { shape: [32, 3, 32, 32], dtype }, w: { shape: [32, 3, 3, 3], dtype }, bias: { shape: [32], dtype } }, ({ x, w, bias }) => ({ out: conv(x, w, { padding: 1, bias }) }));
+  const g = trace({ x: { shape: [32, 3, 32, 32], dtype }, w: { shape: [32, 3, 3, 3], dtype }, bias: { shape: [32], dtype } }, ({ x, w, bias }) => ({
+    out: conv(x, w, { padding: 1, bias }),
+  }));
   const exe = compile(optimize(grad(g, { of: "out", withValue: true })), { reuseOutputs: true });
-  const inputs = { x: randn(rng, [32, 3, 32, 32], dtype), w: randn(rng, [32, 3, 3, 3], dtype), bias: randn(rng, [32], dtype), dout: randn(rng, [32, 32, 32, 32], dtype) };
+  const inputs = {
+    x: randn(rng, [32, 3, 32, 32], dtype),
+    w: randn(rng, [32, 3, 3, 3], dtype),
+    bias: randn(rng, [32], dtype),
+    dout: randn(rng, [32, 32, 32, 32], dtype),
+  };
   const net = new ThreeLayerConvNet({ dtype, seed: 0, reuseOutputs: true });
   const X = randn(rng, [50, 3, 32, 32], dtype);
   const y = Array.from({ length: 50 }, (_, i) => i % 10);
@@ -81,7 +88,12 @@ function child(python: string, which: "numpy" | "torch", reps: number, cpu: bool
   const env: Record<string, string | undefined> = { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const r = spawnSync(python, [SCRIPT, JSON.stringify({ which, reps, dtypes: DTYPES, clock: cpu ? "cpu" : "wall" })], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 24 });
+  const r = spawnSync(python, [SCRIPT, JSON.stringify({ which, reps, dtypes: DTYPES, clock: cpu ? "cpu" : "wall" })], {
+    env,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    maxBuffer: 1 << 24,
+  });
   if (r.status !== 0) return { missing: `${python} ${which}: ${(r.error?.message ?? r.stderr ?? "").trim().split("\n").at(-1)}` };
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
 }
@@ -100,33 +112,49 @@ export function runConvBench(reps: number, cpu = false, log: (line: string) => v
   const np = child("python3", "numpy", reps, cpu);
   const torchPython = "/usr/bin/python3";
   log("# PyTorch eager (/usr/bin/python3, one thread)");
-  const torch = hasTorch(torchPython) ? child(torchPython, "torch", reps, cpu) : { missing: `${torchPython} has no torch (apt-get install python3-torch libopenblas0-pthread)` };
+  const torch = hasTorch(torchPython)
+    ? child(torchPython, "torch", reps, cpu)
+    : { missing: `${torchPython} has no torch (apt-get install python3-torch libopenblas0-pthread)` };
   log("# gradc round 2");
   const second = gradcRound(cases, reps);
   const gradc: Rows = Object.fromEntries(DTYPES.map((d) => [d, { conv: Math.min(first[d].conv, second[d].conv), net: Math.min(first[d].net, second[d].net) }]));
-  const rows = DTYPES.flatMap((d) => (["conv", "net"] as const).map((what) => ({
-    what: what === "conv" ? "conv fwd+bwd [32,3,32,32] * [32,3,3,3], pad 1" : "ThreeLayerConvNet iteration, batch 50",
-    dtype: d,
-    gradcMs: gradc[d][what],
-    numpyMs: "rows" in np ? np.rows[d][what] : null,
-    torchMs: "rows" in torch ? torch.rows[d][what] : null,
-  })));
+  const rows = DTYPES.flatMap((d) =>
+    (["conv", "net"] as const).map((what) => ({
+      what: what === "conv" ? "conv fwd+bwd [32,3,32,32] * [32,3,3,3], pad 1" : "ThreeLayerConvNet iteration, batch 50",
+      dtype: d,
+      gradcMs: gradc[d][what],
+      numpyMs: "rows" in np ? np.rows[d][what] : null,
+      torchMs: "rows" in torch ? torch.rows[d][what] : null,
+    })),
+  );
   const fmt = (v: number | null) => (v === null ? "-" : v.toFixed(2));
   const ratio = (v: number | null, g: number) => (v === null ? "-" : `${(v / g).toFixed(2)}x`);
   log("| case | dtype | gradc ms | numpy ms | numpy / gradc | torch ms | torch / gradc |");
   log("|---|---|---|---|---|---|---|");
-  for (const r of rows) log(`| ${r.what} | ${r.dtype} | ${fmt(r.gradcMs)} | ${fmt(r.numpyMs)} | ${ratio(r.numpyMs, r.gradcMs)} | ${fmt(r.torchMs)} | ${ratio(r.torchMs, r.gradcMs)} |`);
+  for (const r of rows)
+    log(
+      `| ${r.what} | ${r.dtype} | ${fmt(r.gradcMs)} | ${fmt(r.numpyMs)} | ${ratio(r.numpyMs, r.gradcMs)} | ${fmt(r.torchMs)} | ${ratio(r.torchMs, r.gradcMs)} |`,
+    );
   const load1 = os.loadavg();
-  log(`${cpu ? "CPU" : "wall-clock"} ms per call; load average ${load0[0].toFixed(1)} at the start, ${load1[0].toFixed(1)} at the end (${os.cpus().length} cores)${"missing" in np ? `; numpy: ${np.missing}` : ""}${"missing" in torch ? `; torch: ${torch.missing}` : ""}`);
+  log(
+    `${cpu ? "CPU" : "wall-clock"} ms per call; load average ${load0[0].toFixed(1)} at the start, ${load1[0].toFixed(1)} at the end (${os.cpus().length} cores)${"missing" in np ? `; numpy: ${np.missing}` : ""}${"missing" in torch ? `; torch: ${torch.missing}` : ""}`,
+  );
   return {
-    date: new Date().toISOString(), command: `node dist/bench/conv.js --reps ${reps}${cpu ? " --cpu" : ""}`, clock: cpu ? "cpu" : "wall",
+    date: new Date().toISOString(),
+    command: `node dist/bench/conv.js --reps ${reps}${cpu ? " --cpu" : ""}`,
+    clock: cpu ? "cpu" : "wall",
     machine: { cpu: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, node: process.version, loadavgStart: load0, loadavgEnd: load1 },
-    native: nativeStatus(), numpy: "version" in np ? np.version : null, torch: "version" in torch ? torch.version : null, rows,
+    native: nativeStatus(),
+    numpy: "version" in np ? np.version : null,
+    torch: "version" in torch ? torch.version : null,
+    rows,
   };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({ options: { reps: { type: "string", default: "10" }, cpu: { type: "boolean", default: false }, out: { type: "string", default: "bench/results/conv.json" } } });
+  const { values } = parseArgs({
+    options: { reps: { type: "string", default: "10" }, cpu: { type: "boolean", default: false }, out: { type: "string", default: "bench/results/conv.json" } },
+  });
   const reps = Number(values.reps);
   if (!Number.isInteger(reps) || reps < 1) {
     console.error(`bench/conv: --reps must be a positive integer, got "${values.reps}"`);

@@ -17,7 +17,6 @@ export interface Batch {
 
 export const EPS = 1e-5;
 
-
 function normals(n: number, next: () => number, scale = 1, shift = 0): Float64Array {
   const out = new Float64Array(n);
   for (let i = 0; i < n; i += 2) {

@@ -26,7 +26,14 @@ export function figures(g: Graph): Figures {
   const s = stats(g);
   const reductions = g.nodes().filter((n) => n.inputs.length > 0 && n.def.kind === "reduce");
   const { kernels, sweeps } = compile(g).stats;
-  return { nodes: s.nodes, depth: s.reductionDepth, reductions: reductions.length, swept: reductions.reduce((m, n) => m + n.inputs[0].size, 0), kernels, sweeps };
+  return {
+    nodes: s.nodes,
+    depth: s.reductionDepth,
+    reductions: reductions.length,
+    swept: reductions.reduce((m, n) => m + n.inputs[0].size, 0),
+    kernels,
+    sweeps,
+  };
 }
 
 export const families = ["softmax", "log-softmax", "logsumexp", "softmax-cross-entropy", "attention"];
@@ -47,7 +54,9 @@ function main() {
     return;
   }
   const cols = (f: Figures) => [f.nodes, f.depth, f.reductions, f.swept, f.kernels, f.sweeps].join(" | ");
-  console.log("| graph | shape | derived: nodes | depth | reductions | elements swept | kernels | sweeps | optimized: nodes | depth | reductions | elements swept | kernels | sweeps |");
+  console.log(
+    "| graph | shape | derived: nodes | depth | reductions | elements swept | kernels | sweeps | optimized: nodes | depth | reductions | elements swept | kernels | sweeps |",
+  );
   console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) console.log(`| ${r.graph} | ${r.shape.join("x")} | ${cols(r.derived)} | ${cols(r.optimized)} |`);
 }

@@ -62,7 +62,12 @@ export function setupSize(N: number, D: number, seed: number): SizeSetup {
     cotangent: (_, dtype) => batchIn(dtype).dout,
   });
   const byId = (id: string) => program.cases.find((c) => c.id === id)!;
-  for (const [id, from] of [["naive", "backward-naive-f64"], ["interpreted", "backward-optimized-f64"], ["fused", "backward-compiled-f64"], ["fused-f32", "backward-compiled-f32"]] as const) {
+  for (const [id, from] of [
+    ["naive", "backward-naive-f64"],
+    ["interpreted", "backward-optimized-f64"],
+    ["fused", "backward-compiled-f64"],
+    ["fused-f32", "backward-compiled-f32"],
+  ] as const) {
     const c = byId(from);
     cases.push({ id, run: c.run, result: () => asGrads(c.run()) });
   }

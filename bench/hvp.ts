@@ -38,7 +38,13 @@ function netCase(batch: number, rs: RandomState): Case {
   const X = rs.randnTensor([batch, net.inputDim]);
   const y = rs.randnTensor([batch]);
   for (let i = 0; i < batch; i++) y.data[i] = i % net.numClasses;
-  return { name: `6-layer net [100]x5 with batchnorm, batch ${batch} (loss wrt all parameters)`, graph, of: "loss", wrt: Object.keys(net.params), feed: { X, y, ...net.params, ...net.state } };
+  return {
+    name: `6-layer net [100]x5 with batchnorm, batch ${batch} (loss wrt all parameters)`,
+    graph,
+    of: "loss",
+    wrt: Object.keys(net.params),
+    feed: { X, y, ...net.params, ...net.state },
+  };
 }
 
 async function main(): Promise<void> {
@@ -61,13 +67,33 @@ async function main(): Promise<void> {
     const hvpFeed = { ...c.feed, ...dirs, ...cts };
     const gradFeed = { ...c.feed, ...cts };
     console.log(`\n${c.name}`);
-    console.log(`  HVP graph: derived ${sd.nodes} nodes, reduction depth ${sd.reductionDepth}, ${sd.fullSizeReductions} full-size reductions; optimized (${optimizeMs.toFixed(0)} ms) ${so.nodes} nodes, depth ${so.reductionDepth}, ${so.fullSizeReductions} full-size reductions; compiled ${exe.stats.kernels} kernels, ${exe.stats.sweeps} sweeps`);
+    console.log(
+      `  HVP graph: derived ${sd.nodes} nodes, reduction depth ${sd.reductionDepth}, ${sd.fullSizeReductions} full-size reductions; optimized (${optimizeMs.toFixed(0)} ms) ${so.nodes} nodes, depth ${so.reductionDepth}, ${so.fullSizeReductions} full-size reductions; compiled ${exe.stats.kernels} kernels, ${exe.stats.sweeps} sweeps`,
+    );
     let tHvp: Timing | undefined, tTwo: Timing | undefined;
     for (let r = 0; r < timing.rounds; r++) {
-      tHvp = better(tHvp, await timeOnce("compiled HVP", () => exe.run(hvpFeed), timing, () => {}));
-      tTwo = better(tTwo, await timeOnce("two compiled gradients", () => (gradExe.run(gradFeed), gradExe.run(gradFeed)), timing, () => {}));
+      tHvp = better(
+        tHvp,
+        await timeOnce(
+          "compiled HVP",
+          () => exe.run(hvpFeed),
+          timing,
+          () => {},
+        ),
+      );
+      tTwo = better(
+        tTwo,
+        await timeOnce(
+          "two compiled gradients",
+          () => (gradExe.run(gradFeed), gradExe.run(gradFeed)),
+          timing,
+          () => {},
+        ),
+      );
     }
-    console.log(`  compiled HVP ${tHvp!.ms.toFixed(3)} ms; two compiled gradient evaluations ${tTwo!.ms.toFixed(3)} ms; ratio (two gradients / HVP) ${(tTwo!.ms / tHvp!.ms).toFixed(2)}`);
+    console.log(
+      `  compiled HVP ${tHvp!.ms.toFixed(3)} ms; two compiled gradient evaluations ${tTwo!.ms.toFixed(3)} ms; ratio (two gradients / HVP) ${(tTwo!.ms / tHvp!.ms).toFixed(2)}`,
+    );
   }
 }
 

@@ -22,7 +22,15 @@ const dir = fileURLToPath(new URL("../../examples/models/", import.meta.url));
 
 function inputsFor(g: Graph): Record<string, Tensor> {
   const next = mulberry32(231);
-  return Object.fromEntries(g.inputs.map((x) => [x.name, new Tensor(Float64Array.from({ length: x.size }, (_, j) => (x.name === "y" ? (j * 7) % 10 : next() - 0.5)), x.shape)]));
+  return Object.fromEntries(
+    g.inputs.map((x) => [
+      x.name,
+      new Tensor(
+        Float64Array.from({ length: x.size }, (_, j) => (x.name === "y" ? (j * 7) % 10 : next() - 0.5)),
+        x.shape,
+      ),
+    ]),
+  );
 }
 
 /** Best time per call (ms) of each graph's compiled run, rounds interleaved. */
@@ -36,7 +44,8 @@ function timeCompiled(graphs: Graph[]): number[] {
   for (let r = 0; r < rounds; r++) {
     runs.forEach((run, k) => {
       run();
-      const reps = 20, t0 = performance.now();
+      const reps = 20,
+        t0 = performance.now();
       for (let j = 0; j < reps; j++) run();
       best[k] = Math.min(best[k], (performance.now() - t0) / reps);
     });
@@ -44,15 +53,22 @@ function timeCompiled(graphs: Graph[]): number[] {
   return best;
 }
 
-console.log("| model | graph | nodes | multiply-adds | elementwise | reduction passes | optimize ms | stop | compiled ms |\n|---|---|---|---|---|---|---:|---|---|");
+console.log(
+  "| model | graph | nodes | multiply-adds | elementwise | reduction passes | optimize ms | stop | compiled ms |\n|---|---|---|---|---|---|---:|---|---|",
+);
 for (const name of ["mlp-gelu", "causal-attention", "transformer-block", "vae-loss"]) {
   const m = (await import(`${dir}${name}.mjs`)).default as { inputs: Record<string, number[]>; fn: (xs: Record<string, Node>) => Node; wrt: string[] };
   const g = trace(m.inputs, (xs) => ({ out: m.fn(xs) }));
-  for (const [kind, derived] of [["backward", grad(g, { of: "out", wrt: m.wrt })], ["HVP", hvp(g, { of: "out", wrt: m.wrt })]] as const) {
+  for (const [kind, derived] of [
+    ["backward", grad(g, { of: "out", wrt: m.wrt })],
+    ["HVP", hvp(g, { of: "out", wrt: m.wrt })],
+  ] as const) {
     const r = optimizeReport(derived);
     const [a, b] = [work(derived), work(r.graph)];
     const [ta, tb] = timeCompiled([derived, r.graph]);
     const pair = (x: number, y: number) => `${x} -> ${y}`;
-    console.log(`| ${name} | ${kind} | ${pair(a.nodes, b.nodes)} | ${pair(a.multiplyAdds, b.multiplyAdds)} | ${pair(a.elementwise, b.elementwise)} | ${pair(a.passes, b.passes)} | ${r.ms.toFixed(0)} | ${r.stop} | ${ta.toFixed(3)} -> ${tb.toFixed(3)} |`);
+    console.log(
+      `| ${name} | ${kind} | ${pair(a.nodes, b.nodes)} | ${pair(a.multiplyAdds, b.multiplyAdds)} | ${pair(a.elementwise, b.elementwise)} | ${pair(a.passes, b.passes)} | ${r.ms.toFixed(0)} | ${r.stop} | ${ta.toFixed(3)} -> ${tb.toFixed(3)} |`,
+    );
   }
 }

@@ -169,7 +169,8 @@ export function experimentComparison(python = "python3"): NumpyComparison["exper
   };
   try {
     return (["f32", "f64"] as const).map((dtype) => {
-      let g = Infinity, n: number | null = Infinity;
+      let g = Infinity,
+        n: number | null = Infinity;
       for (let round = 0; round < 2; round++) {
         const ns = timed(python, [reference, dir, "--dtype", dtype]);
         n = ns === null || n === null ? null : Math.min(n, ns);
@@ -196,7 +197,12 @@ export function runNumpy(sizes: [number, number][], reps: number, python = "pyth
     return { out: JSON.parse(text) };
   } catch (e) {
     const err = e as { code?: string; stderr?: string; message: string };
-    const why = err.code === "ENOENT" ? `${python} not found` : /No module named .?numpy/.test(err.stderr ?? "") ? "python3 has no numpy" : `numpy run failed: ${(err.stderr || err.message).trim().split("\n").pop()}`;
+    const why =
+      err.code === "ENOENT"
+        ? `${python} not found`
+        : /No module named .?numpy/.test(err.stderr ?? "")
+          ? "python3 has no numpy"
+          : `numpy run failed: ${(err.stderr || err.message).trim().split("\n").pop()}`;
     return { out: null, error: why };
   }
 }
@@ -282,8 +288,10 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
   }
   log("# two threads (one thread and two interleaved)");
   const threaded: NumpyComparison["threaded"] = (["f64", "f32"] as const).map((dtype) => {
-    const one = iterationCase(dtype), two = iterationCase(dtype, true);
-    let a = Infinity, b = Infinity;
+    const one = iterationCase(dtype),
+      two = iterationCase(dtype, true);
+    let a = Infinity,
+      b = Infinity;
     for (let r = 0; r < 3; r++) {
       a = Math.min(a, wallMedian(one, reps));
       b = Math.min(b, wallMedian(two, reps));
@@ -293,7 +301,11 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
   log("# experiment deep end to end (child processes: nn/numpy_reference.py, then gradc)");
   const experiment = experimentComparison();
   const [n64, n32] = [measureNativePeak("f64"), measureNativePeak("f32")];
-  const peakGFlops: NumpyComparison["peakGFlops"] = { f64: measurePeak("f64"), f32: measurePeak("f32"), ...(n64 && n32 ? { native: { f64: n64.gflops, f32: n32.gflops, bits: n64.bits } } : {}) };
+  const peakGFlops: NumpyComparison["peakGFlops"] = {
+    f64: measurePeak("f64"),
+    f32: measurePeak("f32"),
+    ...(n64 && n32 ? { native: { f64: n64.gflops, f32: n32.gflops, bits: n64.bits } } : {}),
+  };
   const matmul: NumpyComparison["matmul"] = [];
   for (const dtype of ["f64", "f32"] as const) {
     for (const kernel of native ? (["native", "wasm"] as const) : (["wasm"] as const)) {
@@ -314,12 +326,36 @@ export function runNumpyComparison(opts: { sizes?: [number, number][]; reps?: nu
     torch: torchVersion,
     ...(torchMissing && !torchVersion ? { torchMissing } : {}),
     attention: ATTENTION_HEADS.flatMap((heads) =>
-      ATTENTION_T.flatMap((T) => (["f64", "f32"] as const).map((dtype) => ({ heads, T, d: 64, dtype, gradcMs: gradcAt.get(`${heads}:${T}:${dtype}`)!, torchMs: torchAt.get(`${heads}:${T}:${dtype}`) ?? null }))),
+      ATTENTION_T.flatMap((T) =>
+        (["f64", "f32"] as const).map((dtype) => ({
+          heads,
+          T,
+          d: 64,
+          dtype,
+          gradcMs: gradcAt.get(`${heads}:${T}:${dtype}`)!,
+          torchMs: torchAt.get(`${heads}:${T}:${dtype}`) ?? null,
+        })),
+      ),
     ),
     batchnorm: sizes.flatMap(([N, D]) =>
-      (["f64", "f32"] as const).map((dtype) => ({ N, D, dtype, gradcMs: gradcBn.get(`${N}x${D}:${dtype}`)!, fusedMs: fusedBn.get(`${N}x${D}:${dtype}`)!, numpyMs: numpyBn.get(`${N}x${D}:${dtype}`) ?? null, torchMs: torchBn.get(`${N}x${D}:${dtype}`) ?? null, probeMs: probe.get(`${N}x${D}`) ?? null })),
+      (["f64", "f32"] as const).map((dtype) => ({
+        N,
+        D,
+        dtype,
+        gradcMs: gradcBn.get(`${N}x${D}:${dtype}`)!,
+        fusedMs: fusedBn.get(`${N}x${D}:${dtype}`)!,
+        numpyMs: numpyBn.get(`${N}x${D}:${dtype}`) ?? null,
+        torchMs: torchBn.get(`${N}x${D}:${dtype}`) ?? null,
+        probeMs: probe.get(`${N}x${D}`) ?? null,
+      })),
     ),
-    iteration: (["f64", "f32"] as const).map((dtype) => ({ dtype, gradcMs: gradcIt.get(dtype)!, numpyMs: numpyIt.get(dtype) ?? null, torchMs: torchIt.get(dtype) ?? null, ...(wasmIt.has(dtype) ? { wasmMs: wasmIt.get(dtype)! } : {}) })),
+    iteration: (["f64", "f32"] as const).map((dtype) => ({
+      dtype,
+      gradcMs: gradcIt.get(dtype)!,
+      numpyMs: numpyIt.get(dtype) ?? null,
+      torchMs: torchIt.get(dtype) ?? null,
+      ...(wasmIt.has(dtype) ? { wasmMs: wasmIt.get(dtype)! } : {}),
+    })),
     threaded,
     experiment,
     peakGFlops,
@@ -340,10 +376,19 @@ export function addNumpyRows(report: BenchReport, N: number, D: number): void {
   for (const c of np.out.batchnorm as { dtype: DType; ms: number }[]) {
     const baseline = `backward-compiled-${c.dtype}`;
     if (!report.rows.some((r) => r.id === baseline)) continue;
-    report.rows.push({ id: `backward-numpy-${c.dtype}`, label: "numpy `batchnorm_backward_alt` (the seed's code)", pass: "backward", dtype: c.dtype, baseline, ms: c.ms });
+    report.rows.push({
+      id: `backward-numpy-${c.dtype}`,
+      label: "numpy `batchnorm_backward_alt` (the seed's code)",
+      pass: "backward",
+      dtype: c.dtype,
+      baseline,
+      ms: c.ms,
+    });
   }
   addRatios(report.rows);
-  report.notes.push(`numpy ${np.out.numpy} rows: the seed's batchnorm_backward_alt from the same kind of residuals, in a python3 child process with OPENBLAS_NUM_THREADS=1, median wall-clock time per call; ratio to gradc's compiled backward.`);
+  report.notes.push(
+    `numpy ${np.out.numpy} rows: the seed's batchnorm_backward_alt from the same kind of residuals, in a python3 child process with OPENBLAS_NUM_THREADS=1, median wall-clock time per call; ratio to gradc's compiled backward.`,
+  );
 }
 
 const f = (x: number | null, d = 3) => (x === null ? "n/a" : x.toFixed(d));
@@ -364,17 +409,37 @@ export function summarizeComparison(r: NumpyComparison): string {
     ...(r.torchMissing ? [`**No PyTorch rows: ${r.torchMissing}.**`, ""] : []),
     "| work | dtype | gradc plain `run` ms | gradc loop mode ms | plain / loop | PyTorch eager ms | PyTorch / gradc plain | PyTorch / gradc loop | numpy ms |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ...r.batchnorm.map((c) => `| batchnorm backward ${c.N}x${c.D} | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.fusedMs)} | ${f(c.gradcMs / c.fusedMs, 2)} | ${f(c.torchMs)} | ${ratio(c.torchMs, c.gradcMs)} | ${ratio(c.torchMs, c.fusedMs)} | ${f(c.numpyMs)} |`),
-    ...r.iteration.map((c) => `| training iteration, 6-layer net with batchnorm, batch 50 | ${c.dtype} | ${f(c.gradcMs)} | | | ${f(c.torchMs)} | ${ratio(c.torchMs, c.gradcMs)} | | ${f(c.numpyMs)} |`),
-    ...r.attention.map((c) => `| attention forward + backward, T=${c.T}, d=${c.d}, ${c.heads === 1 ? "one head" : `${c.heads} heads`} | ${c.dtype} | ${f(c.gradcMs)} | | | ${f(c.torchMs)} | ${ratio(c.torchMs, c.gradcMs)} | | |`),
+    ...r.batchnorm.map(
+      (c) =>
+        `| batchnorm backward ${c.N}x${c.D} | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.fusedMs)} | ${f(c.gradcMs / c.fusedMs, 2)} | ${f(c.torchMs)} | ${ratio(c.torchMs, c.gradcMs)} | ${ratio(c.torchMs, c.fusedMs)} | ${f(c.numpyMs)} |`,
+    ),
+    ...r.iteration.map(
+      (c) =>
+        `| training iteration, 6-layer net with batchnorm, batch 50 | ${c.dtype} | ${f(c.gradcMs)} | | | ${f(c.torchMs)} | ${ratio(c.torchMs, c.gradcMs)} | | ${f(c.numpyMs)} |`,
+    ),
+    ...r.attention.map(
+      (c) =>
+        `| attention forward + backward, T=${c.T}, d=${c.d}, ${c.heads === 1 ? "one head" : `${c.heads} heads`} | ${c.dtype} | ${f(c.gradcMs)} | | | ${f(c.torchMs)} | ${ratio(c.torchMs, c.gradcMs)} | | |`,
+    ),
     "",
     "gradc plain `run`: `compile(g).run(feeds)` with no options (fresh outputs, large ones from the output pool; inputs copied where WebAssembly reads them; `node dist/bench/outputs.js` splits the difference); loop mode: `reuseOutputs` and inputs placed in the executable's `inputArray`s. PyTorch: `aten::native_batch_norm_backward` (its hand-written kernel), `nn.Sequential` of Linear/BatchNorm1d/ReLU with `cross_entropy` and `backward()`, and `softmax(q @ k.transpose(-2, -1) * scale) @ v` with `backward(dout)` (q, k, v [T,64], or [H,T,64] for H heads); `torch.set_num_threads(1)`, OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset in its child process. Above 1 in PyTorch / gradc: gradc is faster.",
     "",
     "| work | dtype | gradc ms | numpy ms | numpy / gradc | gradc reuseOutputs ms | that / probe |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
-    ...r.batchnorm.map((c) => `| batchnorm backward ${c.N}x${c.D} | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.numpyMs)} | ${c.numpyMs === null ? "n/a" : f(c.numpyMs / c.gradcMs, 2)} | ${f(c.fusedMs)} | ${c.probeMs === null ? "n/a" : f(c.fusedMs / c.probeMs, 2)} |`),
-    ...r.iteration.map((c) => `| training iteration, 6-layer net with batchnorm, batch 50 | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.numpyMs)} | ${c.numpyMs === null ? "n/a" : f(c.numpyMs / c.gradcMs, 2)} | | |`),
-    ...r.iteration.filter((c) => c.wasmMs !== undefined).map((c) => `| the same, native kernels off (WebAssembly products) | ${c.dtype} | ${f(c.wasmMs!)} | ${f(c.numpyMs)} | ${c.numpyMs === null ? "n/a" : f(c.numpyMs / c.wasmMs!, 2)} | | |`),
+    ...r.batchnorm.map(
+      (c) =>
+        `| batchnorm backward ${c.N}x${c.D} | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.numpyMs)} | ${c.numpyMs === null ? "n/a" : f(c.numpyMs / c.gradcMs, 2)} | ${f(c.fusedMs)} | ${c.probeMs === null ? "n/a" : f(c.fusedMs / c.probeMs, 2)} |`,
+    ),
+    ...r.iteration.map(
+      (c) =>
+        `| training iteration, 6-layer net with batchnorm, batch 50 | ${c.dtype} | ${f(c.gradcMs)} | ${f(c.numpyMs)} | ${c.numpyMs === null ? "n/a" : f(c.numpyMs / c.gradcMs, 2)} | | |`,
+    ),
+    ...r.iteration
+      .filter((c) => c.wasmMs !== undefined)
+      .map(
+        (c) =>
+          `| the same, native kernels off (WebAssembly products) | ${c.dtype} | ${f(c.wasmMs!)} | ${f(c.numpyMs)} | ${c.numpyMs === null ? "n/a" : f(c.numpyMs / c.wasmMs!, 2)} | | |`,
+      ),
     "",
     `Batchnorm: gradc's default run (\`compile(optimize(backward)).run\`, fresh output arrays, as numpy's function returns new arrays) against numpy's \`batchnorm_backward_alt\`; the reuseOutputs run (outputs in the executable's buffers and inputs in its \`inputArray\`s, the batchnorm table's "fused" row) against the probe: the float64 streaming probe over the same two sweeps' bytes (bench/probe.ts; the float32 runs move half its bytes). Iteration: \`net.loss(X, y)\`, forward and every gradient, both sides.`,
     "",
@@ -383,26 +448,35 @@ export function summarizeComparison(r: NumpyComparison): string {
       : [
           "| end to end: `gradc experiment deep` vs the notebook's code in numpy (`nn/numpy_reference.py`), CIFAR-10 subset, each a fresh process | dtype | gradc s | numpy s | numpy / gradc |",
           "| --- | --- | ---: | ---: | ---: |",
-          ...r.experiment.map((c) => `| experiment deep (2 nets x 200 iterations, accuracy checks, start-up and data loading) | ${c.dtype} | ${f(c.gradcS, 2)} | ${f(c.numpyS, 2)} | ${c.numpyS === null ? "n/a" : f(c.numpyS / c.gradcS, 2)} |`),
+          ...r.experiment.map(
+            (c) =>
+              `| experiment deep (2 nets x 200 iterations, accuracy checks, start-up and data loading) | ${c.dtype} | ${f(c.gradcS, 2)} | ${f(c.numpyS, 2)} | ${c.numpyS === null ? "n/a" : f(c.numpyS / c.gradcS, 2)} |`,
+          ),
         ]),
     "",
     `Two cores (its own rows, not compared with numpy): the iteration with \`threads: true\` (the first layer's two products split C with a helper thread: the native kernels' own, or the WebAssembly worker when they are off), one thread and two interleaved in the same run: ${r.threaded.map((t) => `${t.dtype} ${f(t.oneThreadWallMs)} -> ${f(t.twoThreadsWallMs)} ms (x${f(t.oneThreadWallMs / t.twoThreadsWallMs, 2)})`).join(", ")}.`,
     "",
     `Peak of 128-bit lanes (mul + add, no FMA; bench/peak.ts): f64x2 ${f(r.peakGFlops.f64, 1)} GFLOP/s, f32x4 ${f(r.peakGFlops.f32, 1)} GFLOP/s.` +
-      (r.peakGFlops.native ? ` Native kernels' peak, the same loop in ${r.peakGFlops.native.bits}-bit vectors: f64 ${f(r.peakGFlops.native.f64, 1)} GFLOP/s, f32 ${f(r.peakGFlops.native.f32, 1)} GFLOP/s.` : " Native kernels: not built."),
+      (r.peakGFlops.native
+        ? ` Native kernels' peak, the same loop in ${r.peakGFlops.native.bits}-bit vectors: f64 ${f(r.peakGFlops.native.f64, 1)} GFLOP/s, f32 ${f(r.peakGFlops.native.f32, 1)} GFLOP/s.`
+        : " Native kernels: not built."),
     "",
     "| matrix product (fastest of its calls, as the peak is the best of its runs) | dtype | ms | GFLOP/s | of peak |",
     "| --- | --- | ---: | ---: | ---: |",
-    ...r.matmul.map((c) => `| ${c.what}${c.kernel ? (c.kernel === "native" ? " (native)" : " (WebAssembly)") : ""} | ${c.dtype} | ${f(c.ms)} | ${f(c.gflops, 1)} | ${(c.ofPeak * 100).toFixed(0)}% |`),
+    ...r.matmul.map(
+      (c) =>
+        `| ${c.what}${c.kernel ? (c.kernel === "native" ? " (native)" : " (WebAssembly)") : ""} | ${c.dtype} | ${f(c.ms)} | ${f(c.gflops, 1)} | ${(c.ofPeak * 100).toFixed(0)}% |`,
+    ),
     "",
     "Each product's share is of its own back end's peak: the native kernels' against the native peak, WebAssembly's against the 128-bit one.",
   );
   return lines.join("\n");
 }
 
-
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { sizes: { type: "string" }, reps: { type: "string" }, out: { type: "string", default: "bench/results/numpy.json" } } });
+  const { values } = parseArgs({
+    options: { sizes: { type: "string" }, reps: { type: "string" }, out: { type: "string", default: "bench/results/numpy.json" } },
+  });
   // the output path is checked (its folder made) before the minutes of work, not after
   mkdirSync(dirname(values.out!), { recursive: true });
   const r = runNumpyComparison({ sizes: values.sizes ? parseSizes(values.sizes) : undefined, reps: values.reps ? Number(values.reps) : undefined });

@@ -36,7 +36,11 @@ async function time(fn: () => unknown): Promise<number> {
   return median(ms);
 }
 
-interface Row { graph: string; engine: string; ms: number }
+interface Row {
+  graph: string;
+  engine: string;
+  ms: number;
+}
 const rows: Row[] = [];
 
 async function compare(label: string, g: Graph, inputs: Record<string, Tensor>, ortGraphs: [string, Graph][]): Promise<void> {
@@ -71,7 +75,10 @@ for (const dtype of ["f64", "f32"] as const) {
     Object.assign(values, evaluate(forward, values), { dout: randomInputs(forward, seeded(2)).x });
     const inputs = Object.fromEntries(backward.inputNames.map((k) => [k, values[k]]));
     const opt = optimize(backward);
-    await compare(`batchnorm backward 1024x1024 ${dtype}`, opt, inputs, [["optimized", opt], ["naive", backward]]);
+    await compare(`batchnorm backward 1024x1024 ${dtype}`, opt, inputs, [
+      ["optimized", opt],
+      ["naive", backward],
+    ]);
   }
 
   // the notebook's 6-layer net (5 hidden layers of 100, batchnorm), one training step at a batch of 50
@@ -88,4 +95,5 @@ for (const dtype of ["f64", "f32"] as const) {
 
 const base = new Map(rows.filter((r) => r.engine === "gradc compiled").map((r) => [r.graph, r.ms]));
 console.log(`${"graph".padEnd(42)}${"engine".padEnd(42)}${"ms".padStart(9)}${"vs gradc".padStart(10)}`);
-for (const r of rows) console.log(`${r.graph.padEnd(42)}${r.engine.padEnd(42)}${r.ms.toFixed(3).padStart(9)}${(r.ms / base.get(r.graph)!).toFixed(2).padStart(9)}x`);
+for (const r of rows)
+  console.log(`${r.graph.padEnd(42)}${r.engine.padEnd(42)}${r.ms.toFixed(3).padStart(9)}${(r.ms / base.get(r.graph)!).toFixed(2).padStart(9)}x`);

@@ -46,9 +46,12 @@ function time(g: Graph, traced: boolean): { ms: number; stop: string } {
 
 /** Exponent p of time ~ nodes^p by least squares on the logs. */
 export function exponent(rows: [number, number][]): number {
-  const xs = rows.map(([n]) => Math.log(n)), ys = rows.map(([, t]) => Math.log(t));
-  const mx = xs.reduce((s, v) => s + v, 0) / xs.length, my = ys.reduce((s, v) => s + v, 0) / ys.length;
-  const num = xs.reduce((s, x, i) => s + (x - mx) * (ys[i] - my), 0), den = xs.reduce((s, x) => s + (x - mx) ** 2, 0);
+  const xs = rows.map(([n]) => Math.log(n)),
+    ys = rows.map(([, t]) => Math.log(t));
+  const mx = xs.reduce((s, v) => s + v, 0) / xs.length,
+    my = ys.reduce((s, v) => s + v, 0) / ys.length;
+  const num = xs.reduce((s, x, i) => s + (x - mx) * (ys[i] - my), 0),
+    den = xs.reduce((s, x) => s + (x - mx) ** 2, 0);
   return num / den;
 }
 
@@ -71,7 +74,10 @@ for (const [name, make] of families) {
   console.log(`growth exponent (${rows[0][0]}..${rows[rows.length - 1][0]} nodes): ${exponent(rows).toFixed(2)}`);
 }
 console.log("\nelementwise chain of 1,000 ops (forward), and a 256-layer MLP's backward");
-for (const [name, g] of [["chain 1,000 ops", elementwiseChain(1000)], ["MLP 256 layers, backward", grad(deepMlp(256))]] as const) {
+for (const [name, g] of [
+  ["chain 1,000 ops", elementwiseChain(1000)],
+  ["MLP 256 layers, backward", grad(deepMlp(256))],
+] as const) {
   const { ms, stop } = time(g, false);
   console.log(`| ${name} | ${stats(g).nodes} nodes | ${ms.toFixed(0)} ms | ${stop} |`);
 }

@@ -17,9 +17,11 @@ const STEPS = 1 << 20;
 function peakModule(dtype: "f64" | "f32"): () => void {
   const [mul, add, splat] = dtype === "f32" ? [V.f32x4Mul, V.f32x4Add, V.f32x4Splat] : [V.f64x2Mul, V.f64x2Add, V.f64x2Splat];
   // locals: 0 = counter (i32); 1..CHAINS = accumulators, CHAINS+1 = m, CHAINS+2 = a (v128)
-  const M = CHAINS + 1, A = CHAINS + 2;
+  const M = CHAINS + 1,
+    A = CHAINS + 2;
   const c: number[] = [];
-  const constant = (v: number) => (dtype === "f32" ? [0x43, ...new Uint8Array(new Float32Array([v]).buffer)] : [0x44, ...new Uint8Array(new Float64Array([v]).buffer)]);
+  const constant = (v: number) =>
+    dtype === "f32" ? [0x43, ...new Uint8Array(new Float32Array([v]).buffer)] : [0x44, ...new Uint8Array(new Float64Array([v]).buffer)];
   c.push(...constant(0.999999), ...simd(splat), SET, M, ...constant(1e-7), ...simd(splat), SET, A);
   for (let k = 1; k <= CHAINS; k++) c.push(...constant(k), ...simd(splat), SET, k);
   c.push(LOOP, VOID);
@@ -29,7 +31,13 @@ function peakModule(dtype: "f64" | "f32"): () => void {
   c.push(I32, 0, GET, 1);
   for (let k = 2; k <= CHAINS; k++) c.push(GET, k, ...simd(add));
   c.push(...simd(V.store, 4, 0), END);
-  const body = [...vec([[1, 0x7f], [CHAINS + 2, 0x7b]]), ...c];
+  const body = [
+    ...vec([
+      [1, 0x7f],
+      [CHAINS + 2, 0x7b],
+    ]),
+    ...c,
+  ];
   const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(1, [body], ["run"])));
   return inst.exports.run as () => void;
 }

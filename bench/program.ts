@@ -163,7 +163,14 @@ export function programCases(build: (dtype: DType) => Graph | string, opts: Case
     };
     for (const pass of passes) {
       for (const { engine, label } of ENGINES) {
-        cases.push({ id: `${pass}-${engine}-${dtype}`, label: label.replace("%s", pass), pass, dtype, baseline: `${pass}-compiled-${dtype}`, run: runs[pass][engine] });
+        cases.push({
+          id: `${pass}-${engine}-${dtype}`,
+          label: label.replace("%s", pass),
+          pass,
+          dtype,
+          baseline: `${pass}-compiled-${dtype}`,
+          run: runs[pass][engine],
+        });
       }
     }
     shape ??= {
@@ -250,11 +257,28 @@ export async function runProgramBench(build: (dtype: DType) => Graph | string, o
   const rows: BenchRow[] = cases.map((c) => {
     const t = best.get(c.id)!;
     const want = reference.get(c.pass);
-    return { id: c.id, label: c.label, pass: c.pass, dtype: c.dtype, baseline: c.baseline, ms: t.ms, timing: t, ...(want ? { relErr: relativeError(c.run(), want) } : {}) };
+    return {
+      id: c.id,
+      label: c.label,
+      pass: c.pass,
+      dtype: c.dtype,
+      baseline: c.baseline,
+      ms: t.ms,
+      timing: t,
+      ...(want ? { relErr: relativeError(c.run(), want) } : {}),
+    };
   });
   for (const s of skipped) {
     for (const pass of ["backward", "forward"] as const) {
-      for (const { engine, label } of ENGINES) rows.push({ id: `${pass}-${engine}-${s.dtype}`, label: label.replace("%s", pass), pass, dtype: s.dtype, baseline: `${pass}-compiled-${s.dtype}`, skipped: s.reason });
+      for (const { engine, label } of ENGINES)
+        rows.push({
+          id: `${pass}-${engine}-${s.dtype}`,
+          label: label.replace("%s", pass),
+          pass,
+          dtype: s.dtype,
+          baseline: `${pass}-compiled-${s.dtype}`,
+          skipped: s.reason,
+        });
     }
   }
   addRatios(rows);
@@ -283,10 +307,7 @@ const fmtRatio = (r: number | null | undefined) => (r == null ? "" : `x${r >= 10
 
 /** The markdown table: one line per row, grouped by pass, ratios to the compiled row of its dtype. */
 export function benchTable(r: BenchReport): string {
-  const lines = [
-    `| pass | way | dtype | median per call | / compiled |`,
-    `| --- | --- | --- | ---: | ---: |`,
-  ];
+  const lines = [`| pass | way | dtype | median per call | / compiled |`, `| --- | --- | --- | ---: | ---: |`];
   for (const pass of ["backward", "forward"] as const) {
     for (const row of r.rows.filter((x) => x.pass === pass)) {
       lines.push(`| ${pass} | ${row.label} | ${row.dtype} | ${row.ms === undefined ? `n/a (${row.skipped})` : fmtMs(row.ms)} | ${fmtRatio(row.ratio)} |`);
@@ -300,7 +321,9 @@ export function summarizeBench(r: BenchReport): string {
   const s = r.graph;
   return [
     `## gradc bench ${r.program}${r.summary ? `: ${r.summary}` : ""}`,
-    `inputs ${Object.entries(r.inputs).map(([k, v]) => `${k}: ${v}`).join(", ")}`,
+    `inputs ${Object.entries(r.inputs)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(", ")}`,
     `nodes: forward ${s.forwardNodes} (optimized ${s.optimizedForwardNodes}), backward ${s.backwardNodes} naive -> ${s.optimizedNodes} optimized; reduction depth ${s.reductionDepth.naive} -> ${s.reductionDepth.optimized}; compiled to ${s.kernels} kernel(s), ${s.sweeps} sweep(s)`,
     `Machine: ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}; load average ${r.machine.loadavgStart[0].toFixed(1)} -> ${r.machine.loadavgEnd[0].toFixed(1)}. Median per call, best of ${r.timing.rounds} interleaved round(s); ratios from this run.`,
     "",

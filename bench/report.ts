@@ -130,7 +130,14 @@ export function targetsTable(results: readonly TargetResult[]): string {
   for (const r of results) {
     const isCompile = r.size === "-";
     const measured = r.measured === null ? "n/a" : isCompile ? fmtMs(r.measured) : `x${r.measured.toPrecision(3)}`;
-    const met = r.met === null ? "not measured" : r.met ? "yes" : isCompile ? `no (${(r.measured! / r.required).toFixed(2)}x over)` : `no (${((r.measured! / r.required) * 100).toFixed(0)}% of target)`;
+    const met =
+      r.met === null
+        ? "not measured"
+        : r.met
+          ? "yes"
+          : isCompile
+            ? `no (${(r.measured! / r.required).toFixed(2)}x over)`
+            : `no (${((r.measured! / r.required) * 100).toFixed(0)}% of target)`;
     lines.push(`| ${r.target} | ${r.size} | ${measured} | ${met} |`);
   }
   return lines.join("\n");

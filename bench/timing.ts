@@ -39,7 +39,10 @@ export interface Timing {
  * timing, which doubles as warm-up.
  */
 export async function timeOnce(name: string, fn: () => unknown, opts: TimingOptions, log: (line: string) => void = console.log): Promise<Timing> {
-  const summary = await b.suite(name, b.add(name, () => fn, { maxTime: opts.maxTime, minSamples: opts.minSamples }));
+  const summary = await b.suite(
+    name,
+    b.add(name, () => fn, { maxTime: opts.maxTime, minSamples: opts.minSamples }),
+  );
   const r = summary.results[0];
   const t: Timing = {
     ms: r.details.median * 1000,

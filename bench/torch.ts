@@ -59,7 +59,12 @@ export function runTorch(sizes: [number, number][], reps: number, T: number[], i
   const p = torchPython();
   if ("missing" in p) return { error: p.missing };
   try {
-    const text = execFileSync(p.python, [SCRIPT, JSON.stringify({ sizes, reps, T, iteration, heads })], { env: torchEnv(), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 24 });
+    const text = execFileSync(p.python, [SCRIPT, JSON.stringify({ sizes, reps, T, iteration, heads })], {
+      env: torchEnv(),
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      maxBuffer: 1 << 24,
+    });
     return { out: JSON.parse(text) as TorchOut };
   } catch (e) {
     const err = e as { stderr?: string; message: string };
@@ -97,7 +102,8 @@ export function attentionCase(T: number, d: number, dtype: DType, heads = 1): ()
       scale = Math.max(scale, Math.abs(v));
       diff = Math.max(diff, Math.abs(v - got[k].data[i]));
     });
-    if (!(diff <= (dtype === "f32" ? 1e-4 : 1e-12) * Math.max(scale, 1))) throw new Error(`attention case: forward output ${k} differs from evaluate by ${diff}`);
+    if (!(diff <= (dtype === "f32" ? 1e-4 : 1e-12) * Math.max(scale, 1)))
+      throw new Error(`attention case: forward output ${k} differs from evaluate by ${diff}`);
   }
   return () => {
     const out = fwd.run(fin);

@@ -66,16 +66,26 @@ export function benchTrainGraph(batch: number, reps: number, dtype: DType): Trai
 }
 
 function main() {
-  const { values } = parseArgs({ options: { batch: { type: "string", default: "50" }, reps: { type: "string", default: "15" }, dtype: { type: "string", default: "f64" } } });
-  const batch = Number(values.batch), reps = Number(values.reps);
+  const { values } = parseArgs({
+    options: { batch: { type: "string", default: "50" }, reps: { type: "string", default: "15" }, dtype: { type: "string", default: "f64" } },
+  });
+  const batch = Number(values.batch),
+    reps = Number(values.reps);
   if (!Number.isInteger(batch) || batch < 1 || !Number.isInteger(reps) || reps < 1 || !["f64", "f32"].includes(values.dtype!)) {
     throw new Error("train-graph bench: --batch and --reps are positive integers, --dtype f64 or f32");
   }
   const rows = benchTrainGraph(batch, reps, values.dtype as DType);
   console.log(`6-layer net [100]*5, 3,072 features, batch ${batch}, ${values.dtype}: derived -> optimized training graph`);
-  console.log(`${"normalization".padEnd(14)}${"nodes".padStart(12)}${"reductions".padStart(12)}${"elements swept".padStart(18)}${"iteration (CPU ms)".padStart(22)}`);
+  console.log(
+    `${"normalization".padEnd(14)}${"nodes".padStart(12)}${"reductions".padStart(12)}${"elements swept".padStart(18)}${"iteration (CPU ms)".padStart(22)}`,
+  );
   for (const r of rows) {
-    console.log(`${r.normalization.padEnd(14)}${r.nodes.join(" -> ").padStart(12)}${r.reductions.join(" -> ").padStart(12)}${r.swept.join(" -> ").padStart(18)}${r.ms.map((m) => m.toFixed(2)).join(" -> ").padStart(22)}`);
+    console.log(
+      `${r.normalization.padEnd(14)}${r.nodes.join(" -> ").padStart(12)}${r.reductions.join(" -> ").padStart(12)}${r.swept.join(" -> ").padStart(18)}${r.ms
+        .map((m) => m.toFixed(2))
+        .join(" -> ")
+        .padStart(22)}`,
+    );
   }
 }
 

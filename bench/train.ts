@@ -111,9 +111,12 @@ async function gradcRow(c: TrainCase, dtype: DType, reps: number): Promise<Train
   const fresh = (): Tree => mapTree(spec.init!(new RandomState(0)), (t) => cast(t, dtype));
   const batch = batchOf(c, dtype, rng);
   const loss = (p: NodeTree, i: NodeTree) => spec.loss(p, i as { X: Node; y: Node }, {}) as Node;
-  const eagerParams = fresh(), stepParams = fresh();
-  const o1 = makeOptimizer(c), o2 = makeOptimizer(c);
-  const s1 = o1.init(eagerParams), s2 = o2.init(stepParams);
+  const eagerParams = fresh(),
+    stepParams = fresh();
+  const o1 = makeOptimizer(c),
+    o2 = makeOptimizer(c);
+  const s1 = o1.init(eagerParams),
+    s2 = o2.init(stepParams);
   const vg = valueAndGrad(loss, { reuseOutputs: true });
   const step = trainStep(loss, o2);
   const eager = () => {
@@ -123,7 +126,8 @@ async function gradcRow(c: TrainCase, dtype: DType, reps: number): Promise<Train
   const compiled = () => step(stepParams, s2, batch);
   const parameters = Object.values(flatten(eagerParams)).reduce((s, t) => s + t.size, 0);
   // interleaved rounds: load on the machine falls on both alike
-  const e: number[] = [], s: number[] = [];
+  const e: number[] = [],
+    s: number[] = [];
   for (let r = 0; r < 3; r++) {
     e.push(cpuMs(eager, reps));
     s.push(cpuMs(compiled, reps));
@@ -137,7 +141,12 @@ function torchRows(cases: TrainCase[], dtypes: DType[], reps: number): { ms: Map
   if ("missing" in p) return { ms: new Map(), note: p.missing };
   const request = { reps, dtypes, lr: LR, cases: cases.map((c) => ({ name: c.name, batch: c.batch, optimizer: c.optimizer })) };
   try {
-    const text = execFileSync(p.python, [join(ROOT, "bench", "torch_train.py"), JSON.stringify(request)], { env: torchEnv(), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 24 });
+    const text = execFileSync(p.python, [join(ROOT, "bench", "torch_train.py"), JSON.stringify(request)], {
+      env: torchEnv(),
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      maxBuffer: 1 << 24,
+    });
     const out = JSON.parse(text) as { torch: string; rows: { name: string; optimizer: string; dtype: DType; ms: number }[] };
     return { ms: new Map(out.rows.map((r) => [key(r.name, r.optimizer, r.dtype), r.ms])), note: `PyTorch ${out.torch} eager, one thread (${p.python})` };
   } catch (e) {
@@ -159,7 +168,9 @@ export async function benchTrain(cases: TrainCase[], dtypes: DType[], reps: numb
   const f = (x: number | undefined, d = 3) => (x === undefined ? "-" : x.toFixed(d));
   for (const r of rows) {
     const ratio = r.torchMs === undefined ? "-" : `${(r.torchMs / r.stepMs).toFixed(2)}x`;
-    log(`| ${r.name} | ${r.optimizer} | ${r.dtype} | ${r.parameters} | ${f(r.eagerMs)} | ${f(r.stepMs)} | ${f(r.torchMs)} | ${(1000 / r.stepMs).toFixed(0)} | ${r.torchMs ? (1000 / r.torchMs).toFixed(0) : "-"} | ${ratio} |`);
+    log(
+      `| ${r.name} | ${r.optimizer} | ${r.dtype} | ${r.parameters} | ${f(r.eagerMs)} | ${f(r.stepMs)} | ${f(r.torchMs)} | ${(1000 / r.stepMs).toFixed(0)} | ${r.torchMs ? (1000 / r.torchMs).toFixed(0) : "-"} | ${ratio} |`,
+    );
   }
   return rows;
 }

@@ -24,7 +24,9 @@ export function zooShape(cmd: string, text: string, name: string): number[] {
   const shape = parts.map(Number);
   const size = shape.reduce((m, s) => m * s, 1);
   if (size > MAX_ELEMENTS) {
-    throw new GradcError(`${cmd}: --shape ${text} has ${size.toExponential(2)} elements; at most ${MAX_ELEMENTS.toExponential(0)} (the compiled backward holds several buffers of this size)`);
+    throw new GradcError(
+      `${cmd}: --shape ${text} has ${size.toExponential(2)} elements; at most ${MAX_ELEMENTS.toExponential(0)} (the compiled backward holds several buffers of this size)`,
+    );
   }
   return shape;
 }

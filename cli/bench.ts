@@ -25,7 +25,9 @@ row's ratio to the compiled row of its pass and dtype, all measured in one run. 
 checked against the naive float64 one (relErr in the JSON).
 
 built-in graphs:
-${Object.entries(zoo).map(([k, e]) => `  ${k.padEnd(18)} ${e.summary} (default shape ${e.shape.join(",")})`).join("\n")}
+${Object.entries(zoo)
+  .map(([k, e]) => `  ${k.padEnd(18)} ${e.summary} (default shape ${e.shape.join(",")})`)
+  .join("\n")}
 
 options:
 ${programUsage}

@@ -48,8 +48,10 @@ export function writeResults(res: ExperimentResult, dir: string): ExperimentFile
     writeFileSync(file, f.svg + "\n");
     return file;
   });
-  const summary = res.runs.map((r) =>
-    `${r.label}: final train acc ${r.trainAccHistory.at(-1)?.toFixed(3)}, val acc ${r.valAccHistory.at(-1)?.toFixed(3)} (best ${r.bestValAcc.toFixed(3)}), ${(r.timing.totalMs / 1000).toFixed(1)} s`);
+  const summary = res.runs.map(
+    (r) =>
+      `${r.label}: final train acc ${r.trainAccHistory.at(-1)?.toFixed(3)}, val acc ${r.valAccHistory.at(-1)?.toFixed(3)} (best ${r.bestValAcc.toFixed(3)}), ${(r.timing.totalMs / 1000).toFixed(1)} s`,
+  );
   const notes = [
     `Data: ${res.source}; used ${res.numTrain} training and ${res.numVal} validation images; ${res.epochs} epochs; seed ${res.seed}; engine ${res.engine}, ${res.dtype}${res.quick ? " (quick smoke test)" : ""}; total ${(res.totalMs / 1000).toFixed(1)} s.`,
   ];
@@ -59,8 +61,15 @@ export function writeResults(res: ExperimentResult, dir: string): ExperimentFile
 }
 
 const options = {
-  data: { type: "string" }, epochs: { type: "string" }, seed: { type: "string" }, out: { type: "string" },
-  norm: { type: "string" }, engine: { type: "string" }, dtype: { type: "string" }, quick: { type: "boolean" }, verbose: { type: "boolean" },
+  data: { type: "string" },
+  epochs: { type: "string" },
+  seed: { type: "string" },
+  out: { type: "string" },
+  norm: { type: "string" },
+  engine: { type: "string" },
+  dtype: { type: "string" },
+  quick: { type: "boolean" },
+  verbose: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -105,8 +114,17 @@ export const command = {
     const { data, name: dataName, description } = loadExperimentData(values.data, dtype);
     console.log(`gradc experiment ${name}: ${description}`);
     const res = experiments[name]({
-      data, dataName, dataSource: description, epochs, seed, quick: values.quick ?? false, engine, norm: norm as ExperimentOptions["norm"], dtype,
-      verbose: values.verbose ?? false, log: (line) => console.log(line),
+      data,
+      dataName,
+      dataSource: description,
+      epochs,
+      seed,
+      quick: values.quick ?? false,
+      engine,
+      norm: norm as ExperimentOptions["norm"],
+      dtype,
+      verbose: values.verbose ?? false,
+      log: (line) => console.log(line),
     });
     const files = writeResults(res, dir);
     console.log(`total ${(res.totalMs / 1000).toFixed(1)} s; wrote ${files.json}, ${files.svgs.length} SVG figures and ${files.html}`);
@@ -117,11 +135,18 @@ function speed(dir: string): void {
   const timings = timeIterations();
   for (const t of timings) {
     const gflops = (2 * t.matmulMacs) / (t.msPerIteration * 1e6);
-    console.log(`${t.engine.padEnd(11)} ${String(t.normalization ?? "none").padEnd(9)} ${t.msPerIteration.toFixed(1).padStart(7)} ms/iteration  (${t.nodes} nodes, prepared in ${t.prepareMs.toFixed(0)} ms; matmuls would run at ${gflops.toFixed(2)} GFLOP/s if they took all of it)`);
+    console.log(
+      `${t.engine.padEnd(11)} ${String(t.normalization ?? "none").padEnd(9)} ${t.msPerIteration.toFixed(1).padStart(7)} ms/iteration  (${t.nodes} nodes, prepared in ${t.prepareMs.toFixed(0)} ms; matmuls would run at ${gflops.toFixed(2)} GFLOP/s if they took all of it)`,
+    );
   }
   const profile = profileNaive();
   const total = Object.values(profile).reduce((a, b) => a + b, 0);
-  console.log(`naive graph with batchnorm, by op (${total.toFixed(1)} ms): ${Object.entries(profile).slice(0, 8).map(([op, ms]) => `${op} ${ms.toFixed(1)}`).join(", ")}`);
+  console.log(
+    `naive graph with batchnorm, by op (${total.toFixed(1)} ms): ${Object.entries(profile)
+      .slice(0, 8)
+      .map(([op, ms]) => `${op} ${ms.toFixed(1)}`)
+      .join(", ")}`,
+  );
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "speed.json"), JSON.stringify({ timings, naiveProfileMs: profile }, null, 1) + "\n");
 }

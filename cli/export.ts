@@ -42,7 +42,9 @@ Netron), Graphviz DOT with the text form's labels, or gradc's JSON (read back wi
 ${programUsage}
 
 graphs:
-${Object.entries(zoo).map(([k, e]) => `  ${k.padEnd(18)} ${e.summary} (default shape ${e.shape.join(",")})`).join("\n")}`;
+${Object.entries(zoo)
+  .map(([k, e]) => `  ${k.padEnd(18)} ${e.summary} (default shape ${e.shape.join(",")})`)
+  .join("\n")}`;
 
 /** The graph `--graph` names, from a forward graph (`of`: the output to differentiate, default its first). */
 export function exportedGraph(forward: Graph, which: Which, of = forward.outputNames[0], wrt?: readonly string[]): Graph {
@@ -83,7 +85,8 @@ export function checkOutPath(cmd: string, out: string): OutPath {
     link = lstatOf(path);
   }
   if (link && (link.isFIFO() || link.isCharacterDevice())) return { path, direct: true, out, cmd };
-  if (link && !link.isFile() && !link.isDirectory()) fail(`${path} is a ${link.isSocket() ? "socket" : link.isBlockDevice() ? "block device" : "special file"}, not a regular file`);
+  if (link && !link.isFile() && !link.isDirectory())
+    fail(`${path} is a ${link.isSocket() ? "socket" : link.isBlockDevice() ? "block device" : "special file"}, not a regular file`);
   if (link?.isDirectory()) fail(`${path} is a folder; give a file name`);
   checkFolder(dirname(path), fail);
   return { path, direct: false, out, cmd };
@@ -198,7 +201,8 @@ export const command = {
       title = `${program.summary} ${which}`;
     } else {
       name = zooName("export", positionals[0]);
-      if (values.entry !== undefined || values.wrt !== undefined) throw new GradcError(`export: --entry and --wrt are for modules; ${name} is a built-in graph`);
+      if (values.entry !== undefined || values.wrt !== undefined)
+        throw new GradcError(`export: --entry and --wrt are for modules; ${name} is a built-in graph`);
       const shape = exportShape(name, values.shape);
       const dtype = parseDtype("export", values.dtype ?? "f64");
       g = exportedGraph(zoo[name].build(shape, dtype), which);

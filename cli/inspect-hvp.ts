@@ -35,7 +35,14 @@ export function inspectHvp(p: Program, opts: { kernels?: boolean } = {}): HvpRep
     wrt: p.wrt ?? p.graph.inputNames,
     inputs: Object.fromEntries(derived.inputs.map((x) => [x.name, `${x.dtype}${shapeStr(x.shape)}`])),
     derived: { nodes: derived.size, ...statsOf(stats(derived)), text: printGraph(derived) },
-    optimized: { nodes: opt.graph.size, ...statsOf(stats(opt.graph)), text: printGraph(opt.graph), stop: opt.stop, steps: opt.steps.length, ms: Math.round(opt.ms * 10) / 10 },
+    optimized: {
+      nodes: opt.graph.size,
+      ...statsOf(stats(opt.graph)),
+      text: printGraph(opt.graph),
+      stop: opt.stop,
+      steps: opt.steps.length,
+      ms: Math.round(opt.ms * 10) / 10,
+    },
     compiled: { kernels, sweeps, bytesPerCall, ...(opts.kernels ? { source: exe.source } : {}) },
   };
 }

@@ -27,7 +27,9 @@ backward after the optimizer, with node counts, reduction depths (docs/stats.md)
 kernels. A loss (a scalar output) takes its cotangent dout as an input, as in JAX's vjp.
 
 built-in graphs:
-${Object.entries(zoo).map(([k, e]) => `  ${k.padEnd(18)} ${e.summary} (default shape ${e.shape.join(",")})`).join("\n")}
+${Object.entries(zoo)
+  .map(([k, e]) => `  ${k.padEnd(18)} ${e.summary} (default shape ${e.shape.join(",")})`)
+  .join("\n")}
 
 options:
 ${programUsage}
@@ -64,7 +66,6 @@ export interface InspectReport {
   /** The optimized backward compiled: fused kernels, sweeps, bytes per call (and source with --kernels). */
   compiled: { kernels: number; sweeps: number; bytesPerCall: number; source?: string };
 }
-
 
 /** Everything `inspect` shows, as data (the JSON output, and what the text output formats). */
 export function inspect(p: Program, opts: { kernels?: boolean } = {}): InspectReport {

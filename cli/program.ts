@@ -72,7 +72,10 @@ export async function loadProgram(cmd: string, arg: string | undefined, args: Pr
   const dtype = args.dtype === undefined ? undefined : parseDtype(cmd, args.dtype);
   const program = isModulePath(arg) ? await fromModuleChecked(cmd, arg, args, dtype) : fromZoo(cmd, arg, args, dtype ?? "f64");
   if (args.wrt !== undefined) {
-    const names = args.wrt.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+    const names = args.wrt
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
     if (names.length === 0) throw new GradcError(`${cmd}: --wrt needs input names separated by commas, got "${args.wrt}"`);
     program.wrt = names;
   }
@@ -160,7 +163,10 @@ async function fromModule(cmd: string, file: string, args: ProgramArgs, dtype: D
   const names = Object.keys(mod).filter((k) => k !== "default");
   if (!Object.hasOwn(mod, exportName) || mod[exportName] === undefined) {
     const has = names.length ? `its exports are ${names.join(", ")}: pick one with --entry NAME` : "it exports nothing else";
-    const what = exportName === "default" ? `module ${file} has no default export (${has})` : `module ${file} has no export "${exportName}" (${names.length ? `its exports are ${names.join(", ")}` : "it has no named exports"})`;
+    const what =
+      exportName === "default"
+        ? `module ${file} has no default export (${has})`
+        : `module ${file} has no export "${exportName}" (${names.length ? `its exports are ${names.join(", ")}` : "it has no named exports"})`;
     throw new GradcError(`${cmd}: ${what}; export a Graph or { inputs, fn }`);
   }
   let value: unknown;
@@ -175,9 +181,18 @@ async function fromModule(cmd: string, file: string, args: ProgramArgs, dtype: D
   if (value instanceof Graph) {
     const declared = value.inputs[0]?.dtype ?? "f64";
     if (dtype !== undefined && value.inputs.some((x) => x.dtype !== dtype)) {
-      throw new GradcError(`${cmd}: ${where} is a Graph traced in ${declared}; --dtype ${dtype} needs the { inputs, fn } form, which gradc can trace in either dtype`);
+      throw new GradcError(
+        `${cmd}: ${where} is a Graph traced in ${declared}; --dtype ${dtype} needs the { inputs, fn } form, which gradc can trace in either dtype`,
+      );
     }
-    return { name, summary, graph: value, module: { path: resolvePath(file), entry: exportName }, retrace: (d) => (value.inputs.every((x) => x.dtype === d) ? value : `${where} is a finished Graph in ${declared}: export { inputs, fn } to run it in ${d} too`) };
+    return {
+      name,
+      summary,
+      graph: value,
+      module: { path: resolvePath(file), entry: exportName },
+      retrace: (d) =>
+        value.inputs.every((x) => x.dtype === d) ? value : `${where} is a finished Graph in ${declared}: export { inputs, fn } to run it in ${d} too`,
+    };
   }
   if (looksLikeGraph(value)) {
     throw new GradcError(`${cmd}: ${where} is a Graph from another copy of gradc; import { trace, ops } from "gradc" in the module (the command provides it)`);
@@ -198,7 +213,10 @@ async function fromModule(cmd: string, file: string, args: ProgramArgs, dtype: D
   const inputs = spec.inputs as Record<string, InputSpec>;
   const fn = spec.fn as (xs: Record<string, Node>) => Node | Record<string, Node>;
   const traceAs = (d: DType | undefined): Graph => {
-    const typed = d === undefined ? inputs : Object.fromEntries(Object.entries(inputs).map(([k, s]) => [k, { shape: Array.isArray(s) ? s : (s as { shape: number[] })?.shape, dtype: d }]));
+    const typed =
+      d === undefined
+        ? inputs
+        : Object.fromEntries(Object.entries(inputs).map(([k, s]) => [k, { shape: Array.isArray(s) ? s : (s as { shape: number[] })?.shape, dtype: d }]));
     try {
       return trace(typed as Record<string, InputSpec>, fn);
     } catch (e) {
@@ -221,7 +239,9 @@ async function fromModule(cmd: string, file: string, args: ProgramArgs, dtype: D
 /** The output and inputs named exist, and a graph with several outputs says which to differentiate. */
 function checkChoices(where: string, g: Graph, of: string | undefined, wrt: readonly string[] | undefined): void {
   if (of === undefined && g.outputNames.length > 1) {
-    throw new GradcError(`${where}: the graph has outputs ${g.outputNames.join(", ")}: say which to differentiate with of: "${g.outputNames[0]}" in the export`);
+    throw new GradcError(
+      `${where}: the graph has outputs ${g.outputNames.join(", ")}: say which to differentiate with of: "${g.outputNames[0]}" in the export`,
+    );
   }
   if (of !== undefined && !g.outputNames.includes(of)) throw new GradcError(`${where}: of: "${of}" is not an output: outputs are ${g.outputNames.join(", ")}`);
   for (const [i, w] of (wrt ?? []).entries()) {

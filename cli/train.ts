@@ -49,9 +49,21 @@ const usage = `usage: gradc train ./model.mjs [options]
   --entry NAME                   the module's export to train instead of the default one`;
 
 const options = {
-  data: { type: "string" }, epochs: { type: "string" }, batch: { type: "string" }, optimizer: { type: "string" }, lr: { type: "string" },
-  schedule: { type: "string" }, warmup: { type: "string" }, clip: { type: "string" }, seed: { type: "string" }, dtype: { type: "string" },
-  "num-train": { type: "string" }, resume: { type: "string" }, out: { type: "string" }, entry: { type: "string" }, help: { type: "boolean", short: "h" },
+  data: { type: "string" },
+  epochs: { type: "string" },
+  batch: { type: "string" },
+  optimizer: { type: "string" },
+  lr: { type: "string" },
+  schedule: { type: "string" },
+  warmup: { type: "string" },
+  clip: { type: "string" },
+  seed: { type: "string" },
+  dtype: { type: "string" },
+  "num-train": { type: "string" },
+  resume: { type: "string" },
+  out: { type: "string" },
+  entry: { type: "string" },
+  help: { type: "boolean", short: "h" },
 } as const;
 
 function number(flag: string, v: string | undefined, fallback: number, o: { int?: boolean; min?: number; max?: number } = {}): number {
@@ -94,7 +106,8 @@ export const command = {
     const rngData = new RandomState(seed);
     const probe = spec.init ? flatDtype(spec.init(new RandomState(seed))) : spec.params ? flatDtype(spec.params) : "f64";
     const want = dtype ?? probe;
-    const model: ModelSpec = want === probe ? spec : { ...spec, init: spec.init && ((rng) => castTree(spec.init!(rng), want)), params: spec.params && castTree(spec.params, want) };
+    const model: ModelSpec =
+      want === probe ? spec : { ...spec, init: spec.init && ((rng) => castTree(spec.init!(rng), want)), params: spec.params && castTree(spec.params, want) };
     const { data, description } = loadData(values.data, spec, rngData, want, numTrain);
     console.log(`gradc train ${file}: ${description}`);
 
@@ -104,8 +117,14 @@ export const command = {
     const optimizer = optimizers[optName as keyof typeof optimizers](rate, clip);
     const checkpoint = join(dir, "checkpoint.safetensors");
     const solver = new Solver(model, data, {
-      optimizer, batchSize: batch, numEpochs: epochs, shuffle: true, seed, numTrainSamples: 1000,
-      printEvery: Math.max(1, Math.floor(perEpoch / 5)), log: (l) => console.log(l),
+      optimizer,
+      batchSize: batch,
+      numEpochs: epochs,
+      shuffle: true,
+      seed,
+      numTrainSamples: 1000,
+      printEvery: Math.max(1, Math.floor(perEpoch / 5)),
+      log: (l) => console.log(l),
       onEpoch: (s) => saveCheckpoint(s, checkpoint),
     });
     if (values.resume !== undefined) {
@@ -117,18 +136,39 @@ export const command = {
     const steady = t.iterations > 1 ? (t.iterations - 1) / ((t.stepMs - t.firstStepMs) / 1000) : Number.NaN;
     saveParams(join(dir, "model.safetensors"), solver.model.params, { model: file, bestValAcc: String(solver.bestValAcc) });
     const results = {
-      module: file, data: description, epochs, batch, optimizer: optName, lr, schedule: scheduleName, warmup, clip: clip ?? null, seed, dtype: want,
+      module: file,
+      data: description,
+      epochs,
+      batch,
+      optimizer: optName,
+      lr,
+      schedule: scheduleName,
+      warmup,
+      clip: clip ?? null,
+      seed,
+      dtype: want,
       parameters: Object.fromEntries(Object.entries(solver.model.params).map(([k, p]) => [k, p.shape])),
-      iterations: solver.iteration, itersPerSecond: steady, firstStepMs: t.firstStepMs, totalSeconds: t.totalMs / 1000,
-      finalLoss: solver.lossHistory.at(-1), bestValAcc: solver.bestValAcc,
-      lossHistory: solver.lossHistory, trainAccHistory: solver.trainAccHistory, valAccHistory: solver.valAccHistory,
+      iterations: solver.iteration,
+      itersPerSecond: steady,
+      firstStepMs: t.firstStepMs,
+      totalSeconds: t.totalMs / 1000,
+      finalLoss: solver.lossHistory.at(-1),
+      bestValAcc: solver.bestValAcc,
+      lossHistory: solver.lossHistory,
+      trainAccHistory: solver.trainAccHistory,
+      valAccHistory: solver.valAccHistory,
       stopped: solver.stopped?.message ?? null,
     };
     writeFileSync(join(dir, "results.json"), JSON.stringify(results, null, 1) + "\n");
     const figs = plots(solver, name);
     for (const f of figs) writeFileSync(join(dir, `${f.file}.svg`), f.svg + "\n");
-    const summary = [`best validation accuracy ${solver.bestValAcc.toFixed(4)}; ${steady.toFixed(1)} iterations/s after the first (which traced, optimized and compiled: ${t.firstStepMs.toFixed(0)} ms)`];
-    writeFileSync(join(dir, "index.html"), htmlPage(`gradc train ${name}`, figs, results, [`${description}; ${epochs} epochs of batch ${batch}, ${optName} lr ${lr}, seed ${seed}`], summary));
+    const summary = [
+      `best validation accuracy ${solver.bestValAcc.toFixed(4)}; ${steady.toFixed(1)} iterations/s after the first (which traced, optimized and compiled: ${t.firstStepMs.toFixed(0)} ms)`,
+    ];
+    writeFileSync(
+      join(dir, "index.html"),
+      htmlPage(`gradc train ${name}`, figs, results, [`${description}; ${epochs} epochs of batch ${batch}, ${optName} lr ${lr}, seed ${seed}`], summary),
+    );
     console.log(`${summary[0]}\nwrote ${dir}: results.json, loss.svg, accuracy.svg, index.html, model.safetensors, checkpoint.safetensors`);
     if (solver.stopped) throw new GradcError(`train: ${solver.stopped.message}`);
   },
@@ -164,7 +204,13 @@ async function loadModel(file: string, entry: string | undefined): Promise<Model
 
 type WithData = ModelSpec & { data?: (rng: RandomState, lib: { Tensor: typeof Tensor }) => SolverData };
 
-function loadData(spec: string | undefined, model: WithData, rng: RandomState, dtype: DType, numTrain: number | undefined): { data: SolverData; description: string } {
+function loadData(
+  spec: string | undefined,
+  model: WithData,
+  rng: RandomState,
+  dtype: DType,
+  numTrain: number | undefined,
+): { data: SolverData; description: string } {
   let data: SolverData, description: string;
   if (spec === undefined && typeof model.data === "function") {
     try {
@@ -176,7 +222,8 @@ function loadData(spec: string | undefined, model: WithData, rng: RandomState, d
     data = { ...data, XTrain: cast(data.XTrain, dtype), XVal: cast(data.XVal, dtype) };
   } else if (spec !== undefined && /\.safetensors$/.test(spec)) {
     const { tensors } = loadSafetensors(spec);
-    for (const k of ["X_train", "y_train", "X_val", "y_val"]) if (!tensors[k]) throw new GradcError(`train: --data ${spec} has no tensor "${k}" (it needs X_train, y_train, X_val, y_val)`);
+    for (const k of ["X_train", "y_train", "X_val", "y_val"])
+      if (!tensors[k]) throw new GradcError(`train: --data ${spec} has no tensor "${k}" (it needs X_train, y_train, X_val, y_val)`);
     data = { XTrain: cast(tensors.X_train, dtype), yTrain: tensors.y_train, XVal: cast(tensors.X_val, dtype), yVal: tensors.y_val };
     description = `${spec}: ${data.XTrain.shape[0]} train, ${data.XVal.shape[0]} val`;
   } else {
@@ -206,7 +253,8 @@ function loadData(spec: string | undefined, model: WithData, rng: RandomState, d
   return { data, description };
 }
 
-const cast = (t: Tensor, dtype: DType): Tensor => (t.dtype === dtype ? t : new Tensor(dtype === "f32" ? new Float32Array(t.data) : new Float64Array(t.data), t.shape));
+const cast = (t: Tensor, dtype: DType): Tensor =>
+  t.dtype === dtype ? t : new Tensor(dtype === "f32" ? new Float32Array(t.data) : new Float64Array(t.data), t.shape);
 const castTree = (tree: Tree, dtype: DType): Tree => mapTree(tree, (t) => cast(t, dtype)) as Tree;
 const flatDtype = (tree: Tree): DType => {
   let d: DType = "f64";
@@ -218,10 +266,28 @@ function plots(solver: Solver, name: string) {
   const loss = solver.lossHistory;
   const epochs = solver.valAccHistory.map((_, i) => i);
   return [
-    { file: "loss", heading: "Training loss", svg: linePlot({ title: `${name}: training loss`, xLabel: "iteration", yLabel: "loss", series: [{ label: "loss", x: loss.map((_, i) => i + 1), y: loss }] }) },
     {
-      file: "accuracy", heading: "Accuracy",
-      svg: linePlot({ title: `${name}: accuracy`, xLabel: "epoch", yLabel: "accuracy", series: [{ label: "train", x: epochs, y: solver.trainAccHistory }, { label: "val", x: epochs, y: solver.valAccHistory }] }),
+      file: "loss",
+      heading: "Training loss",
+      svg: linePlot({
+        title: `${name}: training loss`,
+        xLabel: "iteration",
+        yLabel: "loss",
+        series: [{ label: "loss", x: loss.map((_, i) => i + 1), y: loss }],
+      }),
+    },
+    {
+      file: "accuracy",
+      heading: "Accuracy",
+      svg: linePlot({
+        title: `${name}: accuracy`,
+        xLabel: "epoch",
+        yLabel: "accuracy",
+        series: [
+          { label: "train", x: epochs, y: solver.trainAccHistory },
+          { label: "val", x: epochs, y: solver.valAccHistory },
+        ],
+      }),
     },
   ];
 }

@@ -24,7 +24,9 @@ backward derived by autodiff, the optimized backward with its compiled kernels, 
 optimizer's rewrite steps, and a benchmark chart when --bench is given. Prints the file's path.
 
 built-in graphs:
-${Object.entries(zoo).map(([k, e]) => `  ${k.padEnd(18)} ${e.summary} (default shape ${e.shape.join(",")})`).join("\n")}
+${Object.entries(zoo)
+  .map(([k, e]) => `  ${k.padEnd(18)} ${e.summary} (default shape ${e.shape.join(",")})`)
+  .join("\n")}
 
 options:
 ${programUsage}
@@ -61,7 +63,9 @@ function readBench(file: string): unknown {
     throw new GradcError(`view: --bench file ${file} is not JSON: ${(e as Error).message}`);
   }
   if (benchRecords(json).length === 0) {
-    throw new GradcError(`view: --bench file ${file} has no timings to chart: expected bench/batchnorm.ts's JSON ({ rows: [{ id, cells: [{ N, D, ms }] }] }) or a list of { impl, N, D, ms }`);
+    throw new GradcError(
+      `view: --bench file ${file} has no timings to chart: expected bench/batchnorm.ts's JSON ({ rows: [{ id, cells: [{ N, D, ms }] }] }) or a list of { impl, N, D, ms }`,
+    );
   }
   return json;
 }

@@ -25,16 +25,13 @@ export function withDefaultDtype<T>(dtype: DType, fn: () => T): T {
   }
 }
 
-export const input = (name: string, shape: Shape, dtype: DType = "f64"): Node =>
-  apply("input", [], { name, shape: [...shape], dtype });
+export const input = (name: string, shape: Shape, dtype: DType = "f64"): Node => apply("input", [], { name, shape: [...shape], dtype });
 
 /** A constant filled with `value` (dtype: the trace's by default). Broadcasting or reshaping a constant gives a constant. */
-export const constant = (value: number, dtype: DType = defaultDtype(), shape: Shape = []): Node =>
-  apply("const", [], { value, dtype, shape: [...shape] });
+export const constant = (value: number, dtype: DType = defaultDtype(), shape: Shape = []): Node => apply("const", [], { value, dtype, shape: [...shape] });
 
 /** Index along `axis` of a tensor of `shape` (dtype: the trace's by default): the building block of one-hot and masks. */
-export const iota = (shape: Shape, axis: number, dtype: DType = defaultDtype()): Node =>
-  apply("iota", [], { shape: [...shape], axis, dtype });
+export const iota = (shape: Shape, axis: number, dtype: DType = defaultDtype()): Node => apply("iota", [], { shape: [...shape], axis, dtype });
 
 /** Broadcast a list of operands against each other, NumPy's rules, made explicit as nodes. */
 export function broadcastAll(op: string, xs: readonly Operand[]): Node[] {
@@ -52,7 +49,10 @@ export function broadcastAll(op: string, xs: readonly Operand[]): Node[] {
       const j = i + pad;
       if (s === out[j] || s === 1) return;
       if (out[j] === 1) out[j] = s;
-      else throw new GradcError(`${op}: shapes ${asNodes.map((y) => shapeStr(y.shape)).join(" and ")} do not broadcast (axis ${j}: ${out[j]} vs ${s})\n  at ${describe(op, asNodes, {})}`);
+      else
+        throw new GradcError(
+          `${op}: shapes ${asNodes.map((y) => shapeStr(y.shape)).join(" and ")} do not broadcast (axis ${j}: ${out[j]} vs ${s})\n  at ${describe(op, asNodes, {})}`,
+        );
     });
   }
   return asNodes.map((x) => broadcastTo(x, out));
@@ -74,17 +74,21 @@ export function broadcastTo(x: Node, shape: Shape): Node {
     return constant(x.value, x.dtype, shape);
   }
   if (shape.length < x.rank) {
-    throw new GradcError(`broadcastTo: cannot broadcast ${shapeStr(x.shape)} to lower rank ${shapeStr(shape)}\n  at ${describe("broadcastTo", [x], { shape: [...shape] })}`);
+    throw new GradcError(
+      `broadcastTo: cannot broadcast ${shapeStr(x.shape)} to lower rank ${shapeStr(shape)}\n  at ${describe("broadcastTo", [x], { shape: [...shape] })}`,
+    );
   }
   const padded = [...new Array(shape.length - x.rank).fill(1), ...x.shape];
   const y = x.rank === shape.length ? x : reshape(x, padded);
   return sameShape(padded, shape) ? y : apply("broadcastTo", [y], { shape: [...shape] });
 }
 
-const binary = (op: string) => (a: Operand, b: Operand): Node => {
-  const [x, y] = broadcastAll(op, [a, b]);
-  return apply(op, [x, y]);
-};
+const binary =
+  (op: string) =>
+  (a: Operand, b: Operand): Node => {
+    const [x, y] = broadcastAll(op, [a, b]);
+    return apply(op, [x, y]);
+  };
 export const add = binary("add");
 export const sub = binary("sub");
 export const mul = binary("mul");
@@ -111,7 +115,10 @@ export function select(cond: Operand, a: Operand, b: Operand): Node {
   return apply("select", [c, x, y]);
 }
 
-const unary = (op: string) => (x: Operand): Node => apply(op, [asNode(op, x)]);
+const unary =
+  (op: string) =>
+  (x: Operand): Node =>
+    apply(op, [asNode(op, x)]);
 export const neg = unary("neg");
 export const exp = unary("exp");
 export const log = unary("log");
@@ -170,12 +177,19 @@ export function normalizeAxes(op: string, x: Node, axes?: number | readonly numb
   return out.sort((p, q) => p - q);
 }
 
-const reduction = (op: string) => (operand: Operand, axes?: number | readonly number[], keepdims = false): Node => {
-  const x = asNode(op, operand);
-  const ax = normalizeAxes(op, x, axes);
-  const kept = ax.length === 0 ? x : apply(op, [x], { axes: ax });
-  return keepdims ? kept : reshape(kept, x.shape.filter((_, i) => !ax.includes(i)));
-};
+const reduction =
+  (op: string) =>
+  (operand: Operand, axes?: number | readonly number[], keepdims = false): Node => {
+    const x = asNode(op, operand);
+    const ax = normalizeAxes(op, x, axes);
+    const kept = ax.length === 0 ? x : apply(op, [x], { axes: ax });
+    return keepdims
+      ? kept
+      : reshape(
+          kept,
+          x.shape.filter((_, i) => !ax.includes(i)),
+        );
+  };
 /** Sum over axes. The primitive always keeps reduced axes (as size 1); keepdims=false reshapes. */
 export const sum = reduction("sum");
 export const max = reduction("max");
@@ -225,9 +239,12 @@ export function matrixTranspose(x: Node): Node {
  */
 export function matmul(a: Node, b: Node, transposeA = false, transposeB = false): Node {
   const where = () => `\n  at ${describe("matmul", [a, b], transposeA || transposeB ? { transposeA, transposeB } : {})}`;
-  if (!(a instanceof Node) || !(b instanceof Node)) throw new GradcError(`matmul: operands must be graph nodes, got ${describeValue(a instanceof Node ? b : a)}`);
-  if (a.rank === 0 || b.rank === 0) throw new GradcError(`matmul: operands need at least one axis, got ${shapeStr(a.shape)} @ ${shapeStr(b.shape)} (use mul for scalars)${where()}`);
-  if ((transposeA && a.rank < 2) || (transposeB && b.rank < 2)) throw new GradcError(`matmul: only an operand with 2 or more axes can be transposed, got ${shapeStr(a.shape)} @ ${shapeStr(b.shape)}${where()}`);
+  if (!(a instanceof Node) || !(b instanceof Node))
+    throw new GradcError(`matmul: operands must be graph nodes, got ${describeValue(a instanceof Node ? b : a)}`);
+  if (a.rank === 0 || b.rank === 0)
+    throw new GradcError(`matmul: operands need at least one axis, got ${shapeStr(a.shape)} @ ${shapeStr(b.shape)} (use mul for scalars)${where()}`);
+  if ((transposeA && a.rank < 2) || (transposeB && b.rank < 2))
+    throw new GradcError(`matmul: only an operand with 2 or more axes can be transposed, got ${shapeStr(a.shape)} @ ${shapeStr(b.shape)}${where()}`);
   const x = a.rank === 1 ? reshape(a, [1, a.shape[0]]) : transposeA ? matrixTranspose(a) : a;
   const y = b.rank === 1 ? reshape(b, [b.shape[0], 1]) : transposeB ? matrixTranspose(b) : b;
   const [m, k] = x.shape.slice(-2);
@@ -236,7 +253,8 @@ export function matmul(a: Node, b: Node, transposeA = false, transposeB = false)
     const seen = transposeA || transposeB ? ` (after transposes: ${shapeStr(x.shape)} @ ${shapeStr(y.shape)})` : "";
     throw new GradcError(`matmul: inner dimensions differ: ${shapeStr(a.shape)} @ ${shapeStr(b.shape)}${seen}${where()}`);
   }
-  const batchA = x.shape.slice(0, -2), batchB = y.shape.slice(0, -2);
+  const batchA = x.shape.slice(0, -2),
+    batchB = y.shape.slice(0, -2);
   let out: Node;
   if (batchB.length === 0) {
     // [..., M, K] @ [K, N] is one [(...)*M, K] @ [K, N] product
@@ -247,11 +265,16 @@ export function matmul(a: Node, b: Node, transposeA = false, transposeB = false)
     const pad = (s: readonly number[]) => [...new Array(rank - s.length).fill(1), ...s];
     const [pa, pb] = [pad(batchA), pad(batchB)];
     const batch = pa.map((s, i) => {
-      if (s !== pb[i] && s !== 1 && pb[i] !== 1) throw new GradcError(`matmul: batch axes ${shapeStr(batchA)} and ${shapeStr(batchB)} do not broadcast${where()}`);
+      if (s !== pb[i] && s !== 1 && pb[i] !== 1)
+        throw new GradcError(`matmul: batch axes ${shapeStr(batchA)} and ${shapeStr(batchB)} do not broadcast${where()}`);
       return Math.max(s, pb[i]);
     });
     out = apply("matmul", [broadcastTo(x, [...batch, m, k]), broadcastTo(y, [...batch, k, n])]);
   }
-  if (a.rank === 1 || b.rank === 1) out = reshape(out, out.shape.filter((_, i) => !(a.rank === 1 && i === out.rank - 2) && !(b.rank === 1 && i === out.rank - 1)));
+  if (a.rank === 1 || b.rank === 1)
+    out = reshape(
+      out,
+      out.shape.filter((_, i) => !(a.rank === 1 && i === out.rank - 2) && !(b.rank === 1 && i === out.rank - 1)),
+    );
   return out;
 }

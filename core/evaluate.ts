@@ -24,7 +24,8 @@ export function bindInputs(g: Graph, inputs: Readonly<Record<string, InputValue>
     const t = v instanceof Tensor ? v : toTensor(v, x, who);
     const stale = staleTensor(t);
     if (stale) throw new GradcError(`${who}: input "${x.name}": ${stale}`);
-    if (!sameShape(t.shape, x.shape)) throw new GradcError(`${who}: input "${x.name}" has shape ${shapeStr(t.shape)}, the graph expects ${x.dtype}${shapeStr(x.shape)}`);
+    if (!sameShape(t.shape, x.shape))
+      throw new GradcError(`${who}: input "${x.name}" has shape ${shapeStr(t.shape)}, the graph expects ${x.dtype}${shapeStr(x.shape)}`);
     if (t.dtype !== x.dtype) throw new GradcError(`${who}: input "${x.name}" is ${t.dtype}, the graph expects ${x.dtype}${shapeStr(x.shape)}`);
     values.set(x, t);
   }
@@ -84,5 +85,7 @@ export function checkKernelResult(who: string, n: Node, out: unknown, g?: Graph)
   if (out instanceof Tensor && out.dtype === n.dtype && sameShape(out.shape, n.shape)) return;
   const got = out instanceof Tensor ? `${out.dtype}${shapeStr(out.shape)}` : out === null ? "null" : typeof out;
   const at = g ? printNode(n, numbering(g)) : `${n.op} ${n}`;
-  throw new GradcError(`${who}: the kernel of op ${n.op}${n.def.source ? ` (defined at ${n.def.source})` : ""} returned ${got} where the node is ${n.dtype}${shapeStr(n.shape)}\n  at ${at}`);
+  throw new GradcError(
+    `${who}: the kernel of op ${n.op}${n.def.source ? ` (defined at ${n.def.source})` : ""} returned ${got} where the node is ${n.dtype}${shapeStr(n.shape)}\n  at ${at}`,
+  );
 }

@@ -20,8 +20,12 @@ export class Graph {
 
   constructor(inputs: readonly Node[], outputs: Record<string, Node>, facts: Record<string, Node> = {}) {
     if (!Array.isArray(inputs)) throw new GradcError(`Graph: inputs must be an array of input nodes, got ${kindOf(inputs)}`);
-    for (const [what, rec] of [["outputs", outputs], ["facts", facts]] as const) {
-      if (typeof rec !== "object" || rec === null || Array.isArray(rec)) throw new GradcError(`Graph: ${what} must be a record { name: node }, got ${kindOf(rec)}`);
+    for (const [what, rec] of [
+      ["outputs", outputs],
+      ["facts", facts],
+    ] as const) {
+      if (typeof rec !== "object" || rec === null || Array.isArray(rec))
+        throw new GradcError(`Graph: ${what} must be a record { name: node }, got ${kindOf(rec)}`);
       for (const [k, v] of Object.entries(rec)) {
         if (!(v instanceof Node)) throw new GradcError(`Graph: ${what === "outputs" ? "output" : "fact"} "${k}" must be a graph node, got ${kindOf(v)}`);
       }
@@ -167,7 +171,11 @@ export function printGraph(g: Graph, opts: { labels?: boolean } = {}): string {
     if (n.isInput || n.isConst) continue;
     lines.push(`  ${printNode(n, names)}${opts.labels !== false && n.label ? `   # ${n.label}` : ""}`);
   }
-  lines.push(`  return { ${Object.entries(g.outputs).map(([k, v]) => `${k}: ${names.get(v) ?? operand(v)}`).join(", ")} }`);
+  lines.push(
+    `  return { ${Object.entries(g.outputs)
+      .map(([k, v]) => `${k}: ${names.get(v) ?? operand(v)}`)
+      .join(", ")} }`,
+  );
   lines.push("}");
   return lines.join("\n");
 }

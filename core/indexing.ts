@@ -37,7 +37,16 @@ function parseSpec(spec: string, fail: (msg: string) => never): SliceItem[] {
 }
 
 const showItem = (it: SliceItem): string =>
-  it === null ? ":" : it === "..." ? "..." : typeof it === "number" ? String(it) : [it[0], it[1], it[2]].map((v) => (v === null || v === undefined ? "" : String(v))).join(":").replace(/:$/, "");
+  it === null
+    ? ":"
+    : it === "..."
+      ? "..."
+      : typeof it === "number"
+        ? String(it)
+        : [it[0], it[1], it[2]]
+            .map((v) => (v === null || v === undefined ? "" : String(v)))
+            .join(":")
+            .replace(/:$/, "");
 
 /**
  * NumPy's basic indexing: x[1:3, ::2, 0] is `slice(x, "1:3, ::2, 0")` or
@@ -66,7 +75,10 @@ export function slice(operand: Operand, ...items: (SliceItem | string)[]): Node 
   if (named > x.rank) fail(`${named} items for ${x.rank} axes of ${shapeStr(x.shape)}`);
   const at = dots ? list.indexOf("...") : list.length;
   const full: SliceItem[] = [...list.slice(0, at), ...new Array(x.rank - named).fill(null), ...list.slice(at + dots)];
-  const start: number[] = [], stop: number[] = [], step: number[] = [], keep: number[] = [];
+  const start: number[] = [],
+    stop: number[] = [],
+    step: number[] = [],
+    keep: number[] = [];
   full.forEach((it, d) => {
     const n = x.shape[d];
     if (typeof it === "number") {
@@ -100,7 +112,12 @@ export function slice(operand: Operand, ...items: (SliceItem | string)[]): Node 
   });
   const identity = start.every((s, d) => s === 0 && step[d] === 1 && stop[d] === x.shape[d]);
   const y = identity ? x : apply("slice", [x], { start, stop, step });
-  return keep.length === x.rank ? y : reshape(y, keep.map((d) => y.shape[d]));
+  return keep.length === x.rank
+    ? y
+    : reshape(
+        y,
+        keep.map((d) => y.shape[d]),
+      );
 }
 
 /**
@@ -130,12 +147,14 @@ function inSymbol(v: number, rep: number, name: string): string {
 
 /** NumPy's concatenate: operands with equal shapes off `axis`, joined along it. */
 export function concat(xs: readonly Node[], axis = 0): Node {
-  if (!Array.isArray(xs) || xs.length === 0) throw new GradcError(`concat: expects a non-empty list of graph nodes, got ${Array.isArray(xs) ? "[]" : typeof xs}`);
+  if (!Array.isArray(xs) || xs.length === 0)
+    throw new GradcError(`concat: expects a non-empty list of graph nodes, got ${Array.isArray(xs) ? "[]" : typeof xs}`);
   xs.forEach((x, k) => {
     if (!(x instanceof Node)) throw new GradcError(`concat: operand ${k} is not a graph node (got ${typeof x})`);
   });
   const rank = xs[0].rank;
-  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) throw new GradcError(`concat: axis ${axis} is out of range for rank ${rank}\n  at ${describe("concat", xs, { axis })}`);
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank)
+    throw new GradcError(`concat: axis ${axis} is out of range for rank ${rank}\n  at ${describe("concat", xs, { axis })}`);
   const ax = axis < 0 ? axis + rank : axis;
   return xs.length === 1 ? xs[0] : apply("concat", xs, { axis: ax });
 }
@@ -143,12 +162,15 @@ export function concat(xs: readonly Node[], axis = 0): Node {
 function alongAxis(op: string, x: Node, indices: Node, axis: number): number {
   if (!(x instanceof Node) || !(indices instanceof Node)) throw new GradcError(`${op}: x and indices must be graph nodes (indices hold integers as floats)`);
   const rank = x.rank;
-  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) throw new GradcError(`${op}: axis ${axis} is out of range for rank ${rank}\n  at ${describe(op, [x, indices], { axis })}`);
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank)
+    throw new GradcError(`${op}: axis ${axis} is out of range for rank ${rank}\n  at ${describe(op, [x, indices], { axis })}`);
   const ax = axis < 0 ? axis + rank : axis;
   // a constant index is known now: check it now
   if (indices.isConst) {
-    const v = indices.value, n = x.shape[ax];
-    if (!Number.isInteger(v) || v < -n || v >= n) throw new GradcError(`${op}: index ${v} is out of range for axis ${ax} of size ${n}\n  at ${describe(op, [x, indices], { axis: ax })}`);
+    const v = indices.value,
+      n = x.shape[ax];
+    if (!Number.isInteger(v) || v < -n || v >= n)
+      throw new GradcError(`${op}: index ${v} is out of range for axis ${ax} of size ${n}\n  at ${describe(op, [x, indices], { axis: ax })}`);
   }
   return ax;
 }

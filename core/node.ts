@@ -136,48 +136,128 @@ export class Node implements Aval {
   }
 
   // The builder vocabulary as methods, NumPy style: x.sub(x.mean(0)).square()
-  add(y: Operand): Node { return b.add(this, y); }
-  sub(y: Operand): Node { return b.sub(this, y); }
-  mul(y: Operand): Node { return b.mul(this, y); }
-  div(y: Operand): Node { return b.div(this, y); }
-  maximum(y: Operand): Node { return b.maximum(this, y); }
-  minimum(y: Operand): Node { return b.minimum(this, y); }
-  pow(y: Operand): Node { return b.pow(this, y); }
-  less(y: Operand): Node { return b.less(this, y); }
-  lessEqual(y: Operand): Node { return b.lessEqual(this, y); }
-  greater(y: Operand): Node { return b.greater(this, y); }
-  greaterEqual(y: Operand): Node { return b.greaterEqual(this, y); }
-  equal(y: Operand): Node { return b.equal(this, y); }
-  notEqual(y: Operand): Node { return b.notEqual(this, y); }
-  neg(): Node { return b.neg(this); }
-  exp(): Node { return b.exp(this); }
-  log(): Node { return b.log(this); }
-  sqrt(): Node { return b.sqrt(this); }
-  rsqrt(): Node { return b.rsqrt(this); }
-  square(): Node { return b.square(this); }
-  recip(): Node { return b.recip(this); }
-  tanh(): Node { return b.tanh(this); }
-  abs(): Node { return b.abs(this); }
-  sign(): Node { return b.sign(this); }
-  sigmoid(): Node { return b.sigmoid(this); }
-  log1p(): Node { return b.log1p(this); }
-  expm1(): Node { return b.expm1(this); }
-  clip(lo?: Operand | null, hi?: Operand | null): Node { return b.clip(this, lo, hi); }
-  relu(): Node { return b.maximum(this, 0); }
-  sum(axes?: number | readonly number[], keepdims = false): Node { return b.sum(this, axes, keepdims); }
-  max(axes?: number | readonly number[], keepdims = false): Node { return b.max(this, axes, keepdims); }
-  mean(axes?: number | readonly number[], keepdims = false): Node { return b.mean(this, axes, keepdims); }
-  reshape(shape: Shape): Node { return b.reshape(this, shape); }
-  transpose(perm?: readonly number[]): Node { return b.transpose(this, perm); }
-  get T(): Node { return b.transpose(this); }
-  broadcastTo(shape: Shape): Node { return b.broadcastTo(this, shape); }
+  add(y: Operand): Node {
+    return b.add(this, y);
+  }
+  sub(y: Operand): Node {
+    return b.sub(this, y);
+  }
+  mul(y: Operand): Node {
+    return b.mul(this, y);
+  }
+  div(y: Operand): Node {
+    return b.div(this, y);
+  }
+  maximum(y: Operand): Node {
+    return b.maximum(this, y);
+  }
+  minimum(y: Operand): Node {
+    return b.minimum(this, y);
+  }
+  pow(y: Operand): Node {
+    return b.pow(this, y);
+  }
+  less(y: Operand): Node {
+    return b.less(this, y);
+  }
+  lessEqual(y: Operand): Node {
+    return b.lessEqual(this, y);
+  }
+  greater(y: Operand): Node {
+    return b.greater(this, y);
+  }
+  greaterEqual(y: Operand): Node {
+    return b.greaterEqual(this, y);
+  }
+  equal(y: Operand): Node {
+    return b.equal(this, y);
+  }
+  notEqual(y: Operand): Node {
+    return b.notEqual(this, y);
+  }
+  neg(): Node {
+    return b.neg(this);
+  }
+  exp(): Node {
+    return b.exp(this);
+  }
+  log(): Node {
+    return b.log(this);
+  }
+  sqrt(): Node {
+    return b.sqrt(this);
+  }
+  rsqrt(): Node {
+    return b.rsqrt(this);
+  }
+  square(): Node {
+    return b.square(this);
+  }
+  recip(): Node {
+    return b.recip(this);
+  }
+  tanh(): Node {
+    return b.tanh(this);
+  }
+  abs(): Node {
+    return b.abs(this);
+  }
+  sign(): Node {
+    return b.sign(this);
+  }
+  sigmoid(): Node {
+    return b.sigmoid(this);
+  }
+  log1p(): Node {
+    return b.log1p(this);
+  }
+  expm1(): Node {
+    return b.expm1(this);
+  }
+  clip(lo?: Operand | null, hi?: Operand | null): Node {
+    return b.clip(this, lo, hi);
+  }
+  relu(): Node {
+    return b.maximum(this, 0);
+  }
+  sum(axes?: number | readonly number[], keepdims = false): Node {
+    return b.sum(this, axes, keepdims);
+  }
+  max(axes?: number | readonly number[], keepdims = false): Node {
+    return b.max(this, axes, keepdims);
+  }
+  mean(axes?: number | readonly number[], keepdims = false): Node {
+    return b.mean(this, axes, keepdims);
+  }
+  reshape(shape: Shape): Node {
+    return b.reshape(this, shape);
+  }
+  transpose(perm?: readonly number[]): Node {
+    return b.transpose(this, perm);
+  }
+  get T(): Node {
+    return b.transpose(this);
+  }
+  broadcastTo(shape: Shape): Node {
+    return b.broadcastTo(this, shape);
+  }
   /** NumPy's basic indexing: x.slice("1:3, ::2") or x.slice([1, 3], [null, null, 2]). */
-  slice(...items: (b.SliceItem | string)[]): Node { return b.slice(this, ...items); }
-  takeAlongAxis(indices: Node, axis: number): Node { return b.takeAlongAxis(this, indices, axis); }
-  matmul(y: Node, transposeA = false, transposeB = false): Node { return b.matmul(this, y, transposeA, transposeB); }
+  slice(...items: (b.SliceItem | string)[]): Node {
+    return b.slice(this, ...items);
+  }
+  takeAlongAxis(indices: Node, axis: number): Node {
+    return b.takeAlongAxis(this, indices, axis);
+  }
+  matmul(y: Node, transposeA = false, transposeB = false): Node {
+    return b.matmul(this, y, transposeA, transposeB);
+  }
   /** The last two axes swapped (NumPy's `x.mT`). */
-  get mT(): Node { return b.matrixTranspose(this); }
-  cast(dtype: DType): Node { return b.cast(this, dtype); }
+  get mT(): Node {
+    return b.matrixTranspose(this);
+  }
+  cast(dtype: DType): Node {
+    return b.cast(this, dtype);
+  }
 
   toString(): string {
     return `${ref(this)}: ${this.dtype}${shapeStr(this.shape)}`;
@@ -227,7 +307,9 @@ function formatAttr(v: AttrValue): string {
 export function nodeKey(op: string, inputs: readonly Node[], attrs: Attrs, aval: Aval): string {
   const num = (v: number) => ["n", formatNumber(v)];
   const value = (v: AttrValue) => (typeof v === "number" ? num(v) : Array.isArray(v) ? ["a", ...v.map(num)] : v);
-  const entries = Object.keys(attrs).sort().map((k) => [k, value(attrs[k])]);
+  const entries = Object.keys(attrs)
+    .sort()
+    .map((k) => [k, value(attrs[k])]);
   return JSON.stringify([op, inputs.map((x) => x.id), entries, aval.dtype, aval.shape.map(String)]);
 }
 
@@ -252,7 +334,8 @@ export function apply(op: string, inputs: readonly Node[], attrs: Attrs = {}): N
     const msg = e instanceof Error ? e.message : String(e);
     throw new GradcError(`${op}: ${msg}\n  at ${describe(op, inputs, attrs)}`);
   }
-  if (aval.shape.length > MAX_RANK) throw new GradcError(`${op}: the result would have rank ${aval.shape.length}: gradc takes at most ${MAX_RANK} axes\n  at ${describe(op, inputs, attrs)}`);
+  if (aval.shape.length > MAX_RANK)
+    throw new GradcError(`${op}: the result would have rank ${aval.shape.length}: gradc takes at most ${MAX_RANK} axes\n  at ${describe(op, inputs, attrs)}`);
   const frozen = Object.freeze({ ...attrs }) as Attrs;
   const key = nodeKey(op, inputs, frozen, aval);
   const hit = recent.get(key) ?? settled.get(key)?.deref();

@@ -159,7 +159,8 @@ export function schemaProblem(schema: unknown): string | undefined {
     return `no attribute schema: give attrs: {} for an op without attributes, or e.g. attrs: { axis: "int", shape: "ints?" }`;
   }
   for (const [k, t] of Object.entries(schema)) {
-    if (typeof t !== "string" || !ATTR_TYPE.test(t)) return `attribute ${JSON.stringify(k)} has type ${JSON.stringify(t)}; types are int, number, string, boolean, ints (optional with a trailing ?)`;
+    if (typeof t !== "string" || !ATTR_TYPE.test(t))
+      return `attribute ${JSON.stringify(k)} has type ${JSON.stringify(t)}; types are int, number, string, boolean, ints (optional with a trailing ?)`;
   }
   return undefined;
 }
@@ -203,9 +204,15 @@ const isType: Record<AttrType, (v: unknown) => boolean> = {
 
 /** What is wrong with `attrs` under the op's schema (unknown, mistyped or missing attribute), or undefined. */
 export function attrsProblem(def: OpDef, attrs: unknown): string | undefined {
-  if (typeof attrs !== "object" || attrs === null || Array.isArray(attrs)) return `attributes must be a record, got ${attrs === null ? "null" : Array.isArray(attrs) ? "an array" : typeof attrs}`;
+  if (typeof attrs !== "object" || attrs === null || Array.isArray(attrs))
+    return `attributes must be a record, got ${attrs === null ? "null" : Array.isArray(attrs) ? "an array" : typeof attrs}`;
   const schema = def.attrs;
-  const takes = () => (Object.keys(schema).length ? `${def.name} takes ${Object.entries(schema).map(([k, t]) => `${k} (${t})`).join(", ")}` : `${def.name} takes no attributes`);
+  const takes = () =>
+    Object.keys(schema).length
+      ? `${def.name} takes ${Object.entries(schema)
+          .map(([k, t]) => `${k} (${t})`)
+          .join(", ")}`
+      : `${def.name} takes no attributes`;
   const unknown = Object.keys(attrs).filter((k) => !Object.hasOwn(schema, k));
   if (unknown.length && Object.keys(schema).length === 0) {
     const hint = def.kind === "elementwise" ? "; pass a parameter as an operand" : "";
@@ -214,7 +221,8 @@ export function attrsProblem(def: OpDef, attrs: unknown): string | undefined {
   if (unknown.length) return `unknown attribute ${JSON.stringify(unknown[0])}: ${takes()}`;
   for (const [k, v] of Object.entries(attrs)) {
     const t = schema[k].replace("?", "") as AttrType;
-    if (!isType[t](v)) return `attribute ${k} must be ${t === "ints" ? "a list of integers" : t === "int" ? "an integer" : `a ${t}`}, got ${typeof v === "number" ? String(v) : JSON.stringify(v) ?? typeof v}`;
+    if (!isType[t](v))
+      return `attribute ${k} must be ${t === "ints" ? "a list of integers" : t === "int" ? "an integer" : `a ${t}`}, got ${typeof v === "number" ? String(v) : (JSON.stringify(v) ?? typeof v)}`;
   }
   for (const [k, t] of Object.entries(schema)) {
     if (!t.endsWith("?") && !Object.hasOwn(attrs, k)) return `missing attribute ${k} (${t}): ${takes()}`;

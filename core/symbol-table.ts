@@ -14,7 +14,8 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,31}$/;
 export function symbolSize(name: string): number {
   const hit = byName.get(name);
   if (hit !== undefined) return hit;
-  if (typeof name !== "string" || !NAME.test(name)) throw new Error(`a symbolic size needs an identifier name (a letter or _, then letters, digits or _), got ${JSON.stringify(name)}`);
+  if (typeof name !== "string" || !NAME.test(name))
+    throw new Error(`a symbolic size needs an identifier name (a letter or _, then letters, digits or _), got ${JSON.stringify(name)}`);
   const rep = REPRESENTATIVES.find((r) => !byRep.has(r));
   if (rep === undefined) throw new Error(`at most ${REPRESENTATIVES.length} symbolic sizes (${[...byName.keys()].join(", ")} are taken)`);
   byName.set(name, rep);

@@ -22,10 +22,11 @@ export function graphSymbols(g: Graph): readonly string[] {
   let names = symbolic.get(g);
   if (!names) {
     const seen = new Set<string>();
-    for (const x of g.inputs) for (const d of x.shape) {
-      const s = symbolOf(d);
-      if (s) seen.add(s.name);
-    }
+    for (const x of g.inputs)
+      for (const d of x.shape) {
+        const s = symbolOf(d);
+        if (s) seen.add(s.name);
+      }
     for (const n of g.nodes()) if (n.op === "dim") seen.add(n.attrs.name as string);
     names = [...seen];
     symbolic.set(g, names);
@@ -46,14 +47,25 @@ export function bindSymbols(g: Graph, inputs: Readonly<Record<string, Shaped>>, 
     const v = Object.hasOwn(inputs, x.name) ? inputs[x.name] : undefined;
     const syms = x.shape.map(symbolOf);
     if (!syms.some(Boolean) || v === undefined) continue;
-    if (!(v instanceof Tensor)) throw new GradcError(`${who}: input "${x.name}" has symbolic shape ${shapeStr(x.shape)}: pass a Tensor, whose shape binds ${syms.filter(Boolean).map((s) => s!.name).join(", ")}`);
-    if (v.shape.length !== x.shape.length) throw new GradcError(`${who}: input "${x.name}" has shape ${shapeStr(v.shape)}, the graph expects ${x.dtype}${shapeStr(x.shape)}`);
+    if (!(v instanceof Tensor))
+      throw new GradcError(
+        `${who}: input "${x.name}" has symbolic shape ${shapeStr(x.shape)}: pass a Tensor, whose shape binds ${syms
+          .filter(Boolean)
+          .map((s) => s!.name)
+          .join(", ")}`,
+      );
+    if (v.shape.length !== x.shape.length)
+      throw new GradcError(`${who}: input "${x.name}" has shape ${shapeStr(v.shape)}, the graph expects ${x.dtype}${shapeStr(x.shape)}`);
     syms.forEach((s, axis) => {
       if (!s) return;
       const got = v.shape[axis];
-      if (got % s.k !== 0 || got === 0) throw new GradcError(`${who}: input "${x.name}" axis ${axis} has size ${got}, which is not ${s.k}${s.name} for a positive ${s.name}`);
+      if (got % s.k !== 0 || got === 0)
+        throw new GradcError(`${who}: input "${x.name}" axis ${axis} has size ${got}, which is not ${s.k}${s.name} for a positive ${s.name}`);
       const n = got / s.k;
-      if (representativeOf(got) !== undefined) throw new GradcError(`${who}: input "${x.name}" axis ${axis} has size ${got}, a multiple of ${representativeOf(got)}, which gradc reserves to stand for a symbolic size`);
+      if (representativeOf(got) !== undefined)
+        throw new GradcError(
+          `${who}: input "${x.name}" axis ${axis} has size ${got}, a multiple of ${representativeOf(got)}, which gradc reserves to stand for a symbolic size`,
+        );
       if (sizes[s.name] === undefined) {
         sizes[s.name] = n;
         by[s.name] = `${x.name} (axis ${axis})`;
@@ -111,14 +123,27 @@ function rebuild(g: Graph, sizes: Readonly<Record<string, number>>): Graph {
       m = constant(sizes[name], n.dtype);
     } else {
       // sizes in attributes: a reshape's or broadcast's shape, a slice's bounds ([N:2N] in concat's gradient), pad's shape
-      const attrs = Object.fromEntries(Object.entries(n.attrs).map(([k, v]) => [k, typeof v === "number" ? size(v) : Array.isArray(v) && v.every((x) => typeof x === "number") ? v.map(size) : v]));
-      m = apply(n.op, n.inputs.map((x) => done.get(x)!), attrs);
+      const attrs = Object.fromEntries(
+        Object.entries(n.attrs).map(([k, v]) => [
+          k,
+          typeof v === "number" ? size(v) : Array.isArray(v) && v.every((x) => typeof x === "number") ? v.map(size) : v,
+        ]),
+      );
+      m = apply(
+        n.op,
+        n.inputs.map((x) => done.get(x)!),
+        attrs,
+      );
     }
     if (n.label && !m.label) m.named(n.label);
     done.set(n, m);
   }
   const pick = (r: Readonly<Record<string, Node>>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, done.get(v)!]));
-  return new Graph(g.inputs.map((x) => done.get(x)!), pick(g.outputs), pick(g.facts));
+  return new Graph(
+    g.inputs.map((x) => done.get(x)!),
+    pick(g.outputs),
+    pick(g.facts),
+  );
 }
 
 /**
@@ -129,7 +154,10 @@ function rebuild(g: Graph, sizes: Readonly<Record<string, number>>): Graph {
  */
 export function concreteSize(d: number, where: string): number {
   const rep = typeof d === "number" ? representativeOf(d) : undefined;
-  if (rep !== undefined && !symbolOf(d)) throw new GradcError(`${where}: size ${d} is a multiple of ${rep}, a size gradc reserves to stand for a symbolic size; trace it as a named size (["N", ...]) instead`);
+  if (rep !== undefined && !symbolOf(d))
+    throw new GradcError(
+      `${where}: size ${d} is a multiple of ${rep}, a size gradc reserves to stand for a symbolic size; trace it as a named size (["N", ...]) instead`,
+    );
   return d;
 }
 

@@ -14,7 +14,9 @@ export class Tensor {
   ) {
     // checked here, where every tensor enters: a short array read past its end gives NaN later
     if (!(data instanceof Float64Array || data instanceof Float32Array)) {
-      throw new GradcError(`Tensor: data must be a Float64Array or Float32Array, got ${data === null ? "null" : Array.isArray(data) ? "an array (use tensor(...))" : typeof data === "object" ? (data as object).constructor?.name ?? "an object" : typeof data}`);
+      throw new GradcError(
+        `Tensor: data must be a Float64Array or Float32Array, got ${data === null ? "null" : Array.isArray(data) ? "an array (use tensor(...))" : typeof data === "object" ? ((data as object).constructor?.name ?? "an object") : typeof data}`,
+      );
     }
     if (!Array.isArray(shape)) throw new GradcError(`Tensor: shape must be an array of sizes, got ${shape === null ? "null" : typeof shape}`);
     checkShape(shape, "Tensor");
@@ -127,7 +129,9 @@ function checkNested(d: unknown, shape: readonly number[], at: number[]): void {
     const want = shape.slice(at.length);
     if (!Array.isArray(d) || d.length !== want[0]) {
       const got = Array.isArray(d) ? `a list of ${d.length}` : typeof d === "number" ? "a number" : valueStr(d);
-      throw new GradcError(`tensor: ragged data: ${where} is ${got}, expected a list of shape [${want.join(",")}] (the data's first elements give shape [${shape.join(",")}])`);
+      throw new GradcError(
+        `tensor: ragged data: ${where} is ${got}, expected a list of shape [${want.join(",")}] (the data's first elements give shape [${shape.join(",")}])`,
+      );
     }
     for (let i = 0; i < d.length; i++) {
       at.push(i);

@@ -19,11 +19,7 @@ export type Outputs = Node | Record<string, Node>;
  *   const g = trace({ x: [4, 5] }, ({ x }) => x.sub(x.mean(0)).square().mean(0));
  *   const h = trace({ x: ["N", 5] }, ...)   // N symbolic: evaluate and compile bind it from x
  */
-export function trace<K extends string>(
-  inputs: Record<K, InputSpec>,
-  fn: (xs: Record<K, Node>) => Outputs,
-  opts: { dtype?: DType } = {},
-): Graph {
+export function trace<K extends string>(inputs: Record<K, InputSpec>, fn: (xs: Record<K, Node>) => Outputs, opts: { dtype?: DType } = {}): Graph {
   const nodes = {} as Record<K, Node>;
   for (const [name, spec] of Object.entries(inputs) as [K, InputSpec][]) {
     const dims = Array.isArray(spec) ? (spec as readonly Dim[]) : (spec as { shape: readonly Dim[] }).shape;
@@ -39,7 +35,9 @@ export function trace<K extends string>(
   const result = withDefaultDtype(dtype, () => fn(nodes));
   const outputs = result instanceof Node ? { out: result } : result;
   if (typeof outputs !== "object" || outputs === null || Array.isArray(outputs) || Object.keys(outputs).length === 0) {
-    throw new GradcError(`trace: the function must return a node or a record of named nodes, got ${Array.isArray(outputs) ? "an array" : JSON.stringify(outputs) ?? typeof outputs}`);
+    throw new GradcError(
+      `trace: the function must return a node or a record of named nodes, got ${Array.isArray(outputs) ? "an array" : (JSON.stringify(outputs) ?? typeof outputs)}`,
+    );
   }
   for (const [k, v] of Object.entries(outputs)) {
     if (!(v instanceof Node)) throw new GradcError(`trace: output "${k}" is not a graph node (got ${typeof v}); return nodes built from the inputs`);

@@ -8,7 +8,10 @@
 import { ops, scope } from "gradc";
 import { attention, mlp } from "./attention-parts.mjs";
 
-const T = 32, D = 64, H = 4, F = 128;
+const T = 32,
+  D = 64,
+  H = 4,
+  F = 128;
 
 export default {
   inputs: { x: [T, D], g1: [D], b1: [D], Wq: [D, D], Wk: [D, D], Wv: [D, D], Wo: [D, D], g2: [D], b2: [D], W1: [D, F], c1: [F], W2: [F, D], c2: [D] },

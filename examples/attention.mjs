@@ -7,14 +7,27 @@
 
 import { ops } from "gradc";
 
-const T = 64, d = 32;
+const T = 64,
+  d = 32;
 
 function softmaxRows(s) {
-  const e = s.sub(ops.stopGradient(s.max(-1, true))).exp().named("e");
+  const e = s
+    .sub(ops.stopGradient(s.max(-1, true)))
+    .exp()
+    .named("e");
   return e.div(e.sum(-1, true)).named("attn");
 }
 
 export default {
   inputs: { Q: [T, d], K: [T, d], V: [T, d] },
-  fn: ({ Q, K, V }) => ops.matmul(softmaxRows(ops.matmul(Q, ops.transpose(K)).mul(1 / Math.sqrt(d)).named("logits")), V),
+  fn: ({ Q, K, V }) =>
+    ops.matmul(
+      softmaxRows(
+        ops
+          .matmul(Q, ops.transpose(K))
+          .mul(1 / Math.sqrt(d))
+          .named("logits"),
+      ),
+      V,
+    ),
 };

@@ -6,13 +6,24 @@
 
 import { ops, init, scope } from "gradc";
 
-const C = 10, F1 = 16, F2 = 32, H = 128;
+const C = 10,
+  F1 = 16,
+  F2 = 32,
+  H = 128;
 const FLAT = F2 * 8 * 8;
 
 function scores(p, X) {
   let h = X;
   for (const name of ["c1", "c2"]) {
-    h = scope(name, () => ops.maxPool(ops.conv(h, p[name].W, { padding: "same" }).add(p[name].b.reshape([1, p[name].b.shape[0], 1, 1])).relu(), { kernel: 2 }));
+    h = scope(name, () =>
+      ops.maxPool(
+        ops
+          .conv(h, p[name].W, { padding: "same" })
+          .add(p[name].b.reshape([1, p[name].b.shape[0], 1, 1]))
+          .relu(),
+        { kernel: 2 },
+      ),
+    );
   }
   h = scope("fc", () => ops.affine(h.reshape([X.shape[0], FLAT]), p.fc.W, p.fc.b).relu());
   return scope("out", () => ops.affine(h, p.out.W, p.out.b));

@@ -5,7 +5,9 @@
 
 import { ops, init, scope } from "gradc";
 
-const D = 3 * 32 * 32, H = 256, C = 10;
+const D = 3 * 32 * 32,
+  H = 256,
+  C = 10;
 
 function scores(p, X) {
   let h = X.reshape([X.shape[0], D]);

@@ -6,7 +6,9 @@
 
 import { ops, init, scope } from "gradc";
 
-const D = 28 * 28, H = 128, C = 10;
+const D = 28 * 28,
+  H = 128,
+  C = 10;
 
 function scores(p, X) {
   const x = X.reshape([X.shape[0], D]); // [B, 1, 28, 28] images -> rows

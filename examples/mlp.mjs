@@ -7,7 +7,10 @@
 
 import { ops, trace } from "gradc";
 
-const N = 64, D = 128, H = 64, C = 10;
+const N = 64,
+  D = 128,
+  H = 64,
+  C = 10;
 const reg = 1e-3;
 
 const inputs = { X: [N, D], W1: [D, H], b1: [H], W2: [H, C], b2: [C], y: [N] };
@@ -15,7 +18,10 @@ const inputs = { X: [N, D], W1: [D, H], b1: [H], W2: [H, C], b2: [C], y: [N] };
 function loss({ X, W1, b1, W2, b2, y }) {
   const h = ops.affine(X, W1, b1).tanh().named("h");
   const scores = ops.affine(h, W2, b2).named("scores");
-  const penalty = W1.square().sum().add(W2.square().sum()).mul(0.5 * reg);
+  const penalty = W1.square()
+    .sum()
+    .add(W2.square().sum())
+    .mul(0.5 * reg);
   return ops.softmaxCrossEntropy(scores, y).add(penalty);
 }
 

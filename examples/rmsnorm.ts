@@ -32,10 +32,11 @@ export function rmsnormBackwardByHand(x: Tensor, gamma: Tensor, dout: Tensor, ep
   const [n, d] = x.shape;
   const dx = new Float64Array(n * d);
   for (let i = 0; i < n; i++) {
-    let ms = 0, dot = 0;
+    let ms = 0,
+      dot = 0;
     for (let j = 0; j < d; j++) {
       const v = x.data[i * d + j];
-      ms += v * v / d;
+      ms += (v * v) / d;
       dot += gamma.data[j] * dout.data[i * d + j] * v;
     }
     const r = 1 / Math.sqrt(ms + eps);
@@ -61,7 +62,8 @@ export interface RmsnormResult {
 }
 
 const relDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let diff = 0, scale = 0;
+  let diff = 0,
+    scale = 0;
   for (let i = 0; i < a.length; i++) {
     diff = Math.max(diff, Math.abs(a[i] - b[i]));
     scale = Math.max(scale, Math.abs(a[i]), Math.abs(b[i]));
@@ -78,7 +80,8 @@ function study(title: string, norm: (x: Node, gamma: Node) => Node, x: Tensor, g
   const forward = trace({ x: [n, d], gamma: [d] }, ({ x, gamma }) => norm(x, gamma));
   const { forward: withResiduals, backward } = vjp(forward);
   const optimized = optimize(backward);
-  const derived = stats(backward), after = stats(optimized);
+  const derived = stats(backward),
+    after = stats(optimized);
   console.log(`${title} [${n},${d}] backward`);
   console.log(`  derived:   ${show(derived)}`);
   console.log(`  optimized: ${show(after)}`);
@@ -97,10 +100,13 @@ function study(title: string, norm: (x: Node, gamma: Node) => Node, x: Tensor, g
 
 export function main(argv: string[] = []): RmsnormResult {
   const { values } = parseArgs({ args: argv, options: { shape: { type: "string", default: "200,64" } } });
-  if (!/^\s*[1-9][0-9]*\s*,\s*[1-9][0-9]*\s*$/.test(values.shape!)) throw new GradcError(`rmsnorm example: --shape must be N,D (two positive integers), got "${values.shape}"`);
+  if (!/^\s*[1-9][0-9]*\s*,\s*[1-9][0-9]*\s*$/.test(values.shape!))
+    throw new GradcError(`rmsnorm example: --shape must be N,D (two positive integers), got "${values.shape}"`);
   const [n, d] = values.shape!.split(",").map(Number) as [number, number];
   const rs = random(1);
-  const x = rs.randnTensor([n, d]), gamma = rs.uniformTensor(0.5, 1.5, [d]), dout = rs.randnTensor([n, d]);
+  const x = rs.randnTensor([n, d]),
+    gamma = rs.uniformTensor(0.5, 1.5, [d]),
+    dout = rs.randnTensor([n, d]);
 
   const { dx, ...rms } = study("RMSNorm", rmsnorm, x, gamma, dout);
   const vsByHand = relDiff(rmsnormBackwardByHand(x, gamma, dout), dx.data);

@@ -7,7 +7,9 @@ import "../ops/index.js"; // registers the builtin primitives
 import { checkRule, defineRule, GradcError, optimize, P, removeRule, rule, stats, trace, v, evaluate, random, type CheckRuleReport } from "gradc";
 import { fileURLToPath } from "node:url";
 
-const x = v("x"), a = v("a"), c = v("c");
+const x = v("x"),
+  a = v("a"),
+  c = v("c");
 
 // log(exp(x)) = x: exact in real arithmetic; in floating point exp overflows for x > 709
 export const logOfExp = rule("log-of-exp", P.log(P.exp(x)), ({ x }) => x, { assumesFinite: true });
@@ -49,7 +51,8 @@ export function main(): RuleResult {
     console.log(opt.graph.toString());
     const rs = random(3);
     const inputs = { x: rs.randnTensor([3, 4]), y: rs.randnTensor([3, 4]) };
-    const want = evaluate(g, inputs).out, got = evaluate(opt.graph, inputs).out;
+    const want = evaluate(g, inputs).out,
+      got = evaluate(opt.graph, inputs).out;
     const difference = Math.max(...want.data.map((w, i) => Math.abs(w - got.data[i])));
     console.log(`evaluated on random inputs, the two graphs differ by at most ${difference.toExponential(1)}`);
     return { checks, refused, before: stats(g).nodes, after: stats(opt.graph).nodes, text: opt.graph.toString(), difference };

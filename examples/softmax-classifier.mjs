@@ -6,7 +6,9 @@
 
 import { ops } from "gradc";
 
-const N = 64, D = 128, C = 10;
+const N = 64,
+  D = 128,
+  C = 10;
 
 export default {
   inputs: { x: [N, D], W: [D, C], b: [C], y: [N] },

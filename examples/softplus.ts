@@ -44,18 +44,25 @@ export function main(argv: string[] = []): SoftplusResult {
 
   // 1. gradc's own op properties, for this op, in one line
   const check = checkOp(softplus, { seed: 1 });
-  log(`checkOp(softplus): ${check.checks.map((c) => `${c.check} ${c.worst === null ? "skipped" : c.worst.toExponential(1)}`).join(", ")} (${check.runs} cases, seed ${check.seed}); fuses: ${check.fuses}`);
+  log(
+    `checkOp(softplus): ${check.checks.map((c) => `${c.check} ${c.worst === null ? "skipped" : c.worst.toExponential(1)}`).join(", ")} (${check.runs} cases, seed ${check.seed}); fuses: ${check.fuses}`,
+  );
 
   // 2. first and second derivatives, against their closed forms
   const rs = random(0);
   const x = rs.randnTensor([5, 4]);
   const f = trace({ x: [5, 4] }, ({ x }) => softplus(x).sum());
-  const df = grad(f);                                     // inputs x; output dx = sigmoid(x)
-  const ddf = grad(df, { of: "dx" });                     // inputs x, ddx; output dx = ddx * sigmoid'(x)
-  const ones = tensor(Array.from(x.data, () => 1), x.shape);
+  const df = grad(f); // inputs x; output dx = sigmoid(x)
+  const ddf = grad(df, { of: "dx" }); // inputs x, ddx; output dx = ddx * sigmoid'(x)
+  const ones = tensor(
+    Array.from(x.data, () => 1),
+    x.shape,
+  );
   const first = evaluate(df, { x }).dx;
   const second = evaluate(ddf, { x, ddx: ones }).dx;
-  let firstError = 0, secondError = 0, secondVsFiniteDifferences = 0;
+  let firstError = 0,
+    secondError = 0,
+    secondVsFiniteDifferences = 0;
   const h = 1e-5;
   x.data.forEach((v, i) => {
     const s = sigmoid(v);
@@ -65,7 +72,9 @@ export function main(argv: string[] = []): SoftplusResult {
     secondVsFiniteDifferences = Math.max(secondVsFiniteDifferences, Math.abs(second.data[i] - fd));
   });
   log(`first derivative vs sigmoid(x): max error ${firstError.toExponential(1)}`);
-  log(`second derivative (grad of grad) vs sigmoid(x)(1 - sigmoid(x)): max error ${secondError.toExponential(1)}; vs finite differences ${secondVsFiniteDifferences.toExponential(1)}`);
+  log(
+    `second derivative (grad of grad) vs sigmoid(x)(1 - sigmoid(x)): max error ${secondError.toExponential(1)}; vs finite differences ${secondVsFiniteDifferences.toExponential(1)}`,
+  );
 
   // 3. in a layer: softplus(x W + b), its gradient optimized and compiled; softplus fuses into the loop
   const layer = trace({ x: [64, 32], w: [32, 16], b: [16] }, ({ x, w, b }) => softplus(x.matmul(w).add(b)).mean());
@@ -73,12 +82,15 @@ export function main(argv: string[] = []): SoftplusResult {
   const opt = optimize(dlayer);
   const exe = compile(opt);
   const inputs = { x: rs.randnTensor([64, 32]), w: rs.randnTensor([32, 16]), b: rs.randnTensor([16]) };
-  const want = evaluate(dlayer, inputs), got = exe.run(inputs);
+  const want = evaluate(dlayer, inputs),
+    got = exe.run(inputs);
   let compiledError = 0;
   for (const k of Object.keys(want)) want[k].data.forEach((v, i) => (compiledError = Math.max(compiledError, Math.abs(v - got[k].data[i]))));
   const nodes = { derived: dlayer.size, optimized: opt.size };
   const perElement = (g: typeof opt) => stats(g).elementwisePerElement.toFixed(2);
-  log(`layer gradient: derived ${nodes.derived} nodes, ${perElement(dlayer)} elementwise ops per element; optimized ${nodes.optimized} nodes, ${perElement(opt)} per element`);
+  log(
+    `layer gradient: derived ${nodes.derived} nodes, ${perElement(dlayer)} elementwise ops per element; optimized ${nodes.optimized} nodes, ${perElement(opt)} per element`,
+  );
   log(`  compiled to ${exe.stats.kernels} kernels, ${exe.stats.sweeps} sweeps; compiled vs interpreted: max difference ${compiledError.toExponential(1)}`);
   const forward = compile(layer);
   // fused: its expression is inlined in a generated loop, not run as a separate reference kernel

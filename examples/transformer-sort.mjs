@@ -7,12 +7,19 @@
 
 import { ops, init, scope } from "gradc";
 
-const T = 8, V = 10, D = 32, H = 64, BLOCKS = 2;
+const T = 8,
+  V = 10,
+  D = 32,
+  H = 64,
+  BLOCKS = 2;
 
 function block(rng) {
   return {
     ln1: { g: init.ones([D]), b: init.zeros([D]) },
-    q: init.glorotUniform(rng, [D, D]), k: init.glorotUniform(rng, [D, D]), v: init.glorotUniform(rng, [D, D]), o: init.glorotUniform(rng, [D, D]),
+    q: init.glorotUniform(rng, [D, D]),
+    k: init.glorotUniform(rng, [D, D]),
+    v: init.glorotUniform(rng, [D, D]),
+    o: init.glorotUniform(rng, [D, D]),
     ln2: { g: init.ones([D]), b: init.zeros([D]) },
     up: { W: init.heNormal(rng, [D, H]), b: init.zeros([H]) },
     down: { W: init.glorotUniform(rng, [H, D]), b: init.zeros([D]) },
@@ -23,7 +30,9 @@ const layernorm = (x, p) => ops.layernorm(x, p.g, p.b);
 const dense = (x, p) => x.matmul(p.W).add(p.b);
 
 function attention(x, p) {
-  const q = x.matmul(p.q), k = x.matmul(p.k), v = x.matmul(p.v);
+  const q = x.matmul(p.q),
+    k = x.matmul(p.k),
+    v = x.matmul(p.v);
   const weights = ops.softmax(q.matmul(k, false, true).mul(1 / Math.sqrt(D)), -1); // [B, T, T]
   return weights.matmul(v).matmul(p.o);
 }
@@ -54,7 +63,8 @@ export default {
   /** Random digit strings (one-hot) and their sorted versions: 10,000 to train on, 1,000 to validate. */
   data(rng, { Tensor }) {
     const make = (n) => {
-      const X = new Float64Array(n * T * V), y = new Int32Array(n * T);
+      const X = new Float64Array(n * T * V),
+        y = new Int32Array(n * T);
       for (let i = 0; i < n; i++) {
         const seq = Array.from({ length: T }, () => rng.randint(0, V));
         seq.forEach((d, t) => (X[(i * T + t) * V + d] = 1));
@@ -62,7 +72,8 @@ export default {
       }
       return { X: new Tensor(X, [n, T, V]), y: new Tensor(Float64Array.from(y), [n, T]) };
     };
-    const train = make(10000), val = make(1000);
+    const train = make(10000),
+      val = make(1000);
     return { XTrain: train.X, yTrain: train.y, XVal: val.X, yVal: val.y };
   },
 };

@@ -11,7 +11,28 @@
 // The arrays are padded to whole vectors with zeros; the padding's results are never read.
 
 import type { DType, Data } from "../core/tensor.js";
-import { ADD, BRIF, END, F32LOAD, F64LOAD, GET, I32, I32T, LOOP, LTS, SET, V, V128T, VOID, mem, moduleBytes, s32, simd, u32, vec } from "../compile/codegen/wasm/emit.js";
+import {
+  ADD,
+  BRIF,
+  END,
+  F32LOAD,
+  F64LOAD,
+  GET,
+  I32,
+  I32T,
+  LOOP,
+  LTS,
+  SET,
+  V,
+  V128T,
+  VOID,
+  mem,
+  moduleBytes,
+  s32,
+  simd,
+  u32,
+  vec,
+} from "../compile/codegen/wasm/emit.js";
 import { F32X4, F64X2 } from "../compile/codegen/wasm/ops.js";
 
 export interface AdamKernel {
@@ -41,7 +62,9 @@ export function adamKernel(n: number, dtype: DType, b1: number, b2: number, eps:
   if (top > 2 ** 31 - 65536) return null;
   let inst: WebAssembly.Instance;
   try {
-    inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(Math.max(1, Math.ceil(top / 65536)), [body(t, bytes, W, G, M, Vv, b1, b2, eps)], ["adam"])));
+    inst = new WebAssembly.Instance(
+      new WebAssembly.Module(moduleBytes(Math.max(1, Math.ceil(top / 65536)), [body(t, bytes, W, G, M, Vv, b1, b2, eps)], ["adam"])),
+    );
   } catch (e) {
     if (e instanceof RangeError || e instanceof WebAssembly.CompileError) return null;
     throw e;
@@ -52,7 +75,9 @@ export function adamKernel(n: number, dtype: DType, b1: number, b2: number, eps:
   const scalars = view(0, 48 / t.es);
   const run = inst.exports.adam as () => void;
   return {
-    m, v, w,
+    m,
+    v,
+    w,
     step(wd, dw, lr, c1, c2) {
       if (wd !== w) w.set(wd);
       g.set(dw);
@@ -67,7 +92,13 @@ export function adamKernel(n: number, dtype: DType, b1: number, b2: number, eps:
 
 function body(t: typeof F32X4, bytes: number, W: number, G: number, M: number, Vv: number, b1: number, b2: number, eps: number): number[] {
   // locals: i32 i (byte offset); v128 lr, c1, c2, g, m, v
-  const I = 0, LR = 1, C1 = 2, C2 = 3, Gv = 4, Mv = 5, VV = 6;
+  const I = 0,
+    LR = 1,
+    C1 = 2,
+    C2 = 3,
+    Gv = 4,
+    Mv = 5,
+    VV = 6;
   const get = (l: number) => [GET, ...u32(l)];
   const set = (l: number) => [SET, ...u32(l)];
   const op = (code: number) => simd(code);
@@ -75,27 +106,77 @@ function body(t: typeof F32X4, bytes: number, W: number, G: number, M: number, V
   const store = (base: number, value: number[]) => [...get(I), ...value, ...simd(V.store, ...mem(base, 0))];
   const splat = (at: number) => [I32, 0, ...(t.dtype === "f32" ? [F32LOAD, ...mem(at, 2)] : [F64LOAD, ...mem(at, 3)]), ...simd(t.splat)];
   const c: number[] = [
-    ...splat(0), ...set(LR), ...splat(16), ...set(C1), ...splat(32), ...set(C2),
-    I32, 0, ...set(I),
-    LOOP, VOID,
-    ...load(G), ...set(Gv),
+    ...splat(0),
+    ...set(LR),
+    ...splat(16),
+    ...set(C1),
+    ...splat(32),
+    ...set(C2),
+    I32,
+    0,
+    ...set(I),
+    LOOP,
+    VOID,
+    ...load(G),
+    ...set(Gv),
     // m*b1 + g*(1-b1)
-    ...load(M), ...t.constant(b1), ...op(t.mul), ...get(Gv), ...t.constant(1 - b1), ...op(t.mul), ...op(t.add), ...set(Mv),
+    ...load(M),
+    ...t.constant(b1),
+    ...op(t.mul),
+    ...get(Gv),
+    ...t.constant(1 - b1),
+    ...op(t.mul),
+    ...op(t.add),
+    ...set(Mv),
     // v*b2 + (g*g)*(1-b2)
-    ...load(Vv), ...t.constant(b2), ...op(t.mul), ...get(Gv), ...get(Gv), ...op(t.mul), ...t.constant(1 - b2), ...op(t.mul), ...op(t.add), ...set(VV),
+    ...load(Vv),
+    ...t.constant(b2),
+    ...op(t.mul),
+    ...get(Gv),
+    ...get(Gv),
+    ...op(t.mul),
+    ...t.constant(1 - b2),
+    ...op(t.mul),
+    ...op(t.add),
+    ...set(VV),
     ...store(M, get(Mv)),
     ...store(Vv, get(VV)),
     // w - ((m/c1)*lr) / (sqrt(v/c2) + eps)
     ...store(W, [
       ...load(W),
-      ...get(Mv), ...get(C1), ...op(t.div), ...get(LR), ...op(t.mul),
-      ...get(VV), ...get(C2), ...op(t.div), ...op(t.sqrt), ...t.constant(eps), ...op(t.add),
-      ...op(t.div), ...op(t.sub),
+      ...get(Mv),
+      ...get(C1),
+      ...op(t.div),
+      ...get(LR),
+      ...op(t.mul),
+      ...get(VV),
+      ...get(C2),
+      ...op(t.div),
+      ...op(t.sqrt),
+      ...t.constant(eps),
+      ...op(t.add),
+      ...op(t.div),
+      ...op(t.sub),
     ]),
-    ...get(I), I32, 16, ADD, ...set(I),
-    ...get(I), I32, ...s32(bytes), LTS, BRIF, 0,
+    ...get(I),
+    I32,
+    16,
+    ADD,
+    ...set(I),
+    ...get(I),
+    I32,
+    ...s32(bytes),
+    LTS,
+    BRIF,
+    0,
     END,
     END,
   ];
-  return [...vec([[...u32(1), I32T], [...u32(6), V128T]]), ...c];
+  return [
+    ...vec([
+      [...u32(1), I32T],
+      [...u32(6), V128T],
+    ]),
+    ...c,
+  ];
 }

@@ -34,9 +34,16 @@ export interface BatchnormCache {
  * Train-mode batchnorm over axis 0 of x [N, D], written by hand with plain loops: the reference
  * the traced `batchnorm` composite is checked against.
  */
-export function batchnormForwardRef(x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): { out: Tensor; mean: Float64Array; variance: Float64Array; cache: BatchnormCache } {
+export function batchnormForwardRef(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  eps = 1e-5,
+): { out: Tensor; mean: Float64Array; variance: Float64Array; cache: BatchnormCache } {
   const [n, d] = checkNd("batchnormForwardRef", x, gamma, beta);
-  const mean = new Float64Array(d), variance = new Float64Array(d), std = new Float64Array(d);
+  const mean = new Float64Array(d),
+    variance = new Float64Array(d),
+    std = new Float64Array(d);
   for (let j = 0; j < d; j++) {
     let s = 0;
     for (let i = 0; i < n; i++) s += x.data[i * d + j];
@@ -46,7 +53,8 @@ export function batchnormForwardRef(x: Tensor, gamma: Tensor, beta: Tensor, eps 
     variance[j] = v / n;
     std[j] = Math.sqrt(variance[j] + eps);
   }
-  const xhat = zeros([n, d]), out = zeros([n, d], x.dtype);
+  const xhat = zeros([n, d]),
+    out = zeros([n, d], x.dtype);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < d; j++) {
       const k = i * d + j;
@@ -67,7 +75,8 @@ export function batchnormBackwardAlt(dout: Tensor, cache: BatchnormCache): { dx:
   const { xhat, std, gamma } = cache;
   const [n, d] = checkNd("batchnormBackwardAlt", dout, gamma, gamma);
   if (!sameShape(xhat.shape, dout.shape)) throw new GradcError(`batchnormBackwardAlt: xhat ${shapeStr(xhat.shape)} and dout ${shapeStr(dout.shape)} differ`);
-  const dgamma = zeros([d], dout.dtype), dbeta = zeros([d], dout.dtype);
+  const dgamma = zeros([d], dout.dtype),
+    dbeta = zeros([d], dout.dtype);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < d; j++) {
       dbeta.data[j] += dout.data[i * d + j];

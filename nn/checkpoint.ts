@@ -72,7 +72,7 @@ export function saveCheckpoint(solver: Solver, file: string): void {
 }
 
 /** A stateful model's non-trained state (the notebook net's batchnorm running averages). */
-const modelState = (solver: Solver): Flat => ((solver.model as { state?: Flat }).state ?? {});
+const modelState = (solver: Solver): Flat => (solver.model as { state?: Flat }).state ?? {};
 
 /**
  * Restore a Solver from saveCheckpoint's file, before train(): every parameter checked against
@@ -84,7 +84,8 @@ export function restoreCheckpoint(solver: Solver, file: string): void {
   if (metadata.format !== FORMAT || typeof metadata.solver !== "string") {
     throw new GradcError(`restoreCheckpoint: ${file} is not a gradc training checkpoint (it holds no solver state; loadParams reads its parameters)`);
   }
-  const params: Flat = {}, best: Flat = {};
+  const params: Flat = {},
+    best: Flat = {};
   const optim: Flat = {};
   for (const [k, t] of Object.entries(tensors)) {
     if (k.startsWith("optim.")) optim[k.slice(6)] = t;
@@ -93,19 +94,24 @@ export function restoreCheckpoint(solver: Solver, file: string): void {
       const have = modelState(solver)[k.slice(6)];
       if (!have || have.size !== t.size) throw new GradcError(`restoreCheckpoint: ${file}: "${k}" is not part of this model's state`);
       have.data.set(t.data);
-    }
-    else if (k !== "solver.order") params[k] = t;
+    } else if (k !== "solver.order") params[k] = t;
   }
   checkTree(solver.model.params, params, file);
   const state = JSON.parse(metadata.solver);
   if ((solver.optimizer?.name ?? null) !== state.optimizer) {
-    throw new GradcError(`restoreCheckpoint: ${file} was saved with the ${state.optimizer ?? "notebook's update rule"} optimizer, this run uses ${solver.optimizer?.name ?? "the notebook's update rule"}`);
+    throw new GradcError(
+      `restoreCheckpoint: ${file} was saved with the ${state.optimizer ?? "notebook's update rule"} optimizer, this run uses ${solver.optimizer?.name ?? "the notebook's update rule"}`,
+    );
   }
   for (const [k, t] of Object.entries(params)) solver.model.params[k].data.set(t.data);
   if (solver.optimizerState) {
     for (const [slot, tree] of Object.entries(solver.optimizerState.slots)) {
       const want = flatten(tree);
-      const got = Object.fromEntries(Object.entries(optim).filter(([k]) => k.startsWith(`${slot}.`)).map(([k, t]) => [k.slice(slot.length + 1), t]));
+      const got = Object.fromEntries(
+        Object.entries(optim)
+          .filter(([k]) => k.startsWith(`${slot}.`))
+          .map(([k, t]) => [k.slice(slot.length + 1), t]),
+      );
       checkTree(want, got, `${file} (optimizer slot ${slot})`);
       for (const [k, t] of Object.entries(want)) t.data.set(got[k].data);
     }

@@ -38,30 +38,79 @@ export function runConvnet(o: ExperimentOptions): ExperimentResult {
   const numVal = Math.min(quick ? 100 : 1000, o.data.XVal.shape[0]);
   const runs: ConvRun[] = [
     { label: "overfit 100 images", numTrain: Math.min(100, pool), epochs: quick ? 3 : 15, hiddenDim: 100, reg: 0, weightScale: 1e-2 },
-    { label: `train ${quick ? Math.min(200, pool) : pool} images`, numTrain: quick ? Math.min(200, pool) : pool, epochs: o.epochs ?? (quick ? 1 : 3), hiddenDim: quick ? 100 : 500, reg: 1e-3, weightScale: 1e-3 },
+    {
+      label: `train ${quick ? Math.min(200, pool) : pool} images`,
+      numTrain: quick ? Math.min(200, pool) : pool,
+      epochs: o.epochs ?? (quick ? 1 : 3),
+      hiddenDim: quick ? 100 : 500,
+      reg: 1e-3,
+      weightScale: 1e-3,
+    },
   ];
   const [, channels, height, width] = o.data.XTrain.shape;
   const results = runs.map((r): RunResult => {
     const data: SolverData = {
-      XTrain: cast(firstN(o.data.XTrain, r.numTrain)), yTrain: firstLabels(o.data.yTrain, r.numTrain),
-      XVal: cast(firstN(o.data.XVal, numVal)), yVal: firstLabels(o.data.yVal, numVal),
+      XTrain: cast(firstN(o.data.XTrain, r.numTrain)),
+      yTrain: firstLabels(o.data.yTrain, r.numTrain),
+      XVal: cast(firstN(o.data.XVal, numVal)),
+      yVal: firstLabels(o.data.yVal, numVal),
     };
-    const net = new ThreeLayerConvNet({ inputDim: [channels, height, width], hiddenDim: r.hiddenDim, reg: r.reg, weightScale: r.weightScale, dtype, rng, engine: o.engine, normalization: norm, reuseOutputs: true });
-    const solver = new Solver(net, data, { numEpochs: r.epochs, batchSize: 50, updateRule: "adam", optimConfig: { learningRate: 1e-3 }, verbose: o.verbose ?? false, printEvery: 20, rng, log: o.log });
+    const net = new ThreeLayerConvNet({
+      inputDim: [channels, height, width],
+      hiddenDim: r.hiddenDim,
+      reg: r.reg,
+      weightScale: r.weightScale,
+      dtype,
+      rng,
+      engine: o.engine,
+      normalization: norm,
+      reuseOutputs: true,
+    });
+    const solver = new Solver(net, data, {
+      numEpochs: r.epochs,
+      batchSize: 50,
+      updateRule: "adam",
+      optimConfig: { learningRate: 1e-3 },
+      verbose: o.verbose ?? false,
+      printEvery: 20,
+      rng,
+      log: o.log,
+    });
     solver.train();
     const t = solver.timing;
     const result: RunResult = {
-      label: r.label, normalization: norm, hiddenDims: [r.hiddenDim], weightScale: r.weightScale, batchSize: 50, learningRate: 1e-3,
-      lossHistory: solver.lossHistory, trainAccHistory: solver.trainAccHistory, valAccHistory: solver.valAccHistory,
-      bestValAcc: Math.max(...solver.valAccHistory), bestTrainAcc: Math.max(...solver.trainAccHistory), finalLoss: mean(solver.lossHistory.slice(-100)),
+      label: r.label,
+      normalization: norm,
+      hiddenDims: [r.hiddenDim],
+      weightScale: r.weightScale,
+      batchSize: 50,
+      learningRate: 1e-3,
+      lossHistory: solver.lossHistory,
+      trainAccHistory: solver.trainAccHistory,
+      valAccHistory: solver.valAccHistory,
+      bestValAcc: Math.max(...solver.valAccHistory),
+      bestTrainAcc: Math.max(...solver.trainAccHistory),
+      finalLoss: mean(solver.lossHistory.slice(-100)),
       timing: { ...t, msPerIteration: (t.stepMs - net.runner("train", 50).prepareMs) / t.iterations, prepareMs: net.prepareMs },
     };
-    log(`${r.label}: train acc ${result.trainAccHistory.at(-1)!.toFixed(3)}, val acc ${result.valAccHistory.at(-1)!.toFixed(3)} (best ${result.bestValAcc.toFixed(3)}), ${(t.totalMs / 1000).toFixed(1)} s, ${result.timing.msPerIteration.toFixed(1)} ms/iteration`);
+    log(
+      `${r.label}: train acc ${result.trainAccHistory.at(-1)!.toFixed(3)}, val acc ${result.valAccHistory.at(-1)!.toFixed(3)} (best ${result.bestValAcc.toFixed(3)}), ${(t.totalMs / 1000).toFixed(1)} s, ${result.timing.msPerIteration.toFixed(1)} ms/iteration`,
+    );
     return result;
   });
   return {
-    experiment: "convnet", data: o.dataName ?? "unnamed", source: o.dataSource ?? o.dataName ?? "unnamed", numTrain: runs[1].numTrain, numVal, epochs: runs[1].epochs, seed,
-    engine: o.engine ?? "compiled", dtype, quick, runs: results, totalMs: performance.now() - t0,
+    experiment: "convnet",
+    data: o.dataName ?? "unnamed",
+    source: o.dataSource ?? o.dataName ?? "unnamed",
+    numTrain: runs[1].numTrain,
+    numVal,
+    epochs: runs[1].epochs,
+    seed,
+    engine: o.engine ?? "compiled",
+    dtype,
+    quick,
+    runs: results,
+    totalMs: performance.now() - t0,
   };
 }
 
@@ -74,8 +123,31 @@ export function convnetFigures(res: ExperimentResult): (PageSection & { file: st
     const accTitle = `Accuracy (${sub})`;
     const epochs = r.trainAccHistory.map((_, i) => i);
     return [
-      { file: `${name}-loss`, heading: lossTitle, svg: linePlot({ title: lossTitle, xLabel: "iteration", yLabel: "loss", markers: false, series: [{ label: "loss", x: r.lossHistory.map((_, i) => i + 1), y: r.lossHistory }] }) },
-      { file: `${name}-accuracy`, heading: accTitle, svg: linePlot({ title: accTitle, xLabel: "epoch", yLabel: "accuracy", markers: true, series: [{ label: "train", x: epochs, y: r.trainAccHistory }, { label: "val", x: epochs, y: r.valAccHistory }] }) },
+      {
+        file: `${name}-loss`,
+        heading: lossTitle,
+        svg: linePlot({
+          title: lossTitle,
+          xLabel: "iteration",
+          yLabel: "loss",
+          markers: false,
+          series: [{ label: "loss", x: r.lossHistory.map((_, i) => i + 1), y: r.lossHistory }],
+        }),
+      },
+      {
+        file: `${name}-accuracy`,
+        heading: accTitle,
+        svg: linePlot({
+          title: accTitle,
+          xLabel: "epoch",
+          yLabel: "accuracy",
+          markers: true,
+          series: [
+            { label: "train", x: epochs, y: r.trainAccHistory },
+            { label: "val", x: epochs, y: r.valAccHistory },
+          ],
+        }),
+      },
     ];
   });
 }

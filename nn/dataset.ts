@@ -33,7 +33,8 @@ export class ArrayDataset {
 
   constructor(X: Tensor, y: LabelArray, opts: { numClasses?: number; name?: string } = {}) {
     const name = opts.name ?? "ArrayDataset";
-    if (!(X instanceof Tensor) || X.shape.length < 1) throw new GradcError(`${name}: X must be a tensor [N, ...], got ${X instanceof Tensor ? shapeStr(X.shape) : typeof X}`);
+    if (!(X instanceof Tensor) || X.shape.length < 1)
+      throw new GradcError(`${name}: X must be a tensor [N, ...], got ${X instanceof Tensor ? shapeStr(X.shape) : typeof X}`);
     const n = X.shape[0];
     const labels = checkLabels(y, name, opts.numClasses);
     if (labels.length % Math.max(n, 1) !== 0 || (n === 0 && labels.length > 0)) {
@@ -56,7 +57,9 @@ export class ArrayDataset {
 
   /** The examples at `index` as one batch, in that order (into `into` when given, for reuse). */
   take(index: Int32Array | readonly number[], into?: Batch): Batch {
-    const row = this.rowSize, lab = this.labelsPerExample, n = index.length;
+    const row = this.rowSize,
+      lab = this.labelsPerExample,
+      n = index.length;
     const X = into?.X.shape[0] === n ? into.X : new Tensor(allocate(n * row, this.X.dtype), [n, ...this.X.shape.slice(1)]);
     const y = into?.y.shape[0] === n ? into.y : new Tensor(allocate(n * lab, this.X.dtype), [n, ...this.labelShape]);
     const idx = Int32Array.from(index);
@@ -76,7 +79,7 @@ export class ArrayDataset {
   *batches(batchSize: number, opts: { rng?: RandomState; dropLast?: boolean; reuse?: boolean } = {}): Generator<Batch> {
     checkBatchSize(batchSize, this.size, "ArrayDataset.batches");
     const order = opts.rng ? Int32Array.from(opts.rng.permutation(this.size)) : Int32Array.from({ length: this.size }, (_, i) => i);
-    const end = opts.dropLast ?? true ? this.size - (this.size % batchSize) : this.size;
+    const end = (opts.dropLast ?? true) ? this.size - (this.size % batchSize) : this.size;
     let last: Batch | undefined;
     for (let s = 0; s < end; s += batchSize) {
       const b = this.take(order.subarray(s, Math.min(s + batchSize, end)), opts.reuse ? last : undefined);
@@ -101,7 +104,8 @@ export function checkBatchSize(batchSize: number, size: number, where: string): 
 /** Labels as an Int32Array, every one a whole number in 0..numClasses-1: an error naming the first that is not. */
 export function checkLabels(y: LabelArray, where: string, numClasses?: number): Int32Array {
   const values: ArrayLike<number> = y instanceof Tensor ? y.data : y;
-  if (values === null || typeof values !== "object" || typeof values.length !== "number") throw new GradcError(`${where}: labels must be an integer array or a tensor, got ${typeof y}`);
+  if (values === null || typeof values !== "object" || typeof values.length !== "number")
+    throw new GradcError(`${where}: labels must be an integer array or a tensor, got ${typeof y}`);
   const out = new Int32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const c = values[i];
@@ -122,7 +126,8 @@ export function checkLabels(y: LabelArray, where: string, numClasses?: number): 
 export function argmax(scores: Tensor): Int32Array {
   const c = scores.shape[scores.shape.length - 1];
   if (scores.shape.length < 1 || !(c >= 1)) throw new GradcError(`argmax: scores must have a last axis of classes, got ${shapeStr(scores.shape)}`);
-  const rows = scores.size / c, d = scores.data;
+  const rows = scores.size / c,
+    d = scores.data;
   const out = new Int32Array(rows);
   for (let i = 0; i < rows; i++) {
     let best = 0;

@@ -27,7 +27,10 @@ export function loadExperimentData(spec?: string, dtype: DType = "f64"): Experim
   if (spec === undefined) dir = findCifarSubset();
   else if (spec === "cifar-subset") {
     dir = findCifarSubset();
-    if (!dir) throw new GradcError("experiment: --data cifar-subset: the CIFAR-10 subset is not at ../shared/data/cifar10 beside the project; give --data DIR or --data mnist");
+    if (!dir)
+      throw new GradcError(
+        "experiment: --data cifar-subset: the CIFAR-10 subset is not at ../shared/data/cifar10 beside the project; give --data DIR or --data mnist",
+      );
   } else if (spec !== "mnist") dir = spec;
   let ds;
   try {

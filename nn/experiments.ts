@@ -70,7 +70,11 @@ export interface ExperimentResult {
   totalMs: number;
 }
 
-interface Sizes { numTrain: number; numVal: number; epochs: number }
+interface Sizes {
+  numTrain: number;
+  numVal: number;
+  epochs: number;
+}
 
 function sizes(o: ExperimentOptions, full: number): Sizes {
   const quick = o.quick ?? false;
@@ -98,17 +102,42 @@ function smallData(o: ExperimentOptions, s: Sizes): SolverData {
 
 const dtypeOf = (o: ExperimentOptions): DType => o.dtype ?? "f32";
 
-interface RunSpec { label: string; hiddenDims: number[]; normalization: Normalization; weightScale: number; batchSize: number; learningRate: number }
+interface RunSpec {
+  label: string;
+  hiddenDims: number[];
+  normalization: Normalization;
+  weightScale: number;
+  batchSize: number;
+  learningRate: number;
+}
 
 /** Build both models first, then train (the notebook's order of draws), returning results. */
 function trainAll(o: ExperimentOptions, s: Sizes, data: SolverData, specs: RunSpec[], rng: RandomState, printEvery: number): RunResult[] {
   const log = o.log ?? (() => {});
   const inputDim = data.XTrain.size / data.XTrain.shape[0];
-  const nets = specs.map((r) => new FullyConnectedNet(r.hiddenDims, { inputDim, weightScale: r.weightScale, normalization: r.normalization, rng, engine: o.engine, dtype: dtypeOf(o), reuseOutputs: true }));
+  const nets = specs.map(
+    (r) =>
+      new FullyConnectedNet(r.hiddenDims, {
+        inputDim,
+        weightScale: r.weightScale,
+        normalization: r.normalization,
+        rng,
+        engine: o.engine,
+        dtype: dtypeOf(o),
+        reuseOutputs: true,
+      }),
+  );
   return specs.map((r, k) => {
     const solver = new Solver(nets[k], data, {
-      numEpochs: s.epochs, batchSize: r.batchSize, updateRule: "adam", optimConfig: { learningRate: r.learningRate },
-      verbose: o.verbose ?? false, printEvery, rng, log: o.log, stopOnNaN: false, // a diverging run is part of the sweep
+      numEpochs: s.epochs,
+      batchSize: r.batchSize,
+      updateRule: "adam",
+      optimConfig: { learningRate: r.learningRate },
+      verbose: o.verbose ?? false,
+      printEvery,
+      rng,
+      log: o.log,
+      stopOnNaN: false, // a diverging run is part of the sweep
     });
     solver.train();
     const prepareMs = nets[k].prepareMs;
@@ -124,7 +153,9 @@ function trainAll(o: ExperimentOptions, s: Sizes, data: SolverData, specs: RunSp
       // the first step also optimizes and compiles the train graph: not part of an iteration
       timing: { ...t, msPerIteration: (t.stepMs - nets[k].runner("train", r.batchSize).prepareMs) / t.iterations, prepareMs },
     };
-    log(`${r.label}: train acc ${last(result.trainAccHistory).toFixed(3)}, val acc ${last(result.valAccHistory).toFixed(3)} (best ${result.bestValAcc.toFixed(3)}), ${(t.totalMs / 1000).toFixed(1)} s, ${result.timing.msPerIteration.toFixed(1)} ms/iteration`);
+    log(
+      `${r.label}: train acc ${last(result.trainAccHistory).toFixed(3)}, val acc ${last(result.valAccHistory).toFixed(3)} (best ${result.bestValAcc.toFixed(3)}), ${(t.totalMs / 1000).toFixed(1)} s, ${result.timing.msPerIteration.toFixed(1)} ms/iteration`,
+    );
     return result;
   });
 }
@@ -134,8 +165,18 @@ const last = (xs: number[]) => xs[xs.length - 1];
 
 function wrap(name: ExperimentName, o: ExperimentOptions, s: Sizes, seed: number, t0: number, runs: RunResult[]): ExperimentResult {
   return {
-    experiment: name, data: o.dataName ?? "unnamed", source: o.dataSource ?? o.dataName ?? "unnamed", numTrain: s.numTrain, numVal: s.numVal, epochs: s.epochs, seed,
-    engine: o.engine ?? "compiled", dtype: dtypeOf(o), quick: o.quick ?? false, runs, totalMs: performance.now() - t0,
+    experiment: name,
+    data: o.dataName ?? "unnamed",
+    source: o.dataSource ?? o.dataName ?? "unnamed",
+    numTrain: s.numTrain,
+    numVal: s.numVal,
+    epochs: s.epochs,
+    seed,
+    engine: o.engine ?? "compiled",
+    dtype: dtypeOf(o),
+    quick: o.quick ?? false,
+    runs,
+    totalMs: performance.now() - t0,
   };
 }
 
@@ -149,10 +190,17 @@ export function runDeep(o: ExperimentOptions): ExperimentResult {
   const s = sizes(o, 10);
   const rng = new RandomState(seed);
   const common = { hiddenDims: [100, 100, 100, 100, 100], weightScale: 2e-2, batchSize: 50, learningRate: 1e-3 };
-  const runs = trainAll(o, s, smallData(o, s), [
-    { label: "batchnorm", normalization: "batchnorm", ...common },
-    { label: "baseline", normalization: null, ...common },
-  ], rng, 20);
+  const runs = trainAll(
+    o,
+    s,
+    smallData(o, s),
+    [
+      { label: "batchnorm", normalization: "batchnorm", ...common },
+      { label: "baseline", normalization: null, ...common },
+    ],
+    rng,
+    20,
+  );
   return wrap("deep", o, s, seed, t0, runs);
 }
 
@@ -177,10 +225,19 @@ export function runWeightScale(o: ExperimentOptions): ExperimentResult {
   scales.forEach((weightScale, i) => {
     o.log?.(`weight scale ${i + 1} / ${scales.length}: ${weightScale.toExponential(2)}`);
     const common = { hiddenDims, weightScale, batchSize: 50, learningRate: 1e-3 };
-    runs.push(...trainAll(o, s, data, [
-      { label: `batchnorm ws=${weightScale.toExponential(2)}`, normalization: "batchnorm", ...common },
-      { label: `baseline ws=${weightScale.toExponential(2)}`, normalization: null, ...common },
-    ], rng, 200));
+    runs.push(
+      ...trainAll(
+        o,
+        s,
+        data,
+        [
+          { label: `batchnorm ws=${weightScale.toExponential(2)}`, normalization: "batchnorm", ...common },
+          { label: `baseline ws=${weightScale.toExponential(2)}`, normalization: null, ...common },
+        ],
+        rng,
+        200,
+      ),
+    );
   });
   return wrap("weight-scale", o, s, seed, t0, runs);
 }
@@ -226,7 +283,9 @@ export function figures(res: ExperimentResult): (PageSection & { file: string })
       { label: "baseline", x: by(null).map((r) => r.weightScale), y: by(null).map(pick) },
     ];
     const plot = (file: string, title: string, yLabel: string, pick: (r: RunResult) => number, yScale: "linear" | "log" = "linear") => ({
-      file, heading: title, svg: linePlot({ title, xLabel: "weight initialization scale", yLabel, xScale: "log", yScale, series: series(pick), markers: true }),
+      file,
+      heading: title,
+      svg: linePlot({ title, xLabel: "weight initialization scale", yLabel, xScale: "log", yScale, series: series(pick), markers: true }),
     });
     return [
       plot("best-val-acc", `Best validation accuracy vs weight initialization scale (${sub})`, "best val accuracy", (r) => r.bestValAcc),
@@ -235,7 +294,8 @@ export function figures(res: ExperimentResult): (PageSection & { file: string })
     ];
   }
   const acc = (file: string, title: string, pick: (r: RunResult) => number[]) => ({
-    file, heading: title,
+    file,
+    heading: title,
     svg: linePlot({ title, xLabel: "epoch", yLabel: "accuracy", series: res.runs.map((r) => ({ label: r.label, x: epochs(r), y: pick(r) })), markers: true }),
   });
   const out = [
@@ -244,7 +304,17 @@ export function figures(res: ExperimentResult): (PageSection & { file: string })
   ];
   if (res.experiment === "deep") {
     const title = `Training loss (${sub})`;
-    const loss = { file: "loss", heading: title, svg: linePlot({ title, xLabel: "iteration", yLabel: "loss", markers: false, series: res.runs.map((r) => ({ label: r.label, x: iterations(r), y: r.lossHistory })) }) };
+    const loss = {
+      file: "loss",
+      heading: title,
+      svg: linePlot({
+        title,
+        xLabel: "iteration",
+        yLabel: "loss",
+        markers: false,
+        series: res.runs.map((r) => ({ label: r.label, x: iterations(r), y: r.lossHistory })),
+      }),
+    };
     out.unshift(loss);
   }
   return out;

@@ -180,7 +180,8 @@ function addRoundToOdd(x: number, y: number): number {
   if (e === 0) return s;
   F64[0] = s;
   if (U32[LO] & 1) return s;
-  if ((s > 0) === (e > 0)) U32[LO] += 1; // even last bit, so no carry
+  if (s > 0 === e > 0)
+    U32[LO] += 1; // even last bit, so no carry
   else if (U32[LO] === 0) {
     U32[LO] = 0xffffffff;
     U32[HI] -= 1;

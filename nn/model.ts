@@ -55,7 +55,9 @@ export interface TreeModel {
 
 /** A spec (not a stateful model such as FullyConnectedNet): it has init, or is a plain object with params and loss. */
 export const isModelSpec = (m: unknown): m is ModelSpec =>
-  typeof m === "object" && m !== null && typeof (m as ModelSpec).loss === "function" &&
+  typeof m === "object" &&
+  m !== null &&
+  typeof (m as ModelSpec).loss === "function" &&
   (typeof (m as ModelSpec).init === "function" || ((m as ModelSpec).params !== undefined && Object.getPrototypeOf(m) === Object.prototype));
 
 /**
@@ -80,18 +82,19 @@ export function treeModel(spec: ModelSpec, opts: { seed?: number; rng?: RandomSt
   // the state travels as the input `state` (a tree the function reads), its next value as outputs state.<path>
   const lossFn = (p: NodeTree, i: NodeTree) => {
     const { X, y, state: s } = i as { X: Node; y: Node; state?: NodeTree };
-    return spec.loss(p, { X, y }, s === undefined ? {} : unflatten(stateTree!, s as Record<string, Node>, (n) => n) as NodeTree);
+    return spec.loss(p, { X, y }, s === undefined ? {} : (unflatten(stateTree!, s as Record<string, Node>, (n) => n) as NodeTree));
   };
   const predictFn = (p: NodeTree, i: NodeTree) => {
     const { X, state: s } = i as { X: Node; state?: NodeTree };
-    return spec.predict!(p, X, s === undefined ? {} : unflatten(stateTree!, s as Record<string, Node>, (n) => n) as NodeTree);
+    return spec.predict!(p, X, s === undefined ? {} : (unflatten(stateTree!, s as Record<string, Node>, (n) => n) as NodeTree));
   };
   const withState = <T extends object>(inputs: T) => (stateTree === undefined ? inputs : { ...inputs, state });
   const vg: ValueAndGrad = valueAndGrad(lossFn, { reuseOutputs: true });
   const predict: Jitted | undefined = spec.predict ? jit(predictFn) : undefined;
   const steps = new WeakMap<Optimizer, TrainStep>();
   const dtype = Object.values(flat)[0]?.dtype ?? "f64";
-  const labelsOf = (y: Tensor | ArrayLike<number>) => (y instanceof Tensor ? asDtype(y) : new Tensor(dtype === "f32" ? Float32Array.from(y) : Float64Array.from(y), [y.length]));
+  const labelsOf = (y: Tensor | ArrayLike<number>) =>
+    y instanceof Tensor ? asDtype(y) : new Tensor(dtype === "f32" ? Float32Array.from(y) : Float64Array.from(y), [y.length]);
   const asDtype = (X: Tensor) => (X.dtype === dtype ? X : new Tensor(dtype === "f32" ? new Float32Array(X.data) : new Float64Array(X.data), X.shape));
   const model = {
     get params() {
@@ -125,7 +128,15 @@ export function treeModel(spec: ModelSpec, opts: { seed?: number; rng?: RandomSt
       if (!predict) return undefined;
       const X = asDtype(example);
       const inputs = withState({ X });
-      const g = traceTrees("predict", predictFn, tree, flat, inputs, { X, ...Object.fromEntries(Object.entries(state).map(([k, t]) => [`state.${k}`, t])) }, false);
+      const g = traceTrees(
+        "predict",
+        predictFn,
+        tree,
+        flat,
+        inputs,
+        { X, ...Object.fromEntries(Object.entries(state).map(([k, t]) => [`state.${k}`, t])) },
+        false,
+      );
       const shape = g.outputs.out.shape;
       return shape[shape.length - 1];
     },

@@ -100,7 +100,10 @@ export class FullyConnectedNet {
     const widths = [inputDim, ...hiddenDims, numClasses];
     for (let i = 1; i < widths.length; i++) {
       const size = widths[i - 1] * widths[i];
-      if (size > MAX_ELEMENTS) throw new GradcError(`FullyConnectedNet: W${i} would be [${widths[i - 1]}, ${widths[i]}], ${size} elements, more than a tensor can hold (${MAX_ELEMENTS})`);
+      if (size > MAX_ELEMENTS)
+        throw new GradcError(
+          `FullyConnectedNet: W${i} would be [${widths[i - 1]}, ${widths[i]}], ${size} elements, more than a tensor can hold (${MAX_ELEMENTS})`,
+        );
     }
     if (!(reg >= 0) || !(weightScale >= 0)) throw new GradcError(`FullyConnectedNet: reg and weightScale must be >= 0, got ${reg} and ${weightScale}`);
     this.hiddenDims = Object.freeze([...hiddenDims]);
@@ -183,7 +186,11 @@ export class FullyConnectedNet {
     let r = this.runners.get(key);
     if (!r) {
       const t0 = performance.now();
-      r = makeRunner(specialize(this.traced(mode), { N: n }), this.engine, { reuseOutputs: this.reuseOutputs, ...(this.threads ? { threads: helperThread() } : {}), ...(this.native ? {} : { native: false }) });
+      r = makeRunner(specialize(this.traced(mode), { N: n }), this.engine, {
+        reuseOutputs: this.reuseOutputs,
+        ...(this.threads ? { threads: helperThread() } : {}),
+        ...(this.native ? {} : { native: false }),
+      });
       r.prepareMs = performance.now() - t0;
       this.runners.set(key, r);
     }
@@ -266,8 +273,11 @@ export class FullyConnectedNet {
     h = affine(h, xs[`W${i}`], xs[`b${i}`]);
     if (this.normalization === "batchnorm") {
       const r = batchnorm(h, xs[`gamma${i}`], xs[`beta${i}`], {
-        mode, eps: BN_EPS, momentum: BN_MOMENTUM,
-        runningMean: xs[`runningMean${i}`], runningVar: xs[`runningVar${i}`],
+        mode,
+        eps: BN_EPS,
+        momentum: BN_MOMENTUM,
+        runningMean: xs[`runningMean${i}`],
+        runningVar: xs[`runningVar${i}`],
       });
       h = r.out;
       if (mode === "train") {

@@ -52,7 +52,8 @@ function check(rule: string, w: Tensor, dw: Tensor): void {
 export function sgd(w: Tensor, dw: Tensor, config: OptimConfig): Tensor {
   check("sgd", w, dw);
   const lr = (config.learningRate ??= 1e-2);
-  const wd = w.data, g = dw.data;
+  const wd = w.data,
+    g = dw.data;
   for (let i = 0; i < wd.length; i++) wd[i] -= lr * g[i];
   return w;
 }
@@ -68,7 +69,9 @@ export function sgdMomentum(w: Tensor, dw: Tensor, config: OptimConfig): Tensor 
   const lr = (config.learningRate ??= 1e-2);
   const mu = (config.momentum ??= 0.9);
   const v = (config.velocity ??= like(w));
-  const wd = w.data, g = dw.data, vd = v.data;
+  const wd = w.data,
+    g = dw.data,
+    vd = v.data;
   for (let i = 0; i < wd.length; i++) {
     vd[i] = mu * vd[i] - lr * g[i];
     wd[i] += vd[i];
@@ -86,7 +89,9 @@ export function rmsprop(w: Tensor, dw: Tensor, config: OptimConfig): Tensor {
   const decay = (config.decayRate ??= 0.99);
   const eps = (config.epsilon ??= 1e-8);
   const cache = (config.cache ??= like(w));
-  const wd = w.data, gd = dw.data, cd = cache.data;
+  const wd = w.data,
+    gd = dw.data,
+    cd = cache.data;
   for (let i = 0; i < wd.length; i++) {
     const g = gd[i];
     cd[i] = decay * cd[i] + (1 - decay) * (g * g);
@@ -130,7 +135,10 @@ export function adam(w: Tensor, dw: Tensor, config: OptimConfig): Tensor {
     v.data.set(out.v.data);
     return w;
   }
-  const wd = w.data, gd = dw.data, md = m.data, vd = v.data;
+  const wd = w.data,
+    gd = dw.data,
+    md = m.data,
+    vd = v.data;
   if (w.dtype === "f32") {
     adamFloat32(wd, gd, md, vd, lr, b1, b2, eps, c1, c2);
     return w;
@@ -154,7 +162,14 @@ export function adam(w: Tensor, dw: Tensor, config: OptimConfig): Tensor {
  */
 function adamFloat32(wd: Data, gd: Data, md: Data, vd: Data, lr: number, b1: number, b2: number, eps: number, c1: number, c2: number): void {
   const f = Math.fround;
-  const B1 = f(b1), NB1 = f(1 - b1), B2 = f(b2), NB2 = f(1 - b2), E = f(eps), LR = f(lr), C1 = f(c1), C2 = f(c2);
+  const B1 = f(b1),
+    NB1 = f(1 - b1),
+    B2 = f(b2),
+    NB2 = f(1 - b2),
+    E = f(eps),
+    LR = f(lr),
+    C1 = f(c1),
+    C2 = f(c2);
   for (let i = 0; i < wd.length; i++) {
     const g = gd[i];
     const mi = f(f(md[i] * B1) + f(g * NB1));
@@ -180,7 +195,8 @@ const simdKernels = new WeakMap<Data, { kernel: AdamKernel; key: string }>();
  */
 function simdAdam(config: OptimConfig, w: Tensor, b1: number, b2: number, eps: number): AdamKernel | null {
   const key = `${w.size}:${w.dtype}:${b1}:${b2}:${eps}`;
-  const m = config.m!, v = config.v!;
+  const m = config.m!,
+    v = config.v!;
   const have = simdKernels.get(m.data);
   if (have && have.key === key && have.kernel.v === v.data) return have.kernel;
   const kernel = adamKernel(w.size, w.dtype, b1, b2, eps);

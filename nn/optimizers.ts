@@ -66,7 +66,14 @@ export interface CommonOptions {
 /** One parameter's update: w, g, the slot arrays, the learning rate, the gradient's scale, the step (1-based). */
 type Kernel = (w: Data, g: Data, slots: Data[], lr: number, scale: number, t: number) => void;
 
-function optimizer(name: string, slotNames: string[], o: CommonOptions, kernel: Kernel, apply: GraphKernel, scalars: GraphUpdate["scalars"] = (lr) => ({ lr })): Optimizer {
+function optimizer(
+  name: string,
+  slotNames: string[],
+  o: CommonOptions,
+  kernel: Kernel,
+  apply: GraphKernel,
+  scalars: GraphUpdate["scalars"] = (lr) => ({ lr }),
+): Optimizer {
   const lrOf = schedule(o.lr ?? 1e-3, name);
   if (o.clipNorm !== undefined && !(o.clipNorm > 0)) throw new GradcError(`${name}: clipNorm must be > 0, got ${o.clipNorm}`);
   if (o.weightDecay !== undefined && !(o.weightDecay >= 0)) throw new GradcError(`${name}: weightDecay must be >= 0, got ${o.weightDecay}`);
@@ -74,9 +81,15 @@ function optimizer(name: string, slotNames: string[], o: CommonOptions, kernel: 
     name,
     learningRate: lrOf,
     graph: { slots: slotNames, clipNorm: o.clipNorm, scalars, apply },
-    init: (params) => ({ step: 0, slots: Object.fromEntries(slotNames.map((s) => [s, mapTree(params, (t) => new Tensor(new (t.data.constructor as Float64ArrayConstructor)(t.size), t.shape))])) }),
+    init: (params) => ({
+      step: 0,
+      slots: Object.fromEntries(
+        slotNames.map((s) => [s, mapTree(params, (t) => new Tensor(new (t.data.constructor as Float64ArrayConstructor)(t.size), t.shape))]),
+      ),
+    }),
     update(params, grads, state) {
-      const p = flatten(params), g = flatten(grads);
+      const p = flatten(params),
+        g = flatten(grads);
       const slots = slotNames.map((s) => {
         if (!state.slots[s]) throw new GradcError(`${name}: the state has no slot "${s}" (made by another optimizer?)`);
         return flatten(state.slots[s]);
@@ -88,10 +101,17 @@ function optimizer(name: string, slotNames: string[], o: CommonOptions, kernel: 
         const dw = g[k];
         if (dw === undefined) throw new GradcError(`${name}: no gradient for parameter "${k}"`);
         if (!sameShape(w.shape, dw.shape)) throw new GradcError(`${name}: parameter "${k}" is ${shapeStr(w.shape)} but its gradient ${shapeStr(dw.shape)}`);
-        kernel(w.data, dw.data, slots.map((s, i) => {
-          if (!s[k] || s[k].size !== w.size) throw new GradcError(`${name}: slot ${slotNames[i]} has no entry of ${w.size} values for "${k}"`);
-          return s[k].data;
-        }), lr, scale, t);
+        kernel(
+          w.data,
+          dw.data,
+          slots.map((s, i) => {
+            if (!s[k] || s[k].size !== w.size) throw new GradcError(`${name}: slot ${slotNames[i]} has no entry of ${w.size} values for "${k}"`);
+            return s[k].data;
+          }),
+          lr,
+          scale,
+          t,
+        );
       }
       return lr;
     },
@@ -113,29 +133,42 @@ export function clipScale(grads: Flat, maxNorm: number): number {
  *   const state = opt.init(params);  opt.update(params, grads, state);
  */
 export function sgd(o: CommonOptions & { momentum?: number; nesterov?: boolean } = {}): Optimizer {
-  const mu = o.momentum ?? 0, wd = o.weightDecay ?? 0;
+  const mu = o.momentum ?? 0,
+    wd = o.weightDecay ?? 0;
   if (!(mu >= 0 && mu < 1)) throw new GradcError(`sgd: momentum must be in [0, 1), got ${mu}`);
   if (o.nesterov && mu === 0) throw new GradcError("sgd: nesterov needs a momentum > 0");
   const name = o.nesterov ? "nesterov" : mu > 0 ? "momentum" : "sgd";
   if (mu === 0) {
-    return optimizer(name, [], o, (w, g, _s, lr, scale) => {
-      for (let i = 0; i < w.length; i++) w[i] -= lr * (g[i] * scale + wd * w[i]);
-    }, (w, g, _s, s) => ({ w: b.sub(w, b.mul(s.lr, decayed(g, w, wd))), slots: [] }));
+    return optimizer(
+      name,
+      [],
+      o,
+      (w, g, _s, lr, scale) => {
+        for (let i = 0; i < w.length; i++) w[i] -= lr * (g[i] * scale + wd * w[i]);
+      },
+      (w, g, _s, s) => ({ w: b.sub(w, b.mul(s.lr, decayed(g, w, wd))), slots: [] }),
+    );
   }
   const nesterov = o.nesterov ?? false;
-  return optimizer(name, ["velocity"], o, (w, g, [buf], lr, scale, t) => {
-    for (let i = 0; i < w.length; i++) {
-      const gi = g[i] * scale + wd * w[i];
-      const v = t === 1 ? gi : mu * buf[i] + gi; // PyTorch starts the buffer at the first gradient
-      buf[i] = v;
-      w[i] -= lr * (nesterov ? gi + mu * v : v);
-    }
-  }, (w, g, [buf], s) => {
-    // the buffer starts at zero: mu * 0 + g is the first gradient, as PyTorch's first step
-    const gi = decayed(g, w, wd);
-    const v = b.add(b.mul(buf, mu), gi);
-    return { w: b.sub(w, b.mul(s.lr, nesterov ? b.add(gi, b.mul(v, mu)) : v)), slots: [v] };
-  });
+  return optimizer(
+    name,
+    ["velocity"],
+    o,
+    (w, g, [buf], lr, scale, t) => {
+      for (let i = 0; i < w.length; i++) {
+        const gi = g[i] * scale + wd * w[i];
+        const v = t === 1 ? gi : mu * buf[i] + gi; // PyTorch starts the buffer at the first gradient
+        buf[i] = v;
+        w[i] -= lr * (nesterov ? gi + mu * v : v);
+      }
+    },
+    (w, g, [buf], s) => {
+      // the buffer starts at zero: mu * 0 + g is the first gradient, as PyTorch's first step
+      const gi = decayed(g, w, wd);
+      const v = b.add(b.mul(buf, mu), gi);
+      return { w: b.sub(w, b.mul(s.lr, nesterov ? b.add(gi, b.mul(v, mu)) : v)), slots: [v] };
+    },
+  );
 }
 
 /** The gradient with a coupled L2 term: g + wd w. */
@@ -143,19 +176,27 @@ const decayed = (g: Node, w: Node, wd: number): Node => (wd === 0 ? g : b.add(g,
 
 /** RMSProp as PyTorch's: v = a v + (1 - a) g^2; w -= lr g / (sqrt(v) + eps). */
 export function rmsprop(o: CommonOptions & { alpha?: number; eps?: number } = {}): Optimizer {
-  const a = o.alpha ?? 0.99, eps = o.eps ?? 1e-8, wd = o.weightDecay ?? 0;
-  return optimizer("rmsprop", ["v"], { lr: 1e-2, ...o }, (w, g, [v], lr, scale) => {
-    for (let i = 0; i < w.length; i++) {
-      const gi = g[i] * scale + wd * w[i];
-      const vi = a * v[i] + (1 - a) * (gi * gi);
-      v[i] = vi;
-      w[i] -= (lr * gi) / (Math.sqrt(vi) + eps);
-    }
-  }, (w, g, [v], s) => {
-    const gi = decayed(g, w, wd);
-    const vi = b.add(b.mul(v, a), b.mul(b.square(gi), 1 - a));
-    return { w: b.sub(w, b.div(b.mul(s.lr, gi), b.add(b.sqrt(vi), eps))), slots: [vi] };
-  });
+  const a = o.alpha ?? 0.99,
+    eps = o.eps ?? 1e-8,
+    wd = o.weightDecay ?? 0;
+  return optimizer(
+    "rmsprop",
+    ["v"],
+    { lr: 1e-2, ...o },
+    (w, g, [v], lr, scale) => {
+      for (let i = 0; i < w.length; i++) {
+        const gi = g[i] * scale + wd * w[i];
+        const vi = a * v[i] + (1 - a) * (gi * gi);
+        v[i] = vi;
+        w[i] -= (lr * gi) / (Math.sqrt(vi) + eps);
+      }
+    },
+    (w, g, [v], s) => {
+      const gi = decayed(g, w, wd);
+      const vi = b.add(b.mul(v, a), b.mul(b.square(gi), 1 - a));
+      return { w: b.sub(w, b.div(b.mul(s.lr, gi), b.add(b.sqrt(vi), eps))), slots: [vi] };
+    },
+  );
 }
 
 type AdamOptions = CommonOptions & { beta1?: number; beta2?: number; eps?: number };
@@ -167,37 +208,52 @@ type AdamOptions = CommonOptions & { beta1?: number; beta2?: number; eps?: numbe
  * bits (float32: every op rounded to float32, as the kernel and numpy do).
  */
 function adamOptimizer(name: string, o: AdamOptions, decoupled: boolean): Optimizer {
-  const b1 = o.beta1 ?? 0.9, b2 = o.beta2 ?? 0.999, eps = o.eps ?? 1e-8, wd = o.weightDecay ?? (decoupled ? 0.01 : 0);
-  for (const [k, v] of [["beta1", b1], ["beta2", b2]] as const) if (!(v >= 0 && v < 1)) throw new GradcError(`${name}: ${k} must be in [0, 1), got ${v}`);
+  const b1 = o.beta1 ?? 0.9,
+    b2 = o.beta2 ?? 0.999,
+    eps = o.eps ?? 1e-8,
+    wd = o.weightDecay ?? (decoupled ? 0.01 : 0);
+  for (const [k, v] of [
+    ["beta1", b1],
+    ["beta2", b2],
+  ] as const)
+    if (!(v >= 0 && v < 1)) throw new GradcError(`${name}: ${k} must be in [0, 1), got ${v}`);
   const kernels = new WeakMap<Data, AdamKernel>();
   const l2 = decoupled ? 0 : wd;
-  const base = optimizer(name, ["m", "v"], o, (w, g, [m, v], lr, scale, t) => {
-    const c1 = 1 - b1 ** t, c2 = 1 - b2 ** t;
-    if (decoupled && wd > 0) {
-      const shrink = 1 - lr * wd;
-      for (let i = 0; i < w.length; i++) w[i] *= shrink;
-    }
-    const k = kernels.get(m);
-    if (k && scale === 1 && l2 === 0) return k.step(w, g, lr, c1, c2);
-    if (w instanceof Float32Array) return adam32(w, g, m, v, lr, scale, l2, b1, b2, eps, c1, c2);
-    for (let i = 0; i < w.length; i++) {
-      const gi = scale === 1 && l2 === 0 ? g[i] : g[i] * scale + l2 * w[i];
-      const mi = b1 * m[i] + (1 - b1) * gi;
-      const vi = b2 * v[i] + (1 - b2) * (gi * gi);
-      m[i] = mi;
-      v[i] = vi;
-      // the notebook's formula op for op (nn/optim.ts): the same bits in float64
-      w[i] -= (lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
-    }
-  }, (w, g, [m, v], s) => {
-    // the same formula op for op, the corrections c1, c2 (and AdamW's shrink) computed in JavaScript as above
-    const w0 = decoupled && wd > 0 ? b.mul(w, s.shrink) : w;
-    const gi = decayed(g, w0, l2);
-    const mi = b.add(b.mul(m, b1), b.mul(gi, 1 - b1));
-    const vi = b.add(b.mul(v, b2), b.mul(b.mul(gi, gi), 1 - b2));
-    const step = b.div(b.mul(b.div(mi, s.c1), s.lr), b.add(b.sqrt(b.div(vi, s.c2)), eps));
-    return { w: b.sub(w0, step), slots: [mi, vi] };
-  }, (lr, t) => ({ lr, c1: 1 - b1 ** t, c2: 1 - b2 ** t, shrink: 1 - lr * wd }));
+  const base = optimizer(
+    name,
+    ["m", "v"],
+    o,
+    (w, g, [m, v], lr, scale, t) => {
+      const c1 = 1 - b1 ** t,
+        c2 = 1 - b2 ** t;
+      if (decoupled && wd > 0) {
+        const shrink = 1 - lr * wd;
+        for (let i = 0; i < w.length; i++) w[i] *= shrink;
+      }
+      const k = kernels.get(m);
+      if (k && scale === 1 && l2 === 0) return k.step(w, g, lr, c1, c2);
+      if (w instanceof Float32Array) return adam32(w, g, m, v, lr, scale, l2, b1, b2, eps, c1, c2);
+      for (let i = 0; i < w.length; i++) {
+        const gi = scale === 1 && l2 === 0 ? g[i] : g[i] * scale + l2 * w[i];
+        const mi = b1 * m[i] + (1 - b1) * gi;
+        const vi = b2 * v[i] + (1 - b2) * (gi * gi);
+        m[i] = mi;
+        v[i] = vi;
+        // the notebook's formula op for op (nn/optim.ts): the same bits in float64
+        w[i] -= (lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
+      }
+    },
+    (w, g, [m, v], s) => {
+      // the same formula op for op, the corrections c1, c2 (and AdamW's shrink) computed in JavaScript as above
+      const w0 = decoupled && wd > 0 ? b.mul(w, s.shrink) : w;
+      const gi = decayed(g, w0, l2);
+      const mi = b.add(b.mul(m, b1), b.mul(gi, 1 - b1));
+      const vi = b.add(b.mul(v, b2), b.mul(b.mul(gi, gi), 1 - b2));
+      const step = b.div(b.mul(b.div(mi, s.c1), s.lr), b.add(b.sqrt(b.div(vi, s.c2)), eps));
+      return { w: b.sub(w0, step), slots: [mi, vi] };
+    },
+    (lr, t) => ({ lr, c1: 1 - b1 ** t, c2: 1 - b2 ** t, shrink: 1 - lr * wd }),
+  );
   return {
     ...base,
     init(params) {
@@ -212,10 +268,11 @@ function adamOptimizer(name: string, o: AdamOptions, decoupled: boolean): Optimi
         }
         return made.get(path)!;
       };
-      const slot = (which: "m" | "v") => mapTree(params, (t, path) => {
-        const k = kernelOf(t, path);
-        return new Tensor(k ? k[which] : allocate(t.size, t.dtype), t.shape);
-      });
+      const slot = (which: "m" | "v") =>
+        mapTree(params, (t, path) => {
+          const k = kernelOf(t, path);
+          return new Tensor(k ? k[which] : allocate(t.size, t.dtype), t.shape);
+        });
       return { step: 0, slots: { m: slot("m"), v: slot("v") } };
     },
   };
@@ -224,7 +281,14 @@ function adamOptimizer(name: string, o: AdamOptions, decoupled: boolean): Optimi
 /** Adam on float32 arrays, every op rounded to float32 (the scalars first), as the SIMD kernel computes it. */
 function adam32(w: Data, g: Data, m: Data, v: Data, lr: number, scale: number, l2: number, b1: number, b2: number, eps: number, c1: number, c2: number): void {
   const f = Math.fround;
-  const B1 = f(b1), NB1 = f(1 - b1), B2 = f(b2), NB2 = f(1 - b2), E = f(eps), LR = f(lr), C1 = f(c1), C2 = f(c2);
+  const B1 = f(b1),
+    NB1 = f(1 - b1),
+    B2 = f(b2),
+    NB2 = f(1 - b2),
+    E = f(eps),
+    LR = f(lr),
+    C1 = f(c1),
+    C2 = f(c2);
   for (let i = 0; i < w.length; i++) {
     const gi = scale === 1 && l2 === 0 ? g[i] : f(f(g[i] * scale) + f(l2 * w[i]));
     const mi = f(f(m[i] * B1) + f(gi * NB1));

@@ -46,15 +46,19 @@ export function linePlot(spec: PlotSpec): string {
   const yLog = spec.yScale === "log";
   const xs = spec.series.flatMap((s) => s.x.filter((v) => finite(v, xLog)));
   const ys = spec.series.flatMap((s) => s.y.filter((v) => finite(v, yLog)));
-  const extent = (vs: number[], fallback: [number, number]): [number, number] =>
-    vs.length ? [Math.min(...vs), Math.max(...vs)] : fallback;
+  const extent = (vs: number[], fallback: [number, number]): [number, number] => (vs.length ? [Math.min(...vs), Math.max(...vs)] : fallback);
   const [x0, x1] = extent(xs, xLog ? [1, 10] : [0, 1]);
   const [y0, y1] = extent(ys, yLog ? [1, 10] : [0, 1]);
   const x = (xLog ? scaleLog() : scaleLinear()).domain([x0, x1 === x0 ? x0 + 1 : x1]).range([m.left, width - m.right]);
-  const y = (yLog ? scaleLog() : scaleLinear()).domain([y0, y1 === y0 ? y0 + 1 : y1]).nice().range([height - m.bottom, m.top]);
+  const y = (yLog ? scaleLog() : scaleLinear())
+    .domain([y0, y1 === y0 ? y0 + 1 : y1])
+    .nice()
+    .range([height - m.bottom, m.top]);
 
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+  );
   parts.push(`<rect width="${width}" height="${height}" fill="white"/>`);
   parts.push(`<text x="${(m.left + width - m.right) / 2}" y="18" text-anchor="middle" font-size="14">${escapeXml(spec.title)}</text>`);
   // axes with ticks
@@ -82,7 +86,11 @@ export function linePlot(spec: PlotSpec): string {
     const color = COLORS[k % COLORS.length];
     const pts = s.x.map((xv, i) => [xv, s.y[i]] as [number, number]);
     const ok = (p: [number, number]) => finite(p[0], xLog) && finite(p[1], yLog);
-    const path = line<[number, number]>().defined(ok).x((p) => x(p[0])).y((p) => y(p[1]))(pts) ?? "";
+    const path =
+      line<[number, number]>()
+        .defined(ok)
+        .x((p) => x(p[0]))
+        .y((p) => y(p[1]))(pts) ?? "";
     parts.push(`<path d="${path}" fill="none" stroke="${color}" stroke-width="1.5"/>`);
     const markers = spec.markers ?? s.x.length < 60;
     if (markers) for (const p of pts.filter(ok)) parts.push(`<circle cx="${x(p[0])}" cy="${y(p[1])}" r="2.5" fill="${color}"/>`);
@@ -105,7 +113,13 @@ export interface PageSection {
  *
  *   writeFileSync("deep.html", htmlPage("experiment deep", [{ heading: "Loss", svg }], results));
  */
-export function htmlPage(title: string, sections: readonly PageSection[], data?: unknown, notes: readonly string[] = [], details: readonly string[] = []): string {
+export function htmlPage(
+  title: string,
+  sections: readonly PageSection[],
+  data?: unknown,
+  notes: readonly string[] = [],
+  details: readonly string[] = [],
+): string {
   const body = sections.map((s) => `<section><h2>${escapeXml(s.heading)}</h2>\n${s.svg}${s.caption ? `\n<p>${escapeXml(s.caption)}</p>` : ""}</section>`);
   // JSON inside <script>: escape "<" so no string in the data can close the element.
   const json = data === undefined ? "" : `<script type="application/json" id="results">${JSON.stringify(data).replace(/</g, "\\u003c")}</script>`;

@@ -4,7 +4,10 @@ export class ProgressBar {
   private readonly start = performance.now();
   private line = "";
   /** `from` updates were done before this bar started (a resumed run): the time left counts only the new ones. */
-  constructor(private readonly total: number, private readonly from = 0) {}
+  constructor(
+    private readonly total: number,
+    private readonly from = 0,
+  ) {}
 
   update(done: number, loss: number): void {
     const width = 30;

@@ -55,7 +55,9 @@ export class RandomState {
       checkSeedWord(seed);
       this.initGenrand(seed);
     } else if (!Array.isArray(seed)) {
-      fail(`RandomState.seed: a seed is an integer in [0, 2**32 - 1], a non-empty array of them, or nothing (fresh entropy), got ${typeof seed}${typeof seed === "string" ? ` "${seed}"` : ""}`);
+      fail(
+        `RandomState.seed: a seed is an integer in [0, 2**32 - 1], a non-empty array of them, or nothing (fresh entropy), got ${typeof seed}${typeof seed === "string" ? ` "${seed}"` : ""}`,
+      );
     } else {
       if (seed.length === 0) fail("RandomState.seed: seed array must be non-empty");
       seed.forEach(checkSeedWord);

@@ -22,7 +22,8 @@ export function saveSafetensors(file: string, tensors: Record<string, Tensor>, m
   if (!littleEndian) throw new GradcError("saveSafetensors: this machine is big-endian; safetensors stores little-endian data");
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) {
-    for (const [k, v] of Object.entries(metadata)) if (typeof v !== "string") throw new GradcError(`saveSafetensors: metadata "${k}" must be a string, got ${typeof v}`);
+    for (const [k, v] of Object.entries(metadata))
+      if (typeof v !== "string") throw new GradcError(`saveSafetensors: metadata "${k}" must be a string, got ${typeof v}`);
     header.__metadata__ = metadata;
   }
   let offset = 0;
@@ -92,7 +93,9 @@ export function loadSafetensors(file: string): Safetensors {
     const [begin, end] = (e.data_offsets ?? []) as number[];
     const size = shape.reduce((a, b) => a * b, 1);
     if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end > data.length || end - begin !== size * BYTES[dtype]) {
-      bad(`tensor "${name}" (${CODES[dtype]}${shapeStr(shape)}) has data_offsets ${JSON.stringify(e.data_offsets)}, not ${size * BYTES[dtype]} bytes inside the ${data.length} bytes of data`);
+      bad(
+        `tensor "${name}" (${CODES[dtype]}${shapeStr(shape)}) has data_offsets ${JSON.stringify(e.data_offsets)}, not ${size * BYTES[dtype]} bytes inside the ${data.length} bytes of data`,
+      );
     }
     ranges.push([begin, end, name]);
     const bytes = new Uint8Array(end - begin);

@@ -120,7 +120,9 @@ export class Solver {
   /** This epoch's order of the training examples (with shuffle). */
   order: Int32Array | null = null;
   private readonly rule: UpdateRule | null;
-  private readonly opts: Required<Omit<SolverOptions, "updateRule" | "optimConfig" | "optimizer" | "seed" | "rng" | "progress" | "onEpoch" | "compiledStep">> & { progress: boolean; onEpoch?: (s: Solver) => void };
+  private readonly opts: Required<
+    Omit<SolverOptions, "updateRule" | "optimConfig" | "optimizer" | "seed" | "rng" | "progress" | "onEpoch" | "compiledStep">
+  > & { progress: boolean; onEpoch?: (s: Solver) => void };
   private batch?: Batch;
   /** The tree model's compiled step, when it trains through one. */
   private readonly compiled: ((X: Tensor, y: Tensor) => number) | null;
@@ -133,7 +135,8 @@ export class Solver {
     checkData(data);
     this.optimizer = opts.optimizer ?? null;
     if (this.optimizer && opts.updateRule !== undefined) throw new GradcError("Solver: give an optimizer or an updateRule, not both");
-    if (this.optimizer && (opts.lrDecay ?? 1) !== 1) throw new GradcError("Solver: lrDecay applies to the notebook's update rules; give the optimizer a schedule instead");
+    if (this.optimizer && (opts.lrDecay ?? 1) !== 1)
+      throw new GradcError("Solver: lrDecay applies to the notebook's update rules; give the optimizer a schedule instead");
     const rule = opts.updateRule ?? "sgd";
     this.rule = this.optimizer ? null : typeof rule === "function" ? rule : updateRule(rule);
     const verbose = opts.verbose ?? true;
@@ -151,16 +154,21 @@ export class Solver {
       log: opts.log ?? ((line) => console.log(line)),
       onEpoch: opts.onEpoch,
     };
-    if (!Number.isInteger(this.opts.numEpochs) || this.opts.numEpochs < 1) throw new GradcError(`Solver: numEpochs must be a positive integer, got ${this.opts.numEpochs}`);
+    if (!Number.isInteger(this.opts.numEpochs) || this.opts.numEpochs < 1)
+      throw new GradcError(`Solver: numEpochs must be a positive integer, got ${this.opts.numEpochs}`);
     checkBatchSize(this.opts.batchSize, data.XTrain.shape[0], "Solver: training data");
-    const classes = "classes" in this.model && typeof this.model.classes === "function" ? (this.model.classes as (x: Tensor) => number | undefined)(firstRow(data.XTrain)) : this.model.numClasses;
+    const classes =
+      "classes" in this.model && typeof this.model.classes === "function"
+        ? (this.model.classes as (x: Tensor) => number | undefined)(firstRow(data.XTrain))
+        : this.model.numClasses;
     this.trainSet = new ArrayDataset(data.XTrain, asLabels(data.yTrain), { numClasses: classes, name: "Solver: training labels" });
     this.valSet = new ArrayDataset(data.XVal, asLabels(data.yVal), { numClasses: classes, name: "Solver: validation labels" });
     this.optimizerState = this.optimizer ? this.optimizer.init(this.model.params) : null;
     const stepper = this.model as Partial<TreeModel>;
-    this.compiled = this.optimizer && opts.compiledStep !== false && typeof stepper.step === "function"
-      ? (X, y) => stepper.step!(X, y, this.optimizer!, this.optimizerState!)
-      : null;
+    this.compiled =
+      this.optimizer && opts.compiledStep !== false && typeof stepper.step === "function"
+        ? (X, y) => stepper.step!(X, y, this.optimizer!, this.optimizerState!)
+        : null;
     for (const k of Object.keys(this.model.params)) this.optimConfigs[k] = { ...opts.optimConfig };
   }
 
@@ -170,7 +178,8 @@ export class Solver {
    * the Solver refills at every step: a model that keeps X past the call copies it.
    */
   step(): number {
-    const n = this.trainSet.size, B = this.opts.batchSize;
+    const n = this.trainSet.size,
+      B = this.opts.batchSize;
     let mask: Int32Array | number[];
     if (this.opts.shuffle) {
       const k = this.iteration % this.perEpoch;
@@ -243,7 +252,8 @@ export class Solver {
       // consecutive rows: a view, not a copy
       const scores = this.model.loss(new Tensor(rows.data.subarray(start * row, (start + m) * row), [m, ...rows.shape.slice(1)]));
       const pred = argmax(scores); // first index on ties, as numpy
-      if (pred.length !== m * lab) throw new GradcError(`Solver: the model's scores ${shapeStr(scores.shape)} give ${pred.length} predictions for ${m} examples of ${lab} label(s)`);
+      if (pred.length !== m * lab)
+        throw new GradcError(`Solver: the model's scores ${shapeStr(scores.shape)} give ${pred.length} predictions for ${m} examples of ${lab} label(s)`);
       for (let i = 0; i < m; i++) {
         const k = idx ? idx[start + i] : start + i;
         for (let j = 0; j < lab; j++) if (pred[i * lab + j] === ds.y[k * lab + j]) correct++;
@@ -331,7 +341,10 @@ const asLabels = (y: Labels): Tensor | Int32Array | readonly number[] => (y inst
 const firstRow = (X: Tensor): Tensor => new Tensor(X.data.subarray(0, X.size / X.shape[0]), [1, ...X.shape.slice(1)]);
 
 function checkData(d: SolverData): void {
-  for (const [X, y, which] of [[d.XTrain, d.yTrain, "train"], [d.XVal, d.yVal, "val"]] as const) {
+  for (const [X, y, which] of [
+    [d.XTrain, d.yTrain, "train"],
+    [d.XVal, d.yVal, "val"],
+  ] as const) {
     if (!(X instanceof Tensor) || X.shape.length < 1) throw new GradcError(`Solver: X${which} must be a tensor [N, ...]`);
     const n = y instanceof Tensor ? y.shape[0] : y.length;
     if (n !== X.shape[0]) throw new GradcError(`Solver: ${which} has ${X.shape[0]} examples (X ${shapeStr(X.shape)}) but ${n} labels`);

@@ -37,7 +37,11 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-const macs = (g: Graph) => g.nodes().filter((n) => n.op === "matmul").reduce((m, n) => m + n.inputs[0].shape[0] * n.inputs[0].shape[1] * n.inputs[1].shape[1], 0);
+const macs = (g: Graph) =>
+  g
+    .nodes()
+    .filter((n) => n.op === "matmul")
+    .reduce((m, n) => m + n.inputs[0].shape[0] * n.inputs[0].shape[1] * n.inputs[1].shape[1], 0);
 
 function batch(inputDim: number, n: number, seed: number): { X: Tensor; y: number[] } {
   const rs = new RandomState(seed);

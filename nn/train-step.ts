@@ -52,7 +52,8 @@ interface Entry {
  */
 export function trainStep(fn: (params: NodeTree, inputs: NodeTree) => Node | WithState, optimizer: Optimizer, opts: TrainStepOptions = {}): TrainStep {
   if (typeof fn !== "function") throw new GradcError("trainStep: the loss must be a function (params, inputs) => scalar node");
-  if (!optimizer || typeof optimizer.graph?.apply !== "function") throw new GradcError("trainStep: the optimizer has no graph form (use one of optim.sgd, rmsprop, adam, adamw)");
+  if (!optimizer || typeof optimizer.graph?.apply !== "function")
+    throw new GradcError("trainStep: the optimizer has no graph form (use one of optim.sgd, rmsprop, adam, adamw)");
   const { optimize: opt = true, ...compileOptions } = opts;
   const rule = optimizer.graph;
   const cache = new Map<string, Entry>();
@@ -65,7 +66,11 @@ export function trainStep(fn: (params: NodeTree, inputs: NodeTree) => Node | Wit
       const compiled = opt ? optimize(graph) : graph;
       const dtype = dtypeOf(pflat);
       const names = Object.keys(rule.scalars(1, 1));
-      entry = { exe: compile(compiled, { ...compileOptions, reuseOutputs: true }), graph: compiled, scalars: Object.fromEntries(names.map((s) => [s, scalarTensor(dtype)])) };
+      entry = {
+        exe: compile(compiled, { ...compileOptions, reuseOutputs: true }),
+        graph: compiled,
+        scalars: Object.fromEntries(names.map((s) => [s, scalarTensor(dtype)])),
+      };
       cache.set(key, entry);
     }
     return { entry, iflat };
@@ -115,7 +120,9 @@ function slotFlat(who: string, state: OptimizerState, s: string, pflat: Flat): F
   for (const [k, w] of Object.entries(pflat)) {
     const m = flat[k];
     if (!m || !sameShape(m.shape, w.shape) || m.dtype !== w.dtype) {
-      throw new GradcError(`trainStep (${who}): slot ${s} has no ${w.dtype}${shapeStr(w.shape)} entry for parameter "${k}"${m ? ` (it is ${m.dtype}${shapeStr(m.shape)})` : ""}`);
+      throw new GradcError(
+        `trainStep (${who}): slot ${s} has no ${w.dtype}${shapeStr(w.shape)} entry for parameter "${k}"${m ? ` (it is ${m.dtype}${shapeStr(m.shape)})` : ""}`,
+      );
     }
   }
   return flat;
@@ -146,7 +153,12 @@ export function stepGraph(forward: Graph, optimizer: Optimizer, pflat: Flat, ifl
   const byName = new Map(g.inputs.map((x) => [x.name, x]));
   paths.forEach((k, i) => {
     const w = byName.get(k) ?? b.input(k, pflat[k].shape, dtype);
-    const next = rule.apply(w, scale ? b.mul(grads[i], scale) : grads[i], slotInputs.map((xs) => xs[i]), scalars);
+    const next = rule.apply(
+      w,
+      scale ? b.mul(grads[i], scale) : grads[i],
+      slotInputs.map((xs) => xs[i]),
+      scalars,
+    );
     outputs[`next.${k}`] = next.w;
     rule.slots.forEach((s, j) => (outputs[`opt.${s}.${k}`] = next.slots[j]));
   });

@@ -29,12 +29,17 @@ export function flatten<T = Tensor>(tree: Tree<T>, leaf: (x: unknown) => boolean
       return;
     }
     if (typeof node !== "object" || node === null) {
-      throw new GradcError(`parameter tree: ${path === "" ? "the tree" : `"${path}"`} is ${node === null ? "null" : typeof node}, not a tensor, an object or an array`);
+      throw new GradcError(
+        `parameter tree: ${path === "" ? "the tree" : `"${path}"`} is ${node === null ? "null" : typeof node}, not a tensor, an object or an array`,
+      );
     }
     const entries = Array.isArray(node) ? node.map((v, i) => [String(i), v] as const) : Object.entries(node);
     if (entries.length === 0) throw new GradcError(`parameter tree: ${path === "" ? "the tree" : `"${path}"`} is empty`);
     for (const [k, v] of entries) {
-      if (!PATH_PART.test(k)) throw new GradcError(`parameter tree: key ${JSON.stringify(k)} under "${path}" must be letters, digits or _ (dots only between them: it becomes part of a dotted path)`);
+      if (!PATH_PART.test(k))
+        throw new GradcError(
+          `parameter tree: key ${JSON.stringify(k)} under "${path}" must be letters, digits or _ (dots only between them: it becomes part of a dotted path)`,
+        );
       walk(v, path === "" ? k : `${path}.${k}`);
     }
   };
@@ -47,7 +52,12 @@ export function flatten<T = Tensor>(tree: Tree<T>, leaf: (x: unknown) => boolean
  *
  *   unflatten(params, grads)   // the gradients as a tree shaped like the parameters
  */
-export function unflatten<T, U = Tensor>(like: Tree<unknown>, flat: Flat<T>, f: (x: T, path: string) => U = (x) => x as unknown as U, leaf: (x: unknown) => boolean = (x) => x instanceof Tensor): Tree<U> {
+export function unflatten<T, U = Tensor>(
+  like: Tree<unknown>,
+  flat: Flat<T>,
+  f: (x: T, path: string) => U = (x) => x as unknown as U,
+  leaf: (x: unknown) => boolean = (x) => x instanceof Tensor,
+): Tree<U> {
   const build = (node: unknown, path: string): unknown => {
     if (leaf(node)) {
       const key = path === "" ? "value" : path;
@@ -148,6 +158,8 @@ export const init = {
 };
 export { init as initializers };
 /** The Xavier names for the Glorot initializers. */
-export const xavierUniform = init.glorotUniform, xavierNormal = init.glorotNormal;
+export const xavierUniform = init.glorotUniform,
+  xavierNormal = init.glorotNormal;
 /** The Kaiming names for the He initializers. */
-export const kaimingNormal = init.heNormal, kaimingUniform = init.heUniform;
+export const kaimingNormal = init.heNormal,
+  kaimingUniform = init.heUniform;

@@ -52,7 +52,8 @@ export function valueAndGrad(fn: (params: NodeTree, inputs: NodeTree) => Node | 
     let entry = cache.get(key);
     if (!entry) {
       const names = wrt ?? Object.keys(pflat);
-      for (const w of names) if (!Object.hasOwn(pflat, w)) throw new GradcError(`valueAndGrad: wrt "${w}" is not a parameter: the parameters are ${Object.keys(pflat).join(", ")}`);
+      for (const w of names)
+        if (!Object.hasOwn(pflat, w)) throw new GradcError(`valueAndGrad: wrt "${w}" is not a parameter: the parameters are ${Object.keys(pflat).join(", ")}`);
       const forward = traceTrees("valueAndGrad", fn, ptree, pflat, itree, iflat, true);
       const g = grad(forward, { of: "loss", wrt: names, withValue: true });
       const graph = opt ? optimize(g) : g;
@@ -109,13 +110,24 @@ export function jit(fn: (params: NodeTree, inputs: NodeTree) => Node, opts: Comp
 }
 
 /** Trace fn over the trees; the output is "loss" (a scalar) or "out". Errors name the parameters' shapes. */
-export function traceTrees(where: string, fn: (p: NodeTree, i: NodeTree) => Node | WithState, ptree: Tree, pflat: Flat, itree: InputTree, iflat: Flat, scalar: boolean): Graph {
+export function traceTrees(
+  where: string,
+  fn: (p: NodeTree, i: NodeTree) => Node | WithState,
+  ptree: Tree,
+  pflat: Flat,
+  itree: InputTree,
+  iflat: Flat,
+  scalar: boolean,
+): Graph {
   for (const k of Object.keys(iflat)) {
     if (Object.hasOwn(pflat, k)) throw new GradcError(`${where}: "${k}" names both a parameter and an input: rename one`);
   }
   const specs: Record<string, InputSpec> = {};
   for (const [k, t] of Object.entries({ ...pflat, ...iflat })) specs[k] = { shape: t.shape, dtype: t.dtype };
-  const describe = () => Object.entries(pflat).map(([k, t]) => `${k} ${t.dtype}${shapeStr(t.shape)}`).join(", ");
+  const describe = () =>
+    Object.entries(pflat)
+      .map(([k, t]) => `${k} ${t.dtype}${shapeStr(t.shape)}`)
+      .join(", ");
   try {
     return trace(specs, (xs): Record<string, Node> => {
       const result: Node | WithState = fn(unflatten(ptree, xs) as NodeTree, unflatten(itree, xs, (x) => x, isInputLeaf) as NodeTree);
@@ -127,7 +139,11 @@ export function traceTrees(where: string, fn: (p: NodeTree, i: NodeTree) => Node
     });
   } catch (e) {
     if (!(e instanceof GradcError)) throw e;
-    throw new GradcError(`${where}: tracing the model failed with parameters ${describe()} and inputs ${Object.entries(iflat).map(([k, t]) => `${k} ${t.dtype}${shapeStr(t.shape)}`).join(", ")}:\n${e.message}`);
+    throw new GradcError(
+      `${where}: tracing the model failed with parameters ${describe()} and inputs ${Object.entries(iflat)
+        .map(([k, t]) => `${k} ${t.dtype}${shapeStr(t.shape)}`)
+        .join(", ")}:\n${e.message}`,
+    );
   }
 }
 
@@ -158,7 +174,10 @@ export function stateOf(out: Record<string, Tensor>): Flat {
 }
 
 export function signature(pflat: Flat, iflat: Flat): string {
-  const part = (f: Flat) => Object.entries(f).map(([k, t]) => `${JSON.stringify(k)}:${t.dtype}${shapeStr(t.shape)}`).join(",");
+  const part = (f: Flat) =>
+    Object.entries(f)
+      .map(([k, t]) => `${JSON.stringify(k)}:${t.dtype}${shapeStr(t.shape)}`)
+      .join(",");
   return `${part(pflat)}|${part(iflat)}`;
 }
 

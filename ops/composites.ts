@@ -55,9 +55,11 @@ export interface BatchnormResult {
  * non-empty set of values per feature (N = 0 gives 0/0).
  */
 function checkNormalization(who: string, x: Node, axes: readonly number[], eps: number, batchStats: boolean): void {
-  if (typeof eps !== "number" || !Number.isFinite(eps) || eps < 0) throw new GradcError(`${who}: eps must be a finite number >= 0, got ${String(eps)} (for ${x})`);
+  if (typeof eps !== "number" || !Number.isFinite(eps) || eps < 0)
+    throw new GradcError(`${who}: eps must be a finite number >= 0, got ${String(eps)} (for ${x})`);
   const count = axes.reduce((n, a) => n * x.shape[a], 1);
-  if (batchStats && count === 0) throw new GradcError(`${who}: no values to normalize over: axes [${axes.join(",")}] of ${x} hold 0 elements (mean and variance of nothing are undefined)`);
+  if (batchStats && count === 0)
+    throw new GradcError(`${who}: no values to normalize over: axes [${axes.join(",")}] of ${x} hold 0 elements (mean and variance of nothing are undefined)`);
 }
 
 /** Reshape a per-feature parameter [C] to broadcast against x with `axes` reduced. */
@@ -84,7 +86,8 @@ function batchnormBody(x: Node, gamma: Node, beta: Node, opts: BatchnormOptions 
   const { mode = "train", eps = 1e-5, momentum = 0.9 } = opts;
   const axes = normalizeAxes("batchnorm", x, opts.axes ?? [0]);
   checkNormalization("batchnorm", x, axes, eps, mode === "train");
-  if (typeof momentum !== "number" || !(momentum >= 0 && momentum <= 1)) throw new GradcError(`batchnorm: momentum must be a number in [0, 1], got ${String(momentum)}`);
+  if (typeof momentum !== "number" || !(momentum >= 0 && momentum <= 1))
+    throw new GradcError(`batchnorm: momentum must be a number in [0, 1], got ${String(momentum)}`);
   const g = perFeature(gamma, x, axes);
   const bt = perFeature(beta, x, axes);
   if (mode === "test") {

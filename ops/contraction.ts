@@ -19,14 +19,18 @@ import { int, randomTensor, randShape } from "./samples.js";
 
 export const contractionOps: OpDef[] = [
   {
-    name: "matmul", kind: "matmul", arity: 2, attrs: {},
+    name: "matmul",
+    kind: "matmul",
+    arity: 2,
+    attrs: {},
     shape: ([x, y]) => {
       if (x.shape.length < 2 || x.shape.length !== y.shape.length) {
         throw new Error(`operands must be 2-D, or batched [...,M,K] @ [...,K,N] of equal rank, got ${show(x.shape)} and ${show(y.shape)}`);
       }
       const r = x.shape.length;
       if (x.shape[r - 1] !== y.shape[r - 2]) throw new Error(`inner dimensions differ: ${show(x.shape)} @ ${show(y.shape)}`);
-      if (!sameShape(x.shape.slice(0, -2), y.shape.slice(0, -2))) throw new Error(`batch axes differ: ${show(x.shape)} @ ${show(y.shape)} (broadcast them first; ops.matmul does)`);
+      if (!sameShape(x.shape.slice(0, -2), y.shape.slice(0, -2)))
+        throw new Error(`batch axes differ: ${show(x.shape)} @ ${show(y.shape)} (broadcast them first; ops.matmul does)`);
       if (x.dtype !== y.dtype) throw new Error(`mixed dtypes ${x.dtype} and ${y.dtype}: cast one operand explicitly`);
       return { shape: [...x.shape.slice(0, -1), y.shape[r - 1]], dtype: x.dtype };
     },
@@ -36,9 +40,13 @@ export const contractionOps: OpDef[] = [
       const n = y.shape[r - 1];
       const batch = x.shape.slice(0, -2).reduce((p, s) => p * s, 1);
       const res = output(out);
-      const xd = x.data, yd = y.data, rd = res.data;
+      const xd = x.data,
+        yd = y.data,
+        rd = res.data;
       for (let t = 0; t < batch; t++) {
-        const xo = t * m * k, yo = t * k * n, ro = t * m * n;
+        const xo = t * m * k,
+          yo = t * k * n,
+          ro = t * m * n;
         for (let i = 0; i < m; i++) {
           for (let p = 0; p < k; p++) {
             const a = xd[xo + i * k + p];

@@ -48,7 +48,10 @@ export interface PoolOptions {
 
 function operand(op: string, x: unknown, what: string): Node {
   if (!(x instanceof Node)) throw new GradcError(`${op}: ${what} must be a graph node, got ${x === null ? "null" : typeof x}`);
-  if (x.rank < 3 || x.rank > 5) throw new GradcError(`${op}: ${what} ${shapeStr(x.shape)} must be [N, C, spatial...] with 1 to 3 spatial axes (rank 3 to 5)\n  at ${describe(op, [x], {})}`);
+  if (x.rank < 3 || x.rank > 5)
+    throw new GradcError(
+      `${op}: ${what} ${shapeStr(x.shape)} must be [N, C, spatial...] with 1 to 3 spatial axes (rank 3 to 5)\n  at ${describe(op, [x], {})}`,
+    );
   return x;
 }
 
@@ -56,7 +59,9 @@ function spatial(op: string, v: Spatial | undefined, rank: number, fallback: num
   if (v === undefined) return new Array(rank).fill(fallback);
   const list = typeof v === "number" ? new Array(rank).fill(v) : [...v];
   if (list.length !== rank || !list.every(Number.isInteger)) {
-    throw new GradcError(`${op}: ${key} must be an integer or ${rank} integers (one per spatial axis), got ${JSON.stringify(v)}\n  at ${describe(op, [x], {})}`);
+    throw new GradcError(
+      `${op}: ${key} must be an integer or ${rank} integers (one per spatial axis), got ${JSON.stringify(v)}\n  at ${describe(op, [x], {})}`,
+    );
   }
   return list;
 }
@@ -72,10 +77,14 @@ function pads(op: string, p: Padding | undefined, x: Node, kernel: number[], str
   }
   if (Array.isArray(p) && p.length === rank && p.every((e) => Array.isArray(e))) {
     const pairs = p as readonly (readonly number[])[];
-    if (!pairs.every((e) => e.length === 2)) throw new GradcError(`${op}: padding pairs must be [begin, end], got ${JSON.stringify(p)}\n  at ${describe(op, [x], {})}`);
+    if (!pairs.every((e) => e.length === 2))
+      throw new GradcError(`${op}: padding pairs must be [begin, end], got ${JSON.stringify(p)}\n  at ${describe(op, [x], {})}`);
     return [...pairs.map((e) => e[0]), ...pairs.map((e) => e[1])];
   }
-  if (typeof p === "string") throw new GradcError(`${op}: padding must be a number, a list, [begin, end] pairs, "same" or "valid", got ${JSON.stringify(p)}\n  at ${describe(op, [x], {})}`);
+  if (typeof p === "string")
+    throw new GradcError(
+      `${op}: padding must be a number, a list, [begin, end] pairs, "same" or "valid", got ${JSON.stringify(p)}\n  at ${describe(op, [x], {})}`,
+    );
   const both = spatial(op, p as Spatial, rank, 0, "padding", x);
   return [...both, ...both];
 }
@@ -113,7 +122,9 @@ export function convTranspose(x: Node, w: Node, opts: ConvTransposeOptions = {})
 
 function channelBias(op: string, bias: Node, y: Node): Node {
   if (!(bias instanceof Node) || bias.rank !== 1 || bias.shape[0] !== y.shape[1]) {
-    throw new GradcError(`${op}: bias must be [${y.shape[1]}] (one per output channel), got ${bias instanceof Node ? shapeStr(bias.shape) : typeof bias}\n  at ${describe(op, [y], {})}`);
+    throw new GradcError(
+      `${op}: bias must be [${y.shape[1]}] (one per output channel), got ${bias instanceof Node ? shapeStr(bias.shape) : typeof bias}\n  at ${describe(op, [y], {})}`,
+    );
   }
   return b.reshape(bias, [y.shape[1], ...new Array(y.rank - 2).fill(1)]);
 }
@@ -140,7 +151,8 @@ function poolAttrs(op: string, x: Node, o: PoolOptions): PoolAttrs {
 
 /** The end padding that makes the floor rule's output size the ceil rule's (the kept last window must start before the end padding). */
 function ceilOverhang(size: number, k: number, s: number, d: number, begin: number, end: number): number {
-  const span = d * (k - 1) + 1, padded = size + begin + end;
+  const span = d * (k - 1) + 1,
+    padded = size + begin + end;
   if (span > padded || s < 1) return 0; // the shape rule reports it
   let out = Math.ceil((padded - span) / s) + 1;
   if ((out - 1) * s >= size + begin) out--;

@@ -33,10 +33,12 @@ export interface ConvGeometry {
 }
 
 /** Output size along one axis: floor((i + pb + pe - d(k-1) - 1) / s) + 1. */
-export const convOutputSize = (i: number, k: number, s: number, d: number, pb: number, pe: number): number => Math.floor((i + pb + pe - d * (k - 1) - 1) / s) + 1;
+export const convOutputSize = (i: number, k: number, s: number, d: number, pb: number, pe: number): number =>
+  Math.floor((i + pb + pe - d * (k - 1) - 1) / s) + 1;
 
 /** Input size convTranspose gives along one axis (the smallest x that conv maps to o, plus outputPadding). */
-export const convTransposeSize = (o: number, k: number, s: number, d: number, pb: number, pe: number, op: number): number => (o - 1) * s - pb - pe + d * (k - 1) + 1 + op;
+export const convTransposeSize = (o: number, k: number, s: number, d: number, pb: number, pe: number, op: number): number =>
+  (o - 1) * s - pb - pe + d * (k - 1) + 1 + op;
 
 function ints(attrs: Attrs, key: string, rank: number, min: number, what: string): number[] {
   const v = attrs[key];
@@ -44,7 +46,8 @@ function ints(attrs: Attrs, key: string, rank: number, min: number, what: string
     throw new Error(`attribute ${key} must list ${rank} integer(s), one per spatial axis, got ${JSON.stringify(v)}`);
   }
   const bad = (v as number[]).findIndex((e) => e < min);
-  if (bad >= 0) throw new Error(`${key} ${JSON.stringify(v)}: ${what} must be ${min === 0 ? "0 or more" : `at least ${min}`} (axis ${bad} has ${(v as number[])[bad]})`);
+  if (bad >= 0)
+    throw new Error(`${key} ${JSON.stringify(v)}: ${what} must be ${min === 0 ? "0 or more" : `at least ${min}`} (axis ${bad} has ${(v as number[])[bad]})`);
   return v as number[];
 }
 
@@ -73,14 +76,19 @@ function outputOf(input: Shape, kernel: Shape, a: ReturnType<typeof convAttrs>, 
   return input.map((i, t) => {
     const span = a.dilation[t] * (kernel[t] - 1) + 1;
     const padded = i + a.padBegin[t] + a.padEnd[t];
-    if (span > padded) throw new Error(`the kernel spans ${span} on spatial axis ${t} (size ${kernel[t]}, dilation ${a.dilation[t]}), more than the padded input's ${padded} (${i} + pads ${a.padBegin[t]}, ${a.padEnd[t]}) (${shapes})`);
+    if (span > padded)
+      throw new Error(
+        `the kernel spans ${span} on spatial axis ${t} (size ${kernel[t]}, dilation ${a.dilation[t]}), more than the padded input's ${padded} (${i} + pads ${a.padBegin[t]}, ${a.padEnd[t]}) (${shapes})`,
+      );
     return convOutputSize(i, kernel[t], a.stride[t], a.dilation[t], a.padBegin[t], a.padEnd[t]);
   });
 }
 
 function channels(xc: number, wcin: number, cout: number, groups: number, shapes: string): { cig: number; cog: number } {
-  if (xc % groups !== 0 || cout % groups !== 0) throw new Error(`channels are not divisible by groups ${groups}: ${xc} input and ${cout} output channels (${shapes})`);
-  if (wcin !== xc / groups) throw new Error(`the weights have ${wcin} input channels per group, the input ${xc} / groups ${groups} = ${xc / groups} (${shapes})`);
+  if (xc % groups !== 0 || cout % groups !== 0)
+    throw new Error(`channels are not divisible by groups ${groups}: ${xc} input and ${cout} output channels (${shapes})`);
+  if (wcin !== xc / groups)
+    throw new Error(`the weights have ${wcin} input channels per group, the input ${xc} / groups ${groups} = ${xc / groups} (${shapes})`);
   return { cig: xc / groups, cog: cout / groups };
 }
 
@@ -88,7 +96,8 @@ function channels(xc: number, wcin: number, cout: number, groups: number, shapes
 export function convGeometry(x: Aval, w: Aval, attrs: Attrs): ConvGeometry {
   const rank = spatialRank(x, "the input");
   const shapes = `input ${show(x.shape)}, weights ${show(w.shape)}`;
-  if (w.shape.length !== x.shape.length) throw new Error(`the weights ${show(w.shape)} must have the input's rank ${x.shape.length} ([Cout, Cin/groups, kernel...]) (${shapes})`);
+  if (w.shape.length !== x.shape.length)
+    throw new Error(`the weights ${show(w.shape)} must have the input's rank ${x.shape.length} ([Cout, Cin/groups, kernel...]) (${shapes})`);
   sameDtype(x, w);
   const a = convAttrs(attrs, rank);
   const kernel = w.shape.slice(2);
@@ -102,12 +111,16 @@ export function convGeometry(x: Aval, w: Aval, attrs: Attrs): ConvGeometry {
 export function convTransposeGeometry(y: Aval, w: Aval, attrs: Attrs): ConvGeometry {
   const rank = spatialRank(y, "the input");
   const shapes = `input ${show(y.shape)}, weights ${show(w.shape)}`;
-  if (w.shape.length !== y.shape.length) throw new Error(`the weights ${show(w.shape)} must have the input's rank ${y.shape.length} ([Cin, Cout/groups, kernel...]) (${shapes})`);
+  if (w.shape.length !== y.shape.length)
+    throw new Error(`the weights ${show(w.shape)} must have the input's rank ${y.shape.length} ([Cin, Cout/groups, kernel...]) (${shapes})`);
   sameDtype(y, w);
   const a = convAttrs(attrs, rank);
   const op = ints(attrs, "outputPadding", rank, 0, "output padding");
   const bad = op.findIndex((p, t) => p >= Math.max(a.stride[t], a.dilation[t]));
-  if (bad >= 0) throw new Error(`outputPadding ${JSON.stringify(op)} must be below the stride or the dilation on each axis (axis ${bad}: ${op[bad]}, stride ${a.stride[bad]}, dilation ${a.dilation[bad]}) (${shapes})`);
+  if (bad >= 0)
+    throw new Error(
+      `outputPadding ${JSON.stringify(op)} must be below the stride or the dilation on each axis (axis ${bad}: ${op[bad]}, stride ${a.stride[bad]}, dilation ${a.dilation[bad]}) (${shapes})`,
+    );
   const kernel = w.shape.slice(2);
   if (kernel.some((k) => k < 1)) throw new Error(`the kernel ${show(kernel)} has an empty axis (${shapes})`);
   if (y.shape[1] !== w.shape[0]) throw new Error(`the input has ${y.shape[1]} channels, the weights' first axis ${w.shape[0]} (${shapes})`);
@@ -115,7 +128,10 @@ export function convTransposeGeometry(y: Aval, w: Aval, attrs: Attrs): ConvGeome
   const output = y.shape.slice(2);
   const input = output.map((o, t) => convTransposeSize(o, kernel[t], a.stride[t], a.dilation[t], a.padBegin[t], a.padEnd[t], op[t]));
   const small = input.findIndex((i) => i < 1);
-  if (small >= 0) throw new Error(`the output would have size ${input[small]} on spatial axis ${small}: the pads ${a.padBegin[small]}, ${a.padEnd[small]} remove more than the ${input[small] + a.padBegin[small] + a.padEnd[small]} positions the kernel covers (${shapes})`);
+  if (small >= 0)
+    throw new Error(
+      `the output would have size ${input[small]} on spatial axis ${small}: the pads ${a.padBegin[small]}, ${a.padEnd[small]} remove more than the ${input[small] + a.padBegin[small] + a.padEnd[small]} positions the kernel covers (${shapes})`,
+    );
   return { rank, n: y.shape[0], cig: w.shape[1], cog: y.shape[1] / a.groups, input, kernel, output, ...a };
 }
 
@@ -131,7 +147,8 @@ export function convFilterGeometry(x: Aval, y: Aval, attrs: Attrs): ConvGeometry
   if (x.shape[1] % a.groups !== 0 || y.shape[1] % a.groups !== 0) throw new Error(`channels are not divisible by groups ${a.groups} (${shapes})`);
   const input = x.shape.slice(2);
   const output = outputOf(input, kernel, a, shapes);
-  if (output.some((o, t) => o !== y.shape[2 + t])) throw new Error(`a kernel ${show(kernel)} over ${show(input)} gives ${show(output)}, not the output side's ${show(y.shape.slice(2))} (${shapes})`);
+  if (output.some((o, t) => o !== y.shape[2 + t]))
+    throw new Error(`a kernel ${show(kernel)} over ${show(input)} gives ${show(output)}, not the output side's ${show(y.shape.slice(2))} (${shapes})`);
   return { rank, n: x.shape[0], cig: x.shape[1] / a.groups, cog: y.shape[1] / a.groups, input, kernel, output, ...a };
 }
 
@@ -153,8 +170,11 @@ export function three(c: ConvGeometry): { I: number[]; K: number[]; O: number[];
  */
 export function forEachTap(c: ConvGeometry, fn: (xo: number, wo: number, yo: number) => void): void {
   const { I, K, O, S, D, P } = three(c);
-  const isz = I[0] * I[1] * I[2], ksz = K[0] * K[1] * K[2], osz = O[0] * O[1] * O[2];
-  const cin = c.cig * c.groups, cout = c.cog * c.groups;
+  const isz = I[0] * I[1] * I[2],
+    ksz = K[0] * K[1] * K[2],
+    osz = O[0] * O[1] * O[2];
+  const cin = c.cig * c.groups,
+    cout = c.cog * c.groups;
   const inside = (i: number, n: number) => i >= 0 && i < n;
   for (let n = 0; n < c.n; n++) {
     for (let co = 0; co < cout; co++) {
@@ -163,20 +183,22 @@ export function forEachTap(c: ConvGeometry, fn: (xo: number, wo: number, yo: num
       for (let ci = 0; ci < c.cig; ci++) {
         const xBase = (n * cin + g * c.cig + ci) * isz;
         const wBase = (co * c.cig + ci) * ksz;
-        for (let o0 = 0; o0 < O[0]; o0++) for (let o1 = 0; o1 < O[1]; o1++) for (let o2 = 0; o2 < O[2]; o2++) {
-          const yo = yBase + (o0 * O[1] + o1) * O[2] + o2;
-          for (let k0 = 0; k0 < K[0]; k0++) {
-            const i0 = o0 * S[0] - P[0] + k0 * D[0];
-            for (let k1 = 0; k1 < K[1]; k1++) {
-              const i1 = o1 * S[1] - P[1] + k1 * D[1];
-              for (let k2 = 0; k2 < K[2]; k2++) {
-                const i2 = o2 * S[2] - P[2] + k2 * D[2];
-                const real = inside(i0, I[0]) && inside(i1, I[1]) && inside(i2, I[2]);
-                fn(real ? xBase + (i0 * I[1] + i1) * I[2] + i2 : -1, wBase + (k0 * K[1] + k1) * K[2] + k2, yo);
+        for (let o0 = 0; o0 < O[0]; o0++)
+          for (let o1 = 0; o1 < O[1]; o1++)
+            for (let o2 = 0; o2 < O[2]; o2++) {
+              const yo = yBase + (o0 * O[1] + o1) * O[2] + o2;
+              for (let k0 = 0; k0 < K[0]; k0++) {
+                const i0 = o0 * S[0] - P[0] + k0 * D[0];
+                for (let k1 = 0; k1 < K[1]; k1++) {
+                  const i1 = o1 * S[1] - P[1] + k1 * D[1];
+                  for (let k2 = 0; k2 < K[2]; k2++) {
+                    const i2 = o2 * S[2] - P[2] + k2 * D[2];
+                    const real = inside(i0, I[0]) && inside(i1, I[1]) && inside(i2, I[2]);
+                    fn(real ? xBase + (i0 * I[1] + i1) * I[2] + i2 : -1, wBase + (k0 * K[1] + k1) * K[2] + k2, yo);
+                  }
+                }
               }
             }
-          }
-        }
       }
     }
   }

@@ -34,7 +34,8 @@ interface Plan {
 function planOf(c: ConvGeometry): Plan {
   const t = three(c);
   const prod = (v: number[]) => v[0] * v[1] * v[2];
-  const ksz = prod(t.K), osz = prod(t.O);
+  const ksz = prod(t.K),
+    osz = prod(t.O);
   const p: Plan = { c, ...t, isz: prod(t.I), ksz, osz, rows: c.cig * ksz, width: c.n * osz, runs: [] };
   p.runs = tapRuns(p);
   return p;
@@ -58,19 +59,21 @@ function validRange(count: number, s: number, p: number, kd: number, size: numbe
 function tapRuns(p: Plan): Int32Array[] {
   const { I, K, O, S, D, P } = p;
   const runs: Int32Array[] = [];
-  for (let k0 = 0; k0 < K[0]; k0++) for (let k1 = 0; k1 < K[1]; k1++) for (let k2 = 0; k2 < K[2]; k2++) {
-    const [lo2, hi2] = validRange(O[2], S[2], P[2], k2 * D[2], I[2]);
-    const list: number[] = [];
-    for (let o0 = 0; o0 < O[0]; o0++) {
-      const i0 = o0 * S[0] - P[0] + k0 * D[0];
-      for (let o1 = 0; o1 < O[1] && hi2 > lo2; o1++) {
-        const i1 = o1 * S[1] - P[1] + k1 * D[1];
-        if (i0 < 0 || i0 >= I[0] || i1 < 0 || i1 >= I[1]) continue;
-        list.push((o0 * O[1] + o1) * O[2] + lo2, (i0 * I[1] + i1) * I[2] + lo2 * S[2] - P[2] + k2 * D[2], hi2 - lo2);
+  for (let k0 = 0; k0 < K[0]; k0++)
+    for (let k1 = 0; k1 < K[1]; k1++)
+      for (let k2 = 0; k2 < K[2]; k2++) {
+        const [lo2, hi2] = validRange(O[2], S[2], P[2], k2 * D[2], I[2]);
+        const list: number[] = [];
+        for (let o0 = 0; o0 < O[0]; o0++) {
+          const i0 = o0 * S[0] - P[0] + k0 * D[0];
+          for (let o1 = 0; o1 < O[1] && hi2 > lo2; o1++) {
+            const i1 = o1 * S[1] - P[1] + k1 * D[1];
+            if (i0 < 0 || i0 >= I[0] || i1 < 0 || i1 >= I[1]) continue;
+            list.push((o0 * O[1] + o1) * O[2] + lo2, (i0 * I[1] + i1) * I[2] + lo2 * S[2] - P[2] + k2 * D[2], hi2 - lo2);
+          }
+        }
+        runs.push(Int32Array.from(list));
       }
-    }
-    runs.push(Int32Array.from(list));
-  }
   return runs;
 }
 
@@ -94,7 +97,8 @@ function im2col(p: Plan, g: number, x: Data, cols: Data): void {
   const step = p.S[2];
   eachRow(p, g, (runs, cb, xb) => {
     for (let q = 0; q < runs.length; q += 3) {
-      let c0 = cb + runs[q], x0 = xb + runs[q + 1];
+      let c0 = cb + runs[q],
+        x0 = xb + runs[q + 1];
       const end = c0 + runs[q + 2];
       if (step === 1) {
         for (; c0 + 3 < end; c0 += 4, x0 += 4) {
@@ -114,7 +118,8 @@ function col2im(p: Plan, g: number, cols: Data, x: Data): void {
   const step = p.S[2];
   eachRow(p, g, (runs, cb, xb) => {
     for (let q = 0; q < runs.length; q += 3) {
-      let c0 = cb + runs[q], x0 = xb + runs[q + 1];
+      let c0 = cb + runs[q],
+        x0 = xb + runs[q + 1];
       const end = c0 + runs[q + 2];
       for (; c0 < end; c0++, x0 += step) x[x0] += cols[c0];
     }
@@ -138,7 +143,8 @@ export function convKernel(c: ConvGeometry, dtype: DType, gemm: Gemm): PlannedKe
   const cols = alloc(p.rows * p.width, dtype);
   const yc = alloc(c.cog * c.groups * p.width, dtype);
   const mm = gemm({ dtype, m: c.cog, k: p.rows, n: p.width, sa: [p.rows, 1], sb: [p.width, 1] });
-  const wGroup = c.cog * p.rows, yGroup = c.cog * p.width;
+  const wGroup = c.cog * p.rows,
+    yGroup = c.cog * p.width;
   return ([x, w], y) => {
     for (let g = 0; g < c.groups; g++) {
       im2col(p, g, x, cols);
@@ -154,7 +160,8 @@ export function convTransposeKernel(c: ConvGeometry, dtype: DType, gemm: Gemm): 
   const yc = alloc(c.cog * c.groups * p.width, dtype);
   // A = W_g^T: element (row, co) at co * rows + row
   const mm = gemm({ dtype, m: p.rows, k: c.cog, n: p.width, sa: [1, p.rows], sb: [p.width, 1] });
-  const wGroup = c.cog * p.rows, yGroup = c.cog * p.width;
+  const wGroup = c.cog * p.rows,
+    yGroup = c.cog * p.width;
   return ([y, w], x) => {
     channelsFirst(p, y, yc);
     x.fill(0);
@@ -169,7 +176,8 @@ export function convFilterKernel(c: ConvGeometry, dtype: DType, gemm: Gemm): Pla
   const p = planOf(c);
   const cols = alloc(p.rows * p.width, dtype);
   const yc = alloc(c.cog * c.groups * p.width, dtype);
-  const wGroup = c.cog * p.rows, yGroup = c.cog * p.width;
+  const wGroup = c.cog * p.rows,
+    yGroup = c.cog * p.width;
   // the longer of the two sides as the product's rows (measured: [32, 147] is 2.5x slower than its transpose)
   const transposed = p.rows > c.cog;
   // dW_g = Yc @ cols^T, or dW_g^T = cols @ Yc^T into a scratch that is then transposed
@@ -181,7 +189,8 @@ export function convFilterKernel(c: ConvGeometry, dtype: DType, gemm: Gemm): Pla
     channelsFirst(p, y, yc);
     for (let g = 0; g < c.groups; g++) {
       im2col(p, g, x, cols);
-      const dy = yc.subarray(g * yGroup, (g + 1) * yGroup), dw = w.subarray(g * wGroup, (g + 1) * wGroup);
+      const dy = yc.subarray(g * yGroup, (g + 1) * yGroup),
+        dw = w.subarray(g * wGroup, (g + 1) * wGroup);
       if (!transposed) mm(dy, cols, dw);
       else {
         mm(cols, dy, wt);

@@ -23,7 +23,11 @@ const spatialAxes = (r: number) => Array.from({ length: r }, (_, t) => 2 + t);
 
 /** Conv's attributes in ONNX's names. */
 const convAttrs = (a: Attrs, kernel: readonly number[]) => ({
-  kernel_shape: [...kernel], strides: a.stride as number[], pads: a.pads as number[], dilations: a.dilation as number[], group: a.groups as number,
+  kernel_shape: [...kernel],
+  strides: a.stride as number[],
+  pads: a.pads as number[],
+  dilations: a.dilation as number[],
+  group: a.groups as number,
 });
 
 interface Geo {
@@ -44,7 +48,8 @@ function geo(x: Aval, w: Aval, y: Aval, a: Attrs): Geo {
 
 /** The padded input sliced at one tap: [N, G, Cig, prod(O)]. */
 function tapSlice(e: OnnxEmitter, xp: string, c: Geo, a: Attrs, tap: readonly number[]): string {
-  const s = a.stride as number[], d = a.dilation as number[];
+  const s = a.stride as number[],
+    d = a.dilation as number[];
   const start = tap.map((k, t) => k * d[t]);
   const stop = start.map((b, t) => b + s[t] * (c.output[t] - 1) + 1);
   const cut = e.node("Slice", [xp, e.ints(start), e.ints(stop), e.ints(spatialAxes(c.r)), e.ints(s)]);
@@ -75,13 +80,21 @@ const convTranspose: OnnxLowering = (e, [y, w], a, out, [ya, wa]) => {
   const kernel = wa.shape.slice(2);
   if (out.dtype === "f32") return e.node("ConvTranspose", [y, w], { ...convAttrs(a, kernel), output_padding: a.outputPadding as number[] });
   const c = geo(out, wa, ya, a);
-  const p = a.pads as number[], s = a.stride as number[], d = a.dilation as number[];
+  const p = a.pads as number[],
+    s = a.stride as number[],
+    d = a.dilation as number[];
   const full = [ya.shape[0], c.G * c.cig, ...c.input.map((i, t) => i + p[t] + p[c.r + t])];
   const yr = e.node("Reshape", [y, e.ints([0, c.G, c.cog, prod(c.output)])]);
   const parts = taps(c.kernel).map((tap) => {
     const wt = e.node("Transpose", [tapWeights(e, w, c, tap)], { perm: [0, 2, 1] });
     const t = e.node("Reshape", [e.node("MatMul", [wt, yr]), e.ints([0, c.G * c.cig, ...c.output])]);
-    return padInto(e, t, { shape: full, start: [0, 0, ...tap.map((k, i) => k * d[i])], step: [1, 1, ...s] }, [ya.shape[0], c.G * c.cig, ...c.output], out.dtype);
+    return padInto(
+      e,
+      t,
+      { shape: full, start: [0, 0, ...tap.map((k, i) => k * d[i])], step: [1, 1, ...s] },
+      [ya.shape[0], c.G * c.cig, ...c.output],
+      out.dtype,
+    );
   });
   const sum = parts.length === 1 ? parts[0] : e.node("Sum", parts);
   return e.node("Slice", [sum, e.ints(p.slice(0, c.r)), e.ints(c.input.map((i, t) => p[t] + i)), e.ints(spatialAxes(c.r))]);
@@ -101,7 +114,12 @@ const convFilter: OnnxLowering = (e, [x, y], a, out, [xa, ya]) => {
     const shaped = (v: string, head: number[], sizes: readonly number[]) => e.node("Reshape", [v, e.ints([...head, ...sizes])]);
     const xt = e.node("Transpose", [shaped(x, [0, G, cig], c.input)], { perm: [2, 1, 0, ...sp] });
     const yt = e.node("Transpose", [shaped(y, [0, G, cog], c.output)], { perm: [1, 2, 0, ...sp] });
-    const full = e.node("Conv", [shaped(xt, [cig, -1], c.input), shaped(yt, [G * cog, -1], c.output)], { strides: a.dilation as number[], dilations: a.stride as number[], pads: a.pads as number[], group: G });
+    const full = e.node("Conv", [shaped(xt, [cig, -1], c.input), shaped(yt, [G * cog, -1], c.output)], {
+      strides: a.dilation as number[],
+      dilations: a.stride as number[],
+      pads: a.pads as number[],
+      group: G,
+    });
     const cut = e.node("Slice", [full, e.ints(kernel.map(() => 0)), e.ints(kernel), e.ints(spatialAxes(r))]);
     return e.node("Transpose", [cut], { perm: [1, 0, ...spatialAxes(r)] });
   }
@@ -118,7 +136,12 @@ const convFilter: OnnxLowering = (e, [x, y], a, out, [xa, ya]) => {
 
 /** MaxPool's Indices count over the whole NC<spatial> tensor: the remainder by the plane's size is the spatial index. */
 const maxPoolIndex: OnnxLowering = (e, [x], a, out, [xa]) => {
-  const [, indices] = e.multiNode("MaxPool", [x], { kernel_shape: a.kernel as number[], strides: a.stride as number[], pads: a.pads as number[], dilations: a.dilation as number[] }, 2);
+  const [, indices] = e.multiNode(
+    "MaxPool",
+    [x],
+    { kernel_shape: a.kernel as number[], strides: a.stride as number[], pads: a.pads as number[], dilations: a.dilation as number[] },
+    2,
+  );
   return e.node("Cast", [e.node("Mod", [indices, e.ints([prod(xa.shape.slice(2))])])], { to: e.type(out.dtype) });
 };
 

@@ -45,6 +45,7 @@ export function randomGeometry(rand: Rand): RandomGeometry {
 export function randomSample(rand: Rand, op: "conv" | "convTranspose" | "convFilter"): OpSample {
   const c = randomGeometry(rand);
   if (op === "conv") return { inputs: [randomTensor(rand, c.x), randomTensor(rand, c.w)], attrs: c.attrs, h: 1e-3 };
-  if (op === "convTranspose") return { inputs: [randomTensor(rand, c.y), randomTensor(rand, c.w)], attrs: { ...c.attrs, outputPadding: c.outputPadding }, h: 1e-3 };
+  if (op === "convTranspose")
+    return { inputs: [randomTensor(rand, c.y), randomTensor(rand, c.w)], attrs: { ...c.attrs, outputPadding: c.outputPadding }, h: 1e-3 };
   return { inputs: [randomTensor(rand, c.x), randomTensor(rand, c.y)], attrs: { ...c.attrs, kernel: c.w.slice(2) }, h: 1e-3 };
 }

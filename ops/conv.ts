@@ -38,15 +38,18 @@ function reference(geometry: (p: Aval, q: Aval, a: Attrs) => ConvGeometry, role:
     const r = output(out);
     const rd = r.data;
     if (role === "y") {
-      const xd = p.data, wd = q.data;
+      const xd = p.data,
+        wd = q.data;
       forEachTap(c, (xo, wo, yo) => (rd[yo] += (xo < 0 ? 0 : xd[xo]) * wd[wo]));
     } else if (role === "x") {
-      const yd = p.data, wd = q.data;
+      const yd = p.data,
+        wd = q.data;
       forEachTap(c, (xo, wo, yo) => {
         if (xo >= 0) rd[xo] += yd[yo] * wd[wo]; // a padding position is not part of x
       });
     } else {
-      const xd = p.data, yd = q.data;
+      const xd = p.data,
+        yd = q.data;
       forEachTap(c, (xo, wo, yo) => (rd[wo] += (xo < 0 ? 0 : xd[xo]) * yd[yo]));
     }
     return r;
@@ -55,7 +58,11 @@ function reference(geometry: (p: Aval, q: Aval, a: Attrs) => ConvGeometry, role:
 
 export const convOps: OpDef[] = [
   {
-    name: "conv", kind: "other", arity: 2, tags: ["bilinear"], attrs: { stride: "ints", dilation: "ints", pads: "ints", groups: "int" },
+    name: "conv",
+    kind: "other",
+    arity: 2,
+    tags: ["bilinear"],
+    attrs: { stride: "ints", dilation: "ints", pads: "ints", groups: "int" },
     shape: ([x, w], attrs) => ({ shape: [x.shape[0], w.shape[0], ...convGeometry(x, w, attrs).output], dtype: x.dtype }),
     impl: reference(convGeometry, "y"),
     kernel: (inputs, attrs, out, gemm) => convKernel(convGeometry(inputs[0], inputs[1], attrs), out.dtype, gemm),
@@ -65,7 +72,11 @@ export const convOps: OpDef[] = [
     sample: (rand) => randomSample(rand, "conv"),
   },
   {
-    name: "convTranspose", kind: "other", arity: 2, tags: ["bilinear"], attrs: { stride: "ints", dilation: "ints", pads: "ints", groups: "int", outputPadding: "ints" },
+    name: "convTranspose",
+    kind: "other",
+    arity: 2,
+    tags: ["bilinear"],
+    attrs: { stride: "ints", dilation: "ints", pads: "ints", groups: "int", outputPadding: "ints" },
     shape: ([y, w], attrs) => {
       const c = convTransposeGeometry(y, w, attrs);
       return { shape: [y.shape[0], c.cig * c.groups, ...c.input], dtype: y.dtype };
@@ -78,7 +89,11 @@ export const convOps: OpDef[] = [
     sample: (rand) => randomSample(rand, "convTranspose"),
   },
   {
-    name: "convFilter", kind: "other", arity: 2, tags: ["bilinear"], attrs: { stride: "ints", dilation: "ints", pads: "ints", groups: "int", kernel: "ints" },
+    name: "convFilter",
+    kind: "other",
+    arity: 2,
+    tags: ["bilinear"],
+    attrs: { stride: "ints", dilation: "ints", pads: "ints", groups: "int", kernel: "ints" },
     shape: ([x, y], attrs) => {
       const c = convFilterGeometry(x, y, attrs);
       return { shape: [y.shape[1], c.cig, ...c.kernel], dtype: x.dtype };
@@ -93,5 +108,5 @@ export const convOps: OpDef[] = [
 ];
 
 function sumOf(p: Node | null, q: Node | null): Node | null {
-  return p && q ? b.add(p, q) : p ?? q;
+  return p && q ? b.add(p, q) : (p ?? q);
 }

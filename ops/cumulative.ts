@@ -30,15 +30,21 @@ export interface CumulativeOptions {
 function cumAttrs(x: Aval, attrs: Attrs): { axis: number; reverse: boolean; exclusive: boolean } {
   const { axis, reverse, exclusive } = attrs;
   const rank = x.shape.length;
-  if (!Number.isInteger(axis) || (axis as number) < 0 || (axis as number) >= rank) throw new Error(`axis ${JSON.stringify(axis)} is out of range for rank ${rank}`);
-  if (typeof reverse !== "boolean" || typeof exclusive !== "boolean") throw new Error(`reverse and exclusive must be true or false, got ${JSON.stringify(reverse)} and ${JSON.stringify(exclusive)}`);
+  if (!Number.isInteger(axis) || (axis as number) < 0 || (axis as number) >= rank)
+    throw new Error(`axis ${JSON.stringify(axis)} is out of range for rank ${rank}`);
+  if (typeof reverse !== "boolean" || typeof exclusive !== "boolean")
+    throw new Error(`reverse and exclusive must be true or false, got ${JSON.stringify(reverse)} and ${JSON.stringify(exclusive)}`);
   return { axis: axis as number, reverse, exclusive };
 }
 
 export const cumulativeOps: OpDef[] = [
   {
     // attrs: axis (non-negative), reverse, exclusive
-    name: "cumsum", kind: "other", arity: 1, tags: ["linear"], attrs: { axis: "int", reverse: "boolean", exclusive: "boolean" },
+    name: "cumsum",
+    kind: "other",
+    arity: 1,
+    tags: ["linear"],
+    attrs: { axis: "int", reverse: "boolean", exclusive: "boolean" },
     shape: ([x], attrs) => {
       cumAttrs(x, attrs);
       return { shape: x.shape, dtype: x.dtype };
@@ -54,7 +60,10 @@ export const cumulativeOps: OpDef[] = [
     vjp: (g, _x, _out, attrs) => [apply("cumsum", [g], { ...attrs, reverse: !attrs.reverse })],
     jvp: ([t], _x, _out, attrs) => (t ? apply("cumsum", [t], attrs) : null),
     onnx: (e, [x], attrs) =>
-      e.node("CumSum", [x, e.node("Reshape", [e.ints([attrs.axis as number]), e.ints([])])], { reverse: attrs.reverse ? 1 : 0, exclusive: attrs.exclusive ? 1 : 0 }),
+      e.node("CumSum", [x, e.node("Reshape", [e.ints([attrs.axis as number]), e.ints([])])], {
+        reverse: attrs.reverse ? 1 : 0,
+        exclusive: attrs.exclusive ? 1 : 0,
+      }),
     // a random axis and direction, inclusive or exclusive
     sample: (rand) => {
       const shape = randShape(rand, 1, 3);
@@ -73,7 +82,8 @@ function cumsumKernel(x: Aval, attrs: Attrs): PlannedKernel {
   const inner = x.shape.slice(axis + 1).reduce((m, s) => m * s, 1);
   const outer = x.shape.slice(0, axis).reduce((m, s) => m * s, 1);
   // the row of step t, and the row before it; reverse walks the axis from its end
-  const first = reverse ? n - 1 : 0, dir = reverse ? -inner : inner;
+  const first = reverse ? n - 1 : 0,
+    dir = reverse ? -inner : inner;
   return ([xd], rd) => {
     for (let o = 0; o < outer; o++) {
       const block = o * n * inner;
@@ -92,7 +102,8 @@ function cumsumKernel(x: Aval, attrs: Attrs): PlannedKernel {
 
 /** The axis as a non-negative integer, checked with the op's name and the node. */
 function axisOf(op: string, x: Node, axis: number): number {
-  if (!Number.isInteger(axis) || axis < -x.rank || axis >= x.rank) throw new GradcError(`${op}: axis ${axis} is out of range for rank ${x.rank}\n  at ${describe(op, [x], { axis })}`);
+  if (!Number.isInteger(axis) || axis < -x.rank || axis >= x.rank)
+    throw new GradcError(`${op}: axis ${axis} is out of range for rank ${x.rank}\n  at ${describe(op, [x], { axis })}`);
   return axis < 0 ? axis + x.rank : axis;
 }
 
@@ -102,7 +113,8 @@ function flags(op: string, x: Node, opts: CumulativeOptions): { reverse: boolean
   if (bad.length) throw new GradcError(`${op}: unknown option(s) ${bad.join(", ")}; options are reverse and exclusive\n  at ${describe(op, [x], {})}`);
   for (const k of known) {
     const v = (opts as Record<string, unknown>)[k];
-    if (v !== undefined && typeof v !== "boolean") throw new GradcError(`${op}: option ${k} must be true or false, got ${JSON.stringify(v)}\n  at ${describe(op, [x], {})}`);
+    if (v !== undefined && typeof v !== "boolean")
+      throw new GradcError(`${op}: option ${k} must be true or false, got ${JSON.stringify(v)}\n  at ${describe(op, [x], {})}`);
   }
   return { reverse: opts.reverse ?? false, exclusive: opts.exclusive ?? false };
 }
@@ -131,7 +143,11 @@ function flip(x: Node, axis: number): Node {
 /** x moved `s` places along the axis towards its end, the first s places holding `fill`. */
 function shift(x: Node, axis: number, s: number, fill: number): Node {
   const n = x.shape[axis];
-  const head = b.constant(fill, x.dtype, x.shape.map((d, k) => (k === axis ? s : d)));
+  const head = b.constant(
+    fill,
+    x.dtype,
+    x.shape.map((d, k) => (k === axis ? s : d)),
+  );
   const stop = x.shape.map((d, k) => (k === axis ? n - s : d));
   const kept = apply("slice", [x], { start: x.shape.map(() => 0), stop, step: x.shape.map(() => 1) });
   return apply("concat", [head, kept], { axis });

@@ -6,7 +6,20 @@
 
 import { GradcError } from "../core/errors.js";
 import { apply, Node, type Operand } from "../core/node.js";
-import { attrsProblem, hasOp, register, schemaProblem, unregister, type AttrSchema, type Attrs, type Aval, type Gemm, type Kind, type OpDef, type OpSample } from "../core/registry.js";
+import {
+  attrsProblem,
+  hasOp,
+  register,
+  schemaProblem,
+  unregister,
+  type AttrSchema,
+  type Attrs,
+  type Aval,
+  type Gemm,
+  type Kind,
+  type OpDef,
+  type OpSample,
+} from "../core/registry.js";
 import { broadcastAll } from "../core/builder.js";
 import { sameShape, shapeStr, Tensor, type Shape } from "../core/tensor.js";
 import { elementwise } from "./elementwise.js";
@@ -69,7 +82,25 @@ export interface DefinedOp {
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
-const FIELDS = new Set(["name", "kind", "arity", "scalar", "expr", "shape", "impl", "vjp", "jvp", "differentiable", "tags", "sample", "probe", "onnx", "simd", "attrs", "kernel"]);
+const FIELDS = new Set([
+  "name",
+  "kind",
+  "arity",
+  "scalar",
+  "expr",
+  "shape",
+  "impl",
+  "vjp",
+  "jvp",
+  "differentiable",
+  "tags",
+  "sample",
+  "probe",
+  "onnx",
+  "simd",
+  "attrs",
+  "kernel",
+]);
 const userOps = new Set<string>();
 
 /**
@@ -126,19 +157,23 @@ function builderFor(def: OpDef): DefinedOp {
 }
 
 function validate(spec: OpSpec): OpDef {
-  if (typeof spec !== "object" || spec === null) throw new GradcError(`defineOp: expects a record { name, arity, ... }, got ${spec === null ? "null" : typeof spec}`);
+  if (typeof spec !== "object" || spec === null)
+    throw new GradcError(`defineOp: expects a record { name, arity, ... }, got ${spec === null ? "null" : typeof spec}`);
   const name = spec.name;
   if (typeof name !== "string" || !NAME.test(name)) {
     throw new GradcError(`defineOp: name must be an identifier (a letter, then letters, digits or _; at most 64), got ${JSON.stringify(name)}`);
   }
   const who = `defineOp(${name})`;
-  if (hasOp(name)) throw new GradcError(`${who}: an op named "${name}" is already registered${userOps.has(name) ? " by defineOp (removeOp it first)" : " (a builtin)"}`);
+  if (hasOp(name))
+    throw new GradcError(`${who}: an op named "${name}" is already registered${userOps.has(name) ? " by defineOp (removeOp it first)" : " (a builtin)"}`);
   const unknown = Object.keys(spec).filter((k) => !FIELDS.has(k));
   if (unknown.length) throw new GradcError(`${who}: unknown field(s) ${unknown.join(", ")}; a record has ${[...FIELDS].join(", ")}`);
   const kind: Kind = spec.kind ?? (spec.scalar ? "elementwise" : "other");
   if (kind !== "elementwise" && kind !== "other") throw new GradcError(`${who}: kind must be "elementwise" or "other", got ${JSON.stringify(spec.kind)}`);
   if (!Number.isInteger(spec.arity) || spec.arity < (kind === "elementwise" ? 1 : 0) || spec.arity > 16) {
-    throw new GradcError(`${who}: arity must be an integer number of inputs${kind === "elementwise" ? " from 1" : ""} up to 16, got ${JSON.stringify(spec.arity)}`);
+    throw new GradcError(
+      `${who}: arity must be an integer number of inputs${kind === "elementwise" ? " from 1" : ""} up to 16, got ${JSON.stringify(spec.arity)}`,
+    );
   }
   for (const f of ["scalar", "expr", "shape", "impl", "sample", "jvp", "onnx"] as const) {
     if (spec[f] !== undefined && typeof spec[f] !== "function") throw new GradcError(`${who}: ${f} must be a function, got ${typeof spec[f]}`);
@@ -147,7 +182,10 @@ function validate(spec: OpSpec): OpDef {
     throw new GradcError(`${who}: vjp must be a function (g, inputs, out, attrs) => cotangents, or "none", got ${typeof spec.vjp}`);
   }
   if (spec.simd !== undefined) {
-    const ok = typeof spec.simd === "object" && spec.simd !== null && Object.entries(spec.simd).every(([k, f]) => (k === "f64" || k === "f32") && (f === undefined || typeof f === "function"));
+    const ok =
+      typeof spec.simd === "object" &&
+      spec.simd !== null &&
+      Object.entries(spec.simd).every(([k, f]) => (k === "f64" || k === "f32") && (f === undefined || typeof f === "function"));
     if (!ok) throw new GradcError(`${who}: simd must be { f64?: (e, args) => value, f32?: (e, args) => value }`);
     if (kind !== "elementwise") throw new GradcError(`${who}: simd is for elementwise ops (kind "elementwise")`);
   }
@@ -155,30 +193,53 @@ function validate(spec: OpSpec): OpDef {
   const noGradient = spec.vjp === "none" || spec.differentiable === false;
   if (typeof spec.vjp === "function" && noGradient) throw new GradcError(`${who}: has a vjp rule but is declared not differentiable`);
   if (spec.vjp === undefined && !noGradient) {
-    throw new GradcError(`${who}: no gradient rule: give vjp: (g, inputs, out) => [...] written with builder ops, or declare vjp: "none" if the op is not differentiable`);
+    throw new GradcError(
+      `${who}: no gradient rule: give vjp: (g, inputs, out) => [...] written with builder ops, or declare vjp: "none" if the op is not differentiable`,
+    );
   }
-  if (spec.tags !== undefined && !(Array.isArray(spec.tags) && spec.tags.every((t) => typeof t === "string"))) throw new GradcError(`${who}: tags must be a list of strings`);
-  const source = new Error().stack?.split("\n")[3]?.trim().replace(/^at\s+/, "");
+  if (spec.tags !== undefined && !(Array.isArray(spec.tags) && spec.tags.every((t) => typeof t === "string")))
+    throw new GradcError(`${who}: tags must be a list of strings`);
+  const source = new Error().stack
+    ?.split("\n")[3]
+    ?.trim()
+    .replace(/^at\s+/, "");
   const vjp = typeof spec.vjp === "function" ? spec.vjp : undefined;
 
   let def: OpDef;
   if (kind === "elementwise") {
     if (!spec.scalar) throw new GradcError(`${who}: an elementwise op needs scalar: (...xs) => number (its kernel and constant folding come from it)`);
-    if (spec.impl || spec.shape) throw new GradcError(`${who}: an elementwise op gets its shape rule and kernel from scalar; use kind: "other" for a custom kernel`);
+    if (spec.impl || spec.shape)
+      throw new GradcError(`${who}: an elementwise op gets its shape rule and kernel from scalar; use kind: "other" for a custom kernel`);
     checkExpr(who, spec);
     const base = elementwise({ name, arity: spec.arity, scalar: spec.scalar, expr: spec.expr as OpDef["expr"] & {}, tags: spec.tags, source });
-    if (spec.attrs !== undefined && Object.keys(spec.attrs).length) throw new GradcError(`${who}: an elementwise op takes no attributes; pass a parameter as an operand, e.g. ${name}(x, 0.1) with arity 2`);
+    if (spec.attrs !== undefined && Object.keys(spec.attrs).length)
+      throw new GradcError(`${who}: an elementwise op takes no attributes; pass a parameter as an operand, e.g. ${name}(x, 0.1) with arity 2`);
     // attributes would reach generated code through expr, and scalar could not see them: parameters are operands
     def = { ...base, expr: spec.expr, vjp, jvp: spec.jvp, sample: spec.sample, onnx: spec.onnx, simd: spec.simd };
   } else {
     if (spec.scalar || spec.expr) throw new GradcError(`${who}: scalar and expr are for elementwise ops (kind "elementwise")`);
-    if (spec.kernel !== undefined && typeof spec.kernel !== "function") throw new GradcError(`${who}: kernel must be a function (inputs, attrs, out, gemm) => (inputArrays, outArray) => void`);
+    if (spec.kernel !== undefined && typeof spec.kernel !== "function")
+      throw new GradcError(`${who}: kernel must be a function (inputs, attrs, out, gemm) => (inputArrays, outArray) => void`);
     if (!spec.shape) throw new GradcError(`${who}: needs a shape rule: shape: (inputs, attrs) => ({ shape, dtype })`);
     if (!spec.impl) throw new GradcError(`${who}: needs a reference kernel: impl: (inputs, attrs, out) => Tensor`);
     if (spec.attrs !== undefined && (typeof spec.attrs !== "object" || spec.attrs === null || Array.isArray(spec.attrs))) {
       throw new GradcError(`${who}: attrs must be a record of attribute types, e.g. { axis: "int" }`);
     }
-    def = { name, kind, arity: spec.arity, attrs: spec.attrs ?? {}, tags: spec.tags ?? [], source, shape: spec.shape, impl: spec.impl, kernel: spec.kernel, vjp, jvp: spec.jvp, sample: spec.sample, onnx: spec.onnx };
+    def = {
+      name,
+      kind,
+      arity: spec.arity,
+      attrs: spec.attrs ?? {},
+      tags: spec.tags ?? [],
+      source,
+      shape: spec.shape,
+      impl: spec.impl,
+      kernel: spec.kernel,
+      vjp,
+      jvp: spec.jvp,
+      sample: spec.sample,
+      onnx: spec.onnx,
+    };
   }
   const bad = schemaProblem(def.attrs);
   if (bad) throw new GradcError(`${who}: ${bad}`);
@@ -212,9 +273,13 @@ function checkExpr(who: string, spec: OpSpec): void {
     } catch (err) {
       throw new GradcError(`${who}: expr ${JSON.stringify(e)} throws at (${xs.join(", ")}): ${(err as Error).message}`);
     }
-    const agree = typeof got === "number" && (Object.is(got, want) || (Number.isNaN(got) && Number.isNaN(want)) || Math.abs(got - want) <= 1e-9 * Math.max(1, Math.abs(want)));
+    const agree =
+      typeof got === "number" &&
+      (Object.is(got, want) || (Number.isNaN(got) && Number.isNaN(want)) || Math.abs(got - want) <= 1e-9 * Math.max(1, Math.abs(want)));
     if (!agree) {
-      throw new GradcError(`${who}: expr and scalar disagree at (${xs.join(", ")}): expr ${JSON.stringify(e)} gives ${String(got)}, scalar gives ${want}; compiled code would compute expr (an operand beyond arity ${spec.arity} is undefined)`);
+      throw new GradcError(
+        `${who}: expr and scalar disagree at (${xs.join(", ")}): expr ${JSON.stringify(e)} gives ${String(got)}, scalar gives ${want}; compiled code would compute expr (an operand beyond arity ${spec.arity} is undefined)`,
+      );
     }
   }
 }
@@ -241,7 +306,8 @@ function exprPoints(spec: OpSpec): number[][] {
 function probe(who: string, def: OpDef, spec: OpSpec): void {
   let inputs: Tensor[], attrs: Attrs, from: string;
   if (spec.probe) {
-    if (!Array.isArray(spec.probe.shapes) || spec.probe.shapes.length !== def.arity) throw new GradcError(`${who}: probe.shapes must list ${def.arity} shape(s)`);
+    if (!Array.isArray(spec.probe.shapes) || spec.probe.shapes.length !== def.arity)
+      throw new GradcError(`${who}: probe.shapes must list ${def.arity} shape(s)`);
     inputs = spec.probe.shapes.map((s) => filled(s));
     attrs = spec.probe.attrs ?? {};
     from = "probe";
@@ -252,7 +318,8 @@ function probe(who: string, def: OpDef, spec: OpSpec): void {
     } catch (err) {
       throw new GradcError(`${who}: sample throws: ${(err as Error).message}`);
     }
-    if (!s || !Array.isArray(s.inputs) || !s.inputs.every((t) => t instanceof Tensor)) throw new GradcError(`${who}: sample must return { inputs: Tensor[], attrs }`);
+    if (!s || !Array.isArray(s.inputs) || !s.inputs.every((t) => t instanceof Tensor))
+      throw new GradcError(`${who}: sample must return { inputs: Tensor[], attrs }`);
     inputs = s.inputs;
     attrs = s.attrs ?? {};
     from = "sample";
@@ -290,24 +357,37 @@ function probe(who: string, def: OpDef, spec: OpSpec): void {
 function probeKernel(who: string, def: OpDef, inputs: Tensor[], attrs: Attrs, aval: Aval, want: Tensor, on: string): void {
   const got = aval.dtype === "f32" ? new Float32Array(want.size).fill(Number.NaN) : new Float64Array(want.size).fill(Number.NaN);
   try {
-    def.kernel!(inputs, attrs, aval, probeGemm)(inputs.map((t) => t.data), got);
+    def.kernel!(
+      inputs,
+      attrs,
+      aval,
+      probeGemm,
+    )(
+      inputs.map((t) => t.data),
+      got,
+    );
   } catch (err) {
     throw new GradcError(`${who}: the planned kernel throws on the ${on}: ${(err as Error).message}`);
   }
   const bad = want.data.findIndex((w, i) => !(Object.is(got[i], w) || Math.abs(got[i] - w) <= 1e-9 * Math.max(1, Math.abs(w))));
-  if (bad >= 0) throw new GradcError(`${who}: the planned kernel gives ${got[bad]} at flat index ${bad} where impl gives ${want.data[bad]} (on the ${on}); compiled code would run the planned kernel`);
+  if (bad >= 0)
+    throw new GradcError(
+      `${who}: the planned kernel gives ${got[bad]} at flat index ${bad} where impl gives ${want.data[bad]} (on the ${on}); compiled code would run the planned kernel`,
+    );
 }
 
 /** The probe's matrix product (strided A and B, contiguous C), the contract of the compiler's. */
-const probeGemm: Gemm = ({ m, k, n, sa, sb }) => (a, b, c) => {
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let acc = 0;
-      for (let p = 0; p < k; p++) acc += a[i * sa[0] + p * sa[1]] * b[p * sb[0] + j * sb[1]];
-      c[i * n + j] = acc;
+const probeGemm: Gemm =
+  ({ m, k, n, sa, sb }) =>
+  (a, b, c) => {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let acc = 0;
+        for (let p = 0; p < k; p++) acc += a[i * sa[0] + p * sa[1]] * b[p * sb[0] + j * sb[1]];
+        c[i * n + j] = acc;
+      }
     }
-  }
-};
+  };
 
 const constantRand = () => 0.5;
 function filled(shape: Shape): Tensor {

@@ -28,7 +28,13 @@ const ELLIPSIS_BASE = 0x100; // labels for "..." axes: characters no spec can co
 
 export function einsum(spec: string, ...operands: Node[]): Node {
   const fail = (msg: string): never => {
-    throw new GradcError(`einsum: ${msg} in "${spec}"\n  at ${describe("einsum", operands.filter((x) => x instanceof Node), { spec })}`);
+    throw new GradcError(
+      `einsum: ${msg} in "${spec}"\n  at ${describe(
+        "einsum",
+        operands.filter((x) => x instanceof Node),
+        { spec },
+      )}`,
+    );
   };
   if (typeof spec !== "string") throw new GradcError(`einsum: the first argument must be a spec string like "ij,jk->ik", got ${typeof spec}`);
   if (operands.length === 0) fail("needs at least one operand");
@@ -82,9 +88,16 @@ export function einsum(spec: string, ...operands: Node[]): Node {
   const all = inputs.flatMap((i) => i.labels);
   const counts = new Map<string, number>();
   for (const l of all) counts.set(l, (counts.get(l) ?? 0) + 1);
-  const out = rhs !== undefined
-    ? parse(rhs, undefined, "the output")
-    : [...ellipsis(ellipsisRank), ...[...counts].filter(([l, c]) => c === 1 && l.charCodeAt(0) < ELLIPSIS_BASE).map(([l]) => l).sort()];
+  const out =
+    rhs !== undefined
+      ? parse(rhs, undefined, "the output")
+      : [
+          ...ellipsis(ellipsisRank),
+          ...[...counts]
+            .filter(([l, c]) => c === 1 && l.charCodeAt(0) < ELLIPSIS_BASE)
+            .map(([l]) => l)
+            .sort(),
+        ];
   if (new Set(out).size !== out.length) fail("the output repeats an index");
   for (const l of out) if (!counts.has(l)) fail(`output index "${show(l)}" is in no operand`);
 
@@ -137,7 +150,10 @@ function reduceAlone(t: Labeled, keep: Set<string>): Labeled {
 function arrange(t: Labeled, order: string[], sizes: Map<string, number>): Node {
   const perm = order.map((l) => t.labels.indexOf(l));
   const x = b.transpose(t.x, perm);
-  return b.broadcastTo(x, order.map((l) => sizes.get(l)!));
+  return b.broadcastTo(
+    x,
+    order.map((l) => sizes.get(l)!),
+  );
 }
 
 /** The product of two operands, summed over the indices they share that `keep` does not need. */

@@ -14,6 +14,18 @@ import { cumulativeOps } from "./cumulative.js";
 import { convOps } from "./conv.js";
 import { poolOps } from "./pool.js";
 
-export const primitives: readonly OpDef[] = [...leafOps, ...elementwiseOps, ...mathOps, ...structuralOps, ...contractionOps, ...indexingOps, ...trigOps, ...erfOps, ...cumulativeOps, ...convOps, ...poolOps];
+export const primitives: readonly OpDef[] = [
+  ...leafOps,
+  ...elementwiseOps,
+  ...mathOps,
+  ...structuralOps,
+  ...contractionOps,
+  ...indexingOps,
+  ...trigOps,
+  ...erfOps,
+  ...cumulativeOps,
+  ...convOps,
+  ...poolOps,
+];
 
 for (const def of primitives) register(def);

@@ -19,9 +19,11 @@ const indices = (e: OnnxEmitter, idx: string) => e.node("Cast", [idx], { to: INT
 export function padInto(e: OnnxEmitter, x: string, attrs: Attrs, inShape: readonly number[], dtype: DType): string {
   const shape = [...inShape];
   const full = attrs.shape as number[];
-  const lo: number[] = [], hi: number[] = [];
+  const lo: number[] = [],
+    hi: number[] = [];
   shape.forEach((c, d) => {
-    let s = (attrs.start as number[])[d], k = (attrs.step as number[])[d];
+    let s = (attrs.start as number[])[d],
+      k = (attrs.step as number[])[d];
     if (c === 0) {
       lo.push(0), hi.push(full[d]);
       return;
@@ -54,7 +56,13 @@ export const indexingOnnx = {
   // the lowering sees value names, not shapes: the operand's shape is the output's at the counts
   pad: (e, [x], attrs, out) => {
     const [start, stop, step] = ["start", "stop", "step"].map((k) => attrs[k] as number[]);
-    return padInto(e, x, attrs, start.map((s, d) => Math.max(0, Math.ceil((stop[d] - s) / step[d]))), out.dtype);
+    return padInto(
+      e,
+      x,
+      attrs,
+      start.map((s, d) => Math.max(0, Math.ceil((stop[d] - s) / step[d]))),
+      out.dtype,
+    );
   },
   // labels pass through; ONNX has no check that fails a run, so the exported graph trusts them
   classIndex: (e, [y]) => e.node("Identity", [y]),

@@ -18,7 +18,8 @@ import { int, randomTensor, randShape, tensorOf, type Rand } from "./samples.js"
 /** Per-axis integer lists of the input's rank. */
 function perAxis(attrs: Attrs, key: string, rank: number): number[] {
   const v = attrs[key];
-  if (!Array.isArray(v) || v.length !== rank || !v.every(Number.isInteger)) throw new Error(`attribute ${key} must list one integer per axis (${rank}), got ${JSON.stringify(v)}`);
+  if (!Array.isArray(v) || v.length !== rank || !v.every(Number.isInteger))
+    throw new Error(`attribute ${key} must list one integer per axis (${rank}), got ${JSON.stringify(v)}`);
   return v as number[];
 }
 
@@ -64,7 +65,9 @@ function concatShape(xs: readonly Aval[], attrs: Attrs): Aval {
   // along the axis: all concrete, or all multiples of one symbol (N + N is 2N; N + 2 has no form)
   const syms = xs.map((x) => symbolOf(x.shape[axis])?.name);
   if (syms.some((n) => n !== syms[0])) {
-    throw new Error(`along axis ${axis}, sizes ${xs.map((x) => dimStr(x.shape[axis])).join(" + ")} are not all multiples of one symbolic size (symbolic shapes hold only kN): concat them after binding concrete sizes`);
+    throw new Error(
+      `along axis ${axis}, sizes ${xs.map((x) => dimStr(x.shape[axis])).join(" + ")} are not all multiples of one symbolic size (symbolic shapes hold only kN): concat them after binding concrete sizes`,
+    );
   }
   const shape = [...xs[0].shape];
   shape[axis] = xs.reduce((n, x) => n + x.shape[axis], 0);
@@ -91,7 +94,9 @@ function gatherOffsets(xShape: Shape, idx: { shape: Shape; data: ArrayLike<numbe
     const v = idx.data[i];
     if (!Number.isInteger(v) || v < -n || v >= n) {
       const at = idx.shape.map((_, d) => Math.floor(i / is[d]) % idx.shape[d]);
-      throw new Error(`${op}: index ${v} at [${at.join(",")}] is ${Number.isInteger(v) ? "out of range" : "not an integer"} for axis ${axis} of size ${n} (x ${show(xShape)}, indices ${show(idx.shape)})`);
+      throw new Error(
+        `${op}: index ${v} at [${at.join(",")}] is ${Number.isInteger(v) ? "out of range" : "not an integer"} for axis ${axis} of size ${n} (x ${show(xShape)}, indices ${show(idx.shape)})`,
+      );
     }
     let off = 0;
     for (let d = 0; d < xShape.length; d++) off += (d === axis ? (v < 0 ? v + n : v) : Math.floor(i / is[d]) % idx.shape[d]) * xs[d];
@@ -102,7 +107,8 @@ function gatherOffsets(xShape: Shape, idx: { shape: Shape; data: ArrayLike<numbe
 
 /** x viewed as [A, n, B] and the indices as [A, m, B] around `axis`: a planned gather's or scatter's loop bounds. */
 function alongDims(xShape: Shape, idxShape: Shape, axis: number): { A: number; n: number; m: number; B: number } {
-  const A = xShape.slice(0, axis).reduce((p, s) => p * s, 1), B = xShape.slice(axis + 1).reduce((p, s) => p * s, 1);
+  const A = xShape.slice(0, axis).reduce((p, s) => p * s, 1),
+    B = xShape.slice(axis + 1).reduce((p, s) => p * s, 1);
   return { A, n: xShape[axis], m: idxShape[axis], B };
 }
 
@@ -116,7 +122,9 @@ function indexAt(idx: Data, i: number, n: number, xShape: Shape, idxShape: Shape
 /** A random non-empty strided window per axis, steps of either sign. */
 function sliceSample(rand: Rand): OpSample {
   const shape = randShape(rand, 1, 3, 5);
-  const start: number[] = [], stop: number[] = [], step: number[] = [];
+  const start: number[] = [],
+    stop: number[] = [],
+    step: number[] = [];
   for (const n of shape) {
     const k = [1, 2, 3, -1, -2][int(rand, 0, 4)];
     const s = int(rand, 0, n - 1);
@@ -136,12 +144,16 @@ function along(rand: Rand): { x: Tensor; idx: Tensor; axis: number } {
 
 export const indexingOps: OpDef[] = [
   {
-    name: "slice", kind: "movement", arity: 1, attrs: { start: "ints", stop: "ints", step: "ints" },
+    name: "slice",
+    kind: "movement",
+    arity: 1,
+    attrs: { start: "ints", stop: "ints", step: "ints" },
     shape: ([x], attrs) => sliceShape(x, attrs),
     impl: ([x], attrs, out) => {
       const r = output(out);
       const { base, st } = viewOffsets(x.shape, attrs.start as number[], attrs.step as number[]);
-      const xd = x.data, rd = r.data;
+      const xd = x.data,
+        rd = r.data;
       walk(out.shape, st, (i, off) => {
         rd[i] = xd[base + off];
       });
@@ -153,17 +165,23 @@ export const indexingOps: OpDef[] = [
   },
   {
     // attrs: the full `shape` and the slice (start, stop, step) whose positions x fills
-    name: "pad", kind: "other", arity: 1, attrs: { shape: "ints", start: "ints", stop: "ints", step: "ints" }, tags: ["linear"],
+    name: "pad",
+    kind: "other",
+    arity: 1,
+    attrs: { shape: "ints", start: "ints", stop: "ints", step: "ints" },
+    tags: ["linear"],
     shape: ([x], attrs) => {
       const shape = perAxis(attrs, "shape", x.shape.length);
       const window = sliceShape({ shape, dtype: x.dtype }, attrs).shape;
-      if (window.some((c, d) => c !== x.shape[d])) throw new Error(`the window ${show(window)} of ${show(shape)} does not have the operand's shape ${show(x.shape)}`);
+      if (window.some((c, d) => c !== x.shape[d]))
+        throw new Error(`the window ${show(window)} of ${show(shape)} does not have the operand's shape ${show(x.shape)}`);
       return { shape, dtype: x.dtype };
     },
     impl: ([x], attrs, out) => {
       const r = output(out);
       const { base, st } = viewOffsets(out.shape, attrs.start as number[], attrs.step as number[]);
-      const xd = x.data, rd = r.data;
+      const xd = x.data,
+        rd = r.data;
       walk(x.shape, st, (i, off) => {
         rd[base + off] = xd[i];
       });
@@ -175,12 +193,17 @@ export const indexingOps: OpDef[] = [
     sample: (rand) => {
       const s = sliceSample(rand);
       const shape = s.inputs[0].shape;
-      const window = shape.map((_, d) => Math.max(0, Math.ceil(((s.attrs.stop as number[])[d] - (s.attrs.start as number[])[d]) / (s.attrs.step as number[])[d])));
+      const window = shape.map((_, d) =>
+        Math.max(0, Math.ceil(((s.attrs.stop as number[])[d] - (s.attrs.start as number[])[d]) / (s.attrs.step as number[])[d])),
+      );
       return { inputs: [randomTensor(rand, window)], attrs: { shape: [...shape], ...s.attrs } };
     },
   },
   {
-    name: "concat", kind: "other", arity: -1, attrs: { axis: "int" },
+    name: "concat",
+    kind: "other",
+    arity: -1,
+    attrs: { axis: "int" },
     shape: (xs, attrs) => concatShape(xs, attrs),
     impl: (xs, attrs, out) => {
       const r = output(out);
@@ -210,12 +233,20 @@ export const indexingOps: OpDef[] = [
     sample: (rand) => {
       const shape = randShape(rand, 1, 3);
       const axis = int(rand, 0, shape.length - 1);
-      const inputs = Array.from({ length: int(rand, 1, 3) }, () => randomTensor(rand, shape.map((s, d) => (d === axis ? int(rand, 1, 3) : s))));
+      const inputs = Array.from({ length: int(rand, 1, 3) }, () =>
+        randomTensor(
+          rand,
+          shape.map((s, d) => (d === axis ? int(rand, 1, 3) : s)),
+        ),
+      );
       return { inputs, attrs: { axis } };
     },
   },
   {
-    name: "takeAlongAxis", kind: "other", arity: 2, attrs: { axis: "int" },
+    name: "takeAlongAxis",
+    kind: "other",
+    arity: 2,
+    attrs: { axis: "int" },
     shape: ([x, idx], attrs) => {
       alongShape(x, idx, attrs, "indices");
       return { shape: idx.shape, dtype: x.dtype };
@@ -246,10 +277,14 @@ export const indexingOps: OpDef[] = [
     },
   },
   {
-    name: "scatterAdd", kind: "other", arity: 3, attrs: { axis: "int" },
+    name: "scatterAdd",
+    kind: "other",
+    arity: 3,
+    attrs: { axis: "int" },
     shape: ([x, idx, upd], attrs) => {
       alongShape(x, idx, attrs, "indices");
-      if (upd.shape.length !== idx.shape.length || upd.shape.some((s, d) => s !== idx.shape[d])) throw new Error(`updates ${show(upd.shape)} must have the shape of the indices ${show(idx.shape)}`);
+      if (upd.shape.length !== idx.shape.length || upd.shape.some((s, d) => s !== idx.shape[d]))
+        throw new Error(`updates ${show(upd.shape)} must have the shape of the indices ${show(idx.shape)}`);
       if (upd.dtype !== x.dtype) throw new Error(`mixed dtypes ${x.dtype} and ${upd.dtype}: cast explicitly`);
       return { shape: x.shape, dtype: x.dtype };
     },
@@ -283,7 +318,10 @@ export const indexingOps: OpDef[] = [
     // class labels (integers stored as floats) read by oneHot and softmaxCrossEntropy: the value
     // unchanged, checked where it is known (evaluate, compile(...).run), so a label 7 of 3 classes,
     // 1.5 or -1 is an error naming the op that reads it and the position, not a dropped loss term
-    name: "classIndex", kind: "other", arity: 1, attrs: { classes: "int", of: "string" },
+    name: "classIndex",
+    kind: "other",
+    arity: 1,
+    attrs: { classes: "int", of: "string" },
     shape: ([y], attrs) => {
       if ((attrs.classes as number) < 1) throw new Error(`classes must be at least 1, got ${attrs.classes}`);
       return y;

@@ -36,7 +36,12 @@ export type Rounding = "floor" | "ceil" | "roundPreferFloor" | "roundPreferCeil"
 
 /** The source position of each output j (a [out, in] node, constant along i), clamped to the input. */
 function source(j: Node, n: number, out: number, r: number, coordinates: Coordinates): Node {
-  const s = coordinates === "alignCorners" ? b.mul(j, out > 1 ? (n - 1) / (out - 1) : 0) : coordinates === "halfPixel" ? b.sub(b.mul(b.add(j, 0.5), r), 0.5) : b.mul(j, r);
+  const s =
+    coordinates === "alignCorners"
+      ? b.mul(j, out > 1 ? (n - 1) / (out - 1) : 0)
+      : coordinates === "halfPixel"
+        ? b.sub(b.mul(b.add(j, 0.5), r), 0.5)
+        : b.mul(j, r);
   return b.clip(s, 0, n - 1);
 }
 
@@ -62,7 +67,8 @@ interface Sampling {
 
 /** The interpolation matrix of one axis, [out, in], in float64. */
 function matrix(n: number, out: number, r: number, how: Sampling): Node {
-  const j = b.iota([out, n], 0), i = b.iota([out, n], 1);
+  const j = b.iota([out, n], 0),
+    i = b.iota([out, n], 1);
   const src = source(j, n, out, r, how.coordinates);
   if (how.mode === "nearest") return nearestOf(i, src, how.rounding);
   return b.relu(b.sub(1, b.abs(b.sub(i, src))));
@@ -88,15 +94,20 @@ function interpolateBody(x: Node, opts: InterpolateOptions): Node {
   if (mode !== "nearest" && mode !== "linear") throw new GradcError(`interpolate: mode must be "nearest" or "linear", got ${JSON.stringify(mode)}${where()}`);
   if ((size === undefined) === (scale === undefined)) throw new GradcError(`interpolate: give exactly one of size and scale${where()}`);
   const coordinates = opts?.coordinates ?? (alignCorners ? "alignCorners" : mode === "nearest" ? "asymmetric" : "halfPixel");
-  if (!["asymmetric", "halfPixel", "alignCorners"].includes(coordinates)) throw new GradcError(`interpolate: coordinates must be "asymmetric", "halfPixel" or "alignCorners", got ${JSON.stringify(coordinates)}${where()}`);
-  if (alignCorners && coordinates !== "alignCorners") throw new GradcError(`interpolate: alignCorners contradicts coordinates ${JSON.stringify(coordinates)}${where()}`);
+  if (!["asymmetric", "halfPixel", "alignCorners"].includes(coordinates))
+    throw new GradcError(`interpolate: coordinates must be "asymmetric", "halfPixel" or "alignCorners", got ${JSON.stringify(coordinates)}${where()}`);
+  if (alignCorners && coordinates !== "alignCorners")
+    throw new GradcError(`interpolate: alignCorners contradicts coordinates ${JSON.stringify(coordinates)}${where()}`);
   const rounding = opts?.rounding ?? "floor";
-  if (!["floor", "ceil", "roundPreferFloor", "roundPreferCeil"].includes(rounding)) throw new GradcError(`interpolate: rounding must be "floor", "ceil", "roundPreferFloor" or "roundPreferCeil", got ${JSON.stringify(rounding)}${where()}`);
+  if (!["floor", "ceil", "roundPreferFloor", "roundPreferCeil"].includes(rounding))
+    throw new GradcError(`interpolate: rounding must be "floor", "ceil", "roundPreferFloor" or "roundPreferCeil", got ${JSON.stringify(rounding)}${where()}`);
   if (opts?.rounding !== undefined && mode !== "nearest") throw new GradcError(`interpolate: rounding applies to mode "nearest" only${where()}`);
   const perAxis = (v: number | readonly number[], what: string) => {
     const list = typeof v === "number" ? new Array(rank).fill(v) : [...v];
     if (list.length !== rank || !list.every((e) => typeof e === "number" && Number.isFinite(e) && e > 0)) {
-      throw new GradcError(`interpolate: ${what} must be a positive number or ${rank} of them, got ${JSON.stringify(v)} for input ${shapeStr(x.shape)}${where()}`);
+      throw new GradcError(
+        `interpolate: ${what} must be a positive number or ${rank} of them, got ${JSON.stringify(v)} for input ${shapeStr(x.shape)}${where()}`,
+      );
     }
     return list as number[];
   };
@@ -104,15 +115,26 @@ function interpolateBody(x: Node, opts: InterpolateOptions): Node {
   const scales = scale === undefined ? null : perAxis(scale, "scale");
   const sizes = scales ? inSizes.map((n, t) => Math.floor(n * scales[t])) : perAxis(size!, "size");
   const bad = sizes.findIndex((s) => !Number.isInteger(s) || s < 1);
-  if (bad >= 0) throw new GradcError(`interpolate: output size ${sizes[bad]} on spatial axis ${bad} (input ${shapeStr(x.shape)}${scales ? `, scale ${scales[bad]}` : ""}): sizes must be integers of at least 1${where()}`);
+  if (bad >= 0)
+    throw new GradcError(
+      `interpolate: output size ${sizes[bad]} on spatial axis ${bad} (input ${shapeStr(x.shape)}${scales ? `, scale ${scales[bad]}` : ""}): sizes must be integers of at least 1${where()}`,
+    );
   let y = x;
   for (let t = 0; t < rank; t++) {
-    const axis = 2 + t, n = inSizes[t], out = sizes[t];
+    const axis = 2 + t,
+      n = inSizes[t],
+      out = sizes[t];
     if (out === n && (!scales || scales[t] === 1)) continue; // the identity
     const m = b.cast(matrix(n, out, scales ? 1 / scales[t] : n / out, { mode, coordinates, rounding }), x.dtype);
-    const perm = y.shape.map((_, d) => d).filter((d) => d !== axis).concat(axis);
+    const perm = y.shape
+      .map((_, d) => d)
+      .filter((d) => d !== axis)
+      .concat(axis);
     const moved = b.matmul(b.transpose(y, perm), b.transpose(m));
-    y = b.transpose(moved, perm.map((_, d) => perm.indexOf(d)));
+    y = b.transpose(
+      moved,
+      perm.map((_, d) => perm.indexOf(d)),
+    );
   }
   return y;
 }

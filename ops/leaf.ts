@@ -11,7 +11,10 @@ import { randomTensor, randShape } from "./samples.js";
 
 export const leafOps: OpDef[] = [
   {
-    name: "input", kind: "leaf", arity: 0, attrs: { name: "string", shape: "ints", dtype: "string" },
+    name: "input",
+    kind: "leaf",
+    arity: 0,
+    attrs: { name: "string", shape: "ints", dtype: "string" },
     shape: (_x, attrs) => {
       if (typeof attrs.name !== "string" || attrs.name === "") throw new Error(`an input needs a non-empty string name, got ${JSON.stringify(attrs.name)}`);
       return { shape: shapeAttr(attrs), dtype: dtypeAttr(attrs) };
@@ -19,7 +22,10 @@ export const leafOps: OpDef[] = [
     impl: (_x, attrs) => fail(`input "${String(attrs.name)}" has no value: pass it to evaluate`),
   },
   {
-    name: "const", kind: "leaf", arity: 0, attrs: { value: "number", dtype: "string", shape: "ints?" },
+    name: "const",
+    kind: "leaf",
+    arity: 0,
+    attrs: { value: "number", dtype: "string", shape: "ints?" },
     shape: (_x, attrs) => {
       if (typeof attrs.value !== "number") throw new Error(`a constant's value must be a number, got ${JSON.stringify(attrs.value)}`);
       return { shape: attrs.shape === undefined ? [] : shapeAttr(attrs), dtype: dtypeAttr(attrs) };
@@ -31,11 +37,15 @@ export const leafOps: OpDef[] = [
     },
   },
   {
-    name: "iota", kind: "leaf", arity: 0, attrs: { shape: "ints", axis: "int", dtype: "string" },
+    name: "iota",
+    kind: "leaf",
+    arity: 0,
+    attrs: { shape: "ints", axis: "int", dtype: "string" },
     shape: (_x, attrs) => {
       const shape = shapeAttr(attrs);
       const axis = attrs.axis;
-      if (!Number.isInteger(axis) || (axis as number) < 0 || (axis as number) >= shape.length) throw new Error(`axis ${String(axis)} is out of range for rank ${shape.length}`);
+      if (!Number.isInteger(axis) || (axis as number) < 0 || (axis as number) >= shape.length)
+        throw new Error(`axis ${String(axis)} is out of range for rank ${shape.length}`);
       return { shape, dtype: dtypeAttr(attrs) };
     },
     impl: (_x, attrs, out) => {
@@ -59,7 +69,10 @@ export const leafOps: OpDef[] = [
   {
     // a symbolic size as a value (1/N is recip(dim N)); evaluate and compile replace it by the
     // size bound at run time (core/symbolic.ts), so the kernel here sees only the traced size
-    name: "dim", kind: "leaf", arity: 0, attrs: { name: "string", dtype: "string" },
+    name: "dim",
+    kind: "leaf",
+    arity: 0,
+    attrs: { name: "string", dtype: "string" },
     shape: (_x, attrs) => {
       if (typeof attrs.name !== "string") throw new Error(`a dim needs the symbol's name, got ${JSON.stringify(attrs.name)}`);
       symbolSize(attrs.name);
@@ -74,7 +87,10 @@ export const leafOps: OpDef[] = [
     onnx: (e, _x, attrs, out) => e.node("Cast", [e.node("Reshape", [e.shape([symbolSize(attrs.name as string)]), e.ints([])])], { to: e.type(out.dtype) }),
   },
   {
-    name: "cast", kind: "elementwise", arity: 1, attrs: { dtype: "string" },
+    name: "cast",
+    kind: "elementwise",
+    arity: 1,
+    attrs: { dtype: "string" },
     scalar: (a) => a,
     expr: ([a]) => a,
     shape: ([x], attrs) => ({ shape: x.shape, dtype: dtypeAttr(attrs) }),

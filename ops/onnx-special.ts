@@ -10,9 +10,15 @@ import type { OnnxEmitter, OnnxLowering } from "../core/registry.js";
 import type { DType } from "../core/tensor.js";
 
 /** The op is one ONNX op of the same operands. */
-export const same = (opType: string): OnnxLowering => (e, xs) => e.node(opType, xs);
+export const same =
+  (opType: string): OnnxLowering =>
+  (e, xs) =>
+    e.node(opType, xs);
 /** A comparison: ONNX gives booleans, gradc 1 and 0 in the operands' dtype. */
-export const compare = (opType: string): OnnxLowering => (e, xs, _a, out) => e.node("Cast", [e.node(opType, xs)], { to: e.type(out.dtype) });
+export const compare =
+  (opType: string): OnnxLowering =>
+  (e, xs, _a, out) =>
+    e.node("Cast", [e.node(opType, xs)], { to: e.type(out.dtype) });
 export const isZero = (e: OnnxEmitter, x: string, dtype: DType): string => e.node("Equal", [x, e.scalar(0, dtype)]);
 
 /**
@@ -37,8 +43,10 @@ export const expm1: OnnxLowering = (e, [x], _a, out) => {
 };
 
 /** The op itself for float32, a composition for float64. */
-export const nativeOr = (opType: string, f64: (e: OnnxEmitter, x: string) => string): OnnxLowering => (e, [x], _attrs, out) =>
-  out.dtype === "f64" ? f64(e, x) : e.node(opType, [x]);
+export const nativeOr =
+  (opType: string, f64: (e: OnnxEmitter, x: string) => string): OnnxLowering =>
+  (e, [x], _attrs, out) =>
+    out.dtype === "f64" ? f64(e, x) : e.node(opType, [x]);
 
 const c = (e: OnnxEmitter, v: number) => e.scalar(v, "f64");
 const add = (e: OnnxEmitter, a: string, b: string) => e.node("Add", [a, b]);
@@ -89,7 +97,8 @@ export function erfF64(e: OnnxEmitter, x: string, small: readonly number[], piec
   const l = e.node("Sub", [a, h]);
   const ex = mul(e, e.node("Exp", [e.node("Neg", [mul(e, h, h)])]), e.node("Exp", [e.node("Neg", [mul(e, l, add(e, a, h))])]));
   const r = pieces.reduceRight(
-    (rest, [hi, mid, half, coeffs]) => e.node("Where", [e.node("Less", [a, c(e, hi)]), horner(e, coeffs, e.node("Div", [e.node("Sub", [a, c(e, mid)]), c(e, half)])), rest]),
+    (rest, [hi, mid, half, coeffs]) =>
+      e.node("Where", [e.node("Less", [a, c(e, hi)]), horner(e, coeffs, e.node("Div", [e.node("Sub", [a, c(e, mid)]), c(e, half)])), rest]),
     c(e, 0),
   );
   // |x| >= 6 (infinities included, where ex is NaN) is sign(x); NaN stays NaN through Sign

@@ -13,7 +13,11 @@ export const int = (rand: Rand, lo: number, hi: number): number => lo + Math.flo
 /** A tensor of `shape` with values uniform in [lo, hi) drawn from `rand`. */
 export function randomTensor(rand: Rand, shape: Shape, lo = -2, hi = 2, dtype: DType = "f64"): Tensor {
   const n = shape.reduce((m, s) => m * s, 1);
-  return tensor(Array.from({ length: n }, () => lo + (hi - lo) * rand()), shape, dtype);
+  return tensor(
+    Array.from({ length: n }, () => lo + (hi - lo) * rand()),
+    shape,
+    dtype,
+  );
 }
 
 /** A tensor of `shape` whose values `next` draws in order. */
@@ -38,18 +42,26 @@ export function awayFromZero(rand: Rand, shape: Shape): Tensor {
 /** y = x ± [0.1, 1]: a pair of operands that never tie (nor come within a finite-difference step). */
 function apart(rand: Rand, shape: Shape): [Tensor, Tensor] {
   const x = randomTensor(rand, shape);
-  const y = tensor(Array.from(x.data, (v) => v + sign(rand) * (0.1 + 0.9 * rand())), shape);
+  const y = tensor(
+    Array.from(x.data, (v) => v + sign(rand) * (0.1 + 0.9 * rand())),
+    shape,
+  );
   return [x, y];
 }
 
 /** Distinct values at least 0.2 apart, in random order: max reductions without ties. */
 export function distinct(rand: Rand, shape: Shape): Tensor {
   const n = shape.reduce((m, s) => m * s, 1);
-  return tensor(permutation(rand, n).map((k) => (k - n / 2) * 0.3 + 0.1 * rand()), shape);
+  return tensor(
+    permutation(rand, n).map((k) => (k - n / 2) * 0.3 + 0.1 * rand()),
+    shape,
+  );
 }
 
 /** One operand of a random shape, values in [lo, hi). */
-export const unary = (lo: number, hi: number): Sampler => (rand) => ({ inputs: [randomTensor(rand, randShape(rand), lo, hi)], attrs: {} });
+export const unary =
+  (lo: number, hi: number): Sampler =>
+  (rand) => ({ inputs: [randomTensor(rand, randShape(rand), lo, hi)], attrs: {} });
 /** Two operands of one random shape. */
 export const binary: Sampler = (rand) => {
   const shape = randShape(rand);

@@ -42,6 +42,11 @@ export function logsumexp(x: Operand, axes?: number | readonly number[], keepdim
   return scope("logsumexp", () => {
     const m = b.max(n, ax, true).named("max");
     const out = b.add(m, b.log(b.sum(b.exp(b.sub(n, m)), ax, true)));
-    return keepdims ? out : b.reshape(out, n.shape.filter((_, i) => !ax.includes(i)));
+    return keepdims
+      ? out
+      : b.reshape(
+          out,
+          n.shape.filter((_, i) => !ax.includes(i)),
+        );
   });
 }

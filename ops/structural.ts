@@ -15,7 +15,8 @@ function reduceKernel(init: number, combine: (acc: number, v: number) => number)
     const r = output(out);
     r.data.fill(init);
     const st = broadcastStrides(out.shape, x.shape); // zero stride on reduced axes
-    const xd = x.data, rd = r.data;
+    const xd = x.data,
+      rd = r.data;
     walk(x.shape, st, (i, off) => {
       rd[off] = combine(rd[off], xd[i]);
     });
@@ -25,7 +26,11 @@ function reduceKernel(init: number, combine: (acc: number, v: number) => number)
 
 export const structuralOps: OpDef[] = [
   {
-    name: "sum", kind: "reduce", arity: 1, attrs: { axes: "ints" }, tags: ["linear"],
+    name: "sum",
+    kind: "reduce",
+    arity: 1,
+    attrs: { axes: "ints" },
+    tags: ["linear"],
     shape: ([x], attrs) => ({ shape: reducedShape(x.shape, axesAttr(attrs, x.shape.length)), dtype: x.dtype }),
     impl: reduceKernel(0, (acc, v) => acc + v),
     vjp: (g, [x]) => [b.broadcastTo(g, x.shape)],
@@ -36,7 +41,10 @@ export const structuralOps: OpDef[] = [
     },
   },
   {
-    name: "max", kind: "reduce", arity: 1, attrs: { axes: "ints" },
+    name: "max",
+    kind: "reduce",
+    arity: 1,
+    attrs: { axes: "ints" },
     shape: ([x], attrs) => {
       const axes = axesAttr(attrs, x.shape.length);
       // -Infinity, max's identity, is not a value anyone wants from an empty batch
@@ -59,7 +67,10 @@ export const structuralOps: OpDef[] = [
     },
   },
   {
-    name: "broadcastTo", kind: "movement", arity: 1, attrs: { shape: "ints" },
+    name: "broadcastTo",
+    kind: "movement",
+    arity: 1,
+    attrs: { shape: "ints" },
     shape: ([x], attrs) => {
       const shape = shapeAttr(attrs);
       if (shape.length !== x.shape.length) throw new Error(`cannot broadcast ${show(x.shape)} to ${show(shape)}: ranks differ (reshape first)`);
@@ -70,14 +81,21 @@ export const structuralOps: OpDef[] = [
     },
     impl: ([x], _attrs, out) => {
       const r = output(out);
-      const xd = x.data, rd = r.data;
+      const xd = x.data,
+        rd = r.data;
       walk(out.shape, broadcastStrides(x.shape, out.shape), (i, off) => {
         rd[i] = xd[off];
       });
       return r;
     },
     // un-broadcasting lives here, once: the gradient of an expansion is a sum over it
-    vjp: (g, [x]) => [b.sum(g, x.shape.flatMap((s, i) => (s === 1 && g.shape[i] !== 1 ? [i] : [])), true)],
+    vjp: (g, [x]) => [
+      b.sum(
+        g,
+        x.shape.flatMap((s, i) => (s === 1 && g.shape[i] !== 1 ? [i] : [])),
+        true,
+      ),
+    ],
     onnx: (e, [x], _attrs, out) => e.node("Expand", [x, e.shape(out.shape)]),
     sample: (rand) => {
       const target = randShape(rand, 1, 3);
@@ -86,10 +104,14 @@ export const structuralOps: OpDef[] = [
     },
   },
   {
-    name: "reshape", kind: "movement", arity: 1, attrs: { shape: "ints" },
+    name: "reshape",
+    kind: "movement",
+    arity: 1,
+    attrs: { shape: "ints" },
     shape: ([x], attrs) => {
       const shape = shapeAttr(attrs);
-      if (sizeOf(shape) !== sizeOf(x.shape)) throw new Error(`cannot reshape ${show(x.shape)} (${sizeOf(x.shape)} elements) to ${show(shape)} (${sizeOf(shape)})`);
+      if (sizeOf(shape) !== sizeOf(x.shape))
+        throw new Error(`cannot reshape ${show(x.shape)} (${sizeOf(x.shape)} elements) to ${show(shape)} (${sizeOf(shape)})`);
       return { shape, dtype: x.dtype };
     },
     impl: ([x], _attrs, out) => new Tensor(x.data, out.shape),
@@ -103,7 +125,10 @@ export const structuralOps: OpDef[] = [
     },
   },
   {
-    name: "transpose", kind: "movement", arity: 1, attrs: { perm: "ints" },
+    name: "transpose",
+    kind: "movement",
+    arity: 1,
+    attrs: { perm: "ints" },
     shape: ([x], attrs) => {
       const perm = attrs.perm;
       const rank = x.shape.length;
@@ -116,10 +141,15 @@ export const structuralOps: OpDef[] = [
       const perm = attrs.perm as number[];
       const r = output(out);
       const st = strides(x.shape);
-      const xd = x.data, rd = r.data;
-      walk(out.shape, perm.map((p) => st[p]), (i, off) => {
-        rd[i] = xd[off];
-      });
+      const xd = x.data,
+        rd = r.data;
+      walk(
+        out.shape,
+        perm.map((p) => st[p]),
+        (i, off) => {
+          rd[i] = xd[off];
+        },
+      );
       return r;
     },
     vjp: (g, _x, _out, attrs) => {

@@ -38,7 +38,8 @@ export const trigOps: OpDef[] = [
   smooth("atan", Math.atan, "atan", (x) => b.recip(b.add(b.square(x), 1)), nativeOr("Atan", atanF64), unary(-4, 4)),
   {
     ...elementwise({
-      name: "round", arity: 1,
+      name: "round",
+      arity: 1,
       scalar: roundHalfEven,
       expr: ([x]) => `((x) => (x - Math.floor(x) === 0.5 ? 2 * Math.round(x / 2) : Math.round(x)))(${x})`,
       // nearest rounds halves to even, as round's scalar does; the result is an integer, exact in either lane type
@@ -46,7 +47,11 @@ export const trigOps: OpDef[] = [
       vjp: () => [null], // piecewise constant: zero gradient, as NumPy-likes give
       onnx: same("Round"),
       // integers plus offsets kept 0.1 from the jumps, and exact halves (ties) now and then; gradient 0
-      sample: (rand) => ({ inputs: [tensorOf(randShape(rand), () => Math.floor(rand() * 9) - 4 + (rand() < 0.2 ? 0.5 : (rand() - 0.5) * 0.8))], attrs: {}, wrt: [] }),
+      sample: (rand) => ({
+        inputs: [tensorOf(randShape(rand), () => Math.floor(rand() * 9) - 4 + (rand() < 0.2 ? 0.5 : (rand() - 0.5) * 0.8))],
+        attrs: {},
+        wrt: [],
+      }),
     }),
   },
 ];

@@ -47,16 +47,34 @@ function normalization(
 }
 
 export const zoo: Record<string, ZooEntry> = {
-  batchnorm: normalization("batchnorm", "batch normalization over axis 0 of [N,D] (train mode)", [200, 3], 1, ["gamma", "beta"],
-    (x, p) => batchnorm(x, p.gamma, p.beta).out),
-  "spatial-batchnorm": normalization("spatial-batchnorm", "batch normalization over axes 0,2,3 of NCHW data", [8, 4, 5, 5], 1, ["gamma", "beta"],
-    (x, p) => batchnorm(x, p.gamma, p.beta, { axes: [0, 2, 3] }).out),
-  layernorm: normalization("layernorm", "layer normalization over the last axis of [N,D]", [200, 3], 1, ["gamma", "beta"],
-    (x, p) => layernorm(x, p.gamma, p.beta)),
-  rmsnorm: normalization("rmsnorm", "RMSNorm over the last axis of [N,D], learned scale", [200, 3], 1, ["gamma"],
-    (x, p) => rmsnorm(x, p.gamma)),
-  groupnorm: normalization("groupnorm", "group normalization of NCHW data, 2 groups, per-channel scale and shift", [4, 6, 3, 3], 1, ["gamma", "beta"],
-    (x, p, s) => groupnorm(x, p.gamma, p.beta, s[1] % 2 === 0 ? 2 : 1)),
+  batchnorm: normalization(
+    "batchnorm",
+    "batch normalization over axis 0 of [N,D] (train mode)",
+    [200, 3],
+    1,
+    ["gamma", "beta"],
+    (x, p) => batchnorm(x, p.gamma, p.beta).out,
+  ),
+  "spatial-batchnorm": normalization(
+    "spatial-batchnorm",
+    "batch normalization over axes 0,2,3 of NCHW data",
+    [8, 4, 5, 5],
+    1,
+    ["gamma", "beta"],
+    (x, p) => batchnorm(x, p.gamma, p.beta, { axes: [0, 2, 3] }).out,
+  ),
+  layernorm: normalization("layernorm", "layer normalization over the last axis of [N,D]", [200, 3], 1, ["gamma", "beta"], (x, p) =>
+    layernorm(x, p.gamma, p.beta),
+  ),
+  rmsnorm: normalization("rmsnorm", "RMSNorm over the last axis of [N,D], learned scale", [200, 3], 1, ["gamma"], (x, p) => rmsnorm(x, p.gamma)),
+  groupnorm: normalization(
+    "groupnorm",
+    "group normalization of NCHW data, 2 groups, per-channel scale and shift",
+    [4, 6, 3, 3],
+    1,
+    ["gamma", "beta"],
+    (x, p, s) => groupnorm(x, p.gamma, p.beta, s[1] % 2 === 0 ? 2 : 1),
+  ),
 };
 
 // The softmax family and attention, written as users write them (ops/softmax.ts: the stable max
@@ -91,8 +109,9 @@ export const families: Record<string, ZooEntry> = {
   "log-softmax": rows("log-softmax", "log-softmax over the last axis of [N,C], shifted by the row max", (x) => logSoftmax(x)),
   logsumexp: rows("logsumexp", "log-sum-exp over the last axis of [N,C] (one value per row), shifted by the row max", (x) => logsumexp(x, -1)),
   // the textbook form, loss_i = logsumexp(x_i) - x_i[y_i], the label picked with a one-hot
-  "softmax-cross-entropy": classification("softmax-cross-entropy", "mean softmax cross-entropy of scores [N,C] against integer labels y [N]",
-    (x, y) => b.mean(b.sub(logsumexp(x, -1, true), b.sum(b.mul(x, oneHot(y, x.shape[1])), -1, true)))),
+  "softmax-cross-entropy": classification("softmax-cross-entropy", "mean softmax cross-entropy of scores [N,C] against integer labels y [N]", (x, y) =>
+    b.mean(b.sub(logsumexp(x, -1, true), b.sum(b.mul(x, oneHot(y, x.shape[1])), -1, true))),
+  ),
   attention: {
     summary: "scaled dot-product attention softmax(Q K^T / sqrt(d)) V of Q, K, V [T,d] (one head) or [H,T,d] (H heads, batched products)",
     shape: [64, 16],

@@ -41,7 +41,17 @@ for (const dtype of ["f64", "f32"] as const) {
     let held = w;
     const config: OptimConfig = { learningRate: 1e-2 };
     const g = adamGraph(shape, dtype, 0.9, 0.999, 1e-8);
-    let ref = { w: new Tensor(w.data.slice(), shape), m: new Tensor(w.data.map(() => 0), shape), v: new Tensor(w.data.map(() => 0), shape) };
+    let ref = {
+      w: new Tensor(w.data.slice(), shape),
+      m: new Tensor(
+        w.data.map(() => 0),
+        shape,
+      ),
+      v: new Tensor(
+        w.data.map(() => 0),
+        shape,
+      ),
+    };
     for (let t = 1; t <= 5; t++) {
       const dw = make(t === 3 ? 1e-20 : 0.5); // one step with tiny gradients: eps dominates
       const lr = 1e-2 * 0.9 ** (t - 1);
@@ -86,7 +96,10 @@ test(`adam on a float32 parameter below ${SIMD_MIN} values (the plain loop) equa
   let ref = { w: new Tensor(w.data.slice(), shape), m: new Tensor(new Float32Array(n), shape), v: new Tensor(new Float32Array(n), shape) };
   const config: OptimConfig = { learningRate: 1e-3 };
   for (let t = 1; t <= 4; t++) {
-    const dw = new Tensor(Float32Array.from(rs.randn(n), (x) => x * (t === 2 ? 1e-20 : 0.5)), shape);
+    const dw = new Tensor(
+      Float32Array.from(rs.randn(n), (x) => x * (t === 2 ? 1e-20 : 0.5)),
+      shape,
+    );
     const out = evaluate(g, { ...ref, dw, lr: [1e-3], c1: [1 - 0.9 ** t], c2: [1 - 0.999 ** t] });
     ref = { w: out.w, m: out.m, v: out.v };
     adam(w, dw, config);

@@ -26,7 +26,8 @@ const randomInputs = (g: Graph, rand: () => number): Record<string, Tensor> => f
  * elementwise relative error (up to 5e-6 in 3000 random cases) though both sides agree.
  */
 function normwiseError(a: Tensor, b: Tensor): number {
-  let diff = 0, size = 1e-8;
+  let diff = 0,
+    size = 1e-8;
   for (let i = 0; i < a.size; i++) {
     diff = Math.max(diff, Math.abs(a.data[i] - b.data[i]));
     size = Math.max(size, Math.abs(a.data[i]), Math.abs(b.data[i]));
@@ -101,7 +102,8 @@ describe("deep graphs", () => {
       return h.sum();
     });
     const g = grad(f, { wrt: ["x"] });
-    const x = tensor([0.3, -0.2, 0.5]), w = tensor([1.1, 0.9, 1.05]);
+    const x = tensor([0.3, -0.2, 0.5]),
+      w = tensor([1.1, 0.9, 1.05]);
     const numeric = evalNumericalGradient((v) => evaluate(f, { x: v, w }).out.data[0], x);
     const e = relError(evaluate(g, { x, w }).dx, numeric);
     assert.ok(e < 1e-6, `relative error ${e}`);
@@ -146,7 +148,10 @@ describe("what grad returns", () => {
     const g = grad(f);
     assert.deepEqual(g.inputNames, ["x"]);
     const x = randomTensor(seededRandom(5), [2, 3]);
-    assert.deepEqual(evaluate(g, { x }).dx.data, x.data.map((v) => 2 * v));
+    assert.deepEqual(
+      evaluate(g, { x }).dx.data,
+      x.data.map((v) => 2 * v),
+    );
     const kept = grad(trace({ x: [2, 3] }, ({ x }) => x.square().sum(undefined, true)));
     assert.deepEqual(kept.inputNames, ["x", "dout"], "a [1,1] output is not a scalar: it takes a cotangent");
   });
@@ -208,19 +213,41 @@ describe("vjp of a loss (a scalar output)", () => {
     const known: Record<string, unknown> = { ...inputs, ...fwd, dout: 2 };
     const got = evaluate(backward, Object.fromEntries(residuals.concat("dout").map((k) => [k, known[k] as Tensor])));
     const want = evaluate(grad(loss, { wrt: ["W", "b"] }), inputs); // grad still seeds the scalar with 1
-    for (const k of ["dW", "db"]) assert.ok(relError(got[k], Array.from(want[k].data, (v) => 2 * v)) <= 1e-14, k);
+    for (const k of ["dW", "db"])
+      assert.ok(
+        relError(
+          got[k],
+          Array.from(want[k].data, (v) => 2 * v),
+        ) <= 1e-14,
+        k,
+      );
   });
 
   test("residuals carry readable names: a composite's label, else op_<k> for the k-th node of that op in the forward", () => {
     const { forward, residuals } = vjp(loss);
     for (const r of residuals) assert.doesNotMatch(r, /^r\d+$/);
-    const ops = forward.nodes().filter((n) => !n.isInput && !n.isConst).map((n) => n.op);
+    const ops = forward
+      .nodes()
+      .filter((n) => !n.isInput && !n.isConst)
+      .map((n) => n.op);
     for (const r of residuals.filter((name) => !loss.inputNames.includes(name) && !loss.outputNames.includes(name))) {
       const m = /^(\w+)_(\d+)$/.exec(r);
       assert.ok(m, `residual ${r}`);
       const node = forward.output(r);
       assert.equal(node.op, m[1]);
-      assert.equal(ops.slice(0, forward.nodes().filter((n) => !n.isInput && !n.isConst).indexOf(node) + 1).filter((o) => o === m[1]).length, Number(m[2]), r);
+      assert.equal(
+        ops
+          .slice(
+            0,
+            forward
+              .nodes()
+              .filter((n) => !n.isInput && !n.isConst)
+              .indexOf(node) + 1,
+          )
+          .filter((o) => o === m[1]).length,
+        Number(m[2]),
+        r,
+      );
     }
     const bn = vjp(zoo.batchnorm.build([4, 3]));
     assert.ok(bn.residuals.includes("xhat") && bn.residuals.includes("std"), bn.residuals.join(", "));

@@ -15,7 +15,8 @@ import { rowMajor, type Term } from "../compile/codegen/layout.js";
 import type { PlannedStage } from "../compile/codegen/plan.js";
 import { randomTensor, seededRandom } from "../compile/check/numeric.js";
 
-const scalarTerm = (t: Term): boolean => t.kind === "load" || t.kind === "const" || (t.kind === "op" && typeof t.node.def.scalar === "function" && t.args.every(scalarTerm));
+const scalarTerm = (t: Term): boolean =>
+  t.kind === "load" || t.kind === "const" || (t.kind === "op" && typeof t.node.def.scalar === "function" && t.args.every(scalarTerm));
 
 /** A toy backend: elementwise stages, one element at a time through each op's scalar function. */
 const scalarBackend: Backend = {
@@ -70,5 +71,8 @@ test("a backend added at the head of the table takes the stages it accepts, and 
 test("every stage is lowered by some backend: a table without one that takes everything is an error naming the stage", () => {
   const g = trace({ x: [4, 3] }, ({ x }) => ({ s: x.sum(0) }));
   assert.throws(() => compileWith(g, {}, [scalarBackend]), /no backend took stage over \[4,3\]/);
-  assert.deepEqual(BACKENDS.map((b) => b.name), ["native", "wasm", "js"]);
+  assert.deepEqual(
+    BACKENDS.map((b) => b.name),
+    ["native", "wasm", "js"],
+  );
 });

@@ -53,7 +53,8 @@ describe("outputs are plain own keys", () => {
 describe("defineOp records that are right pass their checks", () => {
   test("an expr equal to scalar up to rounding is accepted", () => {
     const softplus = defineOp({
-      name: "softplusChecked", arity: 1,
+      name: "softplusChecked",
+      arity: 1,
       scalar: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
       expr: ([x]) => `Math.log1p(Math.exp(${x}))`,
       vjp: (g, [x]) => [g.mul(x.mul(0.5).tanh().add(1).mul(0.5))],

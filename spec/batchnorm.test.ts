@@ -18,13 +18,17 @@ import { evalNumericalGradientArray, randomTensor, relError, seededRandom } from
 import { batchnormBackwardAlt, batchnormForwardRef, columnStats } from "../nn/batchnorm-reference.js";
 import { arbSeed, runs } from "./support/arbitraries.js";
 
-const bnGraph = (n: number, d: number): Graph =>
-  trace({ x: [n, d], gamma: [d], beta: [d] }, ({ x, gamma, beta }) => batchnorm(x, gamma, beta).out);
+const bnGraph = (n: number, d: number): Graph => trace({ x: [n, d], gamma: [d], beta: [d] }, ({ x, gamma, beta }) => batchnorm(x, gamma, beta).out);
 
 const near = (got: readonly number[], want: readonly number[], tol: number, what: string) =>
   got.forEach((g, j) => assert.ok(Math.abs(g - want[j]) <= tol, `${what}[${j}] = ${g}, expected ${want[j]} ± ${tol}`));
 
-interface Case { x: Tensor; gamma: Tensor; beta: Tensor; dout: Tensor }
+interface Case {
+  x: Tensor;
+  gamma: Tensor;
+  beta: Tensor;
+  dout: Tensor;
+}
 
 /** Random batchnorm inputs: x = scale * u + offset per column, gamma, beta, dout in [-2, 2]. */
 function randomCase(n: number, d: number, scale: number, offset: number, seed: number): Case {
@@ -107,7 +111,10 @@ describe("batchnorm backward: derived equals the hand-derived closed form", () =
   test("batchnorm at N=1: dx is exactly zero", () => {
     const c = randomCase(1, 4, 3, 5, 7);
     const r = evaluate(grad(bnGraph(1, 4), { of: "out" }), { ...c });
-    assert.ok(r.dx.data.every((v) => v === 0), `dx = ${r.dx}`);
+    assert.ok(
+      r.dx.data.every((v) => v === 0),
+      `dx = ${r.dx}`,
+    );
     const e = backwardErrors(c);
     assert.ok(e.grad <= 1e-10 && e.vjp <= 1e-10 && e.elementwise <= 1e-10, `errors ${JSON.stringify(e)}`);
   });
@@ -139,9 +146,16 @@ describe("the notebook's checks", () => {
 
   test("training mode: means near 0 and stds near 1, then near beta and gamma", () => {
     const rs = new RandomState(231);
-    const X = rs.randnTensor([N, D1]), W1 = rs.randnTensor([D1, D2]), W2 = rs.randnTensor([D2, D3]);
+    const X = rs.randnTensor([N, D1]),
+      W1 = rs.randnTensor([D1, D2]),
+      W2 = rs.randnTensor([D2, D3]);
     const stats0 = { runningMean: zeros([D3]), runningVar: zeros([D3]) };
-    const before = columnStats(evaluate(trace({ X: [N, D1], W1: [D1, D2], W2: [D2, D3] }, (p) => relu(p.X.matmul(p.W1)).matmul(p.W2)), { X, W1, W2 }).out);
+    const before = columnStats(
+      evaluate(
+        trace({ X: [N, D1], W1: [D1, D2], W2: [D2, D3] }, (p) => relu(p.X.matmul(p.W1)).matmul(p.W2)),
+        { X, W1, W2 },
+      ).out,
+    );
     near(before.means, [-2.3814598, -13.18038246, 1.91780462], 1e-7, "mean before batchnorm (notebook printout)");
     const plain = evaluate(train, { X, W1, W2, gamma: full([D3], 1), beta: zeros([D3]), ...stats0 });
     const s1 = columnStats(plain.out);
@@ -155,7 +169,8 @@ describe("the notebook's checks", () => {
 
   test("test mode after 50 training iterations: means within 0.1 of 0, stds within 0.05 of 1", () => {
     const rs = new RandomState(231);
-    const W1 = rs.randnTensor([D1, D2]), W2 = rs.randnTensor([D2, D3]);
+    const W1 = rs.randnTensor([D1, D2]),
+      W2 = rs.randnTensor([D2, D3]);
     const params = { W1, W2, gamma: full([D3], 1), beta: zeros([D3]) };
     let running = { runningMean: zeros([D3]), runningVar: zeros([D3]) };
     for (let t = 0; t < 50; t++) {
@@ -174,8 +189,13 @@ describe("the notebook's checks", () => {
   test("gradient check at N=4, D=5: dx, dgamma, dbeta within 1e-7 of numerical gradients", (t) => {
     const rs = new RandomState(231);
     const [n, d] = [4, 5];
-    const x = tensor(Array.from(rs.randn(n, d), (v) => 5 * v + 12), [n, d]);
-    const gamma = rs.randnTensor([d]), beta = rs.randnTensor([d]), dout = rs.randnTensor([n, d]);
+    const x = tensor(
+      Array.from(rs.randn(n, d), (v) => 5 * v + 12),
+      [n, d],
+    );
+    const gamma = rs.randnTensor([d]),
+      beta = rs.randnTensor([d]),
+      dout = rs.randnTensor([n, d]);
     const g = bnGraph(n, d);
     const inputs = { x, gamma, beta };
     const analytic = evaluate(grad(g, { of: "out" }), { ...inputs, dout });
@@ -186,7 +206,9 @@ describe("the notebook's checks", () => {
     const alt = batchnormBackwardAlt(dout, batchnormForwardRef(x, gamma, beta).cache);
     const vsAlt = Math.max(relError(analytic.dx, alt.dx), relError(analytic.dgamma, alt.dgamma), relError(analytic.dbeta, alt.dbeta));
     assert.ok(vsAlt <= 1e-10, `against the alt kernel: relative error ${vsAlt}`);
-    t.diagnostic(`dx ${errors[0].toExponential(2)}, dgamma ${errors[1].toExponential(2)}, dbeta ${errors[2].toExponential(2)}; against alt ${vsAlt.toExponential(2)}`);
+    t.diagnostic(
+      `dx ${errors[0].toExponential(2)}, dgamma ${errors[1].toExponential(2)}, dbeta ${errors[2].toExponential(2)}; against alt ${vsAlt.toExponential(2)}`,
+    );
     errors.forEach((e, i) => assert.ok(e < 1e-7, `d${["x", "gamma", "beta"][i]} relative error ${e}`));
   });
 });

@@ -12,11 +12,19 @@ test("without python3 the comparison says so, and the summary has gradc's figure
   assert.equal(np.out, null);
   assert.equal(np.error, "python3-that-does-not-exist not found");
   const r: NumpyComparison = {
-    date: "", command: "node dist/bench/numpy.js", numpy: null, numpyMissing: np.error, torch: null, torchMissing: "no python3 with torch",
+    date: "",
+    command: "node dist/bench/numpy.js",
+    numpy: null,
+    numpyMissing: np.error,
+    torch: null,
+    torchMissing: "no python3 with torch",
     machine: { cpu: "cpu", cores: 2, node: "v20", loadavgStart: [1, 1, 1], loadavgEnd: [1, 1, 1] },
     batchnorm: [{ N: 4, D: 4, dtype: "f32", gradcMs: 0.01, fusedMs: 0.01, numpyMs: null, torchMs: null, probeMs: 0.02 }],
     iteration: [{ dtype: "f64", gradcMs: 3, numpyMs: null, torchMs: null }],
-    attention: [{ heads: 1, T: 128, d: 64, dtype: "f32", gradcMs: 0.5, torchMs: 1 }, { heads: 4, T: 128, d: 64, dtype: "f64", gradcMs: 2, torchMs: 1 }],
+    attention: [
+      { heads: 1, T: 128, d: 64, dtype: "f32", gradcMs: 0.5, torchMs: 1 },
+      { heads: 4, T: 128, d: 64, dtype: "f64", gradcMs: 2, torchMs: 1 },
+    ],
     threaded: [{ dtype: "f32", oneThreadWallMs: 2, twoThreadsWallMs: 1.5 }],
     experiment: [{ dtype: "f32", gradcS: 1.25, numpyS: null }],
     peakGFlops: { f64: 28, f32: 56 },

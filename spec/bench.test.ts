@@ -23,7 +23,12 @@ function close(got: Gradients, want: Gradients): boolean {
 }
 
 test("the hand-written kernels agree with the float64 reference (N=1, N=2, D=1, odd sizes)", () => {
-  for (const [N, D] of [[1, 3], [2, 1], [7, 5], [33, 17]]) {
+  for (const [N, D] of [
+    [1, 3],
+    [2, 1],
+    [7, 5],
+    [33, 17],
+  ]) {
     const batch = makeBatch(N, D, 5);
     const want = referenceGradients(batch);
     // residuals computed the way the forward does
@@ -48,7 +53,10 @@ test("runBench in quick mode on 8x5 gives every row, measured or with a reason, 
   assert.deepEqual(r.sizes, [{ N: 8, D: 5 }]);
   assert.equal(typeof r.machine.cpu, "string");
   assert.match(r.machine.node, /^v\d+/);
-  assert.deepEqual(r.rows.map((row) => row.id), ROWS.map((d) => d.id));
+  assert.deepEqual(
+    r.rows.map((row) => row.id),
+    ROWS.map((d) => d.id),
+  );
   for (const row of r.rows) {
     assert.equal(row.cells.length, 1, row.id);
     const [cell] = row.cells;

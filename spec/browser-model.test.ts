@@ -32,10 +32,17 @@ let netPage: string;
 before(async () => {
   if (skip) return;
   pages = mkdtempSync(join(tmpdir(), "gradc-model-pages-"));
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+  });
   // a user's module with a local import, written as a user writes it, through the command
   blockPage = join(pages, "block.html");
-  const r = spawnSync(process.execPath, [join(repo, "dist", "cli.js"), "view", "examples/attention-block.mjs", "--out", blockPage], { cwd: repo, encoding: "utf8" });
+  const r = spawnSync(process.execPath, [join(repo, "dist", "cli.js"), "view", "examples/attention-block.mjs", "--out", blockPage], {
+    cwd: repo,
+    encoding: "utf8",
+  });
   assert.equal(r.status, 0, r.stderr);
   // the notebook's 6-layer net: its training graph (forward, loss and every gradient)
   const net = new FullyConnectedNet([100, 100, 100, 100, 100], { inputDim: 3072, numClasses: 10, normalization: "batchnorm", seed: 231 });
@@ -63,7 +70,12 @@ const panes = (page: Page) =>
       .filter((p) => p.offsetParent !== null && p.querySelector("g.node"))
       .map((p) => ({
         id: p.id,
-        zoom: Number(p.querySelector("g.viewport")!.getAttribute("transform")!.match(/scale\(([\d.e-]+)\)/)![1]),
+        zoom: Number(
+          p
+            .querySelector("g.viewport")!
+            .getAttribute("transform")!
+            .match(/scale\(([\d.e-]+)\)/)![1],
+        ),
         overview: (p.querySelector("svg.graph") as SVGElement).dataset.overview,
         boxes: p.querySelectorAll("g.node").length,
         view: [p.querySelector("svg.graph")!.clientWidth, p.querySelector("svg.graph")!.clientHeight],
@@ -77,12 +89,23 @@ test("labels are readable at the zoom every pane opens with; a drawing that does
     assert.ok(shown.length >= 1);
     for (const p of shown) {
       assert.ok(p.zoom >= READABLE_ZOOM - 1e-9, `${p.id} opens at zoom ${p.zoom}: 11 px labels drawn at ${(11 * p.zoom).toFixed(1)} px`);
-      const size = await page.locator(`#${p.id} g.drawing`).evaluate((g) => { const b = (g as SVGGElement).getBBox(); return { width: b.width, height: b.height }; });
+      const size = await page.locator(`#${p.id} g.drawing`).evaluate((g) => {
+        const b = (g as SVGGElement).getBBox();
+        return { width: b.width, height: b.height };
+      });
       const fits = (size.width + 32) * READABLE_ZOOM <= p.view[0] && (size.height + 32) * READABLE_ZOOM <= p.view[1];
-      if (!fits) assert.equal(p.overview, "shown", `${p.id}: the drawing (${size.width.toFixed(0)}x${size.height.toFixed(0)}) is larger than the pane (${p.view.join("x")}) at zoom ${p.zoom}, so the overview shows`);
+      if (!fits)
+        assert.equal(
+          p.overview,
+          "shown",
+          `${p.id}: the drawing (${size.width.toFixed(0)}x${size.height.toFixed(0)}) is larger than the pane (${p.view.join("x")}) at zoom ${p.zoom}, so the overview shows`,
+        );
     }
     // the measured size of a label, as the reader sees it
-    const px = await page.locator(".pane g.node text.title").first().evaluate((t) => t.getBoundingClientRect().height);
+    const px = await page
+      .locator(".pane g.node text.title")
+      .first()
+      .evaluate((t) => t.getBoundingClientRect().height);
     assert.ok(px >= 9, `a label is ${px.toFixed(1)} px high`);
     assert.deepEqual(errors, []);
     await page.close();
@@ -91,17 +114,24 @@ test("labels are readable at the zoom every pane opens with; a drawing that does
 
 test("a training graph folds in data-flow order: layer 1 ... layer 6, then the loss", { skip }, async () => {
   const { page, errors } = await open(netPage);
-  const folded = await page.locator("#pane-forward g.node.folded").evaluateAll((els) =>
-    els.map((e) => ({ path: e.getAttribute("data-path")!, y: e.getBoundingClientRect().y })).sort((a, b) => a.y - b.y),
-  );
+  const folded = await page
+    .locator("#pane-forward g.node.folded")
+    .evaluateAll((els) => els.map((e) => ({ path: e.getAttribute("data-path")!, y: e.getBoundingClientRect().y })).sort((a, b) => a.y - b.y));
   const order = folded.map((f) => f.path).filter((p) => /^layer \d$|^softmaxCrossEntropy$/.test(p));
-  assert.deepEqual(order, ["layer 1", "layer 2", "layer 3", "layer 4", "layer 5", "layer 6", "softmaxCrossEntropy"], `top to bottom: ${folded.map((f) => f.path).join(", ")}`);
+  assert.deepEqual(
+    order,
+    ["layer 1", "layer 2", "layer 3", "layer 4", "layer 5", "layer 6", "softmaxCrossEntropy"],
+    `top to bottom: ${folded.map((f) => f.path).join(", ")}`,
+  );
   for (let i = 1; i < folded.length; i++) if (order.includes(folded[i].path) && order.includes(folded[i - 1].path)) assert.ok(folded[i].y > folded[i - 1].y);
   // unfolding a layer shows it: its cluster is in view, at a readable zoom
   await page.locator('#pane-forward g.node.folded[data-path="layer 3"]').click();
   const pane = await page.locator("#pane-forward svg.graph").evaluate((s) => s.getBoundingClientRect());
   const cluster = await page.locator('#pane-forward g.cluster[data-path="layer 3"] > rect').evaluate((r) => r.getBoundingClientRect());
-  assert.ok(cluster.x >= pane.x - 1 && cluster.y >= pane.y - 1 && cluster.x < pane.x + pane.width && cluster.y < pane.y + pane.height, `layer 3 at ${JSON.stringify(cluster)} in the pane ${JSON.stringify(pane)}`);
+  assert.ok(
+    cluster.x >= pane.x - 1 && cluster.y >= pane.y - 1 && cluster.x < pane.x + pane.width && cluster.y < pane.y + pane.height,
+    `layer 3 at ${JSON.stringify(cluster)} in the pane ${JSON.stringify(pane)}`,
+  );
   assert.ok((await panes(page)).find((p) => p.id === "pane-forward")!.zoom >= READABLE_ZOOM - 1e-9);
   assert.deepEqual(errors, []);
   await page.close();
@@ -120,7 +150,9 @@ test('search finds composites by name ("softmax", "layernorm") and a whole layer
   await net.page.fill("#search", "layer 3");
   await net.page.press("#search", "Enter");
   const found = await net.page.locator("#pane-forward g.node.found").count();
-  const layer = await net.page.locator("#pane-forward g.cluster").evaluateAll((cs) => cs.filter((c) => c.getAttribute("data-path")!.startsWith("layer 3")).length);
+  const layer = await net.page
+    .locator("#pane-forward g.cluster")
+    .evaluateAll((cs) => cs.filter((c) => c.getAttribute("data-path")!.startsWith("layer 3")).length);
   assert.ok(found > 20 && layer >= 1, `"layer 3" marks the layer's ${found} boxes (its affine, batchnorm and relu and their gradients), not 3`);
   assert.deepEqual([...errors, ...net.errors], []);
   await net.page.close();
@@ -128,7 +160,8 @@ test('search finds composites by name ("softmax", "layernorm") and a whole layer
 
 test("a forward-only page draws no empty derivation, step list, player or kernel sections", { skip }, async () => {
   const { page, errors } = await open(netPage);
-  for (const id of ["derivation-section", "player", "backward-section", "kernels-section"]) assert.equal(await page.locator(`#${id}`).isVisible(), false, `#${id} is not drawn`);
+  for (const id of ["derivation-section", "player", "backward-section", "kernels-section"])
+    assert.equal(await page.locator(`#${id}`).isVisible(), false, `#${id} is not drawn`);
   assert.equal(await page.locator("#forward-section").isVisible(), true);
   assert.deepEqual(errors, []);
   await page.close();
@@ -144,7 +177,13 @@ test("a module's page carries its own source with its local imports; an edit re-
   await page.locator("#pane-forward g.node:not(.folded)").first().click();
   assert.notEqual(await page.locator("#info-text").textContent(), "hover or click a box");
   const before = await page.locator("#pane-forward g.node").count();
-  await page.fill("#editor", source.replace(/\blayernorm\(([^,]+), ([^,]+), [^)]+\)/g, "rmsnorm($1, $2)").replace(/\bb1: \[D\], /, "").replace(/, b2: \[D\]/, ""));
+  await page.fill(
+    "#editor",
+    source
+      .replace(/\blayernorm\(([^,]+), ([^,]+), [^)]+\)/g, "rmsnorm($1, $2)")
+      .replace(/\bb1: \[D\], /, "")
+      .replace(/, b2: \[D\]/, ""),
+  );
   await page.click("#rederive");
   await page.waitForFunction(() => (window as unknown as { __gradcDerived?: number }).__gradcDerived === 1, null, { timeout: 60_000 });
   assert.match((await page.locator("#editor-status").textContent())!, /^re-derived in \d+ ms/, (await page.locator("#editor-status").textContent())!);

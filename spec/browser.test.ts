@@ -35,7 +35,15 @@ before(async () => {
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+      "--disable-sync",
+      "--disable-quic",
+    ],
     viewport: { width: 1400, height: 900 },
   });
 });
@@ -67,8 +75,15 @@ const count = (page: Page, sel: string) => page.locator(sel).count();
 const nodesOf = (d: PageData, g: Pick<VizGraph, "inputs" | "outputs">) => expand(tableOf(d.nodes), g).nodes;
 
 /** Page boxes of a selector, as client rectangles. */
-const rects = (page: Page, sel: string) => page.locator(sel).evaluateAll((els) => els.map((e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; }));
-const overlap = (a: { x: number; y: number; w: number; h: number }, b: typeof a) => a.x + a.w > b.x + 0.5 && b.x + b.w > a.x + 0.5 && a.y + a.h > b.y + 0.5 && b.y + b.h > a.y + 0.5;
+const rects = (page: Page, sel: string) =>
+  page.locator(sel).evaluateAll((els) =>
+    els.map((e) => {
+      const r = e.getBoundingClientRect();
+      return { x: r.x, y: r.y, w: r.width, h: r.height };
+    }),
+  );
+const overlap = (a: { x: number; y: number; w: number; h: number }, b: typeof a) =>
+  a.x + a.w > b.x + 0.5 && b.x + b.w > a.x + 0.5 && a.y + a.h > b.y + 0.5 && b.y + b.h > a.y + 0.5;
 
 test("batchnorm: the derivation names sum(xhat) = 0, kernels are clusters that never overlap, labels fit, search finds %ids and ops", { skip }, async () => {
   const bench = [
@@ -88,7 +103,10 @@ test("batchnorm: the derivation names sum(xhat) = 0, kernels are clusters that n
   assert.equal(await count(page, "li.step"), data.steps.length);
   const graphs = new StepGraphs(tableOf(data.nodes), data);
   for (let k = 1; k <= data.steps.length; k++) assert.notDeepEqual(graphs.graph(k).outputs, graphs.graph(k - 1).outputs);
-  assert.ok((await count(page, "li.step.cancels")) >= 1 && (await count(page, "li.step.cancels")) < data.steps.length / 2, "only true cancellations are marked");
+  assert.ok(
+    (await count(page, "li.step.cancels")) >= 1 && (await count(page, "li.step.cancels")) < data.steps.length / 2,
+    "only true cancellations are marked",
+  );
   // one box per node, %k on each
   assert.equal(await count(page, "#pane-forward g.node"), nodesOf(data, data.forward).length);
   assert.equal(await count(page, "#pane-optimized g.node"), nodesOf(data, data.optimized!).length);
@@ -98,13 +116,17 @@ test("batchnorm: the derivation names sum(xhat) = 0, kernels are clusters that n
   assert.ok(data.kernels && data.kernels.length >= 2);
   assert.equal(await count(page, "#pane-optimized g.cluster.kernel"), data.kernels.length);
   const hulls = await rects(page, "#pane-optimized g.cluster.kernel > rect");
-  for (let i = 0; i < hulls.length; i++) for (let j = i + 1; j < hulls.length; j++) assert.ok(!overlap(hulls[i], hulls[j]), `kernel clusters ${i} and ${j} overlap`);
+  for (let i = 0; i < hulls.length; i++)
+    for (let j = i + 1; j < hulls.length; j++) assert.ok(!overlap(hulls[i], hulls[j]), `kernel clusters ${i} and ${j} overlap`);
   // every label inside its box, and cluster labels inside their clusters
   for (const pane of ["#pane-forward", "#pane-backward", "#pane-optimized", "#player-after"]) {
     const bad = await page.locator(`${pane} g.node, ${pane} g.cluster`).evaluateAll((els) =>
       els.flatMap((g) => {
         const box = g.querySelector("rect")!.getBoundingClientRect();
-        return [...g.querySelectorAll(":scope > text")].map((t) => ({ r: t.getBoundingClientRect(), text: t.textContent })).filter(({ r }) => r.x < box.x - 0.5 || r.right > box.right + 0.5 || r.y < box.y - 0.5 || r.bottom > box.bottom + 0.5).map(({ text }) => text);
+        return [...g.querySelectorAll(":scope > text")]
+          .map((t) => ({ r: t.getBoundingClientRect(), text: t.textContent }))
+          .filter(({ r }) => r.x < box.x - 0.5 || r.right > box.right + 0.5 || r.y < box.y - 0.5 || r.bottom > box.bottom + 0.5)
+          .map(({ text }) => text);
       }),
     );
     assert.deepEqual(bad, [], `${pane}: labels outside their boxes`);
@@ -181,7 +203,11 @@ test("a training graph opens folded by layer; a scope unfolds and folds again", 
 });
 
 test("editing the function in the page re-traces, re-derives and re-draws it, offline", { skip }, async () => {
-  const { path, data } = view(zooGraph("batchnorm", [200, 3]), { title: "batchnorm", out: join(pages, "bn-edit.html"), source: "trace({ x: [200, 3], gamma: [3], beta: [3] }, ({ x, gamma, beta }) => batchnorm(x, gamma, beta).out)" });
+  const { path, data } = view(zooGraph("batchnorm", [200, 3]), {
+    title: "batchnorm",
+    out: join(pages, "bn-edit.html"),
+    source: "trace({ x: [200, 3], gamma: [3], beta: [3] }, ({ x, gamma, beta }) => batchnorm(x, gamma, beta).out)",
+  });
   const { page, errors } = await open(path!);
   assert.equal(await page.locator("#editor").inputValue(), data.source);
   const edited = "trace({ x: [200, 3], gamma: [3] }, ({ x, gamma }) => rmsnorm(x, gamma))";
@@ -213,7 +239,10 @@ test("an input named <img src=x onerror=alert(1)> shows those characters and run
   await page.close();
 });
 
-for (const [name, build] of [["ladder", () => ladder(2000)], ["MLP backward", () => mlpBackward(125)]] as const) {
+for (const [name, build] of [
+  ["ladder", () => ladder(2000)],
+  ["MLP backward", () => mlpBackward(125)],
+] as const) {
   test(`a 2,000-node graph (${name}) lays out and renders every box (the time is printed: speed belongs to benchmarks)`, { skip }, async () => {
     const { path, data } = view(build(), { title: name, backward: false, out: join(pages, "big.html") });
     const { page, errors, renderedMs } = await open(path!);

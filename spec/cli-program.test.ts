@@ -87,12 +87,32 @@ describe("a bad module: one error naming the file and the export, exit status 2,
   const cases: [string, string[], RegExp][] = [
     ["does not exist", ["inspect", "./missing.mjs"], /^gradc: inspect: module \.\/missing\.mjs not found/],
     ["fails to load", ["view", "./broken.mjs"], /^gradc: view: module \.\/broken\.mjs failed to load: SyntaxError/],
-    ["has no default export", ["bench", "./bad.mjs"], /^gradc: bench: module \.\/bad\.mjs has no default export \(its exports are .*number.*: pick one with --entry NAME\)/],
+    [
+      "has no default export",
+      ["bench", "./bad.mjs"],
+      /^gradc: bench: module \.\/bad\.mjs has no default export \(its exports are .*number.*: pick one with --entry NAME\)/,
+    ],
     ["has no such export", ["inspect", "./bad.mjs", "--entry", "nope"], /^gradc: inspect: module \.\/bad\.mjs has no export "nope"/],
-    ["exports a number", ["inspect", "./bad.mjs", "--entry", "number"], /^gradc: inspect: module \.\/bad\.mjs, export "number" is number 3: expected a Graph or \{ inputs/],
-    ["throws while tracing", ["inspect", "./bad.mjs", "--entry", "throws"], /^gradc: inspect: module \.\/bad\.mjs, export "throws": fn threw while tracing: TypeError: oops\n$/],
-    ["returns a non-node", ["view", "./bad.mjs", "--entry", "notNode"], /^gradc: view: module \.\/bad\.mjs, export "notNode": trace: the function must return a node/],
-    ["builds a bad graph", ["inspect", "./bad.mjs", "--entry", "shapes"], /^gradc: inspect: module \.\/bad\.mjs, export "shapes": add: shapes \[2\] and \[3\] do not broadcast/],
+    [
+      "exports a number",
+      ["inspect", "./bad.mjs", "--entry", "number"],
+      /^gradc: inspect: module \.\/bad\.mjs, export "number" is number 3: expected a Graph or \{ inputs/,
+    ],
+    [
+      "throws while tracing",
+      ["inspect", "./bad.mjs", "--entry", "throws"],
+      /^gradc: inspect: module \.\/bad\.mjs, export "throws": fn threw while tracing: TypeError: oops\n$/,
+    ],
+    [
+      "returns a non-node",
+      ["view", "./bad.mjs", "--entry", "notNode"],
+      /^gradc: view: module \.\/bad\.mjs, export "notNode": trace: the function must return a node/,
+    ],
+    [
+      "builds a bad graph",
+      ["inspect", "./bad.mjs", "--entry", "shapes"],
+      /^gradc: inspect: module \.\/bad\.mjs, export "shapes": add: shapes \[2\] and \[3\] do not broadcast/,
+    ],
     ["has no inputs", ["inspect", "./bad.mjs", "--entry", "noInputs"], /^gradc: inspect: module \.\/bad\.mjs, export "noInputs": "inputs" must be an object/],
     ["names an unknown --wrt", ["inspect", "./bad.mjs", "--entry", "shapes", "--wrt", "z"], /export "shapes": add/],
   ];

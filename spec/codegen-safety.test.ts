@@ -112,12 +112,14 @@ describe("generated source", () => {
   });
 
   test("the gradient of a graph with hostile names compiles clean", () => {
-    const x = b.input("constructor", [3, 2]), w = b.input("x; process.exit(1)//", [2, 2]);
+    const x = b.input("constructor", [3, 2]),
+      w = b.input("x; process.exit(1)//", [2, 2]);
     const g = grad(new Graph([x, w], { out: b.sum(b.tanh(b.matmul(x, w))) }));
     const exe = compile(g);
     assert.ok(!exe.source.includes("process") && !exe.source.includes("constructor"), exe.source);
     const inputs = feed(g);
-    const want = evaluate(g, inputs), got = exe.run(inputs);
+    const want = evaluate(g, inputs),
+      got = exe.run(inputs);
     for (const k of Object.keys(want)) got[k].data.forEach((v, i) => assert.ok(Math.abs(v - want[k].data[i]) < 1e-12, k));
   });
 });

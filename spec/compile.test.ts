@@ -34,7 +34,15 @@ interface Recipe {
 }
 
 const unary: ((x: Node) => Node)[] = [b.neg, b.tanh, b.square, (x) => b.exp(b.tanh(x)), (x) => b.sqrt(b.add(b.square(x), 1)), (x) => b.relu(x)];
-const binary: ((x: Node, y: Node) => Node)[] = [b.add, b.sub, b.mul, (x, y) => b.div(x, b.add(b.square(y), 0.5)), b.maximum, b.less, (x, y) => b.select(b.less(x, y), x, b.mul(y, 2))];
+const binary: ((x: Node, y: Node) => Node)[] = [
+  b.add,
+  b.sub,
+  b.mul,
+  (x, y) => b.div(x, b.add(b.square(y), 0.5)),
+  b.maximum,
+  b.less,
+  (x, y) => b.select(b.less(x, y), x, b.mul(y, 2)),
+];
 
 /** Axes picked by the bits of `mask` (at least one). */
 const axesOf = (rank: number, mask: number): number[] => {
@@ -46,22 +54,41 @@ const axesOf = (rank: number, mask: number): number[] => {
 function build(r: Recipe, dtype: DType): Graph {
   const inputs = [
     b.input("x", r.shape, dtype),
-    b.input("y", r.shape.map((s, i) => (i % 2 === 0 ? s : 1)), dtype),
+    b.input(
+      "y",
+      r.shape.map((s, i) => (i % 2 === 0 ? s : 1)),
+      dtype,
+    ),
     b.input("z", r.shape.slice(1), dtype),
   ];
   const pool: Node[] = [...inputs];
   const pick = (k: number) => pool[k % pool.length];
   for (const [op, i, j, extra] of r.steps) {
-    const x = pick(i), y = pick(j);
+    const x = pick(i),
+      y = pick(j);
     let n: Node | undefined;
     try {
       switch (op % 8) {
-        case 0: case 1: n = unary[extra % unary.length](x); break;
-        case 2: case 3: n = binary[extra % binary.length](x, y); break;
-        case 4: n = x.rank ? (extra % 3 === 0 ? b.max : b.sum)(x, axesOf(x.rank, extra >> 2), extra % 2 === 0) : undefined; break;
-        case 5: n = x.rank > 1 ? b.transpose(x, extra % 2 ? undefined : [...x.shape.keys()].slice(1).concat(0)) : undefined; break;
-        case 6: n = x.rank ? b.reshape(x, extra % 2 ? [x.size] : [...x.shape].reverse()) : b.reshape(x, [1, 1]); break;
-        case 7: n = x.rank === 2 ? (extra % 2 ? b.matmul(x, b.transpose(x)) : b.matmul(b.transpose(x), x)) : undefined; break;
+        case 0:
+        case 1:
+          n = unary[extra % unary.length](x);
+          break;
+        case 2:
+        case 3:
+          n = binary[extra % binary.length](x, y);
+          break;
+        case 4:
+          n = x.rank ? (extra % 3 === 0 ? b.max : b.sum)(x, axesOf(x.rank, extra >> 2), extra % 2 === 0) : undefined;
+          break;
+        case 5:
+          n = x.rank > 1 ? b.transpose(x, extra % 2 ? undefined : [...x.shape.keys()].slice(1).concat(0)) : undefined;
+          break;
+        case 6:
+          n = x.rank ? b.reshape(x, extra % 2 ? [x.size] : [...x.shape].reverse()) : b.reshape(x, [1, 1]);
+          break;
+        case 7:
+          n = x.rank === 2 ? (extra % 2 ? b.matmul(x, b.transpose(x)) : b.matmul(b.transpose(x), x)) : undefined;
+          break;
       }
     } catch {
       n = undefined; // operands that do not broadcast: skip the step
@@ -71,7 +98,10 @@ function build(r: Recipe, dtype: DType): Graph {
   const outs: Record<string, Node> = { out: pool[pool.length - 1] };
   r.outputs.forEach((k, i) => (outs[`o${i}`] = pick(k)));
   const used = new Set(new Graph(inputs, outs).nodes());
-  return new Graph(inputs.filter((x) => used.has(x)), outs);
+  return new Graph(
+    inputs.filter((x) => used.has(x)),
+    outs,
+  );
 }
 
 const arbRecipe: fc.Arbitrary<Recipe> = fc.record({
@@ -91,7 +121,8 @@ function close(got: Tensor, want: Tensor, rtol: number, what: string): void {
   assert.deepEqual(got.shape, want.shape, `${what}: shape`);
   assert.equal(got.dtype, want.dtype, `${what}: dtype`);
   for (let i = 0; i < want.size; i++) {
-    const u = got.data[i], v = want.data[i];
+    const u = got.data[i],
+      v = want.data[i];
     if (Number.isNaN(v) || !Number.isFinite(v)) {
       assert.ok(Object.is(u, v) || (Number.isNaN(u) && Number.isNaN(v)), `${what}[${i}]: ${u} vs ${v}`);
       continue;
@@ -99,7 +130,6 @@ function close(got: Tensor, want: Tensor, rtol: number, what: string): void {
     assert.ok(Math.abs(u - v) <= rtol * Math.max(1, Math.abs(v)), `${what}[${i}]: compiled ${u}, interpreted ${v}`);
   }
 }
-
 
 function agrees(g: Graph, seed: number, rtol: number, opts: CompileOptions = {}): void {
   const x = inputsFor(g, seed);
@@ -110,14 +140,24 @@ function agrees(g: Graph, seed: number, rtol: number, opts: CompileOptions = {})
 
 describe("compile(g).run(x) equals evaluate(g, x)", () => {
   test("for all random graphs (elementwise, broadcasts, reductions, reshapes, transposes, matmul), float64", () => {
-    fc.assert(fc.property(arbRecipe, (r) => agrees(build(r, "f64"), r.seed, 1e-12)), runs(1200));
+    fc.assert(
+      fc.property(arbRecipe, (r) => agrees(build(r, "f64"), r.seed, 1e-12)),
+      runs(1200),
+    );
   });
   test("for all random graphs, float32 (each op rounded to float32 as the interpreter does)", () => {
-    fc.assert(fc.property(arbRecipe, (r) => agrees(build(r, "f32"), r.seed, 1e-5)), runs(800));
+    fc.assert(
+      fc.property(arbRecipe, (r) => agrees(build(r, "f32"), r.seed, 1e-5)),
+      runs(800),
+    );
   });
-  for (const [dtype, lanes, n] of [["f64", "f64x2", 1200], ["f32", "f32x4", 800]] as const) {
+  for (const [dtype, lanes, n] of [
+    ["f64", "f64x2", 1200],
+    ["f32", "f32x4", 800],
+  ] as const) {
     test(`for all random graphs, ${dtype}, every loop stage it can lower as WebAssembly SIMD (${lanes}): bit for bit`, () => {
-      let simd = 0, all = 0;
+      let simd = 0,
+        all = 0;
       fc.assert(
         fc.property(arbRecipe, (r) => {
           const g = build(r, dtype);
@@ -144,9 +184,21 @@ describe("compile(g).run(x) equals evaluate(g, x)", () => {
     );
   });
   test("matmul with transposed operands, odd sizes, long K in chunks, WebAssembly or not: A@B, A^T@B, A@B^T, A^T@B^T", () => {
-    for (const [m, k, n] of [[1, 1, 1], [3, 5, 7], [4, 8, 2], [5, 3, 1], [2, 9, 6], [6, 203, 301], [9, 100, 80]]) {
+    for (const [m, k, n] of [
+      [1, 1, 1],
+      [3, 5, 7],
+      [4, 8, 2],
+      [5, 3, 1],
+      [2, 9, 6],
+      [6, 203, 301],
+      [9, 100, 80],
+    ]) {
       const g = trace({ a: [m, k], at: [k, m], c: [k, n], ct: [n, k] }, ({ a, at, c, ct }) => ({
-        nn: a.matmul(c), tn: at.T.matmul(c), nt: a.matmul(ct.T), tt: at.T.matmul(ct.T), fused: a.mul(2).matmul(c.exp()),
+        nn: a.matmul(c),
+        tn: at.T.matmul(c),
+        nt: a.matmul(ct.T),
+        tt: at.T.matmul(ct.T),
+        fused: a.mul(2).matmul(c.exp()),
       }));
       agrees(g, m * 100 + k * 10 + n, 0);
       agrees(g, m * 100 + k * 10 + n, 0, { wasm: false });
@@ -191,7 +243,10 @@ const bnBackward = (n: number, d: number) => vjp(zooGraph("batchnorm", [n, d]), 
 
 describe("the compiled batchnorm backward", () => {
   test("equals the hand-written alt kernel to 1e-12 (relative to the terms' size) on random shapes, N=1, N=2 and D=1 included", () => {
-    const shapes = fc.oneof(fc.constantFrom([1, 4], [2, 3], [5, 1], [1, 1], [2, 1]), fc.tuple(fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 23 })));
+    const shapes = fc.oneof(
+      fc.constantFrom([1, 4], [2, 3], [5, 1], [1, 1], [2, 1]),
+      fc.tuple(fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 23 })),
+    );
     fc.assert(
       fc.property(shapes, arbSeed(), ([n, d], seed) => {
         const rand = seededRandom(seed);
@@ -204,7 +259,8 @@ describe("the compiled batchnorm backward", () => {
         const alt = batchnormBackwardAlt(dout, batchnormForwardRef(x, gamma, beta).cache);
         // errors relative to the size of the terms that cancel: at N=2, dx is a difference of
         // nearly equal terms and is itself mostly rounding noise
-        const std = res.std as Tensor, xhat = res.xhat as Tensor;
+        const std = res.std as Tensor,
+          xhat = res.xhat as Tensor;
         const scale = {
           dx: (maxAbs(gamma) / Math.min(...Array.from(std.data))) * maxAbs(dout) * (1 + maxAbs(xhat) ** 2),
           dgamma: n * maxAbs(dout) * maxAbs(xhat),
@@ -230,8 +286,14 @@ describe("the compiled batchnorm backward", () => {
     assert.equal(exe.stats.sweeps, 2, exe.source);
     // the first sweep writes only the two sums (and small values), the second only dx
     const [k0, k1] = exe.kernels;
-    assert.ok(k0.stores.every((n) => n.size <= 500), "the reduction sweep materializes nothing full-size");
-    assert.deepEqual(k1.stores.filter((n) => n.size > 500), [g.outputs.dx]);
+    assert.ok(
+      k0.stores.every((n) => n.size <= 500),
+      "the reduction sweep materializes nothing full-size",
+    );
+    assert.deepEqual(
+      k1.stores.filter((n) => n.size > 500),
+      [g.outputs.dx],
+    );
   });
 
   test("optimized layernorm backward runs in 1 sweep when a row fits in cache", (t) => {

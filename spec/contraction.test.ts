@@ -51,33 +51,124 @@ function einsumRef(spec: string, xs: Tensor[]): Tensor {
 
 /** [spec, operand shapes]: explicit outputs, so the reference can read them. */
 const cases: [string, Shape[]][] = [
-  ["ij,jk->ik", [[2, 3], [3, 4]]],
-  ["ij,kj->ik", [[2, 3], [4, 3]]],
-  ["ji,jk->ik", [[3, 2], [3, 4]]],
-  ["ji,kj->ki", [[3, 2], [4, 3]]],
-  ["bij,bjk->bik", [[2, 3, 4], [2, 4, 2]]],
-  ["bqd,bkd->bqk", [[2, 3, 4], [2, 5, 4]]],
-  ["bhqd,bhkd->bhqk", [[2, 2, 3, 4], [2, 2, 3, 4]]],
-  ["bhqk,bhkd->bqhd", [[2, 2, 3, 3], [2, 2, 3, 4]]],
-  ["abc,cd->abd", [[2, 3, 4], [4, 5]]],
-  ["abc,bcd->ad", [[2, 3, 4], [3, 4, 2]]],
+  [
+    "ij,jk->ik",
+    [
+      [2, 3],
+      [3, 4],
+    ],
+  ],
+  [
+    "ij,kj->ik",
+    [
+      [2, 3],
+      [4, 3],
+    ],
+  ],
+  [
+    "ji,jk->ik",
+    [
+      [3, 2],
+      [3, 4],
+    ],
+  ],
+  [
+    "ji,kj->ki",
+    [
+      [3, 2],
+      [4, 3],
+    ],
+  ],
+  [
+    "bij,bjk->bik",
+    [
+      [2, 3, 4],
+      [2, 4, 2],
+    ],
+  ],
+  [
+    "bqd,bkd->bqk",
+    [
+      [2, 3, 4],
+      [2, 5, 4],
+    ],
+  ],
+  [
+    "bhqd,bhkd->bhqk",
+    [
+      [2, 2, 3, 4],
+      [2, 2, 3, 4],
+    ],
+  ],
+  [
+    "bhqk,bhkd->bqhd",
+    [
+      [2, 2, 3, 3],
+      [2, 2, 3, 4],
+    ],
+  ],
+  [
+    "abc,cd->abd",
+    [
+      [2, 3, 4],
+      [4, 5],
+    ],
+  ],
+  [
+    "abc,bcd->ad",
+    [
+      [2, 3, 4],
+      [3, 4, 2],
+    ],
+  ],
   ["i,i->", [[5], [5]]],
   ["i,j->ij", [[3], [4]]],
-  ["ij,ij->ij", [[2, 3], [2, 3]]],
+  [
+    "ij,ij->ij",
+    [
+      [2, 3],
+      [2, 3],
+    ],
+  ],
   ["ij,j->i", [[3, 4], [4]]],
   ["ij->ji", [[2, 3]]],
   ["ij->", [[2, 3]]],
   ["ijk->j", [[2, 3, 4]]],
-  ["ij,jk,kl->il", [[2, 3], [3, 4], [4, 2]]],
-  ["ij,ik->", [[3, 2], [3, 4]]],
+  [
+    "ij,jk,kl->il",
+    [
+      [2, 3],
+      [3, 4],
+      [4, 2],
+    ],
+  ],
+  [
+    "ij,ik->",
+    [
+      [3, 2],
+      [3, 4],
+    ],
+  ],
   // repeated indices within an operand: diagonals and traces
   ["ii->i", [[3, 3]]],
   ["ii->", [[4, 4]]],
   ["iii->i", [[3, 3, 3]]],
   ["bii->bi", [[2, 3, 3]]],
   ["iji->ij", [[3, 2, 3]]],
-  ["ij,jj->i", [[2, 3], [3, 3]]],
-  ["ii,ij->j", [[3, 3], [3, 2]]],
+  [
+    "ij,jj->i",
+    [
+      [2, 3],
+      [3, 3],
+    ],
+  ],
+  [
+    "ii,ij->j",
+    [
+      [3, 3],
+      [3, 2],
+    ],
+  ],
   ["iijj->ij", [[2, 2, 3, 3]]],
   ["ii->i", [[1, 1]]],
 ];
@@ -94,7 +185,10 @@ describe("einsum", () => {
       const g = einsumGraph(spec, shapes);
       const feed = Object.fromEntries(shapes.map((s, k) => [`x${k}`, randomTensor(rand, s)]));
       const got = evaluate(g, feed).out;
-      const want = einsumRef(spec, shapes.map((_, k) => feed[`x${k}`]));
+      const want = einsumRef(
+        spec,
+        shapes.map((_, k) => feed[`x${k}`]),
+      );
       assert.deepEqual(got.shape, want.shape);
       assert.ok(relError(got, want) < 1e-12, `${spec}: ${got} vs ${want}`);
       checkGradients(g, feed, rand);
@@ -103,8 +197,17 @@ describe("einsum", () => {
   }
 
   test("records sums, views and one matmul per pair: ij,kj->ik is matmul(a, transpose(b))", () => {
-    const g = einsumGraph("ij,kj->ik", [[2, 3], [4, 3]]);
-    assert.deepEqual(g.nodes().filter((n) => !n.isInput).map((n) => n.op), ["transpose", "matmul"]);
+    const g = einsumGraph("ij,kj->ik", [
+      [2, 3],
+      [4, 3],
+    ]);
+    assert.deepEqual(
+      g
+        .nodes()
+        .filter((n) => !n.isInput)
+        .map((n) => n.op),
+      ["transpose", "matmul"],
+    );
   });
 
   test("implicit output and ellipsis: ...ij,...jk is a batched matmul with broadcast batch axes", () => {
@@ -112,7 +215,10 @@ describe("einsum", () => {
     const g = trace({ a: [2, 1, 3, 4], c: [5, 4, 2] }, ({ a, c }) => einsum("...ij,...jk", a, c));
     assert.deepEqual(g.output("out").shape, [2, 5, 3, 2]);
     const feed = { a: randomTensor(rand, [2, 1, 3, 4]), c: randomTensor(rand, [5, 4, 2]) };
-    const want = evaluate(trace({ a: [2, 1, 3, 4], c: [5, 4, 2] }, ({ a, c }) => b.matmul(a, c)), feed).out;
+    const want = evaluate(
+      trace({ a: [2, 1, 3, 4], c: [5, 4, 2] }, ({ a, c }) => b.matmul(a, c)),
+      feed,
+    ).out;
     assert.ok(relError(evaluate(g, feed).out, want) < 1e-12);
     checkGradients(g, feed, rand);
     checkCompiled(g, feed);
@@ -132,8 +238,22 @@ describe("einsum", () => {
   });
 
   const bad: [string, Shape[], string[]][] = [
-    ["ij,jk->ik", [[2, 3], [4, 5]], ['index "j" has size 3', "[2,3]", "[4,5]", "%x0", "%x1"]],
-    ["ij,jk->ik", [[2, 3, 1], [3, 5]], ["operand 0", "names 2 axes", "[2,3,1]"]],
+    [
+      "ij,jk->ik",
+      [
+        [2, 3],
+        [4, 5],
+      ],
+      ['index "j" has size 3', "[2,3]", "[4,5]", "%x0", "%x1"],
+    ],
+    [
+      "ij,jk->ik",
+      [
+        [2, 3, 1],
+        [3, 5],
+      ],
+      ["operand 0", "names 2 axes", "[2,3,1]"],
+    ],
     ["ii->i", [[3, 4]], ['index "i" has size 3 in one operand and 4 in operand 0', "[3,4]"]],
     ["ij->k", [[3, 3]], ['output index "k" is in no operand']],
     ["ij,jk", [[2, 3]], ["2 operand term(s) for 1 operand(s)"]],
@@ -141,12 +261,15 @@ describe("einsum", () => {
   ];
   for (const [spec, shapes, parts] of bad) {
     test(`"${spec}" on ${shapes.map((s) => `[${s}]`).join(", ")} is a GradcError saying why`, () => {
-      assert.throws(() => einsumGraph(spec, shapes), (e: unknown) => {
-        assert.ok(e instanceof GradcError, String(e));
-        assert.ok(e.message.startsWith("einsum:"), e.message);
-        for (const p of parts) assert.ok(e.message.includes(p), `should mention ${p}: ${e.message}`);
-        return true;
-      });
+      assert.throws(
+        () => einsumGraph(spec, shapes),
+        (e: unknown) => {
+          assert.ok(e instanceof GradcError, String(e));
+          assert.ok(e.message.startsWith("einsum:"), e.message);
+          for (const p of parts) assert.ok(e.message.includes(p), `should mention ${p}: ${e.message}`);
+          return true;
+        },
+      );
     });
   }
 });
@@ -211,30 +334,56 @@ describe("matmul: batched, transposed, broadcast", () => {
   ];
   for (const [sa, sb, ta, tb, parts] of bad) {
     test(`[${sa}] @ [${sb}]${ta ? " transposeA" : ""}${tb ? " transposeB" : ""} is a GradcError naming matmul, the nodes and shapes`, () => {
-      assert.throws(() => trace({ a: sa, c: sb }, ({ a, c }) => b.matmul(a, c, ta, tb)), (e: unknown) => {
-        assert.ok(e instanceof GradcError && e.message.startsWith("matmul:"), String(e));
-        for (const p of parts) assert.ok(e.message.includes(p), `should mention ${p}: ${e.message}`);
-        return true;
-      });
+      assert.throws(
+        () => trace({ a: sa, c: sb }, ({ a, c }) => b.matmul(a, c, ta, tb)),
+        (e: unknown) => {
+          assert.ok(e instanceof GradcError && e.message.startsWith("matmul:"), String(e));
+          for (const p of parts) assert.ok(e.message.includes(p), `should mention ${p}: ${e.message}`);
+          return true;
+        },
+      );
     });
   }
 });
 
 describe("softmax, logSoftmax, logsumexp", () => {
-  const x = tensor([[1, 2, 3, 4], [1000, 1001, 999, -5], [0, 0, 0, 0]]);
+  const x = tensor([
+    [1, 2, 3, 4],
+    [1000, 1001, 999, -5],
+    [0, 0, 0, 0],
+  ]);
   test("softmax rows sum to 1 and match exp(x)/sum(exp(x)), also where exp overflows", () => {
-    const r = evaluate(trace({ x: [3, 4] }, ({ x }) => softmax(x)), { x }).out;
+    const r = evaluate(
+      trace({ x: [3, 4] }, ({ x }) => softmax(x)),
+      { x },
+    ).out;
     const e = [1, 2, 3, 4].map(Math.exp);
     const s = e.reduce((p, q) => p + q);
-    assert.ok(relError(Array.from(r.data.slice(0, 4)), e.map((v) => v / s)) < 1e-14);
+    assert.ok(
+      relError(
+        Array.from(r.data.slice(0, 4)),
+        e.map((v) => v / s),
+      ) < 1e-14,
+    );
     for (let i = 0; i < 3; i++) assert.ok(Math.abs(Array.from(r.data.slice(4 * i, 4 * i + 4)).reduce((p, q) => p + q) - 1) < 1e-14);
     assert.ok(r.data.every(Number.isFinite));
   });
   test("logSoftmax = log(softmax); logsumexp(x) = log(sum(exp(x))), finite at 1000", () => {
-    const g = trace({ x: [3, 4] }, ({ x }) => ({ ls: logSoftmax(x), lsm: b.log(softmax(x)), lse: logsumexp(x, 1), lse0: logsumexp(x, 0, true), all: logsumexp(x) }));
+    const g = trace({ x: [3, 4] }, ({ x }) => ({
+      ls: logSoftmax(x),
+      lsm: b.log(softmax(x)),
+      lse: logsumexp(x, 1),
+      lse0: logsumexp(x, 0, true),
+      all: logsumexp(x),
+    }));
     const r = evaluate(g, { x });
     // log(softmax) underflows to -Infinity at exp(-1006); logSoftmax does not
-    assert.ok(relError(Array.from(r.ls.data).filter((_, i) => i !== 7), Array.from(r.lsm.data).filter((_, i) => i !== 7)) < 1e-12);
+    assert.ok(
+      relError(
+        Array.from(r.ls.data).filter((_, i) => i !== 7),
+        Array.from(r.lsm.data).filter((_, i) => i !== 7),
+      ) < 1e-12,
+    );
     assert.equal(r.lsm.data[7], -Infinity);
     assert.ok(Math.abs(r.ls.data[7] - (-1006 - Math.log(Math.exp(-1) + 1 + Math.exp(-2)))) < 1e-12);
     assert.deepEqual(r.lse.shape, [3]);

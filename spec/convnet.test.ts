@@ -19,7 +19,19 @@ const images = (n: number, shape: number[], seed: number) => {
 
 for (const normalization of [null, "batchnorm", "groupnorm"] as ConvNormalization[]) {
   test(`every gradient of the conv net (${normalization ?? "no normalization"}) agrees with finite differences`, () => {
-    const net = new ThreeLayerConvNet({ inputDim: [3, 6, 6], numFilters: 4, filterSize: 3, hiddenDim: 7, numClasses: 5, weightScale: 0.3, reg: 0.05, dtype: "f64", seed: 24, normalization, groups: 2 });
+    const net = new ThreeLayerConvNet({
+      inputDim: [3, 6, 6],
+      numFilters: 4,
+      filterSize: 3,
+      hiddenDim: 7,
+      numClasses: 5,
+      weightScale: 0.3,
+      reg: 0.05,
+      dtype: "f64",
+      seed: 24,
+      normalization,
+      groups: 2,
+    });
     const X = images(3, [3, 6, 6], 1);
     const y = [0, 3, 4];
     const { grads } = net.loss(X, y);
@@ -45,7 +57,11 @@ test("the Solver overfits 20 images with the conv net (training accuracy 1), tes
   const X = images(20, [3, 8, 8], 2);
   const y = Array.from({ length: 20 }, (_, i) => i % 4);
   const net = new ThreeLayerConvNet({ inputDim: [3, 8, 8], numFilters: 6, filterSize: 3, hiddenDim: 30, numClasses: 4, weightScale: 0.1, rng });
-  const solver = new Solver(net, { XTrain: X, yTrain: y, XVal: X, yVal: y }, { numEpochs: 40, batchSize: 10, updateRule: "adam", optimConfig: { learningRate: 5e-3 }, rng });
+  const solver = new Solver(
+    net,
+    { XTrain: X, yTrain: y, XVal: X, yVal: y },
+    { numEpochs: 40, batchSize: 10, updateRule: "adam", optimConfig: { learningRate: 5e-3 }, rng },
+  );
   solver.train();
   assert.ok(solver.trainAccHistory.at(-1)! >= 0.95, `train accuracy ${solver.trainAccHistory.at(-1)}`);
   assert.deepEqual(net.loss(X).shape, [20, 4]);
@@ -53,8 +69,17 @@ test("the Solver overfits 20 images with the conv net (training accuracy 1), tes
 });
 
 test("bad options and inputs are GradcErrors naming the net", () => {
-  assert.throws(() => new ThreeLayerConvNet({ filterSize: 4 }), (e: unknown) => e instanceof GradcError && /filterSize must be odd/.test(e.message));
-  assert.throws(() => new ThreeLayerConvNet({ normalization: "groupnorm", numFilters: 6, groups: 4 }), (e: unknown) => e instanceof GradcError && /groups 4 must divide numFilters 6/.test(e.message));
+  assert.throws(
+    () => new ThreeLayerConvNet({ filterSize: 4 }),
+    (e: unknown) => e instanceof GradcError && /filterSize must be odd/.test(e.message),
+  );
+  assert.throws(
+    () => new ThreeLayerConvNet({ normalization: "groupnorm", numFilters: 6, groups: 4 }),
+    (e: unknown) => e instanceof GradcError && /groups 4 must divide numFilters 6/.test(e.message),
+  );
   const net = new ThreeLayerConvNet({ inputDim: [3, 8, 8], numFilters: 2, hiddenDim: 4 });
-  assert.throws(() => net.loss(images(2, [3, 6, 6], 1)), (e: unknown) => e instanceof GradcError && /expected N images of \[3,8,8\]/.test(e.message));
+  assert.throws(
+    () => net.loss(images(2, [3, 6, 6], 1)),
+    (e: unknown) => e instanceof GradcError && /expected N images of \[3,8,8\]/.test(e.message),
+  );
 });

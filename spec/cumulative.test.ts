@@ -84,16 +84,49 @@ describe("cumulative ops: values", () => {
   }
   test("NumPy's examples; an empty axis; a length-1 exclusive scan is the identity", () => {
     const x = tensor([1, 2, 3], [3]);
-    const run = (f: (v: Node) => Node, t = x) => Array.from(evaluate(trace({ x: t.shape }, ({ x }) => f(x)), { x: t }).out.data);
-    assert.deepEqual(run((v) => cumsum(v, 0)), [1, 3, 6]);
-    assert.deepEqual(run((v) => cumsum(v, 0, { reverse: true })), [6, 5, 3]);
-    assert.deepEqual(run((v) => cumsum(v, 0, { exclusive: true })), [0, 1, 3]);
-    assert.deepEqual(run((v) => cumprod(v, 0)), [1, 2, 6]);
-    assert.deepEqual(run((v) => cumprod(v, 0, { reverse: true, exclusive: true })), [6, 3, 1]);
-    assert.deepEqual(run((v) => cummin(v, 0, { reverse: true })), [1, 2, 3]);
-    assert.deepEqual(run((v) => cummax(v, 0, { exclusive: true }), tensor([5], [1])), [-Infinity]);
-    assert.deepEqual(run((v) => logcumsumexp(v, 0), tensor([1000, 1000], [2])), [1000, 1000 + Math.LN2]);
-    assert.deepEqual(run((v) => cumprod(v, 1), new Tensor(new Float64Array(0), [2, 0])), []);
+    const run = (f: (v: Node) => Node, t = x) =>
+      Array.from(
+        evaluate(
+          trace({ x: t.shape }, ({ x }) => f(x)),
+          { x: t },
+        ).out.data,
+      );
+    assert.deepEqual(
+      run((v) => cumsum(v, 0)),
+      [1, 3, 6],
+    );
+    assert.deepEqual(
+      run((v) => cumsum(v, 0, { reverse: true })),
+      [6, 5, 3],
+    );
+    assert.deepEqual(
+      run((v) => cumsum(v, 0, { exclusive: true })),
+      [0, 1, 3],
+    );
+    assert.deepEqual(
+      run((v) => cumprod(v, 0)),
+      [1, 2, 6],
+    );
+    assert.deepEqual(
+      run((v) => cumprod(v, 0, { reverse: true, exclusive: true })),
+      [6, 3, 1],
+    );
+    assert.deepEqual(
+      run((v) => cummin(v, 0, { reverse: true })),
+      [1, 2, 3],
+    );
+    assert.deepEqual(
+      run((v) => cummax(v, 0, { exclusive: true }), tensor([5], [1])),
+      [-Infinity],
+    );
+    assert.deepEqual(
+      run((v) => logcumsumexp(v, 0), tensor([1000, 1000], [2])),
+      [1000, 1000 + Math.LN2],
+    );
+    assert.deepEqual(
+      run((v) => cumprod(v, 1), new Tensor(new Float64Array(0), [2, 0])),
+      [],
+    );
   });
 });
 
@@ -104,14 +137,22 @@ describe("cumulative ops: gradients", () => {
         const rand = seededRandom(name.length * 31 + JSON.stringify(opts).length);
         // distinct values 0.2 apart: no ties for cummax and cummin within a finite-difference step
         const perm = Array.from({ length: 24 }, (_, i) => i).sort(() => rand() - 0.5);
-        let x = tensor(perm.map((k) => (k - 12) * 0.2 + 0.05 * rand()), [4, 6]);
+        let x = tensor(
+          perm.map((k) => (k - 12) * 0.2 + 0.05 * rand()),
+          [4, 6],
+        );
         // cumprod through zeros: the gradient must not divide by x
-        if (name === "cumprod") x = tensor(Array.from(x.data, (v, i) => (i % 5 === 2 ? 0 : v)), [4, 6]);
+        if (name === "cumprod")
+          x = tensor(
+            Array.from(x.data, (v, i) => (i % 5 === 2 ? 0 : v)),
+            [4, 6],
+          );
         // an exclusive scan's first output is the identity: finite differences of an infinite one are NaN
         const drop = opts.exclusive && !Number.isFinite(OPS.find(([n]) => n === name)![2]);
         const g = trace({ x: [4, 6] }, ({ x }) => (drop ? f(x, 1, opts).slice(opts.reverse ? ":, :-1" : ":, 1:") : f(x, 1, opts)));
         checkGradients(g, { x }, rand, { tol: 1e-6 });
-        const u = randomTensor(rand, g.output("out").shape, -1, 1), v = randomTensor(rand, [4, 6], -1, 1);
+        const u = randomTensor(rand, g.output("out").shape, -1, 1),
+          v = randomTensor(rand, [4, 6], -1, 1);
         const jv = evaluate(jvp(g), { x, x_dot: v }).out_dot;
         const jtu = evaluate(grad(g), { x, dout: u }).dx;
         const dot = (a: Tensor, c: Tensor) => Array.from(a.data).reduce((s, ai, i) => s + ai * c.data[i], 0);
@@ -121,7 +162,8 @@ describe("cumulative ops: gradients", () => {
     }
   }
   test("cummax routes each output's gradient to the latest position holding the running maximum; cummin likewise", () => {
-    const gradOf = (f: Cum, xs: number[]) => Array.from(evaluate(grad(trace({ x: [xs.length] }, ({ x }) => f(x, 0).sum())), { x: tensor(xs, [xs.length]) }).dx.data);
+    const gradOf = (f: Cum, xs: number[]) =>
+      Array.from(evaluate(grad(trace({ x: [xs.length] }, ({ x }) => f(x, 0).sum())), { x: tensor(xs, [xs.length]) }).dx.data);
     assert.deepEqual(gradOf(cummax, [1, 3, 3, 2]), [1, 1, 2, 0]);
     assert.deepEqual(gradOf(cummin, [2, 1, 1, 5]), [1, 1, 2, 0]);
   });
@@ -138,7 +180,10 @@ describe("cumulative ops: gradients", () => {
   });
   test("bad input: axis out of range, options not booleans or unknown, are GradcErrors naming the op and the node", () => {
     const x = input("x", [2, 3]);
-    const names = (op: string, ...parts: string[]) => (e: unknown) => e instanceof GradcError && e.message.startsWith(`${op}:`) && parts.every((p) => e.message.includes(p));
+    const names =
+      (op: string, ...parts: string[]) =>
+      (e: unknown) =>
+        e instanceof GradcError && e.message.startsWith(`${op}:`) && parts.every((p) => e.message.includes(p));
     assert.throws(() => cumsum(x, 2), names("cumsum", "axis 2", "rank 2", "%x"));
     assert.throws(() => cumprod(x, -3), names("cumprod", "axis -3", "%x"));
     assert.throws(() => cummax(x, 0, { reverse: 1 as unknown as boolean }), names("cummax", "reverse", "%x"));

@@ -60,32 +60,47 @@ test("a truncated batch (2 records and 100 bytes) => error naming the file, its 
   const bytes = Buffer.concat([cifarBytes([1, 2]), Buffer.alloc(100)]);
   const file = writeFile("truncated.bin", bytes);
   assert.equal(bytes.length, 6246);
-  assert.throws(() => loadCifarBatch(file), (e: Error) => {
-    assert.ok(e.message.includes(file), e.message);
-    assert.match(e.message, /6,246 bytes/);
-    assert.match(e.message, /2 whole records and 100 bytes left over; truncated\?/);
-    return true;
-  });
+  assert.throws(
+    () => loadCifarBatch(file),
+    (e: Error) => {
+      assert.ok(e.message.includes(file), e.message);
+      assert.match(e.message, /6,246 bytes/);
+      assert.match(e.message, /2 whole records and 100 bytes left over; truncated\?/);
+      return true;
+    },
+  );
 });
 
 test("a missing batch => error naming the file", () => {
   const file = join(tmp, "nope.bin");
-  assert.throws(() => loadCifarBatch(file), (e: Error) => e.message.includes(file) && /no such file/.test(e.message));
+  assert.throws(
+    () => loadCifarBatch(file),
+    (e: Error) => e.message.includes(file) && /no such file/.test(e.message),
+  );
 });
 
 test("an empty batch => error naming the file", () => {
   const file = writeFile("empty.bin", Buffer.alloc(0));
-  assert.throws(() => loadCifarBatch(file), (e: Error) => e.message.includes(file) && /empty/.test(e.message));
+  assert.throws(
+    () => loadCifarBatch(file),
+    (e: Error) => e.message.includes(file) && /empty/.test(e.message),
+  );
 });
 
 test("a label byte above 9 => error naming the file, the record and the label", () => {
   const file = writeFile("label.bin", cifarBytes([3, 12]));
-  assert.throws(() => loadCifarBatch(file), (e: Error) => e.message.includes(file) && /record 1 has label 12/.test(e.message));
+  assert.throws(
+    () => loadCifarBatch(file),
+    (e: Error) => e.message.includes(file) && /record 1 has label 12/.test(e.message),
+  );
 });
 
 test("loadCifar10 on a folder without training batches => error naming the folder and the files it wants", () => {
   const dir = mkdtempSync(join(tmp, "nobatches-"));
-  assert.throws(() => loadCifar10(dir), (e: Error) => e.message.includes(dir) && e.message.includes("data_batch_1.bin") && e.message.includes("data_batch_5.bin"));
+  assert.throws(
+    () => loadCifar10(dir),
+    (e: Error) => e.message.includes(dir) && e.message.includes("data_batch_1.bin") && e.message.includes("data_batch_5.bin"),
+  );
 });
 
 test("loadCifar10 split rule: validation = the last numVal training records, training = the first numTrain before them", () => {

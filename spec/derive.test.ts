@@ -28,7 +28,13 @@ const random = (shape: readonly number[], r: Rand, lo = -3, hi = 3) => {
 function forwardInputs(g: Graph, r: Rand): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   for (const x of g.inputs) {
-    out[x.name] = x.name === "y" ? new Tensor(Float64Array.from({ length: x.size }, () => Math.floor(r() * 10) % g.input("x").shape[1]), x.shape) : random(x.shape, r);
+    out[x.name] =
+      x.name === "y"
+        ? new Tensor(
+            Float64Array.from({ length: x.size }, () => Math.floor(r() * 10) % g.input("x").shape[1]),
+            x.shape,
+          )
+        : random(x.shape, r);
   }
   return out;
 }
@@ -46,7 +52,8 @@ const feed = (g: Graph, values: Record<string, Tensor>) => Object.fromEntries(g.
 
 /** max |a - b| over the largest magnitude of either: normwise relative difference. */
 function normwise(a: Tensor, c: Tensor): number {
-  let diff = 0, scale = 0;
+  let diff = 0,
+    scale = 0;
   for (let i = 0; i < a.data.length; i++) {
     diff = Math.max(diff, Math.abs(a.data[i] - c.data[i]));
     scale = Math.max(scale, Math.abs(a.data[i]), Math.abs(c.data[i]));
@@ -55,7 +62,8 @@ function normwise(a: Tensor, c: Tensor): number {
 }
 
 function assertSameValues(naive: Graph, opt: Graph, inputs: Record<string, Tensor>, label: string) {
-  const want = evaluate(naive, feed(naive, inputs)), got = evaluate(opt, feed(opt, inputs));
+  const want = evaluate(naive, feed(naive, inputs)),
+    got = evaluate(opt, feed(opt, inputs));
   for (const k of Object.keys(want)) {
     const err = normwise(want[k], got[k]);
     assert.ok(err < 1e-12, `${label} ${k}: normwise difference ${err}`);
@@ -76,7 +84,12 @@ const reductions = (g: Graph) => g.nodes().filter((n) => n.def.kind === "reduce"
  * y * (dy - sum(dy * y)); log-softmax: dy - softmax * sum(dy); logsumexp: dy * exp(x - lse);
  * cross-entropy with integer labels: dloss * (softmax - onehot) / N).
  */
-const family: [string, number][] = [["softmax", 1], ["log-softmax", 1], ["logsumexp", 0], ["softmax-cross-entropy", 0]];
+const family: [string, number][] = [
+  ["softmax", 1],
+  ["log-softmax", 1],
+  ["logsumexp", 0],
+  ["softmax-cross-entropy", 0],
+];
 
 describe("the softmax family reaches its closed form", () => {
   for (const [name, closedForm] of family) {
@@ -97,7 +110,10 @@ describe("attention: the row statistic is a contraction the forward computed", (
   test("the optimized backward reduces [T,d] elements (rowsum(dO * O)), not [T,T] (rowsum(dP * P))", () => {
     const [T, d] = [12, 4];
     const { forward, backward } = vjp(zooGraph("attention", [T, d]));
-    assert.ok(reductions(backward).some((n) => n.inputs[0].shape.join() === `${T},${T}`), "the derived backward reduces [T,T]");
+    assert.ok(
+      reductions(backward).some((n) => n.inputs[0].shape.join() === `${T},${T}`),
+      "the derived backward reduces [T,T]",
+    );
     const opt = optimize(backward);
     const sums = reductions(opt);
     assert.ok(sums.length > 0);
@@ -110,12 +126,17 @@ describe("attention: the row statistic is a contraction the forward computed", (
   test("without O at hand, reordering would cost a [T,T]x[T,d] product: the [T,T] row statistic stays", () => {
     // the same backward with the forward output hidden: nothing makes P V free
     const [T, d] = [12, 4];
-    const p = b.input("p", [T, T]), v = b.input("v", [T, d]), dout = b.input("dout", [T, d]);
+    const p = b.input("p", [T, T]),
+      v = b.input("v", [T, d]),
+      dout = b.input("dout", [T, d]);
     const dp = b.matmul(dout, b.transpose(v));
     const ds = b.mul(p, b.sub(dp, b.sum(b.mul(dp, p), 1, true)));
     const g = trace({ p: [T, T], v: [T, d], dout: [T, d] }, () => ds);
     const opt = optimize(g);
-    assert.ok(reductions(opt).every((n) => n.inputs[0].shape.join() === `${T},${T}`), String(opt));
+    assert.ok(
+      reductions(opt).every((n) => n.inputs[0].shape.join() === `${T},${T}`),
+      String(opt),
+    );
     assert.equal(opt.nodes().filter((n) => n.op === "matmul").length, 1, String(opt));
   });
 });
@@ -129,7 +150,10 @@ describe("forward-value fires on any program that saved what its backward recomp
     });
     const { forward, backward } = vjp(g);
     const res = optimize(backward, { trace: true });
-    assert.ok(res.steps.some((s) => s.rule === "forward-value"), res.steps.map((s) => s.rule).join(", "));
+    assert.ok(
+      res.steps.some((s) => s.rule === "forward-value"),
+      res.steps.map((s) => s.rule).join(", "),
+    );
     // dx = p * (log p - H) * dy: the closed form has no reduction at all
     assert.equal(reductions(res.graph).length, 0, String(res.graph));
     assert.ok(toposort(Object.values(res.graph.outputs)).includes(res.graph.input("out")));
@@ -152,8 +176,17 @@ describe("training graphs benefit too", () => {
     assert.ok(stats(opt).nodes <= stats(derived).nodes, `nodes ${stats(derived).nodes} -> ${stats(opt).nodes}`);
     assert.ok(swept(opt) < swept(derived), `elements swept ${swept(derived)} -> ${swept(opt)}`);
     const r = seeded(5);
-    const values: Record<string, Tensor> = { X: random([8, 20], r), y: new Tensor(Float64Array.from({ length: 8 }, (_, i) => i % 10), [8]), ...net.params, ...net.state };
-    const want = evaluate(derived, feed(derived, values)), got = evaluate(opt, feed(opt, values));
+    const values: Record<string, Tensor> = {
+      X: random([8, 20], r),
+      y: new Tensor(
+        Float64Array.from({ length: 8 }, (_, i) => i % 10),
+        [8],
+      ),
+      ...net.params,
+      ...net.state,
+    };
+    const want = evaluate(derived, feed(derived, values)),
+      got = evaluate(opt, feed(opt, values));
     // db (a bias before batchnorm) is exactly zero: measure every gradient against the largest one
     const scale = Math.max(...Object.values(want).flatMap((t) => Array.from(t.data, Math.abs)));
     for (const k of Object.keys(want)) {

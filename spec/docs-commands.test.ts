@@ -14,7 +14,12 @@ import { fileURLToPath } from "node:url";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 const cli = join(repo, "dist", "cli.js");
-const docs = ["README.md", ...readdirSync(join(repo, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+const docs = [
+  "README.md",
+  ...readdirSync(join(repo, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => `docs/${f}`),
+];
 
 interface Command {
   where: string;
@@ -31,7 +36,11 @@ export function shellCommands(file: string, text: string): Command[] {
     if (line.startsWith("```")) return void (inBlock = false);
     if (!inBlock) return;
     const code = line.replace(/(^|\s)#.*$/, "").trim();
-    for (const part of code.split("&&").map((s) => s.trim()).filter(Boolean)) out.push({ where: `${file}:${i + 1}`, text: part, argv: part.split(/\s+/) });
+    for (const part of code
+      .split("&&")
+      .map((s) => s.trim())
+      .filter(Boolean))
+      out.push({ where: `${file}:${i + 1}`, text: part, argv: part.split(/\s+/) });
   });
   return out;
 }
@@ -55,7 +64,8 @@ const run = (args: string[], cwd: string) =>
 const SHELL = new Set(["cd", "mkdir", "git"]);
 const NPM_OWN = new Set(["ci", "install", "i", "pack", "test"]);
 /** Long runs: checked, not run (a benchmark takes minutes; an experiment without --quick, tens of seconds). */
-const long = (args: string[]) => args[0] === "bench" ? !args.includes("--quick") : args[0] === "experiment" ? !args.includes("--quick") && args[1] !== undefined : false;
+const long = (args: string[]) =>
+  args[0] === "bench" ? !args.includes("--quick") : args[0] === "experiment" ? !args.includes("--quick") && args[1] !== undefined : false;
 
 test("every command in README.md and docs/*.md runs as written", { timeout: 300_000 }, async (t) => {
   const commands = docs.flatMap((f) => shellCommands(f, readFileSync(join(repo, f), "utf8")));
@@ -69,7 +79,10 @@ test("every command in README.md and docs/*.md runs as written", { timeout: 300_
   mkdirSync(join(dir, "docs"));
   mkdirSync(join(dir, "bench", "results"), { recursive: true });
   // what `npm run bench` leaves for `gradc view --bench` (bench/batchnorm.ts's JSON shape)
-  writeFileSync(join(dir, "bench", "results", "batchnorm.json"), JSON.stringify({ rows: [{ id: "fused", label: "fused", dtype: "f64", cells: [{ N: 100, D: 500, ms: 0.04, ratio: 1 }] }] }));
+  writeFileSync(
+    join(dir, "bench", "results", "batchnorm.json"),
+    JSON.stringify({ rows: [{ id: "fused", label: "fused", dtype: "f64", cells: [{ N: 100, D: 500, ms: 0.04, ratio: 1 }] }] }),
+  );
   writeFileSync(join(dir, "model.mjs"), readmeFile("model.mjs"));
 
   const jobs: { c: Command; args: string[] }[] = [];

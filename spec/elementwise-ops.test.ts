@@ -45,7 +45,10 @@ describe("new elementwise ops: compiled, folded, fused", () => {
         const feed = { x: randomTensor(rand, [5, 7], dx[0], dx[1], dtype), y: randomTensor(rand, [5, 7], dy[0], dy[1], dtype) };
         checkCompiled(g, feed, dtype === "f32" ? 1e-6 : 1e-12);
         const exe = compile(g);
-        assert.ok(exe.kernels.every((k) => !k.source.includes("reference kernel")), `${name} should fuse, not run a reference kernel:\n${exe.source}`);
+        assert.ok(
+          exe.kernels.every((k) => !k.source.includes("reference kernel")),
+          `${name} should fuse, not run a reference kernel:\n${exe.source}`,
+        );
         assert.equal(exe.stats.stages, 1, `one loop stage:\n${exe.source}`);
       });
     }
@@ -73,7 +76,15 @@ describe("new elementwise ops: compiled, folded, fused", () => {
 
 describe("plain numbers wherever a node is accepted", () => {
   test("ops.neg(6), ops.add(2, x), x.pow(2), ops.add(2, 3), ops.sum(4), clip with numbers", () => {
-    const g = trace({ x: [3] }, ({ x }) => ({ neg: b.neg(6), add: b.add(2, x), pow: x.pow(2), both: b.add(2, 3), sum: b.sum(4), clip: b.clip(x, -1, 1), sig: b.sigmoid(0) }));
+    const g = trace({ x: [3] }, ({ x }) => ({
+      neg: b.neg(6),
+      add: b.add(2, x),
+      pow: x.pow(2),
+      both: b.add(2, 3),
+      sum: b.sum(4),
+      clip: b.clip(x, -1, 1),
+      sig: b.sigmoid(0),
+    }));
     const r = evaluate(g, { x: [-2, 0.5, 3] });
     assert.deepEqual(Array.from(r.neg.data), [-6]);
     assert.deepEqual(Array.from(r.add.data), [0, 2.5, 5]);
@@ -101,13 +112,30 @@ describe("tie conventions and special points (docs/ops.md)", () => {
     return [Array.from(r.dx.data), Array.from(r.dy.data)];
   };
   test("maximum and minimum: at a tie the second operand gets the gradient", () => {
-    assert.deepEqual(d(b.maximum, [1, 2, 3], [1, 5, 0]), [[0, 0, 1], [1, 1, 0]]);
-    assert.deepEqual(d(b.minimum, [1, 2, 3], [1, 5, 0]), [[0, 1, 0], [1, 0, 1]]);
+    assert.deepEqual(d(b.maximum, [1, 2, 3], [1, 5, 0]), [
+      [0, 0, 1],
+      [1, 1, 0],
+    ]);
+    assert.deepEqual(d(b.minimum, [1, 2, 3], [1, 5, 0]), [
+      [0, 1, 0],
+      [1, 0, 1],
+    ]);
     assert.deepEqual(d((x) => b.relu(x), [-1, 0, 2], [0, 0, 0])[0], [0, 0, 1], "relu'(0) = 0");
   });
   test("max over an axis: tied maxima share the gradient equally", () => {
     const g = trace({ x: [2, 3] }, ({ x }) => x.max(1).mul(6).sum());
-    assert.deepEqual(evaluate(grad(g), { x: [[1, 3, 3], [2, 2, 2]] }).dx.toArray(), [[0, 3, 3], [2, 2, 2]]);
+    assert.deepEqual(
+      evaluate(grad(g), {
+        x: [
+          [1, 3, 3],
+          [2, 2, 2],
+        ],
+      }).dx.toArray(),
+      [
+        [0, 3, 3],
+        [2, 2, 2],
+      ],
+    );
   });
   test("clip: x keeps the gradient on the closed interval (bounds included); a bound gets it where it clips", () => {
     const [dx, dlo] = d((x, lo) => b.clip(x, lo, 1), [-2, -1, 0.5, 1, 2], [-1, -1, -1, -1, -1]);
@@ -115,15 +143,31 @@ describe("tie conventions and special points (docs/ops.md)", () => {
     assert.deepEqual(dlo, [1, 0, 0, 0, 0]);
   });
   test("pow: d/dx at y = 0 is 0 (not NaN at x = 0); d/dy at x = 0 is 0; x^2 at 0 has slope 0", () => {
-    assert.deepEqual(d(b.pow, [0, 0, 2], [0, 2, 3]), [[0, 0, 12], [0, 0, 8 * Math.log(2)]]);
+    assert.deepEqual(d(b.pow, [0, 0, 2], [0, 2, 3]), [
+      [0, 0, 12],
+      [0, 0, 8 * Math.log(2)],
+    ]);
   });
   test("abs'(0) = 0 and sign' = 0; comparisons have no gradient", () => {
     assert.deepEqual(d((x) => b.abs(x), [-2, 0, 3], [0, 0, 0])[0], [-1, 0, 1]);
     assert.deepEqual(d((x) => b.sign(x), [-2, 0, 3], [0, 0, 0])[0], [0, 0, 0]);
-    assert.deepEqual(d((x, y) => b.greaterEqual(x, y).mul(x), [1, 2, 3], [2, 2, 2]), [[0, 1, 1], [0, 0, 0]]);
+    assert.deepEqual(
+      d((x, y) => b.greaterEqual(x, y).mul(x), [1, 2, 3], [2, 2, 2]),
+      [
+        [0, 1, 1],
+        [0, 0, 0],
+      ],
+    );
   });
   test("comparisons with NaN: only notEqual is true; greater(a, b) is less(b, a) exactly", () => {
-    const g = trace({ x: [3], y: [3] }, ({ x, y }) => ({ gt: b.greater(x, y), ge: b.greaterEqual(x, y), le: b.lessEqual(x, y), ne: b.notEqual(x, y), lt: b.less(x, y), eq: b.equal(x, y) }));
+    const g = trace({ x: [3], y: [3] }, ({ x, y }) => ({
+      gt: b.greater(x, y),
+      ge: b.greaterEqual(x, y),
+      le: b.lessEqual(x, y),
+      ne: b.notEqual(x, y),
+      lt: b.less(x, y),
+      eq: b.equal(x, y),
+    }));
     const r = evaluate(g, { x: [NaN, 1, 2], y: [1, NaN, 2] });
     assert.deepEqual(Array.from(r.gt.data), [0, 0, 0]);
     assert.deepEqual(Array.from(r.ge.data), [0, 0, 1]);
@@ -134,7 +178,10 @@ describe("tie conventions and special points (docs/ops.md)", () => {
     assert.equal(g.output("gt").op, "less");
   });
   test("sigmoid is accurate in both tails", () => {
-    const r = evaluate(trace({ x: [3] }, ({ x }) => b.sigmoid(x)), { x: [-40, 40, -745] }).out;
+    const r = evaluate(
+      trace({ x: [3] }, ({ x }) => b.sigmoid(x)),
+      { x: [-40, 40, -745] },
+    ).out;
     assert.ok(Math.abs(r.data[0] / 4.248354255291589e-18 - 1) < 1e-14);
     assert.equal(r.data[1], 1);
     assert.equal(r.data[2], 0);

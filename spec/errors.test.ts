@@ -17,14 +17,16 @@ import { batchnorm } from "../ops/composites.js";
 import { tensor, zeros } from "../core/tensor.js";
 
 /** assert.throws validator: a GradcError whose message contains every part. */
-const gradcError = (...parts: (string | RegExp)[]) => (e: unknown): boolean => {
-  assert.ok(e instanceof GradcError, `expected a GradcError, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
-  for (const p of parts) {
-    const ok = typeof p === "string" ? e.message.includes(p) : p.test(e.message);
-    assert.ok(ok, `the message should mention ${p}:\n${e.message}`);
-  }
-  return true;
-};
+const gradcError =
+  (...parts: (string | RegExp)[]) =>
+  (e: unknown): boolean => {
+    assert.ok(e instanceof GradcError, `expected a GradcError, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    for (const p of parts) {
+      const ok = typeof p === "string" ? e.message.includes(p) : p.test(e.message);
+      assert.ok(ok, `the message should mention ${p}:\n${e.message}`);
+    }
+    return true;
+  };
 
 describe("when the graph is built", () => {
   test("a shape mismatch: add of [200,3] and [4,3]", () => {
@@ -47,10 +49,7 @@ describe("when the graph is built", () => {
   });
 
   test("matmul with inner dimensions that differ", () => {
-    assert.throws(
-      () => trace({ a: [2, 3], c: [4, 5] }, ({ a, c }) => a.matmul(c)),
-      gradcError(/^matmul:/, "inner dimensions", "[2,3]", "[4,5]", "%a", "%c"),
-    );
+    assert.throws(() => trace({ a: [2, 3], c: [4, 5] }, ({ a, c }) => a.matmul(c)), gradcError(/^matmul:/, "inner dimensions", "[2,3]", "[4,5]", "%a", "%c"));
   });
 
   test("a reshape to the wrong number of elements", () => {
@@ -86,9 +85,29 @@ describe("when the graph is evaluated", () => {
   });
 
   test("a ragged nested array: the input's name and expected shape", () => {
-    assert.throws(() => evaluate(g, { x: [[1, 2, 3], [4, 5]], w: ok.w }), gradcError(/^evaluate: input "x" \(the graph expects f64\[2,3\]\)/, "element [1] is a list of 2"));
+    assert.throws(
+      () =>
+        evaluate(g, {
+          x: [
+            [1, 2, 3],
+            [4, 5],
+          ],
+          w: ok.w,
+        }),
+      gradcError(/^evaluate: input "x" \(the graph expects f64\[2,3\]\)/, "element [1] is a list of 2"),
+    );
     // the same count of values, wrongly nested, is ragged too (not silently flattened)
-    assert.throws(() => evaluate(g, { x: [[1, 2, 3], [4, 5, [6]]], w: ok.w }), gradcError('input "x"', "element [1][2] is a list, not a number"));
+    assert.throws(
+      () =>
+        evaluate(g, {
+          x: [
+            [1, 2, 3],
+            [4, 5, [6]],
+          ],
+          w: ok.w,
+        }),
+      gradcError('input "x"', "element [1][2] is a list, not a number"),
+    );
   });
 
   test("a tensor too large for a typed array: a GradcError with its size, not V8's bare RangeError", () => {
@@ -96,7 +115,13 @@ describe("when the graph is evaluated", () => {
   });
 
   test("a tensor prints NaN and infinities as themselves (JSON would print null)", () => {
-    assert.equal(tensor([[1, NaN], [-Infinity, 0.5]]).toString(), "f64[2,2] [[1,NaN],[-Infinity,0.5]]");
+    assert.equal(
+      tensor([
+        [1, NaN],
+        [-Infinity, 0.5],
+      ]).toString(),
+      "f64[2,2] [[1,NaN],[-Infinity,0.5]]",
+    );
   });
 
   test("values that are not numbers are refused, not turned into NaN or 0", () => {
@@ -124,7 +149,16 @@ describe("when the graph is evaluated", () => {
   });
 
   test("a kernel that fails: the error names the node in the printer's form", () => {
-    register({ ...elementwise({ name: "failing", arity: 1, scalar: () => { throw new Error("no"); }, expr: () => "0" }) });
+    register({
+      ...elementwise({
+        name: "failing",
+        arity: 1,
+        scalar: () => {
+          throw new Error("no");
+        },
+        expr: () => "0",
+      }),
+    });
     try {
       const f = trace({ x: [2] }, ({ x }) => apply("failing", [x.exp()]));
       assert.throws(() => evaluate(f, { x: [1, 2] }), gradcError("evaluate: failing failed", "%1 = failing %0 : f64[2]"));

@@ -30,7 +30,8 @@ import { mismatch, runOnOrt } from "./support/ort.js";
 /** Tolerances: f64 agrees to rounding; f32 to a few ulps of the output's scale after reductions. */
 const TOL: Record<DType, number> = { f64: 1e-10, f32: 2e-4 };
 
-const asDtype = (t: Tensor, dtype: DType) => (t.dtype === dtype ? t : new Tensor(dtype === "f32" ? Float32Array.from(t.data) : Float64Array.from(t.data), t.shape));
+const asDtype = (t: Tensor, dtype: DType) =>
+  t.dtype === dtype ? t : new Tensor(dtype === "f32" ? Float32Array.from(t.data) : Float64Array.from(t.data), t.shape);
 
 async function agree(g: Graph, inputs: Record<string, Tensor>, what: string, tol = TOL[g.inputs[0]?.dtype ?? "f64"]): Promise<void> {
   const want = evaluate(g, inputs);
@@ -42,7 +43,9 @@ async function agree(g: Graph, inputs: Record<string, Tensor>, what: string, tol
 }
 
 test("every registered op has an ONNX lowering (a new primitive without one fails here)", () => {
-  const missing = allOps().filter((d) => !LEAVES.has(d.name) && !d.onnx).map((d) => d.name);
+  const missing = allOps()
+    .filter((d) => !LEAVES.has(d.name) && !d.onnx)
+    .map((d) => d.name);
   assert.deepEqual(missing, []);
 });
 
@@ -113,24 +116,47 @@ test("the model: opset 17, the graph's input and output names, residual definiti
   const m = decodeModel(exportOnnx(g)) as any;
   assert.equal(m.opset_import[0].version, ONNX_OPSET);
   assert.ok(ONNX_OPSET >= 17);
-  assert.deepEqual(m.graph.input.map((x: any) => x.name), g.inputNames);
-  assert.deepEqual(m.graph.output.map((x: any) => x.name), g.outputNames);
+  assert.deepEqual(
+    m.graph.input.map((x: any) => x.name),
+    g.inputNames,
+  );
+  assert.deepEqual(
+    m.graph.output.map((x: any) => x.name),
+    g.outputNames,
+  );
   const xhat = m.graph.input.find((x: any) => x.name === "xhat");
   assert.match(xhat.doc_string, /^xhat = div\(%xc, .*\(forward\)$/);
-  assert.deepEqual(xhat.type.tensor_type.shape.dim.map((d: any) => d.dim_value), [4, 3]);
+  assert.deepEqual(
+    xhat.type.tensor_type.shape.dim.map((d: any) => d.dim_value),
+    [4, 3],
+  );
   assert.ok(m.graph.node.some((n: any) => /^%\d+ = sum\[axes=\[0\]\] /.test(n.doc_string ?? "")));
   assert.equal(m.graph.doc_string, g.toString());
 });
 
 test("an op without an ONNX lowering is an error naming the op and the node; with one it exports", async () => {
-  const softsign = defineOp({ name: "softsignExport", arity: 1, scalar: (x) => x / (1 + Math.abs(x)), vjp: (g, [x]) => [g.div(b.square(b.add(b.maximum(x, b.neg(x)), 1)))] });
+  const softsign = defineOp({
+    name: "softsignExport",
+    arity: 1,
+    scalar: (x) => x / (1 + Math.abs(x)),
+    vjp: (g, [x]) => [g.div(b.square(b.add(b.maximum(x, b.neg(x)), 1)))],
+  });
   try {
     const g = trace({ x: [3] }, ({ x }) => softsign(x).mul(2));
-    assert.throws(() => exportOnnx(g), /exportOnnx: op "softsignExport" has no ONNX lowering.*defineOp an onnx lowering[\s\S]*at %0 = softsignExport %x : f64\[3\]/);
+    assert.throws(
+      () => exportOnnx(g),
+      /exportOnnx: op "softsignExport" has no ONNX lowering.*defineOp an onnx lowering[\s\S]*at %0 = softsignExport %x : f64\[3\]/,
+    );
   } finally {
     removeOp("softsignExport");
   }
-  const lowered = defineOp({ name: "softsignExport", arity: 1, scalar: (x) => x / (1 + Math.abs(x)), vjp: "none", onnx: (e, [x], _a, out) => e.node("Div", [x, e.node("Add", [e.scalar(1, out.dtype), e.node("Abs", [x])])]) });
+  const lowered = defineOp({
+    name: "softsignExport",
+    arity: 1,
+    scalar: (x) => x / (1 + Math.abs(x)),
+    vjp: "none",
+    onnx: (e, [x], _a, out) => e.node("Div", [x, e.node("Add", [e.scalar(1, out.dtype), e.node("Abs", [x])])]),
+  });
   try {
     const g = trace({ x: [5] }, ({ x }) => lowered(x).mul(2));
     await agree(g, { x: new Tensor(Float64Array.from([-3, -0.5, 0, 1, 4]), [5]) }, "softsign with a lowering");
@@ -147,7 +173,10 @@ test("an output named like an input is written as <name>_out (ONNX values have o
   const x = b.input("x", [2]);
   const g = new Graph([x], { x: b.neg(x), y: x });
   const m = decodeModel(exportOnnx(g)) as any;
-  assert.deepEqual(m.graph.output.map((o: any) => o.name), ["x_out", "y"]);
+  assert.deepEqual(
+    m.graph.output.map((o: any) => o.name),
+    ["x_out", "y"],
+  );
   assert.match(m.graph.output[0].doc_string, /the graph's output "x"/);
   await agree(g, { x: new Tensor(Float64Array.from([1, -2]), [2]) }, "renamed output");
 });

@@ -27,7 +27,8 @@ const cli = resolve(dirname(fileURLToPath(import.meta.url)), "..", "cli.js");
 
 test("for all zoo graphs (forward, backward, optimized, train) and 100 random graphs: fromJSON(toJSON(g)) prints as g and has g's nodes", () => {
   const graphs: Graph[] = [];
-  for (const name of Object.keys(zoo)) for (const which of ["forward", "backward", "optimized", "train"] as const) graphs.push(exportedGraph(zoo[name].build(zoo[name].shape), which));
+  for (const name of Object.keys(zoo))
+    for (const which of ["forward", "backward", "optimized", "train"] as const) graphs.push(exportedGraph(zoo[name].build(zoo[name].shape), which));
   for (let seed = 1; seed <= 100; seed++) graphs.push(randomCase(seed, { matmul: seed % 4 === 0 }).graph);
   for (const g of graphs) {
     const h = fromJSON(toJSON(g));
@@ -68,11 +69,17 @@ test("NaN, ±Infinity and -0 constants survive the round trip", () => {
 test("a truncated file, another format or version, or a node its shape rule rejects: an error naming the file", () => {
   const text = toJSON(zoo.batchnorm.build([4, 3]));
   assert.throws(() => fromJSON(text.slice(0, text.length / 2), "bn.json"), /fromJSON: bn\.json: is not valid JSON .*the file looks truncated/);
-  assert.throws(() => fromJSON(text.replace(`"version": ${JSON_VERSION}`, '"version": 99'), "bn.json"), /fromJSON: bn\.json: is gradc graph format version 99; this gradc reads version 1/);
+  assert.throws(
+    () => fromJSON(text.replace(`"version": ${JSON_VERSION}`, '"version": 99'), "bn.json"),
+    /fromJSON: bn\.json: is gradc graph format version 99; this gradc reads version 1/,
+  );
   assert.throws(() => fromJSON('{"format": "something"}', "other.json"), /fromJSON: other\.json: is not a gradc graph/);
   const broken = text.replace('"shape":[4,3]', '"shape":[4,5]');
   assert.throws(() => fromJSON(broken, "bn.json"), /fromJSON: bn\.json: node \d+: \w+: .*\n  at /);
-  assert.throws(() => fromJSON(text.replace('"inputs":[0]', '"inputs":[999]'), "bn.json"), /bn\.json: node \d+ \(\w+\) refers to node 999, which is not an earlier node/);
+  assert.throws(
+    () => fromJSON(text.replace('"inputs":[0]', '"inputs":[999]'), "bn.json"),
+    /bn\.json: node \d+ \(\w+\) refers to node 999, which is not an earlier node/,
+  );
 });
 
 test("DOT: one vertex per operation labelled with its line of the text form, residual inputs with their forward definitions", () => {
@@ -94,9 +101,12 @@ test("gradc export ./model.mjs: the module's graph (its own symbolic N, its wrt)
   const dir = mkdtempSync(join(tmpdir(), "gradc-export-module-"));
   try {
     const mod = join(dir, "mlp.mjs");
-    writeFileSync(mod, `import { ops } from "gradc";
+    writeFileSync(
+      mod,
+      `import { ops } from "gradc";
 export default { inputs: { x: ["N", 4], w: [4, 2], y: ["N", 2] }, fn: ({ x, w, y }) => ops.square(ops.sub(ops.tanh(ops.matmul(x, w)), y)).mean(), wrt: ["w"] };
-`);
+`,
+    );
     const out = join(dir, "mlp.onnx");
     const msg = execFileSync("node", [cli, "export", mod, "--format", "onnx", "--graph", "train", "--out", out], { encoding: "utf8" });
     assert.match(msg, /wrote .*mlp\.onnx: .*mlp\.mjs train/);
@@ -105,7 +115,13 @@ export default { inputs: { x: ["N", 4], w: [4, 2], y: ["N", 2] }, fn: ({ x, w, y
     const g = trace({ x: ["N", 4], w: [4, 2], y: ["N", 2] }, ({ x, w, y }) => b.mean(b.square(b.sub(b.tanh(b.matmul(x, w)), y))));
     const want = exportedGraph(g, "train", "out", ["w"]);
     for (const n of [3, 10]) {
-      const inputs = randomInputs(exportedGraph(trace({ x: [n, 4], w: [4, 2], y: [n, 2] }, ({ x }) => x), "forward"), seeded(n));
+      const inputs = randomInputs(
+        exportedGraph(
+          trace({ x: [n, 4], w: [4, 2], y: [n, 2] }, ({ x }) => x),
+          "forward",
+        ),
+        seeded(n),
+      );
       const values = { ...inputs, w: randomInputs(want, seeded(1)).w, y: new Tensor(new Float64Array(n * 2).fill(0.25), [n, 2]) };
       const got = await session.run(feeds(values));
       const ref = evaluate(want, values);
@@ -122,7 +138,9 @@ test("gradc export writes ONNX, DOT and JSON; a bad option or an unwritable path
   try {
     for (const format of ["onnx", "dot", "json"]) {
       const out = join(dir, `bn.${format}`);
-      const msg = execFileSync("node", [cli, "export", "batchnorm", "--format", format, "--graph", "optimized", "--shape", "8,3", "--out", out], { encoding: "utf8" });
+      const msg = execFileSync("node", [cli, "export", "batchnorm", "--format", format, "--graph", "optimized", "--shape", "8,3", "--out", out], {
+        encoding: "utf8",
+      });
       assert.match(msg, new RegExp(`wrote .*bn\\.${format}: batchnorm optimized \\[8,3\\] f64`));
       assert.ok(readFileSync(out).length > 100);
     }
@@ -142,7 +160,10 @@ test("gradc export writes ONNX, DOT and JSON; a bad option or an unwritable path
     bad(["nosuchgraph", "--format", "onnx", "--out", join(dir, "y.onnx")], /unknown graph "nosuchgraph"/);
     assert.equal(existsSync(join(dir, "x")), false);
     assert.equal(existsSync(join(dir, "y.onnx")), false);
-    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith(".tmp")), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith(".tmp")),
+      [],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -10,8 +10,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 import {
-  checkOp, checkRule, compile, defineOp, defineRule, evaluate, grad, GradcError, ops, optimize, P, removeOp,
-  removeRule, rule, tensor, trace, userRules, v, type OpSpec,
+  checkOp,
+  checkRule,
+  compile,
+  defineOp,
+  defineRule,
+  evaluate,
+  grad,
+  GradcError,
+  ops,
+  optimize,
+  P,
+  removeOp,
+  removeRule,
+  rule,
+  tensor,
+  trace,
+  userRules,
+  v,
+  type OpSpec,
 } from "../index.js";
 import { main as softplusMain, softplus } from "../examples/softplus.js";
 import { main as rmsnormMain } from "../examples/rmsnorm.js";
@@ -27,17 +44,25 @@ const quiet = <T>(fn: () => T): T => {
   }
 };
 
-const gradcError = (...parts: (string | RegExp)[]) => (e: unknown): boolean => {
-  assert.ok(e instanceof GradcError, `expected a GradcError, got ${String(e)}`);
-  for (const p of parts) assert.ok(typeof p === "string" ? e.message.includes(p) : p.test(e.message), `message should mention ${p}: ${e.message}`);
-  return true;
-};
+const gradcError =
+  (...parts: (string | RegExp)[]) =>
+  (e: unknown): boolean => {
+    assert.ok(e instanceof GradcError, `expected a GradcError, got ${String(e)}`);
+    for (const p of parts) assert.ok(typeof p === "string" ? e.message.includes(p) : p.test(e.message), `message should mention ${p}: ${e.message}`);
+    return true;
+  };
 
 describe("examples", () => {
   test("softplus: checkOp passes every check; first and second derivatives are sigmoid and sigmoid'; it fuses when compiled", () => {
     const r = quiet(() => softplusMain());
-    assert.deepEqual(r.check.checks.map((c) => c.check), ["kernel", "expr", "compiled", "gradient", "jvp", "dot-product", "optimized", "second-order"]);
-    assert.ok(r.check.checks.every((c) => c.worst !== null && c.worst < 1e-6), JSON.stringify(r.check.checks));
+    assert.deepEqual(
+      r.check.checks.map((c) => c.check),
+      ["kernel", "expr", "compiled", "gradient", "jvp", "dot-product", "optimized", "second-order"],
+    );
+    assert.ok(
+      r.check.checks.every((c) => c.worst !== null && c.worst < 1e-6),
+      JSON.stringify(r.check.checks),
+    );
     assert.equal(r.check.fuses, true);
     assert.ok(r.firstError < 1e-12 && r.secondError < 1e-12, `${r.firstError} ${r.secondError}`);
     assert.ok(r.secondVsFiniteDifferences < 1e-8, String(r.secondVsFiniteDifferences));
@@ -58,7 +83,10 @@ describe("examples", () => {
 
   test("rule: sound rules pass checkRule and simplify log(exp(x) * exp(y)) to x + y; sqrt(x^2) = x is refused", () => {
     const r = quiet(() => ruleMain());
-    assert.ok(r.checks.every((c) => c.firings > 0 && c.worst < 1e-12), JSON.stringify(r.checks));
+    assert.ok(
+      r.checks.every((c) => c.firings > 0 && c.worst < 1e-12),
+      JSON.stringify(r.checks),
+    );
     assert.match(r.refused, /checkRule\(sqrt-of-square\): unsound/);
     assert.equal(r.before, 4);
     assert.equal(r.after, 1);
@@ -73,7 +101,10 @@ describe("a user op is a first-class citizen", () => {
     const f = trace({ x: [3, 4], w: [4] }, ({ x, w }) => softplus(x.mul(w)).sum());
     const d2 = grad(grad(f, { wrt: ["x"] }), { of: "dx", wrt: ["w"] });
     const opt = optimize(d2);
-    const x = tensor(Array.from({ length: 12 }, (_, i) => i / 6 - 1), [3, 4]);
+    const x = tensor(
+      Array.from({ length: 12 }, (_, i) => i / 6 - 1),
+      [3, 4],
+    );
     const feed = { x, w: [0.5, -1, 2, 0.25], ddx: tensor(new Array(12).fill(1), [3, 4]) };
     const want = evaluate(d2, feed).dw;
     const got = compile(opt).run(feed).dw;
@@ -87,7 +118,10 @@ describe("a user op is a first-class citizen", () => {
     const html = readFileSync(out, "utf8");
     // node rows are packed with interned strings (viz/page.ts packNodes): the op and its kind are among them
     const data = pageJson(html) as { packed: { strings: string[]; rows: unknown[][] } };
-    assert.ok(data.packed.strings.includes("softplus") && data.packed.rows.some((r: unknown[]) => data.packed.strings[r[1] as number] === "softplus" && data.packed.strings[r[2] as number] === "elementwise"));
+    assert.ok(
+      data.packed.strings.includes("softplus") &&
+        data.packed.rows.some((r: unknown[]) => data.packed.strings[r[1] as number] === "softplus" && data.packed.strings[r[2] as number] === "elementwise"),
+    );
   });
 
   test("numbers broadcast like a builtin's operands; its record is frozen in the registry", () => {
@@ -98,7 +132,8 @@ describe("a user op is a first-class citizen", () => {
 
   test("an elementwise op takes parameters as operands, never as attributes (they would reach generated code)", () => {
     const leaky = defineOp({
-      name: "leaky", arity: 2,
+      name: "leaky",
+      arity: 2,
       scalar: (x, a) => (x > 0 ? x : a * x),
       expr: ([x, a]) => `(${x} > 0 ? ${x} : ${a} * ${x})`,
       vjp: (g, [x, a]) => [ops.select(ops.less(0, x), g, g.mul(a)), null],
@@ -108,7 +143,7 @@ describe("a user op is a first-class citizen", () => {
       const g = trace({ x: [2] }, ({ x }) => leaky(x, 0.1));
       assert.deepEqual(Array.from(compile(g).run({ x: [2, -2] }).out.data), [2, -0.2]);
       assert.ok(checkOp(leaky, { runs: 5 }).checks.every((c) => c.worst !== null));
-      assert.throws(() => trace({ x: [2] }, ({ x }) => leaky(x, 0.1, { alpha: "0; throw 1" })), gradcError("leaky:", "takes no attributes (got \"alpha\")"));
+      assert.throws(() => trace({ x: [2] }, ({ x }) => leaky(x, 0.1, { alpha: "0; throw 1" })), gradcError("leaky:", 'takes no attributes (got "alpha")'));
     } finally {
       removeOp("leaky");
     }
@@ -117,13 +152,16 @@ describe("a user op is a first-class citizen", () => {
   test("an op of kind other (a custom kernel: cumulative sum over the last axis) is checked, differentiated twice and compiled", () => {
     const upper = (n: number) => ops.sub(1, ops.less(ops.iota([n, n], 1), ops.iota([n, n], 0))); // U[i][j] = i <= j
     const cumsum = defineOp({
-      name: "cumsumRows", kind: "other", arity: 1,
+      name: "cumsumRows",
+      kind: "other",
+      arity: 1,
       shape: ([x]) => {
         if (x.shape.length !== 2) throw new Error(`expects a matrix, got rank ${x.shape.length}`);
         return { shape: x.shape, dtype: x.dtype };
       },
       impl: ([x]) => {
-        const [m, n] = x.shape, out = new Float64Array(m * n);
+        const [m, n] = x.shape,
+          out = new Float64Array(m * n);
         for (let i = 0; i < m; i++) for (let j = 0, s = 0; j < n; j++) out[i * n + j] = s += x.data[i * n + j];
         return tensor(out, x.shape);
       },
@@ -135,13 +173,24 @@ describe("a user op is a first-class citizen", () => {
         };
       },
       vjp: (g, [x]) => [g.matmul(upper(x.shape[1]).T)],
-      sample: (rand) => ({ inputs: [tensor(Array.from({ length: 12 }, () => rand() * 4 - 2), [3, 4])], attrs: {} }),
+      sample: (rand) => ({
+        inputs: [
+          tensor(
+            Array.from({ length: 12 }, () => rand() * 4 - 2),
+            [3, 4],
+          ),
+        ],
+        attrs: {},
+      }),
     });
     try {
       const report = checkOp(cumsum, { runs: 5 });
       assert.equal(report.fuses, false, "an opaque kernel runs as its own call");
       assert.ok(compile(trace({ x: [3, 4] }, ({ x }) => cumsum(x))).source.includes("planned kernel of op"), "compiled code runs the op's planned kernel");
-      assert.deepEqual(report.checks.filter((c) => c.worst === null), []);
+      assert.deepEqual(
+        report.checks.filter((c) => c.worst === null),
+        [],
+      );
       assert.throws(() => cumsum(ops.input("v", [4])), gradcError("cumsumRows:", "expects a matrix, got rank 1"));
     } finally {
       removeOp("cumsumRows");
@@ -154,7 +203,10 @@ describe("checkOp finds what is wrong, with a seed to replay it", () => {
     const bad = defineOp({ name: "badSoftplus", arity: 1, scalar: softplus.def.scalar!, expr: softplus.def.expr!, vjp: (g, [x]) => [g.mul(x)] });
     try {
       let message = "";
-      assert.throws(() => checkOp(bad), (e: unknown) => gradcError("checkOp(badSoftplus)", "gradient:", "replay with checkOp(op, { seed:")(e) && Boolean((message = (e as Error).message)));
+      assert.throws(
+        () => checkOp(bad),
+        (e: unknown) => gradcError("checkOp(badSoftplus)", "gradient:", "replay with checkOp(op, { seed:")(e) && Boolean((message = (e as Error).message)),
+      );
       const [, seed, path] = /seed: (-?\d+), path: "([^"]*)"/.exec(message)!;
       assert.throws(() => checkOp(bad, { seed: Number(seed), path }), gradcError("gradient:"));
     } finally {
@@ -197,7 +249,10 @@ describe("an op without a gradient declares it", () => {
   test("checkOp runs the other checks and says the derivative ones were skipped", () => {
     const r = checkOp(hardstep, { runs: 5 });
     assert.equal(r.differentiable, false);
-    assert.deepEqual(r.checks.filter((c) => c.worst === null).map((c) => c.skipped), Array(5).fill("not differentiable"));
+    assert.deepEqual(
+      r.checks.filter((c) => c.worst === null).map((c) => c.skipped),
+      Array(5).fill("not differentiable"),
+    );
   });
 });
 
@@ -212,7 +267,7 @@ describe("defineOp refuses a malformed record, saying what is wrong", () => {
     ["a fractional arity", { ...ok, arity: 1.5 }, ["arity must be", "1.5"]],
     ["a bad kind", { ...ok, kind: "reduce" }, ['kind must be "elementwise" or "other"', '"reduce"']],
     ["a scalar that is not a function", { ...ok, scalar: 3 }, ["scalar must be a function, got number"]],
-    ["a vjp that is not a function", { ...ok, vjp: "yes" }, ['vjp must be a function', 'or "none"']],
+    ["a vjp that is not a function", { ...ok, vjp: "yes" }, ["vjp must be a function", 'or "none"']],
     ["no gradient rule and no declaration", { ...ok, vjp: undefined }, ["no gradient rule", 'vjp: "none"']],
     ["a gradient rule on an op declared not differentiable", { ...ok, differentiable: false }, ["declared not differentiable"]],
     ["an expr that is not JavaScript", { ...ok, expr: ([x]: string[]) => `${x} +` }, ["not a JavaScript expression"]],
@@ -220,11 +275,48 @@ describe("defineOp refuses a malformed record, saying what is wrong", () => {
     ["an unknown field", { ...ok, grad: () => [] }, ["unknown field(s) grad"]],
     ["an elementwise op without scalar", { name: "fine", kind: "elementwise", arity: 1, vjp: "none" }, ["needs scalar"]],
     ["an opaque op without a shape rule", { name: "fine", kind: "other", arity: 1, impl: () => tensor([1]), vjp: "none" }, ["needs a shape rule"]],
-    ["a shape rule that throws on the probe", { name: "fine", kind: "other", arity: 1, shape: () => { throw new Error("wants rank 3"); }, impl: () => tensor([1]), vjp: "none" }, ["shape rule throws on the default probe (f64[2,3])", "wants rank 3", "probe: { shapes }"]],
-    ["a shape rule that returns nonsense", { name: "fine", kind: "other", arity: 1, shape: () => ({ shape: [-1], dtype: "f64" }), impl: () => tensor([1]), vjp: "none" }, ["shape rule must return"]],
-    ["a kernel that disagrees with the shape rule", { name: "fine", kind: "other", arity: 1, shape: ([x]: { shape: number[]; dtype: string }[]) => x, impl: () => tensor([1]), vjp: "none" }, ["kernel returned f64[1] where the shape rule says f64[2,3]"]],
-    ["a planned kernel that is not a function", { name: "fine", kind: "other", arity: 1, shape: ([x]: { shape: number[]; dtype: string }[]) => x, impl: ([x]: unknown[]) => x, kernel: 3, vjp: "none" }, ["kernel must be a function"]],
-    ["a planned kernel that disagrees with impl", { name: "fine", kind: "other", arity: 1, shape: ([x]: { shape: number[]; dtype: string }[]) => x, impl: ([x]: unknown[]) => x, kernel: () => (_: unknown, out: Float64Array) => out.fill(1), vjp: "none" }, ["planned kernel gives 1 at flat index 0 where impl gives 0.5", "default probe"]],
+    [
+      "a shape rule that throws on the probe",
+      {
+        name: "fine",
+        kind: "other",
+        arity: 1,
+        shape: () => {
+          throw new Error("wants rank 3");
+        },
+        impl: () => tensor([1]),
+        vjp: "none",
+      },
+      ["shape rule throws on the default probe (f64[2,3])", "wants rank 3", "probe: { shapes }"],
+    ],
+    [
+      "a shape rule that returns nonsense",
+      { name: "fine", kind: "other", arity: 1, shape: () => ({ shape: [-1], dtype: "f64" }), impl: () => tensor([1]), vjp: "none" },
+      ["shape rule must return"],
+    ],
+    [
+      "a kernel that disagrees with the shape rule",
+      { name: "fine", kind: "other", arity: 1, shape: ([x]: { shape: number[]; dtype: string }[]) => x, impl: () => tensor([1]), vjp: "none" },
+      ["kernel returned f64[1] where the shape rule says f64[2,3]"],
+    ],
+    [
+      "a planned kernel that is not a function",
+      { name: "fine", kind: "other", arity: 1, shape: ([x]: { shape: number[]; dtype: string }[]) => x, impl: ([x]: unknown[]) => x, kernel: 3, vjp: "none" },
+      ["kernel must be a function"],
+    ],
+    [
+      "a planned kernel that disagrees with impl",
+      {
+        name: "fine",
+        kind: "other",
+        arity: 1,
+        shape: ([x]: { shape: number[]; dtype: string }[]) => x,
+        impl: ([x]: unknown[]) => x,
+        kernel: () => (_: unknown, out: Float64Array) => out.fill(1),
+        vjp: "none",
+      },
+      ["planned kernel gives 1 at flat index 0 where impl gives 0.5", "default probe"],
+    ],
     ["not a record", null, ["expects a record"]],
   ];
   for (const [what, spec, parts] of cases) {
@@ -255,7 +347,10 @@ describe("defineRule", () => {
     const r = defineRule(rule("neg-of-neg-user", P.neg(P.neg(x)), ({ x }) => x));
     try {
       assert.throws(() => defineRule(r), gradcError("removeRule it first"));
-      assert.deepEqual(userRules().map((q) => q.name), ["neg-of-neg-user"]);
+      assert.deepEqual(
+        userRules().map((q) => q.name),
+        ["neg-of-neg-user"],
+      );
     } finally {
       assert.equal(removeRule("neg-of-neg-user"), true);
     }

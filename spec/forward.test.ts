@@ -34,12 +34,15 @@ import { randomCase } from "../compile/check/random-graphs.js";
 
 const RUNS = 15;
 
-
 /** Central differences of `f` along directions `dirs` (input name -> direction). */
 function directional(f: (feed: Record<string, Tensor>) => Tensor, feed: Record<string, Tensor>, dirs: Record<string, Tensor>, h = 1e-5): Tensor {
   const at = (s: number) => f({ ...feed, ...Object.fromEntries(Object.entries(dirs).map(([k, d]) => [k, axpy(s * h, d, feed[k])])) });
-  const plus = at(1), minus = at(-1);
-  return new Tensor(plus.data.map((v, i) => (v - minus.data[i]) / (2 * h)), plus.shape);
+  const plus = at(1),
+    minus = at(-1);
+  return new Tensor(
+    plus.data.map((v, i) => (v - minus.data[i]) / (2 * h)),
+    plus.shape,
+  );
 }
 
 describe("every op in the registry, forward mode", () => {
@@ -74,7 +77,10 @@ describe("every op in the registry, forward mode", () => {
           const left = out.rank === 0 ? jv.data[0] : dot(u, jv);
           const right = wrt.reduce((acc, n) => acc + dot(gr[`d${n}`], dirs[n]), 0);
           const exact = [...s.inputs.map((x) => x.dtype), out.dtype].includes("f32") ? 1e-5 : 1e-10;
-          assert.ok(Math.abs(left - right) <= exact * Math.max(1, Math.abs(left), Math.abs(right)), `${def.name}: <u, jvp(v)> = ${left}, <vjp(u), v> = ${right}`);
+          assert.ok(
+            Math.abs(left - right) <= exact * Math.max(1, Math.abs(left), Math.abs(right)),
+            `${def.name}: <u, jvp(v)> = ${left}, <vjp(u), v> = ${right}`,
+          );
         }),
         runs(RUNS),
       );
@@ -96,7 +102,10 @@ describe("Jacobians and Hessians", () => {
     const e = new Tensor(new Float64Array(12), [4, 3]);
     e.data[1 * 3 + 2] = 1;
     const col = directional((f) => evaluate(g, f).out, feed, { x: e });
-    const got = new Tensor(Float64Array.from({ length: 12 }, (_, i) => fwd.jac_x.data[i * 12 + 5]), [4, 3]);
+    const got = new Tensor(
+      Float64Array.from({ length: 12 }, (_, i) => fwd.jac_x.data[i * 12 + 5]),
+      [4, 3],
+    );
     assert.ok(relError(got, col) < 1e-7, `${got} vs ${col}`);
   });
 
@@ -120,8 +129,14 @@ describe("Jacobians and Hessians", () => {
   });
 
   test("hessian of x^T A x / 2 + sum(exp(x)) is A_sym + diag(exp(x)), symmetric", () => {
-    const A = tensor([[2, 1, 0], [1, 3, -1], [0, -1, 4]]);
-    const g = trace({ x: [3], A: [3, 3] }, ({ x, A }) => b.add(b.mul(b.sum(b.mul(b.matmul(b.reshape(x, [1, 3]), A), b.reshape(x, [1, 3]))), 0.5), b.sum(b.exp(x))));
+    const A = tensor([
+      [2, 1, 0],
+      [1, 3, -1],
+      [0, -1, 4],
+    ]);
+    const g = trace({ x: [3], A: [3, 3] }, ({ x, A }) =>
+      b.add(b.mul(b.sum(b.mul(b.matmul(b.reshape(x, [1, 3]), A), b.reshape(x, [1, 3]))), 0.5), b.sum(b.exp(x))),
+    );
     const x = tensor([0.1, -0.2, 0.3]);
     const H = evaluate(hessian(g, { wrt: ["x"] }), { x, A }).hess_x;
     for (let i = 0; i < 3; i++) {
@@ -134,7 +149,10 @@ describe("Jacobians and Hessians", () => {
 
   test("a Jacobian too large to unroll is an error saying what to use instead", () => {
     const g = trace({ x: [100, 100] }, ({ x }) => b.sum(b.exp(x)));
-    assert.throws(() => jacfwd(g), (e: unknown) => e instanceof GradcError && /jacfwd: input "x" \[100,100\] has 10000 elements/.test(e.message) && /hvp/.test(e.message));
+    assert.throws(
+      () => jacfwd(g),
+      (e: unknown) => e instanceof GradcError && /jacfwd: input "x" \[100,100\] has 10000 elements/.test(e.message) && /hvp/.test(e.message),
+    );
   });
 });
 
@@ -173,7 +191,8 @@ describe("Hessian-vector products", () => {
     const g = zooGraph("batchnorm", [16, 5]);
     const H = hvp(g, { of: "out" });
     const fast = optimize(H);
-    const before = stats(H), after = stats(fast);
+    const before = stats(H),
+      after = stats(fast);
     // derived: 4 rounds of reductions; the rules bring it to 3, whatever the batch size. (Two
     // would need sum(xc * v) expanded into sum(x * v) - mean(x) * sum(v), which cancels
     // catastrophically when |mean| >> std: centred differences stay whole, docs/optimizer.md.)
@@ -181,7 +200,8 @@ describe("Hessian-vector products", () => {
     assert.ok(after.reductionDepth <= 3, `depth ${before.reductionDepth} -> ${after.reductionDepth}`);
     const rand = seededRandom(5);
     const feed = Object.fromEntries(H.inputs.map((x) => [x.name, randomTensor(rand, x.shape)]));
-    const want = evaluate(H, feed), got = compile(fast).run(feed);
+    const want = evaluate(H, feed),
+      got = compile(fast).run(feed);
     for (const k of Object.keys(want)) assert.ok(relError(got[k], want[k]) < 1e-9, `${k}: ${relError(got[k], want[k])}`);
   });
 });
@@ -220,7 +240,9 @@ describe("composition", () => {
 describe("user ops in forward mode", () => {
   test("an op with only a VJP gets its JVP by transposition, and checkOp runs the forward checks", () => {
     const softsign = defineOp({
-      name: "softsignFwd", kind: "elementwise", arity: 1,
+      name: "softsignFwd",
+      kind: "elementwise",
+      arity: 1,
       scalar: (v) => v / (1 + Math.abs(v)),
       expr: ([a]) => `(${a} / (1 + Math.abs(${a})))`,
       vjp: (gr, [xx]) => [b.div(gr, b.square(b.add(b.maximum(xx, b.neg(xx)), 1)))],
@@ -237,14 +259,19 @@ describe("user ops in forward mode", () => {
   });
   test("an op's own jvp field is used, and a wrong one is caught by checkOp's jvp check", () => {
     const cube = defineOp({
-      name: "cubeFwd", kind: "elementwise", arity: 1,
+      name: "cubeFwd",
+      kind: "elementwise",
+      arity: 1,
       scalar: (v) => v * v * v,
       expr: ([a]) => `(${a} * ${a} * ${a})`,
       vjp: (gr, [xx]) => [b.mul(gr, b.mul(b.square(xx), 3))],
       jvp: ([t], [xx]) => (t ? b.mul(t, b.mul(b.square(xx), 2)) : null), // wrong: 2x^2
     });
     try {
-      assert.throws(() => checkOp(cube, { runs: 3 }), (e: unknown) => e instanceof GradcError && e.message.includes("jvp:"));
+      assert.throws(
+        () => checkOp(cube, { runs: 3 }),
+        (e: unknown) => e instanceof GradcError && e.message.includes("jvp:"),
+      );
     } finally {
       removeOp("cubeFwd");
     }
@@ -253,14 +280,24 @@ describe("user ops in forward mode", () => {
 
 describe("bad input, when the graph is built", () => {
   const g = trace({ x: [2, 3], w: [3] }, ({ x, w }) => b.mul(x, b.broadcastTo(b.reshape(w, [1, 3]), [2, 3])));
-  const named = (...parts: string[]) => (e: unknown): boolean => e instanceof GradcError && parts.every((p) => e.message.includes(p));
+  const named =
+    (...parts: string[]) =>
+    (e: unknown): boolean =>
+      e instanceof GradcError && parts.every((p) => e.message.includes(p));
   test("a tangent whose shape or dtype differs from its primal", () => {
     assert.throws(() => jvp(g, { tangents: { x: b.input("t", [3, 2]) } }), named("jvp:", '"x"', "f64[3,2]", "f64[2,3]"));
     assert.throws(() => jvp(g, { tangents: { x: b.input("t", [2, 3], "f32") } }), named("jvp:", "f32[2,3]", "f64[2,3]"));
   });
   test("a name in wrt or tangents that is not an input", () => {
     assert.throws(() => jvp(g, { wrt: ["z"] }), named("jvp: { wrt }", '"z"', "x, w"));
-    assert.throws(() => hvp(trace({ x: [2] }, ({ x }) => b.sum(x)), { wrt: ["y"] }), named("hvp: { wrt }", '"y"'));
+    assert.throws(
+      () =>
+        hvp(
+          trace({ x: [2] }, ({ x }) => b.sum(x)),
+          { wrt: ["y"] },
+        ),
+      named("hvp: { wrt }", '"y"'),
+    );
     assert.throws(() => jvp(null as unknown as Graph), named("jvp: the first argument must be a Graph"));
   });
   test("an op declared not differentiable, reached by a tangent, names the op, node and shapes", () => {
@@ -294,7 +331,10 @@ describe("gradc inspect --hvp", () => {
     assert.equal(r.derived.reductionDepth, 4);
     assert.equal(r.optimized.reductionDepth, 3, "two rounds for the centred statistics, one for the HVP's own sums");
     assert.ok(r.compiled.kernels <= 4, `${r.compiled.kernels} kernels`);
-    const text = spawnSync(process.execPath, [cli, "inspect", "examples/mlp.mjs", "--hvp", "--wrt", "W2"], { encoding: "utf8", cwd: fileURLToPath(new URL("../..", import.meta.url)) });
+    const text = spawnSync(process.execPath, [cli, "inspect", "examples/mlp.mjs", "--hvp", "--wrt", "W2"], {
+      encoding: "utf8",
+      cwd: fileURLToPath(new URL("../..", import.meta.url)),
+    });
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, /Hessian-vector product of \w+ with respect to W2/);
   });

@@ -20,7 +20,11 @@ describe("the fuzzer", () => {
   test("walks every registered op with inputs (a new op needs only a sampler)", () => {
     const { ops, unsampled } = walkedOps();
     assert.deepEqual(unsampled, [], "ops without a sampler are not fuzzed: give the op's record a sample (ops/samples.ts has the common ones)");
-    for (const name of USER_OPS) assert.ok(ops.some((d) => d.name === name), `user op ${name} walked`);
+    for (const name of USER_OPS)
+      assert.ok(
+        ops.some((d) => d.name === name),
+        `user op ${name} walked`,
+      );
   });
 
   test(`${CASES} random graphs: compile and optimize agree with evaluate (real mismatches: none)`, () => {
@@ -35,15 +39,23 @@ describe("the fuzzer", () => {
       for (const n of c.graph.nodes()) seen.add(n.op);
       real.push(...checkCase(c).filter((m) => m.kind === "real"));
     }
-    assert.deepEqual(real.slice(0, 5).map((m) => `seed ${m.seed} ${m.variant}: ${m.what}`), [], "replay with node dist/spec/support/fuzz-run.js --replay SEED");
-    const missed = walkedOps().ops.map((d) => d.name).filter((name) => !seen.has(name));
+    assert.deepEqual(
+      real.slice(0, 5).map((m) => `seed ${m.seed} ${m.variant}: ${m.what}`),
+      [],
+      "replay with node dist/spec/support/fuzz-run.js --replay SEED",
+    );
+    const missed = walkedOps()
+      .ops.map((d) => d.name)
+      .filter((name) => !seen.has(name));
     assert.deepEqual(missed, [], "walked ops that no graph contained");
     for (const op of ["iota", "const", "input"]) assert.ok(seen.has(op), op);
     assert.ok(f32 > CASES / 5 && orders[1] > CASES / 5 && orders[2] > CASES / 20, `f32 ${f32}, orders ${orders}`);
   });
 
   test("shapes reach the WebAssembly matmul, empty and size-1 axes", () => {
-    let wasmSized = 0, empty = 0, unit = 0;
+    let wasmSized = 0,
+      empty = 0,
+      unit = 0;
     for (let seed = 1; seed <= 400; seed++) {
       const c = walkCase(seed);
       for (const n of c.graph.nodes()) {
@@ -62,7 +74,8 @@ describe("the fuzzer", () => {
 
   test("finds a planted bug: a user op whose expr departs from scalar only beyond |x| > 3.5", () => {
     defineOp({
-      name: "plantedTanh", arity: 1,
+      name: "plantedTanh",
+      arity: 1,
       scalar: (x) => Math.tanh(x),
       expr: ([x]) => `(Math.abs(${x}) > 3.5 ? 0 : Math.tanh(${x}))`,
       vjp: (g, [x]) => [g.mul(x.tanh().square().neg().add(1))],

@@ -28,11 +28,28 @@ test("numerical gradients of known functions", () => {
 test("batchnormBackwardAlt agrees with finite differences of batchnormForwardRef", () => {
   const rand = seededRandom(231);
   const [n, d] = [5, 4];
-  const x = randomTensor(rand, [n, d], 5, 15), gamma = randomTensor(rand, [d]), beta = randomTensor(rand, [d]);
+  const x = randomTensor(rand, [n, d], 5, 15),
+    gamma = randomTensor(rand, [d]),
+    beta = randomTensor(rand, [d]);
   const dout = randomTensor(rand, [n, d]);
   const alt = batchnormBackwardAlt(dout, batchnormForwardRef(x, gamma, beta).cache);
   const fwd = (x: typeof gamma, g: typeof gamma, b: typeof gamma) => batchnormForwardRef(x, g, b).out;
-  assert.ok(relError(alt.dx, evalNumericalGradientArray((v) => fwd(v, gamma, beta), x, dout)) < 1e-7);
-  assert.ok(relError(alt.dgamma, evalNumericalGradientArray((v) => fwd(x, v, beta), gamma, dout)) < 1e-7);
-  assert.ok(relError(alt.dbeta, evalNumericalGradientArray((v) => fwd(x, gamma, v), beta, dout)) < 1e-7);
+  assert.ok(
+    relError(
+      alt.dx,
+      evalNumericalGradientArray((v) => fwd(v, gamma, beta), x, dout),
+    ) < 1e-7,
+  );
+  assert.ok(
+    relError(
+      alt.dgamma,
+      evalNumericalGradientArray((v) => fwd(x, v, beta), gamma, dout),
+    ) < 1e-7,
+  );
+  assert.ok(
+    relError(
+      alt.dbeta,
+      evalNumericalGradientArray((v) => fwd(x, gamma, v), beta, dout),
+    ) < 1e-7,
+  );
 });

@@ -16,14 +16,22 @@ import { gradcError } from "./support/graph-checks.js";
 describe("class labels are checked where their values are known", () => {
   const loss = trace({ s: [2, 3], y: [2] }, ({ s, y }) => softmaxCrossEntropy(s, y));
   const hot = trace({ y: [3] }, ({ y }) => oneHot(y, 3).sum(0));
-  const s = tensor([[1, 2, 3], [4, 5, 6]]);
+  const s = tensor([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
   const runs = {
     evaluate: (g: typeof loss, i: Record<string, Tensor>) => evaluate(g, i),
     "compile(...).run": (g: typeof loss, i: Record<string, Tensor>) => compile(g).run(i),
     "the optimized gradient": (g: typeof loss, i: Record<string, Tensor>) => compile(optimize(grad(g, { wrt: ["s"] }))).run(i),
   };
   for (const [how, run] of Object.entries(runs)) {
-    for (const [label, at] of [[7, 1], [1.5, 0], [-1, 0], [NaN, 1]] as const) {
+    for (const [label, at] of [
+      [7, 1],
+      [1.5, 0],
+      [-1, 0],
+      [NaN, 1],
+    ] as const) {
       const y = at === 1 ? [0, label] : [label, 0];
       test(`softmaxCrossEntropy with label ${label} of 3 classes: an error from ${how} naming op, node and position (was: the label term dropped)`, () => {
         assert.throws(() => run(loss, { s, y: tensor(y) }), gradcError("softmaxCrossEntropy:", `label ${label} at position ${at}`, "0..2", "classIndex", "%y"));

@@ -91,14 +91,34 @@ describe("attribute schemas", () => {
 
   test("a user op declares its attributes; others are refused", () => {
     const scaled = defineOp({
-      name: "scaledCopy", kind: "other", arity: 1, attrs: { by: "number" },
-      shape: ([x]) => x, impl: ([x], at) => new Tensor(x.data.map((v) => v * (at.by as number)), x.shape), vjp: "none",
+      name: "scaledCopy",
+      kind: "other",
+      arity: 1,
+      attrs: { by: "number" },
+      shape: ([x]) => x,
+      impl: ([x], at) =>
+        new Tensor(
+          x.data.map((v) => v * (at.by as number)),
+          x.shape,
+        ),
+      vjp: "none",
       probe: { shapes: [[2]], attrs: { by: 2 } },
     });
     try {
-      assert.deepEqual([...evaluate(trace({ x: [2] }, ({ x }) => scaled(x, { by: 3 })), { x: tensor([1, 2]) }).out.data], [3, 6]);
+      assert.deepEqual(
+        [
+          ...evaluate(
+            trace({ x: [2] }, ({ x }) => scaled(x, { by: 3 })),
+            { x: tensor([1, 2]) },
+          ).out.data,
+        ],
+        [3, 6],
+      );
       assert.throws(() => trace({ x: [2] }, ({ x }) => scaled(x, { by: 3, bias: 1 })), gradcError("scaledCopy:", '"bias"', "by (number)"));
-      assert.throws(() => defineOp({ name: "badSchema", kind: "other", arity: 1, attrs: { k: "float" as never }, shape: ([x]) => x, impl: ([x]) => x, vjp: "none" }), gradcError("defineOp(badSchema)", '"float"'));
+      assert.throws(
+        () => defineOp({ name: "badSchema", kind: "other", arity: 1, attrs: { k: "float" as never }, shape: ([x]) => x, impl: ([x]) => x, vjp: "none" }),
+        gradcError("defineOp(badSchema)", '"float"'),
+      );
     } finally {
       removeOp("scaledCopy");
     }
@@ -117,7 +137,9 @@ describe("a JSON file touches only its own graph", () => {
   });
 
   test("a file's labels still name the nodes it creates", () => {
-    const text = toJSON(trace({ q: [5] }, ({ q }) => q.exp().sum())).replace('"op":"exp"', '"label":"expq","op":"exp"').replace('"name":"q"', '"name":"fresh"');
+    const text = toJSON(trace({ q: [5] }, ({ q }) => q.exp().sum()))
+      .replace('"op":"exp"', '"label":"expq","op":"exp"')
+      .replace('"name":"q"', '"name":"fresh"');
     assert.match(fromJSON(text, "new.json").toString(), /# expq/);
   });
 
@@ -125,7 +147,14 @@ describe("a JSON file touches only its own graph", () => {
     const before = new Set(reservedSymbols());
     const reps = [1048573, 1048571, 1048559, 1048549, 1048517, 1048507, 1048447, 1048433];
     const symbols = Object.fromEntries(reps.map((r, i) => [`Hostile${i}`, r]));
-    const text = JSON.stringify({ format: "gradc-graph", version: 1, inputs: [0], outputs: { out: 7 }, symbols, nodes: [{ op: "input", attrs: { name: "x", shape: [3], dtype: "f64" } }] });
+    const text = JSON.stringify({
+      format: "gradc-graph",
+      version: 1,
+      inputs: [0],
+      outputs: { out: 7 },
+      symbols,
+      nodes: [{ op: "input", attrs: { name: "x", shape: [3], dtype: "f64" } }],
+    });
     for (let i = 0; i < 3; i++) assert.throws(() => fromJSON(text, "bad.json"), gradcError("fromJSON: bad.json"));
     assert.deepEqual(new Set(reservedSymbols()), before);
     assert.doesNotThrow(() => trace({ x: ["Batch", 3] }, ({ x }) => x.sum()));

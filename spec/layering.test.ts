@@ -47,7 +47,8 @@ function sources(dir: string): string[] {
   return out;
 }
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\b[^;]*?from\s*["'](\.{1,2}\/[^"']+)["']|(?:^|\n)\s*import\s*["'](\.{1,2}\/[^"']+)["']|import\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g;
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\b[^;]*?from\s*["'](\.{1,2}\/[^"']+)["']|(?:^|\n)\s*import\s*["'](\.{1,2}\/[^"']+)["']|import\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g;
 
 function importsOf(file: string): string[] {
   const text = readFileSync(file, "utf8");
@@ -77,7 +78,10 @@ test("the check sees imports: core/node.ts imports core files, and a planted upw
 
 test("each compile wing opens with a comment saying what it holds and what it may import", () => {
   for (const wing of WINGS) {
-    const head = readFileSync(join(root, wing, "index.ts"), "utf8").split("\n").slice(0, 12).join("\n");
+    const head = readFileSync(join(root, wing, "index.ts"), "utf8")
+      .split("\n")
+      .slice(0, 12)
+      .join("\n");
     assert.match(head, /^\/\/ compile\/\w+: /, wing);
     assert.match(head, /May import:/, wing);
   }
@@ -86,8 +90,14 @@ test("each compile wing opens with a comment saying what it holds and what it ma
 test("spec/ holds the test files; the modules they share sit in spec/support/, and the library never imports spec/", () => {
   const top = readdirSync(join(root, "spec")).filter((n) => n.endsWith(".ts") && !n.endsWith(".test.ts"));
   assert.deepEqual(top, [], "support modules belong in spec/support/");
-  const library = sources(root).filter((f) => !["spec", "bench", "examples", "cli"].includes(roomOf(f)) && roomOf(f) !== "." || f.endsWith(`${sep}index.ts`) && roomOf(f) === ".");
-  const into = library.flatMap((f) => importsOf(f).filter((t) => roomOf(t) === "spec").map((t) => `${relative(root, f)} imports ${relative(root, t)}`));
+  const library = sources(root).filter(
+    (f) => (!["spec", "bench", "examples", "cli"].includes(roomOf(f)) && roomOf(f) !== ".") || (f.endsWith(`${sep}index.ts`) && roomOf(f) === "."),
+  );
+  const into = library.flatMap((f) =>
+    importsOf(f)
+      .filter((t) => roomOf(t) === "spec")
+      .map((t) => `${relative(root, f)} imports ${relative(root, t)}`),
+  );
   assert.deepEqual(into, []);
 });
 

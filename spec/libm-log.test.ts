@@ -19,7 +19,8 @@ test("glibcLog's fast path equals the exact emulation on 400,000 inputs across (
   }
   xs.push(0.5, 0.25, 0.9374999999999999, Number.MIN_VALUE * 2 ** 60, 1 - 2 ** -53);
   for (const x of xs) {
-    const fast = glibcLog(x), exact = glibcLogExact(x);
+    const fast = glibcLog(x),
+      exact = glibcLogExact(x);
     if (!Object.is(fast, exact)) assert.fail(`log(${x}): fast ${fast}, exact ${exact}`);
   }
 });
@@ -31,8 +32,14 @@ test("glibcLog at known values", () => {
 });
 
 test("standardNormal(size) draws what as many single standardNormal() calls draw, a cached second value included", () => {
-  for (const sizes of [[3, 5, 1], [2, 2], [1, 1, 7], [0, 4, 1001]]) {
-    const bulk = new RandomState(11), single = new RandomState(11);
+  for (const sizes of [
+    [3, 5, 1],
+    [2, 2],
+    [1, 1, 7],
+    [0, 4, 1001],
+  ]) {
+    const bulk = new RandomState(11),
+      single = new RandomState(11);
     for (const n of sizes) {
       const got = bulk.standardNormal(n);
       const want = Array.from({ length: n }, () => single.standardNormal());

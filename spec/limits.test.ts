@@ -67,10 +67,22 @@ describe("what was a raw RangeError", () => {
 
 describe("symbolic concats and their gradients", () => {
   test("concat of [N,3] and [N,3] is [2N,3]; its gradient (slices [0:N] and [N:2N]) runs at N=4 as the concrete one does", () => {
-    const f = (x: Node, y: Node) => concat([x, y], 0).mul(concat([y, x], 0)).sum();
+    const f = (x: Node, y: Node) =>
+      concat([x, y], 0)
+        .mul(concat([y, x], 0))
+        .sum();
     const sym = trace({ x: ["N", 3], y: ["N", 3] }, ({ x, y }) => f(x, y));
     const con = trace({ x: [4, 3], y: [4, 3] }, ({ x, y }) => f(x, y));
-    const inputs = { x: tensor(Array.from({ length: 12 }, (_, i) => i), [4, 3]), y: tensor(Array.from({ length: 12 }, (_, i) => 2 * i + 1), [4, 3]) };
+    const inputs = {
+      x: tensor(
+        Array.from({ length: 12 }, (_, i) => i),
+        [4, 3],
+      ),
+      y: tensor(
+        Array.from({ length: 12 }, (_, i) => 2 * i + 1),
+        [4, 3],
+      ),
+    };
     const want = evaluate(grad(con), inputs);
     assert.deepEqual(evaluate(grad(sym), inputs), want);
     assert.deepEqual(compile(grad(sym)).run(inputs), want);

@@ -30,10 +30,12 @@ const dir = fileURLToPath(new URL("../../examples/models/", import.meta.url));
 /** Inputs drawn once per graph: labels are class indices, everything else uniform in [-0.5, 0.5). */
 function inputsFor(g: Graph, seed: number): Record<string, Tensor> {
   const next = mulberry32(seed);
-  return Object.fromEntries(g.inputs.map((x) => {
-    const data = x.name === "y" ? Array.from({ length: x.size }, (_, i) => (i * 7) % 10) : Array.from({ length: x.size }, () => next() - 0.5);
-    return [x.name, new Tensor(Float64Array.from(data), x.shape)];
-  }));
+  return Object.fromEntries(
+    g.inputs.map((x) => {
+      const data = x.name === "y" ? Array.from({ length: x.size }, (_, i) => (i * 7) % 10) : Array.from({ length: x.size }, () => next() - 0.5);
+      return [x.name, new Tensor(Float64Array.from(data), x.shape)];
+    }),
+  );
 }
 
 const show = (w: Work) => `${w.multiplyAdds} multiply-adds, ${w.elementwise} elementwise, ${w.reduced} reduced, ${w.nodes} nodes`;
@@ -42,7 +44,10 @@ for (const name of models) {
   test(`${name}: optimized backward and HVP never cost more than derived, compute the same, finish on their own`, async () => {
     const m = (await import(`${dir}${name}.mjs`)).default as Model;
     const g = trace(m.inputs, (xs) => ({ out: m.fn(xs) }));
-    for (const [kind, derived] of [["backward", grad(g, { of: "out", wrt: m.wrt })], ["hvp", hvp(g, { of: "out", wrt: m.wrt })]] as const) {
+    for (const [kind, derived] of [
+      ["backward", grad(g, { of: "out", wrt: m.wrt })],
+      ["hvp", hvp(g, { of: "out", wrt: m.wrt })],
+    ] as const) {
       const r = optimize(derived, { trace: true });
       assert.equal(r.stop, "saturated", `${name} ${kind}: stopped by ${r.stop}`);
       const [before, after] = [work(derived), work(r.graph)];
@@ -50,10 +55,13 @@ for (const name of models) {
         assert.ok(after[k] <= before[k], `${name} ${kind}: ${k} ${before[k]} -> ${after[k]}\n  derived ${show(before)}\n  optimized ${show(after)}`);
       }
       const inputs = inputsFor(derived, 231);
-      const want = evaluate(derived, inputs), got = evaluate(r.graph, inputs);
+      const want = evaluate(derived, inputs),
+        got = evaluate(r.graph, inputs);
       for (const k of Object.keys(want)) {
         const scale = Math.max(1e-300, ...want[k].data.map(Math.abs));
-        want[k].data.forEach((v, i) => assert.ok(Math.abs(v - got[k].data[i]) <= 1e-9 * scale, `${name} ${kind} ${k}[${i}]: optimized ${got[k].data[i]}, derived ${v}`));
+        want[k].data.forEach((v, i) =>
+          assert.ok(Math.abs(v - got[k].data[i]) <= 1e-9 * scale, `${name} ${kind} ${k}[${i}]: optimized ${got[k].data[i]}, derived ${v}`),
+        );
       }
     }
   });

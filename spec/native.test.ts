@@ -32,15 +32,14 @@ const skip = nk ? false : "the native addon is not built (gradc uses its WebAsse
  * array (a reshape-and-index view is not a view in gradc, so: a transposed reshape, strides k and 1).
  */
 function product(m: number, k: number, n: number, form: number, dtype: "f64" | "f32") {
-  const ta = form & 1, tb = form & 2, bcast = form & 4;
-  const g = trace(
-    { a: { shape: ta ? [k, m] : [m, k], dtype }, c: { shape: bcast ? [1, n] : tb ? [n, k] : [k, n], dtype } },
-    ({ a, c }) => {
-      const A = ta ? a.T : a;
-      const B = bcast ? c.broadcastTo([k, n]) : tb ? c.T : c;
-      return { out: A.matmul(B), bound: A.abs().matmul(B.abs()) };
-    },
-  );
+  const ta = form & 1,
+    tb = form & 2,
+    bcast = form & 4;
+  const g = trace({ a: { shape: ta ? [k, m] : [m, k], dtype }, c: { shape: bcast ? [1, n] : tb ? [n, k] : [k, n], dtype } }, ({ a, c }) => {
+    const A = ta ? a.T : a;
+    const B = bcast ? c.broadcastTo([k, n]) : tb ? c.T : c;
+    return { out: A.matmul(B), bound: A.abs().matmul(B.abs()) };
+  });
   return g;
 }
 
@@ -55,31 +54,40 @@ describe("native float64 products", { skip }, () => {
         const x = { a: randomTensor(rand, g.inputs[0].shape), c: randomTensor(rand, g.inputs[1].shape) };
         const exe = compile(g);
         assert.match(exe.source, /native kernel/);
-        const got = exe.run(x).out, want = evaluate(g, x).out;
+        const got = exe.run(x).out,
+          want = evaluate(g, x).out;
         assert.deepEqual(Array.from(got.data), Array.from(want.data), `${m}x${k} @ ${k}x${n} (form ${form})`);
       }),
       runs(120),
     );
   });
   test("the notebook's products (50x3072 @ 3072x100, x.T @ da, da @ W.T) equal evaluate and the WebAssembly kernel bit for bit", () => {
-    const cases: [number, number, number, number][] = [[50, 3072, 100, 0], [3072, 50, 100, 1], [50, 100, 100, 2]];
+    const cases: [number, number, number, number][] = [
+      [50, 3072, 100, 0],
+      [3072, 50, 100, 1],
+      [50, 100, 100, 2],
+    ];
     for (const [m, k, n, form] of cases) {
       const g = product(m, k, n, form, "f64");
       const rand = seededRandom(m + k + n);
       const x = { a: randomTensor(rand, g.inputs[0].shape), c: randomTensor(rand, g.inputs[1].shape) };
-      const got = compile(g).run(x).out, off = compile(g, { native: false }).run(x).out, want = evaluate(g, x).out;
+      const got = compile(g).run(x).out,
+        off = compile(g, { native: false }).run(x).out,
+        want = evaluate(g, x).out;
       assert.deepEqual(Array.from(got.data), Array.from(want.data));
       assert.deepEqual(Array.from(off.data), Array.from(want.data));
     }
   });
   test("signed zeros, infinities and NaN go through as the interpreter's sums (0 + -0 = +0; inf - inf = NaN)", () => {
     const g = product(3, 4, 17, 0, "f64");
-    const a = randomTensor(seededRandom(3), [3, 4]), c = randomTensor(seededRandom(4), [4, 17]);
+    const a = randomTensor(seededRandom(3), [3, 4]),
+      c = randomTensor(seededRandom(4), [4, 17]);
     a.data.set([-0, -0, -0, -0], 0);
     a.data[4] = Infinity;
     c.data[5 * 1] = -Infinity;
     c.data[17 + 2] = NaN;
-    const got = compile(g).run({ a, c }).out.data, want = evaluate(g, { a, c }).out.data;
+    const got = compile(g).run({ a, c }).out.data,
+      want = evaluate(g, { a, c }).out.data;
     for (let i = 0; i < want.length; i++) assert.ok(Object.is(got[i], want[i]), `[${i}]: ${got[i]} vs ${want[i]}`);
   });
 });
@@ -91,8 +99,10 @@ describe("a training iteration", { skip }, () => {
       const x = rs.randn(12, 300) as Float64Array;
       const X = new Tensor(dtype === "f32" ? Float32Array.from(x) : x, [12, 300]);
       const y = rs.randint(10, undefined, [12]);
-      const make = (native: boolean) => new FullyConnectedNet([40, 30], { inputDim: 300, normalization: "batchnorm", weightScale: 5e-2, seed: 3, dtype, native });
-      const on = make(true).loss(X, y), off = make(false).loss(X, y);
+      const make = (native: boolean) =>
+        new FullyConnectedNet([40, 30], { inputDim: 300, normalization: "batchnorm", weightScale: 5e-2, seed: 3, dtype, native });
+      const on = make(true).loss(X, y),
+        off = make(false).loss(X, y);
       assert.equal(on.loss, off.loss, dtype);
       for (const k of Object.keys(off.grads)) assert.deepEqual(Array.from(on.grads[k].data), Array.from(off.grads[k].data), `${dtype} ${k}`);
     }
@@ -105,7 +115,10 @@ describe("a training iteration", { skip }, () => {
  * batch's first axis only (a partial broadcast: its batch axes do not collapse, so it is copied).
  */
 function batched(batch: number[], m: number, k: number, n: number, form: number, dtype: "f64" | "f32") {
-  const ta = form & 1, tb = form & 2, bcastB = form & 4, partA = form & 8 && batch.length === 2;
+  const ta = form & 1,
+    tb = form & 2,
+    bcastB = form & 4,
+    partA = form & 8 && batch.length === 2;
   const aBatch = partA ? [1, batch[1]] : batch;
   const g = trace(
     { a: { shape: [...aBatch, ...(ta ? [k, m] : [m, k])], dtype }, c: { shape: [...(bcastB ? [] : batch), ...(tb ? [n, k] : [k, n])], dtype } },
@@ -122,7 +135,12 @@ function batched(batch: number[], m: number, k: number, n: number, form: number,
 
 describe("native batched products", { skip }, () => {
   test("for all batch shapes and strided operands (transposed, broadcast), float64 equals evaluate bit for bit; float32 goes native under the plain product's rule, within the summation bound", () => {
-    const shapes = fc.tuple(fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 2 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 30 }));
+    const shapes = fc.tuple(
+      fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 2 }),
+      fc.integer({ min: 1, max: 20 }),
+      fc.integer({ min: 0, max: 60 }),
+      fc.integer({ min: 1, max: 30 }),
+    );
     fc.assert(
       fc.property(shapes, fc.integer({ min: 0, max: 15 }), arbSeed(), ([batch, m, k, n], form, seed) => {
         for (const dtype of ["f64", "f32"] as const) {
@@ -132,7 +150,9 @@ describe("native batched products", { skip }, () => {
           const exe = compile(g);
           const fast = dtype === "f64" || (n >= 8 && m * k * n >= 16384);
           assert.equal(/batched matmul \S+: native kernel/.test(exe.source), fast, exe.source);
-          const got = exe.run(x), off = compile(g, { native: false }).run(x), want = evaluate(g, x);
+          const got = exe.run(x),
+            off = compile(g, { native: false }).run(x),
+            want = evaluate(g, x);
           const what = `${dtype} [${batch}] ${m}x${k} @ ${k}x${n} (form ${form})`;
           // with the addon off, the reference kernel over gathered operands: the interpreter's bits
           assert.deepEqual(Array.from(off.out.data), Array.from(want.out.data), what);
@@ -173,7 +193,9 @@ describe("native float32 products", { skip }, () => {
         const exe = compile(g);
         // below the WebAssembly threshold both run the interpreter's JavaScript rounding
         assert.equal(/native kernel/.test(exe.source), m * k * n >= 16384, exe.source);
-        const got = exe.run(x), wasm = compile(g, { native: false }).run(x).out, want = evaluate(g, x);
+        const got = exe.run(x),
+          wasm = compile(g, { native: false }).run(x).out,
+          want = evaluate(g, x);
         assert.deepEqual(Array.from(got.out.data), Array.from(wasm.data), `${m}x${k} @ ${k}x${n} (form ${form})`);
         for (let i = 0; i < got.out.size; i++) {
           const tol = (k + 2) * 2 ** -23 * want.bound.data[i] + 1e-30;
@@ -196,20 +218,33 @@ describe("native float32 products", { skip }, () => {
 describe("two threads", { skip }, () => {
   test("a product split with the addon's helper thread (rows, or columns when C has few rows) equals the one-thread product bit for bit, f64 and f32", () => {
     for (const dtype of ["f64", "f32"] as const) {
-      for (const [m, k, n, form] of [[50, 3072, 100, 0], [3072, 50, 100, 1], [4, 5000, 70, 2], [7, 300, 20, 3]] as const) {
+      for (const [m, k, n, form] of [
+        [50, 3072, 100, 0],
+        [3072, 50, 100, 1],
+        [4, 5000, 70, 2],
+        [7, 300, 20, 3],
+      ] as const) {
         const g = product(m, k, n, form, dtype);
         const rand = seededRandom(m * n + k);
         const x = { a: randomTensor(rand, g.inputs[0].shape, -1, 1, dtype), c: randomTensor(rand, g.inputs[1].shape, -1, 1, dtype) };
         // compile's threads option asks for a helper; the native kernels use their own
         const helper = { load: () => 0, start: () => 0, wait: () => {} };
-        const one = compile(g).run(x).out, two = compile(g, { threads: helper }).run(x).out;
+        const one = compile(g).run(x).out,
+          two = compile(g, { threads: helper }).run(x).out;
         assert.deepEqual(Array.from(two.data), Array.from(one.data), `${dtype} ${m}x${k} @ ${k}x${n}`);
       }
     }
     // directly, including shapes below compile's threshold
     const rand = seededRandom(2);
-    for (const [m, k, n] of [[8, 1, 1], [9, 33, 17], [1, 40, 100], [2, 7, 16], [3, 0, 40]]) {
-      const A = Float64Array.from({ length: m * k }, () => rand() - 0.5), B = Float64Array.from({ length: k * n }, () => rand() - 0.5);
+    for (const [m, k, n] of [
+      [8, 1, 1],
+      [9, 33, 17],
+      [1, 40, 100],
+      [2, 7, 16],
+      [3, 0, 40],
+    ]) {
+      const A = Float64Array.from({ length: m * k }, () => rand() - 0.5),
+        B = Float64Array.from({ length: k * n }, () => rand() - 0.5);
       const [c1, c2] = [new Float64Array(m * n), new Float64Array(m * n).fill(NaN)];
       nk!.gemm(nk!.plan(false, m, k, n, k, 1, n, 1, false, 1, 0, 0), A, B, c1);
       nk!.gemm(nk!.plan(false, m, k, n, k, 1, n, 1, true, 1, 0, 0), A, B, c2);
@@ -281,7 +316,11 @@ describe("turned off", () => {
       console.log(JSON.stringify({ status: nativeStatus(), native: /native kernel/.test(exe.source), same }));
     `;
     const dist = fileURLToPath(new URL("..", import.meta.url));
-    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: dist, env: { ...process.env, GRADC_NATIVE: "0" }, encoding: "utf8" });
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: dist,
+      env: { ...process.env, GRADC_NATIVE: "0" },
+      encoding: "utf8",
+    });
     const r = JSON.parse(out.trim().split("\n").pop()!);
     assert.deepEqual(r, { status: "turned off by GRADC_NATIVE=0", native: false, same: true });
   });

@@ -13,9 +13,12 @@ test("a net with reuseOutputs computes the same losses, gradients, running avera
   const rs = new RandomState(3);
   const X = tensor(rs.randn(8, 6), [8, 6]);
   const y = [0, 1, 2, 1, 0, 2, 2, 1];
-  const [fresh, reused] = [false, true].map((reuseOutputs) => new FullyConnectedNet([5, 4], { inputDim: 6, numClasses: 3, weightScale: 0.3, normalization: "batchnorm", seed: 2, reuseOutputs }));
+  const [fresh, reused] = [false, true].map(
+    (reuseOutputs) => new FullyConnectedNet([5, 4], { inputDim: 6, numClasses: 3, weightScale: 0.3, normalization: "batchnorm", seed: 2, reuseOutputs }),
+  );
   for (let step = 0; step < 3; step++) {
-    const a = fresh.loss(X, y), b = reused.loss(X, y);
+    const a = fresh.loss(X, y),
+      b = reused.loss(X, y);
     assert.equal(b.loss, a.loss, `step ${step}: loss`);
     for (const k of Object.keys(a.grads)) assert.deepEqual(Array.from(b.grads[k].data), Array.from(a.grads[k].data), `step ${step}: d${k}`);
     // a plain gradient step on both, so the next step sees new parameters

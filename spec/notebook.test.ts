@@ -14,7 +14,10 @@ import { batchnorm } from "../ops/composites.js";
 import { evalNumericalGradientArray, relError } from "../compile/check/numeric.js";
 import { columnStats } from "../nn/batchnorm-reference.js";
 
-const N = 200, D1 = 50, D2 = 60, D3 = 3;
+const N = 200,
+  D1 = 50,
+  D2 = 60,
+  D3 = 3;
 
 /** a = relu(X W1) W2, as the notebook builds it. */
 const twoLayer = trace({ X: [N, D1], W1: [D1, D2], W2: [D2, D3] }, ({ X, W1, W2 }) => X.matmul(W1).relu().matmul(W2));
@@ -24,20 +27,27 @@ const bnTrain = trace({ a: [N, D3], gamma: [D3], beta: [D3], rm: [D3], rv: [D3] 
   const r = batchnorm(a, gamma, beta, { runningMean: rm, runningVar: rv });
   return { out: r.out, rm: r.runningMean!, rv: r.runningVar! };
 });
-const bnTest = trace({ a: [N, D3], gamma: [D3], beta: [D3], rm: [D3], rv: [D3] }, ({ a, gamma, beta, rm, rv }) =>
-  batchnorm(a, gamma, beta, { mode: "test", runningMean: rm, runningVar: rv }).out,
+const bnTest = trace(
+  { a: [N, D3], gamma: [D3], beta: [D3], rm: [D3], rv: [D3] },
+  ({ a, gamma, beta, rm, rv }) => batchnorm(a, gamma, beta, { mode: "test", runningMean: rm, runningVar: rv }).out,
 );
 
 /** Equal to every digit numpy printed (precision 8). */
 function printed(actual: number[], expected: number[], what: string) {
-  assert.deepEqual(actual.map((v) => Number(v.toFixed(8))), expected, `${what}: ${actual.join(", ")}`);
+  assert.deepEqual(
+    actual.map((v) => Number(v.toFixed(8))),
+    expected,
+    `${what}: ${actual.join(", ")}`,
+  );
 }
 
 const randn = (rs: RandomState, ...dims: number[]) => tensor(rs.randn(...dims) as Float64Array, dims);
 
 test("np.random.seed(231): before batch normalization, the notebook's means and stds", () => {
   const rs = new RandomState(231);
-  const X = randn(rs, N, D1), W1 = randn(rs, D1, D2), W2 = randn(rs, D2, D3);
+  const X = randn(rs, N, D1),
+    W1 = randn(rs, D1, D2),
+    W2 = randn(rs, D2, D3);
   const a = evaluate(twoLayer, { X, W1, W2 }).out;
   const { means, stds } = columnStats(a);
   printed(means, [-2.3814598, -13.18038246, 1.91780462], "means");
@@ -52,9 +62,12 @@ test("np.random.seed(231): before batch normalization, the notebook's means and 
 
 test("np.random.seed(231): the test-time check after 50 training passes, to every printed digit", () => {
   const rs = new RandomState(231);
-  const W1 = randn(rs, D1, D2), W2 = randn(rs, D2, D3);
-  const gamma = tensor([1, 1, 1]), beta = tensor([0, 0, 0]);
-  let rm = tensor([0, 0, 0]), rv = tensor([0, 0, 0]);
+  const W1 = randn(rs, D1, D2),
+    W2 = randn(rs, D2, D3);
+  const gamma = tensor([1, 1, 1]),
+    beta = tensor([0, 0, 0]);
+  let rm = tensor([0, 0, 0]),
+    rv = tensor([0, 0, 0]);
   for (let t = 0; t < 50; t++) {
     const a = evaluate(twoLayer, { X: randn(rs, N, D1), W1, W2 }).out;
     ({ rm, rv } = evaluate(bnTrain, { a, gamma, beta, rm, rv }));
@@ -67,9 +80,15 @@ test("np.random.seed(231): the test-time check after 50 training passes, to ever
 
 test("np.random.seed(231): gradient check at N=4, D=5 gives the notebook's orders of error", () => {
   const rs = new RandomState(231);
-  const n = 4, d = 5;
-  const x = tensor((rs.randn(n, d) as Float64Array).map((v) => 5 * v + 12), [n, d]);
-  const gamma = randn(rs, d), beta = randn(rs, d), dout = randn(rs, n, d);
+  const n = 4,
+    d = 5;
+  const x = tensor(
+    (rs.randn(n, d) as Float64Array).map((v) => 5 * v + 12),
+    [n, d],
+  );
+  const gamma = randn(rs, d),
+    beta = randn(rs, d),
+    dout = randn(rs, n, d);
   const fwd = trace({ x: [n, d], gamma: [d], beta: [d] }, ({ x, gamma, beta }) => batchnorm(x, gamma, beta).out);
   const f = (inputs: Record<string, Tensor>) => evaluate(fwd, inputs).out;
   const num = {
@@ -80,7 +99,7 @@ test("np.random.seed(231): gradient check at N=4, D=5 gives the notebook's order
   const { forward, backward } = vjp(fwd, { of: "out" });
   const res = evaluate(forward, { x, gamma, beta });
   const bwd = optimize(backward);
-  const inputs = Object.fromEntries(bwd.inputNames.map((k) => [k, k === "dout" ? dout : res[k] ?? { x, gamma, beta }[k]!]));
+  const inputs = Object.fromEntries(bwd.inputNames.map((k) => [k, k === "dout" ? dout : (res[k] ?? { x, gamma, beta }[k]!)]));
   const got = evaluate(bwd, inputs);
   const err = { dx: relError(num.dx, got.dx), dgamma: relError(num.dgamma, got.dgamma), dbeta: relError(num.dbeta, got.dbeta) };
   // the notebook prints dx 1.7e-09, dgamma 7.4e-13, dbeta 2.9e-12

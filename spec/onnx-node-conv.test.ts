@@ -26,8 +26,10 @@ const CUBIC = "cubic interpolation: gradc's interpolate has nearest and linear m
 const ANTIALIAS = "antialiased downsampling (a wider filter than linear's hat): not in gradc's interpolate";
 const CROP = "tf_crop_and_resize (a region of interest and an extrapolation value): not in gradc's interpolate";
 const ASPECT = "keep_aspect_ratio_policy: the output size is derived from the aspect ratio, gradc takes sizes or scales as given";
-const ALIGN_SCALE = "align_corners with a scale whose product with the size is not an integer: ONNX maps by (in - 1) / (in * scale - 1) with the unrounded in * scale (2.4 here), PyTorch and gradc by (in - 1) / (out - 1)";
-const PYTORCH_ONE = "pytorch_half_pixel with an output axis of size 1: ONNX reads source position 0 there; PyTorch 1.13's interpolate (checked: 3.1667, 8.5, 13.8333 for this case) and gradc read the half-pixel position (1.5)";
+const ALIGN_SCALE =
+  "align_corners with a scale whose product with the size is not an integer: ONNX maps by (in - 1) / (in * scale - 1) with the unrounded in * scale (2.4 here), PyTorch and gradc by (in - 1) / (out - 1)";
+const PYTORCH_ONE =
+  "pytorch_half_pixel with an output axis of size 1: ONNX reads source position 0 there; PyTorch 1.13's interpolate (checked: 3.1667, 8.5, 13.8333 for this case) and gradc read the half-pixel position (1.5)";
 const SYMMETRIC = "half_pixel_symmetric coordinates (centred on the input): gradc's linear uses half_pixel";
 
 /** The cases gradc cannot write, and why (also in docs/ops.md, "ONNX's node tests"). */
@@ -81,10 +83,15 @@ function padding(c: OnnxNodeCase, x: Tensor, kernel: number[], stride: number[],
 function transposePadding(c: OnnxNodeCase, x: Tensor, w: Tensor): { padding: [number, number][]; outputPadding: number[] } {
   const rank = x.shape.length - 2;
   const kernel = w.shape.slice(2);
-  const stride = ints(c.attrs.strides, rank, 1), dilation = ints(c.attrs.dilations, rank, 1);
+  const stride = ints(c.attrs.strides, rank, 1),
+    dilation = ints(c.attrs.dilations, rank, 1);
   const outputPadding = ints(c.attrs.output_padding, rank, 0).slice();
   const mode = c.attrs.auto_pad as string | undefined;
-  const target = Array.isArray(c.attrs.output_shape) ? (c.attrs.output_shape as number[]) : mode?.startsWith("SAME") ? x.shape.slice(2).map((i, t) => i * stride[t]) : null;
+  const target = Array.isArray(c.attrs.output_shape)
+    ? (c.attrs.output_shape as number[])
+    : mode?.startsWith("SAME")
+      ? x.shape.slice(2).map((i, t) => i * stride[t])
+      : null;
   if (!target) {
     const p = ints(c.attrs.pads, 2 * rank, 0);
     return { padding: kernel.map((_, t) => [p[t], p[rank + t]]), outputPadding };
@@ -103,7 +110,8 @@ function transposePadding(c: OnnxNodeCase, x: Tensor, w: Tensor): { padding: [nu
 /** Pool options from MaxPool's and AveragePool's attributes. */
 function poolOptions(c: OnnxNodeCase, x: Tensor) {
   const kernel = c.attrs.kernel_shape as number[];
-  const stride = ints(c.attrs.strides, kernel.length, 1), dilation = ints(c.attrs.dilations, kernel.length, 1);
+  const stride = ints(c.attrs.strides, kernel.length, 1),
+    dilation = ints(c.attrs.dilations, kernel.length, 1);
   return { kernel, stride, dilation, padding: padding(c, x, kernel, stride, dilation), ceilMode: c.attrs.ceil_mode === 1 || c.attrs.ceil_mode === true };
 }
 
@@ -124,10 +132,15 @@ function resizeOptions(c: OnnxNodeCase): Parameters<typeof interpolate>[1] | str
   const axes = (c.attrs.axes as number[] | undefined) ?? x.shape.map((_, d) => d);
   const given = c.inputs[c.inputs.length - 1];
   const full = x.shape.map((s, d) => (axes.includes(d) ? given.data[axes.indexOf(d)] : c.inputTypes.at(-1)!.startsWith("int") ? s : 1));
-  if (full[0] !== (c.inputTypes.at(-1)!.startsWith("int") ? x.shape[0] : 1) || full[1] !== (c.inputTypes.at(-1)!.startsWith("int") ? x.shape[1] : 1)) return "resizing the batch or channel axes";
+  if (full[0] !== (c.inputTypes.at(-1)!.startsWith("int") ? x.shape[0] : 1) || full[1] !== (c.inputTypes.at(-1)!.startsWith("int") ? x.shape[1] : 1))
+    return "resizing the batch or channel axes";
   const spatial = full.slice(2, rank);
-  const coordinates = ({ asymmetric: "asymmetric", half_pixel: "halfPixel", pytorch_half_pixel: "halfPixel", align_corners: "alignCorners" } as const)[coords as "asymmetric"];
-  const rounding = ({ floor: "floor", ceil: "ceil", round_prefer_floor: "roundPreferFloor", round_prefer_ceil: "roundPreferCeil" } as const)[((c.attrs.nearest_mode as string) ?? "round_prefer_floor") as "floor"];
+  const coordinates = ({ asymmetric: "asymmetric", half_pixel: "halfPixel", pytorch_half_pixel: "halfPixel", align_corners: "alignCorners" } as const)[
+    coords as "asymmetric"
+  ];
+  const rounding = ({ floor: "floor", ceil: "ceil", round_prefer_floor: "roundPreferFloor", round_prefer_ceil: "roundPreferCeil" } as const)[
+    ((c.attrs.nearest_mode as string) ?? "round_prefer_floor") as "floor"
+  ];
   const how = { mode: mode as "nearest" | "linear", coordinates, ...(mode === "nearest" ? { rounding } : {}) };
   return c.inputTypes.at(-1)!.startsWith("int") ? { ...how, size: spatial } : { ...how, scale: spatial };
 }
@@ -139,12 +152,21 @@ function asGradc(c: OnnxNodeCase, xs: Node[]): Node[] | string {
   switch (c.op) {
     case "Conv": {
       const kernel = c.inputs[1].shape.slice(2);
-      const stride = ints(c.attrs.strides, rank, 1), dilation = ints(c.attrs.dilations, rank, 1);
+      const stride = ints(c.attrs.strides, rank, 1),
+        dilation = ints(c.attrs.dilations, rank, 1);
       return [conv(xs[0], xs[1], { stride, dilation, groups: (c.attrs.group as number) ?? 1, padding: padding(c, x, kernel, stride, dilation) })];
     }
     case "ConvTranspose": {
       const { padding: p, outputPadding } = transposePadding(c, x, c.inputs[1]);
-      return [convTranspose(xs[0], xs[1], { stride: ints(c.attrs.strides, rank, 1), dilation: ints(c.attrs.dilations, rank, 1), groups: (c.attrs.group as number) ?? 1, padding: p, outputPadding })];
+      return [
+        convTranspose(xs[0], xs[1], {
+          stride: ints(c.attrs.strides, rank, 1),
+          dilation: ints(c.attrs.dilations, rank, 1),
+          groups: (c.attrs.group as number) ?? 1,
+          padding: p,
+          outputPadding,
+        }),
+      ];
     }
     case "MaxPool": {
       const o = poolOptions(c, x);
@@ -210,9 +232,13 @@ test("ONNX's node tests for Conv, ConvTranspose, MaxPool, AveragePool and Resize
     const feed = Object.fromEntries(operands.map((t, i) => [`x${i}`, t]));
     // float32: ONNX's generators sum in other orders (numpy), so a few float32 ulps of the value
     const tolerance = ROUNDED.has(c.name) ? 1e-3 : 1e-6;
-    for (const [how, got] of [["evaluate", evaluate(g, feed)], ["compiled", compile(g).run(feed)]] as const) {
+    for (const [how, got] of [
+      ["evaluate", evaluate(g, feed)],
+      ["compiled", compile(g).run(feed)],
+    ] as const) {
       agree(got.y0.data, got.y0.shape, c.outputs[0], `${c.name} (${how})`, tolerance);
-      if (outs.length === 2) agree(onnxIndices(got.y1, c.inputs[0], c.attrs.storage_order as number), got.y1.shape, c.outputs[1], `${c.name} indices (${how})`, 0);
+      if (outs.length === 2)
+        agree(onnxIndices(got.y1, c.inputs[0], c.attrs.storage_order as number), got.y1.shape, c.outputs[1], `${c.name} indices (${how})`, 0);
     }
     ran.push(c.name);
   }

@@ -48,7 +48,10 @@ function gradientError(def: OpDef, s: OpSample, rand: () => number): number {
     const got = analytic[`d${name}`];
     if (!wrt.includes(k)) {
       // declared without a gradient: the derived gradient must be exactly zero
-      assert.ok(got.data.every((v) => v === 0), `${describeSample(def, s)}: d${name} should be zero, got ${got}`);
+      assert.ok(
+        got.data.every((v) => v === 0),
+        `${describeSample(def, s)}: d${name} should be zero, got ${got}`,
+      );
       return;
     }
     const f = (x: Tensor) => evaluate(g, { ...feed, [name]: x }).out;
@@ -63,7 +66,9 @@ function gradientError(def: OpDef, s: OpSample, rand: () => number): number {
 function sample(def: OpDef, seed: number): OpSample {
   const sampler = def.sample?.bind(def);
   if (!sampler) {
-    assert.fail(`op "${def.name}" has no sampler: give its OpDef a \`sample(rand)\` returning valid random inputs (see OpSample in core/registry.ts); ops/samples.ts has the common ones`);
+    assert.fail(
+      `op "${def.name}" has no sampler: give its OpDef a \`sample(rand)\` returning valid random inputs (see OpSample in core/registry.ts); ops/samples.ts has the common ones`,
+    );
   }
   return sampler(seededRandom(seed));
 }
@@ -72,7 +77,11 @@ describe("every op in the registry", () => {
   for (const def of ops) {
     test(`${def.name}: knows how to draw valid inputs`, () => {
       const s = sample(def, 1);
-      assert.equal(s.inputs.length, def.arity < 0 ? s.inputs.length : def.arity, `${def.name}: the sampler gave ${s.inputs.length} inputs for arity ${def.arity}`);
+      assert.equal(
+        s.inputs.length,
+        def.arity < 0 ? s.inputs.length : def.arity,
+        `${def.name}: the sampler gave ${s.inputs.length} inputs for arity ${def.arity}`,
+      );
     });
 
     if (def.vjp) {
@@ -131,18 +140,23 @@ describe("every op in the registry", () => {
       test(`${def.name}: the wrong number of inputs is a GradcError naming the op`, () => {
         const x = input("x", [2, 3]);
         const wrong = Array.from({ length: def.arity + 1 }, () => x);
-        assert.throws(() => apply(def.name, wrong, {}), (e: unknown) => e instanceof GradcError && e.message.startsWith(`${def.name}:`) && e.message.includes("[2,3]"));
+        assert.throws(
+          () => apply(def.name, wrong, {}),
+          (e: unknown) => e instanceof GradcError && e.message.startsWith(`${def.name}:`) && e.message.includes("[2,3]"),
+        );
       });
     }
   }
 });
 
-const throwsNaming = (op: string, ...parts: string[]) => (e: unknown): boolean => {
-  assert.ok(e instanceof GradcError, `expected a GradcError, got ${String(e)}`);
-  assert.ok(e.message.startsWith(`${op}:`), `message should start with the op: ${e.message}`);
-  for (const p of parts) assert.ok(e.message.includes(p), `message should mention ${p}: ${e.message}`);
-  return true;
-};
+const throwsNaming =
+  (op: string, ...parts: string[]) =>
+  (e: unknown): boolean => {
+    assert.ok(e instanceof GradcError, `expected a GradcError, got ${String(e)}`);
+    assert.ok(e.message.startsWith(`${op}:`), `message should start with the op: ${e.message}`);
+    for (const p of parts) assert.ok(e.message.includes(p), `message should mention ${p}: ${e.message}`);
+    return true;
+  };
 
 describe("shape rules reject bad input", () => {
   const x = input("x", [2, 3]);

@@ -25,22 +25,33 @@ import { evaluatePrecise, normwiseError } from "./support/precise.js";
  * canonical form computes x - mean(x) as (3x - sum(x)) / 3, where 3x rounds); the one-pass forms
  * this test exists to refuse were 1e3..1e15 times worse.
  */
-const FACTOR = 32, ULPS = 16;
+const FACTOR = 32,
+  ULPS = 16;
 const unit = (dtype: DType) => (dtype === "f32" ? 2 ** -24 : 2 ** -53);
 const within = (naive: number, optimized: number, dtype: DType) => optimized <= FACTOR * naive + ULPS * unit(dtype);
 
 const f64Data: DataShape[] = [
-  { scale: 1e-150, ratio: 0 }, { scale: 1, ratio: 0 }, { scale: 1e150, ratio: 0 }, { scale: 1e100, ratio: 1e3 },
-  { scale: 1, ratio: 1e6 }, { scale: 1, ratio: 1e8 }, { scale: 1, ratio: 1e3, constantChannel: true },
+  { scale: 1e-150, ratio: 0 },
+  { scale: 1, ratio: 0 },
+  { scale: 1e150, ratio: 0 },
+  { scale: 1e100, ratio: 1e3 },
+  { scale: 1, ratio: 1e6 },
+  { scale: 1, ratio: 1e8 },
+  { scale: 1, ratio: 1e3, constantChannel: true },
 ];
 const f32Data: DataShape[] = [
-  { scale: 1e-15, ratio: 0 }, { scale: 1, ratio: 0 }, { scale: 1e15, ratio: 0 },
-  { scale: 1, ratio: 1e3 }, { scale: 1, ratio: 1e6 }, { scale: 1, ratio: 1e3, constantChannel: true },
+  { scale: 1e-15, ratio: 0 },
+  { scale: 1, ratio: 0 },
+  { scale: 1e15, ratio: 0 },
+  { scale: 1, ratio: 1e3 },
+  { scale: 1, ratio: 1e6 },
+  { scale: 1, ratio: 1e3, constantChannel: true },
 ];
 
 function worstOf(runs: Record<string, ErrorPair>[]): Record<string, ErrorPair> {
   const out: Record<string, ErrorPair> = {};
-  for (const r of runs) for (const [k, e] of Object.entries(r)) out[k] = { naive: Math.max(out[k]?.naive ?? 0, e.naive), optimized: Math.max(out[k]?.optimized ?? 0, e.optimized) };
+  for (const r of runs)
+    for (const [k, e] of Object.entries(r)) out[k] = { naive: Math.max(out[k]?.naive ?? 0, e.naive), optimized: Math.max(out[k]?.optimized ?? 0, e.optimized) };
   return out;
 }
 
@@ -49,14 +60,19 @@ const shapeFor = (name: string, n: number) => zoo[name].shape.map((s, i) => (i =
 
 for (const name of Object.keys(zoo)) {
   test(`${name}: optimize(grad) is as accurate as grad at every scale, offset and dtype (bound ${FACTOR}x + ${ULPS} ulps)`, () => {
-    for (const [dtype, rows] of [["f64", f64Data], ["f32", f32Data]] as const) {
+    for (const [dtype, rows] of [
+      ["f64", f64Data],
+      ["f32", f32Data],
+    ] as const) {
       for (const data of rows) {
         for (const n of [1, 2, 16]) {
           // the worst over three draws: one draw's error is noisy when few values cancel
           const errors = worstOf([1, 2, 3].map((seed) => zooGradientErrors(name, shapeFor(name, n), dtype, data, seed)));
           for (const [k, e] of Object.entries(errors)) {
-            assert.ok(within(e.naive, e.optimized, dtype),
-              `${name} n=${n} ${dtype} scale ${data.scale} ratio ${data.ratio}${data.constantChannel ? " constant channel" : ""} ${k}: derived ${e.naive}, optimized ${e.optimized}`);
+            assert.ok(
+              within(e.naive, e.optimized, dtype),
+              `${name} n=${n} ${dtype} scale ${data.scale} ratio ${data.ratio}${data.constantChannel ? " constant channel" : ""} ${k}: derived ${e.naive}, optimized ${e.optimized}`,
+            );
           }
         }
       }
@@ -66,11 +82,19 @@ for (const name of Object.keys(zoo)) {
 
 test("batchnorm: no one-pass sums (mean/std 1e6, float32) and no std^3 (scale 1e150, float64; 1e15, float32)", () => {
   // before: dx 2.4e-2 vs 9.4e-3 derived, dgamma 0.29 vs 0.085; dx 0.12 at both large scales
-  const cases: [DType, DataShape][] = [["f32", { scale: 1, ratio: 1e6 }], ["f64", { scale: 1e150, ratio: 0 }], ["f32", { scale: 1e15, ratio: 0 }]];
+  const cases: [DType, DataShape][] = [
+    ["f32", { scale: 1, ratio: 1e6 }],
+    ["f64", { scale: 1e150, ratio: 0 }],
+    ["f32", { scale: 1e15, ratio: 0 }],
+  ];
   for (const [dtype, data] of cases) {
     for (let seed = 1; seed <= 3; seed++) {
       const e = zooGradientErrors("batchnorm", [64, 4], dtype, data, seed);
-      for (const k of ["dx", "dgamma"]) assert.ok(e[k].optimized <= 1.5 * e[k].naive + 4 * unit(dtype), `${dtype} ${JSON.stringify(data)} seed ${seed} ${k}: ${e[k].naive} -> ${e[k].optimized}`);
+      for (const k of ["dx", "dgamma"])
+        assert.ok(
+          e[k].optimized <= 1.5 * e[k].naive + 4 * unit(dtype),
+          `${dtype} ${JSON.stringify(data)} seed ${seed} ${k}: ${e[k].naive} -> ${e[k].optimized}`,
+        );
     }
   }
 });
@@ -86,9 +110,11 @@ test("for all random graphs (float64, values up to 1e3 apart): optimize(g) is as
     fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), (seed) => {
       const c = randomCase(seed);
       const want = evaluatePrecise(c.graph, c.inputs);
-      const naive = evaluate(c.graph, c.inputs), fast = evaluate(optimize(c.graph), c.inputs);
+      const naive = evaluate(c.graph, c.inputs),
+        fast = evaluate(optimize(c.graph), c.inputs);
       for (const k of Object.keys(want)) {
-        const en = normwiseError(naive[k].data, want[k]), eo = normwiseError(fast[k].data, want[k]);
+        const en = normwiseError(naive[k].data, want[k]),
+          eo = normwiseError(fast[k].data, want[k]);
         assert.ok(within(en, eo, "f64"), `seed ${seed} ${k}: derived ${en}, optimized ${eo}\n${c.graph}`);
       }
     }),
@@ -108,7 +134,13 @@ const saturating: Record<string, (x: Node) => Node> = {
   sigmoid: (x) => b.sigmoid(x),
   "tanh^2": (x) => x.tanh().square(),
   "1 + tanh": (x) => x.tanh().add(1),
-  "gelu (tanh form)": (x) => x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI)).tanh().add(1).mul(0.5),
+  "gelu (tanh form)": (x) =>
+    x
+      .add(x.mul(x).mul(x).mul(0.044715))
+      .mul(Math.sqrt(2 / Math.PI))
+      .tanh()
+      .add(1)
+      .mul(0.5),
 };
 const products: Record<string, (x: Node, f: Node) => Node> = {
   "x f(x)": (x, f) => x.mul(f),
@@ -118,11 +150,15 @@ const products: Record<string, (x: Node, f: Node) => Node> = {
 };
 
 test("for all products of a value and a saturating function at large arguments: optimize(grad) is as accurate as grad", () => {
-  const names = Object.keys(saturating), forms = Object.keys(products);
+  const names = Object.keys(saturating),
+    forms = Object.keys(products);
   fc.assert(
     fc.property(
-      fc.constantFrom(...names), fc.constantFrom(...forms), fc.constantFrom<DType>("f32", "f64"),
-      fc.integer({ min: 0, max: 16 }), fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 4, maxLength: 4 }),
+      fc.constantFrom(...names),
+      fc.constantFrom(...forms),
+      fc.constantFrom<DType>("f32", "f64"),
+      fc.integer({ min: 0, max: 16 }),
+      fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 4, maxLength: 4 }),
       (fname, form, dtype, power, unit01) => {
         const scale = 10 ** (dtype === "f32" ? Math.min(power, 9) : power);
         const g = (dt: DType) => grad(trace({ x: [4] }, ({ x }) => products[form](x, saturating[fname](x)).sum(), { dtype: dt }));

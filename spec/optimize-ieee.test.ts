@@ -16,7 +16,8 @@ const same = (a: readonly number[], b: readonly number[]) => a.length === b.leng
 
 /** evaluate(optimize(g)) and evaluate(g) agree exactly on the given inputs. */
 function sameValues(g: Graph, inputs: Record<string, Tensor>): void {
-  const want = evaluate(g, inputs), got = evaluate(optimize(g), inputs);
+  const want = evaluate(g, inputs),
+    got = evaluate(optimize(g), inputs);
   for (const k of Object.keys(want)) {
     const [a, b] = [[...got[k].data], [...want[k].data]];
     assert.ok(same(a, b), `output ${k}: optimized [${a}], evaluate [${b}]\n${optimize(g)}`);
@@ -37,10 +38,14 @@ test("emit: the softmax's gradient and x*y/y - x optimize instead of throwing", 
   });
   const g = grad(sm, { of: "out" });
   const inputs = { x: t([0.5, -1, 2]), dout: t([1, -0.5, 0.25]) };
-  const want = evaluate(g, inputs).dx, got = evaluate(optimize(g), inputs).dx;
+  const want = evaluate(g, inputs).dx,
+    got = evaluate(optimize(g), inputs).dx;
   got.data.forEach((v, i) => assert.ok(Math.abs(v - want.data[i]) < 1e-15, `dx[${i}] ${v} vs ${want.data[i]}`));
   // x*y/y - x is 0 where y != 0 and NaN where y = 0: not folded to 0
-  sameValues(trace({ x: [3], y: [3] }, ({ x, y }) => x.mul(y).div(y).sub(x)), { x: t([1, 2, 3]), y: t([2, 0, -1]) });
+  sameValues(
+    trace({ x: [3], y: [3] }, ({ x, y }) => x.mul(y).div(y).sub(x)),
+    { x: t([1, 2, 3]), y: t([2, 0, -1]) },
+  );
 });
 
 test("x + Infinity stays x + Infinity (1/Infinity = 0 is no exact reciprocal)", () => {
@@ -50,7 +55,10 @@ test("x + Infinity stays x + Infinity (1/Infinity = 0 is no exact reciprocal)", 
 });
 
 test("x * Infinity is not 0", () => {
-  sameValues(trace({ x: [3] }, ({ x }) => x.mul(Infinity)), { x: t([1, -2, 0]) });
+  sameValues(
+    trace({ x: [3] }, ({ x }) => x.mul(Infinity)),
+    { x: t([1, -2, 0]) },
+  );
 });
 
 test("mean over an empty axis is NaN, as evaluate computes it, not 0", () => {
@@ -70,7 +78,8 @@ test("constants with infinities and NaN fold to what evaluate computes", () => {
   for (const [name, g] of cases) {
     const x = g.inputs[0];
     const inputs = { x: new Tensor(new Float64Array(x.size).fill(1.5), x.shape) };
-    const want = evaluate(g, inputs).out, got = evaluate(optimize(g), inputs).out;
+    const want = evaluate(g, inputs).out,
+      got = evaluate(optimize(g), inputs).out;
     assert.ok(same([...got.data], [...want.data]), `${name}: optimized [${got.data}], evaluate [${want.data}]\n${optimize(g)}`);
   }
 });

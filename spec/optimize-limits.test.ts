@@ -15,11 +15,12 @@ import { grad, vjp } from "../compile/autodiff/reverse.js";
 import { zooGraph } from "../ops/zoo.js";
 import { optimize } from "../compile/optimize/optimize.js";
 
-const chain = (k: number, f: (h: Node, x: Node) => Node, x = "x") => trace({ [x]: [8] }, (v) => {
-  let h = v[x];
-  for (let i = 0; i < k; i++) h = f(h, v[x]);
-  return b.sum(h);
-});
+const chain = (k: number, f: (h: Node, x: Node) => Node, x = "x") =>
+  trace({ [x]: [8] }, (v) => {
+    let h = v[x];
+    for (let i = 0; i < k; i++) h = f(h, v[x]);
+    return b.sum(h);
+  });
 
 /** Nodes a call creates (hash-consing returns known ones without a new id). */
 function built<T>(f: () => T): [T, number] {
@@ -40,7 +41,10 @@ test("a time limit below what the graph needs returns the best graph so far, sto
 });
 
 test("chains whose canonical form would blow up (h*h, 0.5 h^2: exponents 2^k) optimize to a fixpoint", () => {
-  for (const [k, f] of [[25, (h: Node) => b.mul(h, h)], [40, (h: Node) => b.mul(b.square(h), 0.5)]] as const) {
+  for (const [k, f] of [
+    [25, (h: Node) => b.mul(h, h)],
+    [40, (h: Node) => b.mul(b.square(h), 0.5)],
+  ] as const) {
     const r = optimize(grad(chain(k, f)), { trace: true, timeLimitMs: 60_000 });
     assert.equal(r.stop, "saturated", `${k} steps`);
   }
@@ -78,7 +82,10 @@ test("a traced step's graph, built when read, is the previous graph with its sub
     const before = k ? own[k - 1].graph : own[k].base;
     assert.notDeepEqual(Object.values(own[k].graph.outputs), Object.values(before.outputs), `step ${k + 1} (${own[k].rule}) changes the outputs`);
     const had = new Set(before.nodes());
-    assert.deepEqual(own[k].produced, own[k].graph.nodes().filter((n) => !had.has(n)));
+    assert.deepEqual(
+      own[k].produced,
+      own[k].graph.nodes().filter((n) => !had.has(n)),
+    );
   }
   assert.deepEqual(r.steps[r.steps.length - 1].graph.outputs, r.graph.outputs);
 });

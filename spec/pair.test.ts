@@ -24,12 +24,21 @@ const softmax = trace({ x: [4, 3] }, ({ x }) => {
 function checkPair(g: Graph, pair: { forward: Graph; backward: Graph }, seed: number): void {
   const rand = seededRandom(seed);
   const labels = labelInputs(g); // class labels must be integers in range (checked when the graph runs)
-  const label = (x: Node, c: number) => new Tensor(Float64Array.from({ length: x.size }, () => Math.floor(c * rand())), x.shape);
-  const inputs: Record<string, Tensor> = Object.fromEntries(g.inputs.map((x) => [x.name, labels.has(x) ? label(x, labels.get(x)!) : randomTensor(rand, [...x.shape])]));
+  const label = (x: Node, c: number) =>
+    new Tensor(
+      Float64Array.from({ length: x.size }, () => Math.floor(c * rand())),
+      x.shape,
+    );
+  const inputs: Record<string, Tensor> = Object.fromEntries(
+    g.inputs.map((x) => [x.name, labels.has(x) ? label(x, labels.get(x)!) : randomTensor(rand, [...x.shape])]),
+  );
   const out = g.output("out");
   const dout = randomTensor(rand, [...out.shape]);
   const fwd = evaluate(pair.forward, inputs);
-  assert.ok(relError(fwd.out, evaluate(g, inputs).out) <= 1e-12, `the forward still computes out: relative error ${relError(fwd.out, evaluate(g, inputs).out)}`);
+  assert.ok(
+    relError(fwd.out, evaluate(g, inputs).out) <= 1e-12,
+    `the forward still computes out: relative error ${relError(fwd.out, evaluate(g, inputs).out)}`,
+  );
   const known: Record<string, Tensor> = { ...inputs, ...fwd, dout };
   const got = evaluate(pair.backward, Object.fromEntries(pair.backward.inputNames.map((k) => [k, known[k]])));
   // grad seeds a scalar output (a loss) with 1, so it takes no dout: scale its result instead
@@ -44,7 +53,10 @@ function checkPair(g: Graph, pair: { forward: Graph; backward: Graph }, seed: nu
 
 test("softmax: the optimized backward no longer reads the argmax mask, so the forward stops computing it", () => {
   const v = vjp(softmax);
-  assert.ok(v.residuals.some((r) => r.startsWith("equal_")), v.residuals.join(", "));
+  assert.ok(
+    v.residuals.some((r) => r.startsWith("equal_")),
+    v.residuals.join(", "),
+  );
   const o = optimize(v);
   assert.ok(!o.residuals.some((r) => r.startsWith("equal_")), o.residuals.join(", "));
   assert.ok(o.dropped.length > 0);
@@ -52,7 +64,11 @@ test("softmax: the optimized backward no longer reads the argmax mask, so the fo
   for (const r of o.dropped) {
     assert.ok(!o.forward.outputNames.includes(r) && !o.backward.inputNames.includes(r), r);
   }
-  assert.deepEqual(o.backward.inputNames.filter((x) => !o.residuals.includes(x)), ["dout"], "the cotangent stays an input");
+  assert.deepEqual(
+    o.backward.inputNames.filter((x) => !o.residuals.includes(x)),
+    ["dout"],
+    "the cotangent stays an input",
+  );
   checkPair(softmax, o, 3);
 });
 

@@ -20,7 +20,20 @@ import { optimize } from "../compile/optimize/optimize.js";
 import { compile } from "../compile/codegen/compile.js";
 import { logSoftmax, softmax } from "../ops/softmax.js";
 import { tfjsCases, type PortedCase } from "./support/ported-cases.js";
-import { clampShapes, compatibleShapes, concatBaseShapes, domains, dotGeneralSpecs, dotShapes, laxGradOps, powValueTests, reduceMaxSpecs, sliceSpecs, specialValues, type Domain } from "./support/ported-jax.js";
+import {
+  clampShapes,
+  compatibleShapes,
+  concatBaseShapes,
+  domains,
+  dotGeneralSpecs,
+  dotShapes,
+  laxGradOps,
+  powValueTests,
+  reduceMaxSpecs,
+  sliceSpecs,
+  specialValues,
+  type Domain,
+} from "./support/ported-jax.js";
 import { einsum } from "../ops/einsum.js";
 import { randomTensor, seededRandom } from "../compile/check/numeric.js";
 import { checkGradients } from "./support/graph-checks.js";
@@ -103,7 +116,8 @@ const builders = b as unknown as Record<string, (...xs: Node[]) => Node>;
 describe("gradients ported from JAX's tests/lax_autodiff_test.py", () => {
   for (const spec of laxGradOps) {
     const shapeSets = compatibleShapes.flatMap((group) =>
-      spec.nargs === 1 ? group.map((s) => [s]) : group.flatMap((s, i) => group.slice(i).map((t) => [s, t])));
+      spec.nargs === 1 ? group.map((s) => [s]) : group.flatMap((s, i) => group.slice(i).map((t) => [s, t])),
+    );
     test(`testOpGrad ${spec.jax} (${spec.op}), rng ${spec.domain}, shapes ${shapeSets.map((ss) => ss.map(shapeText).join("+")).join(" ")}`, () => {
       shapeSets.forEach((shapes, k) => {
         const rand = seededRandom(k * 101 + spec.op.length);
@@ -143,7 +157,11 @@ describe("gradients ported from JAX's tests/lax_autodiff_test.py", () => {
       const rhs = rs.map((_, i) => letters[ls.length + i]);
       lc.forEach((a, i) => (rhs[rc[i]] = lhs[a]));
       lb.forEach((a, i) => (rhs[rb[i]] = lhs[a]));
-      const out = [...lb.map((a) => lhs[a]), ...lhs.filter((_, i) => !lc.includes(i) && !lb.includes(i)), ...rhs.filter((_, i) => !rc.includes(i) && !rb.includes(i))];
+      const out = [
+        ...lb.map((a) => lhs[a]),
+        ...lhs.filter((_, i) => !lc.includes(i) && !lb.includes(i)),
+        ...rhs.filter((_, i) => !rc.includes(i) && !rb.includes(i)),
+      ];
       const spec = `${lhs.join("")},${rhs.join("")}->${out.join("")}`;
       const g = trace({ l: ls, r: rs }, ({ l, r }) => einsum(spec, l, r));
       const rand = seededRandom(k);
@@ -151,11 +169,13 @@ describe("gradients ported from JAX's tests/lax_autodiff_test.py", () => {
     });
   });
   test("testDotGrad: lax.dot of (2) or (3,2) with (2) or (2,4), as matmul", () => {
-    dotShapes.lhs.forEach((ls, i) => dotShapes.rhs.forEach((rs, j) => {
-      const g = trace({ l: ls, r: rs }, ({ l, r }) => b.matmul(l, r));
-      const rand = seededRandom(i * 2 + j);
-      checkBoth(g, { l: point(rand, ls, "default"), r: point(rand, rs, "default") }, i);
-    }));
+    dotShapes.lhs.forEach((ls, i) =>
+      dotShapes.rhs.forEach((rs, j) => {
+        const g = trace({ l: ls, r: rs }, ({ l, r }) => b.matmul(l, r));
+        const rand = seededRandom(i * 2 + j);
+        checkBoth(g, { l: point(rand, ls, "default"), r: point(rand, rs, "default") }, i);
+      }),
+    );
   });
   test(`testReduceGrad (lax.max, distinct values): ${reduceMaxSpecs.map(([s, d]) => `${shapeText(s)} over ${shapeText(d)}`).join(", ")}`, () => {
     reduceMaxSpecs.forEach(([shape, dims], k) => {
@@ -163,15 +183,35 @@ describe("gradients ported from JAX's tests/lax_autodiff_test.py", () => {
       const rand = seededRandom(k);
       const order = Array.from({ length: n }, (_, i) => i).sort(() => rand() - 0.5);
       const g = trace({ x: shape }, ({ x }) => b.max(x, dims));
-      checkBoth(g, { x: tensor(order.map((v) => v - n / 2), shape) }, k);
+      checkBoth(
+        g,
+        {
+          x: tensor(
+            order.map((v) => v - n / 2),
+            shape,
+          ),
+        },
+        k,
+      );
     });
   });
   test("testClampGrad: lax.clamp(min, x, max) with x, x - 10, x + 10 in each place, shapes () and (2,3), as clip(x, lo, hi)", () => {
     clampShapes.forEach((shape, k) => {
       const rand = seededRandom(k);
       const x = point(rand, shape, "default");
-      const low = new Tensor(x.data.map((v) => v - 10), shape), high = new Tensor(x.data.map((v) => v + 10), shape);
-      for (const [lo, v, hi] of [[x, low, high], [low, x, high], [low, high, x]]) {
+      const low = new Tensor(
+          x.data.map((v) => v - 10),
+          shape,
+        ),
+        high = new Tensor(
+          x.data.map((v) => v + 10),
+          shape,
+        );
+      for (const [lo, v, hi] of [
+        [x, low, high],
+        [low, x, high],
+        [low, high, x],
+      ]) {
         const g = trace({ lo: shape, v: shape, hi: shape }, (xs) => b.clip(xs.v, xs.lo, xs.hi));
         checkBoth(g, { lo, v, hi }, k);
       }
@@ -180,7 +220,10 @@ describe("gradients ported from JAX's tests/lax_autodiff_test.py", () => {
   test("testPowSecondDerivative: the Hessian of pow at (4, 0) is ((0, 1/4), (1/4, log(4)^2)), interpreted and compiled", () => {
     const { x, y, hessian } = powValueTests.secondDerivative;
     const first = grad(trace({ x: [], y: [] }, ({ x, y }) => b.pow(x, y)));
-    for (const [row, of] of [[0, "dx"], [1, "dy"]] as const) {
+    for (const [row, of] of [
+      [0, "dx"],
+      [1, "dy"],
+    ] as const) {
       const second = grad(first, { of });
       for (const out of [evaluate(second, { x, y }), compile(second).run({ x, y })]) {
         close(out.dx, [hessian[row][0]], `d/dx ${of}`);

@@ -33,7 +33,10 @@ test("one rule() for gradc's tables and users': a rule without a law shows its p
   assert.equal(plain.law, "log(exp(x)) = (rewritten by log-of-exp)");
   assert.equal(plain.group, "user");
   assert.throws(() => rule("log-of-exp", P.log(P.exp(x)), ({ x }) => x, { group: "magic" as never }), /group must be one of/);
-  assert.throws(() => P.exq(x), (e: unknown) => e instanceof GradcError && /P\.exq: no op named "exq" is registered \(did you mean "exp"\?\)/.test(e.message));
+  assert.throws(
+    () => P.exq(x),
+    (e: unknown) => e instanceof GradcError && /P\.exq: no op named "exq" is registered \(did you mean "exp"\?\)/.test(e.message),
+  );
   assert.throws(() => rule("bad", { op: "nosuchop", args: [] }, () => null), /names op "nosuchop", which is not registered/);
   assert.ok("exp" in P && !("exq" in P));
 });
@@ -44,7 +47,10 @@ test("batchnorm's traced derivation: every step changes the outputs, has text be
   assert.ok(steps.length > 5);
   let prev = backward;
   for (const s of steps) {
-    assert.ok(Object.keys(prev.outputs).some((k) => prev.outputs[k] !== s.graph.outputs[k]), `${s.rule} changes an output`);
+    assert.ok(
+      Object.keys(prev.outputs).some((k) => prev.outputs[k] !== s.graph.outputs[k]),
+      `${s.rule} changes an output`,
+    );
     assert.ok(s.law && s.before && s.after && s.before !== s.after, `${s.rule}: ${s.before} -> ${s.after}`);
     prev = s.graph;
   }

@@ -56,7 +56,8 @@ test("rowwise stages with costly ops in several phases equal the interpreter bit
       const n = 1 + Math.floor(rand() * 9);
       const g = trace({ x: { shape: [n, n], dtype } }, ({ x }) => forms[k](x));
       const x = randomTensor(rand, [n, n], -3, 3, dtype);
-      const got = compile(g).run({ x }).out, want = evaluate(g, { x }).out;
+      const got = compile(g).run({ x }).out,
+        want = evaluate(g, { x }).out;
       assert.deepEqual(Array.from(got.data), Array.from(want.data), compile(g).source);
     }),
     runs(200),
@@ -73,7 +74,8 @@ test("row-wise stages run four rows per iteration (their own accumulators, the r
       const pair = optimize(vjp(zooGraph(name, shape, dtype)));
       for (const g of [pair.forward, pair.backward]) {
         const feed = Object.fromEntries(g.inputs.map((x) => [x.name, randomTensor(rand, x.shape, 0.5, 2, dtype)]));
-        const got = compile(g).run(feed), want = evaluate(g, feed);
+        const got = compile(g).run(feed),
+          want = evaluate(g, feed);
         for (const k of g.outputNames) assert.deepEqual(Array.from(got[k].data), Array.from(want[k].data), `${name} ${shape} ${k}\n${compile(g).source}`);
       }
     }),

@@ -27,11 +27,27 @@ const ulps = (got: number, want: number) => (got === want ? 0 : Math.abs(got - w
 
 /** erf(x) from mpmath 1.3 (mp.dps = 40), rounded to float64. */
 const ERF_REF: [number, number][] = [
-  [1e-300, 1.1283791670955126e-300], [1e-8, 1.1283791670955126e-8], [0.001, 0.0011283787909692365], [0.1, 0.1124629160182849],
-  [0.5, 0.5204998778130465], [0.9, 0.7969082124228322], [0.99, 0.8385080695553698], [1, 0.8427007929497149],
-  [1.3, 0.9340079449406524], [1.75, 0.9866716712191824], [1.999, 0.9953015566513705], [2, 0.9953222650189527],
-  [2.5, 0.999593047982555], [3, 0.9999779095030014], [3.49, 0.9999992009745795], [3.5, 0.9999992569016276],
-  [4, 0.9999999845827421], [4.5, 0.9999999998033839], [5, 0.9999999999984626], [5.5, 0.9999999999999927], [5.99, 1],
+  [1e-300, 1.1283791670955126e-300],
+  [1e-8, 1.1283791670955126e-8],
+  [0.001, 0.0011283787909692365],
+  [0.1, 0.1124629160182849],
+  [0.5, 0.5204998778130465],
+  [0.9, 0.7969082124228322],
+  [0.99, 0.8385080695553698],
+  [1, 0.8427007929497149],
+  [1.3, 0.9340079449406524],
+  [1.75, 0.9866716712191824],
+  [1.999, 0.9953015566513705],
+  [2, 0.9953222650189527],
+  [2.5, 0.999593047982555],
+  [3, 0.9999779095030014],
+  [3.49, 0.9999992009745795],
+  [3.5, 0.9999992569016276],
+  [4, 0.9999999845827421],
+  [4.5, 0.9999999998033839],
+  [5, 0.9999999999984626],
+  [5.5, 0.9999999999999927],
+  [5.99, 1],
 ];
 
 const apply1 = (f: (x: Node) => Node, xs: number[], dtype: DType = "f64") => {
@@ -60,8 +76,12 @@ describe("erf", () => {
     const exact = [-0.0040496940948902835, -0.15865525393145705, -0.15426876936299344, 0.1853734266566858, 0.8413447460685429, 2.4844758366855597];
     const tanhForm = [-0.003637392081773019, -0.1588080093917233, -0.15428599017485609, 0.18537092354275925, 0.8411919906082767, 2.484915733910001];
     // 1 + erf(x / sqrt 2) cancels for negative x (as in PyTorch's formula): relative 1e-13 at -3
-    apply1(gelu, xs).out.forEach((v, i) => assert.ok(Math.abs(v - exact[i]) <= 1e-13 * Math.abs(exact[i]) + 1e-16, `gelu(${xs[i]}) = ${v}, mpmath ${exact[i]}`));
-    apply1(geluTanh, xs).out.forEach((v, i) => assert.ok(Math.abs(v - tanhForm[i]) <= 1e-13 * Math.abs(tanhForm[i]) + 1e-16, `geluTanh(${xs[i]}) = ${v}, mpmath ${tanhForm[i]}`));
+    apply1(gelu, xs).out.forEach((v, i) =>
+      assert.ok(Math.abs(v - exact[i]) <= 1e-13 * Math.abs(exact[i]) + 1e-16, `gelu(${xs[i]}) = ${v}, mpmath ${exact[i]}`),
+    );
+    apply1(geluTanh, xs).out.forEach((v, i) =>
+      assert.ok(Math.abs(v - tanhForm[i]) <= 1e-13 * Math.abs(tanhForm[i]) + 1e-16, `geluTanh(${xs[i]}) = ${v}, mpmath ${tanhForm[i]}`),
+    );
     const rand = seededRandom(24);
     for (const f of [gelu, geluTanh]) {
       const g = trace({ x: [4, 5] }, ({ x }) => f(x).mul(x).sum());
@@ -91,8 +111,14 @@ describe("round: halves to even", () => {
 
 describe("trigonometric ops: fused and compiled equal to the interpreter", () => {
   const cases: [string, (x: Node) => Node, number, number][] = [
-    ["sin", b.sin, -10, 10], ["cos", b.cos, -10, 10], ["tan", b.tan, -1.5, 1.5], ["asin", b.asin, -1, 1],
-    ["acos", b.acos, -1, 1], ["atan", b.atan, -50, 50], ["erf", b.erf, -7, 7], ["round", b.round, -5, 5],
+    ["sin", b.sin, -10, 10],
+    ["cos", b.cos, -10, 10],
+    ["tan", b.tan, -1.5, 1.5],
+    ["asin", b.asin, -1, 1],
+    ["acos", b.acos, -1, 1],
+    ["atan", b.atan, -50, 50],
+    ["erf", b.erf, -7, 7],
+    ["round", b.round, -5, 5],
   ];
   for (const [name, f, lo, hi] of cases) {
     for (const dtype of ["f64", "f32"] as DType[]) {

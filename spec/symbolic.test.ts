@@ -42,7 +42,11 @@ test("for N in 2, 4, 50: the symbolic graph, its gradient and its optimized grad
     const concrete = grad(bn([n, 3]), { of: "out", withValue: true });
     const inputs = randomInputs(concrete, seeded(n));
     const want = evaluate(concrete, inputs);
-    for (const [what, got] of [["grad", evaluate(sym, inputs)], ["optimized", evaluate(symOpt, inputs)], ["compiled", exe.run(inputs)]] as const) {
+    for (const [what, got] of [
+      ["grad", evaluate(sym, inputs)],
+      ["optimized", evaluate(symOpt, inputs)],
+      ["compiled", exe.run(inputs)],
+    ] as const) {
       for (const k of Object.keys(want)) assert.ok(mismatch(got[k], want[k]) < 1e-12, `${what} ${k} at N=${n}`);
     }
   }
@@ -83,7 +87,10 @@ test("inputs that bind N differently: an error naming N, both inputs and both si
   const { backward } = vjp(bn(["N", 3]), { of: "out" });
   const inputs = randomInputs(vjp(bn([50, 3]), { of: "out" }).backward, seeded(1));
   inputs.dout = new Tensor(new Float64Array(49 * 3), [49, 3]);
-  assert.throws(() => evaluate(backward, inputs), /evaluate: symbol N bound to 50 by xhat \(axis 0\), 49 by xc \(axis 0\)|symbol N bound to 50 by .*, 49 by dout \(axis 0\)/);
+  assert.throws(
+    () => evaluate(backward, inputs),
+    /evaluate: symbol N bound to 50 by xhat \(axis 0\), 49 by xc \(axis 0\)|symbol N bound to 50 by .*, 49 by dout \(axis 0\)/,
+  );
   assert.throws(() => compile(optimize(backward)).run(inputs), /run: symbol N bound to 50 by .*, 49 by dout \(axis 0\)/);
 });
 
@@ -110,7 +117,11 @@ test("every zoo graph exported with a symbolic batch (forward, backward, optimiz
       for (const n of [2, 5]) {
         const concrete = exportedGraph(zoo[name].build([n, ...rest]), which);
         const inputs = randomInputs(concrete, seeded(n), 0.5, 2);
-        if (inputs.y) inputs.y = new Tensor(inputs.y.data.map((_, i) => i % rest[0]), inputs.y.shape);
+        if (inputs.y)
+          inputs.y = new Tensor(
+            inputs.y.data.map((_, i) => i % rest[0]),
+            inputs.y.shape,
+          );
         const want = evaluate(g, inputs);
         const got = await runOnOrt(g, inputs);
         for (const k of g.outputNames) assert.ok(mismatch(got[k], want[k]) < 1e-10, `${name} ${which} ${k} at N=${n}`);
@@ -125,7 +136,10 @@ test("the notebook net traces once: its training graph with a symbolic batch, sp
   assert.equal(optimize(specialize(g, { N: 8 })).toString(), optimize(net.graph("train", 8)).toString());
   for (const n of [8, 13]) {
     const inputs = randomInputs(net.graph("train", n), seeded(n), -1, 1);
-    inputs.y = new Tensor(Float64Array.from({ length: n }, (_, i) => i % 3), [n]);
+    inputs.y = new Tensor(
+      Float64Array.from({ length: n }, (_, i) => i % 3),
+      [n],
+    );
     inputs.runningVar1 = new Tensor(new Float64Array(6).fill(1), [6]);
     const want = evaluate(g, inputs);
     const got = await runOnOrt(g, inputs);

@@ -24,7 +24,8 @@ test("gradc train writes results, plots, parameters and a checkpoint; the same s
   const runs = ["a", "b"].map((k) => {
     const out = join(tmp, k);
     execFileSync(process.execPath, [cli, "train", join(examples, "mlp-mnist.mjs"), ...quick, "--out", out], { stdio: "pipe" });
-    for (const f of ["results.json", "loss.svg", "accuracy.svg", "index.html", "model.safetensors", "checkpoint.safetensors"]) assert.ok(existsSync(join(out, f)), f);
+    for (const f of ["results.json", "loss.svg", "accuracy.svg", "index.html", "model.safetensors", "checkpoint.safetensors"])
+      assert.ok(existsSync(join(out, f)), f);
     return JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
   });
   assert.equal(runs[0].lossHistory.length, 8);
@@ -52,19 +53,36 @@ test("gradc train: a bad --out, a batch larger than the data, another model's ch
 
 test("gradc train: an { inputs, fn } module with init, on a .safetensors data file with integer labels", () => {
   const mod = join(tmp, "softmax.mjs");
-  writeFileSync(mod, `import { ops, init } from "gradc";
+  writeFileSync(
+    mod,
+    `import { ops, init } from "gradc";
 export default { inputs: {}, init: (rng) => ({ W: init.normal(rng, [2, 2], { std: 0.1 }), b: init.zeros([2]) }),
-  fn: ({ X, y, W, b }) => ops.softmaxCrossEntropy(ops.affine(X, W, b), y), predict: (p, X) => ops.affine(X, p.W, p.b) };`);
+  fn: ({ X, y, W, b }) => ops.softmaxCrossEntropy(ops.affine(X, W, b), y), predict: (p, X) => ops.affine(X, p.W, p.b) };`,
+  );
   // two separable blobs: class = (x0 > 0)
   const n = 64;
-  const X = new Tensor(Float64Array.from({ length: 2 * n }, (_, i) => (i % 2 === 0 ? (Math.floor(i / 2) % 2 ? 1 : -1) * (1 + (i % 7) / 7) : (i % 5) / 5)), [n, 2]);
-  const y = new Tensor(Float64Array.from({ length: n }, (_, i) => i % 2), [n]);
+  const X = new Tensor(
+    Float64Array.from({ length: 2 * n }, (_, i) => (i % 2 === 0 ? (Math.floor(i / 2) % 2 ? 1 : -1) * (1 + (i % 7) / 7) : (i % 5) / 5)),
+    [n, 2],
+  );
+  const y = new Tensor(
+    Float64Array.from({ length: n }, (_, i) => i % 2),
+    [n],
+  );
   const data = join(tmp, "blobs.safetensors");
   saveSafetensors(data, { X_train: X, y_train: y, X_val: X, y_val: y });
   const r = train(mod, "--data", data, "--epochs", "20", "--batch", "16", "--lr", "0.1", "--optimizer", "nesterov", "--out", join(tmp, "e"));
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(readFileSync(join(tmp, "e", "results.json"), "utf8")).bestValAcc, 1);
   const bad = join(tmp, "bad.safetensors");
-  saveSafetensors(bad, { X_train: X, y_train: new Tensor(Float64Array.from({ length: n }, (_, i) => (i === 9 ? 2.5 : i % 2)), [n]), X_val: X, y_val: y });
+  saveSafetensors(bad, {
+    X_train: X,
+    y_train: new Tensor(
+      Float64Array.from({ length: n }, (_, i) => (i === 9 ? 2.5 : i % 2)),
+      [n],
+    ),
+    X_val: X,
+    y_val: y,
+  });
   assert.match(train(mod, "--data", bad, "--out", join(tmp, "f")).stderr, /training labels: label 2.5 at 9 is not an integer/);
 });

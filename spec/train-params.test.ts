@@ -48,7 +48,9 @@ test("initializers: the same seed draws the same values; Glorot and He have thei
 const rng = new RandomState(0);
 const params = { hidden: { W: init.normal(rng, [5, 4], { std: 0.5 }), b: init.normal(rng, [4]) }, out: { W: init.normal(rng, [4, 3]), b: init.zeros([3]) } };
 const model = (p: NodeTree, X: NodeTree) => {
-  const q = N(p), h = N(q.hidden), o = N(q.out);
+  const q = N(p),
+    h = N(q.hidden),
+    o = N(q.out);
   return affine(b.tanh(affine(X as never, h.W as never, h.b as never)), o.W as never, o.b as never);
 };
 const X = rng.randnTensor([6, 5]);
@@ -63,7 +65,10 @@ test("valueAndGrad: the loss and a tree of gradients that agree with central dif
   const { loss, grads } = f(params, { X, y });
   const g = grads as { hidden: { W: Tensor }; out: { b: Tensor } };
   assert.ok(loss > 0 && Number.isFinite(loss));
-  for (const [path, dw] of [["hidden.W", g.hidden.W], ["out.b", g.out.b]] as const) {
+  for (const [path, dw] of [
+    ["hidden.W", g.hidden.W],
+    ["out.b", g.out.b],
+  ] as const) {
     const w = flatten(params)[path];
     const numeric = evalNumericalGradientArray(() => tensor([f(params, { X, y }).loss]), w, tensor([1]));
     assert.ok(relError(dw, numeric) < 1e-6, `${path}: ${relError(dw, numeric)}`);
@@ -77,13 +82,19 @@ test("valueAndGrad: the loss and a tree of gradients that agree with central dif
 test("valueAndGrad: wrt picks parameters by path; shapes that do not fit name the parameter", () => {
   const f = valueAndGrad((p, i) => softmaxCrossEntropy(model(p, N(i).X), N(i).y as never), { wrt: ["out.b"] });
   assert.deepEqual(Object.keys(f(params, { X, y }).grads as object), ["out.b"]);
-  assert.throws(() => valueAndGrad((p, i) => softmaxCrossEntropy(model(p, N(i).X), N(i).y as never), { wrt: ["out.c"] })(params, { X, y }), /wrt "out.c" is not a parameter/);
+  assert.throws(
+    () => valueAndGrad((p, i) => softmaxCrossEntropy(model(p, N(i).X), N(i).y as never), { wrt: ["out.c"] })(params, { X, y }),
+    /wrt "out.c" is not a parameter/,
+  );
   const bad = { ...params, hidden: { W: init.zeros([7, 4]), b: params.hidden.b } };
   assert.throws(
     () => valueAndGrad((p, i) => softmaxCrossEntropy(model(p, N(i).X), N(i).y as never))(bad, { X, y }),
     (e: Error) => e instanceof GradcError && /hidden\.W f64\[7,4\]/.test(e.message) && /%hidden\.W/.test(e.message),
   );
-  assert.throws(() => checkTree(flatten(params), flatten(bad), "model.safetensors"), /model.safetensors: parameter "hidden.W" is f64\[7,4\], the model's is f64\[5,4\]/);
+  assert.throws(
+    () => checkTree(flatten(params), flatten(bad), "model.safetensors"),
+    /model.safetensors: parameter "hidden.W" is f64\[7,4\], the model's is f64\[5,4\]/,
+  );
 });
 
 test("jit: a forward function of trees, compiled once; argmax and accuracy read its scores", () => {
@@ -92,12 +103,21 @@ test("jit: a forward function of trees, compiled once; argmax and accuracy read 
   assert.deepEqual(scores.shape, [6, 3]);
   const pred = argmax(scores);
   assert.equal(accuracy(scores, pred), 1);
-  assert.deepEqual(argmax(tensor([[0.1, 2, 0.3], [5, 1, 5]])), Int32Array.from([1, 0]));
+  assert.deepEqual(
+    argmax(
+      tensor([
+        [0.1, 2, 0.3],
+        [5, 1, 5],
+      ]),
+    ),
+    Int32Array.from([1, 0]),
+  );
 });
 
 test("tree Adam updates in place with the notebook's Adam's bits (float64); the state is a tree of slots", () => {
   const rs = new RandomState(3);
-  const w = rs.randnTensor([50]), dw = rs.randnTensor([50]);
+  const w = rs.randnTensor([50]),
+    dw = rs.randnTensor([50]);
   const mine = { w: new Tensor(w.data.slice(), w.shape) };
   const opt = optim.adam({ lr: 1e-2 });
   const state = opt.init(mine);
@@ -114,7 +134,8 @@ test("tree Adam updates in place with the notebook's Adam's bits (float64); the 
 });
 
 test("SGD with momentum and Nesterov follow PyTorch's buffers; clipping bounds the global norm; schedules", () => {
-  const w = { a: tensor([1, -2]) }, g = { a: tensor([0.5, 1]) };
+  const w = { a: tensor([1, -2]) },
+    g = { a: tensor([0.5, 1]) };
   const opt = optim.sgd({ lr: 0.1, momentum: 0.9, nesterov: true });
   const s = opt.init(w);
   opt.update(w, g, s); // buf = g; w -= lr (g + 0.9 g)
@@ -122,7 +143,8 @@ test("SGD with momentum and Nesterov follow PyTorch's buffers; clipping bounds t
   const step = 0.1 * (1.9 + 1 + 0.9 * 1.9);
   assert.ok(Math.abs(w.a.data[0] - (1 - 0.5 * step)) < 1e-12 && Math.abs(w.a.data[1] - (-2 - step)) < 1e-12);
 
-  const big = { a: tensor([30, 40]) }, p = { a: tensor([0, 0]) };
+  const big = { a: tensor([30, 40]) },
+    p = { a: tensor([0, 0]) };
   const clipped = optim.sgd({ lr: 1, clipNorm: 5 });
   clipped.update(p, big, clipped.init(p));
   assert.ok(Math.abs(Math.hypot(p.a.data[0], p.a.data[1]) - 5) < 1e-5);
@@ -140,8 +162,15 @@ test("SGD with momentum and Nesterov follow PyTorch's buffers; clipping bounds t
 });
 
 test("ArrayDataset: shuffled batches cover every example once; bad labels and small datasets fail before training", () => {
-  const X = new Tensor(Float64Array.from({ length: 20 }, (_, i) => i), [10, 2]);
-  const ds = new ArrayDataset(X, Int32Array.from({ length: 10 }, (_, i) => i % 3), { numClasses: 3 });
+  const X = new Tensor(
+    Float64Array.from({ length: 20 }, (_, i) => i),
+    [10, 2],
+  );
+  const ds = new ArrayDataset(
+    X,
+    Int32Array.from({ length: 10 }, (_, i) => i % 3),
+    { numClasses: 3 },
+  );
   const seen: number[] = [];
   for (const batch of ds.batches(3, { rng: new RandomState(0) })) {
     assert.deepEqual(batch.X.shape, [3, 2]);
@@ -163,5 +192,6 @@ test("the package exports its data modules: import('gradc/nn/data') and the load
   const sub = await import("gradc/nn/data" as string);
   assert.equal(typeof sub.loadCifar10, "function");
   const main = await import("gradc" as string);
-  for (const name of ["loadMnist", "loadCifar10", "ArrayDataset", "accuracy", "argmax", "scope", "valueAndGrad", "init", "optim"]) assert.ok(name in main, name);
+  for (const name of ["loadMnist", "loadCifar10", "ArrayDataset", "accuracy", "argmax", "scope", "valueAndGrad", "init", "optim"])
+    assert.ok(name in main, name);
 });

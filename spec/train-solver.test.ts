@@ -31,7 +31,10 @@ type P = { hidden: { W: Node; b: Node }; out: { W: Node; b: Node } };
 const mlp = (hidden = 32): ModelSpec => {
   const scores = (p: P, X: Node) => affine(affine(X.reshape([X.shape[0], 784]), p.hidden.W, p.hidden.b).relu(), p.out.W, p.out.b);
   return {
-    init: (rng) => ({ hidden: { W: init.heNormal(rng, [784, hidden]), b: init.zeros([hidden]) }, out: { W: init.glorotUniform(rng, [hidden, 10]), b: init.zeros([10]) } }),
+    init: (rng) => ({
+      hidden: { W: init.heNormal(rng, [784, hidden]), b: init.zeros([hidden]) },
+      out: { W: init.glorotUniform(rng, [hidden, 10]), b: init.zeros([10]) },
+    }),
     loss: (p, { X, y }) => softmaxCrossEntropy(scores(p as unknown as P, X), y),
     predict: (p, X) => scores(p as unknown as P, X),
   };
@@ -65,7 +68,15 @@ test("a run restored from a mid-epoch checkpoint ends with the same numbers as o
 });
 
 test("the notebook's net and Adam rule resume from an epoch's checkpoint to the same numbers", () => {
-  const opts = (log: string[]): SolverOptions => ({ ...quiet, updateRule: "adam", optimConfig: { learningRate: 1e-3 }, batchSize: 50, numEpochs: 2, seed: 3, onEpoch: (s) => s.epoch === 1 && saveCheckpoint(s, join(tmp, "epoch1.safetensors")) && log.push("saved") });
+  const opts = (log: string[]): SolverOptions => ({
+    ...quiet,
+    updateRule: "adam",
+    optimConfig: { learningRate: 1e-3 },
+    batchSize: 50,
+    numEpochs: 2,
+    seed: 3,
+    onEpoch: (s) => s.epoch === 1 && saveCheckpoint(s, join(tmp, "epoch1.safetensors")) && log.push("saved"),
+  });
   const whole = new Solver(new FullyConnectedNet([20], { inputDim: 784, seed: 0, normalization: "batchnorm" }), data, opts([])).train();
   const net = new FullyConnectedNet([20], { inputDim: 784, seed: 5, normalization: "batchnorm" });
   const resumed = new Solver(net, data, opts([]));
@@ -94,7 +105,16 @@ test("a NaN loss stops training with the epoch, the iteration and the first para
     },
   };
   const lines: string[] = [];
-  const solver = new Solver(model, data, { ...quiet, verbose: true, log: (l) => lines.push(l), progress: false, optimizer: optim.sgd({ lr: 5 }), batchSize: 100, numEpochs: 3, seed: 0 });
+  const solver = new Solver(model, data, {
+    ...quiet,
+    verbose: true,
+    log: (l) => lines.push(l),
+    progress: false,
+    optimizer: optim.sgd({ lr: 5 }),
+    batchSize: 100,
+    numEpochs: 3,
+    seed: 0,
+  });
   solver.train();
   assert.ok(solver.stopped, "stopped");
   assert.equal(solver.stopped!.parameter, "a");

@@ -18,13 +18,17 @@ import type { Node } from "../core/node.js";
 
 type P = Record<string, Record<string, Node>>;
 const loss = (p: NodeTree, i: NodeTree) => {
-  const { l1, l2 } = p as P, { X, y } = i as Record<string, Node>;
+  const { l1, l2 } = p as P,
+    { X, y } = i as Record<string, Node>;
   return softmaxCrossEntropy(affine(b.relu(affine(X, l1.W, l1.b)), l2.W, l2.b), y);
 };
 
 function setup(dtype: DType, seed = 0) {
   const rng = new RandomState(seed);
-  const params = { l1: { W: init.heNormal(rng, [12, 9], { dtype }), b: init.zeros([9], { dtype }) }, l2: { W: init.heNormal(rng, [9, 4], { dtype }), b: init.zeros([4], { dtype }) } };
+  const params = {
+    l1: { W: init.heNormal(rng, [12, 9], { dtype }), b: init.zeros([9], { dtype }) },
+    l2: { W: init.heNormal(rng, [9, 4], { dtype }), b: init.zeros([4], { dtype }) },
+  };
   const batches = [0, 1, 2, 3].map(() => {
     const X = init.normal(rng, [8, 12], { dtype });
     const y = Int32Array.from({ length: 8 }, () => rng.randint(0, 4, 1)[0]);
@@ -34,9 +38,11 @@ function setup(dtype: DType, seed = 0) {
 }
 
 const maxRel = (a: Tree, c: Tree) => {
-  const fa = flatten(a), fc = flatten(c);
+  const fa = flatten(a),
+    fc = flatten(c);
   let worst = 0;
-  for (const [k, t] of Object.entries(fa)) for (let i = 0; i < t.size; i++) worst = Math.max(worst, Math.abs(t.data[i] - fc[k].data[i]) / Math.max(1e-3, Math.abs(fc[k].data[i])));
+  for (const [k, t] of Object.entries(fa))
+    for (let i = 0; i < t.size; i++) worst = Math.max(worst, Math.abs(t.data[i] - fc[k].data[i]) / Math.max(1e-3, Math.abs(fc[k].data[i])));
   return worst;
 };
 
@@ -57,8 +63,10 @@ for (const dtype of ["f64", "f32"] as const) {
     for (const [name, make] of cases) {
       const { params, batches } = setup(dtype);
       const eager = cloneTree(params);
-      const o1 = make(), o2 = make();
-      const s1 = o1.init(params), s2 = o2.init(eager);
+      const o1 = make(),
+        o2 = make();
+      const s1 = o1.init(params),
+        s2 = o2.init(eager);
       const arrays = Object.values(flatten(params)).map((t) => t.data);
       const step = trainStep(loss, o1);
       const vg = valueAndGrad(loss);
@@ -71,7 +79,11 @@ for (const dtype of ["f64", "f32"] as const) {
       assert.ok(maxRel(params, eager) <= tol, `${name}: parameters differ by ${maxRel(params, eager)}`);
       for (const s of Object.keys(s2.slots)) assert.ok(maxRel(s1.slots[s], s2.slots[s]) <= tol, `${name}: slot ${s}`);
       assert.equal(s1.step, batches.length);
-      assert.deepEqual(Object.values(flatten(params)).map((t) => t.data), arrays, `${name}: updated in place`);
+      assert.deepEqual(
+        Object.values(flatten(params)).map((t) => t.data),
+        arrays,
+        `${name}: updated in place`,
+      );
     }
   });
 }
@@ -80,15 +92,22 @@ test("trainStep: one graph reads the parameters, slots and step scalars and writ
   const { params, batches } = setup("f64");
   const step = trainStep(loss, optim.adam({ lr: 1e-3 }));
   const g = step.graph(params, batches[0]);
-  for (const name of ["l1.W", "opt.m.l1.W", "opt.v.l2.b", "opt.lr", "opt.c1", "opt.c2", "X", "y"]) assert.ok(g.inputNames.includes(name), `${name} in ${g.inputNames.join(", ")}`);
-  assert.deepEqual(Object.keys(g.outputs).sort(), ["loss", ...["l1.W", "l1.b", "l2.W", "l2.b"].flatMap((k) => [`next.${k}`, `opt.m.${k}`, `opt.v.${k}`])].sort());
+  for (const name of ["l1.W", "opt.m.l1.W", "opt.v.l2.b", "opt.lr", "opt.c1", "opt.c2", "X", "y"])
+    assert.ok(g.inputNames.includes(name), `${name} in ${g.inputNames.join(", ")}`);
+  assert.deepEqual(
+    Object.keys(g.outputs).sort(),
+    ["loss", ...["l1.W", "l1.b", "l2.W", "l2.b"].flatMap((k) => [`next.${k}`, `opt.m.${k}`, `opt.v.${k}`])].sort(),
+  );
   assert.equal(step.executable(params, batches[0]), step.executable(params, batches[1]), "compiled once per signature");
 });
 
 test("trainStep: a state from another optimizer or of other shapes, and a name the state would take, are errors", () => {
   const { params, batches } = setup("f64");
   const step = trainStep(loss, optim.adam());
-  assert.throws(() => step(params, optim.sgd({ momentum: 0.9 }).init(params), batches[0]), (e: Error) => e instanceof GradcError && /no slot "m"/.test(e.message));
+  assert.throws(
+    () => step(params, optim.sgd({ momentum: 0.9 }).init(params), batches[0]),
+    (e: Error) => e instanceof GradcError && /no slot "m"/.test(e.message),
+  );
   const other = optim.adam().init({ l1: { W: new Tensor(new Float64Array(3), [3]), b: params.l1.b }, l2: params.l2 });
   assert.throws(() => step(params, other, batches[0]), /slot m has no f64\[12,9\] entry for parameter "l1.W"/);
   const clash = trainStep((p, i) => loss(p, i), optim.adam());

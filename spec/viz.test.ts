@@ -30,7 +30,10 @@ test("viewData: the node table and a graph's inputs and outputs give back its no
   const g = zooGraph("batchnorm", [6, 3]);
   const d = viewData(g, { backward: false });
   const shown = expand(table(d), d.forward);
-  assert.deepEqual(shown.nodes.map((n) => n.id), g.nodes().map((n) => n.id));
+  assert.deepEqual(
+    shown.nodes.map((n) => n.id),
+    g.nodes().map((n) => n.id),
+  );
   const names = numbering(g);
   for (const n of g.nodes()) assert.equal(shown.names.get(n.id), names.get(n));
   const sub = g.nodes().find((n) => n.op === "sub")!;
@@ -44,7 +47,10 @@ test("viewData of batchnorm: every step changes the graph and stores only its ou
   assert.ok(d.backward && d.optimized && d.steps.length > 5);
   const t = table(d);
   const shownBackward = expand(t, d.backward);
-  assert.ok(shownBackward.nodes.some((n) => n.from.startsWith("residual")), "residual inputs say which forward value they are");
+  assert.ok(
+    shownBackward.nodes.some((n) => n.from.startsWith("residual")),
+    "residual inputs say which forward value they are",
+  );
   assert.ok(shownBackward.nodes.some((n) => n.from.startsWith("the cotangent")));
   const graphs = new StepGraphs(t, d);
   let prev = JSON.stringify(d.backward.outputs);
@@ -64,7 +70,10 @@ test("viewData of batchnorm: every step changes the graph and stores only its ou
 test("the batchnorm derivation's proof sketch names sum(xhat) = 0 by the forward's definition of xhat, and the steps that cut sweeps", () => {
   const d = viewData(zooGraph("batchnorm", [200, 3]));
   const words = d.summary.map((s) => s.words);
-  assert.ok(words.some((w) => w.startsWith("sum(xhat) = 0, by the forward's definition xhat = xc / std")), words.join("\n"));
+  assert.ok(
+    words.some((w) => w.startsWith("sum(xhat) = 0, by the forward's definition xhat = xc / std")),
+    words.join("\n"),
+  );
   assert.ok(words.some((w) => /reduction depth \(sequential sweeps\) 2 → 1/.test(w)));
   assert.ok(d.summary.length <= 6, "a sketch, not the log");
   const zero = d.steps.find((s) => s.rule === "sum-of-residual")!;
@@ -82,7 +91,11 @@ test("kernel source names its parameters after the graph's inputs", () => {
 test("name scopes: composites record theirs, gradients are built in their node's scope, nets name layers", () => {
   const d = viewData(zooGraph("batchnorm", [8, 3]));
   const t = table(d);
-  assert.ok(expand(t, d.forward).nodes.filter((n) => n.op !== "input").every((n) => n.scope === "batchnorm"));
+  assert.ok(
+    expand(t, d.forward)
+      .nodes.filter((n) => n.op !== "input")
+      .every((n) => n.scope === "batchnorm"),
+  );
   assert.ok(expand(t, d.backward!).nodes.some((n) => n.scope === "batchnorm" && n.op === "sum"));
   const net = new FullyConnectedNet([5, 5], { inputDim: 6, numClasses: 3, normalization: "batchnorm", seed: 1 });
   const g = net.graph("train", 4);
@@ -118,22 +131,41 @@ test("layoutDag: edges point down, boxes in a layer do not overlap, 2,000 nodes 
 });
 
 test("layoutDag: a cycle (a folded scope holding a layer's forward and backward) is laid out with a back edge", () => {
-  const L = layoutDag({ sizes: [{ width: 10, height: 10 }, { width: 10, height: 10 }, { width: 10, height: 10 }], edges: [[0, 1], [1, 2], [2, 1]] });
+  const L = layoutDag({
+    sizes: [
+      { width: 10, height: 10 },
+      { width: 10, height: 10 },
+      { width: 10, height: 10 },
+    ],
+    edges: [
+      [0, 1],
+      [1, 2],
+      [2, 1],
+    ],
+  });
   assert.ok(L.nodes[1].layer > L.nodes[0].layer);
   assert.equal(L.edges.filter((e) => e.long).length, 1, "one edge goes back");
 });
 
 test("layoutCompound: clusters never overlap, every box sits inside its own clusters", () => {
-  const leaves = Array.from({ length: 60 }, (_, i) => ({ key: String(i), width: 40 + (i % 7) * 9, height: 30, path: i % 5 === 0 ? [] : [`k${i % 4}`, ...(i % 3 ? [] : ["inner"])] }));
+  const leaves = Array.from({ length: 60 }, (_, i) => ({
+    key: String(i),
+    width: 40 + (i % 7) * 9,
+    height: 30,
+    path: i % 5 === 0 ? [] : [`k${i % 4}`, ...(i % 3 ? [] : ["inner"])],
+  }));
   const edges = leaves.slice(1).map((l, i) => [String(i), l.key] as const);
   const lay = layoutCompound(leaves, edges, { labelWidth: () => 90 });
-  const inside = (a: { x: number; y: number; width: number; height: number }, b: typeof a) => a.x >= b.x - 1e-6 && a.y >= b.y - 1e-6 && a.x + a.width <= b.x + b.width + 1e-6 && a.y + a.height <= b.y + b.height + 1e-6;
-  const disjoint = (a: { x: number; y: number; width: number; height: number }, b: typeof a) => a.x + a.width <= b.x + 1e-6 || b.x + b.width <= a.x + 1e-6 || a.y + a.height <= b.y + 1e-6 || b.y + b.height <= a.y + 1e-6;
+  const inside = (a: { x: number; y: number; width: number; height: number }, b: typeof a) =>
+    a.x >= b.x - 1e-6 && a.y >= b.y - 1e-6 && a.x + a.width <= b.x + b.width + 1e-6 && a.y + a.height <= b.y + b.height + 1e-6;
+  const disjoint = (a: { x: number; y: number; width: number; height: number }, b: typeof a) =>
+    a.x + a.width <= b.x + 1e-6 || b.x + b.width <= a.x + 1e-6 || a.y + a.height <= b.y + 1e-6 || b.y + b.height <= a.y + 1e-6;
   const top = [...lay.clusters.values()].filter((c) => c.depth === 1);
   assert.equal(top.length, 4);
   for (let i = 0; i < top.length; i++) for (let j = i + 1; j < top.length; j++) assert.ok(disjoint(top[i], top[j]), "two clusters overlap");
   for (const l of leaves) {
-    for (let d = 1; d <= l.path.length; d++) assert.ok(inside(lay.leaves.get(l.key)!, lay.clusters.get(pathKey(l.path.slice(0, d)))!), `box ${l.key} outside ${l.path.slice(0, d)}`);
+    for (let d = 1; d <= l.path.length; d++)
+      assert.ok(inside(lay.leaves.get(l.key)!, lay.clusters.get(pathKey(l.path.slice(0, d)))!), `box ${l.key} outside ${l.path.slice(0, d)}`);
   }
   const boxes = [...lay.leaves.values()];
   for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) assert.ok(disjoint(boxes[i], boxes[j]), "two boxes overlap");
@@ -153,7 +185,19 @@ test("the page of a graph named with markup holds that markup only as escaped da
 });
 
 test("benchRecords reads bench/batchnorm.ts's rows and flat records", () => {
-  const rows = { rows: [{ id: "fused", label: "**fused**", dtype: "f64", cells: [{ N: 100, D: 500, ms: 0.1, ratio: 1 }, { N: 1024, D: 1024, skipped: "x" }] }] };
+  const rows = {
+    rows: [
+      {
+        id: "fused",
+        label: "**fused**",
+        dtype: "f64",
+        cells: [
+          { N: 100, D: 500, ms: 0.1, ratio: 1 },
+          { N: 1024, D: 1024, skipped: "x" },
+        ],
+      },
+    ],
+  };
   assert.deepEqual(benchRecords(rows), [{ impl: "fused", label: "fused", N: 100, D: 500, dtype: "f64", ms: 0.1, ratio: 1 }]);
   const flat = [{ impl: "naive", N: 4, D: 5, dtype: "f32", msPerCall: 2, ratioToFused: 20 }];
   assert.deepEqual(benchRecords(flat), [{ impl: "naive", label: "naive", N: 4, D: 5, dtype: "f32", ms: 2, ratio: 20 }]);
@@ -165,7 +209,10 @@ test("benchRecords reads bench/batchnorm.ts's rows and flat records", () => {
 
 test("renderSvg: well-formed standalone SVG with one box per node, labels as text", () => {
   const d = viewData(injected(), { kernels: false });
-  const svg = renderSvg([{ caption: "forward", graph: d.forward, nodes: d.nodes }, { caption: "optimized", graph: d.optimized!, nodes: d.nodes }]);
+  const svg = renderSvg([
+    { caption: "forward", graph: d.forward, nodes: d.nodes },
+    { caption: "optimized", graph: d.optimized!, nodes: d.nodes },
+  ]);
   const doc = new JSDOM(svg, { contentType: "image/svg+xml" }).window.document;
   assert.equal(doc.querySelector("parsererror"), null);
   assert.equal(doc.querySelectorAll("g.node").length, expand(table(d), d.forward).nodes.length + expand(table(d), d.optimized!).nodes.length);

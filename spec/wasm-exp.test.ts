@@ -24,12 +24,36 @@ const sameBits = (got: number, want: number) => Object.is(got, want) || (Number.
 describe("the exp kernel", { skip }, () => {
   test("for all x (the primary range, overflow and underflow, tiny, special values), the kernel's exp is Math.exp bit for bit", () => {
     const k = kernel!;
-    const specials = [0, -0, 1, -1, 2 ** -28, -(2 ** -28), 2 ** -29, 0.34657359027997264, 0.3465735902799727, 1.0397207708399179, 707.99, 708, -708, 709.78, 709.79, -745.13, -745.14, Infinity, -Infinity, NaN, 5e-324, -5e-324];
+    const specials = [
+      0,
+      -0,
+      1,
+      -1,
+      2 ** -28,
+      -(2 ** -28),
+      2 ** -29,
+      0.34657359027997264,
+      0.3465735902799727,
+      1.0397207708399179,
+      707.99,
+      708,
+      -708,
+      709.78,
+      709.79,
+      -745.13,
+      -745.14,
+      Infinity,
+      -Infinity,
+      NaN,
+      5e-324,
+      -5e-324,
+    ];
     const rand = seededRandom(7);
     const xs = [...specials];
     for (let i = 0; i < 200_000; i++) {
       const u = rand();
-      if (u < 0.4) xs.push(-30 * rand()); // softmax's arguments: x - max <= 0
+      if (u < 0.4)
+        xs.push(-30 * rand()); // softmax's arguments: x - max <= 0
       else if (u < 0.7) xs.push(1500 * (rand() - 0.5));
       else xs.push((rand() - 0.5) * 2 ** (-40 + 50 * rand()));
     }
@@ -37,7 +61,8 @@ describe("the exp kernel", { skip }, () => {
       const part = xs.slice(at, at + 4096);
       k.a.set(part);
       k.run(part.length);
-      for (let i = 0; i < part.length; i++) if (!sameBits(k.a[i], Math.exp(part[i]))) assert.fail(`exp(${part[i]}): kernel ${k.a[i]}, Math.exp ${Math.exp(part[i])}`);
+      for (let i = 0; i < part.length; i++)
+        if (!sameBits(k.a[i], Math.exp(part[i]))) assert.fail(`exp(${part[i]}): kernel ${k.a[i]}, Math.exp ${Math.exp(part[i])}`);
     }
   });
   test("an odd count computes only what it is given (the last vector's extra lane is scratch)", () => {
@@ -62,7 +87,8 @@ describe("row-wise stages with exp", { skip }, () => {
           assert.equal(/exp in WebAssembly SIMD/.test(exe.source), width >= 8, exe.source);
           const want = evaluate(g, x).y.data;
           for (const got of [exe.run(x).y.data, compile(g, { wasm: false }).run(x).y.data]) {
-            for (let i = 0; i < want.length; i++) if (!sameBits(got[i], want[i])) assert.fail(`${dtype} [${h},${rows},${width}] [${i}]: ${got[i]} vs ${want[i]}`);
+            for (let i = 0; i < want.length; i++)
+              if (!sameBits(got[i], want[i])) assert.fail(`${dtype} [${h},${rows},${width}] [${i}]: ${got[i]} vs ${want[i]}`);
           }
         }
       }),
@@ -77,7 +103,8 @@ describe("row-wise stages with exp", { skip }, () => {
     data[20] = NaN;
     const x = { x: randomTensor(seededRandom(1), [3, 9]) };
     x.x.data.set(data);
-    const got = compile(g).run(x).y.data, want = evaluate(g, x).y.data;
+    const got = compile(g).run(x).y.data,
+      want = evaluate(g, x).y.data;
     for (let i = 0; i < want.length; i++) assert.ok(sameBits(got[i], want[i]), `[${i}]: ${got[i]} vs ${want[i]}`);
   });
 });

@@ -42,19 +42,36 @@ describe("the records' SIMD lowerings", () => {
   });
   test("a user op brings its simd lowering on its record: checked, then its stages run in SIMD; a wrong one keeps them in JavaScript", () => {
     const clip01 = defineOp({
-      name: "clip01", arity: 1, scalar: (x) => Math.min(Math.max(x, 0), 1), expr: ([x]) => `Math.min(Math.max(${x}, 0), 1)`, vjp: "none",
+      name: "clip01",
+      arity: 1,
+      scalar: (x) => Math.min(Math.max(x, 0), 1),
+      expr: ([x]) => `Math.min(Math.max(${x}, 0), 1)`,
+      vjp: "none",
       simd: { f64: (e, [x]) => e.min(e.max(x, e.constant(0)), e.constant(1)) },
     });
-    const wrong = defineOp({ name: "clipWrong", arity: 1, scalar: (x) => Math.min(Math.max(x, 0), 1), expr: ([x]) => `Math.min(Math.max(${x}, 0), 1)`, vjp: "none", simd: { f64: (e, [x]) => e.max(x, e.constant(0)) } });
+    const wrong = defineOp({
+      name: "clipWrong",
+      arity: 1,
+      scalar: (x) => Math.min(Math.max(x, 0), 1),
+      expr: ([x]) => `Math.min(Math.max(${x}, 0), 1)`,
+      vjp: "none",
+      simd: { f64: (e, [x]) => e.max(x, e.constant(0)) },
+    });
     try {
       const x = randomTensor(seededRandom(5), [8, 64], -3, 3);
-      for (const [op, simdOk] of [[clip01, true], [wrong, false]] as const) {
+      for (const [op, simdOk] of [
+        [clip01, true],
+        [wrong, false],
+      ] as const) {
         const g = trace({ x: [8, 64] }, ({ x }) => ({ y: op(x) }));
         const exe = compile(g, { simdMin: 1 });
         assert.equal(/WebAssembly SIMD/.test(exe.source), simdOk, op.opName);
         assert.deepEqual([...exe.run({ x }).y.data], [...evaluate(g, { x }).y.data]);
       }
-      assert.throws(() => defineOp({ name: "badSimd", arity: 1, scalar: (x) => x, expr: ([x]) => x, vjp: "none", simd: { f16: () => 0 } as never }), /simd must be/);
+      assert.throws(
+        () => defineOp({ name: "badSimd", arity: 1, scalar: (x) => x, expr: ([x]) => x, vjp: "none", simd: { f16: () => 0 } as never }),
+        /simd must be/,
+      );
     } finally {
       removeOp("clip01");
       removeOp("clipWrong");
@@ -70,7 +87,8 @@ describe("float32 matrix products in WebAssembly", () => {
     const dims = fc.tuple(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 8, max: 70 }));
     fc.assert(
       fc.property(dims, fc.integer({ min: 0, max: 3 }), arbSeed(), ([m, k, n], form, seed) => {
-        const ta = form & 1, tb = form & 2;
+        const ta = form & 1,
+          tb = form & 2;
         const g = trace({ a: { shape: ta ? [k, m] : [m, k], dtype: "f32" }, c: { shape: tb ? [n, k] : [k, n], dtype: "f32" } }, ({ a, c }) => ({
           out: (ta ? a.T : a).matmul(tb ? c.T : c),
           bound: (ta ? a.T : a).abs().matmul((tb ? c.T : c).abs()),
@@ -80,7 +98,8 @@ describe("float32 matrix products in WebAssembly", () => {
         // the WebAssembly kernel itself (the native kernels, which reproduce its bits, are spec/native.test.ts's)
         const exe = compile(g, { native: false });
         assert.ok(m * n * k < 16384 || exe.source.includes("WebAssembly SIMD kernel"), "large products run in WebAssembly");
-        const got = exe.run(x).out, want = evaluate(g, x);
+        const got = exe.run(x).out,
+          want = evaluate(g, x);
         for (let i = 0; i < got.size; i++) {
           const tol = (k + 2) * 2 ** -23 * want.bound.data[i] + 1e-30;
           assert.ok(Math.abs(got.data[i] - want.out.data[i]) <= tol, `[${i}] of ${m}x${k} @ ${k}x${n} (form ${form}): ${got.data[i]} vs ${want.out.data[i]}`);
@@ -100,7 +119,8 @@ describe("two threads", () => {
       }));
       const rand = seededRandom(11);
       const x = Object.fromEntries(g.inputs.map((i) => [i.name, randomTensor(rand, i.shape, -1, 1, dtype)]));
-      const one = compile(g, { native: false }).run(x), two = compile(g, { threads: helperThread(), native: false }).run(x);
+      const one = compile(g, { native: false }).run(x),
+        two = compile(g, { threads: helperThread(), native: false }).run(x);
       for (const k of ["ac", "atd"]) assert.deepEqual(Array.from(two[k].data), Array.from(one[k].data), `${k} ${dtype}`);
     }
   });
@@ -122,8 +142,12 @@ describe("memory", () => {
   test("the default run returns fresh arrays, not views of the kernels' memory", () => {
     const g = trace({ x: { shape: [64, 128], dtype: "f32" } }, ({ x }) => ({ y: x.mul(x).add(1) }));
     const exe = compile(g);
-    const x = new Tensor(Float32Array.from({ length: 64 * 128 }, (_, i) => i / 100), [64, 128]);
-    const a = exe.run({ x }).y, b = exe.run({ x }).y;
+    const x = new Tensor(
+      Float32Array.from({ length: 64 * 128 }, (_, i) => i / 100),
+      [64, 128],
+    );
+    const a = exe.run({ x }).y,
+      b = exe.run({ x }).y;
     assert.notEqual(a.data.buffer, b.data.buffer);
     assert.ok(!(a.data.buffer instanceof WebAssembly.Memory));
     assert.deepEqual(Array.from(a.data), Array.from(evaluate(g, { x }).y.data));
@@ -165,7 +189,8 @@ describe("named fixtures", () => {
       for (const st of sweeps) assert.match(st, /WebAssembly SIMD/, exe.source);
       const rand = seededRandom(7);
       const x = Object.fromEntries(bwd.inputs.map((i) => [i.name, randomTensor(rand, i.shape, 0.5, 2, dtype)]));
-      const got = exe.run(x), want = evaluate(bwd, x);
+      const got = exe.run(x),
+        want = evaluate(bwd, x);
       for (const k of Object.keys(want)) assert.deepEqual(Array.from(got[k].data), Array.from(want[k].data), k);
     }
   });

@@ -38,10 +38,33 @@ type Packed = PageData & { packed: { rows: unknown[][]; strings: string[] } };
 export function unpack(json: Packed): PageData {
   const { rows, strings } = json.packed;
   const nodes = rows.map((r) => {
-    const [id, op, kind, shape, dtype, title, attrs, operand, from, inputs, scopeIndex, values] = r as [number, number, number, number[], number, number, number, number, number, number[], number, [number, number, number] | 0];
+    const [id, op, kind, shape, dtype, title, attrs, operand, from, inputs, scopeIndex, values] = r as [
+      number,
+      number,
+      number,
+      number[],
+      number,
+      number,
+      number,
+      number,
+      number,
+      number[],
+      number,
+      [number, number, number] | 0,
+    ];
     return {
-      id, op: strings[op], kind: strings[kind] as PageData["nodes"][number]["kind"], shape, dtype: strings[dtype], title: title < 0 ? strings[op] : strings[title],
-      attrs: strings[attrs], operand: strings[operand], from: strings[from], inputs, scope: strings[scopeIndex], ...(values ? { values } : {}),
+      id,
+      op: strings[op],
+      kind: strings[kind] as PageData["nodes"][number]["kind"],
+      shape,
+      dtype: strings[dtype],
+      title: title < 0 ? strings[op] : strings[title],
+      attrs: strings[attrs],
+      operand: strings[operand],
+      from: strings[from],
+      inputs,
+      scope: strings[scopeIndex],
+      ...(values ? { values } : {}),
     };
   });
   const { packed: _packed, ...rest } = json;
@@ -80,8 +103,17 @@ export async function boot(): Promise<void> {
   document.getElementById("rederive")!.addEventListener("click", async () => {
     const t0 = performance.now();
     try {
-      const { graph, of, wrt } = data.sourceKind === "module" ? await traceModule(editor.value, data.entry ?? "default") : { graph: traceSource(editor.value), of: undefined, wrt: undefined };
-      const next = viewData(graph, { title: editedTitle(graph), source: editor.value, of, wrt, ...(data.sourceKind === "module" ? { module: { entry: data.entry ?? "default" } } : {}) });
+      const { graph, of, wrt } =
+        data.sourceKind === "module"
+          ? await traceModule(editor.value, data.entry ?? "default")
+          : { graph: traceSource(editor.value), of: undefined, wrt: undefined };
+      const next = viewData(graph, {
+        title: editedTitle(graph),
+        source: editor.value,
+        of,
+        wrt,
+        ...(data.sourceKind === "module" ? { module: { entry: data.entry ?? "default" } } : {}),
+      });
       next.bench = data.bench;
       render(d3, next);
       const ms = performance.now() - t0;

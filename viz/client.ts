@@ -60,7 +60,12 @@ export function makePane(d3: typeof D3, host: HTMLElement, g: Pick<VizGraph, "in
   // big graphs open folded: every outermost scope is one box (kernels stay drawn as clusters up to
   // a larger size: a folded kernel says little)
   const collapsed = new Set<string>();
-  const foldAll = () => { for (const n of shown.nodes) { const p = groupOf(n); if (p.length) collapsed.add(pathKey(p.slice(0, 1))); } };
+  const foldAll = () => {
+    for (const n of shown.nodes) {
+      const p = groupOf(n);
+      if (p.length) collapsed.add(pathKey(p.slice(0, 1)));
+    }
+  };
   if (mode !== "none" && shown.nodes.length > (mode === "kernel" ? 400 : 120)) foldAll();
 
   const bar = document.createElement("div");
@@ -82,10 +87,13 @@ export function makePane(d3: typeof D3, host: HTMLElement, g: Pick<VizGraph, "in
     const k = d3.zoomTransform(svgEl).k;
     svg.call(zoom.transform, d3.zoomIdentity.translate(size().w / 2 - x * k, size().h / 2 - y * k).scale(k));
   });
-  const zoom = d3.zoom<SVGSVGElement, unknown>().scaleExtent([0.02, 4]).on("zoom", (e) => {
-    view.attr("transform", e.transform.toString());
-    overview.track(e.transform, size());
-  });
+  const zoom = d3
+    .zoom<SVGSVGElement, unknown>()
+    .scaleExtent([0.02, 4])
+    .on("zoom", (e) => {
+      view.attr("transform", e.transform.toString());
+      overview.track(e.transform, size());
+    });
   svg.call(zoom);
   const size = () => ({ w: svgEl.clientWidth || host.clientWidth || 800, h: svgEl.clientHeight || 500 });
   /** Show the rectangle (drawing coordinates) whole if it fits at a readable zoom, else its top at READABLE_ZOOM. */
@@ -116,8 +124,14 @@ export function makePane(d3: typeof D3, host: HTMLElement, g: Pick<VizGraph, "in
     },
     redraw() {
       view.selectAll("*").remove();
-      pane.drawn = drawGraph(d3, view.node()!, shown, { groupOf, collapsed, clusterClass: mode === "kernel" ? "kernel" : "scope", clusterLabel: mode === "kernel" ? kernelLabel : undefined });
-      for (const [cls, ids] of Object.entries(opts.marks ?? {})) for (const id of ids) if (!pane.drawn.folded.has(id)) pane.drawn.elements.get(id)?.classList.add(cls);
+      pane.drawn = drawGraph(d3, view.node()!, shown, {
+        groupOf,
+        collapsed,
+        clusterClass: mode === "kernel" ? "kernel" : "scope",
+        clusterLabel: mode === "kernel" ? kernelLabel : undefined,
+      });
+      for (const [cls, ids] of Object.entries(opts.marks ?? {}))
+        for (const id of ids) if (!pane.drawn.folded.has(id)) pane.drawn.elements.get(id)?.classList.add(cls);
       overview.update(pane.drawn, size(), READABLE_ZOOM);
       wire();
     },
@@ -186,7 +200,9 @@ export function makePane(d3: typeof D3, host: HTMLElement, g: Pick<VizGraph, "in
         ev.stopPropagation();
         if (mode === "kernel") {
           const name = el.getAttribute("data-kernel");
-          const box = [...document.querySelectorAll("details.kernel-info")].find((d) => d.getAttribute("data-kernel") === name) as HTMLDetailsElement | undefined;
+          const box = [...document.querySelectorAll("details.kernel-info")].find((d) => d.getAttribute("data-kernel") === name) as
+            | HTMLDetailsElement
+            | undefined;
           if (box) {
             box.open = true;
             box.scrollIntoView({ block: "center" });
@@ -230,7 +246,8 @@ export function renderDerivation(d3: typeof D3, data: PageData): void {
     ? `${steps.length} rewrite step${steps.length === 1 ? "" : "s"}${data.stepsOmitted ? ` (${data.stepsOmitted} more not kept)` : ""}; the optimizer stopped: ${data.stop}. ` +
       `Nodes ${data.backward.stats.nodes} → ${data.optimized!.stats.nodes}, reduction depth ${data.backward.stats.reductionDepth} → ${data.optimized!.stats.reductionDepth}, full-size reductions ${data.backward.stats.fullSizeReductions} → ${data.optimized!.stats.fullSizeReductions}.`
     : "No backward derived.";
-  if (data.summary.length === 0 && steps.length) summary.appendChild(el("li", "", "No step changed the reduction depth or the number of full-size reductions."));
+  if (data.summary.length === 0 && steps.length)
+    summary.appendChild(el("li", "", "No step changed the reduction depth or the number of full-size reductions."));
   for (const s of data.summary) {
     const li = el("li", "summary-line");
     const a = el("a", "step-link", `step ${s.step}`);
@@ -285,7 +302,11 @@ export function showStep(d3: typeof D3, k: number): void {
   const gone = before.nodes.filter((n) => !inAfter.has(n.id)).map((n) => n.id);
   for (let i = panes.length - 1; i >= 0; i--) if (panes[i].host.id.startsWith("player-")) panes.splice(i, 1);
   makePane(d3, document.getElementById("player-before")!, prevGraph, {
-    marks: { matched: step.matched.filter((id) => !cancelled.has(id)), rewritten: gone.filter((id) => !cancelled.has(id)), cancelled: gone.filter((id) => cancelled.has(id)) },
+    marks: {
+      matched: step.matched.filter((id) => !cancelled.has(id)),
+      rewritten: gone.filter((id) => !cancelled.has(id)),
+      cancelled: gone.filter((id) => cancelled.has(id)),
+    },
   });
   makePane(d3, document.getElementById("player-after")!, nextGraph, { marks: { produced: after.nodes.filter((n) => !inBefore.has(n.id)).map((n) => n.id) } });
   document.getElementById("player-rule")!.textContent = `${step.rule}: ${step.law}`;
@@ -310,7 +331,9 @@ export function search(query: string): number {
   if (!q) return 0;
   let found = 0;
   for (const pane of panes) {
-    const hits = pane.shown.nodes.filter((n) => pane.shown.names.get(n.id) === q || n.op === q || n.title === q || (q.startsWith("%") && n.operand === q) || inScopeNamed(n.scope, q));
+    const hits = pane.shown.nodes.filter(
+      (n) => pane.shown.names.get(n.id) === q || n.op === q || n.title === q || (q.startsWith("%") && n.operand === q) || inScopeNamed(n.scope, q),
+    );
     let first = true;
     for (const n of hits) {
       if (pane.reveal(n.id, "found") && first) first = false;

@@ -158,7 +158,9 @@ function valueStats(g: Graph, inputs: Record<string, Tensor>, into: Map<number, 
     const outs = evaluate(new GraphClass(g.inputs, Object.fromEntries(nodes.map((n) => [`n${n.id}`, n]))), inputs);
     for (const n of nodes) {
       const d = outs[`n${n.id}`].data;
-      let lo = Infinity, hi = -Infinity, sum = 0;
+      let lo = Infinity,
+        hi = -Infinity,
+        sum = 0;
       for (let i = 0; i < d.length; i++) {
         const v = d[i];
         if (v < lo) lo = v;
@@ -250,10 +252,18 @@ function derivation(backward: Graph, traced: { steps: RewriteStep[] }, table: No
       const why: string[] = [];
       for (const c of s.cancelled) {
         const def = c.isInput ? backward.facts[c.name] : undefined;
-        if (def) why.push(`by the forward's definition ${c.name} = ${formula(def, factName, new Set(toposort([def]).filter((n) => n === def || !factName.has(n))), 3)}`);
+        if (def)
+          why.push(
+            `by the forward's definition ${c.name} = ${formula(def, factName, new Set(toposort([def]).filter((n) => n === def || !factName.has(n))), 3)}`,
+          );
         else why.push(`${formula(c, namesBefore, new Set([c]))} cancels`);
       }
-      summary.push({ step: steps.length, rule: s.rule, law: lawOf(s.law), words: `${f[0]} = ${f[1]}${why.length ? `, ${why.join("; ")}` : ""}: ${changes.join(", ")}` });
+      summary.push({
+        step: steps.length,
+        rule: s.rule,
+        law: lawOf(s.law),
+        words: `${f[0]} = ${f[1]}${why.length ? `, ${why.join("; ")}` : ""}: ${changes.join(", ")}`,
+      });
     }
     namesBefore = namesAfter;
     prevStats = st;
@@ -264,7 +274,10 @@ function derivation(backward: Graph, traced: { steps: RewriteStep[] }, table: No
 /** The kernel's source with a header saying which graph input each `inN` parameter it reads is. */
 function namedSource(source: string, inputs: readonly Node[]): string {
   // every kernel takes every input; the header names those its body reads
-  const body = source.split("\n").filter((l) => !/^\s*function /.test(l)).join("\n");
+  const body = source
+    .split("\n")
+    .filter((l) => !/^\s*function /.test(l))
+    .join("\n");
   const used = new Set([...body.matchAll(/\bin(\d+)\b/g)].map((m) => Number(m[1])));
   const header = inputs.flatMap((x, i) => (used.has(i) ? [`//   in${i} = %${x.name}: ${x.dtype}${shapeStr(x.shape)}`] : [])).join("\n");
   const labelled = source.replace(/\/\/ in(\d+)$/gm, (all, k: string) => (inputs[Number(k)] ? `${all} = %${inputs[Number(k)].name}` : all));
@@ -280,7 +293,14 @@ export function graphSource(g: Graph): string {
   const spec = g.inputs.map((x) => `${id(x.name)}: [${x.shape.join(", ")}]`).join(", ");
   const names = new Map<Node, string>();
   const lines: string[] = [];
-  const ref = (n: Node) => (n.isInput ? (asLocal(n.name) ? n.name : `xs[${JSON.stringify(n.name)}]`) : n.isConst ? `constant(${formatNumber(n.value)}, "${n.dtype}", [${n.shape.join(", ")}])` : names.get(n)!);
+  const ref = (n: Node) =>
+    n.isInput
+      ? asLocal(n.name)
+        ? n.name
+        : `xs[${JSON.stringify(n.name)}]`
+      : n.isConst
+        ? `constant(${formatNumber(n.value)}, "${n.dtype}", [${n.shape.join(", ")}])`
+        : names.get(n)!;
   let k = 0;
   for (const n of g.nodes()) {
     if (n.isInput || n.isConst) continue;
@@ -289,14 +309,21 @@ export function graphSource(g: Graph): string {
     const attrs = Object.keys(n.attrs).length ? `, ${JSON.stringify(n.attrs)}` : "";
     lines.push(`  const ${name} = op("${n.op}", [${n.inputs.map(ref).join(", ")}]${attrs});`);
   }
-  const outs = Object.entries(g.outputs).map(([k2, v]) => `${id(k2)}: ${ref(v)}`).join(", ");
-  return `trace({ ${spec} }, (xs) => {\n  const { ${g.inputs.filter((x) => asLocal(x.name)).map((x) => x.name).join(", ")} } = xs;\n${lines.join("\n")}\n  return { ${outs} };\n})`;
+  const outs = Object.entries(g.outputs)
+    .map(([k2, v]) => `${id(k2)}: ${ref(v)}`)
+    .join(", ");
+  return `trace({ ${spec} }, (xs) => {\n  const { ${g.inputs
+    .filter((x) => asLocal(x.name))
+    .map((x) => x.name)
+    .join(", ")} } = xs;\n${lines.join("\n")}\n  return { ${outs} };\n})`;
 }
 
 /** Words strict-mode code cannot bind, and the names graphSource's text itself uses (op, constant, xs, v0...). */
 const UNBINDABLE = new Set(
-  ("break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield " +
-    "let static implements interface package private protected public await eval arguments undefined NaN Infinity op constant trace xs").split(" "),
+  (
+    "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield " +
+    "let static implements interface package private protected public await eval arguments undefined NaN Infinity op constant trace xs"
+  ).split(" "),
 );
 
 /** Whether an input can be a local of graphSource's text (else it is read as xs["name"]): an input named op, if or eval cannot. */
@@ -336,7 +363,8 @@ export function viewData(graph: Graph, opts: ViewOptions = {}): PageData {
   const t0 = performance.now();
   const shown = graph.inputs.slice(0, 8).map((x) => `${x.name}: ${x.dtype}${shapeStr(x.shape)}`);
   if (graph.inputs.length > 8) shown.push(`… ${graph.inputs.length - 8} more`);
-  const outs = graph.outputNames.length > 8 ? `${graph.outputNames.slice(0, 8).join(", ")}, … ${graph.outputNames.length - 8} more` : graph.outputNames.join(", ");
+  const outs =
+    graph.outputNames.length > 8 ? `${graph.outputNames.slice(0, 8).join(", ")}, … ${graph.outputNames.length - 8} more` : graph.outputNames.join(", ");
   let origin = (_n: Node) => "";
   const table = new NodeTable((n) => origin(n));
   const data: PageData = {
@@ -372,7 +400,9 @@ export function viewData(graph: Graph, opts: ViewOptions = {}): PageData {
     if (!n.isInput) return "";
     if (n === ct) return `the cotangent of the output (${n.name})`;
     const def = backward.facts[n.name];
-    return def ? `residual ${n.name}, saved by the forward (${def.op} of ${def.inputs.map((x) => x.label ?? (x.isInput ? x.name : x.op)).join(", ")})` : `forward input ${n.name}`;
+    return def
+      ? `residual ${n.name}, saved by the forward (${def.op} of ${def.inputs.map((x) => x.label ?? (x.isInput ? x.name : x.op)).join(", ")})`
+      : `forward input ${n.name}`;
   };
   const traced = optimize(backward, { trace: true, timeLimitMs: opts.timeLimitMs ?? 60_000 });
   const maxSteps = opts.maxSteps ?? 20_000;
@@ -387,7 +417,15 @@ export function viewData(graph: Graph, opts: ViewOptions = {}): PageData {
   if (opts.kernels !== false) {
     try {
       const exe = compile(traced.graph);
-      data.kernels = exe.kernels.map((k): VizKernel => ({ name: k.name, nodes: k.nodes.map((n) => n.id), sweeps: k.sweeps, bytes: k.bytes, source: namedSource(k.source, traced.graph.inputs) }));
+      data.kernels = exe.kernels.map(
+        (k): VizKernel => ({
+          name: k.name,
+          nodes: k.nodes.map((n) => n.id),
+          sweeps: k.sweeps,
+          bytes: k.bytes,
+          source: namedSource(k.source, traced.graph.inputs),
+        }),
+      );
     } catch (e) {
       data.kernelNote = `compile failed: ${(e as Error).message}`;
     }

@@ -120,10 +120,14 @@ export function drawGraph(d3: typeof D3, root: Element, shown: Shown, opts: Draw
       if (!edgeSet.has(k)) edgeSet.set(k, [a, b, x, n.id]);
     }
   }
-  const lay = layoutCompound([...leaves.values()], [...edgeSet.values()].map(([a, b]) => [a, b] as const), {
-    labelWidth: (p) => (`▾ ${label([...common, ...p])}`.length) * CHAR + 12,
-    gap: [12, 24],
-  });
+  const lay = layoutCompound(
+    [...leaves.values()],
+    [...edgeSet.values()].map(([a, b]) => [a, b] as const),
+    {
+      labelWidth: (p) => `▾ ${label([...common, ...p])}`.length * CHAR + 12,
+      gap: [12, 24],
+    },
+  );
   const margin = DRAW_MARGIN;
   const g = d3.select(root).append("g").attr("class", "drawing").attr("transform", `translate(${margin},${margin})`);
 
@@ -139,15 +143,24 @@ export function drawGraph(d3: typeof D3, root: Element, shown: Shown, opts: Draw
     .attr("data-path", (c) => pathKey([...common, ...c.path]))
     .attr("data-kernel", (c) => c.path[c.path.length - 1])
     .attr("transform", (c) => `translate(${c.x},${c.y})`);
-  cg.append("rect").attr("width", (c) => c.width).attr("height", (c) => c.height).attr("rx", 8);
-  cg.append("text").attr("class", "cluster-label").attr("x", 8).attr("y", 14).text((c) => `▾ ${label([...common, ...c.path])}`);
+  cg.append("rect")
+    .attr("width", (c) => c.width)
+    .attr("height", (c) => c.height)
+    .attr("rx", 8);
+  cg.append("text")
+    .attr("class", "cluster-label")
+    .attr("x", 8)
+    .attr("y", 14)
+    .text((c) => `▾ ${label([...common, ...c.path])}`);
 
   const center = (key: string) => lay.leaves.get(key)!;
   const link = (a: string, b: string) => {
     const p = center(a);
     const q = center(b);
-    const x1 = p.x + p.width / 2, y1 = p.y + p.height;
-    const x2 = q.x + q.width / 2, y2 = q.y;
+    const x1 = p.x + p.width / 2,
+      y1 = p.y + p.height;
+    const x2 = q.x + q.width / 2,
+      y2 = q.y;
     const dy = Math.max(30, Math.abs(y2 - y1) / 2);
     return `M${x1},${y1}C${x1},${y1 + dy} ${x2},${y2 - dy} ${x2},${y2}`;
   };

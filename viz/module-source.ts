@@ -24,9 +24,23 @@ export function moduleSource(path: string): ModuleSource {
   if (localImports(own).length === 0) return { text: own, note: "" };
   const esbuild = loadEsbuild();
   if (!esbuild) {
-    return { text: "", note: `this module imports ${localImports(own).join(", ")}: bundling them into the page needs esbuild (npm i -D esbuild); the editor holds the traced graph instead` };
+    return {
+      text: "",
+      note: `this module imports ${localImports(own).join(", ")}: bundling them into the page needs esbuild (npm i -D esbuild); the editor holds the traced graph instead`,
+    };
   }
-  const out = esbuild.buildSync({ entryPoints: [path], absWorkingDir: dirname(path), bundle: true, format: "esm", platform: "neutral", external: ["gradc"], write: false, logLevel: "silent", charset: "utf8", metafile: true });
+  const out = esbuild.buildSync({
+    entryPoints: [path],
+    absWorkingDir: dirname(path),
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    external: ["gradc"],
+    write: false,
+    logLevel: "silent",
+    charset: "utf8",
+    metafile: true,
+  });
   const files = Object.keys(out.metafile!.inputs);
   return { text: out.outputFiles[0].text, note: `the module with its local imports bundled in (${files.join(", ")})` };
 }

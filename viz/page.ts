@@ -44,7 +44,17 @@ export function loadEsbuild(): typeof import("esbuild") | null {
 /** viz/browser.js and everything it imports, one minified script defining the global `gradcViewer`. */
 export function bundleViewer(esbuild: typeof import("esbuild")): string {
   const entry = fileURLToPath(new URL("./browser.js", import.meta.url));
-  const out = esbuild.buildSync({ entryPoints: [entry], bundle: true, minify: true, format: "iife", globalName: "gradcViewer", platform: "browser", target: "es2022", write: false, logLevel: "silent" });
+  const out = esbuild.buildSync({
+    entryPoints: [entry],
+    bundle: true,
+    minify: true,
+    format: "iife",
+    globalName: "gradcViewer",
+    platform: "browser",
+    target: "es2022",
+    write: false,
+    logLevel: "silent",
+  });
   return out.outputFiles[0].text;
 }
 
@@ -58,13 +68,19 @@ export function gradcBundle(): string {
   const esbuild = loadEsbuild();
   if (esbuild) gradcSource = bundleViewer(esbuild);
   else if (existsSync(PREBUILT_BUNDLE)) gradcSource = readFileSync(PREBUILT_BUNDLE, "utf8");
-  else throw new GradcError(`gradc view: the viewer needs esbuild to bundle it (npm i -D esbuild), or the bundle a packed gradc carries (${PREBUILT_BUNDLE} is missing)`);
+  else
+    throw new GradcError(
+      `gradc view: the viewer needs esbuild to bundle it (npm i -D esbuild), or the bundle a packed gradc carries (${PREBUILT_BUNDLE} is missing)`,
+    );
   return gradcSource;
 }
 
 /** JSON that is safe inside a <script> element: no `<` survives, so `</script>` cannot close it. */
 export function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(value)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }
 
 /** Code inlined into a <script>: a literal `</script` inside it would end the element early. */
@@ -176,7 +192,20 @@ export function packNodes(data: PageData): { rows: unknown[][]; strings: string[
     if (i === undefined) index.set(s, (i = strings.push(s) - 1));
     return i;
   };
-  const rows = data.nodes.map((n) => [n.id, intern(n.op), intern(n.kind), n.shape, intern(n.dtype), n.title === n.op ? -1 : intern(n.title), intern(n.attrs), intern(n.operand), intern(n.from), n.inputs, intern(n.scope), n.values ?? 0]);
+  const rows = data.nodes.map((n) => [
+    n.id,
+    intern(n.op),
+    intern(n.kind),
+    n.shape,
+    intern(n.dtype),
+    n.title === n.op ? -1 : intern(n.title),
+    intern(n.attrs),
+    intern(n.operand),
+    intern(n.from),
+    n.inputs,
+    intern(n.scope),
+    n.values ?? 0,
+  ]);
   return { rows, strings };
 }
 

@@ -28,7 +28,10 @@ export function showInfo(n: VizNode, shown: Shown, kernel: string | undefined): 
   set("info-scope", n.scope || "—");
   set("info-kernel", kernel ?? "—");
   const s = n.values;
-  set("info-stats", s ? `min ${fmt(s[0])} · mean ${fmt(s[1])} · max ${fmt(s[2])} (random inputs, seed 1)` : "— (computed for the forward, derived and optimized graphs)");
+  set(
+    "info-stats",
+    s ? `min ${fmt(s[0])} · mean ${fmt(s[1])} · max ${fmt(s[2])} (random inputs, seed 1)` : "— (computed for the forward, derived and optimized graphs)",
+  );
 }
 
 const fmt = (v: number) => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : Number(v.toPrecision(4)).toString());
@@ -81,7 +84,11 @@ export function renderKernels(data: PageData): void {
   for (const k of data.kernels) {
     const box = el("details", "kernel-info") as HTMLDetailsElement;
     box.setAttribute("data-kernel", k.name);
-    const summary = el("summary", "", `${k.name}: ${k.nodes.length} nodes, ${k.sweeps} sweep${k.sweeps === 1 ? "" : "s"}, ${k.bytes.toLocaleString("en-US")} bytes per call — show source`);
+    const summary = el(
+      "summary",
+      "",
+      `${k.name}: ${k.nodes.length} nodes, ${k.sweeps} sweep${k.sweeps === 1 ? "" : "s"}, ${k.bytes.toLocaleString("en-US")} bytes per call — show source`,
+    );
     const pre = el("pre", "");
     box.addEventListener("toggle", () => {
       if (!box.open || pre.textContent) return;
@@ -97,4 +104,3 @@ export function renderKernels(data: PageData): void {
     host.appendChild(box);
   }
 }
-

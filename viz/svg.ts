@@ -33,7 +33,11 @@ export function renderSvg(panels: readonly SvgPanel[], title = ""): string {
   }
   const { document } = new jsdom.JSDOM("<!DOCTYPE html><body></body>").window;
   const svg = d3.select(document.body).append("svg").attr("xmlns", "http://www.w3.org/2000/svg");
-  svg.append("style").text(`${GRAPH_CSS}\n.caption { font: 600 15px system-ui, sans-serif; fill: #1d232a; } .statsline { font: 12px system-ui, sans-serif; fill: #56606b; } .title { font: 700 17px system-ui, sans-serif; }`);
+  svg
+    .append("style")
+    .text(
+      `${GRAPH_CSS}\n.caption { font: 600 15px system-ui, sans-serif; fill: #1d232a; } .statsline { font: 12px system-ui, sans-serif; fill: #56606b; } .title { font: 700 17px system-ui, sans-serif; }`,
+    );
   svg.append("rect").attr("width", "100%").attr("height", "100%").attr("fill", "white");
   const top = title ? 34 : 8;
   if (title) svg.append("text").attr("class", "title").attr("x", 16).attr("y", 24).text(title);
@@ -60,7 +64,14 @@ export function renderSvg(panels: readonly SvgPanel[], title = ""): string {
   }
   // a key to the box styles along the bottom
   const legend = svg.append("g").attr("transform", `translate(16,${Math.ceil(height + top + 10)})`);
-  const kinds: [string, string][] = [["kind-input", "input"], ["kind-const", "constant"], ["kind-elementwise", "elementwise"], ["kind-reduce", "reduction"], ["kind-movement", "broadcast / reshape"], ["kind-elementwise output", "output"]];
+  const kinds: [string, string][] = [
+    ["kind-input", "input"],
+    ["kind-const", "constant"],
+    ["kind-elementwise", "elementwise"],
+    ["kind-reduce", "reduction"],
+    ["kind-movement", "broadcast / reshape"],
+    ["kind-elementwise output", "output"],
+  ];
   let lx = 0;
   for (const [cls, label] of kinds) {
     const item = legend.append("g").attr("class", `legend-item ${cls}`).attr("transform", `translate(${lx},0)`);

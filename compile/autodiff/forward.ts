@@ -30,7 +30,10 @@ export interface JvpOptions {
 function toShape(c: Node, shape: readonly number[], where: Node): Node {
   if (sameShape(c.shape, shape)) return c;
   const lead = c.rank - shape.length;
-  if (lead < 0) throw new GradcError(`jvp: the gradient rule of ${where.op} returned ${shapeStr(c.shape)} for an input of shape ${shapeStr(shape)}\n  at ${ref(where)} = ${describe(where.op, where.inputs, where.attrs)}`);
+  if (lead < 0)
+    throw new GradcError(
+      `jvp: the gradient rule of ${where.op} returned ${shapeStr(c.shape)} for an input of shape ${shapeStr(shape)}\n  at ${ref(where)} = ${describe(where.op, where.inputs, where.attrs)}`,
+    );
   const axes = c.shape.flatMap((s, i) => (i < lead || (shape[i - lead] === 1 && s !== 1) ? [i] : []));
   return b.reshape(b.sum(c, axes, true), shape);
 }
@@ -44,7 +47,9 @@ export function tangentOf(n: Node, tangents: readonly (Node | null)[]): Node | n
   const def = n.def;
   if (def.jvp) return def.jvp(tangents, n.inputs, n, n.attrs);
   if (!def.vjp) {
-    throw new GradcError(`jvp: op "${n.op}" is not differentiable (its record has no vjp rule), and a tangent reaches it\n  at ${ref(n)} = ${describe(n.op, n.inputs, n.attrs)} -> ${n.dtype}${shapeStr(n.shape)}`);
+    throw new GradcError(
+      `jvp: op "${n.op}" is not differentiable (its record has no vjp rule), and a tangent reaches it\n  at ${ref(n)} = ${describe(n.op, n.inputs, n.attrs)} -> ${n.dtype}${shapeStr(n.shape)}`,
+    );
   }
   const g = b.input(PLACEHOLDER, n.shape, n.dtype);
   const cts = def.vjp(g, n.inputs, n, n.attrs);
@@ -70,10 +75,15 @@ export function pushForward(roots: readonly Node[], seeds: ReadonlyMap<Node, Nod
   const tangent = new Map(seeds);
   for (const n of toposort(roots)) {
     if (tangent.has(n) || n.inputs.length === 0) continue;
-    const t = tangentOf(n, n.inputs.map((x) => tangent.get(x) ?? null));
+    const t = tangentOf(
+      n,
+      n.inputs.map((x) => tangent.get(x) ?? null),
+    );
     if (t) {
       if (!sameShape(t.shape, n.shape) || t.dtype !== n.dtype) {
-        throw new GradcError(`jvp: the tangent rule of ${n.op} returned ${t.dtype}${shapeStr(t.shape)} for a ${n.dtype}${shapeStr(n.shape)} value\n  at ${ref(n)} = ${describe(n.op, n.inputs, n.attrs)}`);
+        throw new GradcError(
+          `jvp: the tangent rule of ${n.op} returned ${t.dtype}${shapeStr(t.shape)} for a ${n.dtype}${shapeStr(n.shape)} value\n  at ${ref(n)} = ${describe(n.op, n.inputs, n.attrs)}`,
+        );
       }
       tangent.set(n, t);
     }
@@ -89,7 +99,8 @@ export function tangentInputs(g: Graph, opts: JvpOptions, who: string): Map<Node
   if (g.inputNames.includes(PLACEHOLDER)) throw new GradcError(`${who}: an input is named "${PLACEHOLDER}", a name reserved for forward mode`);
   checkWrt(who, g, opts.wrt);
   for (const name of Object.keys(opts.tangents ?? {})) {
-    if (!g.inputNames.includes(name)) throw new GradcError(`${who}: { tangents }: the graph has no input named "${name}": inputs are ${g.inputNames.join(", ")}`);
+    if (!g.inputNames.includes(name))
+      throw new GradcError(`${who}: { tangents }: the graph has no input named "${name}": inputs are ${g.inputNames.join(", ")}`);
   }
   const wrt = (opts.wrt ?? g.inputs.filter(isFloat).map((x) => x.name)).map((name) => g.input(name));
   const taken = new Set([...g.inputNames, ...g.outputNames]);
@@ -106,7 +117,9 @@ export function tangentInputs(g: Graph, opts: JvpOptions, who: string): Map<Node
     } else {
       if (!given.isInput) throw new GradcError(`${who}: { tangents: { ${x.name} } } must be an input node or a name, got ${given}`);
       if (!sameShape(given.shape, x.shape) || given.dtype !== x.dtype) {
-        throw new GradcError(`${who}: the tangent of "${x.name}" is ${given.dtype}${shapeStr(given.shape)}, but "${x.name}" is ${x.dtype}${shapeStr(x.shape)}: a tangent has its primal's shape and dtype`);
+        throw new GradcError(
+          `${who}: the tangent of "${x.name}" is ${given.dtype}${shapeStr(given.shape)}, but "${x.name}" is ${x.dtype}${shapeStr(x.shape)}: a tangent has its primal's shape and dtype`,
+        );
       }
       if (taken.has(given.name)) throw new GradcError(`${who}: the tangent input "${given.name}" would clash with an input or output of the same name`);
       t = given;

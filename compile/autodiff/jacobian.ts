@@ -30,11 +30,11 @@ function pick(g: Graph, opts: JacobianOptions, who: string): { of: string; wrt: 
   if (!(g instanceof Graph)) throw new GradcError(`${who}: the first argument must be a Graph, got ${g === null ? "null" : typeof g}`);
   const of = opts.of ?? (g.outputNames.length === 1 ? g.outputNames[0] : undefined);
   if (of === undefined) throw new GradcError(`${who}: the graph has outputs ${g.outputNames.join(", ")}: say which with { of }`);
-  if (!g.outputNames.includes(of)) throw new GradcError(`${who}: { of: "${of}" }: the graph has no output named "${of}": outputs are ${g.outputNames.join(", ")}`);
+  if (!g.outputNames.includes(of))
+    throw new GradcError(`${who}: { of: "${of}" }: the graph has no output named "${of}": outputs are ${g.outputNames.join(", ")}`);
   checkWrt(who, g, opts.wrt);
   return { of, wrt: [...(opts.wrt ?? g.inputNames)] };
 }
-
 
 /** 1 at flat position k of `shape`, 0 elsewhere, built from iotas (a constant the optimizer sees through). */
 function oneHot(shape: Shape, k: number, dtype: Node["dtype"]): Node {
@@ -59,7 +59,9 @@ function outer(a: Node, c: Node): Node {
 
 function checkCopies(who: string, copies: number, what: string): void {
   if (copies > MAX_JACOBIAN_COPIES) {
-    throw new GradcError(`${who}: ${what} has ${copies} elements, and a Jacobian here unrolls one copy of the derivative per element (at most ${MAX_JACOBIAN_COPIES}): use jvp, vjp or hvp for products with a vector instead`);
+    throw new GradcError(
+      `${who}: ${what} has ${copies} elements, and a Jacobian here unrolls one copy of the derivative per element (at most ${MAX_JACOBIAN_COPIES}): use jvp, vjp or hvp for products with a vector instead`,
+    );
   }
 }
 
@@ -89,7 +91,12 @@ export function jacfwd(g: Graph, opts: JacobianOptions = {}): Graph {
     const t = b.input(`${name}\u2202tangent`, x.shape, x.dtype);
     const ty = pushForward([y], new Map([[x, t]])).get(y);
     outputs[`jac_${name}`] = ty
-      ? assemble(x.size, (k) => substitute([ty], new Map([[t, oneHot(x.shape, k, x.dtype)]])).get(ty)!, (k) => oneHot(x.shape, k, x.dtype), true)
+      ? assemble(
+          x.size,
+          (k) => substitute([ty], new Map([[t, oneHot(x.shape, k, x.dtype)]])).get(ty)!,
+          (k) => oneHot(x.shape, k, x.dtype),
+          true,
+        )
       : b.constant(0, y.dtype, [...y.shape, ...x.shape]);
   }
   return new Graph(g.inputs, outputs);
@@ -110,7 +117,12 @@ export function jacrev(g: Graph, opts: JacobianOptions = {}): Graph {
     const row = dg.output(`d${name}`);
     outputs[`jac_${name}`] = !ct
       ? row
-      : assemble(y.size, (k) => substitute([row], new Map([[ct, oneHot(y.shape, k, y.dtype)]])).get(row)!, (k) => oneHot(y.shape, k, y.dtype), false);
+      : assemble(
+          y.size,
+          (k) => substitute([row], new Map([[ct, oneHot(y.shape, k, y.dtype)]])).get(row)!,
+          (k) => oneHot(y.shape, k, y.dtype),
+          false,
+        );
   }
   return new Graph(g.inputs, outputs);
 }
@@ -122,7 +134,8 @@ export function jacrev(g: Graph, opts: JacobianOptions = {}): Graph {
 export function hessian(g: Graph, opts: JacobianOptions = {}): Graph {
   const { of, wrt } = pick(g, opts, "hessian");
   const y = g.output(of);
-  if (y.rank !== 0) throw new GradcError(`hessian: output "${of}" is ${shapeStr(y.shape)}; the Hessian is of a scalar output (use jacfwd(jacrev(...)) for a tensor of them)`);
+  if (y.rank !== 0)
+    throw new GradcError(`hessian: output "${of}" is ${shapeStr(y.shape)}; the Hessian is of a scalar output (use jacfwd(jacrev(...)) for a tensor of them)`);
   const first = jacrev(g, { of, wrt });
   const outputs: Record<string, Node> = {};
   const pairs = new Map<string, string>();
@@ -132,7 +145,10 @@ export function hessian(g: Graph, opts: JacobianOptions = {}): Graph {
       const name = wrt.length === 1 ? `hess_${a}` : `hess_${a}_${c}`;
       // inputs a, a_b, b_c, c: (a, b_c) and (a_b, c) are both hess_a_b_c
       const before = pairs.get(name);
-      if (before !== undefined) throw new GradcError(`hessian: the blocks for inputs ${before} and ("${a}", "${c}") would both be named "${name}": take them in separate calls with { wrt }, or rename an input`);
+      if (before !== undefined)
+        throw new GradcError(
+          `hessian: the blocks for inputs ${before} and ("${a}", "${c}") would both be named "${name}": take them in separate calls with { wrt }, or rename an input`,
+        );
       pairs.set(name, `("${a}", "${c}")`);
       outputs[name] = second.output(`jac_${c}`);
     }

@@ -36,20 +36,27 @@ function unbroadcast(ct: Node, shape: readonly number[], where: Node): Node {
 function checkCotangents(n: Node, ins: unknown): readonly (Node | null)[] {
   const who = () => `grad: the vjp rule of op ${n.op}${n.def.source ? ` (defined at ${n.def.source})` : ""}`;
   const at = () => `\n  at ${n.op} ${n} (inputs ${n.inputs.map(String).join(", ")})`;
-  if (!Array.isArray(ins)) throw new GradcError(`${who()} returned ${ins === null ? "null" : typeof ins}, not a list of cotangents (one per input, null for none)${at()}`);
+  if (!Array.isArray(ins))
+    throw new GradcError(`${who()} returned ${ins === null ? "null" : typeof ins}, not a list of cotangents (one per input, null for none)${at()}`);
   if (ins.length !== n.inputs.length) {
-    throw new GradcError(`${who()} returned ${ins.length} cotangent(s) for ${n.inputs.length} input(s); give one per input (null for an input without a gradient)${at()}`);
+    throw new GradcError(
+      `${who()} returned ${ins.length} cotangent(s) for ${n.inputs.length} input(s); give one per input (null for an input without a gradient)${at()}`,
+    );
   }
   ins.forEach((c, k) => {
     const x = n.inputs[k];
     if (c === null) return;
     if (!(c instanceof Node)) {
-      const got = c === undefined ? "undefined (a missing cotangent must be an explicit null)" : `${typeof c} ${String(c)} (build it with builder ops: g.mul(...), not numbers)`;
+      const got =
+        c === undefined
+          ? "undefined (a missing cotangent must be an explicit null)"
+          : `${typeof c} ${String(c)} (build it with builder ops: g.mul(...), not numbers)`;
       throw new GradcError(`${who()} returned ${got} for input ${k} (${x})${at()}`);
     }
     const lead = c.rank - x.rank;
     const fits = lead >= 0 && x.shape.every((s, i) => s === c.shape[i + lead] || s === 1);
-    if (!fits) throw new GradcError(`${who()} returned a cotangent of shape ${shapeStr(c.shape)} for input ${k} (${x}), which has shape ${shapeStr(x.shape)}${at()}`);
+    if (!fits)
+      throw new GradcError(`${who()} returned a cotangent of shape ${shapeStr(c.shape)} for input ${k} (${x}), which has shape ${shapeStr(x.shape)}${at()}`);
     if (c.dtype !== x.dtype) throw new GradcError(`${who()} returned a ${c.dtype} cotangent for input ${k} (${x}), which is ${x.dtype}${at()}`);
   });
   return ins as (Node | null)[];
@@ -73,9 +80,15 @@ export function backpropagate(root: Node, seed: Node, wrt: ReadonlySet<Node>): M
     cts.set(n, ct);
     if (n.inputs.length === 0) continue;
     const rule = n.def.vjp;
-    if (!rule) throw new GradcError(`grad: op "${n.op}" is not differentiable (its record has no vjp rule)\n  at ${n.op} ${n} on the path to ${[...wrt].map(String).join(", ")}`);
+    if (!rule)
+      throw new GradcError(
+        `grad: op "${n.op}" is not differentiable (its record has no vjp rule)\n  at ${n.op} ${n} on the path to ${[...wrt].map(String).join(", ")}`,
+      );
     // the gradient of a node is built in the node's name scope, so the viewer can fold it with it
-    const ins = checkCotangents(n, inScope(scopeOf(n), () => rule(ct, n.inputs, n, n.attrs)));
+    const ins = checkCotangents(
+      n,
+      inScope(scopeOf(n), () => rule(ct, n.inputs, n, n.attrs)),
+    );
     n.inputs.forEach((x, k) => {
       const c = ins[k];
       if (!c || !needed.has(x)) return;
@@ -90,7 +103,8 @@ export function backpropagate(root: Node, seed: Node, wrt: ReadonlySet<Node>): M
 
 /** Every name in wrt is an input of g, named once (a repeat would make two outputs of one name). */
 export function checkWrt(who: string, g: Graph, wrt: readonly string[] | undefined): void {
-  if (wrt !== undefined && !Array.isArray(wrt)) throw new GradcError(`${who}: { wrt } must be a list of input names, got ${typeof wrt === "string" ? `"${wrt}" (write ["${wrt}"])` : typeof wrt}`);
+  if (wrt !== undefined && !Array.isArray(wrt))
+    throw new GradcError(`${who}: { wrt } must be a list of input names, got ${typeof wrt === "string" ? `"${wrt}" (write ["${wrt}"])` : typeof wrt}`);
   for (const [i, name] of (wrt ?? []).entries()) {
     if (!g.inputNames.includes(name)) throw new GradcError(`${who}: { wrt }: the graph has no input named "${name}": inputs are ${g.inputNames.join(", ")}`);
     if (wrt!.indexOf(name) !== i) throw new GradcError(`${who}: { wrt } names "${name}" twice: name each input once`);
@@ -100,10 +114,12 @@ export function checkWrt(who: string, g: Graph, wrt: readonly string[] | undefin
 function resolve(g: Graph, opts: GradOptions, who = "grad"): { of: string; wrt: Node[] } {
   checkGraph(who, "the graph", g);
   checkRecord(who, "options", opts);
-  if (opts.wrt !== undefined && !Array.isArray(opts.wrt)) throw new GradcError(`${who}: { wrt } must be a list of input names, got ${JSON.stringify(opts.wrt)}`);
+  if (opts.wrt !== undefined && !Array.isArray(opts.wrt))
+    throw new GradcError(`${who}: { wrt } must be a list of input names, got ${JSON.stringify(opts.wrt)}`);
   const of = opts.of ?? (g.outputNames.length === 1 ? g.outputNames[0] : undefined);
   if (of === undefined) throw new GradcError(`${who}: the graph has outputs ${g.outputNames.join(", ")}: say which with { of }`);
-  if (!g.outputNames.includes(of)) throw new GradcError(`${who}: { of: "${of}" }: the graph has no output named "${of}": outputs are ${g.outputNames.join(", ")}`);
+  if (!g.outputNames.includes(of))
+    throw new GradcError(`${who}: { of: "${of}" }: the graph has no output named "${of}": outputs are ${g.outputNames.join(", ")}`);
   checkWrt(who, g, opts.wrt);
   const wrt = (opts.wrt ?? g.inputNames).map((name) => g.input(name));
   return { of, wrt };
@@ -252,7 +268,11 @@ export function residualNames(g: Graph, residuals: readonly Node[], outputNames:
       continue;
     }
     // its label; else what its name scope says it is (`query_matmul`, `softmax_div`); else `div_2`
-    const scoped = scopeOf(r).split("/").pop()!.replace(/[^A-Za-z0-9_]+/g, "_").replace(/^_+|_+$/g, "");
+    const scoped = scopeOf(r)
+      .split("/")
+      .pop()!
+      .replace(/[^A-Za-z0-9_]+/g, "_")
+      .replace(/^_+|_+$/g, "");
     const base = r.label ?? (/^[A-Za-z]/.test(scoped) ? `${scoped}_${r.op}` : `${r.op}_${place.get(r)}`);
     let name = base;
     for (let i = 2; used.has(name); i++) name = `${base}_${i}`;

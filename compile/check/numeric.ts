@@ -82,7 +82,8 @@ export function relError(x: Values, y: Values): number {
   if (x instanceof Tensor && y instanceof Tensor && !sameShape(x.shape, y.shape)) {
     throw new GradcError(`relError: shapes ${shapeStr(x.shape)} and ${shapeStr(y.shape)} differ`);
   }
-  const a = flat(x), b = flat(y);
+  const a = flat(x),
+    b = flat(y);
   if (a.length !== b.length) throw new GradcError(`relError: ${a.length} values against ${b.length}`);
   let worst = 0;
   for (let i = 0; i < a.length; i++) {

@@ -70,13 +70,16 @@ function oneOp(def: OpDef, s: OpSample): { g: Graph; feed: Record<string, Tensor
   return { g: new Graph(nodes, { out: apply(def.name, nodes, s.attrs) }), feed, names };
 }
 
-const caseText = (def: OpDef, s: OpSample) => `${def.name}(${s.inputs.map((t) => `${t.dtype}${shapeStr(t.shape)}`).join(", ")})${Object.keys(s.attrs).length ? " " + JSON.stringify(s.attrs) : ""}`;
+const caseText = (def: OpDef, s: OpSample) =>
+  `${def.name}(${s.inputs.map((t) => `${t.dtype}${shapeStr(t.shape)}`).join(", ")})${Object.keys(s.attrs).length ? " " + JSON.stringify(s.attrs) : ""}`;
 
 /** Largest difference relative to the largest magnitude (compiled vs interpreted: summation order may differ). */
 function normwise(a: Tensor, b: Tensor): number {
-  let diff = 0, scale = 1e-300;
+  let diff = 0,
+    scale = 1e-300;
   for (let i = 0; i < a.data.length; i++) {
-    const x = a.data[i], y = b.data[i];
+    const x = a.data[i],
+      y = b.data[i];
     if (Number.isNaN(x) !== Number.isNaN(y)) return Infinity;
     if (Number.isNaN(x) || x === y) continue;
     diff = Math.max(diff, Math.abs(x - y));
@@ -160,7 +163,9 @@ export function checkOp(op: Opish, opts: CheckOpOptions = {}): CheckOpReport {
   if (details.failed) {
     const err = details.errorInstance;
     const msg = err instanceof CaseFailure ? err.message : `${err instanceof Error ? err.message : String(err)}`;
-    throw new GradcError(`${who}: ${msg}\n  case seed ${details.counterexample?.[0]}; replay with checkOp(op, { seed: ${details.seed}, path: "${details.counterexamplePath}" })`);
+    throw new GradcError(
+      `${who}: ${msg}\n  case seed ${details.counterexample?.[0]}; replay with checkOp(op, { seed: ${details.seed}, path: "${details.counterexamplePath}" })`,
+    );
   }
   const probeNode = oneOp(def, sampler(seededRandom(1))).g.output("out");
   return { op: def.name, runs, seed: details.seed, fuses: roleOf(probeNode) === "map", differentiable, checks: checkList(worst, skipped, differentiable) };
@@ -168,7 +173,12 @@ export function checkOp(op: Opish, opts: CheckOpOptions = {}): CheckOpReport {
 
 /** The kernel against the shape rule, the expr template against the scalar function, compiled against interpreted. */
 function checkForward({ def, s, at, g, feed, node, out, note }: Case): void {
-  note("kernel", sameShape(out.shape, node.shape) && out.dtype === node.dtype ? 0 : Infinity, 0, () => `${at}: kernel gave ${out.dtype}${shapeStr(out.shape)}, shape rule ${node.dtype}${shapeStr(node.shape)}`);
+  note(
+    "kernel",
+    sameShape(out.shape, node.shape) && out.dtype === node.dtype ? 0 : Infinity,
+    0,
+    () => `${at}: kernel gave ${out.dtype}${shapeStr(out.shape)}, shape rule ${node.dtype}${shapeStr(node.shape)}`,
+  );
   const finiteIn = s.inputs.every((t) => t.data.every(Number.isFinite));
   note("kernel", !finiteIn || out.data.every(Number.isFinite) ? 0 : Infinity, 0, () => `${at}: non-finite output ${out} for finite inputs`);
   if (def.kind === "elementwise" && def.expr && def.scalar) {
@@ -176,7 +186,8 @@ function checkForward({ def, s, at, g, feed, node, out, note }: Case): void {
     const fn = new Function(...args, `return (${def.expr(args, s.attrs)});`) as (...xs: number[]) => number;
     for (let i = 0; i < out.size; i++) {
       const xs = s.inputs.map((t) => t.data[i]);
-      const want = def.scalar(...xs), got = fn(...xs);
+      const want = def.scalar(...xs),
+        got = fn(...xs);
       note("expr", relError([want], [got]), 1e-12, () => `${at}: expr gives ${got} at (${xs.join(", ")}), scalar ${want}`);
     }
   }
@@ -213,8 +224,12 @@ function checkForwardMode({ rand, at, g, feed, names, node, note }: Case, { anal
   const dirs = Object.fromEntries(wrtNames.map((n) => [n, direction(rand, feed[n])]));
   const jv = evaluate(jvp(g, { wrt: wrtNames }), { ...feed, ...Object.fromEntries(wrtNames.map((n) => [`${n}_dot`, dirs[n]])) }).out_dot;
   const shifted = (sign: number) => evaluate(g, { ...feed, ...Object.fromEntries(wrtNames.map((n) => [n, axpy(sign * h, dirs[n], feed[n])])) }).out;
-  const plus = shifted(1), minus = shifted(-1);
-  const numeric = new Tensor(plus.data.map((v, i) => (v - minus.data[i]) / (2 * h)), plus.shape);
+  const plus = shifted(1),
+    minus = shifted(-1);
+  const numeric = new Tensor(
+    plus.data.map((v, i) => (v - minus.data[i]) / (2 * h)),
+    plus.shape,
+  );
   note("jvp", relError(jv, numeric), tol, () => `${at}: JVP along a random direction derived ${jv}, numerical ${numeric}`);
   const left = dot(df, jv);
   const right = wrtNames.reduce((acc, n) => acc + dot(analytic[`d${n}`], dirs[n]), 0);
@@ -251,7 +266,12 @@ function checkSecondOrder({ s, rand, at, names, note, skip }: Case, { dg, dfeed,
     const dv = shape.length === 0 ? full([], 1, s.inputs[k].dtype) : v;
     for (const j of wrt) {
       const numeric = evalNumericalGradientArray((x) => evaluate(dg, { ...dfeed, [names[j]]: x })[dname], s.inputs[j], dv, h);
-      note("second-order", relError(second[`d${names[j]}`], numeric), Math.max(tol, 1e-6), () => `${at}: d(${dname}·v)/d${names[j]} derived ${second[`d${names[j]}`]}, numerical ${numeric}`);
+      note(
+        "second-order",
+        relError(second[`d${names[j]}`], numeric),
+        Math.max(tol, 1e-6),
+        () => `${at}: d(${dname}·v)/d${names[j]} derived ${second[`d${names[j]}`]}, numerical ${numeric}`,
+      );
     }
   }
 }
@@ -262,7 +282,8 @@ function checkList(worst: Record<string, number>, skipped: Record<string, string
   return order.flatMap((check): CheckResult[] => {
     if (check in worst && !(check in skipped)) return [{ check, worst: worst[check] }];
     if (check in skipped) return [{ check, worst: null, skipped: skipped[check] }];
-    if (!differentiable && ["gradient", "jvp", "dot-product", "optimized", "second-order"].includes(check)) return [{ check, worst: null, skipped: "not differentiable" }];
+    if (!differentiable && ["gradient", "jvp", "dot-product", "optimized", "second-order"].includes(check))
+      return [{ check, worst: null, skipped: "not differentiable" }];
     return [];
   });
 }
@@ -281,7 +302,10 @@ export function direction(rand: () => number, like: Tensor): Tensor {
 
 /** a * x + y, elementwise, in y's dtype. */
 export function axpy(a: number, x: Tensor, y: Tensor): Tensor {
-  return new Tensor(y.data.map((v, i) => v + a * x.data[i]), y.shape);
+  return new Tensor(
+    y.data.map((v, i) => v + a * x.data[i]),
+    y.shape,
+  );
 }
 
 export function dot(a: Tensor, c: Tensor): number {

@@ -61,7 +61,8 @@ export function randomCase(seed: number, opts: FuzzOptions = {}): FuzzCase {
   };
   const steps = opts.steps ?? int(r, 3, 10);
   for (let i = 0; i < steps; i++) {
-    const x = any(), y = any();
+    const x = any(),
+      y = any();
     const k = int(r, 0, opts.matmul ? 13 : 12);
     const out = [
       () => b.add(x, y),

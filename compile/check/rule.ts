@@ -42,7 +42,8 @@ export interface CheckRuleReport {
  */
 export function checkRule(r: Rule, opts: CheckRuleOptions = {}): CheckRuleReport {
   validateRule(r, "checkRule");
-  const runs = opts.runs ?? 200, first = opts.seed ?? 1;
+  const runs = opts.runs ?? 200,
+    first = opts.seed ?? 1;
   const cases: SoundnessCase[] = [];
   for (let seed = first; seed < first + runs; seed++) {
     const inst = instance(r.pattern, seeded(seed));
@@ -53,11 +54,18 @@ export function checkRule(r: Rule, opts: CheckRuleOptions = {}): CheckRuleReport
   (opts.graphs ?? []).forEach((graph, k) => cases.push({ graph, inputs: randomInputs(graph, seeded(first + k)), label: `graphs[${k}]` }));
   const { firings, failures } = checkRules([r], cases, opts.tolerance ?? 1e-12);
   if (failures.length) {
-    const shown = failures.slice(0, 3).map((f) => `  error ${f.error} at ${f.where}`).join("\n");
-    throw new GradcError(`checkRule(${r.name}): unsound: the two sides differ in ${failures.length} of ${firings.length} firings\n${shown}${firstCase(cases, failures[0].where)}`);
+    const shown = failures
+      .slice(0, 3)
+      .map((f) => `  error ${f.error} at ${f.where}`)
+      .join("\n");
+    throw new GradcError(
+      `checkRule(${r.name}): unsound: the two sides differ in ${failures.length} of ${firings.length} firings\n${shown}${firstCase(cases, failures[0].where)}`,
+    );
   }
   if (firings.length === 0) {
-    throw new GradcError(`checkRule(${r.name}): the rule never fired on ${cases.length} graphs (its pattern's instances, random graphs, the normalizations): pass { graphs } where it applies`);
+    throw new GradcError(
+      `checkRule(${r.name}): the rule never fired on ${cases.length} graphs (its pattern's instances, random graphs, the normalizations): pass { graphs } where it applies`,
+    );
   }
   return { rule: r.name, cases: cases.length, firings: firings.length, worst: Math.max(...firings.map((f) => f.error)) };
 }
@@ -109,7 +117,11 @@ function instance(p: Pattern, rand: Rand): Omit<SoundnessCase, "label"> | null {
 }
 
 const smallShapes: Record<string, number[]> = {
-  batchnorm: [7, 3], "spatial-batchnorm": [3, 2, 2, 3], layernorm: [4, 5], rmsnorm: [3, 6], groupnorm: [2, 4, 2, 2],
+  batchnorm: [7, 3],
+  "spatial-batchnorm": [3, 2, 2, 3],
+  layernorm: [4, 5],
+  rmsnorm: [3, 6],
+  groupnorm: [2, 4, 2, 2],
 };
 
 /** A normalization's backward from vjp, its residuals computed by its forward on random inputs. */

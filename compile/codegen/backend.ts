@@ -69,7 +69,12 @@ export const BACKENDS: readonly Backend[] = [nativeBackend, wasmBackend, jsBacke
 export const hasNoWork = (ps: PlannedStage): boolean => (ps.kind === "loop" ? ps.size === 0 : ps.kind === "matmul" && ps.node.size === 0);
 
 /** Which backend lowers each stage: offered in table order, taken by the first that accepts and binds it. */
-export function assignBackends(kernels: readonly (readonly PlannedStage[])[], buffers: Buffers, config: CompileConfig, table: readonly Backend[] = BACKENDS): Map<PlannedStage, Lower> {
+export function assignBackends(
+  kernels: readonly (readonly PlannedStage[])[],
+  buffers: Buffers,
+  config: CompileConfig,
+  table: readonly Backend[] = BACKENDS,
+): Map<PlannedStage, Lower> {
   const assigned = new Map<PlannedStage, Lower>();
   const all = kernels.flat();
   // a stage with no iterations (a loop over an empty axis) is only its fills: JavaScript writes them

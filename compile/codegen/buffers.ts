@@ -60,7 +60,7 @@ export function planBuffers(sch: Schedule, kernels: readonly (readonly PlannedSt
       }
     }
     for (const n of producedBy[k]) {
-      let j = ownOutputs && outs.has(n) ? -1 : free.findIndex((s) => arrays[s].length === n.size && (arrays[s] instanceof Float32Array) === (n.dtype === "f32"));
+      let j = ownOutputs && outs.has(n) ? -1 : free.findIndex((s) => arrays[s].length === n.size && arrays[s] instanceof Float32Array === (n.dtype === "f32"));
       if (j >= 0) j = free.splice(j, 1)[0];
       else {
         j = arrays.length;

@@ -88,7 +88,9 @@ export function compile(g: Graph, opts: CompileOptions = {}): Executable {
   checkRecord("compile", "options", opts);
   if (graphSymbols(g).length) return symbolicExecutable(g, (h) => compile(h, opts));
   const config = resolveOptions(opts);
-  const key = `${g.inputs.map((x) => x.id).join(",")}|${Object.entries(g.outputs).map(([k, v]) => `${JSON.stringify(k)}:${v.id}`).join(",")}|${configKey(config)}`;
+  const key = `${g.inputs.map((x) => x.id).join(",")}|${Object.entries(g.outputs)
+    .map(([k, v]) => `${JSON.stringify(k)}:${v.id}`)
+    .join(",")}|${configKey(config)}`;
   let exe = cache.get(key);
   if (exe) cache.delete(key);
   else {
@@ -141,7 +143,9 @@ function build(g: Graph, config: CompileConfig, backends: readonly Backend[] = B
 function checkSizes(g: Graph): void {
   for (const n of g.nodes()) {
     if (n.size <= MAX_ELEMENTS) continue;
-    throw new GradcError(`compile: a node of ${n.size} elements, more than a tensor can hold (${MAX_ELEMENTS}; evaluate cannot allocate it either)\n  at ${printNode(n, numbering(g))}`);
+    throw new GradcError(
+      `compile: a node of ${n.size} elements, more than a tensor can hold (${MAX_ELEMENTS}; evaluate cannot allocate it either)\n  at ${printNode(n, numbering(g))}`,
+    );
   }
 }
 
@@ -181,7 +185,7 @@ class Frame {
     this.inputIndex = new Map(graph.inputs.map((x, i) => [x, i]));
     this.names = {
       buffer: (n) => (n.isInput ? `in${this.inputIndex.get(n)}` : `b${buffers.slot.get(n)}`),
-      label: (n) => (n.isInput ? `in${this.inputIndex.get(n)}` : this.numbers.get(n) ?? `%n${n.id}`),
+      label: (n) => (n.isInput ? `in${this.inputIndex.get(n)}` : (this.numbers.get(n) ?? `%n${n.id}`)),
     };
     const closed = buffers.arrays.map((_, j) => j).filter((j) => !this.fresh.has(j));
     this.closure = new Map<string, unknown>(closed.map((j) => [`b${j}`, buffers.arrays[j]]));
@@ -292,7 +296,9 @@ function executable(g: Graph, sch: Schedule, frame: Frame, kernels: KernelInfo[]
   const { buffers: storage, fresh, holder, arrayOf, inputIndex, names, reuse, runs } = frame;
   const source = [
     `// compiled by gradc: ${kernels.length} kernel(s); inputs ${g.inputs.map((x, i) => `in${i}: ${x.dtype}[${x.shape.join(",")}]`).join(", ")}`,
-    ...storage.arrays.map((a, j) => `// b${j}: ${a instanceof Float32Array ? "f32" : "f64"}[${a.length}] holds ${storage.holders[j].map(names.label).join(", ")}`),
+    ...storage.arrays.map(
+      (a, j) => `// b${j}: ${a instanceof Float32Array ? "f32" : "f64"}[${a.length}] holds ${storage.holders[j].map(names.label).join(", ")}`,
+    ),
     ...kernels.map((k) => k.source),
   ].join("\n");
   const stats: CompiledStats = {
@@ -331,7 +337,8 @@ function executable(g: Graph, sch: Schedule, frame: Frame, kernels: KernelInfo[]
         if (given !== view) view.set(given); // an inputArray is already in place
       }
       // pooled arrays hold stale values: the kernels write every element of a fresh slot
-      for (const j of fresh) holder[`b${j}`] = named(storage.holders[j], () => alloc(storage.arrays[j].length, storage.arrays[j] instanceof Float32Array ? "f32" : "f64"));
+      for (const j of fresh)
+        holder[`b${j}`] = named(storage.holders[j], () => alloc(storage.arrays[j].length, storage.arrays[j] instanceof Float32Array ? "f32" : "f64"));
       for (const r of runs) r(arrays);
       const result: [string, Tensor][] = [];
       const given = new Set<Data>();

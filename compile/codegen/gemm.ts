@@ -27,7 +27,8 @@ function jsGemm(s: GemmSpec): (a: Data, b: Data, c: Data) => void {
   const [sa0, sa1] = s.sa;
   const packed = s.sb[1] !== 1 ? (s.dtype === "f32" ? new Float32Array(k * n) : new Float64Array(k * n)) : null;
   return (a, b, c) => {
-    let rows = b, sb0 = s.sb[0];
+    let rows = b,
+      sb0 = s.sb[0];
     if (packed) {
       for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) packed[p * n + j] = b[p * s.sb[0] + j * s.sb[1]];
       rows = packed;

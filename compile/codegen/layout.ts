@@ -76,7 +76,8 @@ export function isContiguous(v: View, shape: Shape): boolean {
 /** Strides for reshaping a strided view without a copy (NumPy's attempt_nocopy_reshape), or null. */
 export function reshapeStrides(oldShape: Shape, oldStrides: readonly number[], newShape: Shape): number[] | null {
   if (oldShape.includes(0)) return strides(newShape);
-  const od: number[] = [], os: number[] = [];
+  const od: number[] = [],
+    os: number[] = [];
   oldShape.forEach((s, i) => {
     if (s !== 1) {
       od.push(s);
@@ -85,9 +86,13 @@ export function reshapeStrides(oldShape: Shape, oldStrides: readonly number[], n
   });
   const nd = newShape;
   const ns = new Array<number>(nd.length).fill(0);
-  let oi = 0, oj = 1, ni = 0, nj = 1;
+  let oi = 0,
+    oj = 1,
+    ni = 0,
+    nj = 1;
   while (ni < nd.length && oi < od.length) {
-    let np = nd[ni], op = od[oi];
+    let np = nd[ni],
+      op = od[oi];
     while (np !== op) {
       if (np < op) np *= nd[nj++];
       else op *= od[oj++];
@@ -147,7 +152,10 @@ export class Lowering {
   readonly rank: number;
 
   /** A lowering for the loop nest over `domain`; size-1 axes get no loop variable. */
-  constructor(readonly isBuffer: IsBuffer, readonly domain: Shape) {
+  constructor(
+    readonly isBuffer: IsBuffer,
+    readonly domain: Shape,
+  ) {
     this.rank = domain.length;
   }
 
@@ -197,7 +205,11 @@ export class Lowering {
       if (v) return this.load(v.base, v.strides, idx);
       const x = n.inputs[0];
       const zero = new Array<number>(this.rank).fill(0);
-      if (r === "broadcastTo") return this.access(x, idx.map((a, d) => (x.shape[d] === 1 ? zero : a)));
+      if (r === "broadcastTo")
+        return this.access(
+          x,
+          idx.map((a, d) => (x.shape[d] === 1 ? zero : a)),
+        );
       if (r === "transpose") {
         const perm = n.attrs.perm as number[];
         const xi: Affine[] = new Array(perm.length);
@@ -206,7 +218,10 @@ export class Lowering {
       }
       const map = squeezeMap(x.shape, n.shape);
       if (!map) throw new GradcError(`compile: internal error: reshape of ${n} needs its operand materialized`);
-      return this.access(x, map.map((m) => (m < 0 ? zero : idx[m])));
+      return this.access(
+        x,
+        map.map((m) => (m < 0 ? zero : idx[m])),
+      );
     }
     throw new GradcError(`compile: internal error: ${n.op} node ${n} is read inside a loop but has no buffer`);
   }

@@ -39,7 +39,8 @@ export function wasmShare(node: Node): WasmMatmulSpec | null {
   const [m, k] = node.inputs[0].shape;
   const n = node.shape[1];
   const cols = tileCols(node.dtype);
-  const m4 = m - (m % TILE), n4 = Math.ceil(n / cols) * cols;
+  const m4 = m - (m % TILE),
+    n4 = Math.ceil(n / cols) * cols;
   // worth the copies in and out from about 64k multiply-adds (float32 from 16k: its JavaScript
   // rounds every step with Math.fround, 3-4x slower than float64's)
   if (node.dtype === "f32" ? !f32Fast(m, k, n) : n < cols || m * n * k < 65536) return null;
@@ -83,10 +84,14 @@ export function nativeBatched(node: Node, views: readonly View[], wasm: boolean)
   const n = node.shape[r - 1];
   if (!nk || (node.dtype === "f32" && !(wasm && f32Fast(m, k, n)))) return null;
   const [a, b] = views;
-  const sab = batchStride(a, node.inputs[0].shape), sbb = batchStride(b, node.inputs[1].shape);
+  const sab = batchStride(a, node.inputs[0].shape),
+    sbb = batchStride(b, node.inputs[1].shape);
   if (sab === null || sbb === null) return null;
   const batch = node.shape.slice(0, r - 2).reduce((p, s) => p * s, 1);
-  return { gemm: nk.gemm, plan: nk.plan(node.dtype === "f32", m, k, n, a.strides[r - 2], a.strides[r - 1], b.strides[r - 2], b.strides[r - 1], false, batch, sab, sbb) };
+  return {
+    gemm: nk.gemm,
+    plan: nk.plan(node.dtype === "f32", m, k, n, a.strides[r - 2], a.strides[r - 1], b.strides[r - 2], b.strides[r - 1], false, batch, sab, sbb),
+  };
 }
 
 /**
@@ -96,12 +101,17 @@ export function nativeBatched(node: Node, views: readonly View[], wasm: boolean)
 export function matmulSource(node: Node, ops: MatmulOperands, wasm?: { name: string; spec: WasmMatmulSpec }): string[] {
   const [m, k] = node.inputs[0].shape;
   const n = node.shape[1];
-  const m4 = m - (m % TILE), n4 = n - (n % TILE);
+  const m4 = m - (m % TILE),
+    n4 = n - (n % TILE);
   const kc = chunkOf(k, n);
   const lines: string[] = [];
   if (kc < k) {
     // partial sums go through C between chunks, continuing the same sequence of additions
-    lines.push(`${ops.cName}.fill(0);`, `for (let p0 = 0; p0 < ${literal(k)}; p0 += ${literal(kc)}) {`, `  const p1 = Math.min(p0 + ${literal(kc)}, ${literal(k)});`);
+    lines.push(
+      `${ops.cName}.fill(0);`,
+      `for (let p0 = 0; p0 < ${literal(k)}; p0 += ${literal(kc)}) {`,
+      `  const p1 = Math.min(p0 + ${literal(kc)}, ${literal(k)});`,
+    );
   }
   const body: string[] = [];
   // the tiled body, then the leftover columns, rows and corner with smaller tiles
@@ -126,12 +136,16 @@ export function matmulSource(node: Node, ops: MatmulOperands, wasm?: { name: str
     lines.push(
       `// C: WebAssembly SIMD kernel ${w} (${node.dtype === "f32" ? "f32x4 accumulators, 4x8" : "f64x2 accumulators, 4x4"} tiles${kc < k ? `, K in chunks of ${kc}` : ""})`,
       // with K in one chunk the kernel starts its accumulators at zero: C needs no zeroing
-      ...(pk.rawA ? [`${w}.raw.set(${ops.aName}); ${w}.pack(); // A = x.T: x copied in, packed by the module`] : copyIn(`${w}.a`, ops.aName, pk.a, m, k, wasm.spec.sa[0], wasm.spec.sa[1], TILE)),
+      ...(pk.rawA
+        ? [`${w}.raw.set(${ops.aName}); ${w}.pack(); // A = x.T: x copied in, packed by the module`]
+        : copyIn(`${w}.a`, ops.aName, pk.a, m, k, wasm.spec.sa[0], wasm.spec.sa[1], TILE)),
       ...copyIn(`${w}.b`, ops.bName, pk.b, n, k, wasm.spec.sb[1], wasm.spec.sb[0], tileCols(node.dtype)),
       // with K in one chunk the kernel starts its accumulators at zero: C needs no zeroing
       `${kc < k ? `${w}.c.fill(0); ` : ""}${w}.run();`,
       // C's rows are nw wide in the kernel's memory (padded to whole tiles)
-      nw === n ? `${C}.set(${w}.c.subarray(0, ${literal(m * n)}));` : `for (let i = 0; i < ${literal(m)}; i++) ${C}.set(${w}.c.subarray(i * ${literal(nw)}, i * ${literal(nw)} + ${literal(n)}), i * ${literal(n)});`,
+      nw === n
+        ? `${C}.set(${w}.c.subarray(0, ${literal(m * n)}));`
+        : `for (let i = 0; i < ${literal(m)}; i++) ${C}.set(${w}.c.subarray(i * ${literal(nw)}, i * ${literal(nw)} + ${literal(n)}), i * ${literal(n)});`,
     );
   }
   return lines;
@@ -151,20 +165,39 @@ function copyIn(dst: string, src: string, packed: boolean, rows: number, k: numb
   const out = [
     `{ // ${dst}: packed in panels of ${w}`,
     `  const d = ${dst};`,
-    rowsOuter ? `  for (let r = 0; r < ${L(rowsW)}; r += ${w}) for (let p = 0; p < ${L(k)}; p++) {` : `  for (let p = 0; p < ${L(k)}; p++) for (let r = 0; r < ${L(rowsW)}; r += ${w}) {`,
+    rowsOuter
+      ? `  for (let r = 0; r < ${L(rowsW)}; r += ${w}) for (let p = 0; p < ${L(k)}; p++) {`
+      : `  for (let p = 0; p < ${L(k)}; p++) for (let r = 0; r < ${L(rowsW)}; r += ${w}) {`,
     `    const s = r * ${L(sRow)} + p * ${L(sP)}, o = r * ${L(k)} + p * ${w};`,
     `    ${cells(w)}`,
     `  }`,
   ];
   if (rows > rowsW) {
     // the last rows % w rows: a panel of its own, partly filled
-    out.push(`  for (let p = 0; p < ${L(k)}; p++) {`, `    const s = ${L(rowsW * sRow)} + p * ${L(sP)}, o = ${L(rowsW * k)} + p * ${w};`, `    ${cells(rows % w)}`, `  }`);
+    out.push(
+      `  for (let p = 0; p < ${L(k)}; p++) {`,
+      `    const s = ${L(rowsW * sRow)} + p * ${L(sP)}, o = ${L(rowsW * k)} + p * ${w};`,
+      `    ${cells(rows % w)}`,
+      `  }`,
+    );
   }
   return [...out, `}`];
 }
 
 /** One region of C computed in tr x tc tiles (locals never look like buffer names b3, in0). */
-function tile(node: Node, ops: MatmulOperands, chunked: boolean, k: number, n: number, i0: number, i1: number, tr: number, j0: number, j1: number, tc: number): string[] {
+function tile(
+  node: Node,
+  ops: MatmulOperands,
+  chunked: boolean,
+  k: number,
+  n: number,
+  i0: number,
+  i1: number,
+  tr: number,
+  j0: number,
+  j1: number,
+  tc: number,
+): string[] {
   const L = literal;
   const [sa0, sa1] = ops.a.strides;
   const [sb0, sb1] = ops.b.strides;

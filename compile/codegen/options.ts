@@ -57,9 +57,12 @@ export function resolveOptions(opts: CompileOptions): CompileConfig {
     if (opts[k] !== undefined && typeof opts[k] !== "boolean") throw new GradcError(`compile: option ${k} must be true or false, got ${describe(opts[k])}`);
   }
   const { simdMin, threads } = opts;
-  if (simdMin !== undefined && !(typeof simdMin === "number" && Number.isInteger(simdMin) && simdMin >= 1)) throw new GradcError(`compile: option simdMin must be an integer >= 1, got ${describe(simdMin)}`);
+  if (simdMin !== undefined && !(typeof simdMin === "number" && Number.isInteger(simdMin) && simdMin >= 1))
+    throw new GradcError(`compile: option simdMin must be an integer >= 1, got ${describe(simdMin)}`);
   if (threads !== undefined && !isHelper(threads)) {
-    throw new GradcError(`compile: option threads must be a helper thread (helperThread() from gradc's compile/codegen/worker-pool.js, with load, start and wait), got ${describe(threads)}`);
+    throw new GradcError(
+      `compile: option threads must be a helper thread (helperThread() from gradc's compile/codegen/worker-pool.js, with load, start and wait), got ${describe(threads)}`,
+    );
   }
   return {
     reuseOutputs: opts.reuseOutputs === true,

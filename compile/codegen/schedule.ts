@@ -13,7 +13,22 @@
 import type { Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
 import { sameShape, sizeOf, type Shape } from "../../core/tensor.js";
-import { batchStride, isContiguous, isMovement, isReduce, loadsOf, Lowering, roleOf, squeezeMap, viewOf, viewThrough, depthOf, rowMajor, type Affine, type IsBuffer } from "./layout.js";
+import {
+  batchStride,
+  isContiguous,
+  isMovement,
+  isReduce,
+  loadsOf,
+  Lowering,
+  roleOf,
+  squeezeMap,
+  viewOf,
+  viewThrough,
+  depthOf,
+  rowMajor,
+  type Affine,
+  type IsBuffer,
+} from "./layout.js";
 
 /** One value written by a loop stage: an elementwise store or a reduction into accumulators. */
 export interface Store {
@@ -214,16 +229,23 @@ function place(g: Graph, buffers: Set<Node>, isBuffer: IsBuffer): Stage[] {
         // in the same phase or a later one, an element this stage stored at this very index
         // (a stage that is not row-wise: an output it stores, read at this very index through
         // elementwise ops only, is forwarded by planStages: Adam's moments, then the step from them)
-        const rowOk = st.rowwise ? st.split >= 1 && sizeOf(domain.slice(st.split)) <= ROW_IN_CACHE : here.every((x) => x.kind === "map" && outputs.has(x.node) && readsDirectly(n, x.node, isBuffer));
+        const rowOk = st.rowwise
+          ? st.split >= 1 && sizeOf(domain.slice(st.split)) <= ROW_IN_CACHE
+          : here.every((x) => x.kind === "map" && outputs.has(x.node) && readsDirectly(n, x.node, isBuffer));
         // (the innermost axis of size > 1: a load over fewer loops would be hoisted above the store)
-        const sameIndex = (x: Store) => x.kind === "map" && sameShape(x.node.shape, domain) && domain[domain.length - 1] > 1 &&
+        const sameIndex = (x: Store) =>
+          x.kind === "map" &&
+          sameShape(x.node.shape, domain) &&
+          domain[domain.length - 1] > 1 &&
           loads.every((l) => l.base !== x.node || sameAffine(l.offset, rowMajor(x.node.shape, domain.length)));
         const rowDeps = here.every((x) => x.scalar || sameIndex(x));
         const perRow = loads.every((l) => !here.some((x) => x.node === l.base && x.scalar) || depthOf(l.offset) <= st.split);
         if (!(rowOk && rowDeps && perRow)) continue;
         phase = Math.max(...here.map((x) => (x.scalar ? x.phase + 1 : x.phase)));
       }
-      const scalar = kind === "reduce" && suffixFrom(axes, domain.length) >= 0 &&
+      const scalar =
+        kind === "reduce" &&
+        suffixFrom(axes, domain.length) >= 0 &&
         (st.rowwise ? suffixFrom(axes, domain.length) === st.split : !st.stores.some((x) => x.phase > 0));
       if (scalar && !st.rowwise) {
         st.rowwise = true;
@@ -243,7 +265,6 @@ function place(g: Graph, buffers: Set<Node>, isBuffer: IsBuffer): Stage[] {
   }
   return stages;
 }
-
 
 /** n's inlined expression reads x only as the operand of elementwise ops (no view of it between). */
 function readsDirectly(n: Node, x: Node, isBuffer: IsBuffer): boolean {

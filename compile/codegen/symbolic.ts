@@ -10,7 +10,10 @@ import type { Executable } from "./compile.js";
 export function symbolicExecutable(g: Graph, compileAt: (h: Graph) => Executable): Executable {
   let last: Executable | undefined;
   const current = (what: string): Executable => {
-    if (!last) throw new GradcError(`compile: the graph has symbolic sizes (${graphSymbols(g).join(", ")}): its ${what} exist once it has run at a size (or compile(specialize(g, { N: 50 })))`);
+    if (!last)
+      throw new GradcError(
+        `compile: the graph has symbolic sizes (${graphSymbols(g).join(", ")}): its ${what} exist once it has run at a size (or compile(specialize(g, { N: 50 })))`,
+      );
     return last;
   };
   return {

@@ -63,4 +63,3 @@ export function helperThread(): Helper {
   };
   return instance;
 }
-

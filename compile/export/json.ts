@@ -75,10 +75,11 @@ export function toJSON(g: Graph): string {
 /** The symbolic sizes the nodes' shapes use, with this process's representative sizes. */
 function symbolsOf(nodes: readonly Node[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const n of nodes) for (const d of n.shape) {
-    const s = symbolOf(d);
-    if (s) out[s.name] = symbolSize(s.name);
-  }
+  for (const n of nodes)
+    for (const d of n.shape) {
+      const s = symbolOf(d);
+      if (s) out[s.name] = symbolSize(s.name);
+    }
   return out;
 }
 
@@ -124,10 +125,8 @@ export function fromJSON(text: string, source = "JSON text"): Graph {
   }
 }
 
-function read(text: string, source: string): Graph {
-  const bad = (msg: string): never => {
-    throw new GradcError(`fromJSON: ${source}: ${msg}`);
-  };
+/** The file's top-level record, checked: its format and version, and the lists and records a graph needs. */
+function header(text: string, bad: (msg: string) => never): GraphRecord {
   if (typeof text !== "string") bad(`expects the file's text as a string, got ${text === null ? "null" : typeof text}`);
   let doc: unknown;
   try {
@@ -143,12 +142,24 @@ function read(text: string, source: string): Graph {
     bad(`needs "nodes" and "inputs" lists and an "outputs" record`);
   }
   for (const key of ["facts", "symbols"] as const) if (rec[key] !== undefined && !isRecord(rec[key])) bad(`"${key}" must be a record`);
-  // a symbol's representative size depends on the order symbols were first used in a process:
-  // shapes written with the writer's are rewritten with this process's
+  return rec;
+}
+
+/**
+ * Sizes as this process reads them: a symbol's representative size depends on the order symbols
+ * were first used in a process, so shapes written with the writer's are rewritten with this one's.
+ */
+function sizeReader(rec: GraphRecord, bad: (msg: string) => never): (d: number, where: string) => number {
   const remap: [number, number][] = [];
   for (const [name, rep] of Object.entries(rec.symbols ?? {})) {
-    if (typeof rep !== "number" || !isRepresentative(rep)) bad(`symbol ${JSON.stringify(name)} has representative size ${JSON.stringify(rep)}, which is not one gradc writes (a concrete size never becomes a symbol)`);
-    if (remap.some(([from]) => from === rep)) bad(`symbols ${JSON.stringify(name)} and ${JSON.stringify(Object.keys(rec.symbols!).find((k) => rec.symbols![k] === rep))} have the same representative size ${rep}`);
+    if (typeof rep !== "number" || !isRepresentative(rep))
+      bad(
+        `symbol ${JSON.stringify(name)} has representative size ${JSON.stringify(rep)}, which is not one gradc writes (a concrete size never becomes a symbol)`,
+      );
+    if (remap.some(([from]) => from === rep))
+      bad(
+        `symbols ${JSON.stringify(name)} and ${JSON.stringify(Object.keys(rec.symbols!).find((k) => rec.symbols![k] === rep))} have the same representative size ${rep}`,
+      );
     let here: number;
     try {
       here = symbolSize(name);
@@ -163,16 +174,27 @@ function read(text: string, source: string): Graph {
     if (rep !== undefined) bad(`${where}: size ${d} is a multiple of ${rep}, which gradc reserves for symbolic sizes, and the file declares no symbol for it`);
     return d;
   };
+  return resize;
+}
+
+function read(text: string, source: string): Graph {
+  const bad = (msg: string): never => {
+    throw new GradcError(`fromJSON: ${source}: ${msg}`);
+  };
+  const rec = header(text, bad);
+  const resize = sizeReader(rec, bad);
   const nodes: Node[] = [];
   const at = (i: unknown, what: string): Node => {
-    if (!Number.isInteger(i) || (i as number) < 0 || (i as number) >= nodes.length) bad(`${what} refers to node ${JSON.stringify(i)}, which is not an earlier node`);
+    if (!Number.isInteger(i) || (i as number) < 0 || (i as number) >= nodes.length)
+      bad(`${what} refers to node ${JSON.stringify(i)}, which is not an earlier node`);
     return nodes[i as number];
   };
   const firstNew = nextNodeId();
   const labels: [Node, string][] = [];
   rec.nodes.forEach((r, k) => {
     if (typeof r !== "object" || r === null || typeof r.op !== "string") bad(`node ${k} is not a record with an "op"`);
-    if (r.inputs !== undefined && !Array.isArray(r.inputs)) bad(`node ${k} (${r.op}): "inputs" must be a list of node numbers, got ${JSON.stringify(r.inputs)}`);
+    if (r.inputs !== undefined && !Array.isArray(r.inputs))
+      bad(`node ${k} (${r.op}): "inputs" must be a list of node numbers, got ${JSON.stringify(r.inputs)}`);
     if (r.label !== undefined && typeof r.label !== "string") bad(`node ${k} (${r.op}): "label" must be a string`);
     const inputs = (r.inputs ?? []).map((i) => at(i, `node ${k} (${r.op})`));
     let attrs = decodeAttrs(r.attrs ?? {}, (msg) => bad(`node ${k} (${r.op}): ${msg}`));
@@ -191,7 +213,11 @@ function read(text: string, source: string): Graph {
     Object.fromEntries(Object.entries(m ?? {}).map(([name, i]) => [name, at(i, `${what} "${name}"`)]));
   let g: Graph;
   try {
-    g = new Graph(rec.inputs.map((i) => at(i, "an input")), pick(rec.outputs, "output"), pick(rec.facts, "fact"));
+    g = new Graph(
+      rec.inputs.map((i) => at(i, "an input")),
+      pick(rec.outputs, "output"),
+      pick(rec.facts, "fact"),
+    );
   } catch (e) {
     if (!(e instanceof GradcError)) throw e;
     return bad(e.message);

@@ -69,14 +69,20 @@ export function onnxModel(g: Graph, opts: OnnxOptions = {}): Obj {
     }
     const lower = n.def.onnx;
     if (!lower || LEAVES.has(n.op)) {
-      const hint = n.def.source ? " (a user op: give defineOp an onnx lowering, e.g. onnx: (e, xs) => e.node(\"Softplus\", xs))" : "";
+      const hint = n.def.source ? ' (a user op: give defineOp an onnx lowering, e.g. onnx: (e, xs) => e.node("Softplus", xs))' : "";
       throw new GradcError(`exportOnnx: op "${n.op}" has no ONNX lowering${hint}\n  at ${printNode(n, names)}`);
     }
     const label = names.get(n)!;
     w.begin(label, printNode(n, names));
     let out: string;
     try {
-      out = lower(w, n.inputs.map((x) => value.get(x)!), n.attrs, n, n.inputs);
+      out = lower(
+        w,
+        n.inputs.map((x) => value.get(x)!),
+        n.attrs,
+        n,
+        n.inputs,
+      );
     } catch (e) {
       if (!(e instanceof Error)) throw e;
       throw new GradcError(`exportOnnx: op "${n.op}" cannot be written as ONNX: ${e.message}\n  at ${printNode(n, names)}`);
@@ -229,7 +235,11 @@ class Writer implements OnnxEmitter {
     const dims = this.shape(shape);
     const name = `%c${this.constants.size}`;
     this.nodes.push({
-      op_type: "ConstantOfShape", domain: "", name, input: [dims], output: [name],
+      op_type: "ConstantOfShape",
+      domain: "",
+      name,
+      input: [dims],
+      output: [name],
       attribute: [{ name: "value", type: AttrType.TENSOR, t: tensorProto(value, dtype, [1]) }],
     });
     this.claim(name, `constant ${name}`);

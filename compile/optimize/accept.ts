@@ -77,7 +77,9 @@ export function exclusiveCone(root: Node, users: ReadonlyMap<Node, readonly Node
 
 /** The cost of a set of nodes (the critical path taken at `root`). */
 export function costOf(root: Node, nodes: Iterable<Node>): LocalCost {
-  let reduced = 0, elementwise = 0, count = 0;
+  let reduced = 0,
+    elementwise = 0,
+    count = 0;
   for (const n of nodes) {
     if (n.inputs.length === 0) continue;
     count++;
@@ -90,7 +92,9 @@ export function costOf(root: Node, nodes: Iterable<Node>): LocalCost {
 
 /** The cost of `root` and of what it needs that `known` does not already hold. */
 export function localCost(root: Node, known: (n: Node) => boolean): LocalCost {
-  let reduced = 0, elementwise = 0, nodes = 0;
+  let reduced = 0,
+    elementwise = 0,
+    nodes = 0;
   const seen = new Set<Node>();
   const stack = [root];
   while (stack.length) {

@@ -200,7 +200,15 @@ function emitTree(t: Tree, e: Einsum, free: Free): Built {
   }
   const [p, q] = t.pair!.map((s) => emitTree(s, e, free));
   const kept = keptIndices(t, e);
-  const made = contract([{ node: p.node, idx: p.idx }, { node: q.node, idx: q.idx }], e, kept, free);
+  const made = contract(
+    [
+      { node: p.node, idx: p.idx },
+      { node: q.node, idx: q.idx },
+    ],
+    e,
+    kept,
+    free,
+  );
   const all = new Set([...p.idx, ...q.idx].filter((i): i is number => i !== null));
   // a multiply per point of the joint index space, and an add per point if anything is summed
   const work = [...all].reduce((m, i) => m * e.size[i], 1) * (all.size > kept.size ? 2 : 1);
@@ -222,11 +230,25 @@ function resultOrder(kept: Set<number>, e: Einsum, fs: readonly Factor[]): numbe
 /** One factor brought to the index order `order` (indices it lacks become size-1 axes). */
 function arrange(f: Factor, order: readonly number[], e: Einsum, spread: boolean): Node {
   const own = f.idx.filter((i): i is number => i !== null);
-  let x = b.reshape(f.node, own.map((i) => e.size[i]));
+  let x = b.reshape(
+    f.node,
+    own.map((i) => e.size[i]),
+  );
   const sorted = [...own].sort((p, q) => order.indexOf(p) - order.indexOf(q));
-  x = b.transpose(x, sorted.map((i) => own.indexOf(i)));
-  x = b.reshape(x, order.map((i) => (own.includes(i) ? e.size[i] : 1)));
-  return spread ? b.broadcastTo(x, order.map((i) => e.size[i])) : x;
+  x = b.transpose(
+    x,
+    sorted.map((i) => own.indexOf(i)),
+  );
+  x = b.reshape(
+    x,
+    order.map((i) => (own.includes(i) ? e.size[i] : 1)),
+  );
+  return spread
+    ? b.broadcastTo(
+        x,
+        order.map((i) => e.size[i]),
+      )
+    : x;
 }
 
 /** Multiply the factors and sum every index not in `kept`: a matmul where it is one. */
@@ -259,7 +281,13 @@ function contract(fs: Factor[], e: Einsum, kept: Set<number>, free: Free): { nod
   for (const f of fs.slice(1)) prod = b.mul(prod, arrange(f, space, e, true));
   const axes = summed.map((_, j) => order.length + j);
   const reduced = axes.length ? b.sum(prod, axes, true) : prod;
-  return { node: b.reshape(reduced, order.map((i) => e.size[i])), idx: order };
+  return {
+    node: b.reshape(
+      reduced,
+      order.map((i) => e.size[i]),
+    ),
+    idx: order,
+  };
 }
 
 /** The last result arranged as the output (its axes and size-1 axes) and scaled. */

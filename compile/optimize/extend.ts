@@ -17,7 +17,8 @@ export { rule, validateRule } from "./rules/index.js";
 export function defineRule(r: Rule): Rule {
   validateRule(r);
   const taken = Object.entries(tables).find(([, t]) => t.some((q) => q.name === r.name));
-  if (taken) throw new GradcError(`defineRule: a rule named "${r.name}" already exists (in the ${taken[0]} table)${taken[0] === "user" ? "; removeRule it first" : ""}`);
+  if (taken)
+    throw new GradcError(`defineRule: a rule named "${r.name}" already exists (in the ${taken[0]} table)${taken[0] === "user" ? "; removeRule it first" : ""}`);
   tables.user.push(r);
   refreshRules();
   return r;

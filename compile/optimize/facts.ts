@@ -28,28 +28,31 @@ function lowerBound(n: Node): number {
   return Number.NEGATIVE_INFINITY;
 }
 
-export function analysis(g: Graph, limits: Limits = NO_LIMITS): Context {
-  const facts = new Map(Object.entries(g.facts).map(([name, def]) => [name, def]));
-  const inputs = new Set(g.inputs);
+// Ops by what their sign follows from (each set read with the node's inputs a, c).
+const NONNEG_ALWAYS = new Set(["square", "sqrt", "exp"]);
+const NONNEG_IF_BOTH = new Set(["add", "mul", "div", "maximum"]);
+const NONNEG_IF_FIRST = new Set(["recip", "sum", "broadcastTo", "reshape", "transpose", "rsqrt"]);
+const POSITIVE_ALWAYS = new Set(["exp", "sigmoid", "dim"]); // dim: a symbolic size is bound to a positive integer
+const POSITIVE_IF_BOTH = new Set(["mul", "div"]);
+const POSITIVE_IF_FIRST = new Set(["sqrt", "rsqrt", "recip", "broadcastTo", "reshape", "transpose", "sum"]);
+
+/** Sign facts, x >= 0 and x > 0, read off the ops and the backward's residual definitions (memoized per node). */
+function signFacts(factOf: (x: Node) => Node | undefined) {
   const pos = new Map<Node, boolean>();
   const nonneg = new Map<Node, boolean>();
-
-  const factOf = (x: Node) => (x.isInput && inputs.has(x) ? facts.get(x.name) : undefined);
 
   function isNonneg(n: Node): boolean {
     const hit = nonneg.get(n);
     if (hit !== undefined) return hit;
     nonneg.set(n, false); // cycles cannot happen, but recursion through facts is guarded anyway
     const [a, c] = n.inputs;
-    let r: boolean;
-    switch (n.op) {
-      case "const": r = n.value >= 0; break;
-      case "input": { const f = factOf(n); r = f ? isNonneg(f) : false; break; }
-      case "square": case "sqrt": case "exp": r = true; break;
-      case "add": case "mul": case "div": case "maximum": r = isNonneg(a) && isNonneg(c); break;
-      case "recip": case "sum": case "broadcastTo": case "reshape": case "transpose": case "rsqrt": r = isNonneg(a); break;
-      default: r = false;
-    }
+    const fact = n.op === "input" ? factOf(n) : undefined;
+    const r =
+      (n.op === "const" && n.value >= 0) ||
+      (fact !== undefined && isNonneg(fact)) ||
+      NONNEG_ALWAYS.has(n.op) ||
+      (NONNEG_IF_BOTH.has(n.op) && isNonneg(a) && isNonneg(c)) ||
+      (NONNEG_IF_FIRST.has(n.op) && isNonneg(a));
     nonneg.set(n, r);
     return r || isPositive(n);
   }
@@ -59,22 +62,31 @@ export function analysis(g: Graph, limits: Limits = NO_LIMITS): Context {
     if (hit !== undefined) return hit;
     pos.set(n, false);
     const [a, c] = n.inputs;
-    let r: boolean;
-    switch (n.op) {
-      case "const": r = n.value > 0; break;
-      case "input": { const f = factOf(n); r = f ? isPositive(f) : false; break; }
-      case "exp": case "sigmoid": case "dim": r = true; break; // a symbolic size is bound to a positive integer
+    const fact = n.op === "input" ? factOf(n) : undefined;
+    const r =
+      (n.op === "const" && n.value > 0) ||
+      (fact !== undefined && isPositive(fact)) ||
+      POSITIVE_ALWAYS.has(n.op) ||
       // a complement of a bounded function: 1 - sigmoid(x), 1 - tanh(x)^2, 1 + tanh(x) (each > 0 for real x)
-      case "sub": r = a.isConst && a.value >= upperBound(c); break;
-      case "sqrt": case "rsqrt": case "recip": case "broadcastTo": case "reshape": case "transpose": case "sum": r = isPositive(a); break;
-      case "add": r = (isPositive(a) && isNonneg(c)) || (isNonneg(a) && isPositive(c)) || (a.isConst && a.value >= -lowerBound(c)) || (c.isConst && c.value >= -lowerBound(a)); break;
-      case "mul": case "div": r = isPositive(a) && isPositive(c); break;
-      case "square": r = false; break;
-      default: r = false;
-    }
+      (n.op === "sub" && a.isConst && a.value >= upperBound(c)) ||
+      (n.op === "add" && positiveSum(a, c)) ||
+      (POSITIVE_IF_BOTH.has(n.op) && isPositive(a) && isPositive(c)) ||
+      (POSITIVE_IF_FIRST.has(n.op) && isPositive(a));
     pos.set(n, r);
     return r;
   }
+
+  const positiveSum = (a: Node, c: Node) =>
+    (isPositive(a) && isNonneg(c)) || (isNonneg(a) && isPositive(c)) || (a.isConst && a.value >= -lowerBound(c)) || (c.isConst && c.value >= -lowerBound(a));
+
+  return { isNonneg, isPositive };
+}
+
+export function analysis(g: Graph, limits: Limits = NO_LIMITS): Context {
+  const facts = new Map(Object.entries(g.facts).map(([name, def]) => [name, def]));
+  const inputs = new Set(g.inputs);
+  const factOf = (x: Node) => (x.isInput && inputs.has(x) ? facts.get(x.name) : undefined);
+  const { isPositive } = signFacts(factOf);
 
   let forwardRewriter: Rewriter | undefined;
   const ctx: Context = {

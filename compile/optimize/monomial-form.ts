@@ -53,7 +53,11 @@ function powTerm(t: Term, k: number, facts: Facts): Term {
 }
 
 export function termKey(t: Term): string {
-  const part = (m: Map<Node, number>) => [...m].map(([a, e]) => `${a.id}^${e}`).sort().join("*");
+  const part = (m: Map<Node, number>) =>
+    [...m]
+      .map(([a, e]) => `${a.id}^${e}`)
+      .sort()
+      .join("*");
   return `${part(t.num)}/${part(t.den)}`;
 }
 
@@ -92,7 +96,8 @@ export function onlyFiniteConstants(n: Node): boolean {
       continue;
     }
     if (m.isConst) ok = Number.isFinite(m.value);
-    else if ((m.op === "div" || m.op === "recip") && m.inputs[m.inputs.length - 1].isConst && m.inputs[m.inputs.length - 1].value === 0) ok = false; // x / 0
+    else if ((m.op === "div" || m.op === "recip") && m.inputs[m.inputs.length - 1].isConst && m.inputs[m.inputs.length - 1].value === 0)
+      ok = false; // x / 0
     else if (flattened.has(m.op)) stack.push(...m.inputs);
     else ok = nonFinite(m) === 0; // an atom: 0 * a = 0 and a - a = 0 need a finite
   }
@@ -101,7 +106,10 @@ export function onlyFiniteConstants(n: Node): boolean {
 }
 
 // What non-finite values a node may hold, given finite inputs: bits for +Infinity, -Infinity, NaN.
-const POS = 1, NEG = 2, NAN = 4, ALL = 7;
+const POS = 1,
+  NEG = 2,
+  NAN = 4,
+  ALL = 7;
 const nonFiniteMemo = new WeakMap<Node, number>();
 const flip = (f: number) => (f & NAN) | (f & POS ? NEG : 0) | (f & NEG ? POS : 0);
 const sumOf = (a: number, c: number) => a | c | ((a | c) & POS && (a | c) & NEG ? NAN : 0);
@@ -112,15 +120,28 @@ function nonFiniteOf(n: Node, ins: number[]): number {
   const [a, c = 0] = ins;
   const divisor = n.inputs[n.inputs.length - 1];
   switch (n.op) {
-    case "add": return sumOf(a, c);
-    case "sub": return sumOf(a, flip(c));
-    case "neg": return flip(a);
-    case "exp": return a & (POS | NAN); // exp(-inf) = 0
-    case "tanh": case "sigmoid": return a & NAN;
-    case "select": return ins[1] | (ins[2] ?? 0);
-    case "maximum": return (a | c) & (POS | NAN) | (a & c & NEG);
-    case "broadcastTo": case "reshape": case "transpose": case "stopGradient": return a;
-    case "div": case "recip":
+    case "add":
+      return sumOf(a, c);
+    case "sub":
+      return sumOf(a, flip(c));
+    case "neg":
+      return flip(a);
+    case "exp":
+      return a & (POS | NAN); // exp(-inf) = 0
+    case "tanh":
+    case "sigmoid":
+      return a & NAN;
+    case "select":
+      return ins[1] | (ins[2] ?? 0);
+    case "maximum":
+      return ((a | c) & (POS | NAN)) | (a & c & NEG);
+    case "broadcastTo":
+    case "reshape":
+    case "transpose":
+    case "stopGradient":
+      return a;
+    case "div":
+    case "recip":
       if (divisor.isConst && divisor.value === 0) return ALL;
   }
   if (n.op === "sum") return sumOf(a, 0);
@@ -150,7 +171,13 @@ export function nonFinite(n: Node): number {
       continue;
     }
     stack.pop();
-    nonFiniteMemo.set(m, nonFiniteOf(m, m.inputs.map((x) => nonFiniteMemo.get(x)!)));
+    nonFiniteMemo.set(
+      m,
+      nonFiniteOf(
+        m,
+        m.inputs.map((x) => nonFiniteMemo.get(x)!),
+      ),
+    );
   }
   return nonFiniteMemo.get(n)!;
 }
@@ -232,7 +259,9 @@ export function isComplement(terms: readonly Term[]): boolean {
  * that gains a factor per layer, and flattening it whole at every layer made optimize quadratic in
  * depth (the canonical form of g * f'(h_1) * ... * f'(h_k) re-emitted k factors at step k).
  */
-const MAX_TERMS = 32, MAX_ATOMS = 12, MAX_DEGREE = 16;
+const MAX_TERMS = 32,
+  MAX_ATOMS = 12,
+  MAX_DEGREE = 16;
 const degree = (t: Term) => [...t.num.values(), ...t.den.values()].reduce((s, e) => s + e, 0);
 // (a degree bound too: squaring k times gives exponent 2^k, emitted as 2^k - 1 products)
 const tooLarge = (ts: readonly Term[]) => ts.length > MAX_TERMS || ts.some((t) => t.num.size + t.den.size > MAX_ATOMS || degree(t) > MAX_DEGREE);
@@ -276,8 +305,10 @@ export function flatten(n: Node, facts: Facts, memo: Map<Node, Term[]> = new Map
     case "mul": {
       // a complement (1 - t^2, 1 - s) times a value stays a product (see isComplement)
       const [p, q] = n.inputs.map(whole).map((ts, i, all) => (isComplement(ts) && !isCoefficient(all[1 - i]) ? [atomTerm(n.inputs[i])] : ts));
-      const mp = single(p), mq = single(q);
-      if (mp && mq) out = collect([mulTerms(mp, mq, facts)]); // 0 * x = 0 (x finite)
+      const mp = single(p),
+        mq = single(q);
+      if (mp && mq)
+        out = collect([mulTerms(mp, mq, facts)]); // 0 * x = 0 (x finite)
       else if (mp) out = collect(q.map((t) => mulTerms(mp, t, facts)));
       else if (mq) out = collect(p.map((t) => mulTerms(t, mq, facts)));
       else out = [atomTerm(n)];
@@ -394,7 +425,8 @@ function splitBroadcasts(m: Map<Node, number>): { plain: [Node, number][]; group
 
 /** One term as nodes: coefficient and broadcast factors gathered into small computations. */
 export function emitTerm(t: Term, like: Node): Node {
-  const shape = like.shape, dtype = like.dtype;
+  const shape = like.shape,
+    dtype = like.dtype;
   const up = splitBroadcasts(t.num);
   const down = splitBroadcasts(t.den);
   const keys = [...new Set([...up.groups.keys(), ...down.groups.keys()])].sort();
@@ -411,7 +443,8 @@ export function emitTerm(t: Term, like: Node): Node {
   }
   const negative = coef.value < 0;
   const mag = negative ? coef.neg() : coef;
-  const scale = (out: Node | null) => (!mag.isOne || !out ? (out ? b.mul(b.constant(mag.value, dtype, shape), out) : b.constant(mag.value, dtype, shape)) : out);
+  const scale = (out: Node | null) =>
+    !mag.isOne || !out ? (out ? b.mul(b.constant(mag.value, dtype, shape), out) : b.constant(mag.value, dtype, shape)) : out;
   let out: Node | null;
   if (down.plain.length === 0) {
     const p = product(up.plain);

@@ -83,7 +83,9 @@ function optimizeGraph(g: Graph, opts: OptimizeOptions): OptimizeResult {
   // the input in any one of them is not taken, whatever else it saves (docs/optimizer.md)
   const fit = candidates.filter((c) => noWorse(work(c.graph), input));
   const stop = candidates.find((c) => c.stop !== "saturated")?.stop ?? "saturated";
-  const unchanged = fit.length ? "no candidate was cheaper than the input by the cost model" : "every candidate did more work than the input (multiply-adds, elementwise or reduction reads)";
+  const unchanged = fit.length
+    ? "no candidate was cheaper than the input by the cost model"
+    : "every candidate did more work than the input (multiply-adds, elementwise or reduction reads)";
   fit.push({ graph: g, steps: [], stop, iterations: 0, ms: 0, reason: unchanged });
   const best = fit.reduce((p, q) => (compareCost(cost(q.graph), cost(p.graph)) < 0 ? q : p));
   return { ...best, stop: best.stop === "saturated" ? stop : best.stop, ms: performance.now() - t0 };

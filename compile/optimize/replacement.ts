@@ -10,10 +10,14 @@ export function checkReplacement(rule: { name: string; source?: string }, root: 
   if (out === null || out === undefined) return null;
   const who = `rule ${rule.name}${rule.source ? ` (defined at ${rule.source})` : ""}`;
   if (!(out instanceof Node)) {
-    throw new GradcError(`${who}: the replacement must be a graph node (or null to decline), got ${typeof out} ${String(out)}; build it with builder ops\n  at ${root.op} ${root}`);
+    throw new GradcError(
+      `${who}: the replacement must be a graph node (or null to decline), got ${typeof out} ${String(out)}; build it with builder ops\n  at ${root.op} ${root}`,
+    );
   }
   if (!sameShape(out.shape, root.shape) || out.dtype !== root.dtype) {
-    throw new GradcError(`${who}: the replacement ${out} must keep the matched node's shape and dtype ${root.dtype}${shapeStr(root.shape)}\n  at ${root.op} ${root}`);
+    throw new GradcError(
+      `${who}: the replacement ${out} must keep the matched node's shape and dtype ${root.dtype}${shapeStr(root.shape)}\n  at ${root.op} ${root}`,
+    );
   }
   return out;
 }

@@ -169,9 +169,11 @@ export class Rewriter {
       if (!this.users || result === m) return result;
       freed ??= exclusiveCone(m, this.users);
       const [after, before] = [localCost(result, alive), costOf(m, freed)];
-      const kept = rules[index].cancellationHazard ? after[0] <= before[0] && after[1] < before[1]
-        : this.strict ? after[0] <= before[0] && after[1] <= before[1] && after[2] <= before[2]
-        : compareLocal(after, before, 2) <= 0;
+      const kept = rules[index].cancellationHazard
+        ? after[0] <= before[0] && after[1] < before[1]
+        : this.strict
+          ? after[0] <= before[0] && after[1] <= before[1] && after[2] <= before[2]
+          : compareLocal(after, before, 2) <= 0;
       if (kept) return result;
       // costlier here: forget the replacement's trace and try the next rule
       this.rejected++;
@@ -233,14 +235,24 @@ export class Rewriter {
       else this.recorded.delete(k);
     }
     if (!substitution.length) return;
-    const matched = [mt.root, ...Object.entries(mt).filter(([k]) => k !== "root").map(([, n]) => n)];
+    const matched = [
+      mt.root,
+      ...Object.entries(mt)
+        .filter(([k]) => k !== "root")
+        .map(([, n]) => n),
+    ];
     this.undo.push(undo);
-    this.steps.push(this.timeline!.push({ rule: rule.name, law: rule.law, group: rule.group, at: mt.root, replacement: out, matched: [...new Set(matched)], substitution }));
+    this.steps.push(
+      this.timeline!.push({ rule: rule.name, law: rule.law, group: rule.group, at: mt.root, replacement: out, matched: [...new Set(matched)], substitution }),
+    );
   }
 
   /** The step's own entries over `changed`: the node replaced, and each pending replacement as it now reads. */
   private overlay(root: Node, original: Node, out: Node): Map<Node, Node> {
-    const overlay = new Map([[root, out], [original, out]]);
+    const overlay = new Map([
+      [root, out],
+      [original, out],
+    ]);
     const get = (x: Node) => overlay.get(x) ?? this.changed.get(x);
     for (let i = this.pending.length - 1; i >= 0; i--) {
       const [m, n, fired] = this.pending[i];

@@ -64,7 +64,8 @@ function compare(c: SoundnessCase, lhs: Node, rhs: Node): number {
   lhs.inputs.forEach((x, i) => (scale += maxAbs(v[`in${i}`]) * Math.max(1, x.size / lhs.size)));
   let diff = 0;
   for (let i = 0; i < v.lhs.data.length; i++) {
-    const a = v.lhs.data[i], b = v.rhs.data[i];
+    const a = v.lhs.data[i],
+      b = v.rhs.data[i];
     if (Number.isNaN(a) !== Number.isNaN(b)) return Infinity;
     if (!Number.isNaN(a)) diff = Math.max(diff, Math.abs(a - b));
   }

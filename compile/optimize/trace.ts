@@ -177,7 +177,15 @@ class TracedStep implements RewriteStep {
     private readonly timeline: Timeline,
     private readonly index: number,
   ) {
-    ({ rule: this.rule, law: this.law, group: this.group, at: this.at, replacement: this.replacement, matched: this.matched, substitution: this.substitution } = record);
+    ({
+      rule: this.rule,
+      law: this.law,
+      group: this.group,
+      at: this.at,
+      replacement: this.replacement,
+      matched: this.matched,
+      substitution: this.substitution,
+    } = record);
   }
 
   get base(): Graph {

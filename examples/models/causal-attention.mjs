@@ -5,7 +5,8 @@
 
 import { ops } from "gradc";
 
-const T = 32, D = 32;
+const T = 32,
+  D = 32;
 
 export function causalSoftmax(s) {
   const [t] = s.shape.slice(-2);

@@ -6,9 +6,19 @@
 
 import { ops } from "gradc";
 
-const N = 32, D = 64, H = 128, C = 10;
+const N = 32,
+  D = 64,
+  H = 128,
+  C = 10;
 
-export const gelu = (x) => x.mul(0.5).mul(x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI)).tanh().add(1));
+export const gelu = (x) =>
+  x.mul(0.5).mul(
+    x
+      .add(x.mul(x).mul(x).mul(0.044715))
+      .mul(Math.sqrt(2 / Math.PI))
+      .tanh()
+      .add(1),
+  );
 
 function loss({ X, y, g, beta, W1, b1, W2, b2, Wo, bo }) {
   const h = ops.layernorm(X, g, beta);

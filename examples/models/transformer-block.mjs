@@ -7,7 +7,11 @@ import { ops } from "gradc";
 import { causalSoftmax } from "./causal-attention.mjs";
 import { gelu } from "./mlp-gelu.mjs";
 
-const T = 16, D = 32, Hd = 4, dh = D / Hd, F = 64;
+const T = 16,
+  D = 32,
+  Hd = 4,
+  dh = D / Hd,
+  F = 64;
 
 const heads = (z) => ops.transpose(z.reshape([T, Hd, dh]), [1, 0, 2]); // [Hd, T, dh]
 const merge = (z) => ops.transpose(z, [1, 0, 2]).reshape([T, D]);
@@ -23,8 +27,19 @@ function block({ x, g1, b1, g2, b2, Wq, Wk, Wv, Wo, W1, c1, W2, c2 }) {
 
 export default {
   inputs: {
-    x: [T, D], g1: [D], b1: [D], g2: [D], b2: [D], Wq: [D, D], Wk: [D, D], Wv: [D, D], Wo: [D, D],
-    W1: [D, F], c1: [F], W2: [F, D], c2: [D],
+    x: [T, D],
+    g1: [D],
+    b1: [D],
+    g2: [D],
+    b2: [D],
+    Wq: [D, D],
+    Wk: [D, D],
+    Wv: [D, D],
+    Wo: [D, D],
+    W1: [D, F],
+    c1: [F],
+    W2: [F, D],
+    c2: [D],
   },
   fn: block,
   wrt: ["x", "g1", "b1", "g2", "b2", "Wq", "Wk", "Wv", "Wo", "W1", "c1", "W2", "c2"],

@@ -5,14 +5,22 @@
 
 import { ops } from "gradc";
 
-const N = 32, D = 64, H = 32, Z = 8;
+const N = 32,
+  D = 64,
+  H = 32,
+  Z = 8;
 
 function loss({ x, eps, We, be, Wmu, bmu, Wlv, blv, Wd, bd }) {
   const h = ops.affine(x, We, be).tanh();
-  const mu = ops.affine(h, Wmu, bmu), logvar = ops.affine(h, Wlv, blv);
+  const mu = ops.affine(h, Wmu, bmu),
+    logvar = ops.affine(h, Wlv, blv);
   const z = mu.add(logvar.mul(0.5).exp().mul(eps));
   const p = ops.sigmoid(ops.affine(z, Wd, bd));
-  const bce = x.mul(p.log()).add(x.neg().add(1).mul(p.neg().add(1).log())).sum().neg();
+  const bce = x
+    .mul(p.log())
+    .add(x.neg().add(1).mul(p.neg().add(1).log()))
+    .sum()
+    .neg();
   const kl = logvar.add(1).sub(mu.square()).sub(logvar.exp()).sum().mul(-0.5);
   return bce.add(kl).div(N);
 }

@@ -57,6 +57,9 @@ export function zooGradientErrors(name: string, shape: readonly number[], dtype:
   const inputs = normalizationInputs(derived, data, seed, dtype);
   const as64 = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, new Tensor(Float64Array.from(t.data), t.shape)]));
   const want = evaluatePrecise(exact, as64);
-  const naive = evaluate(derived, inputs), fast = evaluate(optimized, inputs);
-  return Object.fromEntries(Object.keys(want).map((k) => [k, { naive: normwiseError(naive[k].data, want[k]), optimized: normwiseError(fast[k].data, want[k]) }]));
+  const naive = evaluate(derived, inputs),
+    fast = evaluate(optimized, inputs);
+  return Object.fromEntries(
+    Object.keys(want).map((k) => [k, { naive: normwiseError(naive[k].data, want[k]), optimized: normwiseError(fast[k].data, want[k]) }]),
+  );
 }

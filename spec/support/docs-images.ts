@@ -38,7 +38,11 @@ async function main(): Promise<void> {
     const block = await open(gradcView(["examples/attention-block.mjs"], join(dir, "block.html")));
     await block.locator("#backward-section").screenshot({ path: join(docs, "viewer-attention-block.png") });
     const net = new FullyConnectedNet([100, 100, 100, 100, 100], { inputDim: 3072, numClasses: 10, normalization: "batchnorm", seed: 231 });
-    const trainPage = view(net.graph("train", 50), { title: "gradc view: the notebook's 6-layer net [100]x5 with batchnorm, training graph (batch 50)", backward: false, out: join(dir, "net.html") }).path!;
+    const trainPage = view(net.graph("train", 50), {
+      title: "gradc view: the notebook's 6-layer net [100]x5 with batchnorm, training graph (batch 50)",
+      backward: false,
+      out: join(dir, "net.html"),
+    }).path!;
     const train = await open(trainPage);
     await train.locator("#forward-section").screenshot({ path: join(docs, "viewer-train-graph.png") });
     for (const f of ["viewer-derivation.png", "viewer-attention-block.png", "viewer-train-graph.png"]) console.log(join("docs", f));

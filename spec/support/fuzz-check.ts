@@ -66,7 +66,8 @@ export function compareOutputs(ref: Record<string, Tensor>, got: Record<string, 
     let scale = 1;
     for (const v of a.data) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
     for (let i = 0; i < a.data.length; i++) {
-      const x = a.data[i], y = b.data[i];
+      const x = a.data[i],
+        y = b.data[i];
       if (x === y || (Number.isNaN(x) && Number.isNaN(y))) continue;
       const ok = Number.isFinite(x) && Number.isFinite(y) && Math.abs(x - y) <= tol * (Math.max(Math.abs(x), Math.abs(y)) + scale);
       if (!ok) return `output ${k}[${i}]: evaluate ${x}, got ${y}`;
@@ -99,7 +100,8 @@ export function nearTie(c: WalkCase, g: Graph): string | null {
     const a = v[`n${k}_0`].data;
     if (PAIRWISE.has(n.op)) {
       const b = v[`n${k}_1`].data;
-      for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && Math.abs(a[i] - b[i]) <= tie * Math.max(Math.abs(a[i]), Math.abs(b[i]))) return `${n.op} of ${a[i]} and ${b[i]}`;
+      for (let i = 0; i < a.length; i++)
+        if (a[i] !== b[i] && Math.abs(a[i] - b[i]) <= tie * Math.max(Math.abs(a[i]), Math.abs(b[i]))) return `${n.op} of ${a[i]} and ${b[i]}`;
     } else if (AT_ZERO.has(n.op)) {
       for (let i = 0; i < a.length; i++) if (Math.abs(a[i]) <= tie) return `${n.op} of ${a[i]}`;
     } else {
@@ -110,7 +112,7 @@ export function nearTie(c: WalkCase, g: Graph): string | null {
       const xs = strides(x.shape);
       for (let i = 0; i < a.length; i++) {
         let off = 0;
-        for (let d = 0; d < x.rank; d++) off += Math.floor(i / xs[d]) % x.shape[d] * st[d];
+        for (let d = 0; d < x.rank; d++) off += (Math.floor(i / xs[d]) % x.shape[d]) * st[d];
         const top = m[off];
         if (a[i] !== top && Math.abs(a[i] - top) <= tie * Math.abs(top)) return `max near ${top}: ${a[i]}`;
       }

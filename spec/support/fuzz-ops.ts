@@ -15,7 +15,8 @@ export const USER_OPS = ["fuzzSoftsign", "fuzzCumsum"] as const;
 export function defineFuzzOps(): void {
   if (!hasOp("fuzzSoftsign")) {
     defineOp({
-      name: "fuzzSoftsign", arity: 1,
+      name: "fuzzSoftsign",
+      arity: 1,
       scalar: (x) => x / (1 + Math.abs(x)),
       expr: ([x]) => `(${x} / (1 + Math.abs(${x})))`,
       vjp: (g, [x]) => [g.div(x.square().add(1e-300).sqrt().add(1).square())],
@@ -25,7 +26,9 @@ export function defineFuzzOps(): void {
   if (!hasOp("fuzzCumsum")) {
     // running sum along the last axis: not elementwise, so compiled code calls this kernel
     defineOp({
-      name: "fuzzCumsum", kind: "other", arity: 1,
+      name: "fuzzCumsum",
+      kind: "other",
+      arity: 1,
       shape: ([x]) => {
         if (x.shape.length === 0) throw new Error("needs at least one axis");
         return { shape: x.shape, dtype: x.dtype };

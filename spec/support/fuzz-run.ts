@@ -13,7 +13,14 @@ import { checkCase, type Mismatch } from "./fuzz-check.js";
 import { defineFuzzOps } from "./fuzz-ops.js";
 import { checkJsonCase, jsonCase } from "./json-fuzz.js";
 
-const { values } = parseArgs({ options: { graphs: { type: "string", default: "10000" }, seed: { type: "string", default: "1" }, replay: { type: "string" }, json: { type: "boolean", default: false } } });
+const { values } = parseArgs({
+  options: {
+    graphs: { type: "string", default: "10000" },
+    seed: { type: "string", default: "1" },
+    replay: { type: "string" },
+    json: { type: "boolean", default: false },
+  },
+});
 defineFuzzOps();
 if (values.json) process.exit(await runJsonFuzz(Number(values.graphs), Number(values.seed), values.replay === undefined ? undefined : Number(values.replay)));
 
@@ -59,16 +66,25 @@ for (let i = 0; i < graphs; i++) {
     console.log(`case error seed ${seed}: ${(e as Error).message.split("\n")[0]}`);
   }
   if ((i + 1) % 100 === 0) await new Promise((r) => setImmediate(r)); // the job ends: weakly held nodes can go
-  if ((i + 1) % 10000 === 0) console.log(`  ${i + 1} graphs, ${((performance.now() - t0) / 1000).toFixed(0)} s, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
+  if ((i + 1) % 10000 === 0)
+    console.log(`  ${i + 1} graphs, ${((performance.now() - t0) / 1000).toFixed(0)} s, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
 }
 const real = mismatches.filter((m) => m.kind === "real");
 const ulp = mismatches.length - real.length;
 const never = ops.map((d) => d.name).filter((name) => !coverage.has(name));
-console.log(`fuzz: ${graphs} graphs (${f32} float32; forward ${orders[0]}, gradient ${orders[1]}, second order ${orders[2]}) in ${((performance.now() - t0) / 1000).toFixed(1)} s, peak rss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+console.log(
+  `fuzz: ${graphs} graphs (${f32} float32; forward ${orders[0]}, gradient ${orders[1]}, second order ${orders[2]}) in ${((performance.now() - t0) / 1000).toFixed(1)} s, peak rss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+);
 console.log(`fuzz: mismatches: ${real.length} real, ${ulp} near-tie (comparisons flipped by rounding); ${generatorErrors.length} case errors`);
-console.log(`fuzz: graphs per op: ${[...coverage].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ")}`);
+console.log(
+  `fuzz: graphs per op: ${[...coverage]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n}`)
+    .join(", ")}`,
+);
 if (never.length) console.log(`fuzz: walked ops never in a graph: ${never.join(", ")}`);
-for (const m of real.slice(0, 50)) console.log(`  real: seed ${m.seed} ${m.variant}: ${m.what}   (replay: node dist/spec/support/fuzz-run.js --replay ${m.seed})`);
+for (const m of real.slice(0, 50))
+  console.log(`  real: seed ${m.seed} ${m.variant}: ${m.what}   (replay: node dist/spec/support/fuzz-run.js --replay ${m.seed})`);
 process.exit(real.length || generatorErrors.length ? 1 : 0);
 
 /** The JSON fuzzer's run: every finding with its seed and edits, a count by edit, time and memory; 1 when anything was found. */
@@ -91,9 +107,17 @@ async function runJsonFuzz(files: number, first: number, replay?: number): Promi
       console.log(`finding seed ${f.seed} (${f.edits.join(", ")}): ${f.what}   (replay: node dist/spec/support/fuzz-run.js --json --replay ${f.seed})`);
     }
     if ((i + 1) % 100 === 0) await new Promise((r) => setImmediate(r));
-    if ((i + 1) % 10000 === 0) console.log(`  ${i + 1} files, ${((performance.now() - t0) / 1000).toFixed(0)} s, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
+    if ((i + 1) % 10000 === 0)
+      console.log(`  ${i + 1} files, ${((performance.now() - t0) / 1000).toFixed(0)} s, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
   }
-  console.log(`fuzz --json: ${files} hostile files from seed ${first} in ${((performance.now() - t0) / 1000).toFixed(1)} s, peak rss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB: ${findings} findings`);
-  console.log(`fuzz --json: edits: ${[...byEdit].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ")}`);
+  console.log(
+    `fuzz --json: ${files} hostile files from seed ${first} in ${((performance.now() - t0) / 1000).toFixed(1)} s, peak rss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB: ${findings} findings`,
+  );
+  console.log(
+    `fuzz --json: edits: ${[...byEdit]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ")}`,
+  );
   return findings ? 1 : 0;
 }

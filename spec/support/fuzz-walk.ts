@@ -59,7 +59,10 @@ class Builder {
   readonly inputs: Fresh[] = [];
   readonly pool: Node[] = [];
   readonly ops: string[] = [];
-  constructor(readonly r: Rand, readonly dtype: DType) {}
+  constructor(
+    readonly r: Rand,
+    readonly dtype: DType,
+  ) {}
 
   /** A fresh input of `shape` with values drawn from `from` (a sample's data) or uniform in [-2, 2). */
   fresh(shape: readonly number[], dtype: DType, from?: ArrayLike<number>): Node {
@@ -114,13 +117,18 @@ class Builder {
     const out = this.tryApply(def.name, operands, sample.attrs);
     if (out) return out;
     // the sample as drawn: its own shapes and dtypes always fit
-    return apply(def.name, sample.inputs.map((t) => this.fresh(t.shape, t.dtype, t.data)), sample.attrs);
+    return apply(
+      def.name,
+      sample.inputs.map((t) => this.fresh(t.shape, t.dtype, t.data)),
+      sample.attrs,
+    );
   }
 
   /** A built node made to lie in a sample's range: as is for ordinary values, squashed by tanh for restricted ones. */
   fit(n: Node, kind: Domain, data: ArrayLike<number>): Node {
     if (kind === "free") return n;
-    let lo = Infinity, hi = -Infinity;
+    let lo = Infinity,
+      hi = -Infinity;
     for (let i = 0; i < data.length; i++) {
       lo = Math.min(lo, data[i]);
       hi = Math.max(hi, data[i]);
@@ -177,7 +185,7 @@ class Builder {
 function reach(n: Node): Set<Node> {
   const seen = new Set<Node>([n]);
   const stack = [n];
-  while (stack.length) for (const x of stack.pop()!.inputs) if (!seen.has(x)) (seen.add(x), stack.push(x));
+  while (stack.length) for (const x of stack.pop()!.inputs) if (!seen.has(x)) seen.add(x), stack.push(x);
   return seen;
 }
 
@@ -186,7 +194,9 @@ type Domain = "free" | "restricted" | "integer";
 /** How a sample's values may be replaced: any values (free), a range to stay in, or exact integers (masks, indices). */
 function domainOf(data: ArrayLike<number>): Domain {
   if (data.length === 0) return "free";
-  let lo = Infinity, hi = -Infinity, integers = true;
+  let lo = Infinity,
+    hi = -Infinity,
+    integers = true;
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
     lo = Math.min(lo, v);
@@ -236,9 +246,17 @@ export function walkCase(seed: number, opts: WalkOptions = {}): WalkCase {
   const sinks = w.pool.filter((n, i) => i < w.pool.length - 1 && !n.isInput && !consumed.has(n));
   const outputs: Record<string, Node> = { out: w.pool[w.pool.length - 1] };
   sinks.slice(-3).forEach((n, k) => (outputs[`o${k}`] = n));
-  const used = new Set(new Graph(w.inputs.map((f) => f.node), outputs).nodes());
+  const used = new Set(
+    new Graph(
+      w.inputs.map((f) => f.node),
+      outputs,
+    ).nodes(),
+  );
   const live = w.inputs.filter((f) => used.has(f.node));
-  let graph = new Graph(live.map((f) => f.node), outputs);
+  let graph = new Graph(
+    live.map((f) => f.node),
+    outputs,
+  );
   const inputs: Record<string, Tensor> = Object.fromEntries(live.map((f) => [f.node.name, f.value]));
 
   const order = opts.order ?? (r() < 0.4 ? 0 : r() < 0.67 ? 1 : 2);

@@ -21,7 +21,12 @@ import { evalNumericalGradientArray, randomTensor, relError } from "../../compil
  * eps * |f| / h absolutely (1e-11 here), so a component that cancels to 1e-6 (softmax's
  * dout_i - p_i * sum(dout)) cannot be checked relatively to 1e-6 by them.
  */
-export function checkGradients(g: Graph, feed: Record<string, Tensor>, rand: () => number, opts: { of?: string; wrt?: string[]; tol?: number; atol?: number; h?: number; compiled?: boolean } = {}): number {
+export function checkGradients(
+  g: Graph,
+  feed: Record<string, Tensor>,
+  rand: () => number,
+  opts: { of?: string; wrt?: string[]; tol?: number; atol?: number; h?: number; compiled?: boolean } = {},
+): number {
   const of = opts.of ?? g.outputNames[0];
   const out = g.output(of);
   const wrt = opts.wrt ?? g.inputNames;
@@ -36,7 +41,10 @@ export function checkGradients(g: Graph, feed: Record<string, Tensor>, rand: () 
     const numeric = evalNumericalGradientArray((x) => evaluate(g, { ...feed, [name]: x })[of], feed[name], df, opts.h ?? 1e-5);
     const got = analytic[`d${name}`];
     const atol = opts.atol ?? 0;
-    const e = relError(got.data.map((v, i) => (Math.abs(v - numeric.data[i]) <= atol ? numeric.data[i] : v)), numeric);
+    const e = relError(
+      got.data.map((v, i) => (Math.abs(v - numeric.data[i]) <= atol ? numeric.data[i] : v)),
+      numeric,
+    );
     assert.ok(e <= (opts.tol ?? 1e-6), `d${name} has relative error ${e}\n  derived   ${analytic[`d${name}`]}\n  numerical ${numeric}\n${g}`);
     worst = Math.max(worst, e);
   }
@@ -57,8 +65,10 @@ export function checkCompiled(g: Graph, feed: Record<string, Tensor>, tol = 1e-1
 }
 
 /** An assert.throws predicate: a GradcError whose message contains every part (a string or a pattern). */
-export const gradcError = (...parts: (string | RegExp)[]) => (e: unknown): boolean => {
-  assert.ok(e instanceof GradcError, `expected a GradcError, got ${e instanceof Error ? e.stack : String(e)}`);
-  for (const p of parts) assert.ok(typeof p === "string" ? e.message.includes(p) : p.test(e.message), `message should mention ${p}: ${e.message}`);
-  return true;
-};
+export const gradcError =
+  (...parts: (string | RegExp)[]) =>
+  (e: unknown): boolean => {
+    assert.ok(e instanceof GradcError, `expected a GradcError, got ${e instanceof Error ? e.stack : String(e)}`);
+    for (const p of parts) assert.ok(typeof p === "string" ? e.message.includes(p) : p.test(e.message), `message should mention ${p}: ${e.message}`);
+    return true;
+  };

@@ -23,7 +23,32 @@ const int = (r: Rand, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo 
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 
 /** Names a file may use for attributes, labels, symbols and outputs: key syntax, prototypes, markup, long and empty. */
-const NAMES = ["__proto__", "constructor", "toString", "perm:[1,0];x", "k:v;k:v", "", " ", "a\u2028b", "</script>", "${x}", "`", '"', "\\", "N", "M", "x", "dx", "x_dot", "out", "%0", "1048573", "a".repeat(300), "hasOwnProperty", "then"];
+const NAMES = [
+  "__proto__",
+  "constructor",
+  "toString",
+  "perm:[1,0];x",
+  "k:v;k:v",
+  "",
+  " ",
+  "a\u2028b",
+  "</script>",
+  "${x}",
+  "`",
+  '"',
+  "\\",
+  "N",
+  "M",
+  "x",
+  "dx",
+  "x_dot",
+  "out",
+  "%0",
+  "1048573",
+  "a".repeat(300),
+  "hasOwnProperty",
+  "then",
+];
 /** Sizes and numbers a file may hold where a size or an integer is expected. */
 const NUMBERS = [0, 1, -1, 2, 3, 1.5, -0.5, 1e308, -1e308, 1e12, 2 ** 31, 2 ** 32, 2 ** 53, 1048573, 1048571, 2 * 1048573, 1048575, 65, 5000];
 /** Values of the wrong kind. */
@@ -64,7 +89,13 @@ function mutate(r: Rand, f: File): string {
   }
   if (u < 0.3 && keys.length) {
     const k = pick(r, keys);
-    attrs[k] = Array.isArray(attrs[k]) ? hostileList(r, attrs[k]) : k === "name" ? pick(r, NAMES) : k === "dtype" ? pick(r, ["f16", "i32", "", null, "f32", "f64"]) : hostileNumber(r);
+    attrs[k] = Array.isArray(attrs[k])
+      ? hostileList(r, attrs[k])
+      : k === "name"
+        ? pick(r, NAMES)
+        : k === "dtype"
+          ? pick(r, ["f16", "i32", "", null, "f32", "f64"])
+          : hostileNumber(r);
     return `attribute ${k}`;
   }
   if (u < 0.42) {
@@ -76,7 +107,8 @@ function mutate(r: Rand, f: File): string {
   if (u < 0.52) {
     const k = r() < 0.7 ? pick(r, ["N", "M", "B"]) : pick(r, NAMES);
     if (r() < 0.2) f.symbols = pick(r, ODD) as Json;
-    else f.symbols = { ...(isObject(f.symbols) ? f.symbols : {}), [k]: r() < 0.6 ? pick(r, [1048573, 1048571, 1048559, 1048433, 3, 0, -1, 1e12]) : pick(r, ODD) };
+    else
+      f.symbols = { ...(isObject(f.symbols) ? f.symbols : {}), [k]: r() < 0.6 ? pick(r, [1048573, 1048571, 1048559, 1048433, 3, 0, -1, 1e12]) : pick(r, ODD) };
     return "symbols";
   }
   if (u < 0.6) {
@@ -97,7 +129,10 @@ function mutate(r: Rand, f: File): string {
   }
   if (u < 0.88) {
     const name = pick(r, NAMES);
-    f.outputs = r() < 0.15 ? (pick(r, ODD) as Json) : { ...(isObject(f.outputs) ? f.outputs : {}), [name]: pick(r, [0, nodes.length - 1, nodes.length, -1, "0", null, 2.5]) };
+    f.outputs =
+      r() < 0.15
+        ? (pick(r, ODD) as Json)
+        : { ...(isObject(f.outputs) ? f.outputs : {}), [name]: pick(r, [0, nodes.length - 1, nodes.length, -1, "0", null, 2.5]) };
     return "outputs";
   }
   if (u < 0.94) {

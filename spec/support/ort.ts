@@ -46,7 +46,8 @@ export function mismatch(got: Tensor, want: Tensor): number {
   for (const v of want.data) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
   let worst = 0;
   for (let i = 0; i < want.size; i++) {
-    const a = got.data[i], b = want.data[i];
+    const a = got.data[i],
+      b = want.data[i];
     if (Number.isNaN(a) || Number.isNaN(b) || !Number.isFinite(a) || !Number.isFinite(b)) {
       if (!Object.is(a, b)) return Infinity;
       continue;

@@ -37,7 +37,14 @@ export const laxGradOps: { jax: string; op: string; nargs: 1 | 2; domain: Domain
 ];
 
 /** `compatible_shapes`: each op runs on every shape, pairs of shapes within a group (broadcasting). */
-export const compatibleShapes: number[][][] = [[[3]], [[], [3, 4], [3, 1], [1, 4]], [[2, 3, 4], [2, 1, 4]]];
+export const compatibleShapes: number[][][] = [
+  [[3]],
+  [[], [3, 4], [3, 1], [1, 4]],
+  [
+    [2, 3, 4],
+    [2, 1, 4],
+  ],
+];
 
 /** LAX_GRAD_SPECIAL_VALUE_TESTS for ops gradc has. */
 export const specialValues: { jax: string; op: string; values: number[] }[] = [{ jax: "lax.tanh", op: "tanh", values: [0, 1000] }];
@@ -51,9 +58,24 @@ export const sliceSpecs: [number[], number[], number[], number[] | null][] = [
   [[5, 3], [1, 1], [3, 2], null],
   [[5, 3], [1, 1], [3, 1], null],
   [[7, 5, 3], [4, 0, 1], [7, 1, 3], null],
-  [[5, 3], [1, 1], [2, 1], [1, 1]],
-  [[5, 3], [1, 1], [5, 3], [2, 1]],
-  [[3, 3, 5], [0, 2, 0], [3, 2, 5], [1, 2, 1]],
+  [
+    [5, 3],
+    [1, 1],
+    [2, 1],
+    [1, 1],
+  ],
+  [
+    [5, 3],
+    [1, 1],
+    [5, 3],
+    [2, 1],
+  ],
+  [
+    [3, 3, 5],
+    [0, 2, 0],
+    [3, 2, 5],
+    [1, 2, 1],
+  ],
 ];
 
 /** testConcatenateGrad: base shapes, every axis, three operands of sizes 3, 1, 4 along it. */
@@ -61,12 +83,54 @@ export const concatBaseShapes: number[][] = [[4], [3, 4], [2, 3, 4]];
 
 /** testDotGeneralContractAndBatchGrads: lhs, rhs shapes, ((lhs contract, rhs contract), (lhs batch, rhs batch)). */
 export const dotGeneralSpecs: [number[], number[], [[number[], number[]], [number[], number[]]]][] = [
-  [[3, 2], [2, 4], [[[1], [0]], [[], []]]],
-  [[3, 5], [2, 5], [[[1], [1]], [[], []]]],
-  [[5, 3], [5, 2], [[[0], [0]], [[], []]]],
-  [[3, 3, 2], [3, 2, 4], [[[2], [1]], [[0], [0]]]],
-  [[3, 5, 2], [2, 4, 5], [[[2], [0]], [[1], [2]]]],
-  [[7, 3, 5, 2], [2, 2, 4, 5], [[[3], [0]], [[2], [3]]]],
+  [
+    [3, 2],
+    [2, 4],
+    [
+      [[1], [0]],
+      [[], []],
+    ],
+  ],
+  [
+    [3, 5],
+    [2, 5],
+    [
+      [[1], [1]],
+      [[], []],
+    ],
+  ],
+  [
+    [5, 3],
+    [5, 2],
+    [
+      [[0], [0]],
+      [[], []],
+    ],
+  ],
+  [
+    [3, 3, 2],
+    [3, 2, 4],
+    [
+      [[2], [1]],
+      [[0], [0]],
+    ],
+  ],
+  [
+    [3, 5, 2],
+    [2, 4, 5],
+    [
+      [[2], [0]],
+      [[1], [2]],
+    ],
+  ],
+  [
+    [7, 3, 5, 2],
+    [2, 2, 4, 5],
+    [
+      [[3], [0]],
+      [[2], [3]],
+    ],
+  ],
 ];
 
 /** testDotGrad: lax.dot of these shapes (matmul, with 1-D operands as vectors). */
@@ -75,9 +139,18 @@ export const dotShapes: { lhs: number[][]; rhs: number[][] } = { lhs: [[2], [3, 
 /** testReduceGrad with lax.max (rand_unique_int: distinct values): shape and reduced dims. */
 export const reduceMaxSpecs: [number[], number[]][] = [
   [[3, 4, 5], [0]],
-  [[3, 4, 5], [1, 2]],
-  [[3, 4, 5], [0, 2]],
-  [[3, 4, 5], [0, 1, 2]],
+  [
+    [3, 4, 5],
+    [1, 2],
+  ],
+  [
+    [3, 4, 5],
+    [0, 2],
+  ],
+  [
+    [3, 4, 5],
+    [0, 1, 2],
+  ],
   [[3, 1], [1]],
 ];
 
@@ -87,7 +160,14 @@ export const clampShapes: number[][] = [[], [2, 3]];
 /** Tests with expected values. */
 export const powValueTests = {
   // testPowSecondDerivative: the Hessian of pow at (x, y) = (4, 0) is ((0, 1/x), (1/x, log(x)^2))
-  secondDerivative: { x: 4, y: 0, hessian: [[0, 1 / 4], [1 / 4, Math.log(4) ** 2]] },
+  secondDerivative: {
+    x: 4,
+    y: 0,
+    hessian: [
+      [0, 1 / 4],
+      [1 / 4, Math.log(4) ** 2],
+    ],
+  },
   // testPowIntPowerAtZero: grad(x ** n)(0., 0) = 0
   intPowerAtZero: { x: 0, n: 0, dx: 0 },
   // testPowIntPowerAtZero2: grad(sum(z ** [0, 1]))(3.14) = 1, and of z ** 0 + z

@@ -10,10 +10,14 @@ import type { Graph } from "../../core/graph.js";
 import type { Node } from "../../core/node.js";
 import { Tensor } from "../../core/tensor.js";
 
-interface DD { hi: Float64Array; lo: Float64Array }
+interface DD {
+  hi: Float64Array;
+  lo: Float64Array;
+}
 
 const twoSum = (a: number, b: number): [number, number] => {
-  const s = a + b, bb = s - a;
+  const s = a + b,
+    bb = s - a;
   return [s, a - (s - bb) + (b - bb)];
 };
 const split = (a: number): [number, number] => {
@@ -22,13 +26,15 @@ const split = (a: number): [number, number] => {
     const [h, l] = split(a * 2 ** -28);
     return [h * 2 ** 28, l * 2 ** 28];
   }
-  const c = 134217729 * a, h = c - (c - a);
+  const c = 134217729 * a,
+    h = c - (c - a);
   return [h, a - h];
 };
 const twoProd = (a: number, b: number): [number, number] => {
   const p = a * b;
   if (!Number.isFinite(p)) return [p, 0];
-  const [ah, al] = split(a), [bh, bl] = split(b);
+  const [ah, al] = split(a),
+    [bh, bl] = split(b);
   return [p, ah * bh - p + ah * bl + al * bh + al * bl];
 };
 function add(ah: number, al: number, bh: number, bl: number): [number, number] {
@@ -77,19 +83,29 @@ const binary: Record<string, (ah: number, al: number, bh: number, bl: number) =>
 /** Every output of `g` on `inputs`, in double-double, rounded to float64 at the end. */
 export function evaluatePrecise(g: Graph, inputs: Readonly<Record<string, Tensor>>): Record<string, Float64Array> {
   const values = new Map<Node, DD>();
-  for (const n of g.nodes()) values.set(n, node(n, n.inputs.map((x) => values.get(x)!), inputs));
+  for (const n of g.nodes())
+    values.set(
+      n,
+      node(
+        n,
+        n.inputs.map((x) => values.get(x)!),
+        inputs,
+      ),
+    );
   return Object.fromEntries(Object.entries(g.outputs).map(([k, n]) => [k, Float64Array.from(values.get(n)!.hi)]));
 }
 
 function node(n: Node, ins: DD[], inputs: Readonly<Record<string, Tensor>>): DD {
   const size = n.size;
-  const hi = new Float64Array(size), lo = new Float64Array(size);
+  const hi = new Float64Array(size),
+    lo = new Float64Array(size);
   if (n.isInput) {
     hi.set(inputs[n.name].data);
     return { hi, lo };
   }
   if (n.isConst) return { hi: hi.fill(n.value), lo };
-  const u = unary[n.op], bin = binary[n.op];
+  const u = unary[n.op],
+    bin = binary[n.op];
   if (u) {
     for (let i = 0; i < size; i++) [hi[i], lo[i]] = u(ins[0].hi[i], ins[0].lo[i]);
     return { hi, lo };
@@ -100,7 +116,12 @@ function node(n: Node, ins: DD[], inputs: Readonly<Record<string, Tensor>>): DD 
     return { hi, lo };
   }
   if (n.op === "sum") return sum(n, ins[0]);
-  const impl = (data: Float64Array[]) => n.def.impl!(data.map((d, i) => new Tensor(d, n.inputs[i].shape)), n.attrs, { shape: n.shape, dtype: "f64" }).data;
+  const impl = (data: Float64Array[]) =>
+    n.def.impl!(
+      data.map((d, i) => new Tensor(d, n.inputs[i].shape)),
+      n.attrs,
+      { shape: n.shape, dtype: "f64" },
+    ).data;
   if (n.def.kind === "movement") return { hi: Float64Array.from(impl([ins[0].hi])), lo: Float64Array.from(impl([ins[0].lo])) };
   // other ops: float64 on the leading half (see the header)
   return { hi: Float64Array.from(impl(ins.map((x) => x.hi))), lo };
@@ -111,7 +132,8 @@ function sum(n: Node, x: DD): DD {
   const shape = n.inputs[0].shape;
   const kept = shape.map((s, i) => (axes.has(i) ? 1 : s));
   const strides = kept.map((_, i) => kept.slice(i + 1).reduce((m, s) => m * s, 1));
-  const hi = new Float64Array(n.size), lo = new Float64Array(n.size);
+  const hi = new Float64Array(n.size),
+    lo = new Float64Array(n.size);
   const idx = new Array(shape.length).fill(0);
   for (let i = 0; i < x.hi.length; i++) {
     let o = 0;
@@ -124,7 +146,8 @@ function sum(n: Node, x: DD): DD {
 
 /** Normwise relative error of `got` against the reference `want`: max |got - want| / max |want|. */
 export function normwiseError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let diff = 0, scale = 0;
+  let diff = 0,
+    scale = 0;
   for (let i = 0; i < want.length; i++) {
     if (Number.isNaN(got[i]) !== Number.isNaN(want[i]) || (!Number.isFinite(got[i]) && got[i] !== want[i])) return Infinity;
     if (Number.isFinite(want[i])) {

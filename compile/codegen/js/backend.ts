@@ -25,7 +25,8 @@ function lower(ps: PlannedStage, k: KernelBuilder): string[] {
   const { names } = k;
   if (ps.kind === "loop") return loopStageSource(ps, names, k.ids, (size) => vectorExp(size, k));
   if (ps.node.size === 0) return ["// an empty product: nothing to compute"];
-  if (ps.kind === "matmul") return matmulSource(ps.node, { a: ps.a, b: ps.b, aName: names.buffer(ps.a.base), bName: names.buffer(ps.b.base), cName: names.buffer(ps.node) });
+  if (ps.kind === "matmul")
+    return matmulSource(ps.node, { a: ps.a, b: ps.b, aName: names.buffer(ps.a.base), bName: names.buffer(ps.b.base), cName: names.buffer(ps.node) });
   if (ps.node.def.kernel) {
     k.setRun(plannedKernel(ps.node, k));
     return [`// (runs the planned kernel of op ${names.label(ps.node)}: OpDef.kernel, with the compiler's matrix product)`];
@@ -53,7 +54,10 @@ function plannedKernel(node: Node, k: KernelBuilder): Run {
   }
   return (arrays) => {
     try {
-      kernel(bases.map((base) => (base.isInput ? arrays[k.inputIndex(base)] : k.arrayOf(slot.get(base)!))), k.arrayOf(slot.get(node)!));
+      kernel(
+        bases.map((base) => (base.isInput ? arrays[k.inputIndex(base)] : k.arrayOf(slot.get(base)!))),
+        k.arrayOf(slot.get(node)!),
+      );
     } catch (e) {
       // a kernel's complaint about its data (an index out of range) names the node, as the reference kernel's does
       if (e instanceof GradcError) throw e;

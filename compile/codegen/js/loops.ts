@@ -291,7 +291,8 @@ class LoopNest {
       const os = copies.map((c) => ((this.copy = c), this.offset(rm)));
       this.copy = 0;
       if (s.kind === "map" || s.node.op === "max" || rm[u] !== 0) for (const c of copies) inner.push(storeInto(s, `${buf}[${os[c]}]`, xs[c]));
-      else if (s.node.dtype === "f32") inner.push(`${buf}[${os[0]}] = ${xs.slice(0, -1).reduce((e, x) => `Math.fround(${e} + ${x})`, `${buf}[${os[0]}]`)} + ${xs[xs.length - 1]};`);
+      else if (s.node.dtype === "f32")
+        inner.push(`${buf}[${os[0]}] = ${xs.slice(0, -1).reduce((e, x) => `Math.fround(${e} + ${x})`, `${buf}[${os[0]}]`)} + ${xs[xs.length - 1]};`);
       else inner.push(`${buf}[${os[0]}] = ${buf}[${os[0]}] + ${xs.join(" + ")};`);
     });
     this.closeDown(u + 1);

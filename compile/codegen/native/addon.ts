@@ -21,7 +21,20 @@ export interface NativeKernels {
    * `batch` products (1 for a plain product): the t-th reads A from t*sab and B from t*sbb and
    * writes C from t*m*n.
    */
-  plan(f32: boolean, m: number, k: number, n: number, sa0: number, sa1: number, sb0: number, sb1: number, split: boolean, batch: number, sab: number, sbb: number): NativePlan;
+  plan(
+    f32: boolean,
+    m: number,
+    k: number,
+    n: number,
+    sa0: number,
+    sa1: number,
+    sb0: number,
+    sb1: number,
+    split: boolean,
+    batch: number,
+    sab: number,
+    sbb: number,
+  ): NativePlan;
   /** Run a plan on arrays of its dtype (checked: type, and every index of each view inside its array). */
   gemm(plan: NativePlan, a: Data, b: Data, c: Data): void;
   /** Bytes per vector register the addon was built for (64: AVX-512). */
@@ -89,7 +102,8 @@ export function nativeKernels(): NativeKernels | null {
     loaded = require("../../../../build/Release/gradc_native.node") as NativeKernels;
     why = `loaded (${loaded.info().vectorBytes * 8}-bit vectors)`;
   } catch (e) {
-    if (/built-for\.json/.test((e as Error).message ?? "")) why = "built without a record of its CPU (an older install): rebuild with `npm rebuild gradc` (or node compile/codegen/native/install.mjs)";
+    if (/built-for\.json/.test((e as Error).message ?? ""))
+      why = "built without a record of its CPU (an older install): rebuild with `npm rebuild gradc` (or node compile/codegen/native/install.mjs)";
     else why = `not built or not loadable (${((e as Error).message ?? String(e)).split("\n")[0]})`;
     loaded = null;
   }

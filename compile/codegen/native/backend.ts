@@ -44,7 +44,9 @@ function lower(ps: PlannedStage, k: KernelBuilder): string[] {
   }
   if (ps.kind !== "matmul") throw new Error("native backend: handed a loop stage");
   const [fn, plan] = k.closeOver(["g", native.gemm], ["q", native.plan]);
-  return [`${fn}(${plan}, ${names.buffer(ps.a.base)}, ${names.buffer(ps.b.base)}, ${names.buffer(ps.node)}); // native kernel (compile/codegen/native/addon.ts)`];
+  return [
+    `${fn}(${plan}, ${names.buffer(ps.a.base)}, ${names.buffer(ps.b.base)}, ${names.buffer(ps.node)}); // native kernel (compile/codegen/native/addon.ts)`,
+  ];
 }
 
 /** A batched matmul's native kernel over its operands' buffers, read through their views (the plan holds the strides). */

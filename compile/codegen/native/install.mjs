@@ -18,7 +18,10 @@ if (process.env.GRADC_NATIVE === "0") {
   fallback("GRADC_NATIVE=0");
 } else {
   // npm sets npm_config_node_gyp to its bundled node-gyp; else the one beside npm, else on PATH
-  const candidates = [process.env.npm_config_node_gyp, join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js")];
+  const candidates = [
+    process.env.npm_config_node_gyp,
+    join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js"),
+  ];
   const gyp = candidates.find((p) => p && existsSync(p));
   // Node's own headers when they are installed beside it (else node-gyp would download them)
   const headers = join(dirname(process.execPath), "..", "include", "node", "node_api.h");
@@ -34,6 +37,9 @@ if (process.env.GRADC_NATIVE === "0") {
     // and only from the sources it was built from (a pull that changes them needs a rebuild)
     const sources = createHash("sha256");
     for (const f of NATIVE_SOURCES) sources.update(readFileSync(join(root, "compile", "codegen", "native", f)));
-    writeFileSync(join(root, "build", "Release", "built-for.json"), JSON.stringify({ cpu: os.cpus()[0]?.model ?? "unknown", arch: process.arch, files: NATIVE_SOURCES, sources: sources.digest("hex") }) + "\n");
+    writeFileSync(
+      join(root, "build", "Release", "built-for.json"),
+      JSON.stringify({ cpu: os.cpus()[0]?.model ?? "unknown", arch: process.arch, files: NATIVE_SOURCES, sources: sources.digest("hex") }) + "\n",
+    );
   }
 }

@@ -50,13 +50,22 @@ export function buildArena(arrays: readonly Data[], slotOf: (n: Node) => number,
   const pages = Math.max(1, Math.ceil(top / 65536));
   let inst: WebAssembly.Instance;
   try {
-    inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(pages, bodies, bodies.map((_, i) => `s${i}`))));
+    inst = new WebAssembly.Instance(
+      new WebAssembly.Module(
+        moduleBytes(
+          pages,
+          bodies,
+          bodies.map((_, i) => `s${i}`),
+        ),
+      ),
+    );
   } catch (e) {
     if (e instanceof RangeError) return null; // out of memory for the arena
     throw e;
   }
   const buf = (inst.exports.mem as WebAssembly.Memory).buffer;
-  const view = (like: { f32: boolean; length: number }, at: number): Data => (like.f32 ? new Float32Array(buf, at, like.length) : new Float64Array(buf, at, like.length));
+  const view = (like: { f32: boolean; length: number }, at: number): Data =>
+    like.f32 ? new Float32Array(buf, at, like.length) : new Float64Array(buf, at, like.length);
   return {
     arrays: arrays.map((a, j) => view({ f32: a instanceof Float32Array, length: a.length }, slotAt[j])),
     inputs: new Map(inputs.map((x) => [x, view({ f32: x.dtype === "f32", length: x.size }, inputAt.get(x)!)])),

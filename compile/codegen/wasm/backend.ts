@@ -52,8 +52,21 @@ export const wasmBackend: Backend = {
  * after the run), the inputs are placed (copied in at the start of a run).
  */
 function bindArena(loops: readonly PlannedLoop[], buffers: Buffers): Arena | null {
-  const inputs = [...new Set(loops.flatMap((s) => loadsOf([...s.terms.values()]).map((l) => l.base).filter((n) => n.isInput)))];
-  const arena = buildArena(buffers.arrays, (n) => buffers.slot.get(n)!, inputs, loops.map((ps) => ({ st: ps.st, terms: ps.terms, lanes: lanesOf.get(ps)! })));
+  const inputs = [
+    ...new Set(
+      loops.flatMap((s) =>
+        loadsOf([...s.terms.values()])
+          .map((l) => l.base)
+          .filter((n) => n.isInput),
+      ),
+    ),
+  ];
+  const arena = buildArena(
+    buffers.arrays,
+    (n) => buffers.slot.get(n)!,
+    inputs,
+    loops.map((ps) => ({ st: ps.st, terms: ps.terms, lanes: lanesOf.get(ps)! })),
+  );
   if (!arena) return null;
   buffers.arrays = arena.arrays;
   for (const ps of loops) {

@@ -38,8 +38,14 @@ const BIG = 708;
 
 // opcodes beyond emit.ts's table (SIMD sub-opcodes)
 const F64X2 = { abs: 0xec, trunc: 0x7a, ge: 0x4c, eq: 0x47 } as const;
-const ANY_TRUE = 0x53, I32X4_TRUNC_SAT_F64X2_S_ZERO = 0xfc, I64X2_EXTEND_LOW_I32X4_S = 0xc7, I64X2_SHL = 0xcb, I64X2_ADD = 0xce;
-const IF = 0x04, CALL = 0x10, F64T = 0x7c;
+const ANY_TRUE = 0x53,
+  I32X4_TRUNC_SAT_F64X2_S_ZERO = 0xfc,
+  I64X2_EXTEND_LOW_I32X4_S = 0xc7,
+  I64X2_SHL = 0xcb,
+  I64X2_ADD = 0xce;
+const IF = 0x04,
+  CALL = 0x10,
+  F64T = 0x7c;
 
 const constant = (v: number): number[] => simd(V.const, ...new Uint8Array(new Float64Array([v, v]).buffer));
 const constantI64 = (v: bigint): number[] => simd(V.const, ...new Uint8Array(new BigInt64Array([v, v]).buffer));
@@ -51,7 +57,18 @@ const constantI64 = (v: bigint): number[] => simd(V.const, ...new Uint8Array(new
 function body(): number[] {
   const [N, I] = [0, 1];
   let next = 2;
-  const X = next++, AX = next++, BIGM = next++, T = next++, HI = next++, LO = next++, R = next++, TT = next++, C = next++, Q = next++, Y = next++, BAD = next++;
+  const X = next++,
+    AX = next++,
+    BIGM = next++,
+    T = next++,
+    HI = next++,
+    LO = next++,
+    R = next++,
+    TT = next++,
+    C = next++,
+    Q = next++,
+    Y = next++,
+    BAD = next++;
   const get = (l: number) => [GET, ...u32(l)];
   const set = (l: number) => [SET, ...u32(l)];
   const op = (o: number) => simd(o);
@@ -67,7 +84,17 @@ function body(): number[] {
   code.push(...get(X), ...constant(1), ...op(F64X2.eq), ...op(V.or), ...set(BAD));
   // k = trunc(x / ln2 + copysign(1/2, x)) where |x| > ln2 / 2, else 0 (t: k as a double)
   code.push(...get(AX), ...constant(REDUCE_FROM), ...op(F64X2.ge), ...set(BIGM));
-  code.push(...get(X), ...constant(INV_LN2), ...op(V.f64x2Mul), ...get(X), ...constantI64(-0x8000000000000000n), ...op(V.and), ...constant(HALF), ...op(V.or), ...op(V.f64x2Add));
+  code.push(
+    ...get(X),
+    ...constant(INV_LN2),
+    ...op(V.f64x2Mul),
+    ...get(X),
+    ...constantI64(-0x8000000000000000n),
+    ...op(V.and),
+    ...constant(HALF),
+    ...op(V.or),
+    ...op(V.f64x2Add),
+  );
   code.push(...op(F64X2.trunc), ...get(BIGM), ...op(V.and), ...set(T));
   // hi = x - t ln2_hi (exact), lo = t ln2_lo, r = hi - lo
   code.push(...get(X), ...get(T), ...constant(LN2_HI), ...op(V.f64x2Mul), ...op(V.f64x2Sub), ...set(HI));
@@ -84,7 +111,16 @@ function body(): number[] {
   code.push(...get(R), ...get(C), ...op(V.f64x2Mul), ...constant(2), ...get(C), ...op(V.f64x2Sub), ...op(V.f64x2Div), ...set(Q));
   code.push(...constant(1), ...get(LO), ...get(Q), ...op(V.f64x2Sub));
   code.push(...get(HI), ...op(V.f64x2Sub), ...op(V.f64x2Sub));
-  code.push(...get(T), ...simd(I32X4_TRUNC_SAT_F64X2_S_ZERO), ...simd(I64X2_EXTEND_LOW_I32X4_S), ...constantI64(1023n), ...simd(I64X2_ADD), I32, 52, ...simd(I64X2_SHL));
+  code.push(
+    ...get(T),
+    ...simd(I32X4_TRUNC_SAT_F64X2_S_ZERO),
+    ...simd(I64X2_EXTEND_LOW_I32X4_S),
+    ...constantI64(1023n),
+    ...simd(I64X2_ADD),
+    I32,
+    52,
+    ...simd(I64X2_SHL),
+  );
   code.push(...op(V.f64x2Mul));
   // k == 0: y = 1 - ((r c) / (c - 2) - r)
   code.push(...constant(1), ...get(Q), ...op(V.f64x2Neg), ...get(R), ...op(V.f64x2Sub), ...op(V.f64x2Sub));
@@ -107,24 +143,83 @@ function body(): number[] {
 function moduleOf(pages: number): Uint8Array<ArrayBuffer> {
   const code = body();
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, 1, F64T, 1, F64T], [0x60, 1, I32T, 0]])),
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(
+      1,
+      vec([
+        [0x60, 1, F64T, 1, F64T],
+        [0x60, 1, I32T, 0],
+      ]),
+    ),
     ...section(2, vec([[...name("m"), ...name("exp"), 0x00, 0]])),
     ...section(3, vec([[1]])),
     ...section(5, vec([[0x01, ...u32(pages), ...u32(pages)]])),
-    ...section(7, vec([[...name("mem"), 0x02, 0], [...name("f"), 0x00, 1]])),
+    ...section(
+      7,
+      vec([
+        [...name("mem"), 0x02, 0],
+        [...name("f"), 0x00, 1],
+      ]),
+    ),
     ...section(10, vec([[...u32(code.length), ...code]])),
   ]);
 }
 
-const SPECIALS = [0, -0, 1, -1, 0.5, -0.5, TINY, -TINY, TINY * 0.999, REDUCE_FROM, -REDUCE_FROM, REDUCE_FROM * 0.9999999, 1.0397, -1.0397, 707.9, -707.9, 708, -708, 709.7, -745.2, 800, -800, Infinity, -Infinity, NaN, 1e-300, -1e-300, 5e-324, 2 ** -1022, Math.LN2, -Math.LN2, 2, -2, 10, -10, 100, -100, 700, -700];
+const SPECIALS = [
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  -0.5,
+  TINY,
+  -TINY,
+  TINY * 0.999,
+  REDUCE_FROM,
+  -REDUCE_FROM,
+  REDUCE_FROM * 0.9999999,
+  1.0397,
+  -1.0397,
+  707.9,
+  -707.9,
+  708,
+  -708,
+  709.7,
+  -745.2,
+  800,
+  -800,
+  Infinity,
+  -Infinity,
+  NaN,
+  1e-300,
+  -1e-300,
+  5e-324,
+  2 ** -1022,
+  Math.LN2,
+  -Math.LN2,
+  2,
+  -2,
+  10,
+  -10,
+  100,
+  -100,
+  700,
+  -700,
+];
 
 let verified: boolean | undefined;
 
 /** Whether the vectors equal Math.exp on special values and 20,000 random ones across the primary range (checked once). */
 function agrees(k: ExpKernel): boolean {
   let s = 0x9e3779b9;
-  const random = () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+  const random = () => (s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32;
   const xs = [...SPECIALS];
   while (xs.length < 20000) {
     const u = random();

@@ -156,7 +156,12 @@ class SimdBody {
       else c.push(...localGet(this.rowLocal(u.base, u.offset)), ...simd(t.loadSplat, ...mem(0, 0)));
     } else if (u.kind === "op") {
       const lower = wasmLowering(u.node.def, t.dtype)!;
-      c.push(...lower(u.args.map((a) => localGet(this.termLocal.get(a)!)), t));
+      c.push(
+        ...lower(
+          u.args.map((a) => localGet(this.termLocal.get(a)!)),
+          t,
+        ),
+      );
     }
     this.set(this.termLocal.get(u)!);
   }
@@ -225,6 +230,12 @@ class SimdBody {
     for (const u of this.order) if (u.kind === "const") this.compute(u);
     this.nestFrom(0);
     this.c.push(END);
-    return [...vec([[...u32(this.nI), I32T], [...u32(this.nV), V128T]]), ...this.c];
+    return [
+      ...vec([
+        [...u32(this.nI), I32T],
+        [...u32(this.nV), V128T],
+      ]),
+      ...this.c,
+    ];
   }
 }

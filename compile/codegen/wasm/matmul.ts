@@ -11,7 +11,31 @@
 //     makes; emulating the single rounding would need f64 lanes and halve the speed.
 // The module owns its memory: A's and B's buffers are copied in, C is copied out.
 
-import { ADD, END, F32LOAD, F64LOAD, GET, GTS, I32, LOOP, LTS, MUL, SELECT, SET, BRIF, VOID, mem, moduleBytes, name, s32, section, simd, u32, V, vec } from "./emit.js";
+import {
+  ADD,
+  END,
+  F32LOAD,
+  F64LOAD,
+  GET,
+  GTS,
+  I32,
+  LOOP,
+  LTS,
+  MUL,
+  SELECT,
+  SET,
+  BRIF,
+  VOID,
+  mem,
+  moduleBytes,
+  name,
+  s32,
+  section,
+  simd,
+  u32,
+  V,
+  vec,
+} from "./emit.js";
 import type { Helper } from "../threads.js";
 
 /** Sizes, strides (in elements) and the K-chunk of one matmul. */
@@ -57,7 +81,8 @@ const F64 = { loadSplat: V.load64Splat, load: F64LOAD, splat: V.f64x2Splat, repl
  * needed a scalar load per lane.
  */
 export function packing(s: WasmMatmulSpec): { a: boolean; b: boolean; aLen: number; bLen: number; rawA: number } {
-  const a = s.sa[1] !== 1, b = s.sb[1] !== 1;
+  const a = s.sa[1] !== 1,
+    b = s.sb[1] !== 1;
   // A = x.T (its rows adjacent in x) is copied in as is and packed by the module's `pack`, with
   // vector loads and stores (in JavaScript it was a tenth of the float32 training iteration);
   // rawA is the length of that copy, padded for the last panel's vector read past its end
@@ -107,7 +132,9 @@ function body(s: WasmMatmulSpec, split = false): number[] {
   const lanes = 16 / es;
   const cols = tileCols(s.dtype);
   const pk = packing(s);
-  const aOff = 0, bOff = pk.aLen * es, cOff = (pk.aLen + pk.bLen) * es;
+  const aOff = 0,
+    bOff = pk.aLen * es,
+    cOff = (pk.aLen + pk.bLen) * es;
   // byte strides: per unit of i (a multiple of 4), per p, per row r of the tile; same for B
   const [aI, aP, aR] = pk.a ? [s.k * es, 4 * es, es] : [s.sa[0] * es, s.sa[1] * es, s.sa[0] * es];
   const [bJ, bP, bC] = pk.b ? [s.k * es, cols * es, es] : [s.sb[1] * es, s.sb[0] * es, s.sb[1] * es];
@@ -123,7 +150,9 @@ function body(s: WasmMatmulSpec, split = false): number[] {
   // 35 GFLOP/s that way.)
   const tileAt = (h: number) => {
     set(TC, ...mulAdd(I, nb, J, es));
-    for (let r = 0; r < h; r++) for (let q = 0; q < 2; q++) set(ACC(r, q), ...(chunked ? [GET, TC, ...simd(V.load, ...mem(cOff + r * nb + q * 16))] : simd(V.const, ...new Array(16).fill(0))));
+    for (let r = 0; r < h; r++)
+      for (let q = 0; q < 2; q++)
+        set(ACC(r, q), ...(chunked ? [GET, TC, ...simd(V.load, ...mem(cOff + r * nb + q * 16))] : simd(V.const, ...new Array(16).fill(0))));
     set(P, GET, P0);
     // operand addresses advance by a stride per step of p (no multiplies in the inner loop)
     set(TA, ...mulAdd(I, aI, P0, aP));
@@ -169,7 +198,10 @@ function body(s: WasmMatmulSpec, split = false): number[] {
   set(P0, GET, P0, I32, ...s32(s.kc), ADD);
   c.push(GET, P0, I32, ...s32(s.k), LTS, BRIF, 0, END);
   c.push(END);
-  const locals = vec([[8, 0x7f], [14, 0x7b]]);
+  const locals = vec([
+    [8, 0x7f],
+    [14, 0x7b],
+  ]);
   return [...locals, ...c];
 }
 
@@ -203,8 +235,21 @@ export function wasmSimdSupported(): boolean {
 function splitModuleBytes(s: WasmMatmulSpec, pages: number): Uint8Array<ArrayBuffer> {
   const bodies = packing(s).rawA ? [body(s, true), packBody(s)] : [body(s, true)];
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, 2, 0x7f, 0x7f, 0], [0x60, 0, 0]])),
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(
+      1,
+      vec([
+        [0x60, 2, 0x7f, 0x7f, 0],
+        [0x60, 0, 0],
+      ]),
+    ),
     // import env.mem: shared (flags 3), minimum = maximum = pages
     ...section(2, vec([[...name("env"), ...name("mem"), 0x02, 0x03, ...u32(pages), ...u32(pages)]])),
     ...section(3, vec(bodies.map((_, i) => [i]))),

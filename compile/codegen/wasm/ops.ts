@@ -20,31 +20,85 @@ export interface Lanes {
   /** bytes per element, lanes per vector */
   es: number;
   lanes: number;
-  add: number; sub: number; mul: number; div: number; neg: number; sqrt: number; min: number; max: number; abs: number; nearest: number;
-  eq: number; ne: number; lt: number; gt: number; le: number;
-  splat: number; loadSplat: number; extract: number; store: number;
+  add: number;
+  sub: number;
+  mul: number;
+  div: number;
+  neg: number;
+  sqrt: number;
+  min: number;
+  max: number;
+  abs: number;
+  nearest: number;
+  eq: number;
+  ne: number;
+  lt: number;
+  gt: number;
+  le: number;
+  splat: number;
+  loadSplat: number;
+  extract: number;
+  store: number;
   /** `v128.const` of every lane set to v */
   constant(v: number): number[];
 }
 
-const constant = (dtype: "f64" | "f32") => (v: number): number[] => {
-  const lanes = dtype === "f32" ? new Float32Array(4).fill(v) : new Float64Array(2).fill(v);
-  return simd(V.const, ...new Uint8Array(lanes.buffer));
-};
+const constant =
+  (dtype: "f64" | "f32") =>
+  (v: number): number[] => {
+    const lanes = dtype === "f32" ? new Float32Array(4).fill(v) : new Float64Array(2).fill(v);
+    return simd(V.const, ...new Uint8Array(lanes.buffer));
+  };
 
 export const F64X2: Lanes = {
-  dtype: "f64", es: 8, lanes: 2,
-  add: V.f64x2Add, sub: V.f64x2Sub, mul: V.f64x2Mul, div: V.f64x2Div, neg: V.f64x2Neg, sqrt: V.f64x2Sqrt, min: V.f64x2Min, max: V.f64x2Max, abs: 0xec, nearest: 0x94,
-  eq: V.f64x2Eq, ne: V.f64x2Ne, lt: V.f64x2Lt, gt: V.f64x2Gt, le: 0x4b,
-  splat: V.f64x2Splat, loadSplat: V.load64Splat, extract: V.f64x2Extract, store: 0x39,
+  dtype: "f64",
+  es: 8,
+  lanes: 2,
+  add: V.f64x2Add,
+  sub: V.f64x2Sub,
+  mul: V.f64x2Mul,
+  div: V.f64x2Div,
+  neg: V.f64x2Neg,
+  sqrt: V.f64x2Sqrt,
+  min: V.f64x2Min,
+  max: V.f64x2Max,
+  abs: 0xec,
+  nearest: 0x94,
+  eq: V.f64x2Eq,
+  ne: V.f64x2Ne,
+  lt: V.f64x2Lt,
+  gt: V.f64x2Gt,
+  le: 0x4b,
+  splat: V.f64x2Splat,
+  loadSplat: V.load64Splat,
+  extract: V.f64x2Extract,
+  store: 0x39,
   constant: constant("f64"),
 };
 
 export const F32X4: Lanes = {
-  dtype: "f32", es: 4, lanes: 4,
-  add: V.f32x4Add, sub: V.f32x4Sub, mul: V.f32x4Mul, div: V.f32x4Div, neg: V.f32x4Neg, sqrt: V.f32x4Sqrt, min: V.f32x4Min, max: V.f32x4Max, abs: 0xe0, nearest: 0x6a,
-  eq: V.f32x4Eq, ne: V.f32x4Ne, lt: V.f32x4Lt, gt: V.f32x4Gt, le: 0x45,
-  splat: V.f32x4Splat, loadSplat: V.load32Splat, extract: V.f32x4Extract, store: 0x38,
+  dtype: "f32",
+  es: 4,
+  lanes: 4,
+  add: V.f32x4Add,
+  sub: V.f32x4Sub,
+  mul: V.f32x4Mul,
+  div: V.f32x4Div,
+  neg: V.f32x4Neg,
+  sqrt: V.f32x4Sqrt,
+  min: V.f32x4Min,
+  max: V.f32x4Max,
+  abs: 0xe0,
+  nearest: 0x6a,
+  eq: V.f32x4Eq,
+  ne: V.f32x4Ne,
+  lt: V.f32x4Lt,
+  gt: V.f32x4Gt,
+  le: 0x45,
+  splat: V.f32x4Splat,
+  loadSplat: V.load32Splat,
+  extract: V.f32x4Extract,
+  store: 0x38,
   constant: constant("f32"),
 };
 
@@ -138,7 +192,6 @@ function agreesWithScalar(def: OpDef, lower: Lowering, dtype: "f64" | "f32"): bo
     return false;
   }
 }
-
 
 export const localGet = (l: number): number[] => [GET, ...u32(l)];
 

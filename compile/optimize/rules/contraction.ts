@@ -7,10 +7,12 @@ import type { Node } from "../../../core/node.js";
 import { cheapestOrder, flattenContraction } from "../contraction.js";
 import { P, rule, v, type Context, type Match, type Rule } from "./rule.js";
 
-const x = v("x"), y = v("y");
+const x = v("x"),
+  y = v("y");
 
 /** Sums distribute over the factors that do not carry their index, so any order computes it. */
-const LAW = "sum_J prod_f A_f = sum_J2 (sum_J1 prod_{f in S} A_f) * prod_{f not in S} A_f, J1 the indices only S carries   (sum_j P_ij (dO V^T)_ij = sum_k dO_ik (P V)_ik)";
+const LAW =
+  "sum_J prod_f A_f = sum_J2 (sum_J1 prod_{f in S} A_f) * prod_{f not in S} A_f, J1 the indices only S carries   (sum_j P_ij (dO V^T)_ij = sum_k dO_ik (P V)_ik)";
 
 function reorder({ root }: Match, ctx: Context): Node | null {
   const free = (n: Node) => n.isInput || n.isConst || ctx.shared?.(n) === true || ctx.residualFor?.(n) !== undefined;
@@ -21,6 +23,6 @@ function reorder({ root }: Match, ctx: Context): Node | null {
 }
 
 export const contraction: Rule[] = [
-  rule("sum-of-contraction",    P.sum(x),        reorder, { law: LAW, group: "linearity" }),
-  rule("matmul-of-contraction", P.matmul(x, y),  reorder, { law: LAW, group: "linearity" }),
+  rule("sum-of-contraction", P.sum(x), reorder, { law: LAW, group: "linearity" }),
+  rule("matmul-of-contraction", P.matmul(x, y), reorder, { law: LAW, group: "linearity" }),
 ];

@@ -8,7 +8,23 @@ import { facts } from "./facts.js";
 import { linearity } from "./linearity.js";
 
 export { algebra, broadcast, contraction, facts, linearity };
-export { rule, validateRule, P, v, any, match, patternText, ruleGroups, isRuleGroup, type Rule, type RuleGroup, type RuleOptions, type Pattern, type Match, type Context } from "./rule.js";
+export {
+  rule,
+  validateRule,
+  P,
+  v,
+  any,
+  match,
+  patternText,
+  ruleGroups,
+  isRuleGroup,
+  type Rule,
+  type RuleGroup,
+  type RuleOptions,
+  type Pattern,
+  type Match,
+  type Context,
+} from "./rule.js";
 
 /** Every table, grouped by purpose; user rules (defineRule) are appended. */
 export const tables: Record<string, Rule[]> = { broadcast, linearity, facts, contraction, algebra, user: [] };

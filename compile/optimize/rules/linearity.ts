@@ -24,7 +24,8 @@ interface Split {
 function split(t: Term, axes: readonly number[], full: Node): Split {
   const pulled: [Node, number][] = [];
   const pulledDen: [Node, number][] = [];
-  const num = new Map<Node, number>(), den = new Map<Node, number>();
+  const num = new Map<Node, number>(),
+    den = new Map<Node, number>();
   for (const [a, e] of t.num) {
     if (constantAlong(a, axes)) pulled.push([a, e]);
     else num.set(a, e);
@@ -72,7 +73,8 @@ function sumExpanded(m: Match, ctx: Context): Node | null {
 
 /** A centred difference inside the sum would distribute (the stable and expanded forms differ). */
 const holdsCentred = (m: Match, ctx: Context) => {
-  const stable = terms(m, ctx), expanded = expandedTerms(m, ctx);
+  const stable = terms(m, ctx),
+    expanded = expandedTerms(m, ctx);
   return stable.length !== expanded.length || stable.some((t, i) => termKey(t) !== termKey(expanded[i]));
 };
 
@@ -119,13 +121,24 @@ const finiteConstants = ({ x }: Match) => onlyFiniteConstants(x);
 const is = (k: ReturnType<typeof kind>) => (m: Match, ctx: Context) => finiteConstants(m) && kind(m, ctx) === k;
 
 export const linearity: Rule[] = [
-  rule("sum-of-sum",       P.sum(P.sum(x)),  ({ x, root }) => b.sum(x, [...new Set([...(root.attrs.axes as number[]), ...(root.inputs[0].attrs.axes as number[])])], true),
-    { law: "sum_A(sum_B(x)) = sum_(A+B)(x)", group: "linearity" }),
-  rule("sum-of-unit-axes", P.sum(x),         ({ x, root }) => b.reshape(x, root.shape),
-    { law: "sum over axes of length 1 (x) = reshape(x)", group: "layout", guard: ({ x, root }) => (root.attrs.axes as number[]).every((i) => x.shape[i] === 1) }),
-  rule("sum-of-terms",     P.sum(x),         sumLinear, { law: "sum(a + b) = sum(a) + sum(b)", group: "linearity", guard: is("terms") }),
-  rule("sum-of-scaled",    P.sum(x),         sumLinear, { law: "sum(a * bcast(c)) = c * sum(a)", group: "linearity", guard: is("scaled") }),
-  rule("sum-of-broadcast", P.sum(x),         sumLinear, { law: "sum(bcast(c)) = N * c   (N elements summed)", group: "linearity", guard: is("broadcast") }),
-  rule("sum-of-centred",   P.sum(x),         sumExpanded, { law: "sum(a * (b - bcast(c))) = sum(a * b) - c * sum(a)   (kept only where a reduction cancels)", group: "linearity",
-    guard: (m, ctx) => finiteConstants(m) && holdsCentred(m, ctx), cancellationHazard: true }),
+  rule(
+    "sum-of-sum",
+    P.sum(P.sum(x)),
+    ({ x, root }) => b.sum(x, [...new Set([...(root.attrs.axes as number[]), ...(root.inputs[0].attrs.axes as number[])])], true),
+    { law: "sum_A(sum_B(x)) = sum_(A+B)(x)", group: "linearity" },
+  ),
+  rule("sum-of-unit-axes", P.sum(x), ({ x, root }) => b.reshape(x, root.shape), {
+    law: "sum over axes of length 1 (x) = reshape(x)",
+    group: "layout",
+    guard: ({ x, root }) => (root.attrs.axes as number[]).every((i) => x.shape[i] === 1),
+  }),
+  rule("sum-of-terms", P.sum(x), sumLinear, { law: "sum(a + b) = sum(a) + sum(b)", group: "linearity", guard: is("terms") }),
+  rule("sum-of-scaled", P.sum(x), sumLinear, { law: "sum(a * bcast(c)) = c * sum(a)", group: "linearity", guard: is("scaled") }),
+  rule("sum-of-broadcast", P.sum(x), sumLinear, { law: "sum(bcast(c)) = N * c   (N elements summed)", group: "linearity", guard: is("broadcast") }),
+  rule("sum-of-centred", P.sum(x), sumExpanded, {
+    law: "sum(a * (b - bcast(c))) = sum(a * b) - c * sum(a)   (kept only where a reduction cancels)",
+    group: "linearity",
+    guard: (m, ctx) => finiteConstants(m) && holdsCentred(m, ctx),
+    cancellationHazard: true,
+  }),
 ];

@@ -84,7 +84,10 @@ export const v = (name: string): Pattern => ({ var: name });
 export const P = new Proxy({} as Record<string, (...args: Pattern[]) => Pattern>, {
   get: (_t, op) => {
     if (typeof op !== "string") return undefined;
-    if (!hasOp(op)) throw new GradcError(`P.${op}: no op named "${op}" is registered${nearestOp(op)}; a pattern names ops as the builder does (P.exp, P.broadcastTo) or a user op after defineOp`);
+    if (!hasOp(op))
+      throw new GradcError(
+        `P.${op}: no op named "${op}" is registered${nearestOp(op)}; a pattern names ops as the builder does (P.exp, P.broadcastTo) or a user op after defineOp`,
+      );
     return (...args: Pattern[]) => ({ op, args });
   },
   has: (_t, op) => typeof op === "string" && hasOp(op),
@@ -92,7 +95,8 @@ export const P = new Proxy({} as Record<string, (...args: Pattern[]) => Pattern>
 
 /** ", did you mean "exp"?" for the registered op nearest to a misspelt name (edit distance <= 2), else "". */
 function nearestOp(name: string): string {
-  let best = "", bestD = 3;
+  let best = "",
+    bestD = 3;
   for (const { name: n } of allOps()) {
     const d = editDistance(name.toLowerCase(), n.toLowerCase());
     if (d < bestD) [best, bestD] = [n, d];
@@ -135,24 +139,42 @@ const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*$/;
  */
 export function rule(name: string, pattern: Pattern, rewrite: Rule["rewrite"], opts: RuleOptions = {}): Rule {
   if (typeof name !== "string" || !KEBAB.test(name)) throw new GradcError(`rule: the name must be kebab-case (log-of-exp), got ${JSON.stringify(name)}`);
-  if (opts.law !== undefined && (typeof opts.law !== "string" || !opts.law.trim())) throw new GradcError(`rule(${name}): law must be text such as "log(exp(x)) = x", got ${JSON.stringify(opts.law)}`);
+  if (opts.law !== undefined && (typeof opts.law !== "string" || !opts.law.trim()))
+    throw new GradcError(`rule(${name}): law must be text such as "log(exp(x)) = x", got ${JSON.stringify(opts.law)}`);
   const problem = patternProblem(pattern);
   if (problem) throw new GradcError(`rule(${name}): bad pattern: ${problem}`);
   const law = opts.law ?? `${patternText(pattern)} = (rewritten by ${name})`;
-  const source = new Error().stack?.split("\n")[2]?.trim().replace(/^at\s+/, "");
-  const r: Rule = { name, law, group: opts.group ?? "user", pattern, rewrite, guard: opts.guard, assumesFinite: opts.assumesFinite, cancellationHazard: opts.cancellationHazard, source };
+  const source = new Error().stack
+    ?.split("\n")[2]
+    ?.trim()
+    .replace(/^at\s+/, "");
+  const r: Rule = {
+    name,
+    law,
+    group: opts.group ?? "user",
+    pattern,
+    rewrite,
+    guard: opts.guard,
+    assumesFinite: opts.assumesFinite,
+    cancellationHazard: opts.cancellationHazard,
+    source,
+  };
   validateRule(r, "rule");
   return Object.freeze(r);
 }
 
 /** Check a rule record wherever one enters (rule, defineRule, checkRule): a GradcError saying what is wrong. */
 export function validateRule(r: Rule, caller = "defineRule"): void {
-  if (typeof r !== "object" || r === null) throw new GradcError(`${caller}: expects a rule (from rule(name, pattern, rewrite)), got ${r === null ? "null" : typeof r}`);
-  if (typeof r.name !== "string" || !KEBAB.test(r.name)) throw new GradcError(`${caller}: the name must be kebab-case (log-of-exp), got ${JSON.stringify(r.name)}`);
+  if (typeof r !== "object" || r === null)
+    throw new GradcError(`${caller}: expects a rule (from rule(name, pattern, rewrite)), got ${r === null ? "null" : typeof r}`);
+  if (typeof r.name !== "string" || !KEBAB.test(r.name))
+    throw new GradcError(`${caller}: the name must be kebab-case (log-of-exp), got ${JSON.stringify(r.name)}`);
   const who = `${caller}(${r.name})`;
   if (typeof r.rewrite !== "function") throw new GradcError(`${who}: rewrite must be a function (match, ctx) => node | null, got ${typeof r.rewrite}`);
-  if (r.guard !== undefined && typeof r.guard !== "function") throw new GradcError(`${who}: guard must be a function (match, ctx) => boolean, got ${typeof r.guard}`);
-  if (typeof r.law !== "string" || !r.law.trim()) throw new GradcError(`${who}: law must be text such as "log(exp(x)) = x" (build rules with rule(...)), got ${JSON.stringify(r.law)}`);
+  if (r.guard !== undefined && typeof r.guard !== "function")
+    throw new GradcError(`${who}: guard must be a function (match, ctx) => boolean, got ${typeof r.guard}`);
+  if (typeof r.law !== "string" || !r.law.trim())
+    throw new GradcError(`${who}: law must be text such as "log(exp(x)) = x" (build rules with rule(...)), got ${JSON.stringify(r.law)}`);
   if (!isRuleGroup(r.group)) throw new GradcError(`${who}: group must be one of ${Object.keys(ruleGroups).join(", ")}, got ${JSON.stringify(r.group)}`);
   const problem = patternProblem(r.pattern);
   if (problem) throw new GradcError(`${who}: bad pattern: ${problem}`);
@@ -161,7 +183,10 @@ export function validateRule(r: Rule, caller = "defineRule"): void {
 /** What is wrong with a pattern, or null. Patterns: v("x"), P.op(...args), any(...args). */
 function patternProblem(p: Pattern, path = "pattern"): string | null {
   if (typeof p !== "object" || p === null) return `${path} is ${p === null ? "null" : typeof p}, not a pattern (use v("x"), P.op(...) or any(...))`;
-  if ("var" in p) return typeof p.var === "string" && p.var.length > 0 && p.var !== "root" ? null : `${path}: a variable needs a name other than "root", got ${JSON.stringify(p.var)}`;
+  if ("var" in p)
+    return typeof p.var === "string" && p.var.length > 0 && p.var !== "root"
+      ? null
+      : `${path}: a variable needs a name other than "root", got ${JSON.stringify(p.var)}`;
   if (!("op" in p) || typeof p.op !== "string" || !Array.isArray(p.args)) return `${path} is not a pattern (use v("x"), P.op(...) or any(...))`;
   if (p.op !== "*" && !hasOp(p.op)) return `${path} names op "${p.op}", which is not registered`;
   for (let i = 0; i < p.args.length; i++) {

@@ -140,7 +140,7 @@ export function adam(w: Tensor, dw: Tensor, config: OptimConfig): Tensor {
     md = m.data,
     vd = v.data;
   if (w.dtype === "f32") {
-    adamFloat32(wd, gd, md, vd, lr, b1, b2, eps, c1, c2);
+    adam32(wd, gd, md, vd, lr, 1, 0, b1, b2, eps, c1, c2);
     return w;
   }
   for (let i = 0; i < wd.length; i++) {
@@ -158,9 +158,24 @@ export function adam(w: Tensor, dw: Tensor, config: OptimConfig): Tensor {
  * Adam in float32 as numpy computes it on float32 arrays (and as the update graph and the SIMD
  * kernel do): every op rounded to float32, the scalars (b1, 1 - b1, lr, the corrections) rounded
  * to float32 first. Written op for op as the update graph; bit for bit its result (tested), so a
- * parameter's results do not depend on which path its size takes.
+ * parameter's results do not depend on which path its size takes. The gradient is first scaled
+ * and given L2 weight decay where `scale` is not 1 or `l2` not 0 (the tree optimizers' clipping
+ * and weight decay).
  */
-function adamFloat32(wd: Data, gd: Data, md: Data, vd: Data, lr: number, b1: number, b2: number, eps: number, c1: number, c2: number): void {
+export function adam32(
+  w: Data,
+  g: Data,
+  m: Data,
+  v: Data,
+  lr: number,
+  scale: number,
+  l2: number,
+  b1: number,
+  b2: number,
+  eps: number,
+  c1: number,
+  c2: number,
+): void {
   const f = Math.fround;
   const B1 = f(b1),
     NB1 = f(1 - b1),
@@ -170,13 +185,14 @@ function adamFloat32(wd: Data, gd: Data, md: Data, vd: Data, lr: number, b1: num
     LR = f(lr),
     C1 = f(c1),
     C2 = f(c2);
-  for (let i = 0; i < wd.length; i++) {
-    const g = gd[i];
-    const mi = f(f(md[i] * B1) + f(g * NB1));
-    const vi = f(f(vd[i] * B2) + f(f(g * g) * NB2));
-    md[i] = mi;
-    vd[i] = vi;
-    wd[i] = f(wd[i] - f(f(f(mi / C1) * LR) / f(f(Math.sqrt(f(vi / C2))) + E)));
+  const plain = scale === 1 && l2 === 0;
+  for (let i = 0; i < w.length; i++) {
+    const gi = plain ? g[i] : f(f(g[i] * scale) + f(l2 * w[i]));
+    const mi = f(f(m[i] * B1) + f(gi * NB1));
+    const vi = f(f(v[i] * B2) + f(f(gi * gi) * NB2));
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = f(w[i] - f(f(f(mi / C1) * LR) / f(f(Math.sqrt(f(vi / C2))) + E)));
   }
 }
 

@@ -11,7 +11,7 @@ import type { Node } from "../core/node.js";
 import { allocate, sameShape, shapeStr, Tensor, type Data } from "../core/tensor.js";
 import { flatten, mapTree, type Flat, type Tree } from "./tree.js";
 import { adamKernel, type AdamKernel } from "./adam-wasm.js";
-import { ADAM_SIMD_MIN } from "./optim.js";
+import { ADAM_SIMD_MIN, adam32 } from "./optim.js";
 
 /** A learning rate as a function of the update's index (0 for the first). */
 export type Schedule = (step: number) => number;
@@ -276,27 +276,6 @@ function adamOptimizer(name: string, o: AdamOptions, decoupled: boolean): Optimi
       return { step: 0, slots: { m: slot("m"), v: slot("v") } };
     },
   };
-}
-
-/** Adam on float32 arrays, every op rounded to float32 (the scalars first), as the SIMD kernel computes it. */
-function adam32(w: Data, g: Data, m: Data, v: Data, lr: number, scale: number, l2: number, b1: number, b2: number, eps: number, c1: number, c2: number): void {
-  const f = Math.fround;
-  const B1 = f(b1),
-    NB1 = f(1 - b1),
-    B2 = f(b2),
-    NB2 = f(1 - b2),
-    E = f(eps),
-    LR = f(lr),
-    C1 = f(c1),
-    C2 = f(c2);
-  for (let i = 0; i < w.length; i++) {
-    const gi = scale === 1 && l2 === 0 ? g[i] : f(f(g[i] * scale) + f(l2 * w[i]));
-    const mi = f(f(m[i] * B1) + f(gi * NB1));
-    const vi = f(f(v[i] * B2) + f(f(gi * gi) * NB2));
-    m[i] = mi;
-    v[i] = vi;
-    w[i] = f(w[i] - f(f(f(mi / C1) * LR) / f(f(Math.sqrt(f(vi / C2))) + E)));
-  }
 }
 
 /**

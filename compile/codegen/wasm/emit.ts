@@ -100,17 +100,13 @@ export const V = {
   f64x2Max: 0xf5,
 } as const;
 
+/** A WebAssembly binary's first 8 bytes: the magic "\0asm" and version 1. */
+export const WASM_HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+
 /** A module of functions `() -> ()` over one memory of `pages` 64 KiB pages, exported as "mem". */
 export function moduleBytes(pages: number, bodies: number[][], exportNames: string[]): Uint8Array<ArrayBuffer> {
   return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
+    ...WASM_HEADER,
     ...section(1, vec([[0x60, 0, 0]])),
     ...section(3, vec(bodies.map(() => [0]))),
     // maximum = initial: the memory can never grow (growing detaches every view of it)

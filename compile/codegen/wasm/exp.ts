@@ -12,7 +12,7 @@
 // arguments into the kernel's memory, calls it once per group of rows, and reads the values back
 // (js/loops.ts): Math.exp costs about 10 ns a call here, the vectors about a tenth of that.
 
-import { ADD, BLOCK, BRIF, END, GET, I32, I32T, LOOP, LTS, section, SET, simd, TEE, u32, V, V128T, VOID, vec, name } from "./emit.js";
+import { ADD, BLOCK, BRIF, END, GET, I32, I32T, LOOP, LTS, section, SET, simd, TEE, u32, V, V128T, VOID, vec, name, WASM_HEADER } from "./emit.js";
 import { wasmSimdSupported } from "./matmul.js";
 
 /** A kernel over its own memory: fill `a[0..n)`, call `run(n)`, read `a[0..n)` (the memory holds a whole vector more). */
@@ -143,14 +143,7 @@ function body(): number[] {
 function moduleOf(pages: number): Uint8Array<ArrayBuffer> {
   const code = body();
   return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
+    ...WASM_HEADER,
     ...section(
       1,
       vec([

@@ -35,6 +35,7 @@ import {
   u32,
   V,
   vec,
+  WASM_HEADER,
 } from "./emit.js";
 import type { Helper } from "../threads.js";
 
@@ -235,14 +236,7 @@ export function wasmSimdSupported(): boolean {
 function splitModuleBytes(s: WasmMatmulSpec, pages: number): Uint8Array<ArrayBuffer> {
   const bodies = packing(s).rawA ? [body(s, true), packBody(s)] : [body(s, true)];
   return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
+    ...WASM_HEADER,
     ...section(
       1,
       vec([
